@@ -1,0 +1,104 @@
+//! Where business logic gets the current time.
+//!
+//! Nothing in the engine reads the system clock directly: it is handed a [`Clock`]. Production
+//! uses [`SystemClock`]; tests use [`ManualClock`] and run a sale of minutes in milliseconds.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch, UTC. Every stored time in waitroom uses this unit.
+pub type UnixMillis = i64;
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time in milliseconds since the Unix epoch.
+    fn now_ms(&self) -> UnixMillis;
+}
+
+/// The operating system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> UnixMillis {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as UnixMillis)
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that moves only when told to. Clones share the same time.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    now: Arc<AtomicI64>,
+}
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: UnixMillis) -> Self {
+        Self {
+            now: Arc::new(AtomicI64::new(start)),
+        }
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        self.now.fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `ms` milliseconds.
+    pub fn advance_ms(&self, ms: i64) {
+        self.now.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Sets the clock to `at`.
+    pub fn set(&self, at: UnixMillis) {
+        self.now.store(at, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> UnixMillis {
+        self.now.load(Ordering::SeqCst)
+    }
+}
+
+/// Formats a time as RFC 3339 UTC with millisecond precision, the API's time format.
+pub fn to_rfc3339(at: UnixMillis) -> String {
+    let nanos = i128::from(at) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Parses an RFC 3339 time into milliseconds since the epoch.
+pub fn parse_rfc3339(text: &str) -> Option<UnixMillis> {
+    let t =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manual_clock_moves_only_when_advanced() {
+        let clock = ManualClock::new(1_000);
+        let other = clock.clone();
+        clock.advance(Duration::from_millis(250));
+        assert_eq!(other.now_ms(), 1_250);
+    }
+
+    #[test]
+    fn rfc3339_round_trips_milliseconds() {
+        let at = 1_790_000_000_123;
+        assert_eq!(parse_rfc3339(&to_rfc3339(at)), Some(at));
+    }
+}

@@ -1,0 +1,145 @@
+//! An event (a sale): its settings and the status they imply at a given time.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{EventId, Sku};
+use crate::clock::UnixMillis;
+
+/// How shoppers reach the checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Everyone queues (a sale).
+    #[default]
+    Queue,
+    /// Shoppers pass straight through while fewer than `max_active` are admitted and nobody is
+    /// waiting; the queue forms only when the site is full.
+    SafetyNet,
+}
+
+/// What the operator has said about the event, on top of what time says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorStatus {
+    /// Status follows the clock and the stock.
+    #[default]
+    Auto,
+    /// Outflow stopped; shoppers may still join.
+    Paused,
+    /// The event is over: no joins, no admissions.
+    Closed,
+}
+
+/// The public status of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    /// Before the pre-queue opens: joins are refused.
+    Scheduled,
+    /// Before the start: joins go into the pre-queue, shuffled at the start.
+    Prequeue,
+    /// Started: joins go to the tail, the outflow admits from the head.
+    Open,
+    /// Started, but the operator stopped the outflow.
+    Paused,
+    /// Every SKU is at zero: no more admissions (joins are refused).
+    SoldOut,
+    /// Ended by the operator.
+    Closed,
+}
+
+impl EventStatus {
+    /// Whether new shoppers may join the queue.
+    pub fn accepts_joins(self) -> bool {
+        matches!(self, Self::Prequeue | Self::Open | Self::Paused)
+    }
+
+    /// The status as its API word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Prequeue => "prequeue",
+            Self::Open => "open",
+            Self::Paused => "paused",
+            Self::SoldOut => "sold_out",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// Every setting of an event, as stored. Times are [`UnixMillis`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventConfig {
+    /// The event id, also the hash tag of all its keys.
+    pub id: EventId,
+    /// A name for people.
+    pub name: String,
+    /// When the sale starts: the pre-queue is drawn and the outflow begins.
+    pub starts_at: UnixMillis,
+    /// When joins start being accepted (into the pre-queue); `None` means from creation on.
+    pub prequeue_opens_at: Option<UnixMillis>,
+    /// Outflow in thousandths of a shopper per second (integer, so Lua and Rust agree exactly).
+    pub outflow_milli_per_second: u64,
+    /// How many shoppers the outflow may admit at once after an idle spell.
+    pub outflow_burst: u32,
+    /// Cap on admitted shoppers who have not finished (paid, left or timed out).
+    pub max_active: Option<u32>,
+    /// When true, the cap also never exceeds the units left in stock.
+    pub cap_follows_stock: bool,
+    /// How long an admission stays valid.
+    pub admission_ttl_seconds: u32,
+    /// How long a checkout reservation holds its stock before it returns.
+    pub reservation_ttl_seconds: u32,
+    /// Whether visitors without a user token may join.
+    pub allow_anonymous: bool,
+    /// Units offered per SKU (the total ever offered, not what is left).
+    pub inventory: BTreeMap<Sku, u64>,
+    /// Queue everyone, or only when full.
+    pub mode: Mode,
+    /// A waiting shopper not seen (no socket, no poll) for this long loses the place.
+    pub abandon_after_seconds: u32,
+    /// Pause or close, set by the operator.
+    pub operator_status: OperatorStatus,
+    /// Hex SHA-256 of `seed`, published before the draw.
+    pub seed_hash: String,
+    /// Hex seed of the pre-queue draw; secret until the draw.
+    pub seed: String,
+    /// When the event was created.
+    pub created_at: UnixMillis,
+}
+
+impl EventConfig {
+    /// The outflow in shoppers per second.
+    pub fn outflow_per_second(&self) -> f64 {
+        self.outflow_milli_per_second as f64 / 1000.0
+    }
+
+    /// When the pre-queue opens.
+    pub fn prequeue_opens(&self) -> UnixMillis {
+        self.prequeue_opens_at.unwrap_or(self.created_at)
+    }
+}
+
+/// The status an event has at `now`, given how many units are left in stock in all.
+///
+/// The Lua scripts compute the same thing (`lua/lib/status.lua` mirrors this function).
+pub fn event_status(config: &EventConfig, units_left: u64, now: UnixMillis) -> EventStatus {
+    if config.operator_status == OperatorStatus::Closed {
+        return EventStatus::Closed;
+    }
+    if !config.inventory.is_empty() && units_left == 0 {
+        return EventStatus::SoldOut;
+    }
+    if now < config.prequeue_opens() {
+        return EventStatus::Scheduled;
+    }
+    if now < config.starts_at {
+        return EventStatus::Prequeue;
+    }
+    if config.operator_status == OperatorStatus::Paused {
+        return EventStatus::Paused;
+    }
+    EventStatus::Open
+}

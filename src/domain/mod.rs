@@ -1,0 +1,15 @@
+//! The words of the domain as types that are valid by construction.
+//!
+//! Input from outside (paths, bodies, tokens) is parsed into these types at the edge; code past the
+//! edge never re-checks an event id or a quantity.
+
+mod event;
+mod ids;
+mod ticket;
+
+pub use event::{EventConfig, EventStatus, Mode, OperatorStatus, event_status};
+pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
+pub use ticket::{
+    Admitted, DrainOutcome, DrawOutcome, EventStats, JoinOutcome, Order, OrderItem, OrderStatus,
+    PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketStatus,
+};

@@ -1,0 +1,19 @@
+//! waitroom: a virtual waiting room and flash-sale admission gateway.
+//!
+//! A request's life, and the module that holds each step:
+//!
+//! * [`config`] turns defaults, a TOML file and `WAITROOM_*` variables into typed settings.
+//! * [`domain`] holds the words of the domain as types valid by construction.
+//! * [`clock`] is where logic gets the time: the system clock, or a manual one in tests.
+//! * [`store`] keeps every piece of queue, outflow, admission and inventory state, in memory or in
+//!   Redis (one Lua script from `lua/` per atomic step).
+//! * [`queue`] joins, leaves and positions shoppers, and estimates waits.
+//! * [`admission`] runs the outflow ticker and signs and verifies admission tokens (JWKS).
+//! * [`checkout`] reserves stock with an admission and takes (mock) payment.
+//! * [`ratelimit`] decides whether a client may make a request, and penalises abuse.
+//! * [`http`] is the axum application: the router states each route's middleware chain in order.
+//! * [`app`] wires it all together and runs it until shutdown.
+
+pub mod clock;
+pub mod domain;
+pub mod store;

@@ -1,0 +1,144 @@
+//! Where all queue, outflow, admission and inventory state lives.
+//!
+//! [`QueueStore`] is the one interface; [`memory::MemoryStore`] (embedded, single instance) and
+//! [`redis::RedisStore`] (any number of instances) implement it. Every operation is atomic: in
+//! Redis each is one Lua script from `lua/`, in memory each runs under the event's lock. The store
+//! owns its clock: the memory store asks its [`Clock`](crate::clock::Clock), the Redis store asks
+//! the Redis server (`TIME`) unless a clock is injected for tests, so several instances never
+//! disagree about the outflow.
+//!
+//! # Semantics both stores keep (the conformance suite in `tests/store_suite` checks them)
+//!
+//! * **Scores.** A waiting identity is a member of the event's queue with a score. Before the draw
+//!   pre-queue members have no meaningful score (position `None`). The draw gives them scores
+//!   `1..=P`; every later join gets `last_score + 1`. The queue is ordered by score.
+//! * **The draw** happens once, at or after `starts_at`, lazily before any join, drain or ticket
+//!   read that finds it due (and through [`QueueStore::draw`]). Each entrant's lottery key is the
+//!   lowercase hex SHA-1 of `seed + ":" + ticket_id` (hyphenated lowercase UUID); entrants are
+//!   ordered by that key ascending. Anyone with the seed and the ticket ids can recompute it.
+//! * **Serving number**: the highest score admitted so far (0 before anyone). A waiting ticket's
+//!   broadcast position is `score - serving`; its exact position is its rank + 1.
+//! * **Drain** (the leaky bucket). State: `tokens` in millionths of a shopper and `last` (ms).
+//!   Before `starts_at`, or while not open, nothing is admitted and `last` follows `now` (no credit
+//!   accrues). At the first drain at or after the start, tokens start at `burst * 1e6` with
+//!   `last = starts_at`. Then `tokens = min(burst * 1e6, tokens + rate_milli * (now - last))`,
+//!   `last = now`. Expired admissions and reservations are settled first (freeing the cap). The
+//!   number admitted is `min(tokens / 1e6, queue_length, max_active - active [if set],
+//!   units_left - unused_admissions [if cap_follows_stock])`; shoppers are taken from the head; a head shopper
+//!   not seen for `abandon_after_seconds` is dropped instead (counted as abandoned, not charged to
+//!   the bucket). Each admitted shopper spends 1e6 tokens.
+//! * **Active** = unused admissions (admitted, not expired, not used, not left) + unpaid
+//!   reservations that have not run out. Paying, leaving or running out frees the place.
+//! * **Seen**: a waiting shopper is seen at join, at every ticket read with `touch`, and at every
+//!   [`QueueStore::touch`] (instances touch the shoppers whose sockets they hold).
+//! * **Reserve** is all or nothing: the admission (identity + ticket, admitted, not expired, not
+//!   used) is consumed and every item's stock taken in one step, or nothing changes.
+//!   A retry carrying the idempotency key of the order already made with that admission gets
+//!   [`ReserveOutcome::Replayed`].
+//! * **Reservations** that are not paid by `reserved_until` return their stock the next time any
+//!   operation of the event settles expiries (drain, reserve, pay, stats).
+
+pub mod memory;
+pub mod redis;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
+    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+};
+
+/// The store could not do its work: it is unreachable or answered something unexpected.
+///
+/// Domain outcomes (sold out, not admitted, …) are never errors: they are values of the
+/// operations' outcome types.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached now; the caller may retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store answered something this version does not understand.
+    #[error("store answered unexpectedly: {0}")]
+    Corrupt(String),
+}
+
+/// The queue engine's storage: events, the queue, the outflow, admissions and inventory.
+#[async_trait]
+pub trait QueueStore: Send + Sync + 'static {
+    /// A round trip to the store (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The store's current time in ms (Redis `TIME`, or the injected clock).
+    async fn now(&self) -> Result<crate::clock::UnixMillis, StoreError>;
+
+    /// Creates an event with its inventory; `false` if the id exists (nothing changes).
+    async fn create_event(&self, config: &EventConfig) -> Result<bool, StoreError>;
+
+    /// Replaces an existing event's settings; `false` if there is no such event. A changed
+    /// inventory moves each SKU's stock left by the change of its total (never below zero).
+    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError>;
+
+    /// An event's settings.
+    async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError>;
+
+    /// Every event id, sorted.
+    async fn event_ids(&self) -> Result<Vec<EventId>, StoreError>;
+
+    /// Counters and stock (settles expiries first).
+    async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError>;
+
+    /// Joins `identity` to the queue with the new ticket id `ticket_id`, or returns the identity's
+    /// existing ticket when it is waiting or admitted (a left or expired ticket is replaced by a new
+    /// one at the tail). In `safety_net` mode an identity is admitted at once while nobody waits
+    /// and the cap allows.
+    async fn join(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<JoinOutcome, StoreError>;
+
+    /// The identity's ticket with its exact position; `touch` marks the shopper as seen.
+    async fn ticket(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        touch: bool,
+    ) -> Result<Option<Ticket>, StoreError>;
+
+    /// Leaves the queue (or gives up an admission). The ticket must be the identity's current one;
+    /// returns it as it now stands (`Left`), or `None` when there is no such ticket.
+    async fn leave(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<Option<Ticket>, StoreError>;
+
+    /// Marks waiting shoppers as seen (batched by each instance for the sockets it holds).
+    async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError>;
+
+    /// Draws the pre-queue if the start has come and it has not been drawn.
+    async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError>;
+
+    /// Runs the leaky bucket once; any instance may call it at any time.
+    async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError>;
+
+    /// Consumes an admission and reserves stock in one atomic step.
+    async fn reserve(
+        &self,
+        event: &EventId,
+        request: &ReserveRequest,
+    ) -> Result<ReserveOutcome, StoreError>;
+
+    /// Pays a reserved order of `identity`.
+    async fn pay(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        order: OrderId,
+    ) -> Result<PayOutcome, StoreError>;
+
+    /// An order, whoever owns it.
+    async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError>;
+}
