@@ -16,4 +16,5 @@
 
 pub mod clock;
 pub mod domain;
+pub mod error;
 pub mod store;

@@ -1,0 +1,225 @@
+//! The one API error, and its mapping to RFC 9457 problem JSON.
+//!
+//! Handlers and layers return [`ApiError`]; its `IntoResponse` is the only place a problem
+//! document is written. Client errors say exactly what is wrong; server errors say little to the
+//! client and everything to the log.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// One field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Where in the request: a JSON path such as `items[0].quantity`, or a header or path name.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// An error answered to a client as `application/problem+json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A machine-readable code: `rate_limited`, `not_admitted`, `validation_failed`, …
+    pub code: &'static str,
+    /// A short summary of the kind of problem, the same for every instance of the code.
+    pub title: &'static str,
+    /// What happened this time.
+    pub detail: String,
+    /// Field errors, for `validation_failed`.
+    pub errors: Vec<FieldError>,
+    /// Seconds after which a retry may succeed (`Retry-After`), for 429 and 503.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// A new error with no field errors and no retry hint.
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: title.to_owned(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// Sets the detail.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
+    /// Sets `Retry-After` (at least one second).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// `422 validation_failed` with the given field errors.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            errors,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "The request is not valid",
+            )
+            .detail(detail)
+        }
+    }
+
+    /// `422 validation_failed` for one field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    /// `400 bad_request`: the request could not be read at all (malformed JSON, wrong type).
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The request cannot be read",
+        )
+        .detail(detail)
+    }
+
+    /// `404 not_found`.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found").detail(detail)
+    }
+
+    /// `401 unauthenticated`: no credentials, or credentials that do not verify.
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication is required",
+        )
+        .detail(detail)
+    }
+
+    /// `403 forbidden`.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden").detail(detail)
+    }
+
+    /// `503 unavailable`: the store cannot be reached. Retry in a few seconds.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The service is briefly unavailable",
+        )
+        .detail("the queue store cannot be reached; try again shortly")
+        .retry_after(2)
+    }
+
+    /// `500 internal`: logged in full here, told to the client in a word.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+        )
+        .detail("something went wrong on our side; it has been logged")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "store unavailable");
+                Self::unavailable()
+            }
+            StoreError::Corrupt(cause) => Self::internal(cause),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: format!(
+                "https://waitroom.dev/problems/{}",
+                self.code.replace('_', "-")
+            ),
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            code: self.code,
+            errors: &self.errors,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_carries_its_code_and_retry_after() {
+        let response = ApiError::unavailable().into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn validation_lists_every_field() {
+        let error = ApiError::validation(vec![
+            FieldError {
+                field: "items".into(),
+                message: "must not be empty".into(),
+            },
+            FieldError {
+                field: "payment.card_token".into(),
+                message: "missing".into(),
+            },
+        ]);
+        assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error.errors.len(), 2);
+        assert!(error.detail.contains("payment.card_token"));
+    }
+}
