@@ -6,6 +6,7 @@
 mod event;
 mod ids;
 mod ticket;
+mod tier;
 
 pub use event::{EventConfig, EventStatus, Mode, OperatorStatus, event_status};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
@@ -13,3 +14,4 @@ pub use ticket::{
     Admitted, DrainOutcome, DrawOutcome, EventStats, JoinOutcome, Order, OrderItem, OrderStatus,
     PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketStatus,
 };
+pub use tier::Tier;
