@@ -1,0 +1,17 @@
+# Builds the waitroom binary and ships it on a slim Debian image.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin waitroom
+
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 waitroom
+COPY --from=build /src/target/release/waitroom /usr/local/bin/waitroom
+COPY static /usr/share/waitroom/static
+USER waitroom
+ENV WAITROOM_LISTEN=0.0.0.0:8080 \
+    WAITROOM_STATIC_DIR=/usr/share/waitroom/static \
+    WAITROOM_LOG_FORMAT=json
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/waitroom"]
+CMD ["serve"]
