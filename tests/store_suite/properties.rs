@@ -24,7 +24,7 @@ use waitroom::queue::SHOPPER;
 use crate::harness::{Harness, item, sale, shopper, sku};
 
 /// Shoppers in each random sale.
-const SHOPPERS: usize = 6;
+const SHOPPERS: usize = 8;
 
 /// The settings of a random sale.
 #[derive(Debug, Clone)]
@@ -48,12 +48,15 @@ pub enum Step {
     Leave(usize),
     Touch(usize),
     Drain,
+    /// Reserves with the admission of the `pick`th admitted shopper (or of shopper `pick` when
+    /// nobody is admitted, which must be refused).
     Reserve {
-        shopper: usize,
+        pick: usize,
         tees: u64,
         caps: u64,
         key: Option<u8>,
     },
+    /// Pays the `pick`th order made so far.
     Pay(usize),
     Advance(i64),
     Pause(bool),
@@ -70,12 +73,16 @@ fn shapes() -> impl Strategy<Value = Shape> {
     (
         (
             0..5_000_u64,
-            1..=4_u32,
-            prop::option::of(1..=4_u32),
-            any::<bool>(),
+            1..=3_u32,
+            prop::option::weighted(0.4, 1..=4_u32),
+            prop::bool::weighted(0.3),
         ),
-        (1..=20_u32, 1..=20_u32, prop_oneof![Just(0_u32), 5..=30_u32]),
-        (0..=6_u64, 0..=6_u64, 0..=5_000_i64),
+        (
+            1..=20_u32,
+            1..=20_u32,
+            prop_oneof![Just(0_u32), 10..=60_u32],
+        ),
+        (0..=8_u64, 1..=8_u64, 0..=5_000_i64),
     )
         .prop_map(
             |((rate, burst, max_active, follows), (admit, hold, abandon), (t, c, s))| Shape {
@@ -100,10 +107,10 @@ fn steps() -> impl Strategy<Value = Step> {
         1 => who.clone().prop_map(Step::Leave),
         1 => who.clone().prop_map(Step::Touch),
         3 => Just(Step::Drain),
-        2 => (who.clone(), 0..=3_u64, 0..=2_u64, prop::option::of(0..2_u8)).prop_map(
-            |(shopper, tees, caps, key)| Step::Reserve { shopper, tees, caps, key }
+        3 => (who.clone(), 0..=3_u64, 0..=2_u64, prop::option::of(0..2_u8)).prop_map(
+            |(pick, tees, caps, key)| Step::Reserve { pick, tees, caps, key }
         ),
-        1 => who.prop_map(Step::Pay),
+        2 => who.prop_map(Step::Pay),
         3 => (0..4_000_i64).prop_map(Step::Advance),
         1 => any::<bool>().prop_map(Step::Pause),
     ]
@@ -129,6 +136,8 @@ pub struct Sale {
     now: UnixMillis,
     /// Shoppers admitted by drains, in admission order.
     admitted: Vec<TicketId>,
+    /// Each drain's time and how many it admitted.
+    drains: Vec<(UnixMillis, u64)>,
     /// The order in which tickets were created at or after the start (the tail joins).
     latecomers: HashMap<TicketId, usize>,
     /// Tickets created before the start (the drawn pre-queue).
@@ -139,8 +148,8 @@ pub struct Sale {
     actives: Vec<u64>,
     /// Joins and what they answered.
     joins: Vec<JoinSeen>,
-    /// Orders made, with the ticket that made them.
-    orders: Vec<(TicketId, OrderId)>,
+    /// Orders made, with the ticket that made them and its shopper.
+    orders: Vec<(TicketId, OrderId, usize)>,
     /// Replays answered, with the ticket they replayed for.
     replays: Vec<(TicketId, OrderId)>,
     /// Units the store said were paid for.
@@ -205,6 +214,7 @@ async fn run(
         config,
         now: base,
         admitted: Vec::new(),
+        drains: Vec::new(),
         latecomers: HashMap::new(),
         early: Vec::new(),
         servings: Vec::new(),
@@ -257,15 +267,29 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
             let drained = h.store.drain(&event).await.unwrap().unwrap();
             sale.admitted
                 .extend(drained.admitted.iter().map(|a| a.ticket_id));
+            let now = h.clock.now_ms();
+            sale.drains.push((now, drained.admitted.len() as u64));
             sale.servings.push(drained.serving);
             sale.actives.push(drained.active);
         }
         Step::Reserve {
-            shopper: n,
+            pick,
             tees,
             caps,
             key,
         } => {
+            let admitted: Vec<usize> = (0..SHOPPERS)
+                .filter(|n| {
+                    sale.tickets[*n]
+                        .as_ref()
+                        .is_some_and(|t| t.status == TicketStatus::Admitted && !t.admission_used)
+                })
+                .collect();
+            let n = if admitted.is_empty() {
+                pick
+            } else {
+                admitted[pick % admitted.len()]
+            };
             let Some(ticket) = &sale.tickets[n] else {
                 return;
             };
@@ -285,7 +309,7 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
             };
             match h.store.reserve(&event, &request).await.unwrap() {
                 ReserveOutcome::Reserved(order) => {
-                    sale.orders.push((order.ticket_id, order.order_id))
+                    sale.orders.push((order.ticket_id, order.order_id, n));
                 }
                 ReserveOutcome::Replayed(order) => {
                     sale.replays.push((request.ticket_id, order.order_id));
@@ -293,16 +317,13 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
                 _ => {}
             }
         }
-        Step::Pay(n) => {
-            let Some(ticket) = &sale.tickets[n] else {
+        Step::Pay(pick) => {
+            if sale.orders.is_empty() {
                 return;
-            };
-            let ticket_id = ticket.ticket_id;
-            let Some((_, order)) = sale.orders.iter().rev().find(|(t, _)| *t == ticket_id) else {
-                return;
-            };
-            if let PayOutcome::Paid(order) = h.store.pay(&event, &shopper(n), *order).await.unwrap()
-            {
+            }
+            let (_, order_id, n) = sale.orders[pick % sale.orders.len()];
+            let paid = h.store.pay(&event, &shopper(n), order_id).await.unwrap();
+            if let PayOutcome::Paid(order) = paid {
                 for line in &order.items {
                     *sale.paid.entry(line.sku.clone()).or_insert(0) += line.quantity;
                 }
@@ -350,10 +371,14 @@ pub fn random_sales_never_oversell(sale: &Sale) -> Result<(), TestCaseError> {
         );
         prop_assert_eq!(sold, count(&sale.paid), "{} sold", sku);
     }
-    for replay in &sale.replays {
-        prop_assert!(sale.orders.contains(replay), "replayed {:?}", replay);
+    for (ticket, order) in &sale.replays {
+        let first = sale
+            .orders
+            .iter()
+            .any(|(t, o, _)| t == ticket && o == order);
+        prop_assert!(first, "replayed {} for {}", order, ticket);
     }
-    let mut admissions: Vec<TicketId> = sale.orders.iter().map(|(t, _)| *t).collect();
+    let mut admissions: Vec<TicketId> = sale.orders.iter().map(|(t, _, _)| *t).collect();
     admissions.sort_unstable();
     admissions.dedup();
     prop_assert_eq!(
@@ -364,8 +389,9 @@ pub fn random_sales_never_oversell(sale: &Sale) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Drains never admit more than `rate × (now − start) + burst`, and `active` never exceeds
-/// `max_active`.
+/// Drains never admit more than `rate × (now − start) + burst` in all, nor more than
+/// `rate × (t2 − t1) + burst` between any two drains at `t1` and `t2` (the bucket never holds
+/// more than a burst), and `active` never exceeds `max_active`.
 pub fn random_sales_never_admit_beyond_the_rate_or_the_cap(
     sale: &Sale,
 ) -> Result<(), TestCaseError> {
@@ -384,6 +410,22 @@ pub fn random_sales_never_admit_beyond_the_rate_or_the_cap(
         admitted,
         "every admission came from a drain"
     );
+    let started = |at: UnixMillis| at.max(sale.config.starts_at);
+    for (first, &(from, _)) in sale.drains.iter().enumerate() {
+        let mut within = 0;
+        for &(to, count) in &sale.drains[first..] {
+            within += count;
+            let span = u64::try_from(started(to) - started(from)).unwrap_or(0);
+            let allowed = sale.config.outflow_milli_per_second * span
+                + u64::from(sale.config.outflow_burst) * SHOPPER;
+            prop_assert!(
+                within * SHOPPER <= allowed,
+                "{} admitted in {} ms",
+                within,
+                span
+            );
+        }
+    }
     if let Some(max) = sale.config.max_active {
         let most = sale.actives.iter().copied().max().unwrap_or(0);
         prop_assert!(most <= u64::from(max), "{} active, cap {}", most, max);
