@@ -20,6 +20,7 @@ mod harness;
 mod inventory;
 mod properties;
 mod queue;
+mod random_sale;
 
 /// Calls `$callback!($factory; <every scenario, by area>)`. Add a scenario here when you write
 /// one.
@@ -143,7 +144,7 @@ macro_rules! property_tests {
             $(
                 #[test]
                 fn $property() {
-                    crate::properties::check(|| $factory(), crate::properties::$property);
+                    crate::random_sale::check(|| $factory(), crate::properties::$property);
                 }
             )*
         }
