@@ -56,6 +56,7 @@ macro_rules! with_every_scenario {
                 leaving_the_prequeue_takes_the_shopper_out_of_the_draw,
                 an_identity_that_never_joined_has_no_ticket,
                 the_queue_counts_joins_and_leaves,
+                a_shopper_keeps_the_place_when_joins_close,
             }
             draw {
                 the_draw_waits_for_the_start,
@@ -86,6 +87,7 @@ macro_rules! with_every_scenario {
                 reading_the_ticket_without_touch_is_not_being_seen,
                 abandoned_shoppers_are_not_charged_to_the_bucket,
                 the_drain_reports_the_queue_and_the_active_count,
+                abandonment_can_be_turned_off,
             }
             admissions {
                 an_admitted_ticket_carries_its_admission_times,
@@ -115,6 +117,7 @@ macro_rules! with_every_scenario {
                 paying_another_shoppers_order_is_not_found,
                 an_order_is_read_by_its_id,
                 inventory_updates_move_the_stock_left_by_the_change,
+                a_replay_is_answered_even_after_the_admission_ran_out,
             }
         );
     };
