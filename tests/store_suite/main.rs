@@ -6,6 +6,27 @@
 //! module named after the store (`memory::queue::a_second_join_returns_the_same_ticket`), so a
 //! store cannot drift from the others without a test naming where. A scenario that is written
 //! but not listed fails the build as dead code; a listed one that does not exist fails it too.
+//!
+//! # What the scenarios pin beyond the store's module doc
+//!
+//! Where `waitroom::store`'s semantics leave a choice, the suite makes it, so every store makes
+//! the same one:
+//!
+//! * Boundaries: an admission or a reservation has run out when `now >= its end`; a shopper is
+//!   abandoned when unseen for `abandon_after_seconds` or more, and `0` turns abandonment off.
+//! * Abandonment is judged only for head shoppers a drain reaches with credit and room, so a
+//!   paused, sold-out or closed event drops nobody.
+//! * A join by an identity holding a waiting or admitted ticket answers that ticket even when
+//!   the event no longer accepts joins.
+//! * A ticket's `score` and `position` are `None` unless it is waiting after the draw.
+//! * A safety-net admission at join takes the next score and moves the serving number to it, is
+//!   counted in `admitted`, and is not charged to the bucket; it needs the event `open`.
+//! * `reserve` first looks for the order already made with the admission (replayed with the same
+//!   idempotency key, even after the admission ran out; `AdmissionUsed` otherwise), then checks
+//!   the admission, then the SKUs (every unknown SKU before any stock), then the stock.
+//! * Leaving answers `None` for a ticket that is not the identity's current one, and a ticket
+//!   already left or expired as it stands (unchanged, not counted again).
+//! * `stats` lists every offered SKU in `sold` and `reserved`, with zeros, and settles expiries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../support/mod.rs"]
