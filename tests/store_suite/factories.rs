@@ -4,8 +4,19 @@
 //! A factory builds a fresh, empty store whose time is the harness's [`ManualClock`], standing at
 //! [`T0`]. Anything that must live as long as the store (a private server) goes in `_guard`.
 //!
-//! The Redis factory goes here: start a [`crate::support::redis_server::RedisServer`], build a
-//! `RedisStore` on its URL with the manual clock injected, and keep the server in `_guard`.
+//! The Redis factory goes here, in this shape (the constructor's name is the Redis store's):
+//!
+//! ```ignore
+//! pub async fn redis() -> Harness {
+//!     let server = crate::support::redis_server::RedisServer::start();
+//!     let clock = ManualClock::new(T0);
+//!     let store = RedisStore::connect(&server.url(), Some(Arc::new(clock.clone()))).await.unwrap();
+//!     Harness { store: Arc::new(store), clock, _guard: Box::new(server) }
+//! }
+//! ```
+//!
+//! and `redis => crate::factories::redis,` joins the `stores!` list in `main.rs`. The property
+//! tests call a factory once per property and use a fresh event per random sale.
 
 use std::sync::Arc;
 
