@@ -1,0 +1,36 @@
+//! How each store under test is built: an `async fn() -> Harness` per store, listed in the
+//! `stores!` invocation of `main.rs`.
+//!
+//! A factory builds a fresh, empty store whose time is the harness's [`ManualClock`], standing at
+//! [`T0`]. Anything that must live as long as the store (a private server) goes in `_guard`.
+//!
+//! The Redis factory goes here, in this shape (the constructor's name is the Redis store's):
+//!
+//! ```ignore
+//! pub async fn redis() -> Harness {
+//!     let server = crate::support::redis_server::RedisServer::start();
+//!     let clock = ManualClock::new(T0);
+//!     let store = RedisStore::connect(&server.url(), Some(Arc::new(clock.clone()))).await.unwrap();
+//!     Harness { store: Arc::new(store), clock, _guard: Box::new(server) }
+//! }
+//! ```
+//!
+//! and `redis => crate::factories::redis,` joins the `stores!` list in `main.rs`. The property
+//! tests call a factory once per property and use a fresh event per random sale.
+
+use std::sync::Arc;
+
+use waitroom::clock::ManualClock;
+use waitroom::store::memory::MemoryStore;
+
+use crate::harness::{Harness, T0};
+
+/// The embedded in-memory store.
+pub async fn memory() -> Harness {
+    let clock = ManualClock::new(T0);
+    Harness {
+        store: Arc::new(MemoryStore::new(Arc::new(clock.clone()))),
+        clock,
+        _guard: Box::new(()),
+    }
+}

@@ -1,0 +1,158 @@
+//! Properties of random sales: whatever the interleaving of joins, leaves, touches, drains,
+//! reservations, payments, pauses and clock steps, a store never oversells, never admits beyond
+//! `rate × elapsed + burst` nor beyond `max_active`, admits latecomers in join order, never
+//! moves the serving number back, and keeps one place per identity.
+//!
+//! Each property is a check of everything seen of a [`Sale`] so far, run after every step by
+//! [`crate::random_sale::check`].
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use waitroom::clock::UnixMillis;
+use waitroom::domain::{Sku, TicketId, TicketStatus};
+use waitroom::queue::SHOPPER;
+
+use crate::random_sale::Sale;
+
+/// Per SKU, `sold + reserved + left == offered`; what is sold is what the store said was paid;
+/// a replayed reservation hands back the order its admission made, never a second one.
+pub fn random_sales_never_oversell(sale: &Sale) -> Result<(), TestCaseError> {
+    for (sku, &offered) in &sale.config.inventory {
+        let count = |counts: &BTreeMap<Sku, u64>| counts.get(sku).copied().unwrap_or(0);
+        let (left, sold, reserved) = (
+            count(&sale.stats.stock_left),
+            count(&sale.stats.sold),
+            count(&sale.stats.reserved),
+        );
+        prop_assert_eq!(
+            left + sold + reserved,
+            offered,
+            "{} in {:?}",
+            sku,
+            sale.stats
+        );
+        prop_assert_eq!(sold, count(&sale.paid), "{} sold", sku);
+    }
+    for (ticket, order) in &sale.replays {
+        let first = sale
+            .orders
+            .iter()
+            .any(|(t, o, _)| t == ticket && o == order);
+        prop_assert!(first, "replayed {} for {}", order, ticket);
+    }
+    let mut admissions: Vec<TicketId> = sale.orders.iter().map(|(t, _, _)| *t).collect();
+    admissions.sort_unstable();
+    admissions.dedup();
+    prop_assert_eq!(
+        admissions.len(),
+        sale.orders.len(),
+        "one order per admission"
+    );
+    Ok(())
+}
+
+/// Drains never admit more than `rate × (now − start) + burst` in all, nor more than
+/// `rate × (t2 − t1) + burst` between any two drains at `t1` and `t2` (the bucket never holds
+/// more than a burst), and `active` never exceeds `max_active`.
+pub fn random_sales_never_admit_beyond_the_rate_or_the_cap(
+    sale: &Sale,
+) -> Result<(), TestCaseError> {
+    let elapsed = u64::try_from(sale.now - sale.config.starts_at).unwrap_or(0);
+    let allowed = sale.config.outflow_milli_per_second * elapsed
+        + u64::from(sale.config.outflow_burst) * SHOPPER;
+    let admitted = sale.admitted.len() as u64;
+    prop_assert!(
+        admitted * SHOPPER <= allowed,
+        "{} admitted after {} ms",
+        admitted,
+        elapsed
+    );
+    prop_assert_eq!(
+        sale.stats.admitted,
+        admitted,
+        "every admission came from a drain"
+    );
+    let started = |at: UnixMillis| at.max(sale.config.starts_at);
+    for (first, &(from, _)) in sale.drains.iter().enumerate() {
+        let mut within = 0;
+        for &(to, count) in &sale.drains[first..] {
+            within += count;
+            let span = u64::try_from(started(to) - started(from)).unwrap_or(0);
+            let allowed = sale.config.outflow_milli_per_second * span
+                + u64::from(sale.config.outflow_burst) * SHOPPER;
+            prop_assert!(
+                within * SHOPPER <= allowed,
+                "{} admitted in {} ms",
+                within,
+                span
+            );
+        }
+    }
+    if let Some(max) = sale.config.max_active {
+        let most = sale.actives.iter().copied().max().unwrap_or(0);
+        prop_assert!(most <= u64::from(max), "{} active, cap {}", most, max);
+    }
+    Ok(())
+}
+
+/// Shoppers who join after the start are admitted in the order they joined, and all after the
+/// drawn pre-queue.
+pub fn random_sales_admit_latecomers_in_join_order(sale: &Sale) -> Result<(), TestCaseError> {
+    let mut last_latecomer: Option<usize> = None;
+    for ticket in &sale.admitted {
+        match sale.latecomers.get(ticket) {
+            Some(&order) => {
+                prop_assert!(
+                    last_latecomer.is_none_or(|last| last < order),
+                    "out of join order"
+                );
+                last_latecomer = Some(order);
+            }
+            None => {
+                prop_assert!(sale.early.contains(ticket), "admitted an unknown ticket");
+                prop_assert!(
+                    last_latecomer.is_none(),
+                    "a drawn shopper after a latecomer"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The serving number never moves back, and never passes the last score handed out.
+pub fn random_sales_never_move_the_serving_number_back(sale: &Sale) -> Result<(), TestCaseError> {
+    prop_assert!(
+        sale.servings.windows(2).all(|pair| pair[0] <= pair[1]),
+        "servings {:?}",
+        sale.servings
+    );
+    prop_assert!(sale.stats.serving <= sale.stats.last_score);
+    Ok(())
+}
+
+/// Each identity holds one place: a join while waiting or admitted answers the same ticket, the
+/// queue holds exactly the waiting tickets, and the store's ticket is the last it gave out.
+pub fn random_sales_keep_one_place_per_identity(sale: &Sale) -> Result<(), TestCaseError> {
+    for join in &sale.joins {
+        let before = join.before.as_ref();
+        let held = before.filter(|t| t.status == TicketStatus::Waiting);
+        if join.created {
+            prop_assert!(held.is_none(), "a second place while waiting: {:?}", join);
+        } else {
+            prop_assert_eq!(Some(join.ticket_id), before.map(|t| t.ticket_id));
+        }
+    }
+    let waiting = sale
+        .tickets
+        .iter()
+        .flatten()
+        .filter(|t| t.status == TicketStatus::Waiting)
+        .count() as u64;
+    prop_assert_eq!(waiting, sale.stats.queue_length);
+    let issued = sale.joins.iter().filter(|j| j.created).count() as u64;
+    prop_assert_eq!(issued, sale.stats.joined);
+    Ok(())
+}
