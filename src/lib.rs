@@ -17,4 +17,5 @@
 pub mod clock;
 pub mod domain;
 pub mod error;
+pub mod queue;
 pub mod store;
