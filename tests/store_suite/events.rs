@@ -90,7 +90,10 @@ pub async fn an_unknown_event_answers_nothing_everywhere(h: &Harness) {
     assert_eq!(h.store.ticket(&ghost, &who, true).await.unwrap(), None);
     let left = h.store.leave(&ghost, &who, TicketId::random()).await;
     assert_eq!(left.unwrap(), None);
-    h.store.touch(&ghost, &[who.clone()]).await.unwrap();
+    h.store
+        .touch(&ghost, std::slice::from_ref(&who))
+        .await
+        .unwrap();
     assert_eq!(h.store.draw(&ghost).await.unwrap(), DrawOutcome::NoEvent);
     let reserved = h.store.reserve(&ghost, &request).await.unwrap();
     assert_eq!(reserved, ReserveOutcome::NoEvent);
