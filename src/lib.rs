@@ -14,6 +14,7 @@
 //! * [`http`] is the axum application: the router states each route's middleware chain in order.
 //! * [`app`] wires it all together and runs it until shutdown.
 
+pub mod admission;
 pub mod clock;
 pub mod domain;
 pub mod error;
