@@ -18,4 +18,5 @@ pub mod admission;
 pub mod clock;
 pub mod domain;
 pub mod error;
+pub mod queue;
 pub mod store;

@@ -55,6 +55,6 @@ impl Default for OutflowSettings {
 }
 
 #[cfg(test)]
-mod scripted_store;
+pub(crate) mod scripted_store;
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 //! demand and records touches. The store's real behaviour is tested in the store suite; these
 //! tests are about what the ticker does with its answers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -29,6 +29,9 @@ pub struct Script {
     pub drains: u64,
     pub touches: Vec<Vec<Identity>>,
     pub admitted_next: Vec<Admitted>,
+    /// What ticket reads answer, per identity.
+    pub tickets: HashMap<Identity, Ticket>,
+    pub ticket_reads: u64,
 }
 
 /// A [`QueueStore`] that plays a [`Script`].
@@ -136,10 +139,13 @@ impl QueueStore for ScriptedStore {
     async fn ticket(
         &self,
         _event: &EventId,
-        _identity: &Identity,
+        identity: &Identity,
         _touch: bool,
     ) -> Result<Option<Ticket>, StoreError> {
-        Err(not_scripted())
+        Ok(self.edit(|s| {
+            s.ticket_reads += 1;
+            s.tickets.get(identity).cloned()
+        }))
     }
 
     async fn leave(
