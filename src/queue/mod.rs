@@ -1,3 +1,20 @@
-//! The queue as shoppers see it: their place, their wait, and the moment they are let through.
+//! The queue's algorithms as pure functions of their inputs, and the queue as shoppers see it live.
+//!
+//! Every rule that decides who waits, who is drawn first and who is let through lives here, free
+//! of storage and of the clock: the memory store runs these functions under an event's lock, and
+//! each Redis script in `lua/` mirrors one of them line for line. The conformance suite in
+//! `tests/store_suite` proves the two agree.
+//!
+//! * [`bucket`]: the leaky bucket of the outflow, in integer millionths of a shopper.
+//! * [`draw`]: the verifiable lottery that orders the pre-queue at the start.
+//! * [`outflow`]: how many more shoppers the caps allow, and when a waiting shopper is abandoned.
+//! * [`live`]: the position socket of a queue page: its place, its wait, and its admission.
 
+pub mod bucket;
+pub mod draw;
 pub mod live;
+pub mod outflow;
+
+pub use bucket::{Bucket, Outflow, SHOPPER};
+pub use draw::{DrawMismatch, draw_order, lottery_key, new_seed, seed_hash, verify_draw};
+pub use outflow::{Room, is_abandoned};
