@@ -55,7 +55,8 @@ pub struct Ticker {
     rate: ServingRate,
     next_refresh: Instant,
     next_touch: Instant,
-    touch_every: Duration,
+    /// `None` when the event never drops a waiting shopper: then nobody needs touching.
+    touch_every: Option<Duration>,
     failures: u64,
 }
 
@@ -74,7 +75,7 @@ impl Ticker {
             settings,
             next_refresh: now,
             next_touch: now,
-            touch_every: Duration::from_secs(15),
+            touch_every: Some(Duration::from_secs(15)),
             failures: 0,
         }
     }
@@ -102,8 +103,10 @@ impl Ticker {
         if closed {
             return TickOutcome::Finished;
         }
-        if now >= self.next_touch {
-            self.next_touch = now + self.touch_every;
+        if let Some(every) = self.touch_every
+            && now >= self.next_touch
+        {
+            self.next_touch = now + every;
             self.touch_present().await;
         }
         TickOutcome::Continue
@@ -201,9 +204,12 @@ impl Ticker {
 
 /// How often open pages are touched: a quarter of the grace period, between 1 and 15 seconds, so
 /// three touches can fail in a row before a shopper with an open page could lose the place.
-pub fn touch_interval(abandon_after_seconds: u32) -> Duration {
-    Duration::from_millis(u64::from(abandon_after_seconds) * 250)
-        .clamp(Duration::from_secs(1), Duration::from_secs(15))
+/// `None` for a grace period of zero, which turns abandonment off.
+pub fn touch_interval(abandon_after_seconds: u32) -> Option<Duration> {
+    (abandon_after_seconds > 0).then(|| {
+        Duration::from_millis(u64::from(abandon_after_seconds) * 250)
+            .clamp(Duration::from_secs(1), Duration::from_secs(15))
+    })
 }
 
 /// Runs a ticker until its event closes or `stop` turns true.
@@ -228,9 +234,14 @@ mod tests {
 
     #[test]
     fn open_pages_are_touched_four_times_per_grace_period_within_bounds() {
-        assert_eq!(touch_interval(60), Duration::from_secs(15));
-        assert_eq!(touch_interval(20), Duration::from_secs(5));
-        assert_eq!(touch_interval(0), Duration::from_secs(1));
-        assert_eq!(touch_interval(3600), Duration::from_secs(15));
+        assert_eq!(touch_interval(60), Some(Duration::from_secs(15)));
+        assert_eq!(touch_interval(20), Some(Duration::from_secs(5)));
+        assert_eq!(touch_interval(2), Some(Duration::from_secs(1)));
+        assert_eq!(touch_interval(3600), Some(Duration::from_secs(15)));
+    }
+
+    #[test]
+    fn nobody_is_touched_when_abandonment_is_off() {
+        assert_eq!(touch_interval(0), None);
     }
 }
