@@ -35,7 +35,8 @@ pub struct OutflowSettings {
     pub refresh: Duration,
     /// Between reads of the store's event list.
     pub discover: Duration,
-    /// Most identities in one touch call.
+    /// Most identities in one touch call: one call per event covers the sockets of an instance
+    /// (about 15,000), while a single store step stays short.
     pub touch_batch: usize,
     /// The spell over which the serving number's speed is measured.
     pub rate_window: Duration,
@@ -48,7 +49,7 @@ impl Default for OutflowSettings {
             idle_tick: Duration::from_secs(1),
             refresh: Duration::from_secs(2),
             discover: Duration::from_secs(5),
-            touch_batch: 1_000,
+            touch_batch: 16_384,
             rate_window: Duration::from_secs(30),
         }
     }
