@@ -18,3 +18,5 @@ pub mod clock;
 pub mod domain;
 pub mod error;
 pub mod store;
+pub mod admission;
+pub mod config;
