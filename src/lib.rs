@@ -20,3 +20,4 @@ pub mod error;
 pub mod store;
 pub mod admission;
 pub mod config;
+pub mod identity;
