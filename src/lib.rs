@@ -17,6 +17,7 @@
 pub mod clock;
 pub mod domain;
 pub mod error;
+pub mod queue;
 pub mod store;
 pub mod admission;
 pub mod config;
