@@ -84,6 +84,14 @@ impl Authenticator {
         Ok((shopper, token))
     }
 
+    /// A renewed token for a visitor (`None` for a signed-in user).
+    pub fn renew_visitor(&self, shopper: &Shopper, now: UnixMillis) -> Result<Option<String>, KeyError> {
+        if !shopper.identity.is_visitor() {
+            return Ok(None);
+        }
+        visitor::visitor_token(&self.keys, shopper.identity.subject(), now).map(Some)
+    }
+
     /// The user tokens (dev login issues through them).
     pub fn users(&self) -> &UserTokens {
         &self.users

@@ -32,16 +32,26 @@ struct VisitorClaims {
 /// A fresh visitor id and its token.
 pub fn issue_visitor(keys: &SigningKeys, now: UnixMillis) -> Result<(String, String), KeyError> {
     let visitor_id = Uuid::new_v4().simple().to_string();
+    let token = visitor_token(keys, &visitor_id, now)?;
+    Ok((visitor_id, token))
+}
+
+/// A token for an existing visitor id, valid from `now` (a renewal keeps the identity alive).
+pub fn visitor_token(
+    keys: &SigningKeys,
+    visitor_id: &str,
+    now: UnixMillis,
+) -> Result<String, KeyError> {
     let iat = now.div_euclid(1000);
     let claims = VisitorClaims {
         iss: ISSUER.to_owned(),
         aud: VISITOR_AUDIENCE.to_owned(),
-        sub: visitor_id.clone(),
+        sub: visitor_id.to_owned(),
         iat,
         nbf: iat,
         exp: iat + VISITOR_TTL_SECONDS,
     };
-    Ok((visitor_id, sign(keys, &claims)?))
+    sign(keys, &claims)
 }
 
 /// The visitor id of a valid visitor token.
