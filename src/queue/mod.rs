@@ -7,11 +7,13 @@
 //!
 //! * [`bucket`]: the leaky bucket of the outflow, in integer millionths of a shopper.
 //! * [`draw`]: the verifiable lottery that orders the pre-queue at the start.
+//! * [`eta`]: the honest wait estimate of a place in the queue.
 //! * [`outflow`]: how many more shoppers the caps allow, and when a waiting shopper is abandoned.
 //! * [`live`]: the position socket of a queue page: its place, its wait, and its admission.
 
 pub mod bucket;
 pub mod draw;
+pub mod eta;
 pub mod live;
 pub mod outflow;
 
