@@ -12,8 +12,6 @@ redis.call('SET', K.cfg, ARGV[2])
 local c = load_cfg()
 for sku, units in pairs(c.inventory) do
   redis.call('HSET', K.stock, sku, int(units))
-  redis.call('HSET', K.sold, sku, '0')
-  redis.call('HSET', K.held, sku, '0')
 end
 redis.call('HSET', K.st, 'last', '0', 'srv', '0', 'drawn', '0')
 return 1

@@ -12,6 +12,7 @@ if not c then
   return { 'no_event' }
 end
 local drawn = draw_if_due(c, now)
+settle(now)
 local identity = ARGV[2]
 
 local old = get_ticket(identity)
@@ -32,12 +33,7 @@ if not accepts_joins(status) then
   return { 'not_accepting', status }
 end
 
--- A left or expired ticket is replaced. An admission that ran out unsettled is settled here.
-if old and old.tag == 'a' and not old.order then
-  redis.call('ZREM', K.adm, identity)
-  redis.call('HINCRBY', K.st, 'aexp', 1)
-end
-
+-- A left or expired ticket is replaced by a new one at the tail.
 local t = new_ticket(identity, ARGV[3], now)
 t.bucket = bucket_of(identity)
 redis.call('HINCRBY', K.st, 'joined', 1)

@@ -10,6 +10,7 @@ local now = now_ms(ARGV[1])
 if redis.call('EXISTS', K.cfg) == 0 then
   return false
 end
+settle(now)
 local identity = ARGV[2]
 local t = get_ticket(identity)
 if not t or t.tid ~= ARGV[3] then

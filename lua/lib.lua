@@ -17,7 +17,9 @@
 --   adm            zset    identities holding an unused admission, by expiry (ms)
 --   resv           zset    unpaid order ids by reserved_until (ms)
 --   ord            hash    order id -> order JSON
---   stock/sold/held hash   SKU -> units left / paid for / held by unpaid reservations
+--   ordt           hash    ticket id (16 raw bytes) -> the order made with that admission
+--   stock          hash    SKU -> units left (only the SKUs offered now)
+--   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
 
 local PREFIX = KEYS[1]
 local K = {
@@ -27,6 +29,7 @@ local K = {
   adm = PREFIX .. 'adm',
   resv = PREFIX .. 'resv',
   ord = PREFIX .. 'ord',
+  ordt = PREFIX .. 'ordt',
   stock = PREFIX .. 'stock',
   sold = PREFIX .. 'sold',
   held = PREFIX .. 'held',
@@ -292,7 +295,10 @@ local function settle(now)
       if o and o.s == 'reserved' then
         o.s = 'expired'
         for sku, qty in each_item(o.it) do
-          redis.call('HINCRBY', K.stock, sku, qty)
+          -- A SKU no longer offered has no stock to return to.
+          if redis.call('HEXISTS', K.stock, sku) == 1 then
+            redis.call('HINCRBY', K.stock, sku, qty)
+          end
           redis.call('HINCRBY', K.held, sku, '-' .. qty)
         end
         redis.call('HSET', K.ord, id, cjson.encode(o))

@@ -11,6 +11,7 @@ if not c then
   return false
 end
 local drawn = draw_if_due(c, now)
+settle(now)
 local t = get_ticket(ARGV[2])
 if not t then
   return false

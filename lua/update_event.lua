@@ -4,7 +4,7 @@
 -- ARGV[2] the new EventConfig as JSON
 -- Reply: 1 if replaced, 0 if there is no such event.
 -- A changed inventory moves each SKU's stock left by the change of its total, never below zero;
--- a SKU no longer offered loses its whole total.
+-- a SKU no longer offered leaves the stock.
 
 local old = load_cfg()
 if not old then
@@ -22,12 +22,10 @@ end
 
 for sku, total in pairs(new.inventory) do
   move_stock(sku, total - (old.inventory[sku] or 0))
-  redis.call('HSETNX', K.sold, sku, '0')
-  redis.call('HSETNX', K.held, sku, '0')
 end
-for sku, total in pairs(old.inventory) do
+for sku in pairs(old.inventory) do
   if new.inventory[sku] == nil then
-    move_stock(sku, -total)
+    redis.call('HDEL', K.stock, sku)
   end
 end
 redis.call('SET', K.cfg, ARGV[2])

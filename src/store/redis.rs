@@ -329,12 +329,11 @@ impl QueueStore for RedisStore {
     }
 
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
-        let key = format!("{}ord", event_key_prefix(event));
-        let raw: Option<Vec<u8>> = self
-            .connection()
-            .hget(key, order.to_string())
-            .await
-            .map_err(store_error)?;
-        raw.map(|raw| replies::order(&raw, event)).transpose()
+        let mut invocation = self.prepare(&self.scripts.order, event);
+        invocation.arg(order.to_string());
+        match self.run(&invocation).await? {
+            Value::Nil => Ok(None),
+            reply => replies::order(&replies::bytes(reply)?, event).map(Some),
+        }
     }
 }

@@ -32,6 +32,7 @@ pub(crate) struct Scripts {
     pub(crate) reserve: Script,
     pub(crate) pay: Script,
     pub(crate) stats: Script,
+    pub(crate) order: Script,
 }
 
 impl Scripts {
@@ -48,6 +49,7 @@ impl Scripts {
             reserve: Script::new(lua!("reserve")),
             pay: Script::new(lua!("pay")),
             stats: Script::new(lua!("stats")),
+            order: Script::new(lua!("order")),
         }
     }
 }
