@@ -354,3 +354,35 @@ async fn a_plain_http_request_is_told_to_upgrade() {
 
     assert_eq!(response.status().as_u16(), 426);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prequeue_socket_learns_its_drawn_place_at_the_start() {
+    let store = memory_store();
+    let app = TestApp::spawn(store.clone()).await;
+    let starts_at = SystemClock.now_ms() + 1_500;
+    let mut event = sale("lottery", starts_at, 1, 1, 1_000);
+    event.created_at = starts_at - 60_000;
+    // Nobody is let through: whatever place the draw gives, the socket stays to tell it.
+    event.operator_status = OperatorStatus::Paused;
+    app.create(&event).await;
+    let line = line_up(&app, "lottery", 3).await;
+    let (token, ticket) = &line[1];
+    let mut socket = app.socket("lottery", ticket, token).await;
+
+    let before = next_of(&mut socket, "position", Duration::from_secs(5)).await;
+    let drawn = loop {
+        let frame = next_of(&mut socket, "position", Duration::from_secs(10)).await;
+        if !frame["position"].is_null() {
+            break frame;
+        }
+    };
+
+    assert_eq!(before["position"], Value::Null);
+    let place = drawn["position"].as_u64().unwrap();
+    assert!((1..=3).contains(&place), "{drawn}");
+    assert!(
+        store.calls("ticket") <= 3 + 1 + 1,
+        "one read per join, one at the handshake, one after the draw: {:?}",
+        store.all_calls()
+    );
+}
