@@ -257,4 +257,25 @@ crate::on_both_stores! {
         .await;
         assert_eq!(problem["errors"][0]["field"], "payment.card_token");
     }
+
+    async fn an_admitted_visitor_checks_out_with_the_visitor_token() {
+        let app = spawn_app().await;
+        let mut body = crate::test_app::event_body("open-sale", crate::test_app::START, 5);
+        body["allow_anonymous"] = json!(true);
+        assert_eq!(app.create_event(&body).await.status(), StatusCode::CREATED);
+        let joined: Value = app.join("open-sale", None).await.json().await.unwrap();
+        let visitor = joined["visitor_token"].as_str().unwrap();
+        app.drain(&waitroom::domain::EventId::parse("open-sale").unwrap()).await;
+        let ticket: Value = app
+            .ticket("open-sale", joined["ticket_id"].as_str().unwrap(), visitor)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let admission = ticket["admission_token"].as_str().unwrap();
+        let response = app
+            .checkout("open-sale", Some(visitor), Some(admission), None, &one_item())
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
 }
