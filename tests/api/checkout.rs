@@ -166,12 +166,7 @@ crate::on_both_stores! {
         let app = spawn_app().await;
         let event = app.open_event("sale", 5).await;
         let (user, _, admission) = app.admitted(&event, "alice").await;
-        let order: Value = app
-            .checkout("sale", Some(&user), Some(&admission), None, &one_item())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let order = app.reserve_one("sale", &user, &admission).await;
         let order_id = order["order_id"].as_str().unwrap();
         let paid = app.pay("sale", order_id, &user).await;
         assert_eq!(paid.status(), StatusCode::OK);
@@ -188,12 +183,7 @@ crate::on_both_stores! {
         let app = spawn_app().await;
         let event = app.open_event("sale", 5).await;
         let (user, _, admission) = app.admitted(&event, "alice").await;
-        let order: Value = app
-            .checkout("sale", Some(&user), Some(&admission), None, &one_item())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let order = app.reserve_one("sale", &user, &admission).await;
         let mallory = app.login("mallory").await;
         let response = app
             .pay("sale", order["order_id"].as_str().unwrap(), &mallory)
@@ -211,12 +201,7 @@ crate::on_both_stores! {
         let app = spawn_app().await;
         let event = app.open_event("sale", 1).await;
         let (user, _, admission) = app.admitted(&event, "alice").await;
-        let order: Value = app
-            .checkout("sale", Some(&user), Some(&admission), None, &one_item())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let order = app.reserve_one("sale", &user, &admission).await;
         app.clock.advance_ms(301_000);
         let response = app
             .pay("sale", order["order_id"].as_str().unwrap(), &user)
@@ -230,12 +215,7 @@ crate::on_both_stores! {
         let app = spawn_app().await;
         let event = app.open_event("sale", 5).await;
         let (user, _, admission) = app.admitted(&event, "alice").await;
-        let order: Value = app
-            .checkout("sale", Some(&user), Some(&admission), None, &one_item())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let order = app.reserve_one("sale", &user, &admission).await;
         let response = app
             .request(
                 Method::POST,
