@@ -7,23 +7,27 @@
 -- the hash tag and live in one slot (one Redis Cluster node), which is what lets a script touch
 -- keys it computes (the ticket buckets) besides the ones it is given.
 --
---   cfg            string  the EventConfig as JSON (written by Rust, read with cjson)
+--   cfg            string  the EventConfig as JSON, as Rust wrote it (read back by Rust)
+--   cf             hash    the settings the scripts use (see load_cfg), written with cfg
 --   st             hash    state: last (highest score handed out), srv (serving number), drawn,
+--                          pstale (the seed changed after pre-queue joins),
 --                          tok/lt (bucket tokens in millionths of a shopper, and its last time),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
---   q              zset    waiting identities by score (0 in the pre-queue, before the draw)
+--   q              zset    waiting identities by score (before the draw, a pre-queue entrant's
+--                          score is the first 52 bits of its lottery key; see run_draw)
 --   tk:<hhhh>      hash    identity -> compact ticket record, in 65,536 buckets by the first four
 --                          hex digits of SHA-1(identity), so each bucket stays a small listpack
 --   adm            zset    identities holding an unused admission, by expiry (ms)
 --   resv           zset    unpaid order ids by reserved_until (ms)
 --   ord            hash    order id -> order JSON
 --   ordt           hash    ticket id (16 raw bytes) -> the order made with that admission
---   stock          hash    SKU -> units left (only the SKUs offered now)
+--   stock          hash    SKU -> units left; its fields are exactly the SKUs offered now
 --   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
 
 local PREFIX = KEYS[1]
 local K = {
   cfg = PREFIX .. 'cfg',
+  cf = PREFIX .. 'cf',
   st = PREFIX .. 'st',
   q = PREFIX .. 'q',
   adm = PREFIX .. 'adm',
@@ -53,26 +57,69 @@ local function now_ms(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function opt(value)
-  if value == cjson.null then
-    return nil
-  end
-  return value
-end
+-- The settings the scripts use, as a flat hash written with the JSON (decoding the JSON on
+-- every call would cost as much as the rest of a join).
+local SETTINGS = {
+  'starts_at', 'prequeue_opens', 'outflow_milli_per_second', 'outflow_burst', 'max_active',
+  'cap_follows_stock', 'admission_ttl_seconds', 'reservation_ttl_seconds', 'mode',
+  'abandon_after_seconds', 'operator_status', 'seed', 'skus',
+}
 
+-- The event's settings (numbers as numbers, max_active nil when unset), or nil.
 local function load_cfg()
-  local raw = redis.call('GET', K.cfg)
-  if not raw then
+  local v = redis.call('HMGET', K.cf, unpack(SETTINGS))
+  if not v[1] then
     return nil
   end
-  local c = cjson.decode(raw)
-  c.max_active = opt(c.max_active)
-  c.prequeue_opens_at = opt(c.prequeue_opens_at)
-  return c
+  return {
+    starts_at = tonumber(v[1]),
+    prequeue_opens = tonumber(v[2]),
+    outflow_milli_per_second = tonumber(v[3]),
+    outflow_burst = tonumber(v[4]),
+    max_active = tonumber(v[5]),
+    cap_follows_stock = v[6] == '1',
+    admission_ttl_seconds = tonumber(v[7]),
+    reservation_ttl_seconds = tonumber(v[8]),
+    mode = v[9],
+    abandon_after_seconds = tonumber(v[10]),
+    operator_status = v[11],
+    seed = v[12],
+    skus = tonumber(v[13]),
+  }
 end
 
-local function st_number(field)
-  return tonumber(redis.call('HGET', K.st, field) or '0')
+-- Stores an EventConfig: the JSON as given (what Rust reads back) and the settings hash.
+-- Returns the decoded config.
+local function store_cfg(json)
+  local c = cjson.decode(json)
+  local skus = 0
+  for _ in pairs(c.inventory) do
+    skus = skus + 1
+  end
+  local opens = c.prequeue_opens_at
+  if opens == cjson.null then
+    opens = c.created_at
+  end
+  local max_active = ''
+  if c.max_active ~= cjson.null then
+    max_active = int(c.max_active)
+  end
+  redis.call('SET', K.cfg, json)
+  redis.call('HSET', K.cf,
+    'starts_at', int(c.starts_at),
+    'prequeue_opens', int(opens),
+    'outflow_milli_per_second', int(c.outflow_milli_per_second),
+    'outflow_burst', int(c.outflow_burst),
+    'max_active', max_active,
+    'cap_follows_stock', c.cap_follows_stock and '1' or '0',
+    'admission_ttl_seconds', int(c.admission_ttl_seconds),
+    'reservation_ttl_seconds', int(c.reservation_ttl_seconds),
+    'mode', c.mode,
+    'abandon_after_seconds', int(c.abandon_after_seconds),
+    'operator_status', c.operator_status,
+    'seed', c.seed,
+    'skus', int(skus))
+  return c
 end
 
 -- Units left in all SKUs together.
@@ -89,10 +136,10 @@ local function event_status(c, left, now)
   if c.operator_status == 'closed' then
     return 'closed'
   end
-  if next(c.inventory) ~= nil and left == 0 then
+  if c.skus > 0 and left == 0 then
     return 'sold_out'
   end
-  if now < (c.prequeue_opens_at or c.created_at) then
+  if now < c.prequeue_opens then
     return 'scheduled'
   end
   if now < c.starts_at then
@@ -218,27 +265,69 @@ local function uuid_text(b)
 end
 
 -- The draw (mirrors draw_order, src/queue/draw.rs): every pre-queue entrant's key is the hex
--- SHA-1 of seed .. ':' .. ticket_id; ascending keys take scores 1..P. Returns P.
-local function run_draw(c)
-  local entrants = {}
-  for i, identity in ipairs(redis.call('ZRANGE', K.q, 0, -1)) do
-    local t = get_ticket(identity)
-    if not t then
-      return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
-    end
-    local text = uuid_text(t.tid)
-    entrants[i] = { redis.sha1hex(c.seed .. ':' .. text), text, identity }
+-- SHA-1 of seed .. ':' .. ticket_id; ascending keys (then ticket ids) take scores 1..P.
+--
+-- A large pre-queue must draw in one short script, so the keys are computed at join: a
+-- pre-queue entrant waits with the first 13 hex digits (52 bits, exact in a double) of its key
+-- as score, and the draw reads the queue in score order. Only entrants whose scores tie, or a
+-- whole pre-queue whose seed changed after they joined (`pstale`), have their full keys
+-- computed here.
+local function lottery_entry(c, identity)
+  local raw = redis.call('HGET', bucket_of(identity), identity)
+  if not raw then
+    return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
   end
-  table.sort(entrants, function(a, b)
-    if a[1] ~= b[1] then
-      return a[1] < b[1]
+  local text = uuid_text(string.sub(raw, 2, 17))
+  -- Key (40) and ticket id (36) have fixed lengths: sorting these strings sorts by both.
+  return redis.sha1hex(c.seed .. ':' .. text) .. text .. identity
+end
+
+-- Appends `identities` to `order` in exact draw order.
+local function append_by_full_key(c, order, identities)
+  local keyed = {}
+  for i, identity in ipairs(identities) do
+    keyed[i] = lottery_entry(c, identity)
+  end
+  table.sort(keyed)
+  for _, entry in ipairs(keyed) do
+    order[#order + 1] = string.sub(entry, 77)
+  end
+end
+
+-- A pre-queue entrant's score: the first 52 bits of its lottery key.
+local function lottery_score(c, tid)
+  return tonumber(string.sub(redis.sha1hex(c.seed .. ':' .. uuid_text(tid)), 1, 13), 16)
+end
+
+local function run_draw(c)
+  local order = {}
+  if redis.call('HGET', K.st, 'pstale') == '1' then
+    append_by_full_key(c, order, redis.call('ZRANGE', K.q, 0, -1))
+  else
+    local flat = redis.call('ZRANGE', K.q, 0, -1, 'WITHSCORES')
+    local i = 1
+    while i <= #flat do
+      local j = i
+      while flat[j + 3] ~= nil and flat[j + 3] == flat[i + 1] do
+        j = j + 2
+      end
+      if j == i then
+        order[#order + 1] = flat[i]
+      else
+        local tied = {}
+        for k = i, j, 2 do
+          tied[#tied + 1] = flat[k]
+        end
+        append_by_full_key(c, order, tied)
+      end
+      i = j + 2
     end
-    return a[2] < b[2]
-  end)
+  end
+  redis.call('DEL', K.q)
   local args = {}
-  for i, e in ipairs(entrants) do
-    args[#args + 1] = int(i)
-    args[#args + 1] = e[3]
+  for score, identity in ipairs(order) do
+    args[#args + 1] = score
+    args[#args + 1] = identity
     if #args >= 2000 then
       redis.call('ZADD', K.q, unpack(args))
       args = {}
@@ -247,8 +336,8 @@ local function run_draw(c)
   if #args > 0 then
     redis.call('ZADD', K.q, unpack(args))
   end
-  redis.call('HSET', K.st, 'drawn', '1', 'last', int(#entrants))
-  return #entrants
+  redis.call('HSET', K.st, 'drawn', '1', 'last', int(#order))
+  return #order
 end
 
 -- Draws the pre-queue if the start has come and it has not been drawn. Returns whether the
