@@ -165,7 +165,7 @@ async fn every_waiting_socket_hears_at_least_every_two_seconds_while_the_queue_m
     );
 }
 
-/// Drains and other store calls per second while `window` passes.
+/// Drains a second, and calls that are not the ticker's own, while `window` passes.
 async fn store_rates(store: &CountingStore, window: Duration) -> (f64, u64) {
     let before = store.all_calls();
     tokio::time::sleep(window).await;
@@ -173,12 +173,16 @@ async fn store_rates(store: &CountingStore, window: Duration) -> (f64, u64) {
     let delta =
         |op: &str| after.get(op).copied().unwrap_or(0) - before.get(op).copied().unwrap_or(0);
     let drains = delta("drain") as f64 / window.as_secs_f64();
-    let reads = delta("ticket");
-    (drains, reads)
+    let others = after
+        .keys()
+        .filter(|op| !matches!(**op, "drain" | "event" | "event_ids" | "stats" | "touch"))
+        .map(|op| delta(op))
+        .sum();
+    (drains, others)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_calls_per_second_are_the_same_for_ten_and_for_two_thousand_real_sockets() {
+async fn store_calls_per_second_do_not_grow_from_ten_to_two_thousand_real_sockets() {
     let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
         SystemClock,
     )))));
@@ -212,26 +216,27 @@ async fn store_calls_per_second_are_the_same_for_ten_and_for_two_thousand_real_s
 
     sockets.extend(open_sockets(10).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (few_drains, few_reads) = store_rates(&store, window).await;
+    let (few_drains, few_others) = store_rates(&store, window).await;
     sockets.extend(open_sockets(1_990).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (many_drains, many_reads) = store_rates(&store, window).await;
+    let (many_drains, many_others) = store_rates(&store, window).await;
 
     println!("drains/s with 10 sockets: {few_drains:.2}, with 2000: {many_drains:.2}");
-    assert!(few_drains >= 5.0, "{few_drains} drains a second");
-    // Store work never grows with the sockets. (A loaded machine may only slow the ticker down.)
+    // One drain per tick whatever the sockets: never more than the tick allows (a loaded machine
+    // can only slow the ticker down), and the ticker keeps ticking with 2,000 sockets.
+    let most = 1.0 / OutflowSettings::default().tick.as_secs_f64() * 1.1;
     assert!(
-        many_drains <= few_drains * 1.2,
-        "{few_drains} vs {many_drains} drains a second"
+        few_drains <= most && many_drains <= most,
+        "{few_drains} and {many_drains} a second"
     );
     assert!(
-        many_drains >= few_drains * 0.6,
-        "the ticker kept its pace: {few_drains} vs {many_drains} drains a second"
+        few_drains >= 3.0 && many_drains >= 3.0,
+        "{few_drains} and {many_drains} a second"
     );
     assert_eq!(
-        (few_reads, many_reads),
+        (few_others, many_others),
         (0, 0),
-        "no ticket reads per socket while waiting"
+        "no store call per socket while shoppers wait"
     );
     assert_eq!(sockets.len(), 2_000);
 }
