@@ -87,7 +87,14 @@ where
         let wake = socket.next_wake(watching);
         let flow = tokio::select! {
             biased;
-            _ = subscription.stopping.changed() => ControlFlow::Continue(()),
+            stopping = subscription.stopping.changed() => match stopping {
+                Ok(()) => ControlFlow::Continue(()),
+                // The registry itself is gone: nothing will feed this socket again.
+                Err(_) => {
+                    socket.close(GOING_AWAY, "server restarting").await;
+                    ControlFlow::Break(SocketEnd::ShuttingDown)
+                }
+            },
             changed = subscription.snapshots.changed(), if watching => match changed {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(_) => ControlFlow::Break(socket.feed_closed(&subscription.snapshots).await),
