@@ -22,7 +22,12 @@ command -v npm >/dev/null || fail "npm not found. Install it with 'apt-get insta
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci failed in $here"
 
 cd "$root"
-cargo build --quiet --bin waitroom || fail "cargo build failed"
+# `cargo test` passes the binary it built; run by hand, the script builds it.
+bin="${WAITROOM_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --quiet --bin waitroom || fail "cargo build failed"
+  bin="$root/target/debug/waitroom"
+fi
 
 out="$root/target/browser"
 profile="$(mktemp -d)"
@@ -34,7 +39,7 @@ env -u WAITROOM_CONFIG -u WAITROOM_REDIS_URL \
   WAITROOM_DEV_LOGIN=true \
   WAITROOM_ADMIN_TOKEN=browser-test-admin \
   WAITROOM_STATIC_DIR="$root/static" \
-  "$root/target/debug/waitroom" serve >"$out/server.log" 2>&1 &
+  "$bin" serve >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$profile"' EXIT
 
