@@ -71,6 +71,9 @@ pub async fn run_bot_identity(
             let _ = sale.api.event_state(who.actor, &sale.event).await;
         }
         if !sale.pause(patience.pause).await {
+            if let Some(admitted) = steps::final_look(&sale, &who, &ticket.id).await {
+                break admitted;
+            }
             journey.outcome = if sale.is_stopping() {
                 Outcome::WaitingAtEnd
             } else {

@@ -82,17 +82,20 @@ pub async fn shop(sale: Arc<Sale>, who: Identity, choices: ShopperChoices) -> Jo
             journey.outcome = Outcome::TicketLost;
             return journey;
         }
-        Waited::SoldOut => {
-            journey.outcome = Outcome::WaitingAtSoldOut;
-            return journey;
-        }
-        Waited::Over => {
-            journey.outcome = if sale.signal.borrow().sold_out_or_closed() {
-                Outcome::WaitingAtSoldOut
-            } else {
-                Outcome::WaitingAtEnd
-            };
-            return journey;
+        Waited::SoldOut | Waited::Over => {
+            let sold_out =
+                matches!(waited, Waited::SoldOut) || sale.signal.borrow().sold_out_or_closed();
+            match steps::final_look(&sale, &who, &ticket.id).await {
+                Some(admitted) => admitted,
+                None => {
+                    journey.outcome = if sold_out {
+                        Outcome::WaitingAtSoldOut
+                    } else {
+                        Outcome::WaitingAtEnd
+                    };
+                    return journey;
+                }
+            }
         }
     };
     journey.admission = Some(admission);
@@ -176,7 +179,7 @@ async fn wait_on_socket(
             Ok(Some(Ok(QueueMessage::Status { status })))
                 if status == "sold_out" || status == "closed" =>
             {
-                break Some(Waited::Over);
+                break Some(Waited::SoldOut);
             }
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(error))) => {

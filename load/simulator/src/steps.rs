@@ -180,6 +180,24 @@ pub async fn poll_ticket(
     }
 }
 
+/// One last read of a ticket when waiting stops: an admission granted just before the sale
+/// ended (and not yet seen) must still count, or it would look like an order inversion.
+pub async fn final_look(
+    sale: &Sale,
+    who: &Identity,
+    ticket: &str,
+) -> Option<(AdmissionRecord, String)> {
+    let reply = sale.api.ticket(who, &sale.event, ticket).await.ok()?;
+    if !reply.is_success() || reply.text("status") != Some("admitted") {
+        return None;
+    }
+    let token = reply.text("admission_token")?.to_owned();
+    Some((
+        admission_seen(sale, reply.text("admission_expires_at")),
+        token,
+    ))
+}
+
 /// What a checkout came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bought {

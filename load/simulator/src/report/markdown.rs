@@ -95,6 +95,15 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
             "bound held"
         }
     )?;
+    let server_count =
+        |figure: Option<u64>| figure.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
+    writeln!(
+        out,
+        "The crowd saw {} admissions; the server counts {} admitted and {} joined.\n",
+        r.crowd.admitted_on_socket + r.crowd.admitted_polling,
+        server_count(r.admitted_server),
+        server_count(r.joined_server)
+    )?;
     let seconds: Vec<String> = o.per_second.iter().map(u64::to_string).collect();
     writeln!(
         out,

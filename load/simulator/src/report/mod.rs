@@ -107,6 +107,10 @@ pub struct Report {
     /// From the server's admission to the `admitted` message on the socket.
     pub admission_push_delay: LatencySummary,
     pub outflow: OutflowReport,
+    /// Admissions by the server's count, beside those the crowd saw (`outflow`).
+    pub admitted_server: Option<u64>,
+    /// Tickets by the server's count.
+    pub joined_server: Option<u64>,
     pub order: OrderReport,
     pub bots: Option<BotReport>,
     pub outcomes: BTreeMap<String, OutcomeCount>,
@@ -176,6 +180,14 @@ impl Report {
                     .filter_map(|a| Some(a.seen_ms - a.server_ms?)),
             ),
             outflow,
+            admitted_server: run
+                .admin_final
+                .as_ref()
+                .and_then(|d| stock::counter(d, "admitted")),
+            joined_server: run
+                .admin_final
+                .as_ref()
+                .and_then(|d| stock::counter(d, "joined")),
             order,
             bots: bot_report(journeys),
             outcomes: outcome_counts(journeys),

@@ -73,6 +73,15 @@ pub fn sold_units(detail: &Value) -> Option<u64> {
         .find_map(sold_units)
 }
 
+/// A plain counter of the admin event detail (`admitted`, `joined`, …), in `stats` or at the top.
+pub fn counter(detail: &Value, key: &str) -> Option<u64> {
+    detail
+        .get("stats")
+        .and_then(|stats| stats.get(key))
+        .or_else(|| detail.get(key))
+        .and_then(Value::as_u64)
+}
+
 /// A number, or the sum of a map's numbers (or of its objects' `sold` numbers).
 fn units_in(value: &Value) -> Option<u64> {
     match value {
@@ -95,6 +104,13 @@ mod tests {
     fn sold_per_sku_is_summed() {
         let detail = json!({"id": "e", "stats": {"queue_length": 3, "sold": {"a": 4, "b": 6}}});
         assert_eq!(sold_units(&detail), Some(10));
+    }
+
+    #[test]
+    fn counters_are_read_from_the_stats() {
+        let detail = json!({"stats": {"admitted": 12}});
+        assert_eq!(counter(&detail, "admitted"), Some(12));
+        assert_eq!(counter(&detail, "joined"), None);
     }
 
     #[test]
