@@ -122,7 +122,8 @@ fn latency_cdf(path: &Path, histograms: &BTreeMap<String, Histogram<u64>>) -> Re
     let err = failed("the latency CDF");
     let curves: Vec<(&String, Vec<(f64, f64)>)> = histograms
         .iter()
-        .filter(|(name, histogram)| !histogram.is_empty() && name.as_str() != "ws message gap")
+        // One-off calls (creating the event, the final admin read) make no curve worth reading.
+        .filter(|(name, histogram)| histogram.len() >= 10 && name.as_str() != "ws message gap")
         .map(|(name, histogram)| (name, cdf_points(histogram)))
         .collect();
     let x_max = curves
@@ -130,6 +131,12 @@ fn latency_cdf(path: &Path, histograms: &BTreeMap<String, Histogram<u64>>) -> Re
         .flat_map(|(_, points)| points.iter().map(|p| p.0))
         .fold(1.0, f64::max)
         * 1.5;
+    let x_min = curves
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|p| p.0))
+        .fold(x_max, f64::min)
+        .max(0.01)
+        / 1.5;
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
     let mut chart = ChartBuilder::on(&root)
@@ -137,7 +144,7 @@ fn latency_cdf(path: &Path, histograms: &BTreeMap<String, Histogram<u64>>) -> Re
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d((0.01..x_max).log_scale(), 0.0..1.0)
+        .build_cartesian_2d((x_min..x_max).log_scale(), 0.0..1.0)
         .map_err(&err)?;
     chart
         .configure_mesh()
@@ -149,7 +156,7 @@ fn latency_cdf(path: &Path, histograms: &BTreeMap<String, Histogram<u64>>) -> Re
         let color = Palette99::pick(index).to_rgba();
         chart
             .draw_series(LineSeries::new(
-                points.into_iter().map(|(ms, share)| (ms.max(0.01), share)),
+                points.into_iter().map(|(ms, share)| (ms.max(x_min), share)),
                 color,
             ))
             .map_err(&err)?
