@@ -61,6 +61,8 @@ pub enum QueueMessage {
     },
     /// The event's status changed (paused, sold out, closed).
     Status { status: String },
+    /// The place is gone (`expired`, `left`); the server closes the socket.
+    Ticket { status: String },
     /// Anything this version does not know.
     #[serde(other)]
     Other,

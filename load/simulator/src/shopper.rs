@@ -181,6 +181,7 @@ async fn wait_on_socket(
             {
                 break Some(Waited::SoldOut);
             }
+            Ok(Some(Ok(QueueMessage::Ticket { .. }))) => break Some(Waited::Lost),
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(error))) => {
                 recorder.error(who.actor, Endpoint::WsConnect, error_kind(&error));
