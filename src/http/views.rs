@@ -7,7 +7,7 @@ use super::state::AppState;
 use crate::admission::sign_admission;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, EventStats, EventStatus, Order, Ticket, TicketStatus, event_status,
+    EventConfig, EventId, EventStats, EventStatus, Order, Sku, Ticket, TicketStatus, event_status,
 };
 use crate::error::ApiError;
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
@@ -21,7 +21,9 @@ pub async fn ticket_view(
     let now = state.now();
     let rate = config.outflow_per_second();
     let eta = match (ticket.status, ticket.position) {
-        (TicketStatus::Waiting, Some(position)) => eta_seconds(position, rate, config.starts_at, now),
+        (TicketStatus::Waiting, Some(position)) => {
+            eta_seconds(position, rate, config.starts_at, now)
+        }
         (TicketStatus::Waiting, None) => {
             // Before the draw nobody has a place: the honest estimate is the lottery's middle.
             let entrants = state
@@ -29,7 +31,12 @@ pub async fn ticket_view(
                 .stats(&config.id)
                 .await?
                 .map_or(1, |stats| stats.queue_length);
-            eta_seconds(expected_prequeue_position(entrants), rate, config.starts_at, now)
+            eta_seconds(
+                expected_prequeue_position(entrants),
+                rate,
+                config.starts_at,
+                now,
+            )
         }
         (TicketStatus::Admitted, _) => Some(0),
         _ => None,
@@ -97,6 +104,7 @@ pub fn public_event_view(config: &EventConfig, stats: &EventStats, now: UnixMill
         "allow_anonymous": config.allow_anonymous,
         "mode": config.mode,
         "units_left": stats.units_left(),
+        "skus": config.inventory.keys().map(Sku::as_str).collect::<Vec<_>>(),
         "seed_hash": config.seed_hash,
     });
     if stats.drawn {
