@@ -53,7 +53,9 @@ pub async fn join_queue(
 ) -> Result<Ticket, Outcome> {
     let mut failures = 0;
     loop {
-        if sale.is_over() {
+        // The first try goes out even after a sell-out, as a shopper arriving late would, and
+        // meets the refusal; only retries stop when the sale is over.
+        if sale.is_stopping() {
             return Err(Outcome::NeverJoined);
         }
         let sent_ms = sale.clock.now_ms();
