@@ -33,6 +33,10 @@ pub struct Reply {
     pub body: Value,
     /// `Retry-After`, when the server sent one.
     pub retry_after: Option<Duration>,
+    /// When the request left (after waiting for a free slot).
+    pub sent_at: Instant,
+    /// When the whole answer had arrived.
+    pub done_at: Instant,
 }
 
 impl Reply {
@@ -245,7 +249,8 @@ impl Api {
             .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
             .map(Duration::from_secs_f64);
         let bytes = response.bytes().await.unwrap_or_default();
-        self.recorder.latency(actor, endpoint, sent.elapsed());
+        let done_at = Instant::now();
+        self.recorder.latency(actor, endpoint, done_at - sent);
         if !(200..300).contains(&status) {
             self.recorder.status(actor, endpoint, status);
         }
@@ -254,6 +259,8 @@ impl Api {
             status,
             body,
             retry_after,
+            sent_at: sent,
+            done_at,
         })
     }
 }

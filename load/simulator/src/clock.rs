@@ -36,4 +36,29 @@ impl RunClock {
             self.origin
         }
     }
+
+    /// The wall clock's reading (Unix ms) at a monotonic instant.
+    pub fn ms_at(&self, at: Instant) -> i64 {
+        let since = at.saturating_duration_since(self.origin);
+        self.origin_ms + i64::try_from(since.as_millis()).unwrap_or(i64::MAX / 2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instant_and_its_wall_clock_reading_round_trip() {
+        let clock = RunClock::start();
+        let later_ms = clock.now_ms() + 1_500;
+        assert_eq!(clock.ms_at(clock.instant_at(later_ms)), later_ms);
+    }
+
+    #[test]
+    fn times_before_the_run_are_read_as_its_start() {
+        let clock = RunClock::start();
+        let start = clock.instant_at(0);
+        assert!(clock.ms_at(start) > 0);
+    }
 }

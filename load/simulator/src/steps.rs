@@ -58,11 +58,13 @@ pub async fn join_queue(
         if sale.is_stopping() {
             return Err(Outcome::NeverJoined);
         }
-        let sent_ms = sale.clock.now_ms();
         let reply = sale.api.join(who, &sale.event).await;
-        let done_ms = sale.clock.now_ms();
         match &reply {
             Ok(reply) if reply.is_success() => {
+                // The times the request was really on the wire, not waiting for a slot: join
+                // order is only known between requests that did not overlap there.
+                let sent_ms = sale.clock.ms_at(reply.sent_at);
+                let done_ms = sale.clock.ms_at(reply.done_at);
                 let Some(id) = reply.text("ticket_id") else {
                     return Err(Outcome::Failed);
                 };
