@@ -5,6 +5,7 @@
 #
 #   bash load/smoke.sh                      # report in load/results/tmp/smoke
 #   SCENARIO=load/scenarios/prequeue.toml bash load/smoke.sh
+#   SCENARIO=load/scenarios/ws-hold.toml bash load/smoke.sh --shoppers 3000 --max-seconds 20
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,4 +43,4 @@ for _ in $(seq 1 150); do
 done
 
 "${target_dir}/debug/waitroom-sim" --scenario "${scenario}" --base-url "${base_url}" \
-  --admin-token "${admin_token}" --out "${out}" --quiet
+  --admin-token "${admin_token}" --out "${out}" --quiet "$@"

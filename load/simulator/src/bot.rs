@@ -9,7 +9,8 @@ use crate::api::Identity;
 use crate::journey::{Journey, Outcome, WaitedOn};
 use crate::recorder::Recorder;
 use crate::sale::Sale;
-use crate::steps::{self, Patience};
+use crate::shopper::waiting_outcome;
+use crate::steps::{self, LastLook, Patience};
 
 /// Every how many polls a bot also re-posts its join and reads the event.
 const HAMMER_EVERY: u32 = 5;
@@ -71,14 +72,13 @@ pub async fn run_bot_identity(
             let _ = sale.api.event_state(who.actor, &sale.event).await;
         }
         if !sale.pause(patience.pause).await {
-            if let Some(admitted) = steps::final_look(&sale, &who, &ticket.id).await {
-                break admitted;
-            }
-            journey.outcome = if sale.is_stopping() {
-                Outcome::WaitingAtEnd
-            } else {
-                Outcome::WaitingAtSoldOut
+            let waiting_seen_ms = match steps::final_look(&sale, &who, &ticket.id).await {
+                LastLook::Admitted(admission, token) => break (admission, token),
+                LastLook::Waiting(at_ms) => at_ms,
+                LastLook::Unknown => ticket.record.sent_ms,
             };
+            journey.waiting_seen_ms = Some(waiting_seen_ms);
+            journey.outcome = waiting_outcome(!sale.is_stopping());
             return journey;
         }
     };

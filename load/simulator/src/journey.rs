@@ -102,6 +102,8 @@ pub struct Journey {
     pub join: Option<JoinRecord>,
     /// The admission, if any.
     pub admission: Option<AdmissionRecord>,
+    /// For a journey that ended waiting: the last moment it was known not to be admitted yet.
+    pub waiting_seen_ms: Option<i64>,
     /// How it waited.
     pub waited_on: WaitedOn,
     /// How it ended.
@@ -120,6 +122,7 @@ impl Journey {
             user_id,
             join: None,
             admission: None,
+            waiting_seen_ms: None,
             waited_on: WaitedOn::Nothing,
             outcome: Outcome::NeverJoined,
             units_reserved: 0,

@@ -9,7 +9,7 @@ use crate::journey::{Journey, Outcome, WaitedOn};
 use crate::queue_socket::{QueueMessage, QueueSocket};
 use crate::recorder::{Endpoint, Recorder};
 use crate::sale::{Sale, SaleSignal};
-use crate::steps::{self, Patience, Waited};
+use crate::steps::{self, LastLook, Patience, Waited};
 
 /// A socket that says nothing for this long is given up for polling.
 const SOCKET_SILENCE_LIMIT: Duration = Duration::from_secs(20);
@@ -86,13 +86,15 @@ pub async fn shop(sale: Arc<Sale>, who: Identity, choices: ShopperChoices) -> Jo
             let sold_out =
                 matches!(waited, Waited::SoldOut) || sale.signal.borrow().sold_out_or_closed();
             match steps::final_look(&sale, &who, &ticket.id).await {
-                Some(admitted) => admitted,
-                None => {
-                    journey.outcome = if sold_out {
-                        Outcome::WaitingAtSoldOut
-                    } else {
-                        Outcome::WaitingAtEnd
-                    };
+                LastLook::Admitted(admission, token) => (admission, token),
+                LastLook::Waiting(at_ms) => {
+                    journey.waiting_seen_ms = Some(at_ms);
+                    journey.outcome = waiting_outcome(sold_out);
+                    return journey;
+                }
+                LastLook::Unknown => {
+                    journey.waiting_seen_ms = Some(ticket.record.sent_ms);
+                    journey.outcome = waiting_outcome(sold_out);
                     return journey;
                 }
             }
@@ -120,6 +122,15 @@ pub async fn shop(sale: Arc<Sale>, who: Identity, choices: ShopperChoices) -> Jo
         Recorder::bump(&recorder.live.paid);
     }
     journey
+}
+
+/// How a journey that ended waiting is told apart: the sale was over, or the run stopped.
+pub fn waiting_outcome(sold_out: bool) -> Outcome {
+    if sold_out {
+        Outcome::WaitingAtSoldOut
+    } else {
+        Outcome::WaitingAtEnd
+    }
 }
 
 /// Waits for the admission on the ticket's WebSocket. `None` means the socket failed and the

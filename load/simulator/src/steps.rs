@@ -184,22 +184,36 @@ pub async fn poll_ticket(
     }
 }
 
-/// One last read of a ticket when waiting stops: an admission granted just before the sale
-/// ended (and not yet seen) must still count, or it would look like an order inversion.
-pub async fn final_look(
-    sale: &Sale,
-    who: &Identity,
-    ticket: &str,
-) -> Option<(AdmissionRecord, String)> {
-    let reply = sale.api.ticket(who, &sale.event, ticket).await.ok()?;
-    if !reply.is_success() || reply.text("status") != Some("admitted") {
-        return None;
+/// What the last read of a ticket found.
+#[derive(Debug, Clone)]
+pub enum LastLook {
+    /// Admitted after all, with the admission token.
+    Admitted(AdmissionRecord, String),
+    /// Still waiting when the read was sent (Unix ms): not admitted before then.
+    Waiting(i64),
+    /// No answer worth reading.
+    Unknown,
+}
+
+/// One last read of a ticket when waiting stops. An admission granted just before the sale
+/// ended (and not yet seen) must still count; and a ticket still waiting is known to be so only
+/// up to the moment of this read, since the server goes on admitting after the run stops.
+pub async fn final_look(sale: &Sale, who: &Identity, ticket: &str) -> LastLook {
+    let Ok(reply) = sale.api.ticket(who, &sale.event, ticket).await else {
+        return LastLook::Unknown;
+    };
+    match (
+        reply.is_success(),
+        reply.text("status"),
+        reply.text("admission_token"),
+    ) {
+        (true, Some("admitted"), Some(token)) => LastLook::Admitted(
+            admission_seen(sale, reply.text("admission_expires_at")),
+            token.to_owned(),
+        ),
+        (true, Some("waiting"), _) => LastLook::Waiting(sale.clock.ms_at(reply.sent_at)),
+        _ => LastLook::Unknown,
     }
-    let token = reply.text("admission_token")?.to_owned();
-    Some((
-        admission_seen(sale, reply.text("admission_expires_at")),
-        token,
-    ))
 }
 
 /// What a checkout came to.

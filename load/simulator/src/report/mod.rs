@@ -262,6 +262,7 @@ fn order_report(journeys: &[Journey]) -> OrderReport {
                 join_sent_ms: join.sent_ms,
                 join_done_ms: join.done_ms,
                 admitted_ms: j.admission.map(|a| a.at_ms()),
+                waiting_seen_ms: j.waiting_seen_ms.unwrap_or(join.sent_ms),
             })
         })
         .collect();
