@@ -144,7 +144,8 @@ impl Default for BotPlan {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunPlan {
-    /// Time between creating the event and its start (after everyone has signed in).
+    /// Time between creating the event and its start (after everyone has signed in). Operators
+    /// create a sale well ahead; a server may take a few seconds to pick up a new event.
     pub lead_seconds: f64,
     /// The run stops this long after the start, whatever is still going on.
     pub max_seconds: f64,
@@ -162,7 +163,7 @@ pub struct RunPlan {
 impl Default for RunPlan {
     fn default() -> Self {
         Self {
-            lead_seconds: 1.0,
+            lead_seconds: 6.0,
             max_seconds: 60.0,
             http_connections: 256,
             sockets_per_address: 20_000,
