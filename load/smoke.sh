@@ -6,6 +6,7 @@
 #   bash load/smoke.sh                      # report in load/results/tmp/smoke
 #   SCENARIO=load/scenarios/prequeue.toml bash load/smoke.sh
 #   SCENARIO=load/scenarios/ws-hold.toml bash load/smoke.sh --shoppers 3000 --max-seconds 20
+#   SIGN_IN=secret bash load/smoke.sh       # tokens minted with a shared secret, no dev login
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,12 +21,20 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 admin_token="smoke-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 base_url="http://127.0.0.1:${port}"
+secret_env=()
+sim_secret=()
+if [ "${SIGN_IN:-dev-login}" = secret ]; then
+  user_secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  secret_env=(WAITROOM_USER_JWT_SECRET="${user_secret}")
+  sim_secret=(--user-jwt-secret "${user_secret}")
+fi
 
 env -u WAITROOM_CONFIG \
   WAITROOM_LISTEN="127.0.0.1:${port}" \
   WAITROOM_ADMIN_TOKEN="${admin_token}" \
   WAITROOM_DEV_LOGIN=true \
   WAITROOM_TRUSTED_PROXIES=127.0.0.0/8 \
+  "${secret_env[@]}" \
   "${target_dir}/debug/waitroom" serve >"${out}/server.log" 2>&1 &
 server=$!
 trap 'kill "${server}" 2>/dev/null || true; wait "${server}" 2>/dev/null || true' EXIT
@@ -43,4 +52,4 @@ for _ in $(seq 1 150); do
 done
 
 "${target_dir}/debug/waitroom-sim" --scenario "${scenario}" --base-url "${base_url}" \
-  --admin-token "${admin_token}" --out "${out}" --quiet "$@"
+  --admin-token "${admin_token}" "${sim_secret[@]}" --out "${out}" --quiet "$@"
