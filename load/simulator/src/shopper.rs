@@ -11,6 +11,9 @@ use crate::recorder::{Endpoint, Recorder};
 use crate::sale::{Sale, SaleSignal};
 use crate::steps::{self, LastLook, Patience, Waited};
 
+/// A socket not open after this long is given up for polling.
+const SOCKET_CONNECT_LIMIT: Duration = Duration::from_secs(10);
+
 /// A socket that says nothing for this long is given up for polling.
 const SOCKET_SILENCE_LIMIT: Duration = Duration::from_secs(20);
 
@@ -146,14 +149,17 @@ async fn wait_on_socket(
     let mut socket = {
         let _slot = sale.handshakes.acquire().await.ok()?;
         let started = Instant::now();
-        let connected = QueueSocket::connect(
+        let connecting = QueueSocket::connect(
             &sale.target,
             sale.next_source(),
             &path,
             &who.token,
             who.forwarded_for.as_deref(),
-        )
-        .await;
+        );
+        // A server too busy to accept must not hold the shopper past the end of the sale.
+        let connected = tokio::time::timeout(SOCKET_CONNECT_LIMIT, connecting)
+            .await
+            .unwrap_or_else(|_| Err("timeout".to_owned()));
         match connected {
             Ok(socket) => {
                 recorder.latency(who.actor, Endpoint::WsConnect, started.elapsed());
