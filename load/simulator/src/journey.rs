@@ -112,6 +112,8 @@ pub struct Journey {
     pub units_reserved: u64,
     /// Units paid for.
     pub units_paid: u64,
+    /// When the journey ended (Unix ms).
+    pub ended_ms: i64,
 }
 
 impl Journey {
@@ -127,6 +129,7 @@ impl Journey {
             outcome: Outcome::NeverJoined,
             units_reserved: 0,
             units_paid: 0,
+            ended_ms: 0,
         }
     }
 

@@ -44,6 +44,9 @@ struct Args {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Also write `journeys.json`: every identity's journey, for analysis.
+    #[arg(long)]
+    journeys: bool,
 }
 
 fn main() -> ExitCode {
@@ -98,6 +101,12 @@ fn run(args: Args) -> Result<bool, String> {
         .map_err(|e| e.to_string())?;
     let report = Report::from_run(&data);
     let summary = write_report(&args.out, &report, &data)?;
+    if args.journeys {
+        let json = serde_json::to_string(&data.journeys)
+            .map_err(|e| format!("cannot encode the journeys: {e}"))?;
+        let path = args.out.join("journeys.json");
+        std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     let _ = std::io::stdout().write_all(summary.as_bytes());
     Ok(report.verdict.passed)
 }

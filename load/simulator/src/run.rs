@@ -164,7 +164,10 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
             }
         };
         tasks.spawn(async move {
-            let journey = journey.await;
+            let journey = journey.await.map(|mut journey| {
+                journey.ended_ms = clock.now_ms();
+                journey
+            });
             Recorder::bump(&recorder.live.finished);
             (index, journey)
         });
