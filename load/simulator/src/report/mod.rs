@@ -365,3 +365,6 @@ fn verdict(
         failures,
     }
 }
+
+#[cfg(test)]
+mod tests;
