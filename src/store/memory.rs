@@ -3,7 +3,9 @@
 //! It makes `cargo run` a complete waiting room with no Redis, and it is the reference the Redis
 //! store is checked against. Each event's state sits behind its own [`Mutex`], held only for
 //! the synchronous body of one operation (never across an `.await`), so every operation is
-//! atomic, as one Lua script is in Redis. It serves one instance only, and everything is lost when
+//! atomic, as one Lua script is in Redis. Every operation that reads or changes the queue, an
+//! admission or an order settles the event's expired admissions and reservations first, so what
+//! it answers is true as of its `now`. It serves one instance only, and everything is lost when
 //! the process exits: it says so in the log when it is built.
 
 mod checkout;

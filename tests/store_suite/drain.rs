@@ -399,3 +399,20 @@ pub async fn the_drain_reports_the_queue_and_the_active_count(h: &Harness) {
         (5, 3, 3)
     );
 }
+
+pub async fn abandonment_can_be_turned_off(h: &Harness) {
+    let event = h
+        .create(EventConfig {
+            abandon_after_seconds: 0,
+            operator_status: OperatorStatus::Paused,
+            ..open_sale("spring")
+        })
+        .await;
+    h.join_all(&event, 1..=2).await;
+    h.advance_secs(86_400);
+    h.set_operator_status(&event, OperatorStatus::Auto).await;
+
+    let drained = h.drain(&event).await;
+
+    assert_eq!((drained.admitted.len(), drained.abandoned), (2, 0));
+}

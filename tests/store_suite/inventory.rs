@@ -326,3 +326,27 @@ pub async fn inventory_updates_move_the_stock_left_by_the_change(h: &Harness) {
     );
     assert_eq!(h.stats(&event).await.reserved[&sku("TEE")], 3);
 }
+
+pub async fn a_replay_is_answered_even_after_the_admission_ran_out(h: &Harness) {
+    let event = h
+        .create(EventConfig {
+            admission_ttl_seconds: 30,
+            ..open_sale("spring")
+        })
+        .await;
+    let ticket = h.admit(&event, &shopper(1)).await;
+    let first = h
+        .reserve(&event, &ticket, vec![item("CAP", 1)], Some("slow-network"))
+        .await;
+    h.advance_secs(31);
+
+    let retry = h
+        .reserve(&event, &ticket, vec![item("CAP", 1)], Some("slow-network"))
+        .await;
+
+    let ReserveOutcome::Reserved(order) = first else {
+        panic!("reserved: {first:?}");
+    };
+    assert_eq!(retry, ReserveOutcome::Replayed(order));
+    assert_eq!(h.stats(&event).await.admissions_expired, 0, "it was used");
+}

@@ -6,6 +6,27 @@
 //! module named after the store (`memory::queue::a_second_join_returns_the_same_ticket`), so a
 //! store cannot drift from the others without a test naming where. A scenario that is written
 //! but not listed fails the build as dead code; a listed one that does not exist fails it too.
+//!
+//! # What the scenarios pin beyond the store's module doc
+//!
+//! Where `waitroom::store`'s semantics leave a choice, the suite makes it, so every store makes
+//! the same one:
+//!
+//! * Boundaries: an admission or a reservation has run out when `now >= its end`; a shopper is
+//!   abandoned when unseen for `abandon_after_seconds` or more, and `0` turns abandonment off.
+//! * Abandonment is judged only for head shoppers a drain reaches with credit and room, so a
+//!   paused, sold-out or closed event drops nobody.
+//! * A join by an identity holding a waiting or admitted ticket answers that ticket even when
+//!   the event no longer accepts joins.
+//! * A ticket's `score` and `position` are `None` unless it is waiting after the draw.
+//! * A safety-net admission at join takes the next score and moves the serving number to it, is
+//!   counted in `admitted`, and is not charged to the bucket; it needs the event `open`.
+//! * `reserve` first looks for the order already made with the admission (replayed with the same
+//!   idempotency key, even after the admission ran out; `AdmissionUsed` otherwise), then checks
+//!   the admission, then the SKUs (every unknown SKU before any stock), then the stock.
+//! * Leaving answers `None` for a ticket that is not the identity's current one, and a ticket
+//!   already left or expired as it stands (unchanged, not counted again).
+//! * `stats` lists every offered SKU in `sold` and `reserved`, with zeros, and settles expiries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../support/mod.rs"]
@@ -20,6 +41,7 @@ mod harness;
 mod inventory;
 mod properties;
 mod queue;
+mod random_sale;
 
 /// Calls `$callback!($factory; <every scenario, by area>)`. Add a scenario here when you write
 /// one.
@@ -55,6 +77,7 @@ macro_rules! with_every_scenario {
                 leaving_the_prequeue_takes_the_shopper_out_of_the_draw,
                 an_identity_that_never_joined_has_no_ticket,
                 the_queue_counts_joins_and_leaves,
+                a_shopper_keeps_the_place_when_joins_close,
             }
             draw {
                 the_draw_waits_for_the_start,
@@ -85,6 +108,7 @@ macro_rules! with_every_scenario {
                 reading_the_ticket_without_touch_is_not_being_seen,
                 abandoned_shoppers_are_not_charged_to_the_bucket,
                 the_drain_reports_the_queue_and_the_active_count,
+                abandonment_can_be_turned_off,
             }
             admissions {
                 an_admitted_ticket_carries_its_admission_times,
@@ -114,6 +138,7 @@ macro_rules! with_every_scenario {
                 paying_another_shoppers_order_is_not_found,
                 an_order_is_read_by_its_id,
                 inventory_updates_move_the_stock_left_by_the_change,
+                a_replay_is_answered_even_after_the_admission_ran_out,
             }
         );
     };
@@ -143,7 +168,7 @@ macro_rules! property_tests {
             $(
                 #[test]
                 fn $property() {
-                    crate::properties::check(|| $factory(), crate::properties::$property);
+                    crate::random_sale::check(|| $factory(), crate::properties::$property);
                 }
             )*
         }

@@ -3,333 +3,18 @@
 //! `rate × elapsed + burst` nor beyond `max_active`, admits latecomers in join order, never
 //! moves the serving number back, and keeps one place per identity.
 //!
-//! Each property runs 48 random sales of up to 40 steps against one store (a fresh event per
-//! sale, so a store that needs a server starts it once per property). The sale is driven from
-//! proptest through a tokio runtime's `block_on`; after every step the driver observes the
-//! store (stats and every shopper's ticket) and the property checks the whole sale so far.
+//! Each property is a check of everything seen of a [`Sale`] so far, run after every step by
+//! [`crate::random_sale::check`].
 
-use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use waitroom::clock::{Clock, UnixMillis};
-use waitroom::domain::{
-    EventConfig, EventId, EventStats, JoinOutcome, OperatorStatus, OrderId, PayOutcome,
-    ReserveOutcome, ReserveRequest, Sku, Ticket, TicketId, TicketStatus,
-};
+use proptest::test_runner::TestCaseError;
+use waitroom::clock::UnixMillis;
+use waitroom::domain::{Sku, TicketId, TicketStatus};
 use waitroom::queue::SHOPPER;
 
-use crate::harness::{Harness, item, sale, shopper, sku};
-
-/// Shoppers in each random sale.
-const SHOPPERS: usize = 6;
-
-/// The settings of a random sale.
-#[derive(Debug, Clone)]
-pub struct Shape {
-    rate_milli_per_second: u64,
-    burst: u32,
-    max_active: Option<u32>,
-    cap_follows_stock: bool,
-    admission_ttl_seconds: u32,
-    reservation_ttl_seconds: u32,
-    abandon_after_seconds: u32,
-    tees: u64,
-    caps: u64,
-    starts_in_ms: i64,
-}
-
-/// One thing that happens during a random sale.
-#[derive(Debug, Clone)]
-pub enum Step {
-    Join(usize),
-    Leave(usize),
-    Touch(usize),
-    Drain,
-    Reserve {
-        shopper: usize,
-        tees: u64,
-        caps: u64,
-        key: Option<u8>,
-    },
-    Pay(usize),
-    Advance(i64),
-    Pause(bool),
-}
-
-/// A random sale: its settings and what happens, in order.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    shape: Shape,
-    steps: Vec<Step>,
-}
-
-fn shapes() -> impl Strategy<Value = Shape> {
-    (
-        (
-            0..5_000_u64,
-            1..=4_u32,
-            prop::option::of(1..=4_u32),
-            any::<bool>(),
-        ),
-        (1..=20_u32, 1..=20_u32, prop_oneof![Just(0_u32), 5..=30_u32]),
-        (0..=6_u64, 0..=6_u64, 0..=5_000_i64),
-    )
-        .prop_map(
-            |((rate, burst, max_active, follows), (admit, hold, abandon), (t, c, s))| Shape {
-                rate_milli_per_second: rate,
-                burst,
-                max_active,
-                cap_follows_stock: follows,
-                admission_ttl_seconds: admit,
-                reservation_ttl_seconds: hold,
-                abandon_after_seconds: abandon,
-                tees: t,
-                caps: c,
-                starts_in_ms: s,
-            },
-        )
-}
-
-fn steps() -> impl Strategy<Value = Step> {
-    let who = 0..SHOPPERS;
-    prop_oneof![
-        4 => who.clone().prop_map(Step::Join),
-        1 => who.clone().prop_map(Step::Leave),
-        1 => who.clone().prop_map(Step::Touch),
-        3 => Just(Step::Drain),
-        2 => (who.clone(), 0..=3_u64, 0..=2_u64, prop::option::of(0..2_u8)).prop_map(
-            |(shopper, tees, caps, key)| Step::Reserve { shopper, tees, caps, key }
-        ),
-        1 => who.prop_map(Step::Pay),
-        3 => (0..4_000_i64).prop_map(Step::Advance),
-        1 => any::<bool>().prop_map(Step::Pause),
-    ]
-}
-
-fn plans() -> impl Strategy<Value = Plan> {
-    (shapes(), prop::collection::vec(steps(), 1..=40))
-        .prop_map(|(shape, steps)| Plan { shape, steps })
-}
-
-/// A join the driver saw, with what the store said about the shopper just before it.
-#[derive(Debug, Clone)]
-pub struct JoinSeen {
-    created: bool,
-    ticket_id: TicketId,
-    before: Option<Ticket>,
-}
-
-/// Everything seen of one random sale so far.
-#[derive(Debug)]
-pub struct Sale {
-    config: EventConfig,
-    now: UnixMillis,
-    /// Shoppers admitted by drains, in admission order.
-    admitted: Vec<TicketId>,
-    /// The order in which tickets were created at or after the start (the tail joins).
-    latecomers: HashMap<TicketId, usize>,
-    /// Tickets created before the start (the drawn pre-queue).
-    early: Vec<TicketId>,
-    /// Every serving number seen, in order.
-    servings: Vec<u64>,
-    /// Every `active` count seen (drains and stats).
-    actives: Vec<u64>,
-    /// Joins and what they answered.
-    joins: Vec<JoinSeen>,
-    /// Orders made, with the ticket that made them.
-    orders: Vec<(TicketId, OrderId)>,
-    /// Replays answered, with the ticket they replayed for.
-    replays: Vec<(TicketId, OrderId)>,
-    /// Units the store said were paid for.
-    paid: BTreeMap<Sku, u64>,
-    /// Stats after the last step.
-    stats: EventStats,
-    /// Every shopper's ticket after the last step.
-    tickets: Vec<Option<Ticket>>,
-}
-
-/// Runs `property` over 48 random sales against the store `factory` builds.
-pub fn check<F, Fut>(factory: F, property: fn(&Sale) -> Result<(), TestCaseError>)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Harness>,
-{
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let harness = runtime.block_on(factory());
-    let mut runner = TestRunner::new(Config {
-        cases: 48,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let sales = AtomicU64::new(0);
-    let result = runner.run(&plans(), |plan| {
-        let number = sales.fetch_add(1, Ordering::Relaxed);
-        let event = EventId::parse(&format!("random-{number}")).unwrap();
-        runtime.block_on(run(&harness, event, plan, property))
-    });
-    if let Err(failure) = result {
-        panic!("{failure}");
-    }
-}
-
-async fn run(
-    h: &Harness,
-    event: EventId,
-    plan: Plan,
-    property: fn(&Sale) -> Result<(), TestCaseError>,
-) -> Result<(), TestCaseError> {
-    let base = h.clock.now_ms();
-    let shape = plan.shape;
-    let config = EventConfig {
-        id: event.clone(),
-        created_at: base,
-        starts_at: base + shape.starts_in_ms,
-        outflow_milli_per_second: shape.rate_milli_per_second,
-        outflow_burst: shape.burst,
-        max_active: shape.max_active,
-        cap_follows_stock: shape.cap_follows_stock,
-        admission_ttl_seconds: shape.admission_ttl_seconds,
-        reservation_ttl_seconds: shape.reservation_ttl_seconds,
-        abandon_after_seconds: shape.abandon_after_seconds,
-        inventory: BTreeMap::from([(sku("TEE"), shape.tees), (sku("CAP"), shape.caps)]),
-        ..sale(event.as_str())
-    };
-    prop_assert!(h.store.create_event(&config).await.unwrap());
-    let mut sale = Sale {
-        config,
-        now: base,
-        admitted: Vec::new(),
-        latecomers: HashMap::new(),
-        early: Vec::new(),
-        servings: Vec::new(),
-        actives: Vec::new(),
-        joins: Vec::new(),
-        orders: Vec::new(),
-        replays: Vec::new(),
-        paid: BTreeMap::new(),
-        stats: EventStats::default(),
-        tickets: vec![None; SHOPPERS],
-    };
-    for step in plan.steps {
-        take_step(h, &mut sale, step).await;
-        observe(h, &mut sale).await;
-        property(&sale)?;
-    }
-    Ok(())
-}
-
-async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
-    let event = sale.config.id.clone();
-    match step {
-        Step::Join(n) => {
-            let before = sale.tickets[n].clone();
-            let outcome = h.store.join(&event, &shopper(n), TicketId::random()).await;
-            if let JoinOutcome::Joined { ticket, created } = outcome.unwrap() {
-                if created && sale.now >= sale.config.starts_at {
-                    let order = sale.latecomers.len();
-                    sale.latecomers.insert(ticket.ticket_id, order);
-                } else if created {
-                    sale.early.push(ticket.ticket_id);
-                }
-                sale.joins.push(JoinSeen {
-                    created,
-                    ticket_id: ticket.ticket_id,
-                    before,
-                });
-            }
-        }
-        Step::Leave(n) => {
-            if let Some(ticket) = &sale.tickets[n] {
-                h.store
-                    .leave(&event, &shopper(n), ticket.ticket_id)
-                    .await
-                    .unwrap();
-            }
-        }
-        Step::Touch(n) => h.store.touch(&event, &[shopper(n)]).await.unwrap(),
-        Step::Drain => {
-            let drained = h.store.drain(&event).await.unwrap().unwrap();
-            sale.admitted
-                .extend(drained.admitted.iter().map(|a| a.ticket_id));
-            sale.servings.push(drained.serving);
-            sale.actives.push(drained.active);
-        }
-        Step::Reserve {
-            shopper: n,
-            tees,
-            caps,
-            key,
-        } => {
-            let Some(ticket) = &sale.tickets[n] else {
-                return;
-            };
-            let mut items = Vec::new();
-            if tees > 0 || caps == 0 {
-                items.push(item("TEE", tees.max(1)));
-            }
-            if caps > 0 {
-                items.push(item("CAP", caps));
-            }
-            let request = ReserveRequest {
-                identity: shopper(n),
-                ticket_id: ticket.ticket_id,
-                order_id: OrderId::random(),
-                idempotency_key: key.map(|k| format!("key-{k}")),
-                items,
-            };
-            match h.store.reserve(&event, &request).await.unwrap() {
-                ReserveOutcome::Reserved(order) => {
-                    sale.orders.push((order.ticket_id, order.order_id))
-                }
-                ReserveOutcome::Replayed(order) => {
-                    sale.replays.push((request.ticket_id, order.order_id));
-                }
-                _ => {}
-            }
-        }
-        Step::Pay(n) => {
-            let Some(ticket) = &sale.tickets[n] else {
-                return;
-            };
-            let ticket_id = ticket.ticket_id;
-            let Some((_, order)) = sale.orders.iter().rev().find(|(t, _)| *t == ticket_id) else {
-                return;
-            };
-            if let PayOutcome::Paid(order) = h.store.pay(&event, &shopper(n), *order).await.unwrap()
-            {
-                for line in &order.items {
-                    *sale.paid.entry(line.sku.clone()).or_insert(0) += line.quantity;
-                }
-            }
-        }
-        Step::Advance(ms) => h.advance_ms(ms),
-        Step::Pause(paused) => {
-            let status = if paused {
-                OperatorStatus::Paused
-            } else {
-                OperatorStatus::Auto
-            };
-            h.set_operator_status(&event, status).await;
-        }
-    }
-}
-
-async fn observe(h: &Harness, sale: &mut Sale) {
-    let event = sale.config.id.clone();
-    sale.now = h.clock.now_ms();
-    for n in 0..SHOPPERS {
-        sale.tickets[n] = h.store.ticket(&event, &shopper(n), false).await.unwrap();
-    }
-    sale.stats = h.stats(&event).await;
-    sale.servings.push(sale.stats.serving);
-    sale.actives.push(sale.stats.active);
-}
+use crate::random_sale::Sale;
 
 /// Per SKU, `sold + reserved + left == offered`; what is sold is what the store said was paid;
 /// a replayed reservation hands back the order its admission made, never a second one.
@@ -350,10 +35,14 @@ pub fn random_sales_never_oversell(sale: &Sale) -> Result<(), TestCaseError> {
         );
         prop_assert_eq!(sold, count(&sale.paid), "{} sold", sku);
     }
-    for replay in &sale.replays {
-        prop_assert!(sale.orders.contains(replay), "replayed {:?}", replay);
+    for (ticket, order) in &sale.replays {
+        let first = sale
+            .orders
+            .iter()
+            .any(|(t, o, _)| t == ticket && o == order);
+        prop_assert!(first, "replayed {} for {}", order, ticket);
     }
-    let mut admissions: Vec<TicketId> = sale.orders.iter().map(|(t, _)| *t).collect();
+    let mut admissions: Vec<TicketId> = sale.orders.iter().map(|(t, _, _)| *t).collect();
     admissions.sort_unstable();
     admissions.dedup();
     prop_assert_eq!(
@@ -364,8 +53,9 @@ pub fn random_sales_never_oversell(sale: &Sale) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Drains never admit more than `rate × (now − start) + burst`, and `active` never exceeds
-/// `max_active`.
+/// Drains never admit more than `rate × (now − start) + burst` in all, nor more than
+/// `rate × (t2 − t1) + burst` between any two drains at `t1` and `t2` (the bucket never holds
+/// more than a burst), and `active` never exceeds `max_active`.
 pub fn random_sales_never_admit_beyond_the_rate_or_the_cap(
     sale: &Sale,
 ) -> Result<(), TestCaseError> {
@@ -384,6 +74,22 @@ pub fn random_sales_never_admit_beyond_the_rate_or_the_cap(
         admitted,
         "every admission came from a drain"
     );
+    let started = |at: UnixMillis| at.max(sale.config.starts_at);
+    for (first, &(from, _)) in sale.drains.iter().enumerate() {
+        let mut within = 0;
+        for &(to, count) in &sale.drains[first..] {
+            within += count;
+            let span = u64::try_from(started(to) - started(from)).unwrap_or(0);
+            let allowed = sale.config.outflow_milli_per_second * span
+                + u64::from(sale.config.outflow_burst) * SHOPPER;
+            prop_assert!(
+                within * SHOPPER <= allowed,
+                "{} admitted in {} ms",
+                within,
+                span
+            );
+        }
+    }
     if let Some(max) = sale.config.max_active {
         let most = sale.actives.iter().copied().max().unwrap_or(0);
         prop_assert!(most <= u64::from(max), "{} active, cap {}", most, max);

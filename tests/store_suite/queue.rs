@@ -195,3 +195,25 @@ pub async fn the_queue_counts_joins_and_leaves(h: &Harness) {
     assert_eq!(stats.queue_length, 4);
     assert_eq!(stats.last_score, 5);
 }
+
+pub async fn a_shopper_keeps_the_place_when_joins_close(h: &Harness) {
+    let event = h.create(open_sale("spring")).await;
+    let ticket = h.join(&event, &shopper(1)).await;
+    h.set_operator_status(&event, waitroom::domain::OperatorStatus::Closed)
+        .await;
+
+    let again = h.try_join(&event, &shopper(1)).await;
+
+    assert_eq!(
+        again,
+        JoinOutcome::Joined {
+            ticket,
+            created: false
+        }
+    );
+    let newcomer = h.try_join(&event, &shopper(2)).await;
+    assert_eq!(
+        newcomer,
+        JoinOutcome::NotAccepting(waitroom::domain::EventStatus::Closed)
+    );
+}
