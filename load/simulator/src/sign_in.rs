@@ -109,10 +109,7 @@ async fn dev_login_all(
         let api = api.clone();
         let on_done = on_done.clone();
         tasks.spawn(async move {
-            let reply = api
-                .login(plan.actor, &plan.user_id)
-                .await
-                .map_err(|e| SignInError::Transport(e.0))?;
+            let reply = login_patiently(&api, &plan).await?;
             let token = match reply.text("access_token") {
                 Some(token) if reply.is_success() => token.to_owned(),
                 _ => {
@@ -132,6 +129,30 @@ async fn dev_login_all(
         slots[index] = Some(identity);
     }
     Ok(slots.into_iter().flatten().collect())
+}
+
+/// Dev login, waiting out rate limits (a crowd signing in at once may well meet them).
+async fn login_patiently(api: &Api, plan: &Pending) -> Result<crate::api::Reply, SignInError> {
+    const TRIES: u32 = 20;
+    let mut tries = 0;
+    loop {
+        let reply = api
+            .login(plan.actor, &plan.user_id)
+            .await
+            .map_err(|e| SignInError::Transport(e.0))?;
+        tries += 1;
+        if !matches!(reply.status, 429 | 503) || tries >= TRIES {
+            return Ok(reply);
+        }
+        let wait = reply
+            .retry_after
+            .unwrap_or(std::time::Duration::from_secs(1));
+        tokio::time::sleep(wait.clamp(
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_secs(10),
+        ))
+        .await;
+    }
 }
 
 fn into_identity(plan: Pending, token: String) -> Identity {
