@@ -84,6 +84,10 @@ pub async fn run_bot_identity(
     };
     journey.admission = Some(admission);
     Recorder::bump(&recorder.live.admitted);
+    if sale.is_stopping() {
+        journey.outcome = Outcome::AdmittedAtEnd;
+        return journey;
+    }
 
     let quantity = sale.scenario.shoppers.quantity;
     let bought = steps::buy(&sale, &who, &token, &sku, quantity, true, patience).await;

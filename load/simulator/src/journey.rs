@@ -36,6 +36,8 @@ pub enum Outcome {
     WaitingAtSoldOut,
     /// Still waiting when the run stopped.
     WaitingAtEnd,
+    /// Admitted as the run stopped: seen, but not bought (the run is over).
+    AdmittedAtEnd,
     /// The join was refused (sold out, closed, not started, …).
     JoinRefused,
     /// No join got through (errors or rate limits until the end).
@@ -56,6 +58,7 @@ impl Outcome {
             Self::TicketLost => "ticket lost",
             Self::WaitingAtSoldOut => "waiting at sold out",
             Self::WaitingAtEnd => "waiting at the end",
+            Self::AdmittedAtEnd => "admitted as the run stopped",
             Self::JoinRefused => "join refused",
             Self::NeverJoined => "never joined",
             Self::Failed => "failed",

@@ -31,7 +31,7 @@ use crate::source_address::SourceAddresses;
 use crate::steps::to_rfc3339;
 
 /// How long journeys get to wind down after the time limit before they are cut off.
-const WIND_DOWN: Duration = Duration::from_secs(15);
+const WIND_DOWN: Duration = Duration::from_secs(30);
 
 /// What a run needs besides its scenario.
 #[derive(Debug, Clone)]

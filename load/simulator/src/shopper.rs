@@ -105,6 +105,11 @@ pub async fn shop(sale: Arc<Sale>, who: Identity, choices: ShopperChoices) -> Jo
     };
     journey.admission = Some(admission);
     Recorder::bump(&recorder.live.admitted);
+    if sale.is_stopping() {
+        // The run is over: buying now would race the end of the run and the final stock read.
+        journey.outcome = Outcome::AdmittedAtEnd;
+        return journey;
+    }
 
     tokio::time::sleep(Duration::from_millis(sale.scenario.shoppers.think_ms)).await;
     let quantity = sale.scenario.shoppers.quantity;
@@ -215,7 +220,7 @@ async fn wait_on_socket(
         }
     };
     recorder.latency(who.actor, Endpoint::WsMessageGap, socket.longest_gap());
-    socket.close().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.close()).await;
     waited
 }
 

@@ -184,6 +184,9 @@ pub async fn poll_ticket(
     }
 }
 
+/// How long the last read of a ticket may take, waiting for a free slot included.
+const FINAL_LOOK_LIMIT: Duration = Duration::from_secs(5);
+
 /// What the last read of a ticket found.
 #[derive(Debug, Clone)]
 pub enum LastLook {
@@ -199,7 +202,10 @@ pub enum LastLook {
 /// ended (and not yet seen) must still count; and a ticket still waiting is known to be so only
 /// up to the moment of this read, since the server goes on admitting after the run stops.
 pub async fn final_look(sale: &Sale, who: &Identity, ticket: &str) -> LastLook {
-    let Ok(reply) = sale.api.ticket(who, &sale.event, ticket).await else {
+    // At the end of a big run every waiting shopper looks at once: those who cannot get an
+    // answer soon stay "unknown" rather than hold the run open.
+    let look = tokio::time::timeout(FINAL_LOOK_LIMIT, sale.api.ticket(who, &sale.event, ticket));
+    let Ok(Ok(reply)) = look.await else {
         return LastLook::Unknown;
     };
     match (
