@@ -76,6 +76,10 @@ pub struct LiveCounters {
     pub server_errors: AtomicU64,
     /// The queue length last sampled.
     pub queue_length: AtomicU64,
+    /// Queue sockets open now.
+    pub sockets_open: AtomicU64,
+    /// The most queue sockets open at once.
+    pub sockets_peak: AtomicU64,
 }
 
 /// The shared sink of measurements.
@@ -135,6 +139,17 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Counts a socket opening, keeping the peak.
+    pub fn socket_opened(&self) {
+        let open = self.live.sockets_open.fetch_add(1, Ordering::Relaxed) + 1;
+        self.live.sockets_peak.fetch_max(open, Ordering::Relaxed);
+    }
+
+    /// Counts a socket closing.
+    pub fn socket_closed(&self) {
+        self.live.sockets_open.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Adds one to a live counter.

@@ -71,6 +71,8 @@ pub struct RunData {
     pub errors: BTreeMap<String, u64>,
     /// HTTP 5xx answers.
     pub server_errors: u64,
+    /// The most queue sockets open at once.
+    pub sockets_peak: u64,
     /// The admin detail of the event after the run.
     pub admin_final: Option<Value>,
     /// SKUs and units offered.
@@ -225,6 +227,7 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
         histograms: recorder.histograms(),
         errors: recorder.errors(),
         server_errors: recorder.live.server_errors.load(Ordering::Relaxed),
+        sockets_peak: recorder.live.sockets_peak.load(Ordering::Relaxed),
         admin_final,
         inventory,
     })
@@ -325,9 +328,10 @@ fn show_progress(bar: &ProgressBar, recorder: &Recorder) {
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
     bar.set_position(load(&live.finished));
     bar.set_message(format!(
-        "joined {} queue {} admitted {} paid {} 5xx {}",
+        "joined {} queue {} sockets {} admitted {} paid {} 5xx {}",
         load(&live.joined),
         load(&live.queue_length),
+        load(&live.sockets_open),
         load(&live.admitted),
         load(&live.paid),
         load(&live.server_errors),

@@ -168,6 +168,7 @@ async fn wait_on_socket(
         match connected {
             Ok(socket) => {
                 recorder.latency(who.actor, Endpoint::WsConnect, started.elapsed());
+                recorder.socket_opened();
                 socket
             }
             Err(error) => {
@@ -221,6 +222,7 @@ async fn wait_on_socket(
     };
     recorder.latency(who.actor, Endpoint::WsMessageGap, socket.longest_gap());
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.close()).await;
+    recorder.socket_closed();
     waited
 }
 

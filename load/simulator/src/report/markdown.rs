@@ -34,14 +34,19 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
     writeln!(out, "## Crowd\n")?;
     writeln!(
         out,
-        "| shoppers | bots | bot identities | admitted on a socket | admitted by polling |"
+        "| shoppers | bots | bot identities | admitted on a socket | admitted by polling | sockets open at peak |"
     )?;
-    writeln!(out, "| ---: | ---: | ---: | ---: | ---: |")?;
+    writeln!(out, "| ---: | ---: | ---: | ---: | ---: | ---: |")?;
     let c = &r.crowd;
     writeln!(
         out,
-        "| {} | {} | {} | {} | {} |\n",
-        c.shoppers, c.bots, c.bot_identities, c.admitted_on_socket, c.admitted_polling
+        "| {} | {} | {} | {} | {} | {} |\n",
+        c.shoppers,
+        c.bots,
+        c.bot_identities,
+        c.admitted_on_socket,
+        c.admitted_polling,
+        c.sockets_peak
     )?;
 
     writeln!(out, "## Joins\n")?;

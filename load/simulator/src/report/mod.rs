@@ -30,6 +30,8 @@ pub struct CrowdReport {
     pub admitted_on_socket: u64,
     /// Shoppers (and bots) whose admission came from polling.
     pub admitted_polling: u64,
+    /// The most queue sockets open at once.
+    pub sockets_peak: u64,
 }
 
 /// How fast joins went through.
@@ -217,6 +219,7 @@ fn crowd_report(run: &RunData) -> CrowdReport {
         bot_identities: run.journeys.iter().filter(|j| j.is_bot()).count() as u64,
         admitted_on_socket: admitted_by(WaitedOn::Socket),
         admitted_polling: admitted_by(WaitedOn::Polling),
+        sockets_peak: run.sockets_peak,
     }
 }
 
