@@ -68,6 +68,42 @@ pub enum QueueMessage {
     Other,
 }
 
+/// Why a queue socket did not open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The source address has no ephemeral port left: try the next one.
+    AddressExhausted(Ipv4Addr),
+    /// Anything else, described.
+    Failed(String),
+}
+
+impl ConnectError {
+    fn of_bind(ip: Ipv4Addr, error: &std::io::Error) -> Self {
+        if is_exhaustion(error) {
+            Self::AddressExhausted(ip)
+        } else {
+            Self::Failed(format!("bind {ip}: {error}"))
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AddressExhausted(ip) => write!(f, "ports exhausted: {ip}"),
+            Self::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// Whether an error says the source address has no port left.
+fn is_exhaustion(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::AddrInUse | std::io::ErrorKind::AddrNotAvailable
+    )
+}
+
 /// An open queue socket.
 pub struct QueueSocket {
     stream: WebSocketStream<TcpStream>,
@@ -93,28 +129,32 @@ impl QueueSocket {
         path: &str,
         user_token: &str,
         forwarded_for: Option<&str>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ConnectError> {
         let socket = match target.address {
             SocketAddr::V4(_) => TcpSocket::new_v4(),
             SocketAddr::V6(_) => TcpSocket::new_v6(),
         }
-        .map_err(|e| format!("socket: {e}"))?;
+        .map_err(|e| ConnectError::Failed(format!("socket: {e}")))?;
         if let Some(ip) = source {
             socket
                 .bind(SocketAddr::from((ip, 0)))
-                .map_err(|e| format!("bind {ip}: {e}"))?;
+                .map_err(|e| ConnectError::of_bind(ip, &e))?;
         }
         let tcp = socket
             .connect(target.address)
             .await
-            .map_err(|e| format!("connect: {e}"))?;
-        tcp.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
+            .map_err(|e| match source {
+                Some(ip) if is_exhaustion(&e) => ConnectError::AddressExhausted(ip),
+                _ => ConnectError::Failed(format!("connect: {e}")),
+            })?;
+        tcp.set_nodelay(true)
+            .map_err(|e| ConnectError::Failed(format!("nodelay: {e}")))?;
         let mut request = format!("ws://{}{path}", target.authority)
             .into_client_request()
-            .map_err(|e| format!("request: {e}"))?;
+            .map_err(|e| ConnectError::Failed(format!("request: {e}")))?;
         let headers = request.headers_mut();
         let bearer = HeaderValue::from_str(&format!("Bearer {user_token}"))
-            .map_err(|e| format!("token: {e}"))?;
+            .map_err(|e| ConnectError::Failed(format!("token: {e}")))?;
         headers.insert("authorization", bearer);
         if let Some(address) = forwarded_for.and_then(|a| HeaderValue::from_str(a).ok()) {
             headers.insert("x-forwarded-for", address);
@@ -122,7 +162,7 @@ impl QueueSocket {
         let (stream, _) =
             tokio_tungstenite::client_async_with_config(request, tcp, Some(small_buffers()))
                 .await
-                .map_err(|e| handshake_error(&e))?;
+                .map_err(|e| ConnectError::Failed(handshake_error(&e)))?;
         Ok(Self {
             stream,
             last_message: Instant::now(),

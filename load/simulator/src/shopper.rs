@@ -6,13 +6,16 @@ use std::time::{Duration, Instant};
 
 use crate::api::Identity;
 use crate::journey::{Journey, Outcome, WaitedOn};
-use crate::queue_socket::{QueueMessage, QueueSocket};
+use crate::queue_socket::{ConnectError, QueueMessage, QueueSocket};
 use crate::recorder::{Endpoint, Recorder};
 use crate::sale::{Sale, SaleSignal};
 use crate::steps::{self, LastLook, Patience, Waited};
 
 /// A socket not open after this long is given up for polling.
 const SOCKET_CONNECT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Source addresses a socket tries when ports run out on one.
+const SOCKET_CONNECT_TRIES: usize = 3;
 
 /// A socket that says nothing for this long is given up for polling.
 const SOCKET_SILENCE_LIMIT: Duration = Duration::from_secs(20);
@@ -154,17 +157,27 @@ async fn wait_on_socket(
     let mut socket = {
         let _slot = sale.handshakes.acquire().await.ok()?;
         let started = Instant::now();
-        let connecting = QueueSocket::connect(
-            &sale.target,
-            sale.next_source(),
-            &path,
-            &who.token,
-            who.forwarded_for.as_deref(),
-        );
-        // A server too busy to accept must not hold the shopper past the end of the sale.
-        let connected = tokio::time::timeout(SOCKET_CONNECT_LIMIT, connecting)
-            .await
-            .unwrap_or_else(|_| Err("timeout".to_owned()));
+        let mut source = sale.next_source();
+        let mut connected = Err(ConnectError::Failed("not tried".to_owned()));
+        for _ in 0..SOCKET_CONNECT_TRIES {
+            let connecting = QueueSocket::connect(
+                &sale.target,
+                source,
+                &path,
+                &who.token,
+                who.forwarded_for.as_deref(),
+            );
+            // A server too busy to accept must not hold the shopper past the end of the sale.
+            connected = tokio::time::timeout(SOCKET_CONNECT_LIMIT, connecting)
+                .await
+                .unwrap_or_else(|_| Err(ConnectError::Failed("timeout".to_owned())));
+            match &connected {
+                Err(ConnectError::AddressExhausted(ip)) => {
+                    source = sale.sources.next_after_exhausted(*ip);
+                }
+                _ => break,
+            }
+        }
         match connected {
             Ok(socket) => {
                 recorder.latency(who.actor, Endpoint::WsConnect, started.elapsed());
@@ -172,7 +185,11 @@ async fn wait_on_socket(
                 socket
             }
             Err(error) => {
-                recorder.error(who.actor, Endpoint::WsConnect, error_kind(&error));
+                recorder.error(
+                    who.actor,
+                    Endpoint::WsConnect,
+                    error_kind(&error.to_string()),
+                );
                 return None;
             }
         }

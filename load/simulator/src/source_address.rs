@@ -32,6 +32,24 @@ impl SourceAddresses {
         let index = self.handed_out.fetch_add(1, Ordering::Relaxed);
         Some(nth_loopback(index / self.per_address))
     }
+
+    /// Gives up on `exhausted` (its ephemeral ports ran out before `per_address` sockets, as
+    /// when other programs hold some) and hands out an address of the next block.
+    pub fn next_after_exhausted(&self, exhausted: Ipv4Addr) -> Option<Ipv4Addr> {
+        if !self.spread {
+            return None;
+        }
+        let per_address = self.per_address;
+        // Only the first socket to find the address full moves everyone on; it fails to update
+        // (and changes nothing) when the counter has already left that address.
+        let _ = self
+            .handed_out
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |index| {
+                let block = index / per_address;
+                (nth_loopback(block) == exhausted).then(|| (block + 1) * per_address)
+            });
+        self.next()
+    }
 }
 
 /// The n-th usable loopback address from 127.0.0.1 on, skipping host parts ending in .0 and .255
@@ -66,6 +84,22 @@ mod tests {
         assert_eq!(handed[1], Ipv4Addr::new(127, 0, 0, 1));
         assert_eq!(handed[2], Ipv4Addr::new(127, 0, 0, 2));
         assert_eq!(handed[4], Ipv4Addr::new(127, 0, 0, 3));
+    }
+
+    #[test]
+    fn an_exhausted_address_moves_every_later_socket_to_the_next_one() {
+        let addresses = SourceAddresses::new(100, true);
+        let first = addresses.next().unwrap();
+        assert_eq!(
+            addresses.next_after_exhausted(first),
+            Some(Ipv4Addr::new(127, 0, 0, 2))
+        );
+        assert_eq!(addresses.next(), Some(Ipv4Addr::new(127, 0, 0, 2)));
+        // A second socket that found 127.0.0.1 full does not skip 127.0.0.2 as well.
+        assert_eq!(
+            addresses.next_after_exhausted(first),
+            Some(Ipv4Addr::new(127, 0, 0, 2))
+        );
     }
 
     #[test]
