@@ -10,8 +10,8 @@
 //! * [`shopper`] and [`bot`] are the two kinds of journey, built from the [`steps`] they share;
 //!   [`queue_socket`] is the WebSocket a shopper waits on, bound to a source address from
 //!   [`source_address`] so tens of thousands fit on loopback.
-//! * [`api`] is the HTTP contract as a client; [`recorder`] keeps latencies and errors, and
-//!   [`journey`] the record of each identity.
+//! * [`api`] is the HTTP contract as a client; [`recorder`] keeps latencies and errors,
+//!   [`journey`] the record of each identity, and [`clock`] the run's wall-clock time.
 //! * [`report`] turns all of it into figures, a verdict, Markdown, JSON and SVG plots.
 
 pub mod api;
