@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::api::Api;
+use crate::api::{Api, Identity};
 use crate::bot::run_bot_identity;
 use crate::clock::RunClock;
 use crate::crowd::{self, Timeline};
@@ -25,7 +25,7 @@ use crate::recorder::{Actor, Recorder};
 use crate::sale::{Sale, SaleSignal};
 use crate::sampler::{QueueSample, sample_queue};
 use crate::scenario::{Arrival, Scenario};
-use crate::shopper::shop;
+use crate::shopper::{ShopperChoices, shop};
 use crate::sign_in::{SignIn, sign_in_all};
 use crate::source_address::SourceAddresses;
 use crate::steps::to_rfc3339;
@@ -153,52 +153,11 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
         Arrival::Prequeue => timeline.first_arrival_ms,
         Arrival::AtStart | Arrival::Ramp => timeline.starts_at_ms,
     };
-    let mut tasks = JoinSet::new();
-    let mut shopper_choices = choices.into_iter();
-    for (index, who) in identities.into_iter().enumerate() {
-        let sale = sale.clone();
-        let recorder = recorder.clone();
-        let journey = match (who.actor, shopper_choices.next()) {
-            (Actor::Shopper, Some(choice)) => tokio::spawn(shop(sale, who, choice)),
-            _ => {
-                let sku = crowd::pick(&mut rng, &skus);
-                tokio::spawn(run_bot_identity(sale, who, bot_arrival_ms, sku))
-            }
-        };
-        tasks.spawn(async move {
-            let journey = journey.await.map(|mut journey| {
-                journey.ended_ms = clock.now_ms();
-                journey
-            });
-            Recorder::bump(&recorder.live.finished);
-            (index, journey)
-        });
-    }
-
-    let total = tasks.len();
-    let bar = progress_bar(settings.progress, total as u64, "playing");
+    let tasks = spawn_journeys(&sale, identities, choices, bot_arrival_ms, &mut rng);
     let deadline =
         clock.instant_at(timeline.starts_at_ms + (scenario.run.max_seconds * 1_000.0) as i64);
-    let mut slots: Vec<Option<Journey>> = vec![None; total];
-    let mut ticker = tokio::time::interval(Duration::from_millis(200));
-    let mut stopping_until = None;
-    loop {
-        tokio::select! {
-            finished = tasks.join_next() => match finished {
-                Some(Ok((index, Ok(journey)))) => slots[index] = Some(journey),
-                Some(_) => {}
-                None => break,
-            },
-            _ = ticker.tick() => show_progress(&bar, &recorder),
-            () = tokio::time::sleep_until(deadline.into()), if stopping_until.is_none() => {
-                signal_tx.send_modify(|signal| signal.stop = true);
-                stopping_until = Some(tokio::time::Instant::now() + WIND_DOWN);
-            },
-            () = sleep_until_some(stopping_until) => {
-                tasks.abort_all();
-            },
-        }
-    }
+    let bar = progress_bar(settings.progress, tasks.len() as u64, "playing");
+    let slots = wait_for_journeys(tasks, deadline, &signal_tx, &bar, &recorder).await;
     show_progress(&bar, &recorder);
     bar.finish_and_clear();
     signal_tx.send_modify(|signal| signal.stop = true);
@@ -231,6 +190,69 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
         admin_final,
         inventory,
     })
+}
+
+/// Starts every journey in its own task; each task returns its index and its journey.
+fn spawn_journeys(
+    sale: &Arc<Sale>,
+    identities: Vec<Identity>,
+    choices: Vec<ShopperChoices>,
+    bot_arrival_ms: i64,
+    rng: &mut StdRng,
+) -> JoinSet<(usize, Journey)> {
+    let mut tasks = JoinSet::new();
+    let mut shopper_choices = choices.into_iter();
+    for (index, who) in identities.into_iter().enumerate() {
+        let sale = sale.clone();
+        let choice = match who.actor {
+            Actor::Shopper => shopper_choices.next(),
+            Actor::Bot => None,
+        };
+        let sku = crowd::pick(rng, &sale.skus);
+        tasks.spawn(async move {
+            let mut journey = match choice {
+                Some(choice) => shop(sale.clone(), who, choice).await,
+                None => run_bot_identity(sale.clone(), who, bot_arrival_ms, sku).await,
+            };
+            journey.ended_ms = sale.clock.now_ms();
+            Recorder::bump(&sale.api.recorder().live.finished);
+            (index, journey)
+        });
+    }
+    tasks
+}
+
+/// Collects journeys as they end; at `deadline` tells every one to stop, and after the wind-down
+/// aborts those still going (their slots stay empty).
+async fn wait_for_journeys(
+    mut tasks: JoinSet<(usize, Journey)>,
+    deadline: Instant,
+    signal: &watch::Sender<SaleSignal>,
+    bar: &ProgressBar,
+    recorder: &Recorder,
+) -> Vec<Option<Journey>> {
+    let mut slots: Vec<Option<Journey>> = vec![None; tasks.len()];
+    let mut ticker = tokio::time::interval(Duration::from_millis(200));
+    let mut stopping_until = None;
+    loop {
+        tokio::select! {
+            finished = tasks.join_next() => match finished {
+                Some(Ok((index, journey))) => slots[index] = Some(journey),
+                Some(Err(_)) => {}
+                None => break,
+            },
+            _ = ticker.tick() => show_progress(bar, recorder),
+            () = tokio::time::sleep_until(deadline.into()), if stopping_until.is_none() => {
+                signal.send_modify(|signal| signal.stop = true);
+                stopping_until = Some(tokio::time::Instant::now() + WIND_DOWN);
+            },
+            () = sleep_until_some(stopping_until) => {
+                tasks.abort_all();
+                stopping_until = Some(tokio::time::Instant::now() + WIND_DOWN);
+            },
+        }
+    }
+    slots
 }
 
 /// The record of a journey that was cut off at the wind-down limit.
