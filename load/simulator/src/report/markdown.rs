@@ -92,7 +92,8 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
         o.busy_seconds,
         o.admitted_while_busy,
         option(o.actual_per_second, 2),
-        option(o.accuracy.map(|a| a * 100.0), 1) + "%",
+        o.accuracy
+            .map_or_else(|| "n/a".to_owned(), |a| format!("{:.1}%", a * 100.0)),
         o.max_excess,
         if o.exceeded {
             "**bound broken**"
