@@ -127,3 +127,64 @@ fn bots_shares_compare_tickets_and_admissions() {
     assert!((bots.share_of_crowd - 1.0 / 3.0).abs() < 1e-9);
     assert!((bots.share_of_admissions - 0.5).abs() < 1e-9);
 }
+
+#[test]
+fn the_summary_names_the_verdict_and_each_failure() {
+    let report = Report::from_run(&run(
+        vec![paid(0, 300), paid(50, 200), paid(100, 400)],
+        3,
+        0,
+    ));
+    let summary = markdown::render(&report, &[]);
+    assert!(summary.starts_with("# Flash-sale rehearsal: made-up (FAILED)"));
+    assert!(summary.contains("**failure**: 1 order inversions"));
+    assert!(summary.contains("**1 inversions**"));
+}
+
+#[test]
+fn the_json_report_carries_every_section() {
+    let report = Report::from_run(&run(
+        vec![paid(0, 100), paid(50, 200), paid(100, 300)],
+        3,
+        0,
+    ));
+    let json = serde_json::to_value(&report).unwrap();
+    for section in [
+        "endpoints",
+        "joins",
+        "outflow",
+        "order",
+        "stock",
+        "errors",
+        "verdict",
+    ] {
+        assert!(json.get(section).is_some(), "{section} missing");
+    }
+    assert_eq!(json["stock"]["sold_server"], 3);
+}
+
+#[test]
+fn the_three_plots_are_drawn_as_svg() {
+    let data = run(vec![paid(0, 100), paid(50, 200), paid(100, 300)], 3, 0);
+    let report = Report::from_run(&data);
+    let mut histograms = BTreeMap::new();
+    let mut join = crate::recorder::new_histogram();
+    for micros in 1_000..1_100 {
+        join.record(micros).unwrap();
+    }
+    histograms.insert("join".to_owned(), join);
+    let dir = std::env::temp_dir().join(format!("waitroom-sim-plots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let written = plots::draw_all(&dir, &report, &histograms).unwrap();
+    for path in &written {
+        let svg = std::fs::read_to_string(path).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", path.display());
+        assert!(
+            svg.contains("polyline") || svg.contains("<path"),
+            "{} has no line",
+            path.display()
+        );
+    }
+    assert_eq!(written.len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
