@@ -337,7 +337,7 @@ fn progress_bar(visible: bool, length: u64, phase: &'static str) -> ProgressBar 
     }
     let bar = ProgressBar::new(length);
     let style = ProgressStyle::with_template(
-        "{prefix:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}",
+        "{prefix:>10} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
