@@ -336,10 +336,9 @@ fn progress_bar(visible: bool, length: u64, phase: &'static str) -> ProgressBar 
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(length);
-    let style = ProgressStyle::with_template(
-        "{prefix:>10} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style =
+        ProgressStyle::with_template("{prefix:>10} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_prefix(phase);
     bar

@@ -110,6 +110,12 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
         server_count(r.admitted_server),
         server_count(r.joined_server)
     )?;
+    writeln!(
+        out,
+        "Over the run: {} admissions, {} /s from the start to the last one.\n",
+        o.admitted_total,
+        option(o.over_run_per_second, 2)
+    )?;
     let seconds: Vec<String> = o.per_second.iter().map(u64::to_string).collect();
     writeln!(
         out,

@@ -30,6 +30,10 @@ pub struct OutflowReport {
     pub admitted_while_busy: u64,
     /// Admissions per busy second.
     pub actual_per_second: Option<f64>,
+    /// Every admission seen.
+    pub admitted_total: u64,
+    /// Admissions per second from the start to the last admission, busy or not.
+    pub over_run_per_second: Option<f64>,
     /// `actual / set`; 1.0 is exact.
     pub accuracy: Option<f64>,
     /// The largest number of admissions by which any prefix of the sale exceeded
@@ -104,6 +108,8 @@ pub fn measure(
         .sum();
     let actual = (busy_count > 0).then(|| admitted_while_busy as f64 / busy_count as f64);
     let excess = max_excess(admissions_ms, start_ms, rate, burst);
+    let last = admissions_ms.iter().copied().max().unwrap_or(start_ms);
+    let over_run_seconds = (last - start_ms) as f64 / 1_000.0;
     OutflowReport {
         set_per_second: rate,
         burst,
@@ -112,6 +118,9 @@ pub fn measure(
         busy_seconds: busy_count,
         admitted_while_busy,
         actual_per_second: actual,
+        admitted_total: admissions_ms.len() as u64,
+        over_run_per_second: (over_run_seconds > 0.0)
+            .then(|| admissions_ms.len() as f64 / over_run_seconds),
         accuracy: actual.map(|actual| actual / rate),
         max_excess: excess,
         exceeded: excess > 1.0,
@@ -142,6 +151,9 @@ mod tests {
         let report = measure(&steady(10, 10), &busy_throughout(10), 0, 10_000, 10.0, 10);
         assert_eq!(report.per_second, vec![10; 10]);
         assert_eq!(report.accuracy, Some(1.0));
+        assert_eq!(report.admitted_total, 100);
+        // 100 admissions, the last at 9.9 s.
+        assert!((report.over_run_per_second.unwrap() - 100.0 / 9.9).abs() < 1e-9);
         assert!(!report.exceeded);
     }
 
