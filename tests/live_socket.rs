@@ -386,3 +386,55 @@ async fn a_prequeue_socket_learns_its_drawn_place_at_the_start() {
         store.all_calls()
     );
 }
+
+#[tokio::test]
+async fn an_event_created_through_the_admin_api_admits_at_once_without_waiting_for_discovery() {
+    let app = TestApp::spawn(memory_store()).await;
+    let started = waitroom::clock::to_rfc3339(SystemClock.now_ms() - 1_000);
+    let created = app
+        .http
+        .post(format!("http://{}/v1/admin/events", app.addr))
+        .bearer_auth("test-admin")
+        .json(&serde_json::json!({
+            "id": "fresh-sale",
+            "name": "Fresh sale",
+            "starts_at": started,
+            "outflow_per_second": 10,
+            "outflow_burst": 5,
+            "admission_ttl_seconds": 300,
+            "inventory": {"SKU-1": 10},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let token = app.token("early-bird");
+    let ticket = app.join("fresh-sale", &token).await;
+    let ticket_url = format!(
+        "http://{}/v1/events/fresh-sale/tickets/{}",
+        app.addr,
+        ticket["ticket_id"].as_str().unwrap()
+    );
+
+    // Discovery runs every few seconds; the creating instance must not wait for it.
+    let deadline = Instant::now() + Duration::from_millis(1_500);
+    let mut status = Value::Null;
+    while Instant::now() < deadline {
+        let read: Value = app
+            .http
+            .get(&ticket_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status = read["status"].clone();
+        if status == "admitted" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "admitted");
+}

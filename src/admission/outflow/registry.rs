@@ -74,6 +74,12 @@ impl OutflowRegistry {
         }))
     }
 
+    /// Starts the event's ticker here unless one runs (an event just created on this instance
+    /// need not wait for the next discovery).
+    pub fn ensure_running(self: &Arc<Self>, event: &EventId) {
+        self.start(event);
+    }
+
     /// The latest snapshot of an event whose ticker runs here.
     pub fn snapshot(&self, event: &EventId) -> Option<OutflowSnapshot> {
         self.running(event)

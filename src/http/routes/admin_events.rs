@@ -26,6 +26,8 @@ pub async fn create(
         );
     }
     tracing::info!(event = %config.id, "event created");
+    // This instance starts the outflow at once; others find the event at their next discovery.
+    state.outflow.ensure_running(&config.id);
     Ok((
         StatusCode::CREATED,
         Json(detail_view(&state, &config.id).await?),

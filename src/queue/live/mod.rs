@@ -55,7 +55,8 @@ impl AdmissionIssuer for SigningKeys {
 /// How sockets pace themselves.
 #[derive(Debug, Clone)]
 pub struct LiveSettings {
-    /// Longest silence: a position goes out at least this often (the contract says 15 s).
+    /// Longest silence: a position goes out at least this often. The contract asks for 15 s; two
+    /// keep a page's numbers visibly alive and bound how stale a far-back shopper's view gets.
     pub keepalive: Duration,
     /// Shortest gap between two position messages; admissions and status changes never wait.
     pub position_interval: Duration,
@@ -71,7 +72,7 @@ pub struct LiveSettings {
 impl Default for LiveSettings {
     fn default() -> Self {
         Self {
-            keepalive: Duration::from_secs(10),
+            keepalive: Duration::from_secs(2),
             position_interval: Duration::from_secs(1),
             send_timeout: Duration::from_secs(10),
             draw_read_spread: Duration::from_secs(1),
