@@ -7,10 +7,12 @@
 //!
 //! * [`bucket`]: the leaky bucket of the outflow, in integer millionths of a shopper.
 //! * [`draw`]: the verifiable lottery that orders the pre-queue at the start.
+//! * [`eta`]: the honest wait estimate of a place in the queue.
 //! * [`outflow`]: how many more shoppers the caps allow, and when a waiting shopper is abandoned.
 
 pub mod bucket;
 pub mod draw;
+pub mod eta;
 pub mod outflow;
 
 pub use bucket::{Bucket, Outflow, SHOPPER};

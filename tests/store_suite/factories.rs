@@ -4,26 +4,14 @@
 //! A factory builds a fresh, empty store whose time is the harness's [`ManualClock`], standing at
 //! [`T0`]. Anything that must live as long as the store (a private server) goes in `_guard`.
 //!
-//! The Redis factory goes here, in this shape (the constructor's name is the Redis store's):
-//!
-//! ```ignore
-//! pub async fn redis() -> Harness {
-//!     let server = crate::support::redis_server::RedisServer::start();
-//!     let clock = ManualClock::new(T0);
-//!     let store = RedisStore::connect(&server.url(), Some(Arc::new(clock.clone()))).await.unwrap();
-//!     Harness { store: Arc::new(store), clock, _guard: Box::new(server) }
-//! }
-//! ```
-//!
-//! and `redis => crate::factories::redis,` joins the `stores!` list in `main.rs`. The property
-//! tests call a factory once per property and use a fresh event per random sale.
-
 use std::sync::Arc;
 
 use waitroom::clock::ManualClock;
 use waitroom::store::memory::MemoryStore;
+use waitroom::store::redis::RedisStore;
 
 use crate::harness::{Harness, T0};
+use crate::support::redis_server::RedisServer;
 
 /// The embedded in-memory store.
 pub async fn memory() -> Harness {
@@ -32,5 +20,20 @@ pub async fn memory() -> Harness {
         store: Arc::new(MemoryStore::new(Arc::new(clock.clone()))),
         clock,
         _guard: Box::new(()),
+    }
+}
+
+/// The Redis store on a private redis-server (kept alive by the harness), with the manual clock
+/// injected in place of the server's time.
+pub async fn redis() -> Harness {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(T0);
+    let store = RedisStore::connect(&server.url(), Some(Arc::new(clock.clone())))
+        .await
+        .unwrap();
+    Harness {
+        store: Arc::new(store),
+        clock,
+        _guard: Box::new(server),
     }
 }

@@ -200,4 +200,5 @@ macro_rules! stores {
 // ---------------------------------------------------------------------------------------------
 stores! {
     memory => crate::factories::memory,
+    redis => crate::factories::redis,
 }

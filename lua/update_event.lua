@@ -1,0 +1,32 @@
+-- update_event: replaces an existing event's settings.
+-- KEYS[1] event prefix `wr:{<event>}:`
+-- ARGV[1] now in ms, or '' (unused: every script takes the time first)
+-- ARGV[2] the new EventConfig as JSON
+-- Reply: 1 if replaced, 0 if there is no such event.
+-- A changed inventory moves each SKU's stock left by the change of its total, never below zero;
+-- a SKU no longer offered leaves the stock.
+
+local old = load_cfg()
+if not old then
+  return 0
+end
+local new = cjson.decode(ARGV[2])
+
+local function move_stock(sku, delta)
+  if delta == 0 then
+    return
+  end
+  local left = tonumber(redis.call('HGET', K.stock, sku) or '0') + delta
+  redis.call('HSET', K.stock, sku, int(math.max(0, left)))
+end
+
+for sku, total in pairs(new.inventory) do
+  move_stock(sku, total - (old.inventory[sku] or 0))
+end
+for sku in pairs(old.inventory) do
+  if new.inventory[sku] == nil then
+    redis.call('HDEL', K.stock, sku)
+  end
+end
+redis.call('SET', K.cfg, ARGV[2])
+return 1

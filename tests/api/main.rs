@@ -1,0 +1,11 @@
+//! End-to-end tests: a real server on port 0 per test, driven over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin_events;
+mod admission_tokens;
+mod checkout;
+mod malformed_input;
+mod operations;
+mod sale;
+mod test_app;
+mod tickets;
