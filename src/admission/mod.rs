@@ -1,10 +1,12 @@
-//! Admission: the signed, single-use permission to check out.
+//! Admission: who is let through, and the signed, single-use permission to check out.
 //!
-//! [`keys`] holds the Ed25519 keys and their JWKS, [`token`] signs and verifies admission tokens,
-//! and [`layer`] is the check as a tower layer that any Rust checkout service can add.
+//! [`outflow`] runs the ticker that drains each event's queue and fans the result out to live
+//! sockets; [`keys`] holds the Ed25519 keys and their JWKS, [`token`] signs and verifies admission
+//! tokens, and [`layer`] is the check as a tower layer that any Rust checkout service can add.
 
 pub mod keys;
 pub mod layer;
+pub mod outflow;
 pub mod token;
 
 use axum::http::StatusCode;

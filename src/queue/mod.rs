@@ -1,4 +1,4 @@
-//! The queue's algorithms as pure functions of their inputs.
+//! The queue's algorithms as pure functions of their inputs, and the queue as shoppers see it live.
 //!
 //! Every rule that decides who waits, who is drawn first and who is let through lives here, free
 //! of storage and of the clock: the memory store runs these functions under an event's lock, and
@@ -9,10 +9,12 @@
 //! * [`draw`]: the verifiable lottery that orders the pre-queue at the start.
 //! * [`eta`]: the honest wait estimate of a place in the queue.
 //! * [`outflow`]: how many more shoppers the caps allow, and when a waiting shopper is abandoned.
+//! * [`live`]: the position socket of a queue page: its place, its wait, and its admission.
 
 pub mod bucket;
 pub mod draw;
 pub mod eta;
+pub mod live;
 pub mod outflow;
 
 pub use bucket::{Bucket, Outflow, SHOPPER};

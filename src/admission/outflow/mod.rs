@@ -1,0 +1,61 @@
+//! The outflow ticker: per event and per instance, a task drains the queue a few times a second
+//! (the leaky bucket itself lives in the store) and publishes a [`OutflowSnapshot`] on a
+//! `tokio::sync::watch` channel. Every socket of the instance derives its shopper's position from
+//! the snapshot's serving number and its own score, so keeping N shoppers informed costs
+//! O(events × instances) store calls per tick, never O(N).
+//!
+//! * [`OutflowRegistry`] finds events and runs one ticker each; sockets [`subscribe`](OutflowRegistry::subscribe).
+//! * [`ticker`] is one event's loop: refresh settings, drain, publish, touch open pages.
+//! * [`presence`] holds the identities whose pages are open here, touched in one call per event.
+//! * [`rate`] measures how fast the serving number moves, for honest wait estimates.
+
+mod presence;
+mod rate;
+mod registry;
+mod snapshot;
+mod ticker;
+
+use std::time::Duration;
+
+pub use presence::{Presence, PresenceGuard};
+pub use rate::ServingRate;
+pub use registry::{OutflowRegistry, Subscription};
+pub use snapshot::OutflowSnapshot;
+pub use ticker::{EventFeed, TickOutcome, Ticker, run_ticker, touch_interval};
+
+/// How often the tickers work.
+#[derive(Debug, Clone)]
+pub struct OutflowSettings {
+    /// Between drains of an event someone waits in or watches: short enough that an admitted
+    /// shopper hears of it within a quarter of a second.
+    pub tick: Duration,
+    /// Between drains of an event nobody waits in or watches.
+    pub idle_tick: Duration,
+    /// Between re-reads of an event's settings and counters.
+    pub refresh: Duration,
+    /// Between reads of the store's event list.
+    pub discover: Duration,
+    /// Most identities in one touch call: one call per event covers the sockets of an instance
+    /// (about 15,000), while a single store step stays short.
+    pub touch_batch: usize,
+    /// The spell over which the serving number's speed is measured.
+    pub rate_window: Duration,
+}
+
+impl Default for OutflowSettings {
+    fn default() -> Self {
+        Self {
+            tick: Duration::from_millis(150),
+            idle_tick: Duration::from_secs(1),
+            refresh: Duration::from_secs(2),
+            discover: Duration::from_secs(5),
+            touch_batch: 16_384,
+            rate_window: Duration::from_secs(30),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod scripted_store;
+#[cfg(test)]
+mod tests;

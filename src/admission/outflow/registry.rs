@@ -1,0 +1,177 @@
+//! The tickers of one instance: one per event that is not closed, found by reading the store's
+//! event list now and then and started at once when a socket asks for an event not running yet.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::watch;
+
+use super::presence::{Presence, PresenceGuard};
+use super::ticker::{EventFeed, Ticker, run_ticker};
+use super::{OutflowSettings, OutflowSnapshot};
+use crate::domain::{EventId, Identity, OperatorStatus};
+use crate::store::{QueueStore, StoreError};
+
+/// Every event's ticker on this instance. Every instance runs one registry; the store makes that
+/// safe.
+pub struct OutflowRegistry {
+    store: Arc<dyn QueueStore>,
+    settings: OutflowSettings,
+    /// The running tickers' feeds by event.
+    feeds: Mutex<HashMap<EventId, Arc<EventFeed>>>,
+    /// Turns true once at shutdown: tickers stop, sockets say goodbye.
+    stopping: watch::Sender<bool>,
+}
+
+/// What a socket holds of its event's ticker.
+#[derive(Debug)]
+pub struct Subscription {
+    /// The event's latest snapshot.
+    pub snapshots: watch::Receiver<OutflowSnapshot>,
+    /// True once the instance shuts down.
+    pub stopping: watch::Receiver<bool>,
+    presence: Arc<Presence>,
+}
+
+impl Subscription {
+    /// Keeps `identity` marked as seen while the returned guard lives.
+    pub fn enter(&self, identity: Identity) -> PresenceGuard {
+        self.presence.enter(identity)
+    }
+}
+
+impl OutflowRegistry {
+    /// A registry with no ticker running yet.
+    pub fn new(store: Arc<dyn QueueStore>, settings: OutflowSettings) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            settings,
+            feeds: Mutex::new(HashMap::new()),
+            stopping: watch::Sender::new(false),
+        })
+    }
+
+    /// Subscribes to an event's snapshots, starting its ticker if needed; `None` when there is no
+    /// such event.
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        event: &EventId,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let feed = match self.running(event) {
+            Some(feed) => feed,
+            None => {
+                if self.store.event(event).await?.is_none() {
+                    return Ok(None);
+                }
+                // A closed event gets a ticker too: its one drain tells the socket it is closed.
+                self.start(event)
+            }
+        };
+        Ok(Some(Subscription {
+            snapshots: feed.snapshots.subscribe(),
+            stopping: self.stopping.subscribe(),
+            presence: Arc::clone(&feed.presence),
+        }))
+    }
+
+    /// The latest snapshot of an event whose ticker runs here.
+    pub fn snapshot(&self, event: &EventId) -> Option<OutflowSnapshot> {
+        self.running(event)
+            .map(|feed| feed.snapshots.borrow().clone())
+    }
+
+    /// Events whose ticker runs here.
+    pub fn running_events(&self) -> Vec<EventId> {
+        let mut events: Vec<EventId> = self.lock().keys().cloned().collect();
+        events.sort();
+        events
+    }
+
+    /// Reads the store's events once and starts a ticker for each one that is neither closed nor
+    /// running; returns how many it started.
+    pub async fn discover(self: &Arc<Self>) -> Result<usize, StoreError> {
+        let mut started = 0;
+        for event in self.store.event_ids().await? {
+            if self.running(&event).is_some() {
+                continue;
+            }
+            let Some(config) = self.store.event(&event).await? else {
+                continue;
+            };
+            if config.operator_status != OperatorStatus::Closed {
+                self.start(&event);
+                started += 1;
+            }
+        }
+        Ok(started)
+    }
+
+    /// Discovers events every `settings.discover` until [`shutdown`](Self::shutdown), then lets
+    /// the tickers stop.
+    pub async fn run(self: Arc<Self>) {
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            if let Err(error) = self.discover().await {
+                tracing::warn!(%error, "outflow: cannot read the event list; retrying");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.settings.discover) => {}
+                _ = stopping.wait_for(|stopping| *stopping) => return,
+            }
+        }
+    }
+
+    /// Stops every ticker and tells every socket the instance is going away.
+    pub fn shutdown(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// True once [`shutdown`](Self::shutdown) was called.
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    fn running(&self, event: &EventId) -> Option<Arc<EventFeed>> {
+        self.lock().get(event).cloned()
+    }
+
+    /// Starts the event's ticker unless one runs; returns the running feed either way.
+    fn start(self: &Arc<Self>, event: &EventId) -> Arc<EventFeed> {
+        let mut feeds = self.lock();
+        if let Some(feed) = feeds.get(event) {
+            return Arc::clone(feed);
+        }
+        let feed = Arc::new(EventFeed::new(event.clone()));
+        feeds.insert(event.clone(), Arc::clone(&feed));
+        drop(feeds);
+        let ticker = Ticker::new(
+            Arc::clone(&self.store),
+            Arc::clone(&feed),
+            self.settings.clone(),
+        );
+        let registry = Arc::clone(self);
+        let stop = self.stopping.subscribe();
+        let stopped = Arc::clone(&feed);
+        tokio::spawn(async move {
+            run_ticker(ticker, stop).await;
+            registry.forget(&stopped);
+        });
+        feed
+    }
+
+    /// Removes a stopped ticker's feed, unless a new one already replaced it.
+    fn forget(&self, feed: &Arc<EventFeed>) {
+        let mut feeds = self.lock();
+        if feeds
+            .get(&feed.event)
+            .is_some_and(|running| Arc::ptr_eq(running, feed))
+        {
+            feeds.remove(&feed.event);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EventId, Arc<EventFeed>>> {
+        // Each change to the map is one insert or remove: it is consistent even after a panic.
+        self.feeds.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,206 @@
+//! The tickers and the registry, driven by tokio's paused clock over a scripted store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::scripted_store::ScriptedStore;
+use super::*;
+use crate::domain::{EventId, EventStatus, Identity, OperatorStatus};
+
+fn event(id: &str) -> EventId {
+    EventId::parse(id).unwrap()
+}
+
+fn registry_over(store: &Arc<ScriptedStore>) -> Arc<OutflowRegistry> {
+    OutflowRegistry::new(store.clone(), OutflowSettings::default())
+}
+
+/// Lets spawned tasks run up to `by` of paused time.
+async fn pass(by: Duration) {
+    tokio::time::sleep(by).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_sees_the_serving_number_move_with_each_drain() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    store.edit(|s| {
+        s.admit_per_drain = 2;
+        s.queue_length = 100;
+    });
+    let registry = registry_over(&store);
+
+    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    sub.snapshots.changed().await.unwrap();
+    let first = sub.snapshots.borrow_and_update().serving;
+    pass(Duration::from_millis(1_000)).await;
+
+    let later = sub.snapshots.borrow_and_update().clone();
+    assert_eq!(first, 2);
+    assert!(later.serving >= 12, "serving moved to {}", later.serving);
+    assert_eq!(later.status, Some(EventStatus::Open));
+    assert_eq!(later.outflow_per_second, 10.0);
+    // Counters are refreshed at the first tick (before its drain), then every 2 s.
+    assert_eq!(later.last_score, Some(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_ticker_drains_every_150_milliseconds_while_someone_watches() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    let registry = registry_over(&store);
+    let _sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+
+    pass(Duration::from_millis(3_000 - 1)).await;
+
+    assert_eq!(store.edit(|s| s.drains), 20);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_store_is_retried_at_the_next_tick() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    store.edit(|s| {
+        s.failing_drains = 5;
+        s.admit_per_drain = 1;
+    });
+    let registry = registry_over(&store);
+    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+
+    pass(Duration::from_millis(1_000)).await;
+
+    assert!(sub.snapshots.has_changed().unwrap());
+    assert!(sub.snapshots.borrow_and_update().serving >= 1);
+    assert_eq!(registry.running_events(), vec![event("sale")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_event_publishes_its_status_and_stops_its_ticker() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    let registry = registry_over(&store);
+    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    pass(Duration::from_millis(300)).await;
+
+    store.add_event("sale", OperatorStatus::Closed);
+    pass(Duration::from_millis(300)).await;
+
+    assert_eq!(
+        sub.snapshots.borrow_and_update().status,
+        Some(EventStatus::Closed)
+    );
+    assert!(sub.snapshots.changed().await.is_err(), "the feed is closed");
+    assert!(registry.running_events().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_event_has_no_subscription() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    let registry = registry_over(&store);
+
+    let sub = registry.subscribe(&event("nothing-here")).await.unwrap();
+
+    assert!(sub.is_none());
+    assert!(registry.running_events().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn open_pages_are_touched_together_in_one_call_per_interval() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    let registry = registry_over(&store);
+    let sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    let _alice = sub.enter(Identity::user("alice").unwrap());
+    let _bob = sub.enter(Identity::user("bob").unwrap());
+
+    // The grace period is 20 s: touches every 5 s (at the first tick due), the first at once.
+    pass(Duration::from_millis(10_300)).await;
+
+    let touches = store.edit(|s| s.touches.clone());
+    assert_eq!(touches.len(), 3);
+    let mut last = touches[2].clone();
+    last.sort();
+    assert_eq!(
+        last,
+        vec![
+            Identity::user("alice").unwrap(),
+            Identity::user("bob").unwrap()
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_socket_is_no_longer_touched() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    let registry = registry_over(&store);
+    let sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    let alice = sub.enter(Identity::user("alice").unwrap());
+    pass(Duration::from_millis(100)).await;
+
+    drop(alice);
+    let _bob = sub.enter(Identity::user("bob").unwrap());
+    pass(Duration::from_millis(5_100)).await;
+
+    let touches = store.edit(|s| s.touches.clone());
+    assert_eq!(
+        touches.last().unwrap(),
+        &vec![Identity::user("bob").unwrap()]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn discovery_starts_tickers_for_every_event_that_is_not_closed() {
+    let store = Arc::new(ScriptedStore::with_event("open-sale"));
+    store.add_event("old-sale", OperatorStatus::Closed);
+    store.add_event("paused-sale", OperatorStatus::Paused);
+    let registry = registry_over(&store);
+
+    tokio::spawn(registry.clone().run());
+    pass(Duration::from_millis(100)).await;
+
+    assert_eq!(
+        registry.running_events(),
+        vec![event("open-sale"), event("paused-sale")]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_created_later_is_found_by_the_next_discovery() {
+    let store = Arc::new(ScriptedStore::with_event("first"));
+    let registry = registry_over(&store);
+    tokio::spawn(registry.clone().run());
+    pass(Duration::from_millis(100)).await;
+
+    store.add_event("second", OperatorStatus::Auto);
+    pass(Duration::from_secs(5)).await;
+
+    assert_eq!(
+        registry.running_events(),
+        vec![event("first"), event("second")]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_stops_every_ticker_and_tells_the_sockets() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    let registry = registry_over(&store);
+    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    pass(Duration::from_millis(300)).await;
+
+    registry.shutdown();
+    pass(Duration::from_millis(300)).await;
+    let drains = store.edit(|s| s.drains);
+    pass(Duration::from_millis(1_000)).await;
+
+    assert!(*sub.stopping.borrow_and_update());
+    assert_eq!(store.edit(|s| s.drains), drains, "no drain after shutdown");
+    assert!(registry.running_events().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_nobody_waits_in_or_watches_is_drained_once_a_second() {
+    let store = Arc::new(ScriptedStore::with_event("quiet"));
+    let registry = registry_over(&store);
+    registry.discover().await.unwrap();
+
+    pass(Duration::from_millis(5_000 - 1)).await;
+
+    assert_eq!(store.edit(|s| s.drains), 5);
+}

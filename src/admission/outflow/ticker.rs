@@ -1,0 +1,247 @@
+//! One event's ticker on one instance: drains the queue a few times a second, publishes what it
+//! saw to the event's sockets, and touches the shoppers whose pages are open here.
+//!
+//! Every instance runs one per event; the drain's arithmetic lives in the store, so N instances
+//! admit exactly what one would. A failing store is logged and retried on the next tick.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::presence::Presence;
+use super::rate::ServingRate;
+use super::{OutflowSettings, OutflowSnapshot};
+use crate::domain::{DrainOutcome, EventId, EventStatus};
+use crate::store::{QueueStore, StoreError};
+
+/// The channel an event's snapshots go out on, and the sockets it serves on this instance.
+#[derive(Debug)]
+pub struct EventFeed {
+    /// The event.
+    pub event: EventId,
+    /// The latest snapshot; sockets hold receivers.
+    pub snapshots: watch::Sender<OutflowSnapshot>,
+    /// Identities with an open socket here, touched in batches.
+    pub presence: Arc<Presence>,
+}
+
+impl EventFeed {
+    /// A feed with no snapshot yet.
+    pub fn new(event: EventId) -> Self {
+        Self {
+            event,
+            snapshots: watch::Sender::new(OutflowSnapshot::default()),
+            presence: Arc::new(Presence::default()),
+        }
+    }
+}
+
+/// Whether the ticker goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickOutcome {
+    /// Tick again.
+    Continue,
+    /// The event is closed or gone: the ticker stops.
+    Finished,
+}
+
+/// The state of one event's ticker between ticks.
+pub struct Ticker {
+    store: Arc<dyn QueueStore>,
+    feed: Arc<EventFeed>,
+    settings: OutflowSettings,
+    rate: ServingRate,
+    next_refresh: Instant,
+    next_touch: Instant,
+    /// `None` when the event never drops a waiting shopper: then nobody needs touching.
+    touch_every: Option<Duration>,
+    failures: u64,
+}
+
+impl Ticker {
+    /// A ticker that refreshes and touches at its first tick.
+    pub fn new(
+        store: Arc<dyn QueueStore>,
+        feed: Arc<EventFeed>,
+        settings: OutflowSettings,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            store,
+            feed,
+            rate: ServingRate::new(settings.rate_window),
+            settings,
+            next_refresh: now,
+            next_touch: now,
+            touch_every: Some(Duration::from_secs(15)),
+            failures: 0,
+        }
+    }
+
+    /// One tick at `now`: refresh the event's settings when due, drain, touch when due.
+    pub async fn tick(&mut self, now: Instant) -> TickOutcome {
+        if now >= self.next_refresh {
+            self.next_refresh = now + self.settings.refresh;
+            if self.refresh().await == TickOutcome::Finished {
+                return TickOutcome::Finished;
+            }
+        }
+        let drained = self.store.drain(&self.feed.event).await;
+        let outcome = match drained {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => return TickOutcome::Finished,
+            Err(error) => {
+                self.failed("drain", &error);
+                return TickOutcome::Continue;
+            }
+        };
+        self.recovered();
+        let closed = outcome.status == Some(EventStatus::Closed);
+        self.publish(now, outcome);
+        if closed {
+            return TickOutcome::Finished;
+        }
+        if let Some(every) = self.touch_every
+            && now >= self.next_touch
+        {
+            self.next_touch = now + every;
+            self.touch_present().await;
+        }
+        TickOutcome::Continue
+    }
+
+    /// How long to wait before the next tick: short while anyone waits or watches, else longer.
+    pub fn delay(&self) -> Duration {
+        let snapshot = self.feed.snapshots.borrow();
+        let busy = snapshot.queue_length > 0
+            || self.feed.snapshots.receiver_count() > 0
+            || !self.feed.presence.is_empty();
+        if busy {
+            self.settings.tick
+        } else {
+            self.settings.idle_tick
+        }
+    }
+
+    /// Re-reads the settings (rate, burst, grace period) and the counters the drain does not give.
+    async fn refresh(&mut self) -> TickOutcome {
+        let event = &self.feed.event;
+        let config = match self.store.event(event).await {
+            Ok(Some(config)) => config,
+            Ok(None) => return TickOutcome::Finished,
+            Err(error) => {
+                self.failed("event", &error);
+                return TickOutcome::Continue;
+            }
+        };
+        self.touch_every = touch_interval(config.abandon_after_seconds);
+        let stats = match self.store.stats(event).await {
+            Ok(stats) => stats,
+            Err(error) => {
+                self.failed("stats", &error);
+                None
+            }
+        };
+        self.feed.snapshots.send_if_modified(|snapshot| {
+            snapshot.outflow_per_second = config.outflow_per_second();
+            snapshot.outflow_burst = config.outflow_burst;
+            if let Some(stats) = &stats {
+                snapshot.last_score = Some(stats.last_score);
+                snapshot.drawn |= stats.drawn;
+            }
+            // Settings alone do not move anyone's position: sockets are not woken for them.
+            false
+        });
+        TickOutcome::Continue
+    }
+
+    /// Publishes a drain, waking sockets only when something they show has changed.
+    fn publish(&mut self, now: Instant, outcome: DrainOutcome) {
+        self.rate.record(now, outcome.serving, outcome.queue_length);
+        let measured = self.rate.per_second();
+        self.feed.snapshots.send_if_modified(|snapshot| {
+            let before = (snapshot.serving, snapshot.status, snapshot.drawn);
+            snapshot.apply_drain(outcome);
+            snapshot.serving_per_second = measured;
+            let after = (snapshot.serving, snapshot.status, snapshot.drawn);
+            snapshot.tick == 1 || before != after || !snapshot.admitted.is_empty()
+        });
+    }
+
+    /// Marks every shopper with an open socket here as seen, in batches.
+    async fn touch_present(&mut self) {
+        let identities = self.feed.presence.identities();
+        for batch in identities.chunks(self.settings.touch_batch.max(1)) {
+            if let Err(error) = self.store.touch(&self.feed.event, batch).await {
+                self.failed("touch", &error);
+                // Try again at the next tick rather than wait a whole interval.
+                self.next_touch = Instant::now();
+                return;
+            }
+        }
+    }
+
+    fn failed(&mut self, operation: &'static str, error: &StoreError) {
+        self.failures += 1;
+        // The first failure and then one in a hundred: a store outage must not flood the log.
+        if self.failures % 100 == 1 {
+            tracing::warn!(
+                event = %self.feed.event, operation, %error, failures = self.failures,
+                "outflow ticker: store call failed; retrying"
+            );
+        }
+    }
+
+    fn recovered(&mut self) {
+        if self.failures > 0 {
+            tracing::info!(event = %self.feed.event, failures = self.failures, "outflow ticker: store answers again");
+            self.failures = 0;
+        }
+    }
+}
+
+/// How often open pages are touched: a quarter of the grace period, between 1 and 15 seconds, so
+/// three touches can fail in a row before a shopper with an open page could lose the place.
+/// `None` for a grace period of zero, which turns abandonment off.
+pub fn touch_interval(abandon_after_seconds: u32) -> Option<Duration> {
+    (abandon_after_seconds > 0).then(|| {
+        Duration::from_millis(u64::from(abandon_after_seconds) * 250)
+            .clamp(Duration::from_secs(1), Duration::from_secs(15))
+    })
+}
+
+/// Runs a ticker until its event closes or `stop` turns true.
+pub async fn run_ticker(mut ticker: Ticker, mut stop: watch::Receiver<bool>) {
+    loop {
+        let started = Instant::now();
+        if ticker.tick(started).await == TickOutcome::Finished {
+            tracing::info!(event = %ticker.feed.event, "outflow ticker stops: the event is closed or gone");
+            return;
+        }
+        let wake = started + ticker.delay();
+        tokio::select! {
+            () = tokio::time::sleep_until(wake) => {}
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_pages_are_touched_four_times_per_grace_period_within_bounds() {
+        assert_eq!(touch_interval(60), Some(Duration::from_secs(15)));
+        assert_eq!(touch_interval(20), Some(Duration::from_secs(5)));
+        assert_eq!(touch_interval(2), Some(Duration::from_secs(1)));
+        assert_eq!(touch_interval(3600), Some(Duration::from_secs(15)));
+    }
+
+    #[test]
+    fn nobody_is_touched_when_abandonment_is_off() {
+        assert_eq!(touch_interval(0), None);
+    }
+}

@@ -1,0 +1,78 @@
+//! The live position socket: one task per open queue page, generic over a `Sink`/`Stream` of
+//! WebSocket messages so it runs the same over a network and in tests.
+//!
+//! A socket never asks the store where its shopper stands: it derives the position from its
+//! ticket's score and the serving number in its event's [`OutflowSnapshot`]. It reads its ticket
+//! only at the moments that need it: once after the pre-queue draw (to learn its score), and once
+//! to confirm an admission the outflow reached it with on another instance.
+//!
+//! [`OutflowSnapshot`]: crate::admission::outflow::OutflowSnapshot
+
+mod messages;
+mod socket;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use messages::{ClientMessage, ServerMessage};
+pub use socket::{SocketEnd, run_socket};
+
+use crate::domain::{Admitted, EventId};
+use crate::store::QueueStore;
+
+/// Signs admission tokens for the socket to hand over.
+pub trait AdmissionIssuer: Send + Sync + 'static {
+    /// The signed admission token for `admission` in `event`.
+    fn issue(&self, event: &EventId, admission: &Admitted) -> Result<String, String>;
+}
+
+impl<F> AdmissionIssuer for F
+where
+    F: Fn(&EventId, &Admitted) -> Result<String, String> + Send + Sync + 'static,
+{
+    fn issue(&self, event: &EventId, admission: &Admitted) -> Result<String, String> {
+        self(event, admission)
+    }
+}
+
+/// How sockets pace themselves.
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    /// Longest silence: a position goes out at least this often (the contract says 15 s).
+    pub keepalive: Duration,
+    /// Shortest gap between two position messages; admissions and status changes never wait.
+    pub position_interval: Duration,
+    /// A client that has not taken a frame in this long cannot keep up and is closed.
+    pub send_timeout: Duration,
+    /// Pre-queue sockets spread their one ticket read over this long after the draw, so the
+    /// store is not asked by every socket in the same instant.
+    pub draw_read_spread: Duration,
+    /// Wait before a failed ticket read is tried again.
+    pub read_retry: Duration,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self {
+            keepalive: Duration::from_secs(10),
+            position_interval: Duration::from_secs(1),
+            send_timeout: Duration::from_secs(10),
+            draw_read_spread: Duration::from_secs(1),
+            read_retry: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What every socket of the instance shares.
+#[derive(Clone)]
+pub struct LiveContext {
+    /// For the few ticket reads a socket makes.
+    pub store: Arc<dyn QueueStore>,
+    /// Signs the admission handed over on the socket.
+    pub issuer: Arc<dyn AdmissionIssuer>,
+    /// Pacing.
+    pub settings: LiveSettings,
+}
+
+#[cfg(test)]
+mod tests;

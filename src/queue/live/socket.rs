@@ -1,0 +1,414 @@
+//! One open queue page: what to tell it, and when.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until, timeout};
+
+use super::{ClientMessage, LiveContext, ServerMessage};
+use crate::admission::outflow::{OutflowSnapshot, Subscription};
+use crate::clock::to_rfc3339;
+use crate::domain::{Admitted, EventId, EventStatus, Identity, Ticket, TicketId, TicketStatus};
+
+/// Close code: normal end (admitted, place gone, event closed).
+const NORMAL: u16 = 1000;
+/// Close code: the server is going away; reconnect (to another instance).
+const GOING_AWAY: u16 = 1001;
+/// Close code: the server failed; reconnect or poll.
+const SERVER_ERROR: u16 = 1011;
+/// Longest wait between retries of a ticket read that keeps failing.
+const LONGEST_READ_RETRY: Duration = Duration::from_secs(30);
+
+/// Why a socket ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketEnd {
+    /// The admission was handed over.
+    Admitted,
+    /// The ticket expired, was left, or was replaced.
+    PlaceGone,
+    /// The event closed (or was removed).
+    EventClosed,
+    /// The instance is shutting down: the client was told to reconnect.
+    ShuttingDown,
+    /// The client closed the socket or the connection broke.
+    ClientLeft,
+    /// The client did not take a frame within the send timeout.
+    TooSlow,
+    /// The admission could not be signed.
+    Failed,
+}
+
+/// Runs one socket until it ends: `sink` carries frames to the client, `stream` brings its frames.
+///
+/// `ticket` is the owner's ticket as read when the socket opened; `subscription` is its event's
+/// feed. While the socket is open the shopper counts as seen.
+pub async fn run_socket<W, R, E>(
+    sink: W,
+    mut stream: R,
+    event: EventId,
+    ticket: Ticket,
+    mut subscription: Subscription,
+    live: &LiveContext,
+) -> SocketEnd
+where
+    W: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, E>> + Unpin,
+{
+    let _present = subscription.enter(ticket.identity.clone());
+    let now = Instant::now();
+    let mut socket = LiveSocket {
+        sink,
+        live,
+        event,
+        identity: ticket.identity.clone(),
+        ticket_id: ticket.ticket_id,
+        score: ticket.score,
+        status_told: None,
+        position_told: None,
+        position_held_back: false,
+        last_sent: now,
+        last_position_at: None,
+        last_look: now,
+        read_due: None,
+        read_failures: 0,
+    };
+    if let ControlFlow::Break(end) = socket.open(&ticket).await {
+        return end;
+    }
+    loop {
+        if *subscription.stopping.borrow() {
+            socket.close(GOING_AWAY, "server restarting").await;
+            return SocketEnd::ShuttingDown;
+        }
+        let watching = socket.watches(&subscription.snapshots.borrow());
+        let wake = socket.next_wake(watching);
+        let flow = tokio::select! {
+            biased;
+            _ = subscription.stopping.changed() => ControlFlow::Continue(()),
+            changed = subscription.snapshots.changed(), if watching => match changed {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(socket.feed_closed(&subscription.snapshots).await),
+            },
+            frame = stream.next() => socket.answer(frame).await,
+            () = sleep_until(wake) => ControlFlow::Continue(()),
+        };
+        if let ControlFlow::Break(end) = flow {
+            return end;
+        }
+        if *subscription.stopping.borrow() {
+            continue;
+        }
+        if let ControlFlow::Break(end) = socket.step(&mut subscription.snapshots).await {
+            return end;
+        }
+    }
+}
+
+/// What a socket needs of a snapshot, copied out so no lock is held while it sends.
+struct View {
+    tick: u64,
+    serving: u64,
+    status: Option<EventStatus>,
+    drawn: bool,
+    admission: Option<Admitted>,
+    eta: Option<u64>,
+}
+
+/// One socket's state between wake-ups.
+struct LiveSocket<'a, W> {
+    sink: W,
+    live: &'a LiveContext,
+    event: EventId,
+    identity: Identity,
+    ticket_id: TicketId,
+    /// The ticket's place in the queue order; `None` in the pre-queue before the draw.
+    score: Option<u64>,
+    status_told: Option<EventStatus>,
+    position_told: Option<(Option<u64>, u64)>,
+    /// A changed position waits for the position interval to pass.
+    position_held_back: bool,
+    last_sent: Instant,
+    last_position_at: Option<Instant>,
+    /// When the socket last looked at the snapshot.
+    last_look: Instant,
+    /// A ticket read is wanted at this time.
+    read_due: Option<Instant>,
+    read_failures: u32,
+}
+
+impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
+    /// The first frames: an admission made before the socket opened goes out at once.
+    async fn open(&mut self, ticket: &Ticket) -> ControlFlow<SocketEnd> {
+        match ticket.status {
+            TicketStatus::Admitted => self.hand_over_ticket(ticket).await,
+            TicketStatus::Expired | TicketStatus::Left => self.place_gone(ticket.status).await,
+            TicketStatus::Waiting => ControlFlow::Continue(()),
+        }
+    }
+
+    /// Whether the socket wakes at every published drain. A shopper further back than the
+    /// outflow can reach in two position intervals only looks once per interval.
+    fn watches(&self, snapshot: &OutflowSnapshot) -> bool {
+        let Some(score) = self.score else {
+            return true;
+        };
+        let horizon = 2.0 * self.live.settings.position_interval.as_secs_f64();
+        snapshot.tick == 0 || snapshot.position_of(score) <= snapshot.reachable_within(horizon)
+    }
+
+    fn next_wake(&self, watching: bool) -> Instant {
+        let settings = &self.live.settings;
+        let mut wake = self.last_sent + settings.keepalive;
+        if let Some(due) = self.read_due {
+            wake = wake.min(due);
+        }
+        if let (true, Some(at)) = (self.position_held_back, self.last_position_at) {
+            wake = wake.min(at + settings.position_interval);
+        }
+        if !watching {
+            wake = wake.min(self.last_look + settings.position_interval);
+        }
+        wake
+    }
+
+    /// Looks at the latest snapshot and tells the client what changed.
+    async fn step(
+        &mut self,
+        snapshots: &mut watch::Receiver<OutflowSnapshot>,
+    ) -> ControlFlow<SocketEnd> {
+        let now = Instant::now();
+        self.last_look = now;
+        let view = self.view(&snapshots.borrow_and_update());
+        if view.tick == 0 {
+            return self.keep_alive_without_snapshot(now).await;
+        }
+        if view.status.is_some() && view.status != self.status_told {
+            self.status_told = view.status;
+            if let Some(status) = view.status {
+                self.send(ServerMessage::Status { status }).await?;
+                if status == EventStatus::Closed {
+                    self.close(NORMAL, "event closed").await;
+                    return ControlFlow::Break(SocketEnd::EventClosed);
+                }
+            }
+        }
+        let reached = self.score.is_some_and(|score| score <= view.serving);
+        if reached {
+            if let Some(admission) = view.admission {
+                return self.hand_over(admission).await;
+            }
+            self.read_due.get_or_insert(now);
+        } else if self.score.is_none() && view.drawn && self.read_due.is_none() {
+            self.read_due = Some(now + self.draw_read_offset());
+        }
+        if self.read_due.is_some_and(|due| due <= now) {
+            self.read_ticket(now, view.serving).await?;
+        }
+        self.tell_position(now, &view).await
+    }
+
+    fn view(&self, snapshot: &OutflowSnapshot) -> View {
+        let position = self.score.map(|score| snapshot.position_of(score));
+        View {
+            tick: snapshot.tick,
+            serving: snapshot.serving,
+            status: snapshot.status,
+            drawn: snapshot.drawn,
+            admission: snapshot.admission_of(self.ticket_id).cloned(),
+            eta: position.and_then(|p| snapshot.eta_seconds(p)),
+        }
+    }
+
+    /// Sends the position when it changed (at most once per interval) or the socket was silent
+    /// for the keepalive.
+    async fn tell_position(&mut self, now: Instant, view: &View) -> ControlFlow<SocketEnd> {
+        let settings = &self.live.settings;
+        let position = match self.score {
+            // Reached but not confirmed yet: the admission is the next thing to say.
+            Some(score) if score <= view.serving => Some(1),
+            Some(score) => Some(score - view.serving),
+            None => None,
+        };
+        let told = (position, view.serving);
+        let changed = self.position_told != Some(told);
+        let interval_passed = self
+            .last_position_at
+            .is_none_or(|at| now >= at + settings.position_interval);
+        let silent_too_long = now >= self.last_sent + settings.keepalive;
+        self.position_held_back = changed && !interval_passed;
+        if (changed && interval_passed) || silent_too_long {
+            self.send(ServerMessage::Position {
+                position,
+                eta_seconds: view.eta,
+                serving: view.serving,
+            })
+            .await?;
+            self.position_told = Some(told);
+            self.last_position_at = Some(now);
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Before the first drain is published (the store may be down): the ticket as it was read.
+    async fn keep_alive_without_snapshot(&mut self, now: Instant) -> ControlFlow<SocketEnd> {
+        if now < self.last_sent + self.live.settings.keepalive {
+            return ControlFlow::Continue(());
+        }
+        let serving = self.position_told.map_or(0, |(_, serving)| serving);
+        let position = self.score.map(|score| score.saturating_sub(serving).max(1));
+        self.send(ServerMessage::Position {
+            position,
+            eta_seconds: None,
+            serving,
+        })
+        .await
+    }
+
+    /// Reads the ticket: to learn the score after the draw, or to confirm an admission.
+    async fn read_ticket(&mut self, now: Instant, serving: u64) -> ControlFlow<SocketEnd> {
+        self.read_due = None;
+        let read = self
+            .live
+            .store
+            .ticket(&self.event, &self.identity, false)
+            .await;
+        match read {
+            Ok(Some(ticket)) if ticket.ticket_id == self.ticket_id => match ticket.status {
+                TicketStatus::Admitted => self.hand_over_ticket(&ticket).await,
+                TicketStatus::Expired | TicketStatus::Left => self.place_gone(ticket.status).await,
+                TicketStatus::Waiting => {
+                    self.score = ticket.score;
+                    let settled = ticket.score.is_some_and(|score| score > serving);
+                    if settled {
+                        self.read_failures = 0;
+                    } else {
+                        // Not drawn yet, or not admitted yet: the store is a moment behind.
+                        self.retry_read_later(now);
+                    }
+                    ControlFlow::Continue(())
+                }
+            },
+            Ok(_) => self.place_gone(TicketStatus::Expired).await,
+            Err(error) => {
+                tracing::debug!(event = %self.event, ticket = %self.ticket_id, %error, "ticket read failed");
+                self.retry_read_later(now);
+                ControlFlow::Continue(())
+            }
+        }
+    }
+
+    fn retry_read_later(&mut self, now: Instant) {
+        self.read_failures = self.read_failures.saturating_add(1);
+        let backoff = self.live.settings.read_retry * 2u32.saturating_pow(self.read_failures - 1);
+        self.read_due = Some(now + backoff.min(LONGEST_READ_RETRY));
+    }
+
+    /// This socket's share of the spread after the draw: ticket ids are random, so the reads of
+    /// all pre-queue sockets spread evenly.
+    fn draw_read_offset(&self) -> Duration {
+        let spread_ms = self.live.settings.draw_read_spread.as_millis().max(1);
+        let offset = self.ticket_id.0.as_u128() % spread_ms;
+        Duration::from_millis(u64::try_from(offset).unwrap_or(0))
+    }
+
+    async fn hand_over_ticket(&mut self, ticket: &Ticket) -> ControlFlow<SocketEnd> {
+        match (ticket.admitted_at, ticket.admission_expires_at) {
+            (Some(admitted_at), Some(expires_at)) => {
+                self.hand_over(Admitted {
+                    identity: ticket.identity.clone(),
+                    ticket_id: ticket.ticket_id,
+                    admitted_at,
+                    expires_at,
+                })
+                .await
+            }
+            _ => {
+                tracing::error!(event = %self.event, ticket = %self.ticket_id, "an admitted ticket has no admission times");
+                self.close(SERVER_ERROR, "try again").await;
+                ControlFlow::Break(SocketEnd::Failed)
+            }
+        }
+    }
+
+    /// Sends the admission and closes: the page moves on to checkout.
+    async fn hand_over(&mut self, admission: Admitted) -> ControlFlow<SocketEnd> {
+        match self.live.issuer.issue(&self.event, &admission) {
+            Ok(admission_token) => {
+                self.send(ServerMessage::Admitted {
+                    admission_token,
+                    admission_expires_at: to_rfc3339(admission.expires_at),
+                })
+                .await?;
+                metrics::counter!("waitroom_ws_admissions_pushed_total").increment(1);
+                self.close(NORMAL, "admitted").await;
+                ControlFlow::Break(SocketEnd::Admitted)
+            }
+            Err(error) => {
+                tracing::error!(event = %self.event, ticket = %self.ticket_id, %error, "cannot sign an admission");
+                self.close(SERVER_ERROR, "try again").await;
+                ControlFlow::Break(SocketEnd::Failed)
+            }
+        }
+    }
+
+    async fn place_gone(&mut self, status: TicketStatus) -> ControlFlow<SocketEnd> {
+        self.send(ServerMessage::Ticket { status }).await?;
+        self.close(NORMAL, "place gone").await;
+        ControlFlow::Break(SocketEnd::PlaceGone)
+    }
+
+    /// The event's ticker stopped: the event closed, or went away.
+    async fn feed_closed(&mut self, snapshots: &watch::Receiver<OutflowSnapshot>) -> SocketEnd {
+        let status = snapshots.borrow().status;
+        if status == Some(EventStatus::Closed) && self.status_told != status {
+            let _ = self
+                .send(ServerMessage::Status {
+                    status: EventStatus::Closed,
+                })
+                .await;
+        }
+        self.close(NORMAL, "event closed").await;
+        SocketEnd::EventClosed
+    }
+
+    /// Handles one frame from the client.
+    async fn answer<E>(&mut self, frame: Option<Result<Message, E>>) -> ControlFlow<SocketEnd> {
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                if ClientMessage::parse(text.as_str()) == Some(ClientMessage::Ping) {
+                    self.send(ServerMessage::Pong).await?;
+                }
+                ControlFlow::Continue(())
+            }
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+                ControlFlow::Break(SocketEnd::ClientLeft)
+            }
+            // Protocol pings are answered by the WebSocket layer; binary frames mean nothing here.
+            Some(Ok(_)) => ControlFlow::Continue(()),
+        }
+    }
+
+    /// Sends a frame; a client that does not take it within the send timeout is dropped.
+    async fn send(&mut self, message: ServerMessage) -> ControlFlow<SocketEnd> {
+        let frame = Message::text(message.to_json());
+        match timeout(self.live.settings.send_timeout, self.sink.send(frame)).await {
+            Ok(Ok(())) => {
+                self.last_sent = Instant::now();
+                ControlFlow::Continue(())
+            }
+            Ok(Err(_)) => ControlFlow::Break(SocketEnd::ClientLeft),
+            Err(_) => ControlFlow::Break(SocketEnd::TooSlow),
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        let _ = timeout(self.live.settings.send_timeout, self.sink.send(frame)).await;
+    }
+}

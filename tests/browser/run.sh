@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The shopper's journey in a real headless Chromium against a freshly built waitroom on the
+# embedded store. Usage: tests/browser/run.sh   (from anywhere; screenshots go to target/browser/)
+#
+# Needs Debian's chromium (apt-get install -y chromium) and Node.js with npm; playwright-core
+# comes from npm (package-lock.json) and drives /usr/bin/chromium: it never downloads a browser.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+
+fail() {
+  echo "browser test: $*" >&2
+  exit 1
+}
+
+[ -x "$chromium" ] || fail "Chromium not found at $chromium. Install it with 'apt-get install -y chromium', or set CHROMIUM=/path/to/chromium."
+command -v node >/dev/null || fail "Node.js not found. Install it with 'apt-get install -y nodejs npm'."
+command -v npm >/dev/null || fail "npm not found. Install it with 'apt-get install -y npm'."
+
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci failed in $here"
+
+cd "$root"
+cargo build --quiet --bin waitroom || fail "cargo build failed"
+
+out="$root/target/browser"
+profile="$(mktemp -d)"
+mkdir -p "$out"
+port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+
+env -u WAITROOM_CONFIG -u WAITROOM_REDIS_URL \
+  WAITROOM_LISTEN="127.0.0.1:$port" \
+  WAITROOM_DEV_LOGIN=true \
+  WAITROOM_ADMIN_TOKEN=browser-test-admin \
+  WAITROOM_STATIC_DIR="$root/static" \
+  "$root/target/debug/waitroom" serve >"$out/server.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$profile"' EXIT
+
+for _ in $(seq 1 100); do
+  if node -e "fetch('http://127.0.0.1:$port/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then
+    break
+  fi
+  kill -0 "$server" 2>/dev/null || fail "the server exited at start; see $out/server.log"
+  sleep 0.2
+done
+
+WAITROOM_URL="http://127.0.0.1:$port" \
+  WAITROOM_ADMIN_TOKEN=browser-test-admin \
+  CHROMIUM="$chromium" \
+  SCREENSHOT_DIR="$out" \
+  HOME="$profile" \
+  node "$here/journey.mjs" || fail "the journey failed; the server's log is $out/server.log"
+echo "browser test: passed; screenshots in $out/"

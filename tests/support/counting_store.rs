@@ -1,0 +1,154 @@
+//! A [`QueueStore`] that counts every call by operation and passes it on to a real store: the
+//! structural tests measure store work per tick with it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use waitroom::clock::UnixMillis;
+use waitroom::domain::{
+    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
+    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+};
+use waitroom::store::{QueueStore, StoreError};
+
+/// Counts calls per operation name (`"drain"`, `"ticket"`, …) on the way to `inner`.
+pub struct CountingStore {
+    inner: Arc<dyn QueueStore>,
+    calls: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl CountingStore {
+    pub fn new(inner: Arc<dyn QueueStore>) -> Self {
+        Self {
+            inner,
+            calls: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Calls of `operation` so far.
+    pub fn calls(&self, operation: &str) -> u64 {
+        self.calls
+            .lock()
+            .unwrap()
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every count so far.
+    pub fn all_calls(&self) -> BTreeMap<&'static str, u64> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn count(&self, operation: &'static str) {
+        *self.calls.lock().unwrap().entry(operation).or_insert(0) += 1;
+    }
+}
+
+#[async_trait]
+impl QueueStore for CountingStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.count("ping");
+        self.inner.ping().await
+    }
+
+    async fn now(&self) -> Result<UnixMillis, StoreError> {
+        self.count("now");
+        self.inner.now().await
+    }
+
+    async fn create_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
+        self.count("create_event");
+        self.inner.create_event(config).await
+    }
+
+    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
+        self.count("update_event");
+        self.inner.update_event(config).await
+    }
+
+    async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
+        self.count("event");
+        self.inner.event(event).await
+    }
+
+    async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
+        self.count("event_ids");
+        self.inner.event_ids().await
+    }
+
+    async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError> {
+        self.count("stats");
+        self.inner.stats(event).await
+    }
+
+    async fn join(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<JoinOutcome, StoreError> {
+        self.count("join");
+        self.inner.join(event, identity, ticket_id).await
+    }
+
+    async fn ticket(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        touch: bool,
+    ) -> Result<Option<Ticket>, StoreError> {
+        self.count("ticket");
+        self.inner.ticket(event, identity, touch).await
+    }
+
+    async fn leave(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<Option<Ticket>, StoreError> {
+        self.count("leave");
+        self.inner.leave(event, identity, ticket_id).await
+    }
+
+    async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
+        self.count("touch");
+        self.inner.touch(event, identities).await
+    }
+
+    async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {
+        self.count("draw");
+        self.inner.draw(event).await
+    }
+
+    async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
+        self.count("drain");
+        self.inner.drain(event).await
+    }
+
+    async fn reserve(
+        &self,
+        event: &EventId,
+        request: &ReserveRequest,
+    ) -> Result<ReserveOutcome, StoreError> {
+        self.count("reserve");
+        self.inner.reserve(event, request).await
+    }
+
+    async fn pay(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        order: OrderId,
+    ) -> Result<PayOutcome, StoreError> {
+        self.count("pay");
+        self.inner.pay(event, identity, order).await
+    }
+
+    async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
+        self.count("order");
+        self.inner.order(event, order).await
+    }
+}
