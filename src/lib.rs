@@ -18,3 +18,4 @@ pub mod clock;
 pub mod domain;
 pub mod error;
 pub mod store;
+pub mod ratelimit;
