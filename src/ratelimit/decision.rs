@@ -4,6 +4,8 @@
 //! script (`lua/ratelimit_penalty.lua` followed by the algorithm's script). The conformance suite
 //! drives both with a manual clock and expects the same answers.
 
+use std::sync::Arc;
+
 use super::gcra::{GcraLimit, gcra};
 use super::outcome::{Decision, Quota};
 use super::penalty::{PenaltyPolicy, PenaltyState};
@@ -48,7 +50,7 @@ pub struct DecisionInput {
     /// What this request costs.
     pub cost: i64,
     /// How violations are punished.
-    pub penalty: PenaltyPolicy,
+    pub penalty: Arc<PenaltyPolicy>,
 }
 
 /// The result of [`decide`]: what to store, until when, and the answer.
@@ -102,7 +104,11 @@ pub fn decide(
             let expires = step
                 .new_state
                 .map_or(0, |state| state.start_ms + 2 * limit.window_ms);
-            (step.new_state.map(BucketState::Window), step.outcome, expires)
+            (
+                step.new_state.map(BucketState::Window),
+                step.outcome,
+                expires,
+            )
         }
     };
     if outcome.allowed {

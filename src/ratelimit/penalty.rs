@@ -99,7 +99,11 @@ impl PenaltyState {
     }
 
     /// Counts one violation at `now_ms` on an already decayed state; may start a ban.
-    pub fn violate(self, now_ms: i64, policy: &PenaltyPolicy) -> (PenaltyState, Option<BanStarted>) {
+    pub fn violate(
+        self,
+        now_ms: i64,
+        policy: &PenaltyPolicy,
+    ) -> (PenaltyState, Option<BanStarted>) {
         let score = self.score_milli + 1000;
         if policy.ban_after > 0 && score >= policy.ban_after * 1000 {
             let index = usize::try_from(self.strikes).unwrap_or(0);
@@ -166,7 +170,11 @@ mod tests {
         }
     }
 
-    fn violate_times(mut state: PenaltyState, now: i64, n: usize) -> (PenaltyState, Option<BanStarted>) {
+    fn violate_times(
+        mut state: PenaltyState,
+        now: i64,
+        n: usize,
+    ) -> (PenaltyState, Option<BanStarted>) {
         let mut ban = None;
         for _ in 0..n {
             let (next, started) = state.at(now, &policy()).violate(now, &policy());

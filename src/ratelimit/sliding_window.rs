@@ -197,7 +197,15 @@ mod tests {
         }
         let refused = sliding_window(state, start, limit, 1);
         let wait = refused.outcome.retry_after_ms;
-        assert!(!sliding_window(state, start + wait - 1, limit, 1).outcome.allowed);
-        assert!(sliding_window(state, start + wait, limit, 1).outcome.allowed);
+        assert!(
+            !sliding_window(state, start + wait - 1, limit, 1)
+                .outcome
+                .allowed
+        );
+        assert!(
+            sliding_window(state, start + wait, limit, 1)
+                .outcome
+                .allowed
+        );
     }
 }

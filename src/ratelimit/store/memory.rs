@@ -71,7 +71,10 @@ impl MemoryRateLimitStore {
 
     /// How many clients hold state (expired ones included until their shard is swept).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).clients.len()).sum()
+        self.shards
+            .iter()
+            .map(|shard| lock(shard).clients.len())
+            .sum()
     }
 
     /// Whether no client holds state.
@@ -95,7 +98,12 @@ impl MemoryRateLimitStore {
     }
 
     /// Runs `f` on the client's state, creating it if needed, sweeping the shard when it grew.
-    fn with_client<T>(&self, client: &str, now_ms: i64, f: impl FnOnce(&mut ClientState) -> T) -> T {
+    fn with_client<T>(
+        &self,
+        client: &str,
+        now_ms: i64,
+        f: impl FnOnce(&mut ClientState) -> T,
+    ) -> T {
         let mut shard = self.shard(client);
         if let Some(state) = shard.clients.get_mut(client) {
             return f(state);
@@ -145,10 +153,24 @@ impl MemoryRateLimitStore {
     }
 }
 
+impl MemoryRateLimitStore {
+    /// Gives an in-flight slot back, synchronously.
+    pub fn release_now(&self, permit: &Permit) {
+        let now_ms = self.clock.now_ms();
+        self.with_client(&permit.key.client, now_ms, |client| {
+            if let Some(permits) = client.permits.get_mut(permit.key.bucket.as_str()) {
+                permits.retain(|(id, _)| *id != permit.id);
+            }
+        });
+    }
+}
+
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     // A panic while holding a shard cannot leave it half-written (every write is one assignment),
     // so a poisoned lock is still safe to use.
-    shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn ban_record(client: &str, state: &ClientState) -> BanRecord {
@@ -175,7 +197,10 @@ impl RateLimitStore for MemoryRateLimitStore {
         let now_ms = self.clock.now_ms();
         let id = rand::random::<u64>();
         let taken = self.with_client(&key.client, now_ms, |client| {
-            let permits = client.permits.entry(key.bucket.as_str().into()).or_default();
+            let permits = client
+                .permits
+                .entry(key.bucket.as_str().into())
+                .or_default();
             permits.retain(|(_, expires)| *expires > now_ms);
             if i64::try_from(permits.len()).unwrap_or(i64::MAX) >= limit {
                 return false;
@@ -190,12 +215,7 @@ impl RateLimitStore for MemoryRateLimitStore {
     }
 
     async fn release(&self, permit: &Permit) -> Result<(), StoreError> {
-        let now_ms = self.clock.now_ms();
-        self.with_client(&permit.key.client, now_ms, |client| {
-            if let Some(permits) = client.permits.get_mut(permit.key.bucket.as_str()) {
-                permits.retain(|(id, _)| *id != permit.id);
-            }
-        });
+        self.release_now(permit);
         Ok(())
     }
 
@@ -263,5 +283,9 @@ impl RateLimitStore for MemoryRateLimitStore {
 
     async fn now_ms(&self) -> Result<UnixMillis, StoreError> {
         Ok(self.clock.now_ms())
+    }
+
+    fn in_process(&self) -> Option<&MemoryRateLimitStore> {
+        Some(self)
     }
 }

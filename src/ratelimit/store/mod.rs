@@ -91,6 +91,11 @@ pub trait RateLimitStore: Send + Sync + 'static {
 
     /// The store's current time (Redis `TIME`, or the injected clock).
     async fn now_ms(&self) -> Result<UnixMillis, StoreError>;
+
+    /// The store as an in-process one, when it is: decisions then need no await and no timeout.
+    fn in_process(&self) -> Option<&MemoryRateLimitStore> {
+        None
+    }
 }
 
 /// The reason recorded for bans the limiter starts by itself.

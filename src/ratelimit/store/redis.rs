@@ -143,20 +143,26 @@ fn decision_from_reply(reply: &[i64]) -> Result<Decision, StoreError> {
             },
             delay_ms: *delay_ms,
         }),
-        [0, limit, remaining, reset_ms, retry_after_ms, ban_until, strikes] => {
-            Ok(Decision::Limited {
-                quota: Quota {
-                    limit: *limit,
-                    remaining: *remaining,
-                    reset_ms: *reset_ms,
-                },
-                retry_after_ms: *retry_after_ms,
-                ban: (*ban_until > 0).then_some(BanStarted {
-                    until_ms: *ban_until,
-                    strikes: *strikes,
-                }),
-            })
-        }
+        [
+            0,
+            limit,
+            remaining,
+            reset_ms,
+            retry_after_ms,
+            ban_until,
+            strikes,
+        ] => Ok(Decision::Limited {
+            quota: Quota {
+                limit: *limit,
+                remaining: *remaining,
+                reset_ms: *reset_ms,
+            },
+            retry_after_ms: *retry_after_ms,
+            ban: (*ban_until > 0).then_some(BanStarted {
+                until_ms: *ban_until,
+                strikes: *strikes,
+            }),
+        }),
         [2, until_ms] => Ok(Decision::Banned {
             until_ms: *until_ms,
         }),
