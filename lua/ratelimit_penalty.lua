@@ -53,7 +53,7 @@ end
 
 -- The delay and the limit scale (permille) the state earns.
 local function standing(p)
-  local v = math.floor(p.s / 1000)
+  local v = math.floor((p.s + 999) / 1000)
   local delay = 0
   if delay_after > 0 and v >= delay_after then
     delay = math.min(max_delay, delay_step * (v - delay_after + 1))
@@ -75,7 +75,7 @@ local function limited(p, now_ms, limit, remaining, reset_ms, retry_ms)
   local s = p.s + 1000
   local ban_until = 0
   local strikes = p.k
-  if ban_after > 0 and s >= ban_after * 1000 then
+  if ban_after > 0 and math.floor((s + 999) / 1000) >= ban_after then
     ban_until = now_ms + ban_length(p.k)
     strikes = p.k + 1
     p.k = strikes

@@ -17,5 +17,5 @@
 pub mod clock;
 pub mod domain;
 pub mod error;
-pub mod store;
 pub mod ratelimit;
+pub mod store;

@@ -113,7 +113,9 @@ where
                         tokio::time::sleep(delay).await;
                     }
                     let mut response = inner.call(request).await?.map(Body::new);
-                    drop(permit);
+                    if let Some(permit) = permit {
+                        permit.release().await;
+                    }
                     quota_headers(response.headers_mut(), quota);
                     Ok(response)
                 }

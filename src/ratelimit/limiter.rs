@@ -94,6 +94,20 @@ impl std::fmt::Debug for PermitGuard {
     }
 }
 
+impl PermitGuard {
+    /// Gives the slot back now, waiting for the store (dropping the guard does it in the
+    /// background).
+    pub async fn release(mut self) {
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        if let Err(error) = self.store.release(&permit).await {
+            // The slot's lease gives it back in the end.
+            tracing::warn!(%error, "could not release a concurrency slot");
+        }
+    }
+}
+
 impl Drop for PermitGuard {
     fn drop(&mut self) {
         let Some(permit) = self.permit.take() else {

@@ -74,9 +74,9 @@ impl PenaltyState {
         }
     }
 
-    /// Whole violations counted now.
+    /// Violations counted now; one partly decayed still counts until it is wholly forgotten.
     pub fn violations(self) -> i64 {
-        self.score_milli / 1000
+        (self.score_milli + 999) / 1000
     }
 
     /// The delay and limit scale this (already decayed) state earns.
@@ -105,7 +105,7 @@ impl PenaltyState {
         policy: &PenaltyPolicy,
     ) -> (PenaltyState, Option<BanStarted>) {
         let score = self.score_milli + 1000;
-        if policy.ban_after > 0 && score >= policy.ban_after * 1000 {
+        if policy.ban_after > 0 && (score + 999) / 1000 >= policy.ban_after {
             let index = usize::try_from(self.strikes).unwrap_or(0);
             let length = policy
                 .ban_lengths_ms
@@ -207,6 +207,7 @@ mod tests {
     fn violations_decay_one_per_period() {
         let (three, _) = violate_times(PenaltyState::default(), 0, 3);
         assert_eq!(three.at(60_000, &policy()).violations(), 2);
+        assert_eq!(three.at(60_001, &policy()).violations(), 2);
         assert_eq!(three.at(180_000, &policy()).violations(), 0);
         assert_eq!(three.expires_at(&policy()), Some(180_000));
     }
