@@ -9,13 +9,21 @@
 //!   Redis (one Lua script from `lua/` per atomic step).
 //! * [`queue`] joins, leaves and positions shoppers, and estimates waits.
 //! * [`admission`] runs the outflow ticker and signs and verifies admission tokens (JWKS).
+//! * [`identity`] judges shoppers' credentials: user JWTs and signed anonymous visitors.
 //! * [`checkout`] reserves stock with an admission and takes (mock) payment.
 //! * [`ratelimit`] decides whether a client may make a request, and penalises abuse.
 //! * [`http`] is the axum application: the router states each route's middleware chain in order.
-//! * [`app`] wires it all together and runs it until shutdown.
+//! * [`app`] wires it all together and runs it until shutdown; [`telemetry`] sets up logging.
 
 pub mod clock;
 pub mod domain;
 pub mod error;
+pub mod queue;
 pub mod ratelimit;
 pub mod store;
+pub mod admission;
+pub mod config;
+pub mod identity;
+pub mod http;
+pub mod app;
+pub mod telemetry;

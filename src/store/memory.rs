@@ -1,1 +1,186 @@
+//! The embedded store: every event's state in this process's memory.
+//!
+//! It makes `cargo run` a complete waiting room with no Redis, and it is the reference the Redis
+//! store is checked against. Each event's state sits behind its own [`Mutex`], held only for
+//! the synchronous body of one operation (never across an `.await`), so every operation is
+//! atomic, as one Lua script is in Redis. It serves one instance only, and everything is lost when
+//! the process exits: it says so in the log when it is built.
 
+mod checkout;
+mod queueing;
+mod ranks;
+mod state;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+
+use self::state::EventState;
+use super::{QueueStore, StoreError};
+use crate::clock::{Clock, UnixMillis};
+use crate::domain::{
+    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
+    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+};
+
+type SharedEvent = Arc<Mutex<EventState>>;
+
+/// The in-memory [`QueueStore`]: single instance, not durable.
+pub struct MemoryStore {
+    /// Where every operation takes its `now`.
+    clock: Arc<dyn Clock>,
+    /// Events by id. The map's lock is held only to find or add an event; the work happens
+    /// under the event's own lock, so events never wait for each other.
+    events: RwLock<BTreeMap<EventId, SharedEvent>>,
+}
+
+impl MemoryStore {
+    /// An empty store taking its time from `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        tracing::warn!(
+            "using the in-memory store: a single instance only, and every queue, admission and \
+             order is lost when the process exits; set WAITROOM_REDIS_URL for durability and \
+             several instances"
+        );
+        Self {
+            clock,
+            events: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    fn shared_event(&self, event: &EventId) -> Result<Option<SharedEvent>, StoreError> {
+        let events = self.events.read().map_err(|_| poisoned())?;
+        Ok(events.get(event).cloned())
+    }
+
+    /// Runs one atomic step on an event with the store's `now`; `None` if there is no event.
+    fn with_event<T>(
+        &self,
+        event: &EventId,
+        step: impl FnOnce(&mut EventState, UnixMillis) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(shared) = self.shared_event(event)? else {
+            return Ok(None);
+        };
+        let mut state = shared.lock().map_err(|_| poisoned())?;
+        // Read the time under the lock, so the steps of one event see time only move forward.
+        let now = self.clock.now_ms();
+        Ok(Some(step(&mut state, now)))
+    }
+}
+
+/// A panic while a lock was held may have left the state half-changed: refuse to go on with it.
+fn poisoned() -> StoreError {
+    StoreError::Corrupt("an earlier failure left the in-memory state inconsistent".into())
+}
+
+#[async_trait]
+impl QueueStore for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn now(&self) -> Result<UnixMillis, StoreError> {
+        Ok(self.clock.now_ms())
+    }
+
+    async fn create_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
+        let mut events = self.events.write().map_err(|_| poisoned())?;
+        if events.contains_key(&config.id) {
+            return Ok(false);
+        }
+        let state = EventState::new(config.clone());
+        events.insert(config.id.clone(), Arc::new(Mutex::new(state)));
+        Ok(true)
+    }
+
+    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
+        let updated = self.with_event(&config.id, |state, _| state.update(config.clone()))?;
+        Ok(updated.is_some())
+    }
+
+    async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
+        self.with_event(event, |state, _| state.config.clone())
+    }
+
+    async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
+        let events = self.events.read().map_err(|_| poisoned())?;
+        Ok(events.keys().cloned().collect())
+    }
+
+    async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError> {
+        self.with_event(event, |state, now| {
+            state.settle(now);
+            state.stats()
+        })
+    }
+
+    async fn join(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<JoinOutcome, StoreError> {
+        let joined = self.with_event(event, |state, now| state.join(identity, ticket_id, now))?;
+        Ok(joined.unwrap_or(JoinOutcome::NoEvent))
+    }
+
+    async fn ticket(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        touch: bool,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let ticket = self.with_event(event, |state, now| state.ticket(identity, touch, now))?;
+        Ok(ticket.flatten())
+    }
+
+    async fn leave(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let left = self.with_event(event, |state, now| state.leave(identity, ticket_id, now))?;
+        Ok(left.flatten())
+    }
+
+    async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
+        self.with_event(event, |state, now| state.touch(identities, now))?;
+        Ok(())
+    }
+
+    async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {
+        let drawn = self.with_event(event, |state, now| state.draw(now))?;
+        Ok(drawn.unwrap_or(DrawOutcome::NoEvent))
+    }
+
+    async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
+        self.with_event(event, |state, now| state.drain(now))
+    }
+
+    async fn reserve(
+        &self,
+        event: &EventId,
+        request: &ReserveRequest,
+    ) -> Result<ReserveOutcome, StoreError> {
+        let reserved = self.with_event(event, |state, now| state.reserve(request, now))?;
+        Ok(reserved.unwrap_or(ReserveOutcome::NoEvent))
+    }
+
+    async fn pay(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        order: OrderId,
+    ) -> Result<PayOutcome, StoreError> {
+        let paid = self.with_event(event, |state, now| state.pay(identity, order, now))?;
+        Ok(paid.unwrap_or(PayOutcome::NotFound))
+    }
+
+    async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
+        let order = self.with_event(event, |state, now| state.order(order, now))?;
+        Ok(order.flatten())
+    }
+}

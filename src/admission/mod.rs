@@ -1,0 +1,22 @@
+//! Admission: the signed, single-use permission to check out.
+//!
+//! [`keys`] holds the Ed25519 keys and their JWKS, [`token`] signs and verifies admission tokens,
+//! and [`layer`] is the check as a tower layer that any Rust checkout service can add.
+
+pub mod keys;
+pub mod layer;
+pub mod token;
+
+use axum::http::StatusCode;
+
+pub use keys::{KeyError, SigningKeys};
+pub use layer::{ADMISSION_TOKEN_HEADER, AdmissionLayer, AdmittedSubject};
+pub use token::{Admission, AdmissionError, AdmissionVerifier, Expected, sign_admission};
+
+use crate::error::ApiError;
+
+impl From<AdmissionError> for ApiError {
+    fn from(error: AdmissionError) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "not_admitted", "Not admitted").detail(error.to_string())
+    }
+}

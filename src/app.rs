@@ -1,0 +1,208 @@
+//! Wiring: settings in, a running server out.
+//!
+//! [`build`] turns [`Settings`] into an [`App`] (store, keys, authenticator, router); [`run`] serves
+//! it on a listener until a shutdown future completes, then stops accepting connections, tells
+//! long-lived connections through [`AppState::shutdown`] and finishes requests in flight.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
+use crate::clock::{Clock, SystemClock, UnixMillis};
+use crate::config::{Settings, StoreSettings, UserKeySettings};
+use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
+use crate::http::outflow_meter::OutflowMeter;
+use crate::http::telemetry::prometheus_handle;
+use crate::http::{AppState, router};
+use crate::identity::{Authenticator, UserTokens};
+use crate::store::QueueStore;
+use crate::store::memory::MemoryStore;
+
+/// The id of the event `demo = true` creates.
+pub const DEMO_EVENT: &str = "demo-sale";
+
+/// Why the application could not be built. The message is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A key file is unreadable or holds no usable key.
+    #[error("{0}")]
+    Keys(#[from] KeyError),
+    /// The store could not be set up.
+    #[error("{0}")]
+    Store(String),
+}
+
+/// A built application, ready to [`run`].
+pub struct App {
+    /// What every handler shares; background tasks take clones of it.
+    pub state: AppState,
+    /// The router with every route and layer.
+    pub router: Router,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Builds the application on the system clock.
+pub async fn build(settings: Settings) -> Result<App, StartError> {
+    build_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+/// Builds the application with `clock` (tests drive a manual one).
+pub async fn build_with_clock(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<App, StartError> {
+    let store = open_store(&settings, clock.clone()).await?;
+    build_with_store(settings, clock, store).await
+}
+
+/// Builds the application on a given store (several instances sharing one store in tests).
+pub async fn build_with_store(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn QueueStore>,
+) -> Result<App, StartError> {
+    let keys = match &settings.signing_key_file {
+        Some(path) => SigningKeys::from_file(path)?,
+        None => {
+            tracing::warn!(
+                "admission tokens are signed with a key generated at start: run a single \
+                 instance, or give every instance the same WAITROOM_SIGNING_KEY_FILE"
+            );
+            SigningKeys::generate()?
+        }
+    };
+    let users = user_tokens(&settings)?;
+    let (shutdown, shutdown_watch) = watch::channel(false);
+    let state = AppState {
+        admissions: Arc::new(AdmissionVerifier::from_keys(&keys)),
+        auth: Arc::new(Authenticator::new(users, &keys)),
+        keys: Arc::new(keys),
+        settings: Arc::new(settings),
+        store,
+        clock,
+        metrics: prometheus_handle(),
+        outflow_meter: Arc::new(OutflowMeter::default()),
+        shutdown: shutdown_watch,
+    };
+    if state.settings.demo {
+        create_demo_event(&state).await;
+    }
+    let router = router(state.clone());
+    Ok(App {
+        state,
+        router,
+        shutdown,
+    })
+}
+
+/// Serves `app` on `listener` until `shutdown` completes; then stops accepting, signals
+/// [`AppState::shutdown`] and waits for requests in flight.
+pub async fn run(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let App {
+        router,
+        shutdown: shutdown_sender,
+        ..
+    } = app;
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        let _ = shutdown_sender.send(true);
+    };
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .await
+}
+
+async fn open_store(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn QueueStore>, StartError> {
+    match &settings.store {
+        StoreSettings::Memory => Ok(Arc::new(MemoryStore::new(clock))),
+        StoreSettings::Redis { .. } => Err(StartError::Store(
+            "the Redis store is not available in this build".to_owned(),
+        )),
+    }
+}
+
+fn user_tokens(settings: &Settings) -> Result<UserTokens, StartError> {
+    let issuer = settings.user_jwt_issuer.clone();
+    let audience = settings.user_jwt_audience.clone();
+    Ok(match &settings.user_key {
+        UserKeySettings::Secret(secret) => {
+            UserTokens::with_secret(secret.as_bytes(), issuer, audience)
+        }
+        UserKeySettings::JwksFile(path) => UserTokens::from_jwks_file(path, issuer, audience)?,
+        UserKeySettings::RandomSecret => {
+            let mut secret = [0_u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut secret);
+            UserTokens::with_secret(&secret, issuer, audience)
+        }
+        UserKeySettings::None => {
+            tracing::warn!(
+                "no WAITROOM_USER_JWT_SECRET or WAITROOM_USER_JWKS_FILE: only anonymous \
+                 visitors can join, where events allow them"
+            );
+            UserTokens::none()
+        }
+    })
+}
+
+/// The demo event: starts a minute from `now`, some stock, anonymous visitors welcome.
+pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
+    let (seed, seed_hash) = crate::queue::new_seed();
+    let inventory = [("TSHIRT-M", 60), ("TSHIRT-L", 40), ("HOODIE", 20)]
+        .into_iter()
+        .map(|(sku, units)| Sku::parse(sku).ok().map(|sku| (sku, units)))
+        .collect::<Option<_>>()?;
+    Some(EventConfig {
+        id: EventId::parse(DEMO_EVENT).ok()?,
+        name: "Demo sale".to_owned(),
+        starts_at: now + 60_000,
+        prequeue_opens_at: None,
+        outflow_milli_per_second: 2_000,
+        outflow_burst: 5,
+        max_active: Some(50),
+        cap_follows_stock: true,
+        admission_ttl_seconds: 300,
+        reservation_ttl_seconds: 600,
+        allow_anonymous: true,
+        inventory,
+        mode: Mode::Queue,
+        abandon_after_seconds: 60,
+        operator_status: OperatorStatus::Auto,
+        seed_hash,
+        seed,
+        created_at: now,
+    })
+}
+
+async fn create_demo_event(state: &AppState) {
+    let Some(config) = demo_event(state.now()) else {
+        return;
+    };
+    match state.store.create_event(&config).await {
+        Ok(true) => tracing::info!(
+            "demo event created: the queue page is http://{}/?event={DEMO_EVENT}",
+            state.settings.listen
+        ),
+        Ok(false) => tracing::info!(
+            "demo event exists already: the queue page is http://{}/?event={DEMO_EVENT}",
+            state.settings.listen
+        ),
+        Err(error) => tracing::warn!(%error, "the demo event could not be created"),
+    }
+}

@@ -1,0 +1,149 @@
+//! Typed settings: defaults, overridden by an optional TOML file, overridden by `WAITROOM_*`
+//! environment variables, validated once on construction.
+//!
+//! [`Settings::load`] takes the file path and the environment as arguments, so tests build
+//! settings explicitly and never from the ambient environment. A bad setting is a
+//! [`ConfigError`] whose message is one line naming the setting.
+
+mod sources;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+pub use sources::RawSettings;
+
+/// A setting that cannot be used, or a file that cannot be read. The message is one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Where the queue state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSettings {
+    /// The embedded in-memory store: one instance, state lost on exit.
+    Memory,
+    /// One Redis (one URL) or the nodes of a Redis Cluster (several URLs).
+    Redis {
+        /// `redis://` URLs, validated.
+        urls: Vec<String>,
+    },
+}
+
+/// How shoppers' bearer tokens are verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserKeySettings {
+    /// HS256 with this shared secret.
+    Secret(String),
+    /// A JWKS file of public keys (RS256, ES256, EdDSA…), each pinned to its own algorithm.
+    JwksFile(PathBuf),
+    /// A random HS256 secret made at start (dev login on, nothing configured).
+    RandomSecret,
+    /// No user tokens are accepted: only anonymous visitors, where events allow them.
+    None,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, for production log pipelines.
+    Json,
+    /// Human-readable lines, for a terminal.
+    Pretty,
+}
+
+/// Every setting of a waitroom instance, valid by construction.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// The queue store.
+    pub store: StoreSettings,
+    /// Bearer token of `/v1/admin/*`; `None` makes those endpoints answer 403.
+    pub admin_token: Option<String>,
+    /// Whether `POST /v1/dev/login` hands out user tokens (demos, tests, load).
+    pub dev_login: bool,
+    /// How shoppers' tokens are verified.
+    pub user_key: UserKeySettings,
+    /// The `iss` user tokens must carry, when set.
+    pub user_jwt_issuer: Option<String>,
+    /// The `aud` user tokens must carry, when set.
+    pub user_jwt_audience: Option<String>,
+    /// PEM file of Ed25519 private keys signing admission tokens (the last signs, all verify);
+    /// `None` generates a key at start, which only a single instance can use.
+    pub signing_key_file: Option<PathBuf>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Origins (`scheme://host[:port]`) whose pages may open the WebSocket.
+    pub allowed_origins: Vec<String>,
+    /// JSON or human-readable logs.
+    pub log_format: LogFormat,
+    /// Whether to create the demo event `demo-sale` at start.
+    pub demo: bool,
+    /// Directory of the queue page and other static files, served at `/`.
+    pub static_dir: PathBuf,
+    /// Longest time a request may take before it is answered with a 503.
+    pub request_timeout: Duration,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// The `[ratelimit]` table of the file, as written: the rate limiter parses and validates it.
+    pub ratelimit: Option<toml::Table>,
+    /// Things worth telling the operator once logging is up (unknown variables, weak secrets).
+    pub warnings: Vec<String>,
+}
+
+impl Default for Settings {
+    /// The defaults of the public contract: localhost, embedded store, no admin, no dev login.
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            store: StoreSettings::Memory,
+            admin_token: None,
+            dev_login: false,
+            user_key: UserKeySettings::None,
+            user_jwt_issuer: None,
+            user_jwt_audience: None,
+            signing_key_file: None,
+            trusted_proxies: Vec::new(),
+            allowed_origins: Vec::new(),
+            log_format: LogFormat::Pretty,
+            demo: false,
+            static_dir: PathBuf::from("static"),
+            request_timeout: Duration::from_secs(10),
+            body_limit_bytes: 64 * 1024,
+            ratelimit: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings: defaults, then `file` (when given), then the `WAITROOM_*` entries of `env`.
+    ///
+    /// `env` is passed in (main passes the process environment) so tests stay hermetic.
+    pub fn load<'a>(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
+        let mut raw = match file {
+            Some(path) => RawSettings::from_file(path)?,
+            None => RawSettings::default(),
+        };
+        let mut warnings = Vec::new();
+        raw.apply_env(env, &mut warnings)?;
+        let mut settings = raw.validate()?;
+        settings.warnings.splice(0..0, warnings);
+        Ok(settings)
+    }
+
+    /// The config file named by `WAITROOM_CONFIG` in `env`, if any.
+    pub fn config_file_from_env<'a>(
+        env: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Option<PathBuf> {
+        env.into_iter()
+            .find(|(key, value)| *key == "WAITROOM_CONFIG" && !value.is_empty())
+            .map(|(_, value)| PathBuf::from(value))
+    }
+}

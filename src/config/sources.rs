@@ -1,0 +1,304 @@
+//! The layers of configuration before validation: a TOML file and `WAITROOM_*` variables, both
+//! read into one [`RawSettings`] of optional values, later layers overriding earlier ones.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use redis::IntoConnectionInfo;
+use serde::Deserialize;
+
+use super::{ConfigError, LogFormat, Settings, StoreSettings, UserKeySettings};
+
+/// A list written either as a TOML array or as one comma-separated string (as in variables).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum StringList {
+    Many(Vec<String>),
+    One(String),
+}
+
+impl StringList {
+    fn items(self) -> Vec<String> {
+        let items = match self {
+            Self::Many(items) => items,
+            Self::One(text) => text.split(',').map(str::to_owned).collect(),
+        };
+        items
+            .into_iter()
+            .map(|item| item.trim().to_owned())
+            .filter(|item| !item.is_empty())
+            .collect()
+    }
+}
+
+/// Settings as written, every one optional; [`RawSettings::validate`] turns them into
+/// [`Settings`]. The TOML keys are the variable names without `WAITROOM_`, in lower case.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    listen: Option<String>,
+    redis_url: Option<String>,
+    admin_token: Option<String>,
+    dev_login: Option<bool>,
+    user_jwt_secret: Option<String>,
+    user_jwks_file: Option<PathBuf>,
+    user_jwt_issuer: Option<String>,
+    user_jwt_audience: Option<String>,
+    signing_key_file: Option<PathBuf>,
+    trusted_proxies: Option<StringList>,
+    allowed_origins: Option<StringList>,
+    log_format: Option<String>,
+    demo: Option<bool>,
+    static_dir: Option<PathBuf>,
+    request_timeout_seconds: Option<u64>,
+    body_limit_bytes: Option<usize>,
+    ratelimit: Option<toml::Table>,
+}
+
+impl RawSettings {
+    /// Reads a TOML file. Relative paths inside it are taken relative to the working directory.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigError(format!("cannot read config file {}: {error}", path.display()))
+        })?;
+        Self::from_toml(&text).map_err(|message| {
+            ConfigError(format!("config file {}: {message}", path.display()))
+        })
+    }
+
+    /// Parses TOML text; the error is one line with the line number.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|error| {
+            let line = error
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            match line {
+                Some(line) => format!("line {line}: {}", error.message().trim()),
+                None => error.message().trim().to_owned(),
+            }
+        })
+    }
+
+    /// Overrides settings with the `WAITROOM_*` entries of `env`. Unknown variables are reported
+    /// in `warnings`, not refused: a typo should be visible but must not stop a running fleet.
+    pub fn apply_env<'a>(
+        &mut self,
+        env: impl IntoIterator<Item = (&'a str, &'a str)>,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), ConfigError> {
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("WAITROOM_") else {
+                continue;
+            };
+            let text = || Some(value.to_owned());
+            let path = || Some(PathBuf::from(value));
+            match key {
+                "CONFIG" => {}
+                "LISTEN" => self.listen = text(),
+                "REDIS_URL" => self.redis_url = text(),
+                "ADMIN_TOKEN" => self.admin_token = text(),
+                "DEV_LOGIN" => self.dev_login = Some(parse_bool(name, value)?),
+                "USER_JWT_SECRET" => self.user_jwt_secret = text(),
+                "USER_JWKS_FILE" => self.user_jwks_file = path(),
+                "USER_JWT_ISSUER" => self.user_jwt_issuer = text(),
+                "USER_JWT_AUDIENCE" => self.user_jwt_audience = text(),
+                "SIGNING_KEY_FILE" => self.signing_key_file = path(),
+                "TRUSTED_PROXIES" => self.trusted_proxies = Some(StringList::One(value.into())),
+                "ALLOWED_ORIGINS" => self.allowed_origins = Some(StringList::One(value.into())),
+                "LOG_FORMAT" => self.log_format = text(),
+                "DEMO" => self.demo = Some(parse_bool(name, value)?),
+                "STATIC_DIR" => self.static_dir = path(),
+                "REQUEST_TIMEOUT_SECONDS" => {
+                    self.request_timeout_seconds = Some(parse_number(name, value)?)
+                }
+                "BODY_LIMIT_BYTES" => self.body_limit_bytes = Some(parse_number(name, value)?),
+                _ => warnings.push(format!("unknown setting {name} is ignored")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every setting and builds [`Settings`].
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let defaults = Settings::default();
+        let mut warnings = Vec::new();
+        let listen = match non_empty(self.listen) {
+            Some(text) => text.parse::<SocketAddr>().map_err(|_| {
+                ConfigError(format!(
+                    "listen: {text:?} is not an address like 127.0.0.1:8080"
+                ))
+            })?,
+            None => defaults.listen,
+        };
+        let store = match non_empty(self.redis_url) {
+            Some(text) => StoreSettings::Redis {
+                urls: redis_urls(&text)?,
+            },
+            None => StoreSettings::Memory,
+        };
+        let admin_token = non_empty(self.admin_token);
+        if admin_token.as_ref().is_some_and(|token| token.len() < 16) {
+            warnings.push("admin_token is shorter than 16 characters: easy to guess".to_owned());
+        }
+        let dev_login = self.dev_login.unwrap_or(false);
+        let user_key = user_key(
+            non_empty(self.user_jwt_secret),
+            self.user_jwks_file,
+            dev_login,
+            &mut warnings,
+        )?;
+        let trusted_proxies = self
+            .trusted_proxies
+            .map(StringList::items)
+            .unwrap_or_default()
+            .iter()
+            .map(|text| parse_cidr(text))
+            .collect::<Result<_, _>>()?;
+        let allowed_origins = self
+            .allowed_origins
+            .map(StringList::items)
+            .unwrap_or_default()
+            .iter()
+            .map(|text| parse_origin(text))
+            .collect::<Result<_, _>>()?;
+        let log_format = match non_empty(self.log_format).as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "log_format: {other:?} is neither \"json\" nor \"pretty\""
+                )));
+            }
+        };
+        let request_timeout = match self.request_timeout_seconds {
+            None => defaults.request_timeout,
+            Some(seconds @ 1..=300) => Duration::from_secs(seconds),
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "request_timeout_seconds: {other} is not between 1 and 300"
+                )));
+            }
+        };
+        let body_limit_bytes = match self.body_limit_bytes {
+            None => defaults.body_limit_bytes,
+            Some(bytes @ 1024..=16_777_216) => bytes,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "body_limit_bytes: {other} is not between 1024 and 16777216"
+                )));
+            }
+        };
+        Ok(Settings {
+            listen,
+            store,
+            admin_token,
+            dev_login,
+            user_key,
+            user_jwt_issuer: non_empty(self.user_jwt_issuer),
+            user_jwt_audience: non_empty(self.user_jwt_audience),
+            signing_key_file: self.signing_key_file.filter(|p| !p.as_os_str().is_empty()),
+            trusted_proxies,
+            allowed_origins,
+            log_format,
+            demo: self.demo.unwrap_or(false),
+            static_dir: self.static_dir.unwrap_or(defaults.static_dir),
+            request_timeout,
+            body_limit_bytes,
+            ratelimit: self.ratelimit,
+            warnings,
+        })
+    }
+}
+
+fn non_empty(text: Option<String>) -> Option<String> {
+    text.filter(|text| !text.trim().is_empty())
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => Err(ConfigError(format!(
+            "{name}: {value:?} is not true or false"
+        ))),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError(format!("{name}: {value:?} is not a whole number")))
+}
+
+fn redis_urls(text: &str) -> Result<Vec<String>, ConfigError> {
+    let urls: Vec<String> = text
+        .split(',')
+        .map(|url| url.trim().to_owned())
+        .filter(|url| !url.is_empty())
+        .collect();
+    for url in &urls {
+        let scheme_ok = url.starts_with("redis://") || url.starts_with("rediss://");
+        if !scheme_ok || url.as_str().into_connection_info().is_err() {
+            return Err(ConfigError(format!(
+                "redis_url: {url:?} is not a redis:// URL"
+            )));
+        }
+    }
+    Ok(urls)
+}
+
+fn user_key(
+    secret: Option<String>,
+    jwks_file: Option<PathBuf>,
+    dev_login: bool,
+    warnings: &mut Vec<String>,
+) -> Result<UserKeySettings, ConfigError> {
+    let jwks_file = jwks_file.filter(|path| !path.as_os_str().is_empty());
+    match (secret, jwks_file) {
+        (Some(_), Some(_)) => Err(ConfigError(
+            "user_jwt_secret and user_jwks_file are both set: choose one way to verify user tokens"
+                .to_owned(),
+        )),
+        (None, Some(_)) if dev_login => Err(ConfigError(
+            "dev_login signs user tokens with the HS256 secret, so it cannot be used with user_jwks_file"
+                .to_owned(),
+        )),
+        (None, Some(path)) => Ok(UserKeySettings::JwksFile(path)),
+        (Some(secret), None) => {
+            if secret.len() < 32 {
+                warnings.push(
+                    "user_jwt_secret is shorter than 32 bytes: HS256 tokens could be forged by brute force"
+                        .to_owned(),
+                );
+            }
+            Ok(UserKeySettings::Secret(secret))
+        }
+        (None, None) if dev_login => Ok(UserKeySettings::RandomSecret),
+        (None, None) => Ok(UserKeySettings::None),
+    }
+}
+
+fn parse_cidr(text: &str) -> Result<IpNet, ConfigError> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| ConfigError(format!("trusted_proxies: {text:?} is not a CIDR or an IP")))
+}
+
+fn parse_origin(text: &str) -> Result<String, ConfigError> {
+    let origin = text.trim_end_matches('/');
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains('/') => Ok(origin.to_ascii_lowercase()),
+        _ => Err(ConfigError(format!(
+            "allowed_origins: {text:?} is not an origin like https://shop.example"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

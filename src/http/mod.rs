@@ -1,0 +1,21 @@
+//! The axum application: the router states each route's middleware chain in order.
+//!
+//! * [`router`] builds it; [`state::AppState`] is what every handler shares.
+//! * [`auth`] and [`admission`] are the authentication and admission steps of the chain;
+//!   [`json`] the validation step; [`paths`] parses ids at the edge.
+//! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
+
+pub mod admission;
+pub mod auth;
+pub mod json;
+pub mod openapi;
+pub mod outflow_meter;
+pub mod paths;
+pub mod router;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+pub mod views;
+
+pub use router::router;
+pub use state::AppState;

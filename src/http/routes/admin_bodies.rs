@@ -1,0 +1,255 @@
+//! The bodies of the admin event endpoints, validated with garde, and their mapping onto
+//! [`EventConfig`]. Rules that span fields are checked on the resulting configuration by
+//! [`check_config`], so a create and a live change obey the same rules.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::clock::{UnixMillis, parse_rfc3339};
+use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
+use crate::error::{ApiError, FieldError};
+
+/// Largest number of SKUs an event may sell.
+const MAX_SKUS: usize = 1000;
+/// Largest stock of one SKU.
+const MAX_UNITS: u64 = 1_000_000_000;
+
+/// `POST /v1/admin/events`.
+#[derive(Debug, Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEventBody {
+    #[garde(custom(valid_event_id))]
+    pub id: String,
+    #[garde(length(min = 1, max = 200))]
+    pub name: String,
+    #[garde(custom(valid_time))]
+    pub starts_at: String,
+    #[garde(inner(custom(valid_time)))]
+    pub prequeue_opens_at: Option<String>,
+    #[garde(range(min = 0.001, max = 1_000_000.0))]
+    pub outflow_per_second: f64,
+    #[garde(inner(range(min = 1, max = 1_000_000)))]
+    pub outflow_burst: Option<u32>,
+    #[garde(inner(range(min = 1)))]
+    pub max_active: Option<u32>,
+    #[garde(skip)]
+    pub cap_follows_stock: Option<bool>,
+    #[garde(inner(range(min = 1, max = 86_400)))]
+    pub admission_ttl_seconds: Option<u32>,
+    #[garde(inner(range(min = 1, max = 86_400)))]
+    pub reservation_ttl_seconds: Option<u32>,
+    #[garde(skip)]
+    pub allow_anonymous: Option<bool>,
+    #[serde(default)]
+    #[garde(custom(valid_inventory))]
+    pub inventory: BTreeMap<Sku, u64>,
+    #[garde(skip)]
+    pub mode: Option<Mode>,
+    #[garde(inner(range(min = 1, max = 86_400)))]
+    pub abandon_after_seconds: Option<u32>,
+}
+
+/// What `PATCH` may set on the operator status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusChange {
+    /// Stop the outflow; shoppers may still join.
+    Paused,
+    /// Resume: status follows the clock and the stock again.
+    Open,
+    /// End the event: no joins, no admissions.
+    Closed,
+}
+
+/// `PATCH /v1/admin/events/{event}`: every field optional; `null` clears the optional ones.
+#[derive(Debug, Default, Deserialize, garde::Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PatchEventBody {
+    #[garde(inner(length(min = 1, max = 200)))]
+    pub name: Option<String>,
+    #[garde(inner(custom(valid_time)))]
+    pub starts_at: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[garde(skip)]
+    pub prequeue_opens_at: Option<Option<String>>,
+    #[garde(inner(range(min = 0.001, max = 1_000_000.0)))]
+    pub outflow_per_second: Option<f64>,
+    #[garde(inner(range(min = 1, max = 1_000_000)))]
+    pub outflow_burst: Option<u32>,
+    #[serde(default, deserialize_with = "present")]
+    #[garde(skip)]
+    pub max_active: Option<Option<u32>>,
+    #[garde(skip)]
+    pub cap_follows_stock: Option<bool>,
+    #[garde(inner(range(min = 1, max = 86_400)))]
+    pub admission_ttl_seconds: Option<u32>,
+    #[garde(inner(range(min = 1, max = 86_400)))]
+    pub reservation_ttl_seconds: Option<u32>,
+    #[garde(skip)]
+    pub allow_anonymous: Option<bool>,
+    #[garde(inner(custom(valid_inventory)))]
+    pub inventory: Option<BTreeMap<Sku, u64>>,
+    #[garde(skip)]
+    pub mode: Option<Mode>,
+    #[garde(inner(range(min = 1, max = 86_400)))]
+    pub abandon_after_seconds: Option<u32>,
+    #[garde(skip)]
+    pub status: Option<StatusChange>,
+}
+
+/// A field that is present (even as `null`) is `Some`; an absent one stays `None` (`default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+fn valid_event_id(id: &str, _: &()) -> garde::Result {
+    EventId::parse(id)
+        .map(|_| ())
+        .map_err(|error| garde::Error::new(error.to_string()))
+}
+
+fn valid_time(text: &str, _: &()) -> garde::Result {
+    parse_rfc3339(text)
+        .map(|_| ())
+        .ok_or_else(|| garde::Error::new("not an RFC 3339 time like 2030-01-01T12:00:00Z"))
+}
+
+fn valid_inventory(inventory: &BTreeMap<Sku, u64>, _: &()) -> garde::Result {
+    if inventory.len() > MAX_SKUS {
+        return Err(garde::Error::new(format!("at most {MAX_SKUS} SKUs")));
+    }
+    match inventory.iter().find(|(_, units)| **units > MAX_UNITS) {
+        Some((sku, _)) => Err(garde::Error::new(format!(
+            "{sku}: at most {MAX_UNITS} units"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn time(field: &str, text: &str) -> Result<UnixMillis, ApiError> {
+    parse_rfc3339(text).ok_or_else(|| ApiError::invalid_field(field, "not an RFC 3339 time"))
+}
+
+fn milli_per_second(rate: f64) -> u64 {
+    (rate * 1000.0).round().max(1.0) as u64
+}
+
+impl CreateEventBody {
+    /// The configuration of the new event, created at `now` with a fresh lottery seed.
+    pub fn into_config(self, now: UnixMillis) -> Result<EventConfig, ApiError> {
+        let id = EventId::parse(&self.id).map_err(|e| ApiError::invalid_field("id", e.0))?;
+        let (seed, seed_hash) = crate::queue::new_seed();
+        let config = EventConfig {
+            id,
+            name: self.name,
+            starts_at: time("starts_at", &self.starts_at)?,
+            prequeue_opens_at: match &self.prequeue_opens_at {
+                Some(text) => Some(time("prequeue_opens_at", text)?),
+                None => None,
+            },
+            outflow_milli_per_second: milli_per_second(self.outflow_per_second),
+            outflow_burst: self
+                .outflow_burst
+                .unwrap_or_else(|| self.outflow_per_second.ceil().max(1.0) as u32),
+            max_active: self.max_active,
+            cap_follows_stock: self.cap_follows_stock.unwrap_or(false),
+            admission_ttl_seconds: self.admission_ttl_seconds.unwrap_or(300),
+            reservation_ttl_seconds: self.reservation_ttl_seconds.unwrap_or(600),
+            allow_anonymous: self.allow_anonymous.unwrap_or(false),
+            inventory: self.inventory,
+            mode: self.mode.unwrap_or_default(),
+            abandon_after_seconds: self.abandon_after_seconds.unwrap_or(60),
+            operator_status: OperatorStatus::Auto,
+            seed_hash,
+            seed,
+            created_at: now,
+        };
+        check_config(&config)?;
+        Ok(config)
+    }
+}
+
+impl PatchEventBody {
+    /// `config` with this change applied and checked.
+    pub fn apply(self, mut config: EventConfig) -> Result<EventConfig, ApiError> {
+        if let Some(name) = self.name {
+            config.name = name;
+        }
+        if let Some(text) = &self.starts_at {
+            config.starts_at = time("starts_at", text)?;
+        }
+        if let Some(opens) = self.prequeue_opens_at {
+            config.prequeue_opens_at = match opens {
+                Some(text) => Some(time("prequeue_opens_at", &text)?),
+                None => None,
+            };
+        }
+        if let Some(rate) = self.outflow_per_second {
+            config.outflow_milli_per_second = milli_per_second(rate);
+        }
+        config.outflow_burst = self.outflow_burst.unwrap_or(config.outflow_burst);
+        if let Some(max_active) = self.max_active {
+            config.max_active = max_active;
+        }
+        config.cap_follows_stock = self.cap_follows_stock.unwrap_or(config.cap_follows_stock);
+        config.admission_ttl_seconds = self
+            .admission_ttl_seconds
+            .unwrap_or(config.admission_ttl_seconds);
+        config.reservation_ttl_seconds = self
+            .reservation_ttl_seconds
+            .unwrap_or(config.reservation_ttl_seconds);
+        config.allow_anonymous = self.allow_anonymous.unwrap_or(config.allow_anonymous);
+        if let Some(inventory) = self.inventory {
+            config.inventory = inventory;
+        }
+        config.mode = self.mode.unwrap_or(config.mode);
+        config.abandon_after_seconds = self
+            .abandon_after_seconds
+            .unwrap_or(config.abandon_after_seconds);
+        if let Some(status) = self.status {
+            config.operator_status = match status {
+                StatusChange::Paused => OperatorStatus::Paused,
+                StatusChange::Open => OperatorStatus::Auto,
+                StatusChange::Closed => OperatorStatus::Closed,
+            };
+        }
+        check_config(&config)?;
+        Ok(config)
+    }
+}
+
+/// Rules across fields, for creates and changes alike.
+pub fn check_config(config: &EventConfig) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if config
+        .prequeue_opens_at
+        .is_some_and(|opens| opens > config.starts_at)
+    {
+        errors.push(FieldError {
+            field: "prequeue_opens_at".into(),
+            message: "must not be after starts_at".into(),
+        });
+    }
+    if config.max_active == Some(0) {
+        errors.push(FieldError {
+            field: "max_active".into(),
+            message: "must be at least 1 (or null for no cap)".into(),
+        });
+    }
+    if config.mode == Mode::SafetyNet && config.max_active.is_none() {
+        errors.push(FieldError {
+            field: "max_active".into(),
+            message: "safety_net mode needs max_active, the cap under which shoppers pass".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}

@@ -1,0 +1,169 @@
+//! The reference checkout: reserve stock with an admission, then pay (a mock payment).
+//!
+//! By the time a handler runs, the chain has authenticated the shopper and verified the
+//! admission token; the store consumes the admission and reserves every item in one atomic step.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::admission::Admission;
+use crate::domain::{OrderId, OrderItem, PayOutcome, ReserveOutcome, ReserveRequest, Sku};
+use crate::error::ApiError;
+use crate::http::json::ValidJson;
+use crate::http::paths::{EventPath, OrderPath};
+use crate::http::state::AppState;
+use crate::http::views::{paid_view, reservation_view};
+use crate::identity::Shopper;
+
+/// The header whose value makes a retried checkout answer the first result again.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// `{"items":[{"sku":"…","quantity":N}]}`.
+#[derive(Debug, Deserialize, garde::Validate)]
+pub struct CheckoutBody {
+    #[garde(length(min = 1, max = 50), custom(distinct_skus), dive)]
+    pub items: Vec<ItemBody>,
+}
+
+/// One line of a checkout.
+#[derive(Debug, Deserialize, garde::Validate)]
+pub struct ItemBody {
+    #[garde(custom(valid_sku))]
+    pub sku: String,
+    #[garde(range(min = 1, max = 1000))]
+    pub quantity: u64,
+}
+
+/// `{"payment":{"card_token":"…"}}`.
+#[derive(Debug, Deserialize, garde::Validate)]
+pub struct PayBody {
+    #[garde(dive)]
+    pub payment: PaymentBody,
+}
+
+/// The (mock) means of payment.
+#[derive(Debug, Deserialize, garde::Validate)]
+pub struct PaymentBody {
+    #[garde(length(min = 1, max = 256))]
+    pub card_token: String,
+}
+
+fn valid_sku(sku: &str, _: &()) -> garde::Result {
+    Sku::parse(sku)
+        .map(|_| ())
+        .map_err(|error| garde::Error::new(error.to_string()))
+}
+
+fn distinct_skus(items: &[ItemBody], _: &()) -> garde::Result {
+    let mut seen = HashSet::new();
+    match items.iter().find(|item| !seen.insert(item.sku.as_str())) {
+        Some(item) => Err(garde::Error::new(format!(
+            "SKU {} appears twice: put the whole quantity on one line",
+            item.sku
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `POST /v1/events/{event}/checkout`: `201` with the reservation.
+pub async fn checkout(
+    State(state): State<AppState>,
+    EventPath(event): EventPath,
+    shopper: Shopper,
+    admission: Admission,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<CheckoutBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let idempotency_key = idempotency_key(&headers)?;
+    let mut items = Vec::with_capacity(body.items.len());
+    for item in &body.items {
+        let sku = Sku::parse(&item.sku)
+            .map_err(|error| ApiError::invalid_field("items.sku", error.to_string()))?;
+        items.push(OrderItem {
+            sku,
+            quantity: item.quantity,
+        });
+    }
+    let request = ReserveRequest {
+        identity: shopper.identity,
+        ticket_id: admission.ticket_id,
+        order_id: OrderId::random(),
+        idempotency_key,
+        items,
+    };
+    match state.store.reserve(&event, &request).await? {
+        ReserveOutcome::Reserved(order) | ReserveOutcome::Replayed(order) => {
+            Ok((StatusCode::CREATED, Json(reservation_view(&order))))
+        }
+        ReserveOutcome::NotAdmitted => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_admitted",
+            "Not admitted",
+        )
+        .detail("the admission has expired or was given up")),
+        ReserveOutcome::AdmissionUsed => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "admission_used",
+            "The admission was already used",
+        )
+        .detail("each admission buys one order; send the same Idempotency-Key to see it again")),
+        ReserveOutcome::SoldOut(sku) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "sold_out",
+            "Sold out",
+        )
+        .detail(format!("not enough units of {sku} are left; nothing was reserved"))),
+        ReserveOutcome::UnknownSku(sku) => {
+            let index = request.items.iter().position(|item| item.sku == sku);
+            Err(ApiError::invalid_field(
+                format!("items[{}].sku", index.unwrap_or(0)),
+                format!("the event sells no SKU {sku}"),
+            ))
+        }
+        ReserveOutcome::NoEvent => Err(ApiError::not_found(format!("no event {event}"))),
+    }
+}
+
+/// `POST /v1/events/{event}/orders/{order}/pay`: `200` once paid (again on a retry).
+pub async fn pay(
+    State(state): State<AppState>,
+    path: OrderPath,
+    shopper: Shopper,
+    ValidJson(_body): ValidJson<PayBody>,
+) -> Result<Json<Value>, ApiError> {
+    match state
+        .store
+        .pay(&path.event, &shopper.identity, path.order)
+        .await?
+    {
+        PayOutcome::Paid(order) | PayOutcome::AlreadyPaid(order) => Ok(Json(paid_view(&order))),
+        PayOutcome::Expired(_) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "reservation_expired",
+            "The reservation has expired",
+        )
+        .detail("the order was not paid in time and its stock went back on sale")),
+        PayOutcome::NotFound => Err(ApiError::not_found("no such order")),
+    }
+}
+
+/// The `Idempotency-Key`: 1 to 255 visible ASCII characters, if sent.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(None);
+    };
+    let invalid = || {
+        ApiError::invalid_field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )
+    };
+    let text = value.to_str().map_err(|_| invalid())?;
+    let ok = (1..=255).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| Some(text.to_owned())).ok_or_else(invalid)
+}

@@ -1,0 +1,9 @@
+//! The handlers, one file per resource. Each is the last step of the chain its route states in
+//! [`crate::http::router`].
+
+pub mod admin_bodies;
+pub mod admin_events;
+pub mod checkout;
+pub mod events;
+pub mod operations;
+pub mod tickets;

@@ -1,0 +1,132 @@
+//! A shopper's place in the queue: join, read (the polling twin of the WebSocket), leave.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::domain::{EventConfig, EventId, EventStatus, JoinOutcome, TicketId};
+use crate::error::ApiError;
+use crate::http::auth::Caller;
+use crate::http::json::ValidJson;
+use crate::http::paths::{EventPath, TicketPath};
+use crate::http::state::AppState;
+use crate::http::views::ticket_view;
+use crate::identity::{Shopper, VISITOR_COOKIE, VISITOR_TTL_SECONDS};
+
+/// The body of a join: `{}` today; proof-of-work fields will come here.
+#[derive(Debug, Default, Deserialize, garde::Validate)]
+pub struct JoinBody {}
+
+/// `POST /v1/events/{event}/tickets`: `201` with a new ticket, `200` with the caller's existing one.
+pub async fn join(
+    State(state): State<AppState>,
+    EventPath(event): EventPath,
+    caller: Caller,
+    ValidJson(_body): ValidJson<JoinBody>,
+) -> Result<Response, ApiError> {
+    let config = event_config(&state, &event).await?;
+    let now = state.now();
+    let (shopper, visitor_token) = match caller {
+        Caller::Shopper(shopper) => {
+            let renewed = state
+                .auth
+                .renew_visitor(&shopper, now)
+                .map_err(ApiError::internal)?;
+            (shopper, renewed)
+        }
+        Caller::Anonymous if config.allow_anonymous => {
+            let (shopper, token) = state.auth.new_visitor(now).map_err(ApiError::internal)?;
+            (shopper, Some(token))
+        }
+        Caller::Anonymous => {
+            return Err(ApiError::unauthenticated(
+                "this event admits signed-in shoppers only: send Authorization: Bearer <token>",
+            ));
+        }
+    };
+    let outcome = state
+        .store
+        .join(&event, &shopper.identity, TicketId::random())
+        .await?;
+    let (ticket, created) = match outcome {
+        JoinOutcome::Joined { ticket, created } => (ticket, created),
+        JoinOutcome::NoEvent => return Err(ApiError::not_found(format!("no event {event}"))),
+        JoinOutcome::NotAccepting(status) => return Err(not_accepting(&config, status)),
+    };
+    let mut view = ticket_view(&state, &config, &ticket).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let Some(token) = visitor_token else {
+        return Ok((status, Json(view)).into_response());
+    };
+    view["visitor_token"] = Value::String(token.clone());
+    let mut response = (status, Json(view)).into_response();
+    let cookie = format!(
+        "{VISITOR_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={VISITOR_TTL_SECONDS}"
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `GET /v1/events/{event}/tickets/{ticket}`: the caller's ticket (others get `404`). Reading it
+/// marks the shopper as present, so a polling page keeps its place.
+pub async fn read(
+    State(state): State<AppState>,
+    path: TicketPath,
+    shopper: Shopper,
+) -> Result<Json<Value>, ApiError> {
+    let config = event_config(&state, &path.event).await?;
+    let ticket = state
+        .store
+        .ticket(&path.event, &shopper.identity, true)
+        .await?
+        .filter(|ticket| ticket.ticket_id == path.ticket)
+        .ok_or_else(|| ApiError::not_found("no such ticket"))?;
+    Ok(Json(ticket_view(&state, &config, &ticket).await?))
+}
+
+/// `DELETE /v1/events/{event}/tickets/{ticket}`: leave the queue (`204`).
+pub async fn leave(
+    State(state): State<AppState>,
+    path: TicketPath,
+    shopper: Shopper,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .leave(&path.event, &shopper.identity, path.ticket)
+        .await?
+        .map(|_| StatusCode::NO_CONTENT)
+        .ok_or_else(|| ApiError::not_found("no such ticket"))
+}
+
+async fn event_config(state: &AppState, event: &EventId) -> Result<EventConfig, ApiError> {
+    state
+        .store
+        .event(event)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no event {event}")))
+}
+
+fn not_accepting(config: &EventConfig, status: EventStatus) -> ApiError {
+    let (code, title, detail) = match status {
+        EventStatus::SoldOut => ("sold_out", "Sold out", "every unit has been sold".to_owned()),
+        EventStatus::Closed => ("event_closed", "The event is closed", "the event has ended".to_owned()),
+        _ => (
+            "event_not_open",
+            "The queue is not open yet",
+            format!(
+                "the queue opens at {}",
+                crate::clock::to_rfc3339(config.prequeue_opens())
+            ),
+        ),
+    };
+    ApiError::new(StatusCode::CONFLICT, code, title).detail(detail)
+}

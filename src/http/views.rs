@@ -1,0 +1,139 @@
+//! The JSON shapes of tickets, events and orders, built in one place so every route (and the
+//! WebSocket) answers the same thing.
+
+use serde_json::{Value, json};
+
+use super::state::AppState;
+use crate::admission::sign_admission;
+use crate::clock::{UnixMillis, to_rfc3339};
+use crate::domain::{
+    EventConfig, EventId, EventStats, EventStatus, Order, Ticket, TicketStatus, event_status,
+};
+use crate::error::ApiError;
+use crate::queue::eta::{eta_seconds, expected_prequeue_position};
+
+/// A ticket as its owner sees it; `admission_token` and `admission_expires_at` when admitted.
+pub async fn ticket_view(
+    state: &AppState,
+    config: &EventConfig,
+    ticket: &Ticket,
+) -> Result<Value, ApiError> {
+    let now = state.now();
+    let rate = config.outflow_per_second();
+    let eta = match (ticket.status, ticket.position) {
+        (TicketStatus::Waiting, Some(position)) => eta_seconds(position, rate, config.starts_at, now),
+        (TicketStatus::Waiting, None) => {
+            // Before the draw nobody has a place: the honest estimate is the lottery's middle.
+            let entrants = state
+                .store
+                .stats(&config.id)
+                .await?
+                .map_or(1, |stats| stats.queue_length);
+            eta_seconds(expected_prequeue_position(entrants), rate, config.starts_at, now)
+        }
+        (TicketStatus::Admitted, _) => Some(0),
+        _ => None,
+    };
+    let mut view = json!({
+        "ticket_id": ticket.ticket_id.to_string(),
+        "event": config.id.as_str(),
+        "status": ticket.status,
+        "position": ticket.position,
+        "eta_seconds": eta,
+        "joined_at": to_rfc3339(ticket.joined_at),
+    });
+    if let Some((token, expires_at)) = admission_of(state, &config.id, ticket)? {
+        view["admission_token"] = json!(token);
+        view["admission_expires_at"] = json!(to_rfc3339(expires_at));
+        view["admission_used"] = json!(ticket.admission_used);
+    }
+    Ok(view)
+}
+
+/// The admission token of an admitted ticket, re-signed from the store's times (Ed25519 is
+/// deterministic, so every instance hands out the same token).
+pub fn admission_of(
+    state: &AppState,
+    event: &EventId,
+    ticket: &Ticket,
+) -> Result<Option<(String, UnixMillis)>, ApiError> {
+    let (TicketStatus::Admitted, Some(admitted_at), Some(expires_at)) = (
+        ticket.status,
+        ticket.admitted_at,
+        ticket.admission_expires_at,
+    ) else {
+        return Ok(None);
+    };
+    let token = sign_admission(
+        &state.keys,
+        ticket.identity.subject(),
+        event,
+        ticket.ticket_id,
+        admitted_at,
+        expires_at,
+    )
+    .map_err(ApiError::internal)?;
+    Ok(Some((token, expires_at)))
+}
+
+/// The public state of an event, for shoppers.
+pub fn public_event_view(config: &EventConfig, stats: &EventStats, now: UnixMillis) -> Value {
+    let status = event_status(config, stats.units_left(), now);
+    let next_position = if stats.drawn || now >= config.starts_at {
+        stats.queue_length + 1
+    } else {
+        expected_prequeue_position(stats.queue_length + 1)
+    };
+    let mut view = json!({
+        "id": config.id.as_str(),
+        "name": config.name,
+        "status": status,
+        "starts_at": to_rfc3339(config.starts_at),
+        "prequeue_opens_at": to_rfc3339(config.prequeue_opens()),
+        "queue_length": stats.queue_length,
+        "serving": stats.serving,
+        "outflow_per_second": config.outflow_per_second(),
+        "estimated_wait_seconds": estimated_wait(config, status, next_position, now),
+        "allow_anonymous": config.allow_anonymous,
+        "mode": config.mode,
+        "units_left": stats.units_left(),
+        "seed_hash": config.seed_hash,
+    });
+    if stats.drawn {
+        view["seed"] = json!(config.seed);
+    }
+    view
+}
+
+fn estimated_wait(
+    config: &EventConfig,
+    status: EventStatus,
+    position: u64,
+    now: UnixMillis,
+) -> Option<u64> {
+    match status {
+        EventStatus::SoldOut | EventStatus::Closed => None,
+        _ => eta_seconds(position, config.outflow_per_second(), config.starts_at, now),
+    }
+}
+
+/// The answer to a checkout: the reservation, identical on every replay.
+pub fn reservation_view(order: &Order) -> Value {
+    json!({
+        "order_id": order.order_id.to_string(),
+        "event": order.event.as_str(),
+        "status": "reserved",
+        "items": order.items,
+        "reserved_until": to_rfc3339(order.reserved_until),
+    })
+}
+
+/// The answer to a payment.
+pub fn paid_view(order: &Order) -> Value {
+    json!({
+        "order_id": order.order_id.to_string(),
+        "event": order.event.as_str(),
+        "status": "paid",
+        "items": order.items,
+    })
+}

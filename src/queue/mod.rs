@@ -1,0 +1,20 @@
+//! The queue's algorithms as pure functions of their inputs.
+//!
+//! Every rule that decides who waits, who is drawn first and who is let through lives here, free
+//! of storage and of the clock: the memory store runs these functions under an event's lock, and
+//! each Redis script in `lua/` mirrors one of them line for line. The conformance suite in
+//! `tests/store_suite` proves the two agree.
+//!
+//! * [`bucket`]: the leaky bucket of the outflow, in integer millionths of a shopper.
+//! * [`draw`]: the verifiable lottery that orders the pre-queue at the start.
+//! * [`eta`]: the honest wait estimate of a place in the queue.
+//! * [`outflow`]: how many more shoppers the caps allow, and when a waiting shopper is abandoned.
+
+pub mod bucket;
+pub mod draw;
+pub mod eta;
+pub mod outflow;
+
+pub use bucket::{Bucket, Outflow, SHOPPER};
+pub use draw::{DrawMismatch, draw_order, lottery_key, new_seed, seed_hash, verify_draw};
+pub use outflow::{Room, is_abandoned};

@@ -1,0 +1,115 @@
+//! The limits on the outflow besides the bucket: the concurrent cap, the stock, and abandoned
+//! places.
+
+use crate::clock::UnixMillis;
+use crate::domain::EventConfig;
+
+/// What the caps of an event allow at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Room {
+    /// Admitted shoppers who have not finished: unused admissions plus unpaid reservations.
+    pub active: u64,
+    /// Admissions not yet used, expired or given up.
+    pub unused_admissions: u64,
+    /// Units left in stock, all SKUs together.
+    pub units_left: u64,
+}
+
+impl Room {
+    /// How many more shoppers may be admitted now; `None` when nothing limits it.
+    ///
+    /// With `max_active` set, `max_active - active`. With `cap_follows_stock`, also
+    /// `units_left - unused_admissions`: admitting more shoppers than there are units for them
+    /// only makes them wait at the checkout for nothing. (Reserved units are no longer "left",
+    /// so reservations need no second subtraction.)
+    pub fn free_places(self, config: &EventConfig) -> Option<u64> {
+        let by_cap = config
+            .max_active
+            .map(|max| u64::from(max).saturating_sub(self.active));
+        let by_stock = config
+            .cap_follows_stock
+            .then(|| self.units_left.saturating_sub(self.unused_admissions));
+        match (by_cap, by_stock) {
+            (Some(cap), Some(stock)) => Some(cap.min(stock)),
+            (cap, stock) => cap.or(stock),
+        }
+    }
+
+    /// Whether at least one more shopper may be admitted now.
+    pub fn has_place(self, config: &EventConfig) -> bool {
+        self.free_places(config).is_none_or(|free| free > 0)
+    }
+}
+
+/// Whether a waiting shopper last seen at `last_seen` has lost the place at `now`.
+///
+/// A shopper is abandoned once unseen for `abandon_after_seconds` or more. Zero turns
+/// abandonment off (rather than dropping every shopper at once).
+pub fn is_abandoned(last_seen: UnixMillis, now: UnixMillis, abandon_after_seconds: u32) -> bool {
+    abandon_after_seconds > 0
+        && now.saturating_sub(last_seen) >= i64::from(abandon_after_seconds) * 1_000
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::domain::{EventId, Mode, OperatorStatus};
+
+    fn config(max_active: Option<u32>, cap_follows_stock: bool) -> EventConfig {
+        EventConfig {
+            id: EventId::parse("sale").unwrap(),
+            name: "Sale".into(),
+            starts_at: 0,
+            prequeue_opens_at: None,
+            outflow_milli_per_second: 1_000,
+            outflow_burst: 1,
+            max_active,
+            cap_follows_stock,
+            admission_ttl_seconds: 60,
+            reservation_ttl_seconds: 60,
+            allow_anonymous: false,
+            inventory: BTreeMap::new(),
+            mode: Mode::Queue,
+            abandon_after_seconds: 60,
+            operator_status: OperatorStatus::Auto,
+            seed_hash: String::new(),
+            seed: String::new(),
+            created_at: 0,
+        }
+    }
+
+    const ROOM: Room = Room {
+        active: 7,
+        unused_admissions: 4,
+        units_left: 10,
+    };
+
+    #[test]
+    fn without_caps_there_is_always_room() {
+        assert_eq!(ROOM.free_places(&config(None, false)), None);
+        assert!(ROOM.has_place(&config(None, false)));
+    }
+
+    #[test]
+    fn the_cap_leaves_max_active_minus_active() {
+        assert_eq!(ROOM.free_places(&config(Some(10), false)), Some(3));
+        assert_eq!(ROOM.free_places(&config(Some(5), false)), Some(0));
+        assert!(!ROOM.has_place(&config(Some(7), false)));
+    }
+
+    #[test]
+    fn the_cap_follows_the_units_not_promised_to_admitted_shoppers() {
+        assert_eq!(ROOM.free_places(&config(None, true)), Some(6));
+        assert_eq!(ROOM.free_places(&config(Some(10), true)), Some(3));
+        assert_eq!(ROOM.free_places(&config(Some(100), true)), Some(6));
+    }
+
+    #[test]
+    fn a_shopper_is_abandoned_after_the_grace_period_and_not_before() {
+        assert!(!is_abandoned(1_000, 60_999, 60));
+        assert!(is_abandoned(1_000, 61_000, 60));
+        assert!(!is_abandoned(1_000, 1_000_000, 0));
+    }
+}

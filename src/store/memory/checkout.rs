@@ -1,0 +1,134 @@
+//! Reserving stock with an admission, paying, and reading orders, over one event's state.
+
+use std::collections::BTreeMap;
+
+use super::state::{EventState, put, take};
+use crate::clock::UnixMillis;
+use crate::domain::{
+    Order, OrderId, OrderStatus, PayOutcome, ReserveOutcome, ReserveRequest, Sku, TicketStatus,
+};
+
+impl EventState {
+    /// Consumes the admission and reserves every item, or changes nothing.
+    ///
+    /// Checks, in order: an order already made with this admission (replayed when the
+    /// idempotency key matches, else the admission is used), a valid admission, SKUs the event
+    /// sells, then stock.
+    pub(super) fn reserve(&mut self, request: &ReserveRequest, now: UnixMillis) -> ReserveOutcome {
+        self.settle(now);
+        if let Some(order) = self
+            .order_of_ticket
+            .get(&request.ticket_id)
+            .and_then(|order_id| self.orders.get(order_id))
+        {
+            return if order.identity != request.identity {
+                ReserveOutcome::NotAdmitted
+            } else if request.idempotency_key.is_some()
+                && request.idempotency_key == order.idempotency_key
+            {
+                ReserveOutcome::Replayed(order.clone())
+            } else {
+                ReserveOutcome::AdmissionUsed
+            };
+        }
+        let Some(record) = self.tickets.get(&request.identity) else {
+            return ReserveOutcome::NotAdmitted;
+        };
+        let ticket = &record.ticket;
+        if ticket.ticket_id != request.ticket_id || ticket.status != TicketStatus::Admitted {
+            return ReserveOutcome::NotAdmitted;
+        }
+        if ticket.admission_used {
+            return ReserveOutcome::AdmissionUsed;
+        }
+        let expires_at = ticket.admission_expires_at;
+
+        // SKUs are meant to be distinct; summing guards the stock against repeats anyway.
+        let mut wanted: BTreeMap<&Sku, u64> = BTreeMap::new();
+        for item in &request.items {
+            *wanted.entry(&item.sku).or_insert(0) += item.quantity;
+        }
+        if let Some(item) = request
+            .items
+            .iter()
+            .find(|item| !self.config.inventory.contains_key(&item.sku))
+        {
+            return ReserveOutcome::UnknownSku(item.sku.clone());
+        }
+        if let Some(item) = request.items.iter().find(|item| {
+            let left = self.stock_left.get(&item.sku).copied().unwrap_or(0);
+            wanted.get(&item.sku).copied().unwrap_or(0) > left
+        }) {
+            return ReserveOutcome::SoldOut(item.sku.clone());
+        }
+
+        for (sku, units) in wanted {
+            take(&mut self.stock_left, sku, units);
+            put(&mut self.reserved, sku, units);
+        }
+        if let Some(record) = self.tickets.get_mut(&request.identity) {
+            record.ticket.admission_used = true;
+        }
+        if let Some(expires_at) = expires_at {
+            self.admissions_due
+                .remove(&(expires_at, request.identity.clone()));
+        }
+        let ttl_ms = i64::from(self.config.reservation_ttl_seconds) * 1_000;
+        let order = Order {
+            order_id: request.order_id,
+            event: self.config.id.clone(),
+            identity: request.identity.clone(),
+            ticket_id: request.ticket_id,
+            status: OrderStatus::Reserved,
+            items: request.items.clone(),
+            reserved_until: now.saturating_add(ttl_ms),
+            idempotency_key: request.idempotency_key.clone(),
+            created_at: now,
+        };
+        self.reservations_due
+            .insert((order.reserved_until, order.order_id));
+        self.order_of_ticket
+            .insert(request.ticket_id, request.order_id);
+        self.orders.insert(request.order_id, order.clone());
+        self.counters.orders_reserved += 1;
+        ReserveOutcome::Reserved(order)
+    }
+
+    /// Pays a reservation of `identity` that has not run out.
+    pub(super) fn pay(
+        &mut self,
+        identity: &crate::domain::Identity,
+        order_id: OrderId,
+        now: UnixMillis,
+    ) -> PayOutcome {
+        self.settle(now);
+        let Some(order) = self.orders.get_mut(&order_id) else {
+            return PayOutcome::NotFound;
+        };
+        if &order.identity != identity {
+            return PayOutcome::NotFound;
+        }
+        match order.status {
+            OrderStatus::Paid => PayOutcome::AlreadyPaid(order.clone()),
+            OrderStatus::Expired => PayOutcome::Expired(order.clone()),
+            OrderStatus::Reserved => {
+                order.status = OrderStatus::Paid;
+                let paid = order.clone();
+                for item in &paid.items {
+                    take(&mut self.reserved, &item.sku, item.quantity);
+                    put(&mut self.sold, &item.sku, item.quantity);
+                }
+                self.reservations_due
+                    .remove(&(paid.reserved_until, paid.order_id));
+                self.counters.orders_paid += 1;
+                PayOutcome::Paid(paid)
+            }
+        }
+    }
+
+    /// An order as it stands now.
+    pub(super) fn order(&mut self, order_id: OrderId, now: UnixMillis) -> Option<Order> {
+        self.settle(now);
+        self.orders.get(&order_id).cloned()
+    }
+}

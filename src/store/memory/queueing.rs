@@ -1,0 +1,218 @@
+//! Joining, leaving, being seen, the draw and the outflow, over one event's state.
+//!
+//! Each method is one atomic step of the store (it runs under the event's lock) and takes the
+//! store's `now`. The arithmetic comes from [`crate::queue`], which the Redis scripts mirror.
+
+use super::state::{EventState, TicketRecord};
+use crate::clock::UnixMillis;
+use crate::domain::{
+    Admitted, DrainOutcome, DrawOutcome, EventStatus, Identity, JoinOutcome, Mode, Ticket,
+    TicketId, TicketStatus,
+};
+use crate::queue::{Bucket, Outflow, is_abandoned};
+
+impl EventState {
+    /// Joins `identity`, or answers its current place (see [`crate::store::QueueStore::join`]).
+    pub(super) fn join(
+        &mut self,
+        identity: &Identity,
+        ticket_id: TicketId,
+        now: UnixMillis,
+    ) -> JoinOutcome {
+        self.draw_if_due(now);
+        self.settle(now);
+        if let Some(record) = self.tickets.get_mut(identity) {
+            match record.ticket.status {
+                TicketStatus::Waiting | TicketStatus::Admitted => {
+                    if record.ticket.status == TicketStatus::Waiting {
+                        record.last_seen = now;
+                    }
+                    return self.joined(identity, false);
+                }
+                TicketStatus::Left | TicketStatus::Expired => {}
+            }
+        }
+        let status = self.status(now);
+        if !status.accepts_joins() {
+            return JoinOutcome::NotAccepting(status);
+        }
+        let mut record = TicketRecord {
+            ticket: Ticket {
+                ticket_id,
+                identity: identity.clone(),
+                status: TicketStatus::Waiting,
+                position: None,
+                score: None,
+                joined_at: now,
+                admitted_at: None,
+                admission_expires_at: None,
+                admission_used: false,
+            },
+            score: None,
+            last_seen: now,
+        };
+        self.counters.joined += 1;
+        if !self.drawn {
+            self.prequeue.insert(identity.clone());
+            self.tickets.insert(identity.clone(), record);
+            return self.joined(identity, true);
+        }
+        let straight_through = self.config.mode == Mode::SafetyNet
+            && status == EventStatus::Open
+            && self.queue_length() == 0
+            && self.room().has_place(&self.config);
+        let score = self.next_score(!straight_through);
+        record.score = Some(score);
+        self.tickets.insert(identity.clone(), record);
+        if straight_through {
+            self.admit(identity, now);
+        } else {
+            self.queue.insert(score, identity.clone());
+        }
+        self.joined(identity, true)
+    }
+
+    fn joined(&self, identity: &Identity, created: bool) -> JoinOutcome {
+        match self.ticket_view(identity) {
+            Some(ticket) => JoinOutcome::Joined { ticket, created },
+            None => JoinOutcome::NoEvent,
+        }
+    }
+
+    /// The identity's ticket, marking the shopper as seen when `touch` is set.
+    pub(super) fn ticket(
+        &mut self,
+        identity: &Identity,
+        touch: bool,
+        now: UnixMillis,
+    ) -> Option<Ticket> {
+        self.draw_if_due(now);
+        self.settle(now);
+        if touch {
+            self.touch(std::slice::from_ref(identity), now);
+        }
+        self.ticket_view(identity)
+    }
+
+    /// Marks the waiting shoppers among `identities` as seen at `now`.
+    pub(super) fn touch(&mut self, identities: &[Identity], now: UnixMillis) {
+        for identity in identities {
+            if let Some(record) = self.tickets.get_mut(identity)
+                && record.ticket.status == TicketStatus::Waiting
+            {
+                record.last_seen = now;
+            }
+        }
+    }
+
+    /// Gives up a waiting place or an admission. A ticket already left or expired is answered
+    /// as it stands; another ticket than the identity's current one is `None`.
+    pub(super) fn leave(
+        &mut self,
+        identity: &Identity,
+        ticket_id: TicketId,
+        now: UnixMillis,
+    ) -> Option<Ticket> {
+        self.settle(now);
+        let record = self.tickets.get(identity)?;
+        if record.ticket.ticket_id != ticket_id {
+            return None;
+        }
+        let (status, score) = (record.ticket.status, record.score);
+        let expires_at = record.ticket.admission_expires_at;
+        match status {
+            TicketStatus::Waiting => {
+                self.prequeue.remove(identity);
+                if let Some(score) = score
+                    && self.queue.remove(&score).is_some()
+                {
+                    self.ranks.remove(score);
+                }
+            }
+            TicketStatus::Admitted => {
+                if let Some(expires_at) = expires_at {
+                    self.admissions_due.remove(&(expires_at, identity.clone()));
+                }
+            }
+            TicketStatus::Left | TicketStatus::Expired => return self.ticket_view(identity),
+        }
+        if let Some(record) = self.tickets.get_mut(identity) {
+            record.ticket.status = TicketStatus::Left;
+        }
+        self.counters.left += 1;
+        self.ticket_view(identity)
+    }
+
+    /// Draws the pre-queue, if due.
+    pub(super) fn draw(&mut self, now: UnixMillis) -> DrawOutcome {
+        match self.draw_if_due(now) {
+            Some(entrants) => DrawOutcome::Drawn { entrants },
+            None if self.drawn => DrawOutcome::AlreadyDrawn,
+            None => DrawOutcome::TooEarly,
+        }
+    }
+
+    /// Runs the leaky bucket once: settles expiries, then admits from the head what the bucket
+    /// and the caps allow, dropping head shoppers whose page is gone.
+    pub(super) fn drain(&mut self, now: UnixMillis) -> DrainOutcome {
+        self.draw_if_due(now);
+        self.settle(now);
+        let status = self.status(now);
+        let flowing = status == EventStatus::Open;
+        let outflow = Outflow::of(&self.config);
+        self.bucket = Bucket::at(self.bucket, outflow, self.config.starts_at, now, flowing);
+        let mut admitted = Vec::new();
+        let mut abandoned = 0;
+        if let (true, Some(bucket)) = (flowing, self.bucket) {
+            let free = self.room().free_places(&self.config).unwrap_or(u64::MAX);
+            let allowed = bucket.whole_shoppers().min(free);
+            while (admitted.len() as u64) < allowed {
+                let Some((score, identity)) = self.queue.pop_first() else {
+                    break;
+                };
+                self.ranks.remove(score);
+                let last_seen = self.tickets.get(&identity).map_or(now, |r| r.last_seen);
+                if is_abandoned(last_seen, now, self.config.abandon_after_seconds) {
+                    if let Some(record) = self.tickets.get_mut(&identity) {
+                        record.ticket.status = TicketStatus::Expired;
+                    }
+                    self.counters.abandoned += 1;
+                    abandoned += 1;
+                } else if let Some(admission) = self.admit(&identity, now) {
+                    admitted.push(admission);
+                }
+            }
+            self.bucket = Some(bucket.spend(admitted.len() as u64));
+        }
+        DrainOutcome {
+            admitted,
+            abandoned,
+            serving: self.serving,
+            queue_length: self.queue_length(),
+            status: Some(status),
+            active: self.active(),
+        }
+    }
+
+    /// Admits a shopper who has already left the queue (popped, or never entered it).
+    fn admit(&mut self, identity: &Identity, now: UnixMillis) -> Option<Admitted> {
+        let ttl_ms = i64::from(self.config.admission_ttl_seconds) * 1_000;
+        let expires_at = now.saturating_add(ttl_ms);
+        let record = self.tickets.get_mut(identity)?;
+        record.ticket.status = TicketStatus::Admitted;
+        record.ticket.admitted_at = Some(now);
+        record.ticket.admission_expires_at = Some(expires_at);
+        if let Some(score) = record.score {
+            self.serving = self.serving.max(score);
+        }
+        let ticket_id = record.ticket.ticket_id;
+        self.admissions_due.insert((expires_at, identity.clone()));
+        self.counters.admitted += 1;
+        Some(Admitted {
+            identity: identity.clone(),
+            ticket_id,
+            admitted_at: now,
+            expires_at,
+        })
+    }
+}

@@ -1,0 +1,264 @@
+//! One event's whole state in the memory store, and the steps every operation starts with:
+//! the lazy draw and the settling of expiries.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::ranks::ScoreRanks;
+use crate::clock::UnixMillis;
+use crate::domain::{
+    EventConfig, EventStats, EventStatus, Identity, Order, OrderId, OrderStatus, Sku, Ticket,
+    TicketId, TicketStatus, event_status,
+};
+use crate::queue::{Bucket, Room, draw_order};
+
+/// A ticket as kept: what the shopper sees, plus when they were last seen.
+#[derive(Debug, Clone)]
+pub(super) struct TicketRecord {
+    /// The ticket as the store answers it (its `position` is filled in on reading).
+    pub(super) ticket: Ticket,
+    /// The queue score once drawn or joined after the draw; kept after admission.
+    pub(super) score: Option<u64>,
+    /// The last time the shopper's page showed signs of life.
+    pub(super) last_seen: UnixMillis,
+}
+
+/// Counters that only ever grow.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Counters {
+    pub(super) joined: u64,
+    pub(super) admitted: u64,
+    pub(super) left: u64,
+    pub(super) abandoned: u64,
+    pub(super) admissions_expired: u64,
+    pub(super) orders_reserved: u64,
+    pub(super) orders_paid: u64,
+    pub(super) orders_expired: u64,
+}
+
+/// Everything the memory store knows about one event; guarded by the event's lock.
+#[derive(Debug)]
+pub(super) struct EventState {
+    pub(super) config: EventConfig,
+    /// Units left to sell per offered SKU.
+    pub(super) stock_left: BTreeMap<Sku, u64>,
+    /// Units paid for per SKU.
+    pub(super) sold: BTreeMap<Sku, u64>,
+    /// Units held by unpaid reservations per SKU.
+    pub(super) reserved: BTreeMap<Sku, u64>,
+    /// Each identity's current ticket.
+    pub(super) tickets: HashMap<Identity, TicketRecord>,
+    /// Waiting shoppers who joined before the draw: unordered until it.
+    pub(super) prequeue: BTreeSet<Identity>,
+    /// Waiting shoppers after the draw, by score.
+    pub(super) queue: BTreeMap<u64, Identity>,
+    /// Exact ranks of the scores in `queue`.
+    pub(super) ranks: ScoreRanks,
+    pub(super) drawn: bool,
+    /// The highest score admitted so far.
+    pub(super) serving: u64,
+    /// The outflow's leaky bucket; `None` until the first drain after the start.
+    pub(super) bucket: Option<Bucket>,
+    /// Unused admissions by expiry time: their count is the admissions part of `active`.
+    pub(super) admissions_due: BTreeSet<(UnixMillis, Identity)>,
+    /// Unpaid reservations by expiry time: their count is the reservations part of `active`.
+    pub(super) reservations_due: BTreeSet<(UnixMillis, OrderId)>,
+    pub(super) orders: HashMap<OrderId, Order>,
+    /// The order made with each used admission, for idempotent replays.
+    pub(super) order_of_ticket: HashMap<TicketId, OrderId>,
+    pub(super) counters: Counters,
+}
+
+impl EventState {
+    /// A new event with all its inventory in stock.
+    pub(super) fn new(config: EventConfig) -> Self {
+        Self {
+            stock_left: config.inventory.clone(),
+            sold: BTreeMap::new(),
+            reserved: BTreeMap::new(),
+            config,
+            tickets: HashMap::new(),
+            prequeue: BTreeSet::new(),
+            queue: BTreeMap::new(),
+            ranks: ScoreRanks::default(),
+            drawn: false,
+            serving: 0,
+            bucket: None,
+            admissions_due: BTreeSet::new(),
+            reservations_due: BTreeSet::new(),
+            orders: HashMap::new(),
+            order_of_ticket: HashMap::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Replaces the settings; each SKU's stock left moves by the change of its total (never
+    /// below zero), and SKUs no longer offered leave the stock.
+    pub(super) fn update(&mut self, config: EventConfig) {
+        let mut stock_left = BTreeMap::new();
+        for (sku, &total) in &config.inventory {
+            let before = self.config.inventory.get(sku).copied().unwrap_or(0);
+            let left = self.stock_left.get(sku).copied().unwrap_or(0);
+            let moved = i128::from(left) + i128::from(total) - i128::from(before);
+            stock_left.insert(sku.clone(), u64::try_from(moved.max(0)).unwrap_or(u64::MAX));
+        }
+        self.stock_left = stock_left;
+        self.config = config;
+    }
+
+    /// Units left in all SKUs together.
+    pub(super) fn units_left(&self) -> u64 {
+        self.stock_left.values().sum()
+    }
+
+    /// The event's status at `now`.
+    pub(super) fn status(&self, now: UnixMillis) -> EventStatus {
+        event_status(&self.config, self.units_left(), now)
+    }
+
+    /// What the caps allow now (expiries must be settled first).
+    pub(super) fn room(&self) -> Room {
+        Room {
+            active: self.active(),
+            unused_admissions: self.admissions_due.len() as u64,
+            units_left: self.units_left(),
+        }
+    }
+
+    /// Unused admissions plus unpaid reservations (expiries must be settled first).
+    pub(super) fn active(&self) -> u64 {
+        (self.admissions_due.len() + self.reservations_due.len()) as u64
+    }
+
+    /// Shoppers waiting, drawn or not.
+    pub(super) fn queue_length(&self) -> u64 {
+        (self.prequeue.len() + self.queue.len()) as u64
+    }
+
+    /// The highest score handed out so far.
+    pub(super) fn last_score(&self) -> u64 {
+        self.ranks.last()
+    }
+
+    /// Draws the pre-queue if the start has come and it has not been drawn; returns how many
+    /// entrants this call placed.
+    pub(super) fn draw_if_due(&mut self, now: UnixMillis) -> Option<u64> {
+        if self.drawn || now < self.config.starts_at {
+            return None;
+        }
+        let entrants = std::mem::take(&mut self.prequeue);
+        let by_ticket: HashMap<TicketId, Identity> = entrants
+            .into_iter()
+            .filter_map(|identity| {
+                let ticket_id = self.tickets.get(&identity)?.ticket.ticket_id;
+                Some((ticket_id, identity))
+            })
+            .collect();
+        let order = draw_order(&self.config.seed, by_ticket.keys().copied());
+        for ticket_id in &order {
+            if let Some(identity) = by_ticket.get(ticket_id) {
+                let score = self.next_score(true);
+                self.queue.insert(score, identity.clone());
+                if let Some(record) = self.tickets.get_mut(identity) {
+                    record.score = Some(score);
+                }
+            }
+        }
+        self.drawn = true;
+        Some(order.len() as u64)
+    }
+
+    /// Hands out the next score.
+    pub(super) fn next_score(&mut self, waiting: bool) -> u64 {
+        self.ranks.push(waiting);
+        self.ranks.last()
+    }
+
+    /// Expires the admissions and reservations whose time has passed: admissions stop counting
+    /// as active, reservations return their stock.
+    pub(super) fn settle(&mut self, now: UnixMillis) {
+        while let Some((expires_at, identity)) = self.admissions_due.first().cloned() {
+            if expires_at > now {
+                break;
+            }
+            self.admissions_due.pop_first();
+            if let Some(record) = self.tickets.get_mut(&identity) {
+                record.ticket.status = TicketStatus::Expired;
+            }
+            self.counters.admissions_expired += 1;
+        }
+        while let Some((until, order_id)) = self.reservations_due.first().copied() {
+            if until > now {
+                break;
+            }
+            self.reservations_due.pop_first();
+            let Some(order) = self.orders.get_mut(&order_id) else {
+                continue;
+            };
+            order.status = OrderStatus::Expired;
+            for item in &order.items {
+                take(&mut self.reserved, &item.sku, item.quantity);
+                if let Some(left) = self.stock_left.get_mut(&item.sku) {
+                    *left += item.quantity;
+                }
+            }
+            self.counters.orders_expired += 1;
+        }
+    }
+
+    /// The identity's ticket as the store answers it, with its exact position.
+    pub(super) fn ticket_view(&self, identity: &Identity) -> Option<Ticket> {
+        let record = self.tickets.get(identity)?;
+        let mut ticket = record.ticket.clone();
+        let waiting_score = record
+            .score
+            .filter(|_| ticket.status == TicketStatus::Waiting);
+        ticket.score = waiting_score;
+        ticket.position = waiting_score.map(|score| self.ranks.rank(score));
+        Some(ticket)
+    }
+
+    /// Counters and stock as they stand (expiries must be settled first).
+    pub(super) fn stats(&self) -> EventStats {
+        let offered = |counts: &BTreeMap<Sku, u64>| {
+            let mut all: BTreeMap<Sku, u64> = self
+                .config
+                .inventory
+                .keys()
+                .map(|sku| (sku.clone(), 0))
+                .collect();
+            all.extend(counts.iter().map(|(sku, units)| (sku.clone(), *units)));
+            all
+        };
+        let c = &self.counters;
+        EventStats {
+            queue_length: self.queue_length(),
+            serving: self.serving,
+            last_score: self.last_score(),
+            drawn: self.drawn,
+            joined: c.joined,
+            admitted: c.admitted,
+            active: self.active(),
+            left: c.left,
+            abandoned: c.abandoned,
+            admissions_expired: c.admissions_expired,
+            orders_reserved: c.orders_reserved,
+            orders_paid: c.orders_paid,
+            orders_expired: c.orders_expired,
+            stock_left: self.stock_left.clone(),
+            sold: offered(&self.sold),
+            reserved: offered(&self.reserved),
+        }
+    }
+}
+
+/// Adds `units` to a SKU's count.
+pub(super) fn put(counts: &mut BTreeMap<Sku, u64>, sku: &Sku, units: u64) {
+    *counts.entry(sku.clone()).or_insert(0) += units;
+}
+
+/// Takes `units` from a SKU's count (never below zero).
+pub(super) fn take(counts: &mut BTreeMap<Sku, u64>, sku: &Sku, units: u64) {
+    if let Some(count) = counts.get_mut(sku) {
+        *count = count.saturating_sub(units);
+    }
+}
