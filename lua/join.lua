@@ -38,7 +38,7 @@ local t = new_ticket(identity, ARGV[3], now)
 t.bucket = bucket_of(identity)
 redis.call('HINCRBY', K.st, 'joined', 1)
 if not drawn then
-  redis.call('ZADD', K.q, '0', identity)
+  redis.call('ZADD', K.q, lottery_score(c, t.tid), identity)
   put_ticket(t)
 elseif c.mode == 'safety_net' and status == 'open' and redis.call('ZCARD', K.q) == 0
     and free_places(c, left) > 0 then

@@ -9,9 +9,11 @@
 --
 --   cfg            string  the EventConfig as JSON (written by Rust, read with cjson)
 --   st             hash    state: last (highest score handed out), srv (serving number), drawn,
+--                          pstale (the seed changed after pre-queue joins),
 --                          tok/lt (bucket tokens in millionths of a shopper, and its last time),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
---   q              zset    waiting identities by score (0 in the pre-queue, before the draw)
+--   q              zset    waiting identities by score (before the draw, a pre-queue entrant's
+--                          score is the first 52 bits of its lottery key; see run_draw)
 --   tk:<hhhh>      hash    identity -> compact ticket record, in 65,536 buckets by the first four
 --                          hex digits of SHA-1(identity), so each bucket stays a small listpack
 --   adm            zset    identities holding an unused admission, by expiry (ms)
@@ -218,27 +220,69 @@ local function uuid_text(b)
 end
 
 -- The draw (mirrors draw_order, src/queue/draw.rs): every pre-queue entrant's key is the hex
--- SHA-1 of seed .. ':' .. ticket_id; ascending keys take scores 1..P. Returns P.
-local function run_draw(c)
-  local entrants = {}
-  for i, identity in ipairs(redis.call('ZRANGE', K.q, 0, -1)) do
-    local t = get_ticket(identity)
-    if not t then
-      return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
-    end
-    local text = uuid_text(t.tid)
-    entrants[i] = { redis.sha1hex(c.seed .. ':' .. text), text, identity }
+-- SHA-1 of seed .. ':' .. ticket_id; ascending keys (then ticket ids) take scores 1..P.
+--
+-- A large pre-queue must draw in one short script, so the keys are computed at join: a
+-- pre-queue entrant waits with the first 13 hex digits (52 bits, exact in a double) of its key
+-- as score, and the draw reads the queue in score order. Only entrants whose scores tie, or a
+-- whole pre-queue whose seed changed after they joined (`pstale`), have their full keys
+-- computed here.
+local function lottery_entry(c, identity)
+  local raw = redis.call('HGET', bucket_of(identity), identity)
+  if not raw then
+    return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
   end
-  table.sort(entrants, function(a, b)
-    if a[1] ~= b[1] then
-      return a[1] < b[1]
+  local text = uuid_text(string.sub(raw, 2, 17))
+  -- Key (40) and ticket id (36) have fixed lengths: sorting these strings sorts by both.
+  return redis.sha1hex(c.seed .. ':' .. text) .. text .. identity
+end
+
+-- Appends `identities` to `order` in exact draw order.
+local function append_by_full_key(c, order, identities)
+  local keyed = {}
+  for i, identity in ipairs(identities) do
+    keyed[i] = lottery_entry(c, identity)
+  end
+  table.sort(keyed)
+  for _, entry in ipairs(keyed) do
+    order[#order + 1] = string.sub(entry, 77)
+  end
+end
+
+-- A pre-queue entrant's score: the first 52 bits of its lottery key.
+local function lottery_score(c, tid)
+  return tonumber(string.sub(redis.sha1hex(c.seed .. ':' .. uuid_text(tid)), 1, 13), 16)
+end
+
+local function run_draw(c)
+  local order = {}
+  if redis.call('HGET', K.st, 'pstale') == '1' then
+    append_by_full_key(c, order, redis.call('ZRANGE', K.q, 0, -1))
+  else
+    local flat = redis.call('ZRANGE', K.q, 0, -1, 'WITHSCORES')
+    local i = 1
+    while i <= #flat do
+      local j = i
+      while flat[j + 3] ~= nil and flat[j + 3] == flat[i + 1] do
+        j = j + 2
+      end
+      if j == i then
+        order[#order + 1] = flat[i]
+      else
+        local tied = {}
+        for k = i, j, 2 do
+          tied[#tied + 1] = flat[k]
+        end
+        append_by_full_key(c, order, tied)
+      end
+      i = j + 2
     end
-    return a[2] < b[2]
-  end)
+  end
+  redis.call('DEL', K.q)
   local args = {}
-  for i, e in ipairs(entrants) do
-    args[#args + 1] = int(i)
-    args[#args + 1] = e[3]
+  for score, identity in ipairs(order) do
+    args[#args + 1] = score
+    args[#args + 1] = identity
     if #args >= 2000 then
       redis.call('ZADD', K.q, unpack(args))
       args = {}
@@ -247,8 +291,8 @@ local function run_draw(c)
   if #args > 0 then
     redis.call('ZADD', K.q, unpack(args))
   end
-  redis.call('HSET', K.st, 'drawn', '1', 'last', int(#entrants))
-  return #entrants
+  redis.call('HSET', K.st, 'drawn', '1', 'last', int(#order))
+  return #order
 end
 
 -- Draws the pre-queue if the start has come and it has not been drawn. Returns whether the

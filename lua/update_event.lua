@@ -28,5 +28,9 @@ for sku in pairs(old.inventory) do
     redis.call('HDEL', K.stock, sku)
   end
 end
+-- Pre-queue entrants were scored with the old seed: the draw must compute their keys anew.
+if new.seed ~= old.seed then
+  redis.call('HSET', K.st, 'pstale', '1')
+end
 redis.call('SET', K.cfg, ARGV[2])
 return 1

@@ -12,9 +12,10 @@ use support::events::{sale, tshirt};
 use support::redis_server::{RedisServer, free_port};
 use waitroom::clock::{Clock, ManualClock};
 use waitroom::domain::{
-    EventId, Identity, JoinOutcome, OrderId, OrderItem, PayOutcome, ReserveOutcome, ReserveRequest,
-    TicketId, TicketStatus,
+    DrawOutcome, EventId, Identity, JoinOutcome, OrderId, OrderItem, PayOutcome, ReserveOutcome,
+    ReserveRequest, TicketId, TicketStatus,
 };
+use waitroom::queue::draw_order;
 use waitroom::store::redis::{EVENTS_KEY, RedisStore, event_key_prefix};
 use waitroom::store::{QueueStore, StoreError};
 
@@ -190,6 +191,46 @@ async fn a_waiting_shopper_read_back_keeps_its_ticket_and_times() {
     assert_eq!(ticket.status, TicketStatus::Waiting);
     assert_eq!(ticket.joined_at, START + 1);
     assert_eq!((ticket.position, ticket.score), (Some(1), Some(1)));
+}
+
+#[tokio::test]
+async fn entrants_whose_lottery_scores_tie_are_drawn_by_their_full_keys() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START - 1_000);
+    let store = store_at(&server.url(), &clock).await;
+    let config = sale("tied", START, 1, 1, 5);
+    let event = config.id.clone();
+    store.create_event(&config).await.unwrap();
+    let mut tickets = Vec::new();
+    for n in 0..40 {
+        let ticket_id = TicketId::random();
+        store
+            .join(&event, &shopper(&format!("early-{n}")), ticket_id)
+            .await
+            .unwrap();
+        tickets.push((ticket_id, format!("early-{n}")));
+    }
+    // Every pre-queue score made equal, as if all their keys shared their first 52 bits.
+    let queue = format!("{}q", event_key_prefix(&event));
+    server.cli(&["EVAL", "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do         redis.call('ZADD', KEYS[1], 7, m) end", "1", &queue]);
+    clock.set(START);
+
+    let drawn = store.draw(&event).await.unwrap();
+
+    assert_eq!(drawn, DrawOutcome::Drawn { entrants: 40 });
+    let expected = draw_order(&config.seed, tickets.iter().map(|(id, _)| *id));
+    let mut by_score = Vec::new();
+    for (ticket_id, name) in &tickets {
+        let ticket = store
+            .ticket(&event, &shopper(name), false)
+            .await
+            .unwrap()
+            .unwrap();
+        by_score.push((ticket.score.unwrap(), *ticket_id));
+    }
+    by_score.sort();
+    let drawn: Vec<TicketId> = by_score.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(drawn, expected);
 }
 
 /// Three empty masters on free ports, joined into one cluster.

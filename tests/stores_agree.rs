@@ -45,6 +45,7 @@ enum Step {
     Operator(OperatorStatus),
     Restock(u64),
     Discontinue,
+    Reseed,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +125,7 @@ fn steps() -> impl Strategy<Value = Step> {
         .prop_map(Step::Operator),
         1 => (0..=6_u64).prop_map(Step::Restock),
         1 => Just(Step::Discontinue),
+        1 => Just(Step::Reseed),
     ]
 }
 
@@ -222,6 +224,11 @@ async fn answer(store: &dyn QueueStore, event: &EventConfig, step: &Step, ids: &
         Step::Restock(tees) => {
             let mut config = store.event(id).await.unwrap().unwrap();
             config.inventory.insert(sku("TEE"), *tees);
+            format!("{:?}", store.update_event(&config).await.unwrap())
+        }
+        Step::Reseed => {
+            let mut config = store.event(id).await.unwrap().unwrap();
+            config.seed = format!("{}0", config.seed);
             format!("{:?}", store.update_event(&config).await.unwrap())
         }
         Step::Discontinue => {
