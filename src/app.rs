@@ -23,6 +23,7 @@ use crate::http::{AppState, router};
 use crate::identity::{Authenticator, UserTokens};
 use crate::store::QueueStore;
 use crate::store::memory::MemoryStore;
+use crate::store::redis::RedisStore;
 
 /// The id of the event `demo = true` creates.
 pub const DEMO_EVENT: &str = "demo-sale";
@@ -47,17 +48,20 @@ pub struct App {
     shutdown: watch::Sender<bool>,
 }
 
-/// Builds the application on the system clock.
+/// Builds the application on the system clock; a Redis store takes its time from Redis.
 pub async fn build(settings: Settings) -> Result<App, StartError> {
-    build_with_clock(settings, Arc::new(SystemClock)).await
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = open_store(&settings, clock.clone(), None).await?;
+    build_with_store(settings, clock, store).await
 }
 
-/// Builds the application with `clock` (tests drive a manual one).
+/// Builds the application with `clock`, which the store uses too, Redis included (tests drive
+/// a manual one).
 pub async fn build_with_clock(
     settings: Settings,
     clock: Arc<dyn Clock>,
 ) -> Result<App, StartError> {
-    let store = open_store(&settings, clock.clone()).await?;
+    let store = open_store(&settings, clock.clone(), Some(clock.clone())).await?;
     build_with_store(settings, clock, store).await
 }
 
@@ -126,15 +130,22 @@ pub async fn run(
     .await
 }
 
+/// The configured store. The memory store runs on `clock`; Redis on `redis_clock`, or on the
+/// Redis server's own time when it is `None` (instances then never disagree about time).
 async fn open_store(
     settings: &Settings,
     clock: Arc<dyn Clock>,
+    redis_clock: Option<Arc<dyn Clock>>,
 ) -> Result<Arc<dyn QueueStore>, StartError> {
     match &settings.store {
         StoreSettings::Memory => Ok(Arc::new(MemoryStore::new(clock))),
-        StoreSettings::Redis { .. } => Err(StartError::Store(
-            "the Redis store is not available in this build".to_owned(),
-        )),
+        StoreSettings::Redis { urls } => {
+            let store = RedisStore::connect(&urls.join(","), redis_clock)
+                .await
+                .map_err(|error| StartError::Store(format!("redis_url: {error}")))?;
+            tracing::info!(nodes = urls.len(), "using the Redis store");
+            Ok(Arc::new(store))
+        }
     }
 }
 

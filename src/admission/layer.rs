@@ -129,3 +129,78 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::admission::{SigningKeys, sign_admission};
+    use crate::clock::ManualClock;
+    use crate::domain::TicketId;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn app(keys: &SigningKeys) -> axum::Router {
+        let layer = AdmissionLayer::new(AdmissionVerifier::from_keys(keys))
+            .for_event(EventId::parse("sale").unwrap())
+            .with_clock(Arc::new(ManualClock::new(NOW)));
+        axum::Router::new()
+            .route(
+                "/checkout",
+                post(
+                    |axum::Extension(admission): axum::Extension<Admission>| async move {
+                        admission.subject
+                    },
+                ),
+            )
+            .layer(layer)
+    }
+
+    fn request(token: Option<&str>) -> Request<Body> {
+        let mut builder = Request::post("/checkout");
+        if let Some(token) = token {
+            builder = builder.header(ADMISSION_TOKEN_HEADER, token);
+        }
+        builder.body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_valid_admission_reaches_the_service() {
+        let keys = SigningKeys::generate().unwrap();
+        let event = EventId::parse("sale").unwrap();
+        let token = sign_admission(
+            &keys,
+            "alice",
+            &event,
+            TicketId::random(),
+            NOW,
+            NOW + 60_000,
+        )
+        .unwrap();
+        let response = app(&keys).oneshot(request(Some(&token))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn no_admission_or_another_events_is_refused() {
+        let keys = SigningKeys::generate().unwrap();
+        let other = EventId::parse("other").unwrap();
+        let token = sign_admission(
+            &keys,
+            "alice",
+            &other,
+            TicketId::random(),
+            NOW,
+            NOW + 60_000,
+        )
+        .unwrap();
+        for request in [request(None), request(Some(&token))] {
+            let response = app(&keys).oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        }
+    }
+}

@@ -6,13 +6,15 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use waitroom::app::{App, build_with_clock, build_with_store, run};
+use waitroom::app::{App, build_with_clock, run};
 use waitroom::clock::{ManualClock, UnixMillis, to_rfc3339};
-use waitroom::config::{Settings, UserKeySettings};
+use waitroom::config::{Settings, StoreSettings, UserKeySettings};
 use waitroom::domain::{EventId, Tier};
 use waitroom::http::AppState;
 use waitroom::identity::UserTokens;
-use waitroom::store::QueueStore;
+
+use crate::stores::Backend;
+use crate::support::redis_server::RedisServer;
 
 /// The admin token of test apps.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -30,6 +32,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     /// The server's state (its store, keys, …).
     pub state: AppState,
+    /// The private Redis of a test on [`Backend::Redis`], stopped when the app is dropped.
+    pub redis: Option<RedisServer>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -50,23 +54,31 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(test_settings()).await
 }
 
-/// A server on the memory store with `settings`.
-pub async fn spawn_app_with(settings: Settings) -> TestApp {
+/// A server with `settings`, on the store the test selected (a private Redis for
+/// [`Backend::Redis`]).
+pub async fn spawn_app_with(mut settings: Settings) -> TestApp {
+    let redis = match Backend::selected() {
+        Backend::Memory => None,
+        Backend::Redis => {
+            let server = RedisServer::start();
+            settings.store = StoreSettings::Redis {
+                urls: vec![server.url()],
+            };
+            Some(server)
+        }
+    };
     let clock = ManualClock::new(START);
     let app = build_with_clock(settings, Arc::new(clock.clone()))
         .await
         .expect("build the app");
-    serve(app, clock).await
+    let mut app = serve(app, clock).await;
+    app.redis = redis;
+    app
 }
 
-/// A server on a given store (several servers sharing one store).
-#[allow(dead_code)]
-pub async fn spawn_app_on(
-    settings: Settings,
-    clock: ManualClock,
-    store: Arc<dyn QueueStore>,
-) -> TestApp {
-    let app = build_with_store(settings, Arc::new(clock.clone()), store)
+/// One more instance with `settings` on `clock` (several instances sharing one Redis).
+pub async fn spawn_instance(settings: Settings, clock: ManualClock) -> TestApp {
+    let app = build_with_clock(settings, Arc::new(clock.clone()))
         .await
         .expect("build the app");
     serve(app, clock).await
@@ -85,6 +97,7 @@ async fn serve(app: App, clock: ManualClock) -> TestApp {
         client: reqwest::Client::new(),
         clock,
         state,
+        redis: None,
         shutdown: Some(shutdown),
         server: Some(server),
     }
