@@ -8,8 +8,7 @@
 if redis.call('EXISTS', K.cfg) == 1 then
   return 0
 end
-redis.call('SET', K.cfg, ARGV[2])
-local c = load_cfg()
+local c = store_cfg(ARGV[2])
 for sku, units in pairs(c.inventory) do
   redis.call('HSET', K.stock, sku, int(units))
 end

@@ -7,7 +7,8 @@
 -- the hash tag and live in one slot (one Redis Cluster node), which is what lets a script touch
 -- keys it computes (the ticket buckets) besides the ones it is given.
 --
---   cfg            string  the EventConfig as JSON (written by Rust, read with cjson)
+--   cfg            string  the EventConfig as JSON, as Rust wrote it (read back by Rust)
+--   cf             hash    the settings the scripts use (see load_cfg), written with cfg
 --   st             hash    state: last (highest score handed out), srv (serving number), drawn,
 --                          pstale (the seed changed after pre-queue joins),
 --                          tok/lt (bucket tokens in millionths of a shopper, and its last time),
@@ -20,12 +21,13 @@
 --   resv           zset    unpaid order ids by reserved_until (ms)
 --   ord            hash    order id -> order JSON
 --   ordt           hash    ticket id (16 raw bytes) -> the order made with that admission
---   stock          hash    SKU -> units left (only the SKUs offered now)
+--   stock          hash    SKU -> units left; its fields are exactly the SKUs offered now
 --   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
 
 local PREFIX = KEYS[1]
 local K = {
   cfg = PREFIX .. 'cfg',
+  cf = PREFIX .. 'cf',
   st = PREFIX .. 'st',
   q = PREFIX .. 'q',
   adm = PREFIX .. 'adm',
@@ -55,26 +57,69 @@ local function now_ms(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function opt(value)
-  if value == cjson.null then
-    return nil
-  end
-  return value
-end
+-- The settings the scripts use, as a flat hash written with the JSON (decoding the JSON on
+-- every call would cost as much as the rest of a join).
+local SETTINGS = {
+  'starts_at', 'prequeue_opens', 'outflow_milli_per_second', 'outflow_burst', 'max_active',
+  'cap_follows_stock', 'admission_ttl_seconds', 'reservation_ttl_seconds', 'mode',
+  'abandon_after_seconds', 'operator_status', 'seed', 'skus',
+}
 
+-- The event's settings (numbers as numbers, max_active nil when unset), or nil.
 local function load_cfg()
-  local raw = redis.call('GET', K.cfg)
-  if not raw then
+  local v = redis.call('HMGET', K.cf, unpack(SETTINGS))
+  if not v[1] then
     return nil
   end
-  local c = cjson.decode(raw)
-  c.max_active = opt(c.max_active)
-  c.prequeue_opens_at = opt(c.prequeue_opens_at)
-  return c
+  return {
+    starts_at = tonumber(v[1]),
+    prequeue_opens = tonumber(v[2]),
+    outflow_milli_per_second = tonumber(v[3]),
+    outflow_burst = tonumber(v[4]),
+    max_active = tonumber(v[5]),
+    cap_follows_stock = v[6] == '1',
+    admission_ttl_seconds = tonumber(v[7]),
+    reservation_ttl_seconds = tonumber(v[8]),
+    mode = v[9],
+    abandon_after_seconds = tonumber(v[10]),
+    operator_status = v[11],
+    seed = v[12],
+    skus = tonumber(v[13]),
+  }
 end
 
-local function st_number(field)
-  return tonumber(redis.call('HGET', K.st, field) or '0')
+-- Stores an EventConfig: the JSON as given (what Rust reads back) and the settings hash.
+-- Returns the decoded config.
+local function store_cfg(json)
+  local c = cjson.decode(json)
+  local skus = 0
+  for _ in pairs(c.inventory) do
+    skus = skus + 1
+  end
+  local opens = c.prequeue_opens_at
+  if opens == cjson.null then
+    opens = c.created_at
+  end
+  local max_active = ''
+  if c.max_active ~= cjson.null then
+    max_active = int(c.max_active)
+  end
+  redis.call('SET', K.cfg, json)
+  redis.call('HSET', K.cf,
+    'starts_at', int(c.starts_at),
+    'prequeue_opens', int(opens),
+    'outflow_milli_per_second', int(c.outflow_milli_per_second),
+    'outflow_burst', int(c.outflow_burst),
+    'max_active', max_active,
+    'cap_follows_stock', c.cap_follows_stock and '1' or '0',
+    'admission_ttl_seconds', int(c.admission_ttl_seconds),
+    'reservation_ttl_seconds', int(c.reservation_ttl_seconds),
+    'mode', c.mode,
+    'abandon_after_seconds', int(c.abandon_after_seconds),
+    'operator_status', c.operator_status,
+    'seed', c.seed,
+    'skus', int(skus))
+  return c
 end
 
 -- Units left in all SKUs together.
@@ -91,10 +136,10 @@ local function event_status(c, left, now)
   if c.operator_status == 'closed' then
     return 'closed'
   end
-  if next(c.inventory) ~= nil and left == 0 then
+  if c.skus > 0 and left == 0 then
     return 'sold_out'
   end
-  if now < (c.prequeue_opens_at or c.created_at) then
+  if now < c.prequeue_opens then
     return 'scheduled'
   end
   if now < c.starts_at then

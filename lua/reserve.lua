@@ -50,7 +50,7 @@ end
 local wanted, items = {}, {}
 for i = 7, #ARGV, 2 do
   local sku, qty = ARGV[i], tonumber(ARGV[i + 1])
-  if c.inventory[sku] == nil then
+  if redis.call('HEXISTS', K.stock, sku) == 0 then
     return { 'unknown_sku', sku }
   end
   wanted[sku] = (wanted[sku] or 0) + qty

@@ -20,7 +20,7 @@ local function units(key)
   for i = 1, #flat, 2 do
     counts[flat[i]] = flat[i + 1]
   end
-  for sku in pairs(c.inventory) do
+  for _, sku in ipairs(redis.call('HKEYS', K.stock)) do
     counts[sku] = counts[sku] or '0'
   end
   local reply = {}

@@ -6,16 +6,14 @@
 -- A changed inventory moves each SKU's stock left by the change of its total, never below zero;
 -- a SKU no longer offered leaves the stock.
 
-local old = load_cfg()
-if not old then
+local raw = redis.call('GET', K.cfg)
+if not raw then
   return 0
 end
-local new = cjson.decode(ARGV[2])
+local old = cjson.decode(raw)
+local new = store_cfg(ARGV[2])
 
 local function move_stock(sku, delta)
-  if delta == 0 then
-    return
-  end
   local left = tonumber(redis.call('HGET', K.stock, sku) or '0') + delta
   redis.call('HSET', K.stock, sku, int(math.max(0, left)))
 end
@@ -32,5 +30,4 @@ end
 if new.seed ~= old.seed then
   redis.call('HSET', K.st, 'pstale', '1')
 end
-redis.call('SET', K.cfg, ARGV[2])
 return 1

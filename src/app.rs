@@ -13,6 +13,7 @@ use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::config::{Settings, StoreSettings, UserKeySettings};
@@ -21,6 +22,7 @@ use crate::http::outflow_meter::OutflowMeter;
 use crate::http::telemetry::prometheus_handle;
 use crate::http::{AppState, router};
 use crate::identity::{Authenticator, UserTokens};
+use crate::queue::live::{LiveContext, LiveSettings};
 use crate::store::QueueStore;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -83,10 +85,18 @@ pub async fn build_with_store(
     };
     let users = user_tokens(&settings)?;
     let (shutdown, shutdown_watch) = watch::channel(false);
+    let keys = Arc::new(keys);
+    let live = LiveContext {
+        store: store.clone(),
+        issuer: keys.clone(),
+        settings: LiveSettings::default(),
+    };
     let state = AppState {
+        outflow: OutflowRegistry::new(store.clone(), OutflowSettings::default()),
+        live: Arc::new(live),
         admissions: Arc::new(AdmissionVerifier::from_keys(&keys)),
         auth: Arc::new(Authenticator::new(users, &keys)),
-        keys: Arc::new(keys),
+        keys,
         settings: Arc::new(settings),
         store,
         clock,
@@ -115,12 +125,16 @@ pub async fn run(
     let App {
         router,
         shutdown: shutdown_sender,
-        ..
+        state,
     } = app;
+    // Every instance drains every event: the store makes that safe.
+    tokio::spawn(state.outflow.clone().run());
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");
         let _ = shutdown_sender.send(true);
+        // Stops the tickers and closes every position socket with 1001: pages reconnect elsewhere.
+        state.outflow.shutdown();
     };
     axum::serve(
         listener,

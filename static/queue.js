@@ -17,6 +17,10 @@ let failedConnects = 0;
 let pollTimer = null;
 let pingTimer = null;
 let startsAt = null;
+/** The place and wait as last heard, shown again when the status changes. */
+let lastPlace = null;
+/** The event's status as last heard. */
+let eventStatus = null;
 
 const POLL_EVERY_MS = 3000;
 const PING_EVERY_MS = 20000;
@@ -212,6 +216,7 @@ async function poll() {
 // ---- what the shopper sees -------------------------------------------------------------------
 
 function showStatus(status) {
+  eventStatus = status;
   const [word, explanation] = STATUS_WORDS[status] || [status, ""];
   const badge = el("status");
   badge.textContent = word;
@@ -222,11 +227,15 @@ function showStatus(status) {
   }
   el("status-explain").textContent = text;
   if (status === "sold_out" || status === "closed") {
+    el("place").hidden = true;
     el("headline").textContent = STATUS_WORDS[status][1];
+  } else if (lastPlace && !finished) {
+    showPlace(lastPlace.position, lastPlace.eta);
   }
 }
 
 function showPlace(position, etaSeconds) {
+  lastPlace = { position, eta: etaSeconds };
   el("place").hidden = false;
   el("gone").hidden = true;
   if (position === null || position === undefined) {
@@ -239,7 +248,7 @@ function showPlace(position, etaSeconds) {
   }
   el("headline").textContent = position <= 1 ? "You're next!" : "You're in line";
   el("position").textContent = position.toLocaleString();
-  el("eta").textContent = waitInWords(etaSeconds);
+  el("eta").textContent = eventStatus === "paused" ? "on hold" : waitInWords(etaSeconds);
   el("ahead").textContent =
     position <= 1 ? "Nobody is ahead of you." : `${(position - 1).toLocaleString()} ahead of you.`;
   document.title = `#${position} · waiting room`;

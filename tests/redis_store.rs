@@ -108,6 +108,44 @@ async fn a_redis_that_goes_away_makes_operations_unavailable_not_hang() {
 }
 
 #[tokio::test]
+async fn a_restarted_redis_is_used_again_without_a_new_store() {
+    let mut server = RedisServer::start();
+    let store = RedisStore::connect(&server.url(), None).await.unwrap();
+    server.restart();
+
+    // The first call after the restart may meet the dead connection; the next reconnects.
+    let _ = store.ping().await;
+    let created = store.create_event(&sale("again", START, 1, 1, 5)).await;
+
+    assert!(created.unwrap());
+}
+
+#[tokio::test]
+async fn the_longest_identities_keep_their_tickets() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let event = EventId::parse("long").unwrap();
+    store
+        .create_event(&sale("long", START, 1, 1, 5))
+        .await
+        .unwrap();
+    let long = shopper(&"x".repeat(128));
+    let ticket_id = TicketId::random();
+    store.join(&event, &long, ticket_id).await.unwrap();
+
+    let admitted = store.drain(&event).await.unwrap().unwrap().admitted;
+
+    assert_eq!(admitted.len(), 1);
+    assert_eq!(
+        (&admitted[0].identity, admitted[0].ticket_id),
+        (&long, ticket_id)
+    );
+    let ticket = store.ticket(&event, &long, false).await.unwrap().unwrap();
+    assert_eq!(ticket.status, TicketStatus::Admitted);
+}
+
+#[tokio::test]
 async fn scripts_flushed_from_the_server_are_loaded_again_transparently() {
     let server = RedisServer::start();
     let clock = ManualClock::new(START + 1);

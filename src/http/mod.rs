@@ -3,6 +3,7 @@
 //! * [`router`] builds it; [`state::AppState`] is what every handler shares.
 //! * [`auth`] and [`admission`] are the authentication and admission steps of the chain;
 //!   [`json`] the validation step; [`paths`] parses ids at the edge.
+//! * [`ws`] is the position socket's route; the socket itself is [`crate::queue::live`].
 //! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
 
 pub mod admission;
@@ -16,6 +17,7 @@ pub mod routes;
 pub mod state;
 pub mod telemetry;
 pub mod views;
+pub mod ws;
 
 pub use router::router;
 pub use state::AppState;

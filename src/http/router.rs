@@ -22,6 +22,7 @@ use super::openapi;
 use super::routes::{admin_events, checkout, events, operations, tickets};
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
+use super::ws;
 use crate::error::ApiError;
 
 /// The rate-limit step of a route, by endpoint name (its weight and rules are the limiter's).
@@ -66,6 +67,11 @@ pub fn router(state: AppState) -> Router {
             get(tickets::read)
                 .layer(shopper("ticket_read"))
                 .merge(axum::routing::delete(tickets::leave).layer(shopper("ticket_leave"))),
+        )
+        .route(
+            "/v1/events/{event}/tickets/{ticket}/ws",
+            // Authentication is the route's own: browsers send the token in the query.
+            get(ws::position_socket).layer(public("ws")),
         )
         .route(
             "/.well-known/jwks.json",

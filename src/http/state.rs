@@ -6,10 +6,12 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::watch;
 
 use super::outflow_meter::OutflowMeter;
+use crate::admission::outflow::OutflowRegistry;
 use crate::admission::{AdmissionVerifier, SigningKeys};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::identity::Authenticator;
+use crate::queue::live::LiveContext;
 use crate::store::QueueStore;
 
 /// The application state: cheap to clone (every field is shared).
@@ -31,6 +33,10 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Admissions per second actually let through, per event, for the admin API.
     pub outflow_meter: Arc<OutflowMeter>,
+    /// The outflow tickers of this instance: they drain every event and feed the sockets.
+    pub outflow: Arc<OutflowRegistry>,
+    /// What every position socket shares (store, admission signer, pacing).
+    pub live: Arc<LiveContext>,
     /// Becomes `true` when shutdown begins: long-lived connections close on it.
     pub shutdown: watch::Receiver<bool>,
 }

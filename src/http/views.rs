@@ -7,7 +7,7 @@ use super::state::AppState;
 use crate::admission::sign_admission;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, EventStats, EventStatus, Order, Ticket, TicketStatus, event_status,
+    EventConfig, EventId, EventStats, EventStatus, Order, Sku, Ticket, TicketStatus, event_status,
 };
 use crate::error::ApiError;
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
@@ -104,6 +104,7 @@ pub fn public_event_view(config: &EventConfig, stats: &EventStats, now: UnixMill
         "allow_anonymous": config.allow_anonymous,
         "mode": config.mode,
         "units_left": stats.units_left(),
+        "skus": config.inventory.keys().map(Sku::as_str).collect::<Vec<_>>(),
         "seed_hash": config.seed_hash,
     });
     if stats.drawn {

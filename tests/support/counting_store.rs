@@ -1,8 +1,10 @@
 //! A [`QueueStore`] that counts every call by operation and passes it on to a real store: the
-//! structural tests measure store work per tick with it.
+//! structural tests measure store work per tick with it, and the push-delay tests read when each
+//! ticket was admitted by a drain.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use waitroom::clock::UnixMillis;
@@ -16,6 +18,7 @@ use waitroom::store::{QueueStore, StoreError};
 pub struct CountingStore {
     inner: Arc<dyn QueueStore>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
+    admitted: Mutex<HashMap<TicketId, Instant>>,
 }
 
 impl CountingStore {
@@ -23,7 +26,13 @@ impl CountingStore {
         Self {
             inner,
             calls: Mutex::new(BTreeMap::new()),
+            admitted: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// When a drain through this store admitted `ticket`.
+    pub fn admitted_at(&self, ticket: TicketId) -> Option<Instant> {
+        self.admitted.lock().unwrap().get(&ticket).copied()
     }
 
     /// Calls of `operation` so far.
@@ -125,7 +134,15 @@ impl QueueStore for CountingStore {
 
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
         self.count("drain");
-        self.inner.drain(event).await
+        let outcome = self.inner.drain(event).await?;
+        let now = Instant::now();
+        if let Some(outcome) = &outcome {
+            let mut admitted = self.admitted.lock().unwrap();
+            for admission in &outcome.admitted {
+                admitted.insert(admission.ticket_id, now);
+            }
+        }
+        Ok(outcome)
     }
 
     async fn reserve(

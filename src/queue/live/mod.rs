@@ -17,6 +17,7 @@ use std::time::Duration;
 pub use messages::{ClientMessage, ServerMessage};
 pub use socket::{SocketEnd, run_socket};
 
+use crate::admission::{SigningKeys, sign_admission};
 use crate::domain::{Admitted, EventId};
 use crate::store::QueueStore;
 
@@ -32,6 +33,21 @@ where
 {
     fn issue(&self, event: &EventId, admission: &Admitted) -> Result<String, String> {
         self(event, admission)
+    }
+}
+
+/// The instance's own keys sign the admissions its sockets hand over.
+impl AdmissionIssuer for SigningKeys {
+    fn issue(&self, event: &EventId, admission: &Admitted) -> Result<String, String> {
+        sign_admission(
+            self,
+            admission.identity.subject(),
+            event,
+            admission.ticket_id,
+            admission.admitted_at,
+            admission.expires_at,
+        )
+        .map_err(|error| error.to_string())
     }
 }
 

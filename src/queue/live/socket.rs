@@ -78,6 +78,10 @@ where
     if let ControlFlow::Break(end) = socket.open(&ticket).await {
         return end;
     }
+    // The feed may have published before this socket subscribed: tell what is known at once.
+    if let ControlFlow::Break(end) = socket.step(&mut subscription.snapshots).await {
+        return end;
+    }
     loop {
         if *subscription.stopping.borrow() {
             socket.close(GOING_AWAY, "server restarting").await;

@@ -68,9 +68,21 @@ fn token_for(_event: &EventId, admission: &Admitted) -> Result<String, String> {
 }
 
 async fn open(store: ScriptedStore, ticket: &Ticket, send_buffer: usize) -> OpenSocket {
+    open_after(store, ticket, send_buffer, Duration::ZERO).await
+}
+
+/// Opens the socket `later` after its event's ticker started.
+async fn open_after(
+    store: ScriptedStore,
+    ticket: &Ticket,
+    send_buffer: usize,
+    later: Duration,
+) -> OpenSocket {
     let store = Arc::new(store);
     let registry = OutflowRegistry::new(store.clone(), OutflowSettings::default());
     let event = EventId::parse("sale").unwrap();
+    registry.subscribe(&event).await.unwrap().unwrap();
+    tokio::time::sleep(later).await;
     let subscription = registry.subscribe(&event).await.unwrap().unwrap();
     let (sink, frames) = mpsc::channel(send_buffer);
     let (client, stream) = mpsc::channel(8);
@@ -153,6 +165,18 @@ async fn a_new_socket_hears_the_status_and_its_position() {
         position,
         json!({"type": "position", "position": 50, "eta_seconds": 5, "serving": 0})
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_socket_opened_on_a_still_queue_hears_its_position_at_once() {
+    let ticket = waiting(Some(50));
+    let mut socket = open_after(queue_of(100, 0), &ticket, 64, Duration::from_secs(5)).await;
+    let start = tokio::time::Instant::now();
+
+    let position = socket.next_of("position").await;
+
+    assert_eq!(position["position"], 50);
+    assert_eq!(start.elapsed(), Duration::ZERO);
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,0 +1,131 @@
+//! `GET /v1/events/{event}/tickets/{ticket}/ws`: the position socket of a queue page.
+//!
+//! The route checks everything before upgrading: the page's `Origin` (the server's own, one of
+//! `WAITROOM_ALLOWED_ORIGINS`, or none at all for apps and scripts), the owner's credentials
+//! (`?access_token=`, `Authorization`, or the visitor cookie) and the ticket (others' are `404`).
+//! The socket itself is [`run_socket`], which the route hands a small, bounded WebSocket.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::auth::{Caller, caller_of};
+use super::paths::TicketPath;
+use super::state::AppState;
+use crate::error::ApiError;
+use crate::identity::{AuthError, Shopper};
+use crate::queue::live::run_socket;
+
+/// Client frames are tiny (`{"type":"ping"}`): anything larger is refused by the protocol layer.
+const LARGEST_CLIENT_FRAME: usize = 4 * 1024;
+/// The read buffer of a socket: small, so fifteen thousand sockets fit in little memory.
+const READ_BUFFER: usize = 1024;
+/// Frames waiting for a client that does not read: past this the socket fails and closes.
+const LARGEST_SEND_BACKLOG: usize = 64 * 1024;
+
+/// The query of the socket's URL.
+#[derive(Debug, Default, Deserialize)]
+pub struct SocketQuery {
+    /// A user or visitor token, for browsers (which cannot set `Authorization` on a WebSocket).
+    access_token: Option<String>,
+}
+
+/// Opens the position socket of the caller's own ticket.
+pub async fn position_socket(
+    State(state): State<AppState>,
+    path: TicketPath,
+    query: Result<Query<SocketQuery>, QueryRejection>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    check_origin(&state, &headers)?;
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            "This endpoint is a WebSocket",
+        )
+        .detail(format!(
+            "open it as a WebSocket ({rejection}); poll GET …/tickets/{{ticket}} instead"
+        ))
+    })?;
+    let token = query.ok().and_then(|Query(query)| query.access_token);
+    let shopper = owner(&state, token.as_deref(), &headers)?;
+    let ticket = state
+        .store
+        .ticket(&path.event, &shopper.identity, true)
+        .await?
+        .filter(|ticket| ticket.ticket_id == path.ticket)
+        .ok_or_else(|| ApiError::not_found("no such ticket"))?;
+    let subscription = state
+        .outflow
+        .subscribe(&path.event)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no event {}", path.event)))?;
+    let live = state.live.clone();
+    let event = path.event;
+    Ok(upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(LARGEST_SEND_BACKLOG)
+        .max_message_size(LARGEST_CLIENT_FRAME)
+        .max_frame_size(LARGEST_CLIENT_FRAME)
+        .on_upgrade(move |socket| async move {
+            let (sink, stream) = socket.split();
+            let open = metrics::gauge!("waitroom_websockets_open");
+            open.increment(1.0);
+            let end = run_socket(sink, stream, event, ticket, subscription, &live).await;
+            open.decrement(1.0);
+            tracing::debug!(?end, "position socket closed");
+        }))
+}
+
+/// The shopper whose credentials came with the handshake: `?access_token=` first, then the
+/// `Authorization` header, then the visitor cookie.
+fn owner(state: &AppState, token: Option<&str>, headers: &HeaderMap) -> Result<Shopper, ApiError> {
+    if let Some(token) = token.filter(|token| !token.is_empty()) {
+        return Ok(state.auth.bearer(token, state.now())?);
+    }
+    match caller_of(state, headers)? {
+        Caller::Shopper(shopper) => Ok(shopper),
+        Caller::Anonymous => Err(AuthError::Missing.into()),
+    }
+}
+
+/// Refuses pages of other sites: a handshake's `Origin` must be the server's own or an allowed
+/// one. No `Origin` at all (apps, scripts) is accepted: only browsers send it, and they always do.
+fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin
+        .to_str()
+        .map_err(|_| forbidden_origin())?
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let own = origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| Some(authority) == host.as_deref());
+    if own || state.settings.allowed_origins.contains(&origin) {
+        Ok(())
+    } else {
+        Err(forbidden_origin())
+    }
+}
+
+fn forbidden_origin() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "origin_not_allowed",
+        "This page may not open the socket",
+    )
+    .detail("the page's origin is not this server's and not in WAITROOM_ALLOWED_ORIGINS")
+}

@@ -1,0 +1,423 @@
+//! The position socket end to end: a real server on a random port, real WebSockets, the memory
+//! store and a private Redis.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use support::counting_store::CountingStore;
+use support::events::sale;
+use support::live_app::{SHOP_ORIGIN, Socket, TestApp};
+use support::redis_server::RedisServer;
+use tokio_tungstenite::tungstenite::Message;
+use waitroom::clock::{Clock, SystemClock};
+use waitroom::domain::{OperatorStatus, TicketId};
+use waitroom::store::QueueStore;
+use waitroom::store::memory::MemoryStore;
+use waitroom::store::redis::RedisStore;
+
+fn memory_store() -> Arc<CountingStore> {
+    Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
+        SystemClock,
+    )))))
+}
+
+async fn redis_store(server: &RedisServer) -> Arc<CountingStore> {
+    let url = format!("redis://127.0.0.1:{}/", server.port());
+    Arc::new(CountingStore::new(Arc::new(
+        RedisStore::connect(&url, None).await.unwrap(),
+    )))
+}
+
+/// An open sale: `per_second` shoppers a second, a burst of one, plenty of stock.
+fn open_sale(id: &str, per_second: u64) -> waitroom::domain::EventConfig {
+    let mut event = sale(id, SystemClock.now_ms() - 1_000, per_second, 1, 1_000);
+    event.abandon_after_seconds = 60;
+    event
+}
+
+/// A sale whose outflow is paused: shoppers wait, their sockets stay open.
+fn paused_sale(id: &str) -> waitroom::domain::EventConfig {
+    let mut event = open_sale(id, 1);
+    event.operator_status = OperatorStatus::Paused;
+    event
+}
+
+/// The next text frame as JSON, within `within`.
+async fn next_json(socket: &mut Socket, within: Duration) -> Value {
+    loop {
+        let frame = tokio::time::timeout(within, socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("the socket is open")
+            .expect("a readable frame");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(text.as_str()).unwrap();
+        }
+    }
+}
+
+/// Frames until one of `kind`, within `within` in all.
+async fn next_of(socket: &mut Socket, kind: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = next_json(socket, left).await;
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
+
+/// The close code the server ends with, within `within`.
+async fn close_code(socket: &mut Socket, within: Duration) -> Option<u16> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, socket.next()).await.ok()?? {
+            Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// `count` shoppers join, in order; their tokens and ticket ids.
+async fn line_up(app: &TestApp, event: &str, count: usize) -> Vec<(String, String)> {
+    let mut line = Vec::new();
+    for n in 0..count {
+        let token = app.token(&format!("{event}-shopper-{n}"));
+        let ticket = app.join(event, &token).await;
+        line.push((token, ticket["ticket_id"].as_str().unwrap().to_owned()));
+    }
+    line
+}
+
+async fn positions_fall_and_the_admission_arrives_within_250_ms(
+    store: Arc<CountingStore>,
+    event: &str,
+) {
+    let app = TestApp::spawn(store.clone()).await;
+    let mut config = open_sale(event, 4);
+    config.operator_status = OperatorStatus::Paused;
+    app.create(&config).await;
+    let line = line_up(&app, event, 6).await;
+    let (token, ticket) = line.last().unwrap();
+    let mut socket = app.socket(event, ticket, token).await;
+    let first = next_of(&mut socket, "position", Duration::from_secs(5)).await;
+
+    config.operator_status = OperatorStatus::Auto;
+    assert!(store.update_event(&config).await.unwrap());
+    let status = next_of(&mut socket, "status", Duration::from_secs(5)).await;
+    let later = next_of(&mut socket, "position", Duration::from_secs(5)).await;
+    let admitted = next_of(&mut socket, "admitted", Duration::from_secs(10)).await;
+    let heard = Instant::now();
+
+    assert_eq!(first["position"], 6);
+    assert_eq!(status["status"], "open");
+    assert!(later["position"].as_u64().unwrap() < 6, "{later}");
+    assert!(admitted["admission_token"].as_str().unwrap().len() > 20);
+    assert!(
+        admitted["admission_expires_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    let drained = store
+        .admitted_at(TicketId::parse(ticket).unwrap())
+        .expect("a drain admitted the ticket");
+    let delay = heard.duration_since(drained);
+    assert!(
+        delay <= Duration::from_millis(250),
+        "heard {delay:?} after the drain"
+    );
+    assert_eq!(
+        close_code(&mut socket, Duration::from_secs(2)).await,
+        Some(1000)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_fall_and_the_admission_arrives_within_250_ms_on_the_memory_store() {
+    positions_fall_and_the_admission_arrives_within_250_ms(memory_store(), "memory-sale").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_fall_and_the_admission_arrives_within_250_ms_on_redis() {
+    let server = RedisServer::start();
+    let store = redis_store(&server).await;
+    positions_fall_and_the_admission_arrives_within_250_ms(store, "redis-sale").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admission_drained_by_another_instance_arrives_within_250_ms_on_redis() {
+    let server = RedisServer::start();
+    let here_store = redis_store(&server).await;
+    let there_store = redis_store(&server).await;
+    let here = TestApp::spawn(here_store.clone()).await;
+    let there = TestApp::spawn(there_store.clone()).await;
+    let mut config = open_sale("two-instances", 2);
+    config.operator_status = OperatorStatus::Paused;
+    here.create(&config).await;
+    // Both instances drain the event from now on: whichever admits the shopper, the socket hears.
+    there
+        .state
+        .outflow
+        .subscribe(&config.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let line = line_up(&here, "two-instances", 4).await;
+    let (token, ticket) = line.last().unwrap();
+    let mut socket = here.socket("two-instances", ticket, token).await;
+    next_of(&mut socket, "position", Duration::from_secs(5)).await;
+
+    config.operator_status = OperatorStatus::Auto;
+    assert!(here_store.update_event(&config).await.unwrap());
+    next_of(&mut socket, "admitted", Duration::from_secs(10)).await;
+    let heard = Instant::now();
+
+    let ticket = TicketId::parse(ticket).unwrap();
+    let drained = [
+        here_store.admitted_at(ticket),
+        there_store.admitted_at(ticket),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .expect("a drain admitted the ticket");
+    let delay = heard.duration_since(drained);
+    assert!(
+        delay <= Duration::from_millis(250),
+        "heard {delay:?} after the drain"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_shoppers_ticket_is_not_found() {
+    let app = TestApp::spawn(memory_store()).await;
+    app.create(&paused_sale("private")).await;
+    let line = line_up(&app, "private", 2).await;
+    let (alice_token, _) = &line[0];
+    let (_, bobs_ticket) = &line[1];
+
+    let refused = app
+        .open_socket(
+            &app.socket_url("private", bobs_ticket, Some(alice_token)),
+            &[],
+        )
+        .await;
+
+    assert_eq!(refused.err(), Some(404));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_without_credentials_is_refused() {
+    let app = TestApp::spawn(memory_store()).await;
+    app.create(&paused_sale("private")).await;
+    let line = line_up(&app, "private", 1).await;
+
+    let refused = app
+        .open_socket(&app.socket_url("private", &line[0].1, None), &[])
+        .await;
+
+    assert_eq!(refused.err(), Some(401));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_other_sites_are_refused_and_allowed_ones_accepted() {
+    let app = TestApp::spawn(memory_store()).await;
+    app.create(&paused_sale("origins")).await;
+    let line = line_up(&app, "origins", 1).await;
+    let (token, ticket) = &line[0];
+    let url = app.socket_url("origins", ticket, Some(token));
+    let own = format!("http://{}", app.addr);
+
+    let evil = app
+        .open_socket(&url, &[("origin", "https://evil.example")])
+        .await;
+    let shop = app.open_socket(&url, &[("origin", SHOP_ORIGIN)]).await;
+    let same = app.open_socket(&url, &[("origin", &own)]).await;
+    let script = app.open_socket(&url, &[]).await;
+
+    assert_eq!(evil.err(), Some(403));
+    assert!(shop.is_ok());
+    assert!(same.is_ok());
+    assert!(script.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_header_opens_the_socket_too() {
+    let app = TestApp::spawn(memory_store()).await;
+    app.create(&paused_sale("header")).await;
+    let line = line_up(&app, "header", 1).await;
+    let (token, ticket) = &line[0];
+
+    let bearer = format!("Bearer {token}");
+    let opened = app
+        .open_socket(
+            &app.socket_url("header", ticket, None),
+            &[("authorization", &bearer)],
+        )
+        .await;
+
+    assert!(opened.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_opens_the_socket_with_the_visitor_cookie() {
+    let app = TestApp::spawn(memory_store()).await;
+    app.create(&paused_sale("anonymous")).await;
+    let joined = app
+        .http
+        .post(format!("http://{}/v1/events/anonymous/tickets", app.addr))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = joined.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let ticket: Value = joined.json().await.unwrap();
+
+    let mut socket = app
+        .open_socket(
+            &app.socket_url("anonymous", ticket["ticket_id"].as_str().unwrap(), None),
+            &[("cookie", &cookie)],
+        )
+        .await
+        .unwrap();
+
+    let position = next_of(&mut socket, "position", Duration::from_secs(5)).await;
+    assert_eq!(position["position"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_is_answered_with_a_pong() {
+    let app = TestApp::spawn(memory_store()).await;
+    app.create(&paused_sale("pings")).await;
+    let line = line_up(&app, "pings", 1).await;
+    let mut socket = app.socket("pings", &line[0].1, &line[0].0).await;
+    next_of(&mut socket, "position", Duration::from_secs(5)).await;
+
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+
+    let pong = next_of(&mut socket, "pong", Duration::from_secs(2)).await;
+    assert_eq!(pong, serde_json::json!({"type": "pong"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_sockets_with_going_away() {
+    let app = TestApp::spawn(memory_store()).await;
+    app.create(&paused_sale("goodbye")).await;
+    let line = line_up(&app, "goodbye", 1).await;
+    let mut socket = app.socket("goodbye", &line[0].1, &line[0].0).await;
+    next_of(&mut socket, "position", Duration::from_secs(5)).await;
+
+    let finished = tokio::spawn(app.shut_down(Duration::from_secs(5)));
+    let code = close_code(&mut socket, Duration::from_secs(5)).await;
+    drop(socket);
+
+    assert_eq!(code, Some(1001));
+    assert!(
+        finished.await.unwrap(),
+        "the server finished after its sockets closed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_http_request_is_told_to_upgrade() {
+    let app = TestApp::spawn(memory_store()).await;
+    app.create(&paused_sale("plain")).await;
+    let line = line_up(&app, "plain", 1).await;
+
+    let response = app
+        .http
+        .get(
+            app.socket_url("plain", &line[0].1, Some(&line[0].0))
+                .replace("ws://", "http://"),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 426);
+}
+
+/// Drains and other store calls per second while `window` passes.
+async fn store_rates(store: &CountingStore, window: Duration) -> (f64, u64) {
+    let before = store.all_calls();
+    tokio::time::sleep(window).await;
+    let after = store.all_calls();
+    let delta =
+        |op: &str| after.get(op).copied().unwrap_or(0) - before.get(op).copied().unwrap_or(0);
+    let drains = delta("drain") as f64 / window.as_secs_f64();
+    let reads = delta("ticket");
+    (drains, reads)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_calls_per_second_are_the_same_for_ten_and_for_two_thousand_real_sockets() {
+    let store = memory_store();
+    let app = TestApp::spawn(store.clone()).await;
+    // A line that does not move: every socket stays open and waiting.
+    app.create(&paused_sale("crowd")).await;
+    let window = Duration::from_secs(3);
+    let mut sockets = Vec::new();
+    let open_sockets = |count: usize| {
+        let app = &app;
+        async move {
+            let mut opened = Vec::new();
+            for n in 0..count {
+                let user = format!("crowd-{}-{n}", uuid::Uuid::new_v4().simple());
+                let token = app.token(&user);
+                let ticket = app.join("crowd", &token).await;
+                let socket = app
+                    .socket("crowd", ticket["ticket_id"].as_str().unwrap(), &token)
+                    .await;
+                // Each client reads whatever comes, as a page does.
+                opened.push(tokio::spawn(async move {
+                    let mut socket = socket;
+                    while let Some(Ok(_)) = socket.next().await {}
+                }));
+            }
+            opened
+        }
+    };
+
+    sockets.extend(open_sockets(10).await);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (few_drains, few_reads) = store_rates(&store, window).await;
+    sockets.extend(open_sockets(1_990).await);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (many_drains, many_reads) = store_rates(&store, window).await;
+
+    println!("drains/s with 10 sockets: {few_drains:.2}, with 2000: {many_drains:.2}");
+    assert!(few_drains >= 5.0, "{few_drains} drains a second");
+    // Store work never grows with the sockets. (A loaded machine may only slow the ticker down.)
+    assert!(
+        many_drains <= few_drains * 1.2,
+        "{few_drains} vs {many_drains} drains a second"
+    );
+    assert!(
+        many_drains >= few_drains * 0.6,
+        "the ticker kept its pace: {few_drains} vs {many_drains} drains a second"
+    );
+    assert_eq!(
+        (few_reads, many_reads),
+        (0, 0),
+        "no ticket reads per socket while waiting"
+    );
+    assert_eq!(sockets.len(), 2_000);
+}
