@@ -15,15 +15,15 @@
 //! * [`http`] is the axum application: the router states each route's middleware chain in order.
 //! * [`app`] wires it all together and runs it until shutdown; [`telemetry`] sets up logging.
 
+pub mod admission;
+pub mod app;
 pub mod clock;
+pub mod config;
 pub mod domain;
 pub mod error;
+pub mod http;
+pub mod identity;
 pub mod queue;
 pub mod ratelimit;
 pub mod store;
-pub mod admission;
-pub mod config;
-pub mod identity;
-pub mod http;
-pub mod app;
 pub mod telemetry;

@@ -47,7 +47,10 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(key, _)| key.starts_with("WAITROOM_"))
         .collect();
-    let env = || env.iter().map(|(key, value)| (key.as_str(), value.as_str()));
+    let env = || {
+        env.iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+    };
     let file = config.or_else(|| Settings::config_file_from_env(env()));
     let settings = match Settings::load(file.as_deref(), env()) {
         Ok(settings) => settings,

@@ -17,6 +17,7 @@ use crate::error::ApiError;
 
 impl From<AdmissionError> for ApiError {
     fn from(error: AdmissionError) -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, "not_admitted", "Not admitted").detail(error.to_string())
+        ApiError::new(StatusCode::FORBIDDEN, "not_admitted", "Not admitted")
+            .detail(error.to_string())
     }
 }

@@ -178,7 +178,10 @@ impl AdmissionVerifier {
         }
         let event = EventId::parse(&claims.evt).map_err(|_| AdmissionError::Invalid)?;
         let ticket_id = TicketId::parse(&claims.jti).map_err(|_| AdmissionError::Invalid)?;
-        if expected.subject.is_some_and(|subject| subject != claims.sub) {
+        if expected
+            .subject
+            .is_some_and(|subject| subject != claims.sub)
+        {
             return Err(AdmissionError::OtherSubject);
         }
         if expected.event.is_some_and(|expected| *expected != event) {

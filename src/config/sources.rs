@@ -61,11 +61,13 @@ impl RawSettings {
     /// Reads a TOML file. Relative paths inside it are taken relative to the working directory.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|error| {
-            ConfigError(format!("cannot read config file {}: {error}", path.display()))
+            ConfigError(format!(
+                "cannot read config file {}: {error}",
+                path.display()
+            ))
         })?;
-        Self::from_toml(&text).map_err(|message| {
-            ConfigError(format!("config file {}: {message}", path.display()))
-        })
+        Self::from_toml(&text)
+            .map_err(|message| ConfigError(format!("config file {}: {message}", path.display())))
     }
 
     /// Parses TOML text; the error is one line with the line number.

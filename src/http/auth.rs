@@ -42,7 +42,8 @@ pub fn caller_of(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthEr
         let token = bearer_token(value).ok_or(AuthError::Invalid)?;
         return state.auth.bearer(token, now).map(Caller::Shopper);
     }
-    let visitor = cookie(headers, VISITOR_COOKIE).and_then(|token| state.auth.visitor(&token, now).ok());
+    let visitor =
+        cookie(headers, VISITOR_COOKIE).and_then(|token| state.auth.visitor(&token, now).ok());
     Ok(visitor.map_or(Caller::Anonymous, Caller::Shopper))
 }
 

@@ -160,7 +160,10 @@ fn schemas() -> Value {
     let mut patch = settings.clone();
     if let Some(fields) = patch.as_object_mut() {
         fields.remove("id");
-        fields.insert("status".into(), json!({ "enum": ["paused", "open", "closed"] }));
+        fields.insert(
+            "status".into(),
+            json!({ "enum": ["paused", "open", "closed"] }),
+        );
     }
     json!({
         "Problem": { "type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {

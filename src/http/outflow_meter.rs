@@ -41,7 +41,11 @@ impl OutflowMeter {
         if spell >= MIN_SPELL_MS {
             let rate = admitted.saturating_sub(sample.admitted) as f64 * 1000.0 / spell as f64;
             *sample = Sample {
-                rate: if spell <= MAX_SPELL_MS { Some(rate) } else { None },
+                rate: if spell <= MAX_SPELL_MS {
+                    Some(rate)
+                } else {
+                    None
+                },
                 ..fresh
             };
         }

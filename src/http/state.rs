@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Admissions per second actually let through, per event, for the admin API.
     pub outflow_meter: Arc<OutflowMeter>,
+    /// The rate limiter of every route's rate-limit step (and of the admin rules and bans API).
+    pub ratelimit: Arc<crate::ratelimit::RateLimiter>,
     /// Becomes `true` when shutdown begins: long-lived connections close on it.
     pub shutdown: watch::Receiver<bool>,
 }

@@ -21,7 +21,9 @@ pub async fn ticket_view(
     let now = state.now();
     let rate = config.outflow_per_second();
     let eta = match (ticket.status, ticket.position) {
-        (TicketStatus::Waiting, Some(position)) => eta_seconds(position, rate, config.starts_at, now),
+        (TicketStatus::Waiting, Some(position)) => {
+            eta_seconds(position, rate, config.starts_at, now)
+        }
         (TicketStatus::Waiting, None) => {
             // Before the draw nobody has a place: the honest estimate is the lottery's middle.
             let entrants = state
@@ -29,7 +31,12 @@ pub async fn ticket_view(
                 .stats(&config.id)
                 .await?
                 .map_or(1, |stats| stats.queue_length);
-            eta_seconds(expected_prequeue_position(entrants), rate, config.starts_at, now)
+            eta_seconds(
+                expected_prequeue_position(entrants),
+                rate,
+                config.starts_at,
+                now,
+            )
         }
         (TicketStatus::Admitted, _) => Some(0),
         _ => None,

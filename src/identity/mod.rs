@@ -85,7 +85,11 @@ impl Authenticator {
     }
 
     /// A renewed token for a visitor (`None` for a signed-in user).
-    pub fn renew_visitor(&self, shopper: &Shopper, now: UnixMillis) -> Result<Option<String>, KeyError> {
+    pub fn renew_visitor(
+        &self,
+        shopper: &Shopper,
+        now: UnixMillis,
+    ) -> Result<Option<String>, KeyError> {
         if !shopper.identity.is_visitor() {
             return Ok(None);
         }
@@ -102,9 +106,7 @@ impl Authenticator {
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return false;
         };
-        let ours = header
-            .kid
-            .is_some_and(|kid| self.keys.find(&kid).is_some());
+        let ours = header.kid.is_some_and(|kid| self.keys.find(&kid).is_some());
         ours && jsonwebtoken::dangerous::insecure_decode_claims::<serde_json::Value>(token)
             .is_ok_and(|claims| claims["aud"] == VISITOR_AUDIENCE)
     }

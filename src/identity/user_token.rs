@@ -97,14 +97,20 @@ impl UserTokens {
         audience: Option<String>,
     ) -> Result<Self, KeyError> {
         let text = std::fs::read_to_string(path).map_err(|error| {
-            KeyError(format!("cannot read user JWKS file {}: {error}", path.display()))
+            KeyError(format!(
+                "cannot read user JWKS file {}: {error}",
+                path.display()
+            ))
         })?;
-        let set: JwkSet = serde_json::from_str(&text).map_err(|error| {
-            KeyError(format!("user JWKS file {}: {error}", path.display()))
-        })?;
+        let set: JwkSet = serde_json::from_str(&text)
+            .map_err(|error| KeyError(format!("user JWKS file {}: {error}", path.display())))?;
         let mut keys = HashMap::new();
         for (index, jwk) in set.keys.iter().enumerate() {
-            let kid = jwk.common.key_id.clone().unwrap_or_else(|| index.to_string());
+            let kid = jwk
+                .common
+                .key_id
+                .clone()
+                .unwrap_or_else(|| index.to_string());
             let algorithm = match jwk.common.key_algorithm {
                 Some(alg) => Algorithm::from_str(&alg.to_string()).ok(),
                 None => match &jwk.algorithm {
@@ -119,7 +125,9 @@ impl UserTokens {
                 },
             };
             let algorithm = algorithm
-                .filter(|alg| !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+                .filter(|alg| {
+                    !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+                })
                 .ok_or_else(|| {
                     KeyError(format!(
                         "user JWKS file {}: key {kid} has no usable public-key algorithm",
@@ -127,7 +135,10 @@ impl UserTokens {
                     ))
                 })?;
             let key = DecodingKey::from_jwk(jwk).map_err(|error| {
-                KeyError(format!("user JWKS file {}: key {kid}: {error}", path.display()))
+                KeyError(format!(
+                    "user JWKS file {}: key {kid}: {error}",
+                    path.display()
+                ))
             })?;
             keys.insert(kid, (key, algorithm));
         }
@@ -183,7 +194,10 @@ impl UserTokens {
         if now_seconds >= claims.exp + LEEWAY_SECONDS {
             return Err(AuthError::Expired);
         }
-        if claims.nbf.is_some_and(|nbf| now_seconds + LEEWAY_SECONDS < nbf) {
+        if claims
+            .nbf
+            .is_some_and(|nbf| now_seconds + LEEWAY_SECONDS < nbf)
+        {
             return Err(AuthError::Invalid);
         }
         Ok(VerifiedUser {

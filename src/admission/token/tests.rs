@@ -84,13 +84,16 @@ fn an_unsigned_token_is_refused() {
     let token = signed(&keys, TicketId::random());
     let mut parts = token.split('.');
     let payload = parts.nth(1).unwrap();
-    let header = URL_SAFE_NO_PAD.encode(
-        format!(r#"{{"alg":"none","kid":"{}"}}"#, keys.current().kid).as_bytes(),
-    );
+    let header = URL_SAFE_NO_PAD
+        .encode(format!(r#"{{"alg":"none","kid":"{}"}}"#, keys.current().kid).as_bytes());
     let forged = format!("{header}.{payload}.");
     let event = event();
     assert_eq!(
-        AdmissionVerifier::from_keys(&keys).verify(&forged, ADMITTED_AT, expecting("alice", &event)),
+        AdmissionVerifier::from_keys(&keys).verify(
+            &forged,
+            ADMITTED_AT,
+            expecting("alice", &event)
+        ),
         Err(AdmissionError::Invalid)
     );
 }
@@ -100,15 +103,18 @@ fn a_token_hmac_signed_with_the_public_key_is_refused() {
     let keys = SigningKeys::generate().unwrap();
     let public = URL_SAFE_NO_PAD.decode(&keys.current().x).unwrap();
     let claims: AdmissionClaims =
-        jsonwebtoken::dangerous::insecure_decode_claims(signed(&keys, TicketId::random()))
-            .unwrap();
+        jsonwebtoken::dangerous::insecure_decode_claims(signed(&keys, TicketId::random())).unwrap();
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(keys.current().kid.clone());
     let forged =
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&public)).unwrap();
     let event = event();
     assert_eq!(
-        AdmissionVerifier::from_keys(&keys).verify(&forged, ADMITTED_AT, expecting("alice", &event)),
+        AdmissionVerifier::from_keys(&keys).verify(
+            &forged,
+            ADMITTED_AT,
+            expecting("alice", &event)
+        ),
         Err(AdmissionError::Invalid)
     );
 }
@@ -118,5 +124,9 @@ fn the_published_jwks_verifies_our_tokens() {
     let keys = SigningKeys::generate().unwrap();
     let verifier = AdmissionVerifier::from_jwks(&keys.jwks().to_string()).unwrap();
     let token = signed(&keys, TicketId::random());
-    assert!(verifier.verify(&token, ADMITTED_AT, Expected::default()).is_ok());
+    assert!(
+        verifier
+            .verify(&token, ADMITTED_AT, Expected::default())
+            .is_ok()
+    );
 }

@@ -27,11 +27,17 @@ fn variables_override_the_file() {
     let file = "listen = \"127.0.0.1:9000\"\nadmin_token = \"from-the-file-0123\"\n";
     let settings = load(
         Some(file),
-        &[("WAITROOM_ADMIN_TOKEN", "from-the-environment"), ("PATH", "/bin")],
+        &[
+            ("WAITROOM_ADMIN_TOKEN", "from-the-environment"),
+            ("PATH", "/bin"),
+        ],
     )
     .unwrap();
     assert_eq!(settings.listen.to_string(), "127.0.0.1:9000");
-    assert_eq!(settings.admin_token.as_deref(), Some("from-the-environment"));
+    assert_eq!(
+        settings.admin_token.as_deref(),
+        Some("from-the-environment")
+    );
 }
 
 #[test]
@@ -39,7 +45,10 @@ fn lists_are_arrays_in_the_file_and_commas_in_variables() {
     let file = "trusted_proxies = [\"10.0.0.0/8\", \"192.168.1.1\"]\n";
     let settings = load(
         Some(file),
-        &[("WAITROOM_ALLOWED_ORIGINS", "https://shop.example/, http://localhost:3000")],
+        &[(
+            "WAITROOM_ALLOWED_ORIGINS",
+            "https://shop.example/, http://localhost:3000",
+        )],
     )
     .unwrap();
     assert_eq!(settings.trusted_proxies.len(), 2);
@@ -53,7 +62,10 @@ fn lists_are_arrays_in_the_file_and_commas_in_variables() {
 fn a_comma_separated_redis_url_is_a_cluster() {
     let settings = load(
         None,
-        &[("WAITROOM_REDIS_URL", "redis://127.0.0.1:7000,redis://127.0.0.1:7001")],
+        &[(
+            "WAITROOM_REDIS_URL",
+            "redis://127.0.0.1:7000,redis://127.0.0.1:7001",
+        )],
     )
     .unwrap();
     let StoreSettings::Redis { urls } = settings.store else {
@@ -67,10 +79,22 @@ fn bad_settings_are_refused_with_one_line_naming_them() {
     let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
         (None, &[("WAITROOM_LISTEN", "localhost")], "listen"),
         (None, &[("WAITROOM_REDIS_URL", "http://x")], "redis_url"),
-        (None, &[("WAITROOM_DEV_LOGIN", "maybe")], "WAITROOM_DEV_LOGIN"),
-        (None, &[("WAITROOM_TRUSTED_PROXIES", "10.0.0.0/99")], "trusted_proxies"),
+        (
+            None,
+            &[("WAITROOM_DEV_LOGIN", "maybe")],
+            "WAITROOM_DEV_LOGIN",
+        ),
+        (
+            None,
+            &[("WAITROOM_TRUSTED_PROXIES", "10.0.0.0/99")],
+            "trusted_proxies",
+        ),
         (None, &[("WAITROOM_LOG_FORMAT", "xml")], "log_format"),
-        (None, &[("WAITROOM_REQUEST_TIMEOUT_SECONDS", "0")], "request_timeout"),
+        (
+            None,
+            &[("WAITROOM_REQUEST_TIMEOUT_SECONDS", "0")],
+            "request_timeout",
+        ),
         (Some("lisen = \"x\""), &[], "lisen"),
         (Some("listen = "), &[], "line 1"),
         (
@@ -101,7 +125,12 @@ fn dev_login_without_a_secret_makes_a_random_one() {
 #[test]
 fn unknown_variables_are_warned_about_not_refused() {
     let settings = load(None, &[("WAITROOM_ADMIN_TOKN", "x")]).unwrap();
-    assert!(settings.warnings.iter().any(|w| w.contains("WAITROOM_ADMIN_TOKN")));
+    assert!(
+        settings
+            .warnings
+            .iter()
+            .any(|w| w.contains("WAITROOM_ADMIN_TOKN"))
+    );
 }
 
 #[test]

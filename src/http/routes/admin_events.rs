@@ -20,15 +20,16 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let config = body.into_config(state.now())?;
     if !state.store.create_event(&config).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "event_exists",
-            "The event exists",
-        )
-        .detail(format!("an event {} exists already", config.id)));
+        return Err(
+            ApiError::new(StatusCode::CONFLICT, "event_exists", "The event exists")
+                .detail(format!("an event {} exists already", config.id)),
+        );
     }
     tracing::info!(event = %config.id, "event created");
-    Ok((StatusCode::CREATED, Json(detail_view(&state, &config.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(detail_view(&state, &config.id).await?),
+    ))
 }
 
 /// `GET /v1/admin/events`: every event with its live stats.

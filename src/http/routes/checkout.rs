@@ -100,24 +100,25 @@ pub async fn checkout(
         ReserveOutcome::Reserved(order) | ReserveOutcome::Replayed(order) => {
             Ok((StatusCode::CREATED, Json(reservation_view(&order))))
         }
-        ReserveOutcome::NotAdmitted => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_admitted",
-            "Not admitted",
-        )
-        .detail("the admission has expired or was given up")),
+        ReserveOutcome::NotAdmitted => {
+            Err(
+                ApiError::new(StatusCode::FORBIDDEN, "not_admitted", "Not admitted")
+                    .detail("the admission has expired or was given up"),
+            )
+        }
         ReserveOutcome::AdmissionUsed => Err(ApiError::new(
             StatusCode::CONFLICT,
             "admission_used",
             "The admission was already used",
         )
         .detail("each admission buys one order; send the same Idempotency-Key to see it again")),
-        ReserveOutcome::SoldOut(sku) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "sold_out",
-            "Sold out",
-        )
-        .detail(format!("not enough units of {sku} are left; nothing was reserved"))),
+        ReserveOutcome::SoldOut(sku) => {
+            Err(
+                ApiError::new(StatusCode::CONFLICT, "sold_out", "Sold out").detail(format!(
+                    "not enough units of {sku} are left; nothing was reserved"
+                )),
+            )
+        }
         ReserveOutcome::UnknownSku(sku) => {
             let index = request.items.iter().position(|item| item.sku == sku);
             Err(ApiError::invalid_field(

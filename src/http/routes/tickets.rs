@@ -117,8 +117,16 @@ async fn event_config(state: &AppState, event: &EventId) -> Result<EventConfig, 
 
 fn not_accepting(config: &EventConfig, status: EventStatus) -> ApiError {
     let (code, title, detail) = match status {
-        EventStatus::SoldOut => ("sold_out", "Sold out", "every unit has been sold".to_owned()),
-        EventStatus::Closed => ("event_closed", "The event is closed", "the event has ended".to_owned()),
+        EventStatus::SoldOut => (
+            "sold_out",
+            "Sold out",
+            "every unit has been sold".to_owned(),
+        ),
+        EventStatus::Closed => (
+            "event_closed",
+            "The event is closed",
+            "the event has ended".to_owned(),
+        ),
         _ => (
             "event_not_open",
             "The queue is not open yet",
