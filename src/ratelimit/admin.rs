@@ -28,8 +28,8 @@ use super::store::BanRecord;
 use crate::clock::to_rfc3339;
 use crate::error::ApiError;
 
-/// The admin routes of the limiter, to be nested behind the admin authentication.
-pub fn admin_routes(limiter: Arc<RateLimiter>) -> Router {
+/// The admin routes of the limiter, to be merged behind the admin authentication.
+pub fn admin_routes<S: Clone + Send + Sync + 'static>(limiter: Arc<RateLimiter>) -> Router<S> {
     Router::new()
         .route("/v1/admin/ratelimit", get(get_rules).put(put_rules))
         .route("/v1/admin/bans", get(list_bans).post(create_ban))

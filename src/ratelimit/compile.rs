@@ -103,7 +103,7 @@ impl CompiledRule {
     pub fn cost_of(&self, method: &axum::http::Method, path: &str) -> i64 {
         self.weights
             .iter()
-            .find(|(matcher, _)| matcher.matches(method, path).is_some())
+            .find(|(matcher, _)| matcher.matches(method, path, None).is_some())
             .map_or(self.cost, |(_, cost)| *cost)
     }
 }
@@ -139,10 +139,11 @@ impl RuleSet {
         &self,
         method: &axum::http::Method,
         path: &str,
+        group: Option<&str>,
     ) -> Option<(usize, &CompiledRule, Option<&Arc<str>>)> {
         self.rules.iter().enumerate().find_map(|(index, rule)| {
             rule.matcher
-                .matches(method, path)
+                .matches(method, path, group)
                 .map(|pattern| (index, rule, pattern))
         })
     }
@@ -211,7 +212,11 @@ fn request_match(
     let methods = errors
         .check(format!("{field}.methods"), Methods::parse(methods))
         .unwrap_or_default();
-    RequestMatch { methods, patterns }
+    RequestMatch {
+        methods,
+        patterns,
+        group: None,
+    }
 }
 
 /// Validates and compiles `config`; traffic baselines of rules named as in `previous` carry over.

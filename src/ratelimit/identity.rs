@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
+use crate::clock::UnixMillis;
 use crate::domain::Tier;
 
 /// A user whose token verified.
@@ -27,8 +28,9 @@ pub struct VerifiedUser {
 
 /// Verifies user bearer tokens for the limiter; the service's authentication implements it.
 pub trait UserVerifier: Send + Sync + 'static {
-    /// The user of a token whose signature and expiry verify; `None` otherwise.
-    fn verify(&self, token: &str) -> Option<VerifiedUser>;
+    /// The user of a token whose signature and expiry (at `now_ms`) verify; `None` otherwise,
+    /// and for anonymous visitors (whose identities cost nothing to mint).
+    fn verify(&self, token: &str, now_ms: UnixMillis) -> Option<VerifiedUser>;
 }
 
 /// A verifier that knows no users: every client is identified by API key or IP.
@@ -36,7 +38,7 @@ pub trait UserVerifier: Send + Sync + 'static {
 pub struct NoUsers;
 
 impl UserVerifier for NoUsers {
-    fn verify(&self, _token: &str) -> Option<VerifiedUser> {
+    fn verify(&self, _token: &str, _now_ms: UnixMillis) -> Option<VerifiedUser> {
         None
     }
 }

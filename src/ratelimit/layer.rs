@@ -36,12 +36,22 @@ pub static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-rese
 #[derive(Clone)]
 pub struct RateLimitLayer {
     limiter: Arc<RateLimiter>,
+    group: Option<&'static str>,
 }
 
 impl RateLimitLayer {
     /// A layer deciding with `limiter`.
     pub fn new(limiter: Arc<RateLimiter>) -> Self {
-        Self { limiter }
+        Self {
+            limiter,
+            group: None,
+        }
+    }
+
+    /// Names the route group of the routes it wraps: rules with `group = "<name>"` match them.
+    pub fn group(mut self, group: &'static str) -> Self {
+        self.group = Some(group);
+        self
     }
 }
 
@@ -52,6 +62,7 @@ impl<S> Layer<S> for RateLimitLayer {
         RateLimitService {
             inner,
             limiter: self.limiter.clone(),
+            group: self.group,
         }
     }
 }
@@ -61,6 +72,7 @@ impl<S> Layer<S> for RateLimitLayer {
 pub struct RateLimitService<S> {
     inner: S,
     limiter: Arc<RateLimiter>,
+    group: Option<&'static str>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -89,6 +101,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let limiter = self.limiter.clone();
+        let group = self.group;
         Box::pin(async move {
             let peer = request
                 .extensions()
@@ -99,6 +112,7 @@ where
                 path: request.uri().path(),
                 query: request.uri().query(),
                 peer,
+                group,
                 headers: request.headers(),
             };
             let verdict = limiter.check(&info).await;

@@ -42,6 +42,8 @@ pub struct RequestInfo<'a> {
     pub query: Option<&'a str>,
     /// The address of the connection's peer.
     pub peer: IpAddr,
+    /// The route group the service's router gave the route, if any.
+    pub group: Option<&'a str>,
     /// The headers.
     pub headers: &'a HeaderMap,
 }
@@ -193,8 +195,9 @@ impl RateLimiter {
         let rules = self.rules.load_full();
         let forwarded = forwarded_for(request.headers);
         let ip = client_ip(request.peer, forwarded.as_deref(), &self.trusted);
+        let now_ms = self.clock.now_ms();
         let user = bearer_token(request.headers, request.query)
-            .and_then(|token| self.verifier.verify(token));
+            .and_then(|token| self.verifier.verify(token, now_ms));
         let api_key = request
             .headers
             .get(rules.identity.api_key_header.as_str())
@@ -209,7 +212,9 @@ impl RateLimiter {
                 Access::Unlisted => {}
             }
         }
-        let Some((index, rule, pattern)) = rules.rule_for(request.method, request.path) else {
+        let Some((index, rule, pattern)) =
+            rules.rule_for(request.method, request.path, request.group)
+        else {
             return Verdict::Unlimited;
         };
         if rule.exempt {
@@ -223,7 +228,6 @@ impl RateLimiter {
             api_key: api_key.map(str::to_owned),
         };
         let key = bucket_key(rule, &client, request, pattern);
-        let now_ms = self.clock.now_ms();
         let mut permille = rule.tier_permille[client.tier() as usize];
         if rule.adaptive && rules.adaptive.enabled {
             permille = permille * rule.traffic.observe(now_ms, &rules.adaptive) / 1000;

@@ -128,24 +128,36 @@ impl Methods {
     }
 }
 
-/// Methods and path patterns together.
+/// Methods, path patterns and a route group together.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestMatch {
     /// The methods matched.
     pub methods: Methods,
-    /// The patterns (empty: every path).
+    /// The patterns.
     pub patterns: Vec<PathPattern>,
+    /// The route group matched (as the service's router names its routes).
+    pub group: Option<Arc<str>>,
 }
 
 impl RequestMatch {
-    /// Whether the request matches; `Some` holds the matching pattern's text (`None` inside for
-    /// a match-everything set).
-    pub fn matches(&self, method: &Method, path: &str) -> Option<Option<&Arc<str>>> {
+    /// Whether the request matches; `Some` holds what it matched by — the pattern's text or the
+    /// group's name — or `None` inside when the set matches every path.
+    pub fn matches(
+        &self,
+        method: &Method,
+        path: &str,
+        group: Option<&str>,
+    ) -> Option<Option<&Arc<str>>> {
         if !self.methods.contains(method) {
             return None;
         }
+        if let Some(own) = &self.group
+            && group == Some(own.as_ref())
+        {
+            return Some(Some(own));
+        }
         if self.patterns.is_empty() {
-            return Some(None);
+            return self.group.is_none().then_some(None);
         }
         self.patterns
             .iter()

@@ -234,7 +234,8 @@ pub struct AlertConfig {
 pub struct RuleConfig {
     /// A unique name (it names the buckets, metrics and logs).
     pub name: String,
-    /// A group from `[groups]` whose paths the rule matches.
+    /// A route group: the routes the service's router names so, plus the paths `[groups]` lists
+    /// under that name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Path patterns: `/v1/events/*/tickets`, `{param}` for one segment, `**` for the rest.

@@ -40,7 +40,7 @@ ban_after = 0
 pub struct TestTokens;
 
 impl UserVerifier for TestTokens {
-    fn verify(&self, token: &str) -> Option<VerifiedUser> {
+    fn verify(&self, token: &str, _now_ms: i64) -> Option<VerifiedUser> {
         let mut parts = token.split(':');
         let (Some("token"), Some(id), Some(tier)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -107,6 +107,7 @@ impl Harness {
             path: &request.path,
             query: None,
             peer: request.peer,
+            group: request.group,
             headers: &headers,
         };
         self.limiter.check(&info).await
@@ -152,6 +153,7 @@ pub struct Req {
     pub forwarded_for: Option<String>,
     pub bearer: Option<String>,
     pub api_key: Option<String>,
+    pub group: Option<&'static str>,
 }
 
 /// A GET of `path` from `peer`.
@@ -168,6 +170,7 @@ pub fn request(method: Method, path: &str, peer: &str) -> Req {
         forwarded_for: None,
         bearer: None,
         api_key: None,
+        group: None,
     }
 }
 
@@ -181,6 +184,12 @@ impl Req {
     /// Signed in as `user` of `tier`.
     pub fn user(mut self, user: &str, tier: &str) -> Req {
         self.bearer = Some(format!("token:{user}:{tier}"));
+        self
+    }
+
+    /// On a route the router calls `group`.
+    pub fn group(mut self, group: &'static str) -> Req {
+        self.group = Some(group);
         self
     }
 

@@ -55,6 +55,15 @@ impl RedisRateLimitStore<ConnectionManager> {
     }
 }
 
+impl RedisRateLimitStore<redis::cluster_async::ClusterConnection> {
+    /// Connects to a Redis Cluster through any of its `nodes`.
+    pub async fn connect_cluster(nodes: &[String]) -> Result<Self, StoreError> {
+        let client = redis::cluster::ClusterClient::new(nodes.to_vec()).map_err(unavailable)?;
+        let connection = client.get_async_connection().await.map_err(unavailable)?;
+        Ok(Self::new(connection))
+    }
+}
+
 impl<C> RedisRateLimitStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
