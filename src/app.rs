@@ -7,12 +7,14 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::admin::live_stats::LiveStats;
 use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
@@ -26,8 +28,13 @@ use crate::identity::{Authenticator, UserTokens};
 use crate::queue::live::{LiveContext, LiveSettings};
 use crate::ratelimit::reload::RulesFileWatcher;
 use crate::store::QueueStore;
+use crate::store::audit::{AuditLog, MemoryAuditLog};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
+use crate::telemetry::timed_store::TimedStore;
+
+/// How often every event's live figures are read for the gauges and the dashboard.
+const LIVE_STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// The id of the event `demo = true` creates.
 pub const DEMO_EVENT: &str = "demo-sale";
@@ -60,8 +67,8 @@ pub struct App {
 /// Builds the application on the system clock; a Redis store takes its time from Redis.
 pub async fn build(settings: Settings) -> Result<App, StartError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = open_store(&settings, clock.clone(), None).await?;
-    build_with_store(settings, clock, store).await
+    let (store, audit) = open_store(&settings, clock.clone(), None).await?;
+    build_with_stores(settings, clock, store, audit).await
 }
 
 /// Builds the application with `clock`, which the store uses too, Redis included (tests drive
@@ -70,8 +77,8 @@ pub async fn build_with_clock(
     settings: Settings,
     clock: Arc<dyn Clock>,
 ) -> Result<App, StartError> {
-    let store = open_store(&settings, clock.clone(), Some(clock.clone())).await?;
-    build_with_store(settings, clock, store).await
+    let (store, audit) = open_store(&settings, clock.clone(), Some(clock.clone())).await?;
+    build_with_stores(settings, clock, store, audit).await
 }
 
 /// Builds the application on a given store (several instances sharing one store in tests).
@@ -80,6 +87,17 @@ pub async fn build_with_store(
     clock: Arc<dyn Clock>,
     store: Arc<dyn QueueStore>,
 ) -> Result<App, StartError> {
+    build_with_stores(settings, clock, store, Arc::new(MemoryAuditLog::default())).await
+}
+
+/// Builds the application on a given queue store and audit log.
+pub async fn build_with_stores(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn QueueStore>,
+    audit: Arc<dyn AuditLog>,
+) -> Result<App, StartError> {
+    let store = TimedStore::wrap(store);
     let keys = match &settings.signing_key_file {
         Some(path) => SigningKeys::from_file(path)?,
         None => {
@@ -102,6 +120,7 @@ pub async fn build_with_store(
         issuer: keys.clone(),
         settings: LiveSettings::default(),
     };
+    let live_stats = LiveStats::new(store.clone(), clock.clone());
     let state = AppState {
         outflow: OutflowRegistry::new(store.clone(), OutflowSettings::default()),
         live: Arc::new(live),
@@ -114,6 +133,8 @@ pub async fn build_with_store(
         clock,
         metrics: prometheus_handle(),
         outflow_meter: Arc::new(OutflowMeter::default()),
+        audit,
+        live_stats,
         shutdown: shutdown_watch,
     };
     if state.settings.demo {
@@ -151,6 +172,12 @@ pub async fn run(
     let _rules_watcher = rules_watcher;
     // Every instance drains every event: the store makes that safe.
     tokio::spawn(state.outflow.clone().run());
+    tokio::spawn(
+        state
+            .live_stats
+            .clone()
+            .run(LIVE_STATS_EVERY, state.shutdown.clone()),
+    );
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");
@@ -172,15 +199,19 @@ async fn open_store(
     settings: &Settings,
     clock: Arc<dyn Clock>,
     redis_clock: Option<Arc<dyn Clock>>,
-) -> Result<Arc<dyn QueueStore>, StartError> {
+) -> Result<(Arc<dyn QueueStore>, Arc<dyn AuditLog>), StartError> {
     match &settings.store {
-        StoreSettings::Memory => Ok(Arc::new(MemoryStore::new(clock))),
+        StoreSettings::Memory => Ok((
+            Arc::new(MemoryStore::new(clock)),
+            Arc::new(MemoryAuditLog::default()),
+        )),
         StoreSettings::Redis { urls } => {
             let store = RedisStore::connect(&urls.join(","), redis_clock)
                 .await
                 .map_err(|error| StartError::Store(format!("redis_url: {error}")))?;
             tracing::info!(nodes = urls.len(), "using the Redis store");
-            Ok(Arc::new(store))
+            let store = Arc::new(store);
+            Ok((store.clone(), store))
         }
     }
 }

@@ -12,16 +12,19 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get, patch, post};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use super::admission::require_admission;
 use super::auth::{authenticate, identify, require_admin};
 use super::openapi;
-use super::routes::{admin_events, checkout, events, operations, tickets};
+use super::routes::{
+    admin_audit, admin_events, admin_stream, checkout, events, operations, tickets,
+};
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
 use super::ws;
+use crate::admin::audit::record_change;
 use crate::error::ApiError;
 use crate::ratelimit::RateLimitLayer;
 use crate::ratelimit::admin::admin_routes;
@@ -44,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         ServiceBuilder::new()
             .layer(rate_limit(s, endpoint))
             .layer(from_fn_with_state(s.clone(), require_admin))
+            .layer(from_fn_with_state(s.clone(), record_change))
     };
     let public = |endpoint| ServiceBuilder::new().layer(rate_limit(s, endpoint));
 
@@ -107,7 +111,20 @@ pub fn router(state: AppState) -> Router {
                 .merge(patch(admin_events::change).layer(admin("admin"))),
         )
         // The limiter's own rules and bans: `GET`/`PUT /v1/admin/ratelimit`, `/v1/admin/bans`.
-        .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")));
+        .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")))
+        .route(
+            "/v1/admin/audit",
+            get(admin_audit::audit_log).layer(admin("admin")),
+        )
+        .route(
+            "/v1/admin/stream",
+            get(admin_stream::stream).layer(admin("admin")),
+        )
+        // The dashboard page itself is public: its data needs the token.
+        .route_service(
+            "/admin",
+            ServeFile::new(s.settings.static_dir.join("admin/index.html")),
+        );
 
     let operations = Router::new()
         .route("/healthz", get(operations::healthz))

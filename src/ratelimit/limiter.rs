@@ -267,6 +267,7 @@ impl RateLimiter {
                 None => self.fallback.decide_now(key, input),
             },
         };
+        record_penalty(&decision, &key.client, &rule.name);
         match decision {
             Decision::Allowed { quota, delay_ms } => {
                 let permit = match rule.concurrency {
@@ -517,4 +518,20 @@ fn bearer_token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'
             .split('&')
             .find_map(|pair| pair.strip_prefix("access_token="))
     })
+}
+
+/// Counts the penalty stage a decision reached, and remembers limited clients for the dashboard.
+fn record_penalty(decision: &Decision, client: &str, rule: &str) {
+    use crate::telemetry::{limited_clients, metrics};
+    match decision {
+        Decision::Allowed { delay_ms, .. } if *delay_ms > 0 => metrics::penalty("delay"),
+        Decision::Allowed { .. } => {}
+        Decision::Limited { ban, .. } => {
+            if ban.is_some() {
+                metrics::penalty("ban");
+            }
+            limited_clients::record(client, rule);
+        }
+        Decision::Banned { .. } => limited_clients::record(client, rule),
+    }
 }

@@ -1,4 +1,7 @@
 //! Logging set-up: JSON lines in production, readable lines in a terminal. `RUST_LOG` filters.
+//!
+//! Every request runs in one `request` span carrying its method, route, request id and status
+//! (see [`crate::http::telemetry`]); JSON lines include the span's fields.
 
 use tracing_subscriber::EnvFilter;
 

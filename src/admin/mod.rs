@@ -1,0 +1,9 @@
+//! The operators' side of a running sale, apart from HTTP: live statistics of every event and
+//! the audit log of every admin change.
+//!
+//! * [`live_stats`]: one store poll a second per instance feeding the gauges, the admin API's
+//!   rates and the dashboard's stream.
+//! * [`audit`]: the middleware that records who changed what, with the state before and after.
+
+pub mod audit;
+pub mod live_stats;
