@@ -32,9 +32,21 @@ fn param(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "string" } })
 }
 
+/// A path parameter with an example value (the demo event's id), so that generated requests
+/// also reach a real event.
+fn param_with_example(name: &str, description: &str, example: &str) -> Value {
+    let mut param = param(name, description);
+    param["example"] = json!(example);
+    param
+}
+
 /// The document.
 pub fn openapi() -> Value {
-    let event = param("event", "event id: [a-z0-9][a-z0-9-]{0,63}");
+    let event = param_with_example(
+        "event",
+        "event id: [a-z0-9][a-z0-9-]{0,63}",
+        crate::app::DEMO_EVENT,
+    );
     let ticket = param("ticket", "ticket id (UUID)");
     let order = param("order", "order id (UUID)");
     let user = json!([{ "userToken": [] }, { "visitorCookie": [] }]);
@@ -248,7 +260,7 @@ fn schemas() -> Value {
         "Ban": { "type": "object", "required": ["key", "reason", "count", "expires_at"], "properties": {
             "key": { "type": "string" }, "reason": { "type": "string" }, "count": { "type": "integer" }, "expires_at": time } },
         "NewBan": { "type": "object", "required": ["key", "seconds"], "additionalProperties": false, "properties": {
-            "key": { "type": "string", "description": "ip:…, user:…, key:… or an address" },
+            "key": { "type": "string", "pattern": "^((ip|user|key):.+|[0-9a-fA-F:.]+(/[0-9]{1,3})?)$", "description": "ip:…, user:…, key:… or an address" },
             "seconds": { "type": "integer", "minimum": 1, "maximum": 2_592_000 }, "reason": { "type": "string" } } },
         "AuditEntry": { "type": "object", "required": ["at", "actor", "action", "target", "status", "before", "after"], "properties": {
             "at": time, "actor": { "type": "string", "description": "admin: and a fingerprint of the token" },
