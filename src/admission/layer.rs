@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::http::Request;
+use axum::http::{HeaderMap, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use tower::{Layer, Service};
@@ -30,6 +30,15 @@ use crate::error::ApiError;
 
 /// The header carrying the admission token.
 pub const ADMISSION_TOKEN_HEADER: &str = "admission-token";
+
+/// The `Admission-Token` header's value.
+pub fn admission_token(headers: &HeaderMap) -> Result<&str, AdmissionError> {
+    headers
+        .get(ADMISSION_TOKEN_HEADER)
+        .ok_or(AdmissionError::Missing)?
+        .to_str()
+        .map_err(|_| AdmissionError::Invalid)
+}
 
 /// The caller's user or visitor id, put in the request extensions by the authentication step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +75,7 @@ impl AdmissionLayer {
     }
 
     fn check<B>(&self, request: &Request<B>) -> Result<Admission, AdmissionError> {
-        let token = request
-            .headers()
-            .get(ADMISSION_TOKEN_HEADER)
-            .ok_or(AdmissionError::Missing)?
-            .to_str()
-            .map_err(|_| AdmissionError::Invalid)?;
+        let token = admission_token(request.headers())?;
         let subject = request.extensions().get::<AdmittedSubject>();
         let expected = Expected {
             subject: subject.map(|AdmittedSubject(subject)| subject.as_str()),

@@ -63,14 +63,7 @@ crate::on_both_stores! {
         assert_eq!(created["stats"]["stock_left"]["TEE"], 10);
         assert!(created.get("seed").is_none());
 
-        let list: Value = app
-            .admin(Method::GET, "/v1/admin/events")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.admin_json(Method::GET, "/v1/admin/events", None).await;
         assert_eq!(list["events"].as_array().unwrap().len(), 1);
         assert_eq!(list["events"][0]["id"], "spring");
     }
@@ -225,14 +218,7 @@ crate::on_both_stores! {
             )
             .await;
         }
-        let detail: Value = app
-            .admin(Method::GET, "/v1/admin/events/sale")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let detail: Value = app.admin_json(Method::GET, "/v1/admin/events/sale", None).await;
         assert_eq!(detail["status"], "open");
         assert_eq!(detail["outflow_per_second"], 10.0);
     }
@@ -261,28 +247,14 @@ crate::on_both_stores! {
             let token = app.login(user).await;
             app.join_ok("sale", &token).await;
         }
-        let first: Value = app
-            .admin(Method::GET, "/v1/admin/events/sale")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let first: Value = app.admin_json(Method::GET, "/v1/admin/events/sale", None).await;
         assert_eq!(first["stats"]["queue_length"], 3);
         assert_eq!(first["stats"]["joined"], 3);
         assert_eq!(first["outflow"]["set_per_second"], 10.0);
 
         app.clock.advance_ms(1_000);
         app.drain(&event).await;
-        let second: Value = app
-            .admin(Method::GET, "/v1/admin/events/sale")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let second: Value = app.admin_json(Method::GET, "/v1/admin/events/sale", None).await;
         assert_eq!(second["stats"]["admitted"], 3);
         assert_eq!(second["stats"]["active"], 3);
         assert_eq!(second["outflow"]["actual_per_second"], 3.0);

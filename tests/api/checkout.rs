@@ -166,12 +166,7 @@ crate::on_both_stores! {
         let app = spawn_app().await;
         let event = app.open_event("sale", 5).await;
         let (user, _, admission) = app.admitted(&event, "alice").await;
-        let order: Value = app
-            .checkout("sale", Some(&user), Some(&admission), None, &one_item())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let order = app.reserve_one("sale", &user, &admission).await;
         let order_id = order["order_id"].as_str().unwrap();
         let paid = app.pay("sale", order_id, &user).await;
         assert_eq!(paid.status(), StatusCode::OK);
@@ -188,12 +183,7 @@ crate::on_both_stores! {
         let app = spawn_app().await;
         let event = app.open_event("sale", 5).await;
         let (user, _, admission) = app.admitted(&event, "alice").await;
-        let order: Value = app
-            .checkout("sale", Some(&user), Some(&admission), None, &one_item())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let order = app.reserve_one("sale", &user, &admission).await;
         let mallory = app.login("mallory").await;
         let response = app
             .pay("sale", order["order_id"].as_str().unwrap(), &mallory)
@@ -211,12 +201,7 @@ crate::on_both_stores! {
         let app = spawn_app().await;
         let event = app.open_event("sale", 1).await;
         let (user, _, admission) = app.admitted(&event, "alice").await;
-        let order: Value = app
-            .checkout("sale", Some(&user), Some(&admission), None, &one_item())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let order = app.reserve_one("sale", &user, &admission).await;
         app.clock.advance_ms(301_000);
         let response = app
             .pay("sale", order["order_id"].as_str().unwrap(), &user)
@@ -230,12 +215,7 @@ crate::on_both_stores! {
         let app = spawn_app().await;
         let event = app.open_event("sale", 5).await;
         let (user, _, admission) = app.admitted(&event, "alice").await;
-        let order: Value = app
-            .checkout("sale", Some(&user), Some(&admission), None, &one_item())
-            .await
-            .json()
-            .await
-            .unwrap();
+        let order = app.reserve_one("sale", &user, &admission).await;
         let response = app
             .request(
                 Method::POST,
@@ -256,5 +236,26 @@ crate::on_both_stores! {
         )
         .await;
         assert_eq!(problem["errors"][0]["field"], "payment.card_token");
+    }
+
+    async fn an_admitted_visitor_checks_out_with_the_visitor_token() {
+        let app = spawn_app().await;
+        let mut body = crate::test_app::event_body("open-sale", crate::test_app::START, 5);
+        body["allow_anonymous"] = json!(true);
+        assert_eq!(app.create_event(&body).await.status(), StatusCode::CREATED);
+        let joined: Value = app.join("open-sale", None).await.json().await.unwrap();
+        let visitor = joined["visitor_token"].as_str().unwrap();
+        app.drain(&waitroom::domain::EventId::parse("open-sale").unwrap()).await;
+        let ticket: Value = app
+            .ticket("open-sale", joined["ticket_id"].as_str().unwrap(), visitor)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let admission = ticket["admission_token"].as_str().unwrap();
+        let response = app
+            .checkout("open-sale", Some(visitor), Some(admission), None, &one_item())
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
     }
 }

@@ -125,3 +125,66 @@ async fn a_redis_outage_answers_503_with_retry_after_and_the_server_recovers() {
     );
     let _ = std::fs::remove_file(key_file);
 }
+
+/// Blocks the Redis server for `seconds` (from a blocking thread: the test's runtime stays free).
+fn freeze(redis: &std::sync::Arc<RedisServer>, seconds: &str) -> tokio::task::JoinHandle<String> {
+    let redis = redis.clone();
+    let seconds = seconds.to_owned();
+    tokio::task::spawn_blocking(move || redis.cli(&["DEBUG", "SLEEP", &seconds]))
+}
+
+#[tokio::test]
+async fn a_request_that_outlives_its_timeout_answers_503_with_retry_after() {
+    let redis = std::sync::Arc::new(RedisServer::start_with(&["--enable-debug-command", "yes"]));
+    let key_file = key_file();
+    let settings = Settings {
+        request_timeout: Duration::from_secs(1),
+        ..instance_settings(&redis, &key_file)
+    };
+    let app = spawn_instance(settings, ManualClock::new(START)).await;
+    app.open_event("sale", 5).await;
+
+    let frozen = freeze(&redis, "2.5");
+    // Give redis-cli a moment to reach the server: an external process, not logic, is awaited.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let response = app.get("/v1/events/sale").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the timeout did not cut the request"
+    );
+    assert!(response.headers().contains_key("retry-after"));
+    let problem = assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "timeout").await;
+    assert!(problem["detail"].as_str().unwrap().contains("in time"));
+    frozen.await.unwrap();
+    let _ = std::fs::remove_file(key_file);
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let redis = std::sync::Arc::new(RedisServer::start_with(&["--enable-debug-command", "yes"]));
+    let key_file = key_file();
+    let app = spawn_instance(
+        instance_settings(&redis, &key_file),
+        ManualClock::new(START),
+    )
+    .await;
+    app.open_event("sale", 5).await;
+
+    let frozen = freeze(&redis, "1");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let in_flight = tokio::spawn(
+        app.client
+            .get(format!("{}/v1/events/sale", app.address))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.stop().await.unwrap();
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the request in flight is answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    frozen.await.unwrap();
+    let _ = std::fs::remove_file(key_file);
+}

@@ -277,6 +277,25 @@ impl TestApp {
         request.send().await.expect("checkout")
     }
 
+    /// Checks out one SKU-1 and returns the reservation (asserting `201`).
+    pub async fn reserve_one(&self, event: &str, user_token: &str, admission: &str) -> Value {
+        let response = self
+            .checkout(event, Some(user_token), Some(admission), None, &one_item())
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "checkout");
+        response.json().await.expect("order JSON")
+    }
+
+    /// An admin request's JSON answer.
+    pub async fn admin_json(&self, method: Method, path: &str, body: Option<&Value>) -> Value {
+        let mut request = self.admin(method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("admin request");
+        response.json().await.expect("admin JSON")
+    }
+
     /// `POST /v1/events/{event}/orders/{order}/pay`.
     pub async fn pay(&self, event: &str, order: &str, user_token: &str) -> Response {
         self.request(
