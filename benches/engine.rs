@@ -2,8 +2,8 @@
 //! reserve. The Redis store runs against a private redis-server on loopback started here (as the
 //! tests do), with the server's clock; the memory store with the system clock.
 //!
-//! `cargo bench --bench engine`. Absolute times drift with the machine; compare the stores with
-//! each other and with `redis-benchmark` in the same run (see BENCHMARKS.md).
+//! `cargo bench --bench engine`. Absolute times drift with the machine; compare each operation
+//! with `ping` (one round trip doing nothing) in the same run, and the stores with each other.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/redis_server.rs"]
@@ -123,6 +123,12 @@ fn engine(c: &mut Criterion) {
         let store = &subject.store;
         // Every joiner is new: the counter runs on across samples.
         let mut next_joiner = WAITING;
+
+        // The floor: one round trip that does nothing (for Redis, a PING on the same connection).
+        group.bench_function("ping", |b| {
+            b.to_async(&runtime)
+                .iter(|| async { store.ping().await.unwrap() })
+        });
 
         group.bench_function("join", |b| {
             b.to_async(&runtime).iter_custom(|iters| {

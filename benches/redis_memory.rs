@@ -17,7 +17,7 @@ use std::time::Instant;
 use redis_server::RedisServer;
 use waitroom::domain::{EventConfig, EventId, Identity, JoinOutcome, Mode, OperatorStatus, Sku};
 use waitroom::store::QueueStore;
-use waitroom::store::redis::RedisStore;
+use waitroom::store::redis::{RedisStore, event_key_prefix};
 
 /// Concurrent joiners: enough to keep Redis busy over one multiplexed connection.
 const JOINERS: u64 = 64;
@@ -119,6 +119,16 @@ async fn main() {
     println!(
         "bytes per shopper       {:.1}",
         (after.saturating_sub(before)) as f64 / shoppers as f64
+    );
+    let queue_key = format!("{}q", event_key_prefix(&event));
+    let queue_bytes: u64 = server
+        .cli(&["MEMORY", "USAGE", &queue_key, "SAMPLES", "0"])
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    println!(
+        "  of which the queue    {:.1} (zset member and score); the rest is the ticket record",
+        queue_bytes as f64 / stats.queue_length as f64
     );
     println!(
         "joins                   {shoppers} in {:.1} s ({:.0}/s, {JOINERS} concurrent)",

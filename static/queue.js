@@ -19,6 +19,8 @@ let pingTimer = null;
 let startsAt = null;
 /** The place and wait as last heard, shown again when the status changes. */
 let lastPlace = null;
+/** The wait the API estimated for the expected lottery place, before the draw. */
+let prequeueEta = null;
 /** The event's status as last heard. */
 let eventStatus = null;
 
@@ -239,13 +241,20 @@ function showPlace(position, etaSeconds) {
   el("place").hidden = false;
   el("gone").hidden = true;
   if (position === null || position === undefined) {
+    // Before the draw nobody has a place; the API's estimate (when it gives one) is for the
+    // expected place, counted from now.
+    if (etaSeconds !== null && etaSeconds !== undefined) {
+      prequeueEta = etaSeconds;
+    }
     el("headline").textContent = "You're in!";
     el("position").textContent = "Lottery";
-    el("eta").textContent = "after the draw";
+    el("position").classList.add("small");
+    el("eta").textContent = prequeueEta === null ? "after the draw" : waitInWords(prequeueEta);
     el("ahead").textContent = "Your place is drawn at the start, fairly, among everyone here before it.";
     setProgress(0);
     return;
   }
+  el("position").classList.remove("small");
   el("headline").textContent = position <= 1 ? "You're next!" : "You're in line";
   el("position").textContent = position.toLocaleString();
   el("eta").textContent = eventStatus === "paused" ? "on hold" : waitInWords(etaSeconds);

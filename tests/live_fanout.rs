@@ -1,6 +1,6 @@
 //! Keeping N shoppers informed costs the store the same per tick whatever N is: the sockets of an
-//! instance share one ticker per event. Runs the outflow registry and real socket tasks (over
-//! in-memory channels) on the memory store, on tokio's paused clock.
+//! instance share one ticker per event. First the outflow registry and socket tasks over
+//! in-memory channels on tokio's paused clock, then a real server with 2,000 real WebSockets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -16,10 +16,11 @@ use futures_channel::mpsc;
 use futures_util::StreamExt;
 use support::counting_store::CountingStore;
 use support::events::sale;
+use support::live_app::TestApp;
 use tokio::time::Instant;
 use waitroom::admission::outflow::{OutflowRegistry, OutflowSettings};
-use waitroom::clock::{Clock, UnixMillis};
-use waitroom::domain::{Admitted, EventId, Identity, JoinOutcome, TicketId};
+use waitroom::clock::{Clock, SystemClock, UnixMillis};
+use waitroom::domain::{Admitted, EventId, Identity, JoinOutcome, OperatorStatus, TicketId};
 use waitroom::queue::live::{LiveContext, LiveSettings, run_socket};
 use waitroom::store::QueueStore;
 use waitroom::store::memory::MemoryStore;
@@ -162,4 +163,80 @@ async fn every_waiting_socket_hears_at_least_every_two_seconds_while_the_queue_m
         "the quietest socket heard {} frames in 10 s",
         run.fewest_frames_per_socket
     );
+}
+
+/// Drains a second, and calls that are not the ticker's own, while `window` passes.
+async fn store_rates(store: &CountingStore, window: Duration) -> (f64, u64) {
+    let before = store.all_calls();
+    tokio::time::sleep(window).await;
+    let after = store.all_calls();
+    let delta =
+        |op: &str| after.get(op).copied().unwrap_or(0) - before.get(op).copied().unwrap_or(0);
+    let drains = delta("drain") as f64 / window.as_secs_f64();
+    let others = after
+        .keys()
+        .filter(|op| !matches!(**op, "drain" | "event" | "event_ids" | "stats" | "touch"))
+        .map(|op| delta(op))
+        .sum();
+    (drains, others)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_calls_per_second_do_not_grow_from_ten_to_two_thousand_real_sockets() {
+    let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
+        SystemClock,
+    )))));
+    let app = TestApp::spawn(store.clone()).await;
+    // A line that does not move: every socket stays open and waiting.
+    let mut crowd = sale("crowd", SystemClock.now_ms() - 1_000, 1, 1, 1_000);
+    crowd.operator_status = OperatorStatus::Paused;
+    app.create(&crowd).await;
+    let window = Duration::from_secs(3);
+    let mut sockets = Vec::new();
+    let open_sockets = |count: usize| {
+        let app = &app;
+        async move {
+            let mut opened = Vec::new();
+            for n in 0..count {
+                let user = format!("crowd-{}-{n}", uuid::Uuid::new_v4().simple());
+                let token = app.token(&user);
+                let ticket = app.join("crowd", &token).await;
+                let socket = app
+                    .socket("crowd", ticket["ticket_id"].as_str().unwrap(), &token)
+                    .await;
+                // Each client reads whatever comes, as a page does.
+                opened.push(tokio::spawn(async move {
+                    let mut socket = socket;
+                    while let Some(Ok(_)) = socket.next().await {}
+                }));
+            }
+            opened
+        }
+    };
+
+    sockets.extend(open_sockets(10).await);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (few_drains, few_others) = store_rates(&store, window).await;
+    sockets.extend(open_sockets(1_990).await);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (many_drains, many_others) = store_rates(&store, window).await;
+
+    println!("drains/s with 10 sockets: {few_drains:.2}, with 2000: {many_drains:.2}");
+    // One drain per tick whatever the sockets: never more than the tick allows (a loaded machine
+    // can only slow the ticker down), and the ticker keeps ticking with 2,000 sockets.
+    let most = 1.0 / OutflowSettings::default().tick.as_secs_f64() * 1.1;
+    assert!(
+        few_drains <= most && many_drains <= most,
+        "{few_drains} and {many_drains} a second"
+    );
+    assert!(
+        few_drains >= 3.0 && many_drains >= 3.0,
+        "{few_drains} and {many_drains} a second"
+    );
+    assert_eq!(
+        (few_others, many_others),
+        (0, 0),
+        "no store call per socket while shoppers wait"
+    );
+    assert_eq!(sockets.len(), 2_000);
 }

@@ -146,6 +146,26 @@ async fn the_longest_identities_keep_their_tickets() {
 }
 
 #[tokio::test]
+async fn a_key_holding_something_unexpected_is_reported_as_corrupt() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let event = EventId::parse("odd").unwrap();
+    store
+        .create_event(&sale("odd", START, 1, 1, 5))
+        .await
+        .unwrap();
+    let queue = format!("{}q", event_key_prefix(&event));
+    server.cli(&["SET", &queue, "not a sorted set"]);
+
+    let joined = store
+        .join(&event, &shopper("ann"), TicketId::random())
+        .await;
+
+    assert!(matches!(joined, Err(StoreError::Corrupt(_))), "{joined:?}");
+}
+
+#[tokio::test]
 async fn scripts_flushed_from_the_server_are_loaded_again_transparently() {
     let server = RedisServer::start();
     let clock = ManualClock::new(START + 1);

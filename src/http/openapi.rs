@@ -87,6 +87,18 @@ pub fn openapi() -> Value {
                     "responses": { "204": { "description": "left" }, "401": problem("no or bad credentials"), "404": problem("no such ticket for this caller"), "503": unavailable }
                 }
             },
+            "/v1/events/{event}/tickets/{ticket}/ws": { "get": {
+                "summary": "WebSocket of the ticket's owner (browsers: ?access_token=<user or visitor token>, or the waitroom_visitor cookie; Origin must be the server's own or in WAITROOM_ALLOWED_ORIGINS, none is accepted). Server text frames: {\"type\":\"position\",\"position\":N,\"eta_seconds\":S,\"serving\":X} (position and eta_seconds null before the draw), {\"type\":\"admitted\",\"admission_token\":\"…\",\"admission_expires_at\":\"…\"} then close 1000, {\"type\":\"status\",\"status\":\"paused\"} on status changes, {\"type\":\"ticket\",\"status\":\"expired\"|\"left\"} then close 1000, {\"type\":\"pong\"} to a client {\"type\":\"ping\"}. A frame at least every 15 s; close 1001 on shutdown (reconnect)",
+                "parameters": [event, ticket,
+                    { "name": "access_token", "in": "query", "required": false, "schema": { "type": "string" } }],
+                "security": user,
+                "responses": {
+                    "101": { "description": "switching to the WebSocket protocol" },
+                    "401": problem("no or bad credentials"), "403": problem("origin_not_allowed"),
+                    "404": problem("no such ticket for this caller, or no such event"),
+                    "426": problem("upgrade_required: not a WebSocket handshake"), "503": unavailable
+                }
+            }},
             "/.well-known/jwks.json": { "get": {
                 "summary": "Public keys (OKP Ed25519, alg EdDSA) verifying admission tokens",
                 "responses": { "200": ok("the JWKS", json!({ "type": "object" })) }
@@ -239,6 +251,7 @@ fn schemas() -> Value {
             "starts_at": time, "prequeue_opens_at": time, "queue_length": { "type": "integer" }, "serving": { "type": "integer" },
             "outflow_per_second": { "type": "number" }, "estimated_wait_seconds": seconds, "allow_anonymous": { "type": "boolean" },
             "mode": { "enum": ["queue", "safety_net"] }, "units_left": { "type": "integer" },
+            "skus": { "type": "array", "items": { "type": "string" }, "description": "the SKUs the sale offers" },
             "seed_hash": { "type": "string", "description": "hex SHA-256 of the seed's text, published before the draw" },
             "seed": { "type": "string", "description": "present after the draw" } } },
         "Ticket": { "type": "object", "required": ["ticket_id", "event", "status", "position", "eta_seconds", "joined_at"], "properties": {

@@ -125,6 +125,18 @@ async function main() {
     await desktopPage.screenshot({ path: `${shots}/queue-desktop.png` });
     await desktop.close();
 
+    // A shopper whose browser cannot open WebSockets follows the line by polling instead.
+    const noSockets = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+    await noSockets.addInitScript(() => {
+      window.WebSocket = function WebSocketBlocked() {
+        throw new Error("WebSockets are blocked here");
+      };
+    });
+    const pollingPage = await noSockets.newPage();
+    await pollingPage.goto(`${base}/?event=${event}`);
+    await pollingPage.waitForSelector('#connection[data-state="polling"]', { timeout: 20000 });
+    console.log("journey: a page without WebSockets polls");
+
     // The sale resumes: the place falls one a second until the page goes to checkout.
     await setStatus("open");
     await page.waitForSelector('#status[data-status="open"]', { timeout: 5000 });
@@ -162,6 +174,9 @@ async function main() {
     check(status.trim() === "paid", `the order should be paid, is ${status}`);
     await page.screenshot({ path: `${shots}/checkout-phone.png`, fullPage: true });
     console.log(`journey: paid; screenshots in ${shots}/`);
+
+    await pollingPage.waitForURL(/checkout\.html/, { timeout: 30000 });
+    console.log("journey: the polling page was admitted too");
   } finally {
     await browser.close();
   }

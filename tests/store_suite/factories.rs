@@ -4,6 +4,8 @@
 //! A factory builds a fresh, empty store whose time is the harness's [`ManualClock`], standing at
 //! [`T0`]. Anything that must live as long as the store (a private server) goes in `_guard`.
 //!
+//! The property tests call a factory once per property and use a fresh event per random sale.
+
 use std::sync::Arc;
 
 use waitroom::clock::ManualClock;

@@ -144,6 +144,7 @@ impl OutflowRegistry {
         let feed = Arc::new(EventFeed::new(event.clone()));
         feeds.insert(event.clone(), Arc::clone(&feed));
         drop(feeds);
+        tracing::info!(%event, "outflow ticker starts");
         let ticker = Ticker::new(
             Arc::clone(&self.store),
             Arc::clone(&feed),

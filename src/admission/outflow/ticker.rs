@@ -98,6 +98,10 @@ impl Ticker {
             }
         };
         self.recovered();
+        metrics::counter!("waitroom_outflow_drains_total").increment(1);
+        metrics::counter!("waitroom_outflow_admitted_total")
+            .increment(outcome.admitted.len() as u64);
+        metrics::counter!("waitroom_outflow_abandoned_total").increment(outcome.abandoned);
         let closed = outcome.status == Some(EventStatus::Closed);
         self.publish(now, outcome);
         if closed {
@@ -185,6 +189,8 @@ impl Ticker {
 
     fn failed(&mut self, operation: &'static str, error: &StoreError) {
         self.failures += 1;
+        metrics::counter!("waitroom_outflow_store_errors_total", "operation" => operation)
+            .increment(1);
         // The first failure and then one in a hundred: a store outage must not flood the log.
         if self.failures % 100 == 1 {
             tracing::warn!(

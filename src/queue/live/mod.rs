@@ -8,6 +8,7 @@
 //!
 //! [`OutflowSnapshot`]: crate::admission::outflow::OutflowSnapshot
 
+mod handover;
 mod messages;
 mod socket;
 

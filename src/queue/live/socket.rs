@@ -1,7 +1,6 @@
 //! One open queue page: what to tell it, and when.
 
 use std::ops::ControlFlow;
-use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -10,17 +9,14 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use super::{ClientMessage, LiveContext, ServerMessage};
 use crate::admission::outflow::{OutflowSnapshot, Subscription};
-use crate::clock::to_rfc3339;
-use crate::domain::{Admitted, EventId, EventStatus, Identity, Ticket, TicketId, TicketStatus};
+use crate::domain::{Admitted, EventId, EventStatus, Identity, Ticket, TicketId};
 
 /// Close code: normal end (admitted, place gone, event closed).
-const NORMAL: u16 = 1000;
+pub(super) const NORMAL: u16 = 1000;
 /// Close code: the server is going away; reconnect (to another instance).
 const GOING_AWAY: u16 = 1001;
 /// Close code: the server failed; reconnect or poll.
-const SERVER_ERROR: u16 = 1011;
-/// Longest wait between retries of a ticket read that keeps failing.
-const LONGEST_READ_RETRY: Duration = Duration::from_secs(30);
+pub(super) const SERVER_ERROR: u16 = 1011;
 
 /// Why a socket ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +88,14 @@ where
         let wake = socket.next_wake(watching);
         let flow = tokio::select! {
             biased;
-            _ = subscription.stopping.changed() => ControlFlow::Continue(()),
+            stopping = subscription.stopping.changed() => match stopping {
+                Ok(()) => ControlFlow::Continue(()),
+                // The registry itself is gone: nothing will feed this socket again.
+                Err(_) => {
+                    socket.close(GOING_AWAY, "server restarting").await;
+                    ControlFlow::Break(SocketEnd::ShuttingDown)
+                }
+            },
             changed = subscription.snapshots.changed(), if watching => match changed {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(_) => ControlFlow::Break(socket.feed_closed(&subscription.snapshots).await),
@@ -123,37 +126,28 @@ struct View {
 }
 
 /// One socket's state between wake-ups.
-struct LiveSocket<'a, W> {
-    sink: W,
-    live: &'a LiveContext,
-    event: EventId,
-    identity: Identity,
-    ticket_id: TicketId,
+pub(super) struct LiveSocket<'a, W> {
+    pub(super) sink: W,
+    pub(super) live: &'a LiveContext,
+    pub(super) event: EventId,
+    pub(super) identity: Identity,
+    pub(super) ticket_id: TicketId,
     /// The ticket's place in the queue order; `None` in the pre-queue before the draw.
-    score: Option<u64>,
-    status_told: Option<EventStatus>,
-    position_told: Option<(Option<u64>, u64)>,
+    pub(super) score: Option<u64>,
+    pub(super) status_told: Option<EventStatus>,
+    pub(super) position_told: Option<(Option<u64>, u64)>,
     /// A changed position waits for the position interval to pass.
-    position_held_back: bool,
-    last_sent: Instant,
-    last_position_at: Option<Instant>,
+    pub(super) position_held_back: bool,
+    pub(super) last_sent: Instant,
+    pub(super) last_position_at: Option<Instant>,
     /// When the socket last looked at the snapshot.
-    last_look: Instant,
+    pub(super) last_look: Instant,
     /// A ticket read is wanted at this time.
-    read_due: Option<Instant>,
-    read_failures: u32,
+    pub(super) read_due: Option<Instant>,
+    pub(super) read_failures: u32,
 }
 
 impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
-    /// The first frames: an admission made before the socket opened goes out at once.
-    async fn open(&mut self, ticket: &Ticket) -> ControlFlow<SocketEnd> {
-        match ticket.status {
-            TicketStatus::Admitted => self.hand_over_ticket(ticket).await,
-            TicketStatus::Expired | TicketStatus::Left => self.place_gone(ticket.status).await,
-            TicketStatus::Waiting => ControlFlow::Continue(()),
-        }
-    }
-
     /// Whether the socket wakes at every published drain. A shopper further back than the
     /// outflow can reach in two position intervals only looks once per interval.
     fn watches(&self, snapshot: &OutflowSnapshot) -> bool {
@@ -272,99 +266,6 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         .await
     }
 
-    /// Reads the ticket: to learn the score after the draw, or to confirm an admission.
-    async fn read_ticket(&mut self, now: Instant, serving: u64) -> ControlFlow<SocketEnd> {
-        self.read_due = None;
-        let read = self
-            .live
-            .store
-            .ticket(&self.event, &self.identity, false)
-            .await;
-        match read {
-            Ok(Some(ticket)) if ticket.ticket_id == self.ticket_id => match ticket.status {
-                TicketStatus::Admitted => self.hand_over_ticket(&ticket).await,
-                TicketStatus::Expired | TicketStatus::Left => self.place_gone(ticket.status).await,
-                TicketStatus::Waiting => {
-                    self.score = ticket.score;
-                    let settled = ticket.score.is_some_and(|score| score > serving);
-                    if settled {
-                        self.read_failures = 0;
-                    } else {
-                        // Not drawn yet, or not admitted yet: the store is a moment behind.
-                        self.retry_read_later(now);
-                    }
-                    ControlFlow::Continue(())
-                }
-            },
-            Ok(_) => self.place_gone(TicketStatus::Expired).await,
-            Err(error) => {
-                tracing::debug!(event = %self.event, ticket = %self.ticket_id, %error, "ticket read failed");
-                self.retry_read_later(now);
-                ControlFlow::Continue(())
-            }
-        }
-    }
-
-    fn retry_read_later(&mut self, now: Instant) {
-        self.read_failures = self.read_failures.saturating_add(1);
-        let backoff = self.live.settings.read_retry * 2u32.saturating_pow(self.read_failures - 1);
-        self.read_due = Some(now + backoff.min(LONGEST_READ_RETRY));
-    }
-
-    /// This socket's share of the spread after the draw: ticket ids are random, so the reads of
-    /// all pre-queue sockets spread evenly.
-    fn draw_read_offset(&self) -> Duration {
-        let spread_ms = self.live.settings.draw_read_spread.as_millis().max(1);
-        let offset = self.ticket_id.0.as_u128() % spread_ms;
-        Duration::from_millis(u64::try_from(offset).unwrap_or(0))
-    }
-
-    async fn hand_over_ticket(&mut self, ticket: &Ticket) -> ControlFlow<SocketEnd> {
-        match (ticket.admitted_at, ticket.admission_expires_at) {
-            (Some(admitted_at), Some(expires_at)) => {
-                self.hand_over(Admitted {
-                    identity: ticket.identity.clone(),
-                    ticket_id: ticket.ticket_id,
-                    admitted_at,
-                    expires_at,
-                })
-                .await
-            }
-            _ => {
-                tracing::error!(event = %self.event, ticket = %self.ticket_id, "an admitted ticket has no admission times");
-                self.close(SERVER_ERROR, "try again").await;
-                ControlFlow::Break(SocketEnd::Failed)
-            }
-        }
-    }
-
-    /// Sends the admission and closes: the page moves on to checkout.
-    async fn hand_over(&mut self, admission: Admitted) -> ControlFlow<SocketEnd> {
-        match self.live.issuer.issue(&self.event, &admission) {
-            Ok(admission_token) => {
-                self.send(ServerMessage::Admitted {
-                    admission_token,
-                    admission_expires_at: to_rfc3339(admission.expires_at),
-                })
-                .await?;
-                metrics::counter!("waitroom_ws_admissions_pushed_total").increment(1);
-                self.close(NORMAL, "admitted").await;
-                ControlFlow::Break(SocketEnd::Admitted)
-            }
-            Err(error) => {
-                tracing::error!(event = %self.event, ticket = %self.ticket_id, %error, "cannot sign an admission");
-                self.close(SERVER_ERROR, "try again").await;
-                ControlFlow::Break(SocketEnd::Failed)
-            }
-        }
-    }
-
-    async fn place_gone(&mut self, status: TicketStatus) -> ControlFlow<SocketEnd> {
-        self.send(ServerMessage::Ticket { status }).await?;
-        self.close(NORMAL, "place gone").await;
-        ControlFlow::Break(SocketEnd::PlaceGone)
-    }
-
     /// The event's ticker stopped: the event closed, or went away.
     async fn feed_closed(&mut self, snapshots: &watch::Receiver<OutflowSnapshot>) -> SocketEnd {
         let status = snapshots.borrow().status;
@@ -398,7 +299,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
     }
 
     /// Sends a frame; a client that does not take it within the send timeout is dropped.
-    async fn send(&mut self, message: ServerMessage) -> ControlFlow<SocketEnd> {
+    pub(super) async fn send(&mut self, message: ServerMessage) -> ControlFlow<SocketEnd> {
         crate::telemetry::metrics::ws_sent(match &message {
             ServerMessage::Position { .. } => "position",
             ServerMessage::Admitted { .. } => "admitted",
@@ -417,7 +318,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         }
     }
 
-    async fn close(&mut self, code: u16, reason: &'static str) {
+    pub(super) async fn close(&mut self, code: u16, reason: &'static str) {
         let frame = Message::Close(Some(CloseFrame {
             code,
             reason: reason.into(),
