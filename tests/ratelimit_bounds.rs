@@ -88,7 +88,10 @@ async fn a_million_clients_on_redis_use_bounded_memory_and_every_key_expires() {
         .count()
         .await;
     let elapsed = started.elapsed();
-    assert_eq!(allowed, CLIENTS as usize, "each client's first request passes");
+    assert_eq!(
+        allowed, CLIENTS as usize,
+        "each client's first request passes"
+    );
 
     let (keys, expires) = keyspace(&server);
     let used = info_field(&server.cli(&["INFO", "memory"]), "used_memory") - before;
@@ -98,7 +101,10 @@ async fn a_million_clients_on_redis_use_bounded_memory_and_every_key_expires() {
         f64::from(CLIENTS) / elapsed.as_secs_f64()
     );
     assert_eq!(keys, expires, "every key has a TTL");
-    assert!(keys > 0 && keys < i64::from(CLIENTS), "expired buckets are gone: {keys} left");
+    assert!(
+        keys > 0 && keys < i64::from(CLIENTS),
+        "expired buckets are gone: {keys} left"
+    );
     assert!(per_key <= 200, "{per_key} bytes per client key");
 
     // The rest go by themselves once their interval has passed.

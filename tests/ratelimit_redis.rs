@@ -79,7 +79,9 @@ fail_mode = "local"
 async fn with_redis_down_each_rule_does_as_its_fail_mode_says() {
     let mut h = Harness::start(Backend::Redis, &format!("{QUIET}\n{FAIL_MODES}")).await;
     let client = "203.0.113.7";
-    assert!(passed(&h.check(&request(Method::GET, "/local", client)).await));
+    assert!(passed(
+        &h.check(&request(Method::GET, "/local", client)).await
+    ));
 
     h.redis.as_mut().unwrap().stop();
 
@@ -106,5 +108,8 @@ async fn with_redis_down_each_rule_does_as_its_fail_mode_says() {
         }
     })
     .await;
-    assert!(back.is_ok(), "decisions come back to Redis once it is up again");
+    assert!(
+        back.is_ok(),
+        "decisions come back to Redis once it is up again"
+    );
 }
