@@ -44,7 +44,7 @@ fn input(interval_s: i64) -> DecisionInput {
 fn client(i: u32) -> BucketKey {
     BucketKey {
         client: format!("ip:10.{}.{}.{}", i >> 16, (i >> 8) & 0xff, i & 0xff),
-        bucket: "api".to_owned(),
+        bucket: "api".into(),
     }
 }
 
