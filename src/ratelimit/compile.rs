@@ -4,7 +4,9 @@
 //! operator fixes them in one go; a set with any mistake is refused and the rules in force stay.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use metrics::Counter;
 
 use super::access::AccessLists;
 use super::adaptive::{AdaptiveSettings, TrafficTracker};
@@ -96,6 +98,53 @@ pub struct CompiledRule {
     pub adaptive: bool,
     /// Its traffic (kept across reloads by name).
     pub traffic: Arc<TrafficTracker>,
+    /// Its decision counters, registered at first use (the metrics recorder is up by then).
+    pub counters: OnceLock<OutcomeCounters>,
+}
+
+/// `waitroom_ratelimit_decisions_total` of one rule, one counter per outcome, registered once so
+/// that counting a decision costs an atomic add.
+#[derive(Debug)]
+pub struct OutcomeCounters {
+    allowed: Counter,
+    limited: Counter,
+    banned: Counter,
+    denied: Counter,
+    unavailable: Counter,
+}
+
+impl OutcomeCounters {
+    /// Registers the counters of `rule`.
+    pub fn new(rule: &str) -> Self {
+        let counter = |outcome: &'static str| {
+            metrics::counter!(
+                "waitroom_ratelimit_decisions_total",
+                "rule" => rule.to_owned(),
+                "outcome" => outcome
+            )
+        };
+        Self {
+            allowed: counter("allowed"),
+            limited: counter("limited"),
+            banned: counter("banned"),
+            denied: counter("denied"),
+            unavailable: counter("unavailable"),
+        }
+    }
+
+    /// Counts one verdict (unlimited requests are not counted).
+    pub fn count(&self, verdict: &super::limiter::Verdict) {
+        use super::limiter::Verdict;
+        let counter = match verdict {
+            Verdict::Unlimited => return,
+            Verdict::Allowed { .. } => &self.allowed,
+            Verdict::Limited { .. } => &self.limited,
+            Verdict::Banned { .. } => &self.banned,
+            Verdict::Denied => &self.denied,
+            Verdict::Unavailable => &self.unavailable,
+        };
+        counter.increment(1);
+    }
 }
 
 impl CompiledRule {
@@ -119,6 +168,8 @@ pub struct RuleSet {
     pub access: AccessLists,
     /// Client identification.
     pub identity: IdentityConfig,
+    /// The header carrying an API key, parsed.
+    pub api_key_header: axum::http::HeaderName,
     /// Penalties.
     pub penalty: Arc<PenaltyPolicy>,
     /// Adaptation.
@@ -261,13 +312,14 @@ pub fn compile(
     if identity.ipv6_prefix > 128 {
         errors.push("identity.ipv6_prefix", "must be at most 128");
     }
-    if identity
+    let api_key_header = identity
         .api_key_header
+        .to_ascii_lowercase()
         .parse::<axum::http::HeaderName>()
-        .is_err()
-    {
-        errors.push("identity.api_key_header", "is not a header name");
-    }
+        .unwrap_or_else(|_| {
+            errors.push("identity.api_key_header", "is not a header name");
+            axum::http::HeaderName::from_static("x-api-key")
+        });
     let penalty = penalty_policy(&mut errors, config);
     let adaptive = adaptive_settings(&mut errors, config);
     let relaxations = config
@@ -296,6 +348,7 @@ pub fn compile(
         rules,
         access,
         identity,
+        api_key_header,
         penalty: Arc::new(penalty),
         adaptive,
         relaxations,
@@ -400,6 +453,7 @@ fn compile_rule(
         concurrency: rule.concurrency.map(i64::from),
         adaptive: rule.adaptive.unwrap_or(true),
         traffic,
+        counters: OnceLock::new(),
     }
 }
 

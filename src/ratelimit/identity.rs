@@ -14,6 +14,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
+use super::compile::KeyIdentity;
+use super::rules::IdentityConfig;
 use crate::clock::UnixMillis;
 use crate::domain::Tier;
 
@@ -61,6 +63,11 @@ impl TrustedProxies {
             .map(parse_net)
             .collect::<Result<Vec<_>, _>>()
             .map(Self)
+    }
+
+    /// Whether no proxy is trusted (then `X-Forwarded-For` is never read).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
@@ -144,29 +151,37 @@ pub fn user_key(user_id: &str) -> String {
 
 /// The client of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Client {
+pub struct Client<'a> {
     /// Its IP (after trusted proxies).
     pub ip: IpAddr,
-    /// Its IP key (grouped).
-    pub ip_key: String,
     /// The verified user, if any.
     pub user: Option<VerifiedUser>,
     /// The API key as sent, if any.
-    pub api_key: Option<String>,
+    pub api_key: Option<&'a str>,
 }
 
-impl Client {
+impl Client<'_> {
     /// The tier limits scale by: the user's, else anonymous.
     pub fn tier(&self) -> Tier {
         self.user.as_ref().map_or(Tier::Anonymous, |user| user.tier)
     }
 
-    /// The client key: user, else API key, else IP.
-    pub fn key(&self) -> String {
-        match (&self.user, &self.api_key) {
-            (Some(user), _) => user_key(&user.id),
-            (None, Some(api_key)) => api_key_key(api_key),
-            (None, None) => self.ip_key.clone(),
+    /// The client key a rule keyed by `identity` charges. `User` and `ApiKey` fall back to the
+    /// IP for clients without one.
+    pub fn key(&self, identity: KeyIdentity, config: &IdentityConfig) -> String {
+        let ip = || ip_key(self.ip, config.ipv4_prefix, config.ipv6_prefix);
+        match identity {
+            KeyIdentity::Client => match (&self.user, self.api_key) {
+                (Some(user), _) => user_key(&user.id),
+                (None, Some(api_key)) => api_key_key(api_key),
+                (None, None) => ip(),
+            },
+            KeyIdentity::User => self
+                .user
+                .as_ref()
+                .map_or_else(ip, |user| user_key(&user.id)),
+            KeyIdentity::ApiKey => self.api_key.map_or_else(ip, api_key_key),
+            KeyIdentity::Ip => ip(),
         }
     }
 }

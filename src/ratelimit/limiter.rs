@@ -16,11 +16,9 @@ use axum::http::{HeaderMap, Method, header};
 
 use super::access::Access;
 use super::alerts::{Alerter, BanAlert};
-use super::compile::{CompiledRule, KeyIdentity, RuleSet, compile};
+use super::compile::{CompiledRule, OutcomeCounters, RuleSet, compile};
 use super::decision::DecisionInput;
-use super::identity::{
-    Client, NoUsers, TrustedProxies, UserVerifier, api_key_key, client_ip, ip_key, user_key,
-};
+use super::identity::{Client, NoUsers, TrustedProxies, UserVerifier, client_ip};
 use super::outcome::{Decision, Quota};
 use super::rules::{FailMode, RuleSetConfig};
 use super::sale::OpenEvents;
@@ -193,21 +191,25 @@ impl RateLimiter {
     /// Decides one request.
     pub async fn check(&self, request: &RequestInfo<'_>) -> Verdict {
         let rules = self.rules.load_full();
-        let forwarded = forwarded_for(request.headers);
-        let ip = client_ip(request.peer, forwarded.as_deref(), &self.trusted);
+        let ip = if self.trusted.is_empty() {
+            request.peer.to_canonical()
+        } else {
+            let forwarded = forwarded_for(request.headers);
+            client_ip(request.peer, forwarded.as_deref(), &self.trusted)
+        };
         let now_ms = self.clock.now_ms();
         let user = bearer_token(request.headers, request.query)
             .and_then(|token| self.verifier.verify(token, now_ms));
         let api_key = request
             .headers
-            .get(rules.identity.api_key_header.as_str())
+            .get(&rules.api_key_header)
             .and_then(|value| value.to_str().ok());
         if !rules.access.is_empty() {
             match rules
                 .access
                 .judge(ip, user.as_ref().map(|u| u.id.as_str()), api_key)
             {
-                Access::Denied => return self.count(&rules, None, Verdict::Denied),
+                Access::Denied => return count(None, Verdict::Denied),
                 Access::Allowed => return Verdict::Unlimited,
                 Access::Unlisted => {}
             }
@@ -220,19 +222,20 @@ impl RateLimiter {
         if rule.exempt {
             return Verdict::Unlimited;
         }
-        let ip_key = ip_key(ip, rules.identity.ipv4_prefix, rules.identity.ipv6_prefix);
-        let client = Client {
-            ip,
-            ip_key,
-            user,
-            api_key: api_key.map(str::to_owned),
+        let client = Client { ip, user, api_key };
+        let key = BucketKey {
+            client: client.key(rule.key.identity, &rules.identity),
+            bucket: bucket_name(rule, request, pattern),
         };
-        let key = bucket_key(rule, &client, request, pattern);
         let mut permille = rule.tier_permille[client.tier() as usize];
         if rule.adaptive && rules.adaptive.enabled {
             permille = permille * rule.traffic.observe(now_ms, &rules.adaptive) / 1000;
         }
-        if !rules.relaxations.is_empty() {
+        if rules
+            .relaxations
+            .iter()
+            .any(|relax| relax.rules.contains(&index))
+        {
             let open = self.open_events.current();
             for relax in &rules.relaxations {
                 if relax.rules.contains(&index) && relax.applies(now_ms, &open) {
@@ -246,7 +249,7 @@ impl RateLimiter {
             penalty: rules.penalty.clone(),
         };
         let verdict = self.charge(&rules, rule, &key, &input).await;
-        self.count(&rules, Some(rule), verdict)
+        count(Some(rule), verdict)
     }
 
     async fn charge(
@@ -392,24 +395,6 @@ impl RateLimiter {
             .unwrap_or_else(|_| Err(StoreError::Unavailable("timed out".to_owned())))
     }
 
-    fn count(&self, _rules: &RuleSet, rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
-        let outcome = match &verdict {
-            Verdict::Unlimited => return verdict,
-            Verdict::Allowed { .. } => "allowed",
-            Verdict::Limited { .. } => "limited",
-            Verdict::Banned { .. } => "banned",
-            Verdict::Denied => "denied",
-            Verdict::Unavailable => "unavailable",
-        };
-        let rule = rule.map_or_else(
-            || metrics::SharedString::const_str("access"),
-            |rule| metrics::SharedString::from_shared(rule.name.clone()),
-        );
-        metrics::counter!("waitroom_ratelimit_decisions_total", "rule" => rule, "outcome" => outcome)
-            .increment(1);
-        verdict
-    }
-
     /// Bans `client` for `length` with `reason` (an operator's ban), raising the alert.
     pub async fn ban(
         &self,
@@ -453,41 +438,38 @@ fn millis(ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
-/// The bucket a rule charges for this client.
-fn bucket_key(
+/// The bucket a rule charges: the rule's own, or one per endpoint.
+fn bucket_name(
     rule: &CompiledRule,
-    client: &Client,
     request: &RequestInfo<'_>,
     pattern: Option<&Arc<str>>,
-) -> BucketKey {
-    let client_key = match rule.key.identity {
-        KeyIdentity::Client => client.key(),
-        KeyIdentity::User => client
-            .user
-            .as_ref()
-            .map_or_else(|| client.ip_key.clone(), |user| user_key(&user.id)),
-        KeyIdentity::ApiKey => client
-            .api_key
-            .as_deref()
-            .map_or_else(|| client.ip_key.clone(), api_key_key),
-        KeyIdentity::Ip => client.ip_key.clone(),
-    };
-    let bucket = if rule.key.per_endpoint {
+) -> Arc<str> {
+    if rule.key.per_endpoint {
         let endpoint = pattern.map_or(request.path, |p| p.as_ref());
-        format!("{}|{} {endpoint}", rule.name, request.method)
+        Arc::from(format!("{}|{} {endpoint}", rule.name, request.method))
     } else {
-        rule.name.to_string()
-    };
-    BucketKey {
-        client: client_key,
-        bucket,
+        rule.name.clone()
     }
+}
+
+/// Counts the verdict in `waitroom_ratelimit_decisions_total{rule, outcome}`.
+fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
+    static ACCESS: std::sync::OnceLock<OutcomeCounters> = std::sync::OnceLock::new();
+    let counters = match rule {
+        Some(rule) => rule
+            .counters
+            .get_or_init(|| OutcomeCounters::new(&rule.name)),
+        None => ACCESS.get_or_init(|| OutcomeCounters::new("access")),
+    };
+    counters.count(&verdict);
+    verdict
 }
 
 /// Every `X-Forwarded-For` value, in order, as one list.
 fn forwarded_for(headers: &HeaderMap) -> Option<Cow<'_, str>> {
+    static X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
     let mut values = headers
-        .get_all("x-forwarded-for")
+        .get_all(&X_FORWARDED_FOR)
         .iter()
         .filter_map(|value| value.to_str().ok());
     let first = values.next()?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::limiter::RateLimiter;
 use super::rules::RuleSetConfig;
@@ -35,10 +35,29 @@ pub fn read_rules_file(path: &Path) -> Result<RuleSetConfig, Vec<FieldError>> {
     })
 }
 
+/// What the watcher has done so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadCount {
+    /// Saves put in force.
+    pub applied: u64,
+    /// Saves refused (the rules in force stayed).
+    pub refused: u64,
+    /// The mistakes of the last refused save.
+    pub last_errors: Vec<FieldError>,
+}
+
 /// Watches a rules file while it lives; dropping it stops the watching.
 pub struct RulesFileWatcher {
     _watcher: RecommendedWatcher,
     task: tokio::task::JoinHandle<()>,
+    count: watch::Receiver<ReloadCount>,
+}
+
+impl RulesFileWatcher {
+    /// What it has done so far, changing with every save it handles.
+    pub fn count(&self) -> watch::Receiver<ReloadCount> {
+        self.count.clone()
+    }
 }
 
 impl Drop for RulesFileWatcher {
@@ -71,41 +90,52 @@ pub fn watch_rules_file(
         }
     })?;
     watcher.watch(&directory, RecursiveMode::NonRecursive)?;
+    let (count_tx, count) = watch::channel(ReloadCount::default());
     let task = tokio::spawn(async move {
         while rx.recv().await.is_some() {
             // Let the burst of events of one save settle, then read once.
             tokio::time::sleep(SETTLE).await;
             while rx.try_recv().is_ok() {}
-            apply_file(&limiter, &path);
+            match apply_file(&limiter, &path) {
+                Ok(false) => {}
+                Ok(true) => count_tx.send_modify(|count| count.applied += 1),
+                Err(errors) => count_tx.send_modify(|count| {
+                    count.refused += 1;
+                    count.last_errors = errors;
+                }),
+            }
         }
     });
     Ok(RulesFileWatcher {
         _watcher: watcher,
         task,
+        count,
     })
 }
 
-/// Reads the file and puts it in force if it differs from the rules in force and is sound.
-fn apply_file(limiter: &RateLimiter, path: &Path) {
+/// Reads the file and puts it in force if it differs from the rules in force and is sound;
+/// `Ok(false)` when it is the same.
+fn apply_file(limiter: &RateLimiter, path: &Path) -> Result<bool, Vec<FieldError>> {
     let applied = read_rules_file(path).and_then(|config| {
         if limiter.rules().config == config {
             return Ok(false);
         }
         limiter.replace_rules(&config).map(|()| true)
     });
-    match applied {
+    match &applied {
         Ok(true) => tracing::info!(file = %path.display(), "rate-limit rules reloaded"),
         Ok(false) => {}
         Err(errors) => {
-            let errors: Vec<String> = errors
+            let described: Vec<String> = errors
                 .iter()
                 .map(|e| format!("{}: {}", e.field, e.message))
                 .collect();
             tracing::error!(
                 file = %path.display(),
-                errors = %errors.join("; "),
+                errors = %described.join("; "),
                 "rate-limit rules file refused; the rules in force stay"
             );
         }
     }
+    applied
 }

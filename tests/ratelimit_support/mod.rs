@@ -101,27 +101,12 @@ impl Harness {
 
     /// Decides one request.
     pub async fn check(&self, request: &Req) -> Verdict {
-        let headers = request.headers();
-        let info = RequestInfo {
-            method: &request.method,
-            path: &request.path,
-            query: None,
-            peer: request.peer,
-            group: request.group,
-            headers: &headers,
-        };
-        self.limiter.check(&info).await
+        check(&self.limiter, request).await
     }
 
     /// How many of `n` requests pass, at the current time.
     pub async fn allowed_of(&self, n: usize, request: &Req) -> usize {
-        let mut allowed = 0;
-        for _ in 0..n {
-            if passed(&self.check(request).await) {
-                allowed += 1;
-            }
-        }
-        allowed
+        allowed_of(&self.limiter, n, request).await
     }
 
     /// Every key in the test's Redis, with its remaining time to live in ms.
@@ -137,6 +122,31 @@ impl Harness {
             })
             .collect()
     }
+}
+
+/// Decides one request with `limiter`.
+pub async fn check(limiter: &RateLimiter, request: &Req) -> Verdict {
+    let headers = request.headers();
+    let info = RequestInfo {
+        method: &request.method,
+        path: &request.path,
+        query: None,
+        peer: request.peer,
+        group: request.group,
+        headers: &headers,
+    };
+    limiter.check(&info).await
+}
+
+/// How many of `n` requests `limiter` lets through.
+pub async fn allowed_of(limiter: &RateLimiter, n: usize, request: &Req) -> usize {
+    let mut allowed = 0;
+    for _ in 0..n {
+        if passed(&check(limiter, request).await) {
+            allowed += 1;
+        }
+    }
+    allowed
 }
 
 /// Whether a verdict lets the request through.

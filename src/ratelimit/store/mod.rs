@@ -30,7 +30,7 @@ pub struct BucketKey {
     /// The client whose penalties and bans apply (`ip:…`, `user:…`, `key:…`).
     pub client: String,
     /// The bucket inside it: the rule's name, plus the endpoint for per-endpoint keys.
-    pub bucket: String,
+    pub bucket: std::sync::Arc<str>,
 }
 
 /// A temporary ban, as the admin API lists it.

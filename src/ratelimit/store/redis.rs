@@ -7,6 +7,7 @@
 //! never disagree, unless a clock is injected (the conformance suite drives a manual one).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager};
@@ -47,10 +48,17 @@ pub struct RedisRateLimitStore<C = ConnectionManager> {
 }
 
 impl RedisRateLimitStore<ConnectionManager> {
-    /// Connects to one Redis at `url`.
+    /// Connects to one Redis at `url`. The connection reconnects by itself; how long a request
+    /// may wait is the limiter's business (its `store_timeout` and fail modes), so the
+    /// connection's own timeouts are only a backstop.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
-        let connection = ConnectionManager::new(client).await.map_err(unavailable)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(5)));
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
         Ok(Self::new(connection))
     }
 }
