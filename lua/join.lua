@@ -14,8 +14,9 @@ end
 local drawn = draw_if_due(c, now)
 settle(now)
 local identity = ARGV[2]
+local bucket = bucket_of(identity)
 
-local old = get_ticket(identity)
+local old = get_ticket(identity, bucket)
 if old then
   local status = ticket_status(old, now)
   if status == 'w' then
@@ -35,7 +36,8 @@ end
 
 -- A left or expired ticket is replaced by a new one at the tail.
 local t = new_ticket(identity, ARGV[3], now)
-t.bucket = bucket_of(identity)
+t.bucket = bucket
+local tail_score = nil
 redis.call('HINCRBY', K.st, 'joined', 1)
 if not drawn then
   redis.call('ZADD', K.q, lottery_score(c, t.tid), identity)
@@ -47,8 +49,8 @@ elseif c.mode == 'safety_net' and status == 'open' and redis.call('ZCARD', K.q) 
   redis.call('HINCRBY', K.st, 'admitted', 1)
   admit(c, t, now)
 else
-  local score = redis.call('HINCRBY', K.st, 'last', 1)
-  redis.call('ZADD', K.q, int(score), identity)
+  tail_score = redis.call('HINCRBY', K.st, 'last', 1)
+  redis.call('ZADD', K.q, int(tail_score), identity)
   put_ticket(t)
 end
-return { 'created', ticket_reply(t, now, drawn) }
+return { 'created', ticket_reply(t, now, drawn, tail_score) }

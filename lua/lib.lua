@@ -184,8 +184,8 @@ local function bucket_of(identity)
   return PREFIX .. 'tk:' .. string.sub(redis.sha1hex(identity), 1, 4)
 end
 
-local function get_ticket(identity)
-  local bucket = bucket_of(identity)
+local function get_ticket(identity, bucket)
+  bucket = bucket or bucket_of(identity)
   local raw = redis.call('HGET', bucket, identity)
   if not raw then
     return nil
@@ -234,12 +234,15 @@ end
 
 -- The reply for a ticket: { ticket_id, status, position, score, joined_at, admitted_at,
 -- expires_at, used }; position and score only while waiting after the draw (false is nil).
-local function ticket_reply(t, now, drawn)
+-- `score` may be given when the caller knows it.
+local function ticket_reply(t, now, drawn, score)
   local status = ticket_status(t, now)
-  local position, score = false, false
+  local position = false
   if status == 'w' and drawn then
     position = redis.call('ZRANK', K.q, t.identity) + 1
-    score = tonumber(redis.call('ZSCORE', K.q, t.identity))
+    score = score or tonumber(redis.call('ZSCORE', K.q, t.identity))
+  else
+    score = false
   end
   return {
     t.tid, status, position, score, t.joined, t.adm_at or false, t.exp or false,
