@@ -14,10 +14,12 @@ use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::admin::events_file::follow_events_file;
 use crate::admin::live_stats::LiveStats;
 use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
+use crate::config::watch::FileWatcher;
 use crate::config::{Settings, StoreSettings, UserKeySettings};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
 use crate::http::outflow_meter::OutflowMeter;
@@ -45,6 +47,9 @@ pub enum StartError {
     /// A key file is unreadable or holds no usable key.
     #[error("{0}")]
     Keys(#[from] KeyError),
+    /// The events file cannot be read, watched or applied.
+    #[error("{0}")]
+    Events(String),
     /// The store could not be set up.
     #[error("{0}")]
     Store(String),
@@ -62,6 +67,8 @@ pub struct App {
     shutdown: watch::Sender<bool>,
     /// Reloads the rate-limit rules file on change while the app lives.
     _rules_watcher: Option<RulesFileWatcher>,
+    /// Applies the events file on change while the app lives.
+    _events_watcher: Option<FileWatcher>,
 }
 
 /// Builds the application on the system clock; a Redis store takes its time from Redis.
@@ -146,8 +153,22 @@ pub async fn build_with_stores(
         state.clock.clone(),
         state.shutdown.clone(),
     );
+    let events_watcher = match &state.settings.events_file {
+        Some(path) => Some(
+            follow_events_file(
+                state.store.clone(),
+                state.audit.clone(),
+                state.clock.clone(),
+                path.clone(),
+            )
+            .await
+            .map_err(StartError::Events)?,
+        ),
+        None => None,
+    };
     let router = router(state.clone());
     Ok(App {
+        _events_watcher: events_watcher,
         state,
         router,
         shutdown,
@@ -167,9 +188,10 @@ pub async fn run(
         shutdown: shutdown_sender,
         state,
         _rules_watcher: rules_watcher,
+        _events_watcher: events_watcher,
     } = app;
-    // The rules file is watched for as long as the server runs.
-    let _rules_watcher = rules_watcher;
+    // The rules and events files are watched for as long as the server runs.
+    let _watchers = (rules_watcher, events_watcher);
     // Every instance drains every event: the store makes that safe.
     tokio::spawn(state.outflow.clone().run());
     tokio::spawn(

@@ -8,6 +8,7 @@ mod support;
 mod admin_app;
 mod audit;
 mod deployment;
+mod events_file;
 mod metrics_exported;
 mod openapi_routes;
 mod stream;
