@@ -110,7 +110,8 @@ pub async fn record_change(
         ),
         Subject::Ban(key) => (key.clone(), Value::Null),
     };
-    tracing::info!(%actor, action, %target, %request_id, "admin change");
+    // `subject`, not `target`: JSON lines already use `target` for the module.
+    tracing::info!(%actor, action, subject = %target, %request_id, "admin change");
     admin_change(action);
     let entry = AuditEntry {
         at_ms: state.now(),

@@ -9,6 +9,7 @@ mod admin_app;
 mod audit;
 mod deployment;
 mod events_file;
+mod logs;
 mod metrics_exported;
 mod openapi_routes;
 mod stream;
