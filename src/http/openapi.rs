@@ -52,7 +52,7 @@ pub fn openapi() -> Value {
     let user = json!([{ "userToken": [] }, { "visitorCookie": [] }]);
     let admin = json!([{ "adminToken": [] }]);
     let unavailable = problem("the store is unavailable (Retry-After)");
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "waitroom",
@@ -214,7 +214,45 @@ pub fn openapi() -> Value {
             },
             "schemas": schemas()
         }
-    })
+    });
+    add_rate_limit_answers(&mut document);
+    document
+}
+
+/// Paths the rate limiter never limits (probes, scrapers, keys, this document).
+const NEVER_LIMITED: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/.well-known/jwks.json",
+];
+
+/// Every other operation may answer `429` (over a limit) and `403` (banned or denied).
+fn add_rate_limit_answers(document: &mut Value) {
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, operations) in paths.iter_mut() {
+        if NEVER_LIMITED.contains(&path.as_str()) {
+            continue;
+        }
+        for operation in operations
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
+            let Some(responses) = operation["responses"].as_object_mut() else {
+                continue;
+            };
+            responses.entry("429").or_insert_with(|| {
+                problem("rate_limited: over a rate limit (Retry-After, RateLimit-* headers)")
+            });
+            responses.entry("403").or_insert_with(|| {
+                problem("banned or on the deny list (Retry-After while banned)")
+            });
+        }
+    }
 }
 
 fn schemas() -> Value {

@@ -148,6 +148,39 @@ async fn run_a_sale(app: &TestApp) {
     .await;
     assert_eq!(banned.status(), StatusCode::CREATED);
     app.state.live_stats.poll().await.unwrap();
+    exceed_a_tight_rule(app).await;
+}
+
+/// Puts a rule of one request a minute on the public event state in force, then asks twelve
+/// times: limited, delayed, then banned.
+async fn exceed_a_tight_rule(app: &TestApp) {
+    let mut rules: Value = admin(app, Method::GET, "/v1/admin/ratelimit", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tight = json!({ "name": "tight", "paths": ["/v1/events/*"], "methods": ["GET"], "limit": 1, "period": "1m", "adaptive": false });
+    rules["rules"].as_array_mut().unwrap().insert(0, tight);
+    let replaced = admin(app, Method::PUT, "/v1/admin/ratelimit", Some(rules)).await;
+    assert_eq!(
+        replaced.status(),
+        StatusCode::OK,
+        "{:?}",
+        replaced.text().await
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(get(app, "/v1/events/metered").await.status().as_u16());
+    }
+    assert_eq!(statuses[0], 200);
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&403), "banned at last: {statuses:?}");
+    let top = waitroom::telemetry::limited_clients::top(5);
+    assert!(
+        top.iter()
+            .any(|client| client.key == "ip:127.0.0.1" && client.rule == "tight"),
+        "{top:?}"
+    );
 }
 
 #[tokio::test]
