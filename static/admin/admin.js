@@ -206,7 +206,7 @@
     const bans = limiter.bans || [];
     const body = $('[data-testid="bans"] tbody');
     body.innerHTML = bans.length
-      ? bans.map((b) => `<tr><td><code>${escape(b.key)}</code></td><td>${escape(b.reason)}</td><td>${escape(b.expires_at)}</td>` +
+      ? bans.map((b) => `<tr><td><code>${escape(b.key)}</code></td><td>${escape(b.reason)}</td><td title="${escape(b.expires_at)}">${escape(clockTime(b.expires_at))}</td>` +
           `<td><button type="button" data-lift="${escape(b.key)}">Lift</button></td></tr>`).join("")
       : '<tr><td colspan="4" class="muted">none</td></tr>';
   }
@@ -320,6 +320,11 @@
 
   function escape(text) {
     return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  }
+
+  function clockTime(rfc3339) {
+    const date = new Date(rfc3339);
+    return Number.isNaN(date.getTime()) ? rfc3339 : date.toLocaleTimeString();
   }
 
   function localInput(rfc3339) {

@@ -65,6 +65,19 @@ async function simulateSale() {
   return joining;
 }
 
+/** One signed-in shopper reading its ticket far faster than a page would: limited by user id. */
+async function pollGreedily() {
+  const { access_token } = await call("/v1/dev/login", { method: "POST", body: { user_id: `${event}-greedy` } });
+  const ticket = await call(`/v1/events/${event}/tickets`, { method: "POST", token: access_token, body: {} });
+  let limited = 0;
+  for (let i = 0; i < 45; i += 1) {
+    const response = await fetch(`${base}/v1/events/${event}/tickets/${ticket.ticket_id}`, { headers: { Authorization: `Bearer ${access_token}` } });
+    if (response.status === 429 || response.status === 403) limited += 1;
+  }
+  check(limited > 0, "the greedy shopper was limited");
+  return `user:${event}-greedy`;
+}
+
 const number = async (card, field) => Number((await card.locator(`[data-field="${field}"]`).textContent()).trim());
 
 async function main() {
@@ -96,6 +109,9 @@ async function main() {
       { timeout: 15_000 },
     );
     await joining;
+    const greedy = await pollGreedily();
+    await page.locator('[data-testid="top-clients"] td', { hasText: greedy }).waitFor({ timeout: 10_000 });
+    check(await page.locator('[data-testid="refusals"] tbody tr').count() > 0, "refusals per rule are shown");
     const admitted = await number(card, "admitted");
     console.log(`dashboard: admitted went from ${firstAdmitted} to ${admitted} live (queue was ${firstJoined})`);
     await page.screenshot({ path: `${shots}/dashboard-live.png`, fullPage: true });
