@@ -132,7 +132,11 @@ fn ours(url: &str, seconds: u64, round: u32) -> (f64, u64, u64) {
         }
         let rate = all.len() as f64 / started.elapsed().as_secs_f64();
         all.sort_unstable();
-        let at = |p: f64| all.get(((all.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0);
+        let at = |p: f64| {
+            all.get(((all.len() as f64 - 1.0) * p) as usize)
+                .copied()
+                .unwrap_or(0)
+        };
         (rate, at(0.5), at(0.99))
     })
 }
@@ -164,12 +168,17 @@ fn main() {
         .unwrap_or(5);
     let server = Server::start();
     let url = format!("redis://127.0.0.1:{}/", server.port);
-    let sha = server.cli(&["SCRIPT", "LOAD", "return 1"]).trim().to_owned();
+    let sha = server
+        .cli(&["SCRIPT", "LOAD", "return 1"])
+        .trim()
+        .to_owned();
     println!("Redis decisions at {CALLERS} concurrent callers, {seconds} s rounds, A B A B A B:");
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for round in 0..3 {
         let (rate, p50, p99) = ours(&url, seconds, round);
-        println!("  waitroom limiter:          {rate:>9.0} decisions/s  p50 {p50} µs  p99 {p99} µs");
+        println!(
+            "  waitroom limiter:          {rate:>9.0} decisions/s  p50 {p50} µs  p99 {p99} µs"
+        );
         let requests = (rate as u64 * seconds).max(100_000);
         let base = baseline(&server, &sha, requests);
         println!("  redis-benchmark EVALSHA:   {base:>9.0} requests/s");
