@@ -25,6 +25,7 @@ use crate::identity::{Authenticator, UserTokens};
 use crate::ratelimit::reload::RulesFileWatcher;
 use crate::store::QueueStore;
 use crate::store::memory::MemoryStore;
+use crate::store::redis::RedisStore;
 
 /// The id of the event `demo = true` creates.
 pub const DEMO_EVENT: &str = "demo-sale";
@@ -54,17 +55,20 @@ pub struct App {
     _rules_watcher: Option<RulesFileWatcher>,
 }
 
-/// Builds the application on the system clock.
+/// Builds the application on the system clock; a Redis store takes its time from Redis.
 pub async fn build(settings: Settings) -> Result<App, StartError> {
-    build_with_clock(settings, Arc::new(SystemClock)).await
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = open_store(&settings, clock.clone(), None).await?;
+    build_with_store(settings, clock, store).await
 }
 
-/// Builds the application with `clock` (tests drive a manual one).
+/// Builds the application with `clock`, which the store uses too, Redis included (tests drive
+/// a manual one).
 pub async fn build_with_clock(
     settings: Settings,
     clock: Arc<dyn Clock>,
 ) -> Result<App, StartError> {
-    let store = open_store(&settings, clock.clone()).await?;
+    let store = open_store(&settings, clock.clone(), Some(clock.clone())).await?;
     build_with_store(settings, clock, store).await
 }
 
@@ -87,9 +91,7 @@ pub async fn build_with_store(
     let users = user_tokens(&settings)?;
     let (shutdown, shutdown_watch) = watch::channel(false);
     let auth = Arc::new(Authenticator::new(users, &keys));
-    let limiter = build_limiter(&settings, clock.clone(), auth.clone())
-        .await
-        .map_err(StartError::RateLimit)?;
+    let limiter = build_limiter(&settings, clock.clone(), auth.clone()).await?;
     let state = AppState {
         admissions: Arc::new(AdmissionVerifier::from_keys(&keys)),
         auth,
@@ -145,15 +147,22 @@ pub async fn run(
     .await
 }
 
+/// The configured store. The memory store runs on `clock`; Redis on `redis_clock`, or on the
+/// Redis server's own time when it is `None` (instances then never disagree about time).
 async fn open_store(
     settings: &Settings,
     clock: Arc<dyn Clock>,
+    redis_clock: Option<Arc<dyn Clock>>,
 ) -> Result<Arc<dyn QueueStore>, StartError> {
     match &settings.store {
         StoreSettings::Memory => Ok(Arc::new(MemoryStore::new(clock))),
-        StoreSettings::Redis { .. } => Err(StartError::Store(
-            "the Redis store is not available in this build".to_owned(),
-        )),
+        StoreSettings::Redis { urls } => {
+            let store = RedisStore::connect(&urls.join(","), redis_clock)
+                .await
+                .map_err(|error| StartError::Store(format!("redis_url: {error}")))?;
+            tracing::info!(nodes = urls.len(), "using the Redis store");
+            Ok(Arc::new(store))
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use waitroom::admission::SigningKeys;
+use waitroom::app::StartError;
 use waitroom::config::Settings;
 
 /// A virtual waiting room and flash-sale admission gateway.
@@ -68,7 +69,9 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         let listen = settings.listen;
         let app = match waitroom::app::build(settings).await {
             Ok(app) => app,
-            Err(error) => return fail(&error.to_string(), 2),
+            Err(error @ StartError::Keys(_)) => return fail(&error.to_string(), 2),
+            Err(error @ StartError::Store(_)) => return fail(&error.to_string(), 1),
+            Err(error @ StartError::RateLimit(_)) => return fail(&error.to_string(), 2),
         };
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(listener) => listener,
@@ -82,7 +85,8 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
     })
 }
 
-/// One line on stderr and the exit code: never a panic trace for a bad setting.
+/// One line on stderr and the exit code (2 for a setting or key that cannot work, 1 for a
+/// failure of the surroundings): never a panic trace.
 fn fail(message: &str, code: u8) -> ExitCode {
     let _ = writeln!(std::io::stderr(), "waitroom: {message}");
     ExitCode::from(code)

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::http::Request;
+use axum::http::{HeaderMap, Request};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use tower::{Layer, Service};
@@ -30,6 +30,15 @@ use crate::error::ApiError;
 
 /// The header carrying the admission token.
 pub const ADMISSION_TOKEN_HEADER: &str = "admission-token";
+
+/// The `Admission-Token` header's value.
+pub fn admission_token(headers: &HeaderMap) -> Result<&str, AdmissionError> {
+    headers
+        .get(ADMISSION_TOKEN_HEADER)
+        .ok_or(AdmissionError::Missing)?
+        .to_str()
+        .map_err(|_| AdmissionError::Invalid)
+}
 
 /// The caller's user or visitor id, put in the request extensions by the authentication step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +75,7 @@ impl AdmissionLayer {
     }
 
     fn check<B>(&self, request: &Request<B>) -> Result<Admission, AdmissionError> {
-        let token = request
-            .headers()
-            .get(ADMISSION_TOKEN_HEADER)
-            .ok_or(AdmissionError::Missing)?
-            .to_str()
-            .map_err(|_| AdmissionError::Invalid)?;
+        let token = admission_token(request.headers())?;
         let subject = request.extensions().get::<AdmittedSubject>();
         let expected = Expected {
             subject: subject.map(|AdmittedSubject(subject)| subject.as_str()),
@@ -126,6 +130,81 @@ where
                 let response = ApiError::from(error).into_response();
                 Box::pin(async move { Ok(response) })
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::admission::{SigningKeys, sign_admission};
+    use crate::clock::ManualClock;
+    use crate::domain::TicketId;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn app(keys: &SigningKeys) -> axum::Router {
+        let layer = AdmissionLayer::new(AdmissionVerifier::from_keys(keys))
+            .for_event(EventId::parse("sale").unwrap())
+            .with_clock(Arc::new(ManualClock::new(NOW)));
+        axum::Router::new()
+            .route(
+                "/checkout",
+                post(
+                    |axum::Extension(admission): axum::Extension<Admission>| async move {
+                        admission.subject
+                    },
+                ),
+            )
+            .layer(layer)
+    }
+
+    fn request(token: Option<&str>) -> Request<Body> {
+        let mut builder = Request::post("/checkout");
+        if let Some(token) = token {
+            builder = builder.header(ADMISSION_TOKEN_HEADER, token);
+        }
+        builder.body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_valid_admission_reaches_the_service() {
+        let keys = SigningKeys::generate().unwrap();
+        let event = EventId::parse("sale").unwrap();
+        let token = sign_admission(
+            &keys,
+            "alice",
+            &event,
+            TicketId::random(),
+            NOW,
+            NOW + 60_000,
+        )
+        .unwrap();
+        let response = app(&keys).oneshot(request(Some(&token))).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn no_admission_or_another_events_is_refused() {
+        let keys = SigningKeys::generate().unwrap();
+        let other = EventId::parse("other").unwrap();
+        let token = sign_admission(
+            &keys,
+            "alice",
+            &other,
+            TicketId::random(),
+            NOW,
+            NOW + 60_000,
+        )
+        .unwrap();
+        for request in [request(None), request(Some(&token))] {
+            let response = app(&keys).oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
         }
     }
 }

@@ -10,7 +10,7 @@ pub mod token;
 use axum::http::StatusCode;
 
 pub use keys::{KeyError, SigningKeys};
-pub use layer::{ADMISSION_TOKEN_HEADER, AdmissionLayer, AdmittedSubject};
+pub use layer::{ADMISSION_TOKEN_HEADER, AdmissionLayer, AdmittedSubject, admission_token};
 pub use token::{Admission, AdmissionError, AdmissionVerifier, Expected, sign_admission};
 
 use crate::error::ApiError;

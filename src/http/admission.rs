@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::paths::EventPath;
 use super::state::AppState;
-use crate::admission::{ADMISSION_TOKEN_HEADER, Admission, AdmissionError, Expected};
+use crate::admission::{Admission, AdmissionError, Expected, admission_token};
 use crate::error::ApiError;
 use crate::identity::Shopper;
 
@@ -21,12 +21,7 @@ pub async fn require_admission(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token = request
-        .headers()
-        .get(ADMISSION_TOKEN_HEADER)
-        .ok_or(AdmissionError::Missing)?
-        .to_str()
-        .map_err(|_| AdmissionError::Invalid)?;
+    let token = admission_token(request.headers())?;
     let expected = Expected {
         subject: Some(shopper.identity.subject()),
         event: Some(&event),

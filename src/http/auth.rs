@@ -54,25 +54,33 @@ pub async fn identify(
     next: Next,
 ) -> Result<Response, ApiError> {
     let caller = caller_of(&state, request.headers())?;
-    if let Caller::Shopper(shopper) = &caller {
-        let subject = AdmittedSubject(shopper.identity.subject().to_owned());
-        request.extensions_mut().insert(subject);
-        request.extensions_mut().insert(shopper.clone());
-    }
-    request.extensions_mut().insert(caller);
+    note_caller(&mut request, caller);
     Ok(next.run(request).await)
 }
 
 /// Middleware: requires a verified shopper (`401` otherwise).
 pub async fn authenticate(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     match caller_of(&state, request.headers())? {
         Caller::Anonymous => Err(AuthError::Missing.into()),
-        Caller::Shopper(_) => identify(State(state), request, next).await,
+        caller => {
+            note_caller(&mut request, caller);
+            Ok(next.run(request).await)
+        }
     }
+}
+
+/// Puts the caller, and a shopper's identity and admission subject, in the extensions.
+fn note_caller(request: &mut Request, caller: Caller) {
+    if let Caller::Shopper(shopper) = &caller {
+        let subject = AdmittedSubject(shopper.identity.subject().to_owned());
+        request.extensions_mut().insert(subject);
+        request.extensions_mut().insert(shopper.clone());
+    }
+    request.extensions_mut().insert(caller);
 }
 
 /// Middleware: requires `Authorization: Bearer $WAITROOM_ADMIN_TOKEN`.

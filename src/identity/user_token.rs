@@ -275,6 +275,45 @@ mod tests {
         assert!(strict.verify(&token, NOW).is_ok());
     }
 
+    /// A JWKS file holding one of our Ed25519 keys as an identity provider's key.
+    fn jwks_file(keys: &crate::admission::SigningKeys) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("users-{}.json", uuid::Uuid::new_v4()));
+        std::fs::write(&path, keys.jwks().to_string()).unwrap();
+        path
+    }
+
+    fn idp_token(keys: &crate::admission::SigningKeys, header: Header, exp: i64) -> String {
+        let key = keys.current();
+        let claims = serde_json::json!({ "sub": "carol", "exp": exp, "tier": "trusted" });
+        let mut header = header;
+        header.kid = Some(key.kid.clone());
+        match header.alg {
+            Algorithm::HS256 => {
+                use base64::Engine as _;
+                let public = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(&key.x)
+                    .unwrap();
+                jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&public)).unwrap()
+            }
+            _ => jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_jwks_key_verifies_its_own_algorithm_only() {
+        let idp = crate::admission::SigningKeys::generate().unwrap();
+        let path = jwks_file(&idp);
+        let tokens = UserTokens::from_jwks_file(&path, None, None).unwrap();
+        let exp = NOW / 1000 + 60;
+        let good = idp_token(&idp, Header::new(Algorithm::EdDSA), exp);
+        let user = tokens.verify(&good, NOW).unwrap();
+        assert_eq!(user.user_id, "carol");
+        assert_eq!(user.tier, Tier::Trusted);
+        let confused = idp_token(&idp, Header::new(Algorithm::HS256), exp);
+        assert_eq!(tokens.verify(&confused, NOW), Err(AuthError::Invalid));
+        let _ = std::fs::remove_file(path);
+    }
+
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
         let ours = UserTokens::with_secret(b"secret-secret-secret-secret-1234", None, None);

@@ -40,6 +40,7 @@
 
 pub mod memory;
 pub mod redis;
+mod scripts;
 
 use async_trait::async_trait;
 

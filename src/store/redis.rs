@@ -1,1 +1,339 @@
+//! The Redis store: one Redis or a Redis Cluster, shared by any number of instances.
+//!
+//! Every operation that changes more than one key is one Lua script from `lua/` (see
+//! [`scripts`](super::scripts)), so it is atomic with no locks and no read-modify-write races
+//! between instances. Every key of an event starts with `wr:{<event>}:` (see
+//! [`event_key_prefix`]), so one event lives in one cluster slot and different events spread
+//! over the cluster. The list of events is the set [`EVENTS_KEY`], in a slot of its own, touched
+//! by a separate command after an event is created.
+//!
+//! Time comes from the Redis server (`TIME` inside each script), so instances never disagree
+//! about the outflow; a [`Clock`] may be injected instead (tests drive a manual one), and is
+//! then passed to every script as its first argument.
 
+mod connection;
+mod replies;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redis::{AsyncCommands, Script, ScriptInvocation, Value};
+
+use self::connection::{Connection, store_error};
+use super::scripts::Scripts;
+use super::{QueueStore, StoreError};
+use crate::clock::{Clock, UnixMillis};
+use crate::domain::{
+    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
+    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+};
+
+/// The set of every event id.
+pub const EVENTS_KEY: &str = "wr:events";
+
+/// How many identities one `touch` script marks at most (bigger batches are split), so that no
+/// script holds the server for long.
+const TOUCH_BATCH: usize = 1_000;
+
+/// The prefix of every key of `event`: `wr:{<event>}:`, the braces making the event id the
+/// Redis Cluster hash tag.
+pub fn event_key_prefix(event: &EventId) -> String {
+    format!("wr:{{{event}}}:")
+}
+
+/// The queue engine's state in Redis.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: Connection,
+    scripts: Arc<Scripts>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl RedisStore {
+    /// Connects to `urls`: `redis://…` for one Redis, or a comma-separated list of the nodes of
+    /// a Redis Cluster. With `clock: None` the scripts take the time from the Redis server; with
+    /// `Some(clock)` from that clock. A Redis that cannot be reached within a couple of seconds
+    /// is [`StoreError::Unavailable`].
+    pub async fn connect(
+        urls: &str,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<RedisStore, StoreError> {
+        let connection = Connection::open(urls).await?;
+        let store = RedisStore {
+            connection,
+            scripts: Arc::new(Scripts::new()),
+            clock,
+        };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// A script call on `event`'s keys, with the time argument every script takes first.
+    fn prepare<'a>(&self, script: &'a Script, event: &EventId) -> ScriptInvocation<'a> {
+        let mut invocation = script.key(event_key_prefix(event));
+        let now = self
+            .clock
+            .as_ref()
+            .map(|clock| clock.now_ms().to_string())
+            .unwrap_or_default();
+        invocation.arg(now);
+        invocation
+    }
+
+    /// Runs a script (EVALSHA, loading it first if the server answers NOSCRIPT).
+    async fn run(&self, invocation: &ScriptInvocation<'_>) -> Result<Value, StoreError> {
+        let mut connection = self.connection.clone();
+        invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(store_error)
+    }
+
+    fn connection(&self) -> Connection {
+        self.connection.clone()
+    }
+}
+
+fn unexpected(kind: &str, script: &str) -> StoreError {
+    StoreError::Corrupt(format!("{script} answered {kind:?}"))
+}
+
+#[async_trait]
+impl QueueStore for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let reply: String = redis::cmd("PING")
+            .query_async(&mut self.connection())
+            .await
+            .map_err(store_error)?;
+        if reply == "PONG" {
+            Ok(())
+        } else {
+            Err(unexpected(&reply, "PING"))
+        }
+    }
+
+    async fn now(&self) -> Result<UnixMillis, StoreError> {
+        if let Some(clock) = &self.clock {
+            return Ok(clock.now_ms());
+        }
+        let (seconds, micros): (i64, i64) = redis::cmd("TIME")
+            .query_async(&mut self.connection())
+            .await
+            .map_err(store_error)?;
+        Ok(seconds * 1_000 + micros / 1_000)
+    }
+
+    async fn create_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut invocation = self.prepare(&self.scripts.create_event, &config.id);
+        invocation.arg(json);
+        let created = replies::int(self.run(&invocation).await?)? == 1;
+        if created {
+            let _: i64 = self
+                .connection()
+                .sadd(EVENTS_KEY, config.id.as_str())
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(created)
+    }
+
+    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut invocation = self.prepare(&self.scripts.update_event, &config.id);
+        invocation.arg(json);
+        Ok(replies::int(self.run(&invocation).await?)? == 1)
+    }
+
+    async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
+        let key = format!("{}cfg", event_key_prefix(event));
+        let raw: Option<Vec<u8>> = self.connection().get(key).await.map_err(store_error)?;
+        raw.map(|raw| serde_json::from_slice(&raw))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("event settings: {e}")))
+    }
+
+    async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
+        let ids: Vec<String> = self
+            .connection()
+            .smembers(EVENTS_KEY)
+            .await
+            .map_err(store_error)?;
+        let mut ids = ids
+            .iter()
+            .map(|id| EventId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError> {
+        let invocation = self.prepare(&self.scripts.stats, event);
+        match self.run(&invocation).await? {
+            Value::Nil => Ok(None),
+            reply => replies::stats(reply).map(Some),
+        }
+    }
+
+    async fn join(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<JoinOutcome, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.join, event);
+        invocation
+            .arg(identity.as_str())
+            .arg(ticket_id.0.as_bytes().as_slice());
+        let (kind, mut rest) = replies::tagged(self.run(&invocation).await?)?;
+        match kind.as_str() {
+            "no_event" => Ok(JoinOutcome::NoEvent),
+            "not_accepting" => Ok(JoinOutcome::NotAccepting(replies::status(replies::nth(
+                &mut rest, 0,
+            )?)?)),
+            "existing" | "created" => Ok(JoinOutcome::Joined {
+                ticket: replies::ticket(replies::nth(&mut rest, 0)?, identity)?,
+                created: kind == "created",
+            }),
+            other => Err(unexpected(other, "join")),
+        }
+    }
+
+    async fn ticket(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        touch: bool,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.ticket, event);
+        invocation
+            .arg(identity.as_str())
+            .arg(if touch { "1" } else { "0" });
+        match self.run(&invocation).await? {
+            Value::Nil => Ok(None),
+            reply => replies::ticket(reply, identity).map(Some),
+        }
+    }
+
+    async fn leave(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.leave, event);
+        invocation
+            .arg(identity.as_str())
+            .arg(ticket_id.0.as_bytes().as_slice());
+        match self.run(&invocation).await? {
+            Value::Nil => Ok(None),
+            reply => replies::ticket(reply, identity).map(Some),
+        }
+    }
+
+    async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
+        for batch in identities.chunks(TOUCH_BATCH) {
+            let mut invocation = self.prepare(&self.scripts.touch, event);
+            for identity in batch {
+                invocation.arg(identity.as_str());
+            }
+            self.run(&invocation).await?;
+        }
+        Ok(())
+    }
+
+    async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {
+        let invocation = self.prepare(&self.scripts.draw, event);
+        let (kind, mut rest) = replies::tagged(self.run(&invocation).await?)?;
+        match kind.as_str() {
+            "drawn" => Ok(DrawOutcome::Drawn {
+                entrants: replies::count(replies::nth(&mut rest, 0)?)?,
+            }),
+            "already_drawn" => Ok(DrawOutcome::AlreadyDrawn),
+            "too_early" => Ok(DrawOutcome::TooEarly),
+            "no_event" => Ok(DrawOutcome::NoEvent),
+            other => Err(unexpected(other, "draw")),
+        }
+    }
+
+    async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
+        let invocation = self.prepare(&self.scripts.drain, event);
+        match self.run(&invocation).await? {
+            Value::Nil => Ok(None),
+            reply => replies::drain(reply).map(Some),
+        }
+    }
+
+    async fn reserve(
+        &self,
+        event: &EventId,
+        request: &ReserveRequest,
+    ) -> Result<ReserveOutcome, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.reserve, event);
+        invocation
+            .arg(request.identity.as_str())
+            .arg(request.ticket_id.0.as_bytes().as_slice())
+            .arg(request.order_id.to_string())
+            .arg(if request.idempotency_key.is_some() {
+                "1"
+            } else {
+                "0"
+            })
+            .arg(request.idempotency_key.as_deref().unwrap_or_default());
+        for item in &request.items {
+            invocation.arg(item.sku.as_str()).arg(item.quantity);
+        }
+        let (kind, mut rest) = replies::tagged(self.run(&invocation).await?)?;
+        let mut order = || -> Result<Order, StoreError> {
+            replies::order(&replies::bytes(replies::nth(&mut rest, 0)?)?, event)
+        };
+        match kind.as_str() {
+            "reserved" => Ok(ReserveOutcome::Reserved(order()?)),
+            "replayed" => Ok(ReserveOutcome::Replayed(order()?)),
+            "not_admitted" => Ok(ReserveOutcome::NotAdmitted),
+            "admission_used" => Ok(ReserveOutcome::AdmissionUsed),
+            "no_event" => Ok(ReserveOutcome::NoEvent),
+            "sold_out" | "unknown_sku" => {
+                let word = replies::text(replies::nth(&mut rest, 0)?)?;
+                let sku = crate::domain::Sku::parse(&word)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(if kind == "sold_out" {
+                    ReserveOutcome::SoldOut(sku)
+                } else {
+                    ReserveOutcome::UnknownSku(sku)
+                })
+            }
+            other => Err(unexpected(other, "reserve")),
+        }
+    }
+
+    async fn pay(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        order: OrderId,
+    ) -> Result<PayOutcome, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.pay, event);
+        invocation.arg(identity.as_str()).arg(order.to_string());
+        let (kind, mut rest) = replies::tagged(self.run(&invocation).await?)?;
+        let mut order = || -> Result<Order, StoreError> {
+            replies::order(&replies::bytes(replies::nth(&mut rest, 0)?)?, event)
+        };
+        match kind.as_str() {
+            "paid" => Ok(PayOutcome::Paid(order()?)),
+            "already_paid" => Ok(PayOutcome::AlreadyPaid(order()?)),
+            "expired" => Ok(PayOutcome::Expired(order()?)),
+            "not_found" => Ok(PayOutcome::NotFound),
+            other => Err(unexpected(other, "pay")),
+        }
+    }
+
+    async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.order, event);
+        invocation.arg(order.to_string());
+        match self.run(&invocation).await? {
+            Value::Nil => Ok(None),
+            reply => replies::order(&replies::bytes(reply)?, event).map(Some),
+        }
+    }
+}

@@ -1,5 +1,8 @@
 use super::*;
 
+/// A file, the environment, and a word the refusal must contain.
+type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+
 fn load(file: Option<&str>, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     let mut raw = match file {
         Some(text) => RawSettings::from_toml(text).map_err(ConfigError)?,
@@ -76,7 +79,7 @@ fn a_comma_separated_redis_url_is_a_cluster() {
 
 #[test]
 fn bad_settings_are_refused_with_one_line_naming_them() {
-    let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
+    let cases: &[Case] = &[
         (None, &[("WAITROOM_LISTEN", "localhost")], "listen"),
         (None, &[("WAITROOM_REDIS_URL", "http://x")], "redis_url"),
         (

@@ -1,0 +1,73 @@
+-- drain: runs the leaky bucket once (mirrors src/queue/bucket.rs and outflow.rs). Any instance
+-- may call it at any time, as often as it likes: N instances admit exactly what one would.
+-- KEYS[1] event prefix `wr:{<event>}:`
+-- ARGV[1] now in ms, or '' for the Redis server's time
+-- Reply: nil when there is no such event, else
+--   { { identity, ticket_id, admitted_at, expires_at, ... }, abandoned, serving, queue_length,
+--     status, active }
+
+local now = now_ms(ARGV[1])
+local c = load_cfg()
+if not c then
+  return false
+end
+settle(now)
+draw_if_due(c, now)
+local left = units_left()
+local status = event_status(c, left, now)
+
+local admitted, abandoned = {}, 0
+local bucket = redis.call('HMGET', K.st, 'tok', 'lt', 'srv')
+local tokens, last = tonumber(bucket[1]), tonumber(bucket[2])
+local serving = tonumber(bucket[3] or '0')
+
+if now < c.starts_at or status ~= 'open' then
+  -- No credit accrues while the outflow is stopped: `last` follows the clock.
+  if last then
+    redis.call('HSET', K.st, 'lt', int(math.max(last, now)))
+  end
+else
+  local capacity = c.outflow_burst * SHOPPER
+  if not last then
+    tokens, last = capacity, c.starts_at
+  end
+  tokens = math.min(capacity, tokens + c.outflow_milli_per_second * math.max(0, now - last))
+  last = math.max(last, now)
+
+  local allowed = math.min(math.floor(tokens / SHOPPER), free_places(c, left))
+  local admitted_count = 0
+  while admitted_count < allowed do
+    local head = redis.call('ZPOPMIN', K.q)
+    if #head == 0 then
+      break
+    end
+    local identity, score = head[1], tonumber(head[2])
+    local t = get_ticket(identity)
+    if not t then
+      return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
+    end
+    if is_abandoned(t.seen or t.joined, now, c.abandon_after_seconds) then
+      t.tag = 'x'
+      put_ticket(t)
+      abandoned = abandoned + 1
+    else
+      admit(c, t, now)
+      admitted_count = admitted_count + 1
+      tokens = tokens - SHOPPER
+      serving = math.max(serving, score)
+      admitted[#admitted + 1] = identity
+      admitted[#admitted + 1] = t.tid
+      admitted[#admitted + 1] = t.adm_at
+      admitted[#admitted + 1] = t.exp
+    end
+  end
+  redis.call('HSET', K.st, 'tok', int(tokens), 'lt', int(last), 'srv', int(serving))
+  if admitted_count > 0 then
+    redis.call('HINCRBY', K.st, 'admitted', admitted_count)
+  end
+  if abandoned > 0 then
+    redis.call('HINCRBY', K.st, 'aband', abandoned)
+  end
+end
+
+return { admitted, abandoned, serving, redis.call('ZCARD', K.q), status, active_count() }

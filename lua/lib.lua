@@ -1,0 +1,405 @@
+-- lib.lua: shared by every script of the Redis store; prepended to each at compile time.
+--
+-- Each function mirrors one in Rust (src/domain/event.rs, src/queue/*.rs), so the Redis store
+-- and the memory store compute the same thing; the conformance suite proves it.
+--
+-- KEYS[1] of every script is the event's key prefix `wr:{<event>}:`: all keys of one event share
+-- the hash tag and live in one slot (one Redis Cluster node), which is what lets a script touch
+-- keys it computes (the ticket buckets) besides the ones it is given.
+--
+--   cfg            string  the EventConfig as JSON, as Rust wrote it (read back by Rust)
+--   cf             hash    the settings the scripts use (see load_cfg), written with cfg
+--   st             hash    state: last (highest score handed out), srv (serving number), drawn,
+--                          pstale (the seed changed after pre-queue joins),
+--                          tok/lt (bucket tokens in millionths of a shopper, and its last time),
+--                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
+--   q              zset    waiting identities by score (before the draw, a pre-queue entrant's
+--                          score is the first 52 bits of its lottery key; see run_draw)
+--   tk:<hhhh>      hash    identity -> compact ticket record, in 65,536 buckets by the first four
+--                          hex digits of SHA-1(identity), so each bucket stays a small listpack
+--   adm            zset    identities holding an unused admission, by expiry (ms)
+--   resv           zset    unpaid order ids by reserved_until (ms)
+--   ord            hash    order id -> order JSON
+--   ordt           hash    ticket id (16 raw bytes) -> the order made with that admission
+--   stock          hash    SKU -> units left; its fields are exactly the SKUs offered now
+--   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
+
+local PREFIX = KEYS[1]
+local K = {
+  cfg = PREFIX .. 'cfg',
+  cf = PREFIX .. 'cf',
+  st = PREFIX .. 'st',
+  q = PREFIX .. 'q',
+  adm = PREFIX .. 'adm',
+  resv = PREFIX .. 'resv',
+  ord = PREFIX .. 'ord',
+  ordt = PREFIX .. 'ordt',
+  stock = PREFIX .. 'stock',
+  sold = PREFIX .. 'sold',
+  held = PREFIX .. 'held',
+}
+
+-- One shopper in bucket tokens (millionths of a shopper).
+local SHOPPER = 1000000
+
+-- Integers are written with %d: Lua's default number formatting would round or use exponents.
+local function int(x)
+  return string.format('%d', x)
+end
+
+-- The time in ms: the injected clock's (ARGV[1]) when given, else the Redis server's, so that
+-- every instance reads one clock.
+local function now_ms(arg)
+  if arg ~= nil and arg ~= '' then
+    return tonumber(arg)
+  end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The settings the scripts use, as a flat hash written with the JSON (decoding the JSON on
+-- every call would cost as much as the rest of a join).
+local SETTINGS = {
+  'starts_at', 'prequeue_opens', 'outflow_milli_per_second', 'outflow_burst', 'max_active',
+  'cap_follows_stock', 'admission_ttl_seconds', 'reservation_ttl_seconds', 'mode',
+  'abandon_after_seconds', 'operator_status', 'seed', 'skus',
+}
+
+-- The event's settings (numbers as numbers, max_active nil when unset), or nil.
+local function load_cfg()
+  local v = redis.call('HMGET', K.cf, unpack(SETTINGS))
+  if not v[1] then
+    return nil
+  end
+  return {
+    starts_at = tonumber(v[1]),
+    prequeue_opens = tonumber(v[2]),
+    outflow_milli_per_second = tonumber(v[3]),
+    outflow_burst = tonumber(v[4]),
+    max_active = tonumber(v[5]),
+    cap_follows_stock = v[6] == '1',
+    admission_ttl_seconds = tonumber(v[7]),
+    reservation_ttl_seconds = tonumber(v[8]),
+    mode = v[9],
+    abandon_after_seconds = tonumber(v[10]),
+    operator_status = v[11],
+    seed = v[12],
+    skus = tonumber(v[13]),
+  }
+end
+
+-- Stores an EventConfig: the JSON as given (what Rust reads back) and the settings hash.
+-- Returns the decoded config.
+local function store_cfg(json)
+  local c = cjson.decode(json)
+  local skus = 0
+  for _ in pairs(c.inventory) do
+    skus = skus + 1
+  end
+  local opens = c.prequeue_opens_at
+  if opens == cjson.null then
+    opens = c.created_at
+  end
+  local max_active = ''
+  if c.max_active ~= cjson.null then
+    max_active = int(c.max_active)
+  end
+  redis.call('SET', K.cfg, json)
+  redis.call('HSET', K.cf,
+    'starts_at', int(c.starts_at),
+    'prequeue_opens', int(opens),
+    'outflow_milli_per_second', int(c.outflow_milli_per_second),
+    'outflow_burst', int(c.outflow_burst),
+    'max_active', max_active,
+    'cap_follows_stock', c.cap_follows_stock and '1' or '0',
+    'admission_ttl_seconds', int(c.admission_ttl_seconds),
+    'reservation_ttl_seconds', int(c.reservation_ttl_seconds),
+    'mode', c.mode,
+    'abandon_after_seconds', int(c.abandon_after_seconds),
+    'operator_status', c.operator_status,
+    'seed', c.seed,
+    'skus', int(skus))
+  return c
+end
+
+-- Units left in all SKUs together.
+local function units_left()
+  local sum = 0
+  for _, v in ipairs(redis.call('HVALS', K.stock)) do
+    sum = sum + tonumber(v)
+  end
+  return sum
+end
+
+-- Mirrors event_status (src/domain/event.rs).
+local function event_status(c, left, now)
+  if c.operator_status == 'closed' then
+    return 'closed'
+  end
+  if c.skus > 0 and left == 0 then
+    return 'sold_out'
+  end
+  if now < c.prequeue_opens then
+    return 'scheduled'
+  end
+  if now < c.starts_at then
+    return 'prequeue'
+  end
+  if c.operator_status == 'paused' then
+    return 'paused'
+  end
+  return 'open'
+end
+
+local function accepts_joins(status)
+  return status == 'prequeue' or status == 'open' or status == 'paused'
+end
+
+-- Mirrors Room::free_places (src/queue/outflow.rs); math.huge when nothing limits it.
+local function free_places(c, left)
+  local unused = redis.call('ZCARD', K.adm)
+  local free = math.huge
+  if c.max_active then
+    local active = unused + redis.call('ZCARD', K.resv)
+    free = math.max(0, c.max_active - active)
+  end
+  if c.cap_follows_stock then
+    free = math.min(free, math.max(0, left - unused))
+  end
+  return free
+end
+
+-- Mirrors is_abandoned (src/queue/outflow.rs): zero turns abandonment off.
+local function is_abandoned(seen, now, abandon_after_seconds)
+  return abandon_after_seconds > 0 and now - seen >= abandon_after_seconds * 1000
+end
+
+-- Ticket records. A compact binary string, no JSON, to keep a waiting shopper small:
+--   tag(1) ticket_id(16 raw bytes) joined_at(6, little endian ms) and then either
+--   seen(6)                                   (never admitted: 29 bytes)
+--   admitted_at(6) expires_at(6) [order id]   (admitted: 35 bytes, more once used)
+-- tags: w waiting, a admitted, x expired (admission ran out or place abandoned), l left.
+-- An admitted record with an order id has used its admission.
+local function bucket_of(identity)
+  return PREFIX .. 'tk:' .. string.sub(redis.sha1hex(identity), 1, 4)
+end
+
+local function get_ticket(identity)
+  local bucket = bucket_of(identity)
+  local raw = redis.call('HGET', bucket, identity)
+  if not raw then
+    return nil
+  end
+  local t = {
+    identity = identity,
+    bucket = bucket,
+    tag = string.sub(raw, 1, 1),
+    tid = string.sub(raw, 2, 17),
+    joined = struct.unpack('<I6', raw, 18),
+  }
+  if #raw == 29 then
+    t.seen = struct.unpack('<I6', raw, 24)
+  else
+    t.adm_at = struct.unpack('<I6', raw, 24)
+    t.exp = struct.unpack('<I6', raw, 30)
+    if #raw > 35 then
+      t.order = string.sub(raw, 36)
+    end
+  end
+  return t
+end
+
+local function put_ticket(t)
+  local raw = t.tag .. t.tid .. struct.pack('<I6', t.joined)
+  if t.adm_at then
+    raw = raw .. struct.pack('<I6I6', t.adm_at, t.exp) .. (t.order or '')
+  else
+    raw = raw .. struct.pack('<I6', t.seen or 0)
+  end
+  redis.call('HSET', t.bucket or bucket_of(t.identity), t.identity, raw)
+end
+
+-- A new ticket record, waiting and seen now.
+local function new_ticket(identity, tid, now)
+  return { identity = identity, tag = 'w', tid = tid, joined = now, seen = now }
+end
+
+-- 'w' waiting, 'a' admitted, 'x' expired, 'l' left, as the ticket stands at `now`.
+local function ticket_status(t, now)
+  if t.tag == 'a' and not t.order and t.exp <= now then
+    return 'x'
+  end
+  return t.tag
+end
+
+-- The reply for a ticket: { ticket_id, status, position, score, joined_at, admitted_at,
+-- expires_at, used }; position and score only while waiting after the draw (false is nil).
+local function ticket_reply(t, now, drawn)
+  local status = ticket_status(t, now)
+  local position, score = false, false
+  if status == 'w' and drawn then
+    position = redis.call('ZRANK', K.q, t.identity) + 1
+    score = tonumber(redis.call('ZSCORE', K.q, t.identity))
+  end
+  return {
+    t.tid, status, position, score, t.joined, t.adm_at or false, t.exp or false,
+    t.order and 1 or 0,
+  }
+end
+
+-- Admits a ticket now: it holds an unused admission until now + admission_ttl.
+local function admit(c, t, now)
+  t.tag = 'a'
+  t.adm_at = now
+  t.exp = now + c.admission_ttl_seconds * 1000
+  t.seen = nil
+  put_ticket(t)
+  redis.call('ZADD', K.adm, int(t.exp), t.identity)
+end
+
+-- The ticket id as hyphenated lowercase text (the lottery key and orders use it).
+local function uuid_text(b)
+  local h = string.format(string.rep('%02x', 16), string.byte(b, 1, 16))
+  return string.sub(h, 1, 8) .. '-' .. string.sub(h, 9, 12) .. '-' .. string.sub(h, 13, 16)
+    .. '-' .. string.sub(h, 17, 20) .. '-' .. string.sub(h, 21, 32)
+end
+
+-- The draw (mirrors draw_order, src/queue/draw.rs): every pre-queue entrant's key is the hex
+-- SHA-1 of seed .. ':' .. ticket_id; ascending keys (then ticket ids) take scores 1..P.
+--
+-- A large pre-queue must draw in one short script, so the keys are computed at join: a
+-- pre-queue entrant waits with the first 13 hex digits (52 bits, exact in a double) of its key
+-- as score, and the draw reads the queue in score order. Only entrants whose scores tie, or a
+-- whole pre-queue whose seed changed after they joined (`pstale`), have their full keys
+-- computed here.
+local function lottery_entry(c, identity)
+  local raw = redis.call('HGET', bucket_of(identity), identity)
+  if not raw then
+    return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
+  end
+  local text = uuid_text(string.sub(raw, 2, 17))
+  -- Key (40) and ticket id (36) have fixed lengths: sorting these strings sorts by both.
+  return redis.sha1hex(c.seed .. ':' .. text) .. text .. identity
+end
+
+-- Appends `identities` to `order` in exact draw order.
+local function append_by_full_key(c, order, identities)
+  local keyed = {}
+  for i, identity in ipairs(identities) do
+    keyed[i] = lottery_entry(c, identity)
+  end
+  table.sort(keyed)
+  for _, entry in ipairs(keyed) do
+    order[#order + 1] = string.sub(entry, 77)
+  end
+end
+
+-- A pre-queue entrant's score: the first 52 bits of its lottery key.
+local function lottery_score(c, tid)
+  return tonumber(string.sub(redis.sha1hex(c.seed .. ':' .. uuid_text(tid)), 1, 13), 16)
+end
+
+local function run_draw(c)
+  local order = {}
+  if redis.call('HGET', K.st, 'pstale') == '1' then
+    append_by_full_key(c, order, redis.call('ZRANGE', K.q, 0, -1))
+  else
+    local flat = redis.call('ZRANGE', K.q, 0, -1, 'WITHSCORES')
+    local i = 1
+    while i <= #flat do
+      local j = i
+      while flat[j + 3] ~= nil and flat[j + 3] == flat[i + 1] do
+        j = j + 2
+      end
+      if j == i then
+        order[#order + 1] = flat[i]
+      else
+        local tied = {}
+        for k = i, j, 2 do
+          tied[#tied + 1] = flat[k]
+        end
+        append_by_full_key(c, order, tied)
+      end
+      i = j + 2
+    end
+  end
+  redis.call('DEL', K.q)
+  local args = {}
+  for score, identity in ipairs(order) do
+    args[#args + 1] = score
+    args[#args + 1] = identity
+    if #args >= 2000 then
+      redis.call('ZADD', K.q, unpack(args))
+      args = {}
+    end
+  end
+  if #args > 0 then
+    redis.call('ZADD', K.q, unpack(args))
+  end
+  redis.call('HSET', K.st, 'drawn', '1', 'last', int(#order))
+  return #order
+end
+
+-- Draws the pre-queue if the start has come and it has not been drawn. Returns whether the
+-- queue is drawn now, and how many entrants this call drew (nil if it did not draw).
+local function draw_if_due(c, now)
+  if now < c.starts_at then
+    return false, nil
+  end
+  if redis.call('HGET', K.st, 'drawn') == '1' then
+    return true, nil
+  end
+  return true, run_draw(c)
+end
+
+-- Order items are stored as 'sku:qty,sku:qty' (SKUs hold neither ':' nor ',').
+local function each_item(items)
+  return string.gmatch(items, '([^:,]+):(%d+)')
+end
+
+-- Settles what time has ended: admissions past their expiry become expired tickets, and
+-- reservations past reserved_until expire and return their stock. Both free places under the cap.
+local function settle(now)
+  local cutoff = int(now)
+  local ended = redis.call('ZRANGEBYSCORE', K.adm, '-inf', cutoff)
+  if #ended > 0 then
+    local expired = 0
+    for _, identity in ipairs(ended) do
+      local t = get_ticket(identity)
+      if t and t.tag == 'a' and not t.order then
+        t.tag = 'x'
+        put_ticket(t)
+        expired = expired + 1
+      end
+    end
+    redis.call('ZREMRANGEBYSCORE', K.adm, '-inf', cutoff)
+    redis.call('HINCRBY', K.st, 'aexp', expired)
+  end
+  local due = redis.call('ZRANGEBYSCORE', K.resv, '-inf', cutoff)
+  if #due > 0 then
+    local expired = 0
+    for _, id in ipairs(due) do
+      local raw = redis.call('HGET', K.ord, id)
+      local o = raw and cjson.decode(raw)
+      if o and o.s == 'reserved' then
+        o.s = 'expired'
+        for sku, qty in each_item(o.it) do
+          -- A SKU no longer offered has no stock to return to.
+          if redis.call('HEXISTS', K.stock, sku) == 1 then
+            redis.call('HINCRBY', K.stock, sku, qty)
+          end
+          redis.call('HINCRBY', K.held, sku, '-' .. qty)
+        end
+        redis.call('HSET', K.ord, id, cjson.encode(o))
+        expired = expired + 1
+      end
+    end
+    redis.call('ZREMRANGEBYSCORE', K.resv, '-inf', cutoff)
+    redis.call('HINCRBY', K.st, 'oexp', expired)
+  end
+end
+
+-- Unused admissions plus unpaid reservations.
+local function active_count()
+  return redis.call('ZCARD', K.adm) + redis.call('ZCARD', K.resv)
+end

@@ -1,0 +1,17 @@
+-- touch: marks waiting shoppers as seen (each instance batches the sockets it holds).
+-- KEYS[1] event prefix `wr:{<event>}:`
+-- ARGV[1] now in ms, or '' for the Redis server's time
+-- ARGV[2..] identities
+-- Reply: how many waiting shoppers were marked.
+
+local now = now_ms(ARGV[1])
+local marked = 0
+for i = 2, #ARGV do
+  local t = get_ticket(ARGV[i])
+  if t and t.tag == 'w' then
+    t.seen = now
+    put_ticket(t)
+    marked = marked + 1
+  end
+end
+return marked

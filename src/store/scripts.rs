@@ -1,0 +1,55 @@
+//! The Lua scripts of the Redis store, compiled into the binary.
+//!
+//! Each script in `lua/` is one atomic step of the engine; `lua/lib.lua` (keys, time, status,
+//! ticket records, settling expiries, the draw, the caps) is prepended to each at compile time, so
+//! every script is self-contained on the server. They run with EVALSHA; a server that lost them
+//! (restart, `SCRIPT FLUSH`, a new cluster node) answers NOSCRIPT and the script is loaded again
+//! on the spot by [`redis::Script::invoke_async`].
+
+use redis::Script;
+
+/// `lua/lib.lua` followed by `lua/<name>.lua`.
+macro_rules! lua {
+    ($name:literal) => {
+        concat!(
+            include_str!("../../lua/lib.lua"),
+            "\n",
+            include_str!(concat!("../../lua/", $name, ".lua"))
+        )
+    };
+}
+
+/// Every script, with its SHA-1 computed once.
+pub(crate) struct Scripts {
+    pub(crate) create_event: Script,
+    pub(crate) update_event: Script,
+    pub(crate) join: Script,
+    pub(crate) ticket: Script,
+    pub(crate) leave: Script,
+    pub(crate) touch: Script,
+    pub(crate) draw: Script,
+    pub(crate) drain: Script,
+    pub(crate) reserve: Script,
+    pub(crate) pay: Script,
+    pub(crate) stats: Script,
+    pub(crate) order: Script,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Self {
+        Self {
+            create_event: Script::new(lua!("create_event")),
+            update_event: Script::new(lua!("update_event")),
+            join: Script::new(lua!("join")),
+            ticket: Script::new(lua!("ticket")),
+            leave: Script::new(lua!("leave")),
+            touch: Script::new(lua!("touch")),
+            draw: Script::new(lua!("draw")),
+            drain: Script::new(lua!("drain")),
+            reserve: Script::new(lua!("reserve")),
+            pay: Script::new(lua!("pay")),
+            stats: Script::new(lua!("stats")),
+            order: Script::new(lua!("order")),
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The operators' event endpoints.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use waitroom::config::Settings;
+
+use crate::test_app::{
+    START, assert_problem, event_body, spawn_app, spawn_app_with, test_settings,
+};
+
+crate::on_both_stores! {
+    async fn the_admin_api_is_forbidden_when_no_admin_token_is_configured() {
+        let app = spawn_app_with(Settings {
+            admin_token: None,
+            ..test_settings()
+        })
+        .await;
+        let response = app
+            .admin(Method::GET, "/v1/admin/events")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+
+    async fn the_admin_api_refuses_a_missing_or_wrong_token() {
+        let app = spawn_app().await;
+        let missing = app.get("/v1/admin/events").await;
+        assert_problem(missing, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        let wrong = app
+            .request(Method::POST, "/v1/admin/events")
+            .bearer_auth("test-admin-token-0123456780")
+            .json(&event_body("sale", START, 1))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(wrong, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+        let user = app.login("mallory").await;
+        let as_user = app
+            .request(Method::GET, "/v1/admin/events")
+            .bearer_auth(user)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(as_user, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    }
+
+    async fn an_event_is_created_with_defaults_and_listed() {
+        let app = spawn_app().await;
+        let body = json!({
+            "id": "spring", "name": "Spring sale", "starts_at": "2027-01-15T08:00:00Z",
+            "outflow_per_second": 2.5, "inventory": { "TEE": 10 }
+        });
+        let response = app.create_event(&body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let created: Value = response.json().await.unwrap();
+        assert_eq!(created["id"], "spring");
+        assert_eq!(created["outflow_per_second"], 2.5);
+        assert_eq!(created["outflow_burst"], 3);
+        assert_eq!(created["mode"], "queue");
+        assert_eq!(created["abandon_after_seconds"], 60);
+        assert_eq!(created["allow_anonymous"], false);
+        assert_eq!(created["stats"]["stock_left"]["TEE"], 10);
+        assert!(created.get("seed").is_none());
+
+        let list: Value = app.admin_json(Method::GET, "/v1/admin/events", None).await;
+        assert_eq!(list["events"].as_array().unwrap().len(), 1);
+        assert_eq!(list["events"][0]["id"], "spring");
+    }
+
+    async fn creating_an_event_twice_is_a_conflict() {
+        let app = spawn_app().await;
+        app.open_event("sale", 1).await;
+        let again = app.create_event(&event_body("sale", START, 1)).await;
+        assert_problem(again, StatusCode::CONFLICT, "event_exists").await;
+    }
+
+    async fn an_invalid_event_is_refused_with_every_field_named() {
+        let app = spawn_app().await;
+        let body = json!({
+            "id": "Bad Id", "name": "", "starts_at": "tomorrow", "outflow_per_second": 0,
+            "outflow_burst": 0, "admission_ttl_seconds": 0
+        });
+        let problem = assert_problem(
+            app.create_event(&body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        for field in [
+            "id",
+            "name",
+            "starts_at",
+            "outflow_per_second",
+            "outflow_burst",
+            "admission_ttl_seconds",
+        ] {
+            assert!(fields.contains(&field), "{field} missing from {fields:?}");
+        }
+    }
+
+    async fn unknown_fields_and_wrong_types_are_refused() {
+        let app = spawn_app().await;
+        let mut body = event_body("sale", START, 1);
+        body["outflow_per_sec"] = json!(3);
+        let problem = assert_problem(
+            app.create_event(&body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("outflow_per_sec")
+        );
+
+        let mut body = event_body("sale", START, 1);
+        body["inventory"] = json!({ "bad sku": 3 });
+        let problem = assert_problem(
+            app.create_event(&body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            problem["errors"][0]["field"]
+                .as_str()
+                .unwrap()
+                .starts_with("inventory")
+        );
+
+        let mut body = event_body("sale", START, 1);
+        body["mode"] = json!("safety_net");
+        let problem = assert_problem(
+            app.create_event(&body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "max_active");
+    }
+
+    async fn an_event_is_paused_and_resumed_live() {
+        let app = spawn_app().await;
+        app.open_event("sale", 5).await;
+        let patch = |status: &'static str| {
+            app.admin(Method::PATCH, "/v1/admin/events/sale")
+                .json(&json!({ "status": status }))
+                .send()
+        };
+        let paused: Value = patch("paused").await.unwrap().json().await.unwrap();
+        assert_eq!(paused["status"], "paused");
+        let public: Value = app.get("/v1/events/sale").await.json().await.unwrap();
+        assert_eq!(public["status"], "paused");
+
+        let open: Value = patch("open").await.unwrap().json().await.unwrap();
+        assert_eq!(open["status"], "open");
+        let public: Value = app.get("/v1/events/sale").await.json().await.unwrap();
+        assert_eq!(public["status"], "open");
+    }
+
+    async fn any_setting_changes_live_and_null_clears_the_cap() {
+        let app = spawn_app().await;
+        app.open_event("sale", 5).await;
+        let response = app
+            .admin(Method::PATCH, "/v1/admin/events/sale")
+            .json(&json!({ "outflow_per_second": 50, "max_active": 7, "name": "Renamed", "inventory": { "SKU-1": 9 } }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let changed: Value = response.json().await.unwrap();
+        assert_eq!(changed["outflow_per_second"], 50.0);
+        assert_eq!(changed["max_active"], 7);
+        assert_eq!(changed["name"], "Renamed");
+        assert_eq!(changed["stats"]["stock_left"]["SKU-1"], 9);
+
+        let cleared: Value = app
+            .admin(Method::PATCH, "/v1/admin/events/sale")
+            .json(&json!({ "max_active": null }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(cleared["max_active"], Value::Null);
+        assert_eq!(cleared["outflow_per_second"], 50.0);
+    }
+
+    async fn a_bad_change_is_refused_and_changes_nothing() {
+        let app = spawn_app().await;
+        app.open_event("sale", 5).await;
+        for body in [
+            json!({ "status": "sleeping" }),
+            json!({ "outflow_per_second": -1 }),
+            json!({ "id": "renamed" }),
+            json!({ "prequeue_opens_at": "2099-01-01T00:00:00Z" }),
+        ] {
+            let response = app
+                .admin(Method::PATCH, "/v1/admin/events/sale")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_problem(
+                response,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            )
+            .await;
+        }
+        let detail: Value = app.admin_json(Method::GET, "/v1/admin/events/sale", None).await;
+        assert_eq!(detail["status"], "open");
+        assert_eq!(detail["outflow_per_second"], 10.0);
+    }
+
+    async fn an_unknown_event_is_not_found_for_operators_too() {
+        let app = spawn_app().await;
+        let detail = app
+            .admin(Method::GET, "/v1/admin/events/nothing")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(detail, StatusCode::NOT_FOUND, "not_found").await;
+        let patch = app
+            .admin(Method::PATCH, "/v1/admin/events/nothing")
+            .json(&json!({ "status": "paused" }))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(patch, StatusCode::NOT_FOUND, "not_found").await;
+    }
+
+    async fn the_detail_shows_live_stats_and_the_outflow_set_and_actual() {
+        let app = spawn_app().await;
+        let event = app.open_event("sale", 5).await;
+        for user in ["a", "b", "c"] {
+            let token = app.login(user).await;
+            app.join_ok("sale", &token).await;
+        }
+        let first: Value = app.admin_json(Method::GET, "/v1/admin/events/sale", None).await;
+        assert_eq!(first["stats"]["queue_length"], 3);
+        assert_eq!(first["stats"]["joined"], 3);
+        assert_eq!(first["outflow"]["set_per_second"], 10.0);
+
+        app.clock.advance_ms(1_000);
+        app.drain(&event).await;
+        let second: Value = app.admin_json(Method::GET, "/v1/admin/events/sale", None).await;
+        assert_eq!(second["stats"]["admitted"], 3);
+        assert_eq!(second["stats"]["active"], 3);
+        assert_eq!(second["outflow"]["actual_per_second"], 3.0);
+    }
+}

@@ -1,0 +1,190 @@
+//! Several instances on one Redis, and a Redis that goes away under a running server.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use waitroom::admission::SigningKeys;
+use waitroom::clock::ManualClock;
+use waitroom::config::{Settings, StoreSettings};
+
+use crate::support::redis_server::RedisServer;
+use crate::test_app::{START, TestApp, assert_problem, one_item, spawn_instance, test_settings};
+
+/// Settings of an instance on `redis` signing with the key file `key_file`.
+fn instance_settings(redis: &RedisServer, key_file: &std::path::Path) -> Settings {
+    Settings {
+        store: StoreSettings::Redis {
+            urls: vec![redis.url()],
+        },
+        signing_key_file: Some(key_file.to_owned()),
+        request_timeout: Duration::from_secs(5),
+        ..test_settings()
+    }
+}
+
+fn key_file() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("waitroom-key-{}.pem", uuid::Uuid::new_v4()));
+    std::fs::write(&path, SigningKeys::generate_pem().unwrap()).unwrap();
+    path
+}
+
+async fn ticket(app: &TestApp, token: &str, ticket: &str) -> Value {
+    app.ticket("sale", ticket, token)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_instances_on_one_redis_keep_one_queue_and_accept_each_others_tokens() {
+    let redis = RedisServer::start();
+    let key_file = key_file();
+    let clock = ManualClock::new(START);
+    let a = spawn_instance(instance_settings(&redis, &key_file), clock.clone()).await;
+    let b = spawn_instance(instance_settings(&redis, &key_file), clock.clone()).await;
+
+    let event = a.open_event("sale", 5).await;
+    let alice = a.login("alice").await;
+    let bob = b.login("bob").await;
+    let alices = a.join_ok("sale", &alice).await;
+    let bobs = b.join_ok("sale", &bob).await;
+    assert_eq!(
+        b.join_ok("sale", &alice).await,
+        alices,
+        "one place per identity across instances"
+    );
+    assert_eq!(ticket(&b, &alice, &alices).await["position"], 1);
+    assert_eq!(ticket(&a, &bob, &bobs).await["position"], 2);
+
+    a.drain(&event).await;
+    let from_a = ticket(&a, &alice, &alices).await;
+    let from_b = ticket(&b, &alice, &alices).await;
+    assert_eq!(from_a["status"], "admitted");
+    assert_eq!(
+        from_a["admission_token"], from_b["admission_token"],
+        "one token, whoever signs"
+    );
+
+    let jwks_a: Value = a.get("/.well-known/jwks.json").await.json().await.unwrap();
+    let jwks_b: Value = b.get("/.well-known/jwks.json").await.json().await.unwrap();
+    assert_eq!(jwks_a, jwks_b);
+
+    let token = from_a["admission_token"].as_str().unwrap();
+    let bought = b
+        .checkout("sale", Some(&alice), Some(token), None, &one_item())
+        .await;
+    assert_eq!(bought.status(), StatusCode::CREATED);
+    let again = a
+        .checkout("sale", Some(&alice), Some(token), None, &one_item())
+        .await;
+    assert_problem(again, StatusCode::CONFLICT, "admission_used").await;
+    let _ = std::fs::remove_file(key_file);
+}
+
+#[tokio::test]
+async fn a_redis_outage_answers_503_with_retry_after_and_the_server_recovers() {
+    let mut redis = RedisServer::start();
+    let key_file = key_file();
+    let app = spawn_instance(
+        instance_settings(&redis, &key_file),
+        ManualClock::new(START),
+    )
+    .await;
+    app.open_event("sale", 5).await;
+    let alice = app.login("alice").await;
+
+    redis.stop();
+    let ready = app.get("/readyz").await;
+    assert!(ready.headers().contains_key("retry-after"));
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    let state = app.get("/v1/events/sale").await;
+    assert_eq!(state.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(state.headers().contains_key("retry-after"));
+    let join = app.join("sale", Some(&alice)).await;
+    assert_eq!(join.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(join.headers().contains_key("retry-after"));
+    assert_problem(join, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+
+    // The restarted Redis is empty (no persistence in tests): recovery means serving again.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app.get("/readyz").await.status() != StatusCode::OK {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not reconnect to Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.open_event("sale", 5).await;
+    assert_eq!(
+        app.join("sale", Some(&alice)).await.status(),
+        StatusCode::CREATED
+    );
+    let _ = std::fs::remove_file(key_file);
+}
+
+/// Blocks the Redis server for `seconds` (from a blocking thread: the test's runtime stays free).
+fn freeze(redis: &std::sync::Arc<RedisServer>, seconds: &str) -> tokio::task::JoinHandle<String> {
+    let redis = redis.clone();
+    let seconds = seconds.to_owned();
+    tokio::task::spawn_blocking(move || redis.cli(&["DEBUG", "SLEEP", &seconds]))
+}
+
+#[tokio::test]
+async fn a_request_that_outlives_its_timeout_answers_503_with_retry_after() {
+    let redis = std::sync::Arc::new(RedisServer::start_with(&["--enable-debug-command", "yes"]));
+    let key_file = key_file();
+    let settings = Settings {
+        request_timeout: Duration::from_secs(1),
+        ..instance_settings(&redis, &key_file)
+    };
+    let app = spawn_instance(settings, ManualClock::new(START)).await;
+    app.open_event("sale", 5).await;
+
+    let frozen = freeze(&redis, "2.5");
+    // Give redis-cli a moment to reach the server: an external process, not logic, is awaited.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let response = app.get("/v1/events/sale").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the timeout did not cut the request"
+    );
+    assert!(response.headers().contains_key("retry-after"));
+    let problem = assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "timeout").await;
+    assert!(problem["detail"].as_str().unwrap().contains("in time"));
+    frozen.await.unwrap();
+    let _ = std::fs::remove_file(key_file);
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let redis = std::sync::Arc::new(RedisServer::start_with(&["--enable-debug-command", "yes"]));
+    let key_file = key_file();
+    let app = spawn_instance(
+        instance_settings(&redis, &key_file),
+        ManualClock::new(START),
+    )
+    .await;
+    app.open_event("sale", 5).await;
+
+    let frozen = freeze(&redis, "1");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let in_flight = tokio::spawn(
+        app.client
+            .get(format!("{}/v1/events/sale", app.address))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.stop().await.unwrap();
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the request in flight is answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    frozen.await.unwrap();
+    let _ = std::fs::remove_file(key_file);
+}

@@ -1,0 +1,179 @@
+//! The Redis store under concurrency: many tasks on one store (one multiplexed connection) and
+//! several stores (as several instances would) racing for the same event. Each test starts its
+//! own redis-server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::events::{sale, tshirt};
+use support::redis_server::RedisServer;
+use waitroom::clock::{Clock, ManualClock};
+use waitroom::domain::{
+    EventId, Identity, JoinOutcome, OrderId, OrderItem, ReserveOutcome, ReserveRequest, TicketId,
+};
+use waitroom::store::QueueStore;
+use waitroom::store::redis::RedisStore;
+
+const START: i64 = 1_800_000_000_000;
+
+async fn store_at(server: &RedisServer, clock: &ManualClock) -> RedisStore {
+    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    RedisStore::connect(&server.url(), Some(clock))
+        .await
+        .unwrap()
+}
+
+fn shopper(n: usize) -> Identity {
+    Identity::user(&format!("shopper-{n}")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_concurrent_joins_get_two_thousand_consecutive_positions() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1_000);
+    let store = store_at(&server, &clock).await;
+    let event = EventId::parse("rush").unwrap();
+    store
+        .create_event(&sale("rush", START, 1, 1, 10))
+        .await
+        .unwrap();
+
+    let joins = (0..2_000).map(|n| {
+        let (store, event) = (store.clone(), event.clone());
+        tokio::spawn(async move {
+            match store
+                .join(&event, &shopper(n), TicketId::random())
+                .await
+                .unwrap()
+            {
+                JoinOutcome::Joined { ticket, created } => {
+                    assert!(created);
+                    ticket.position.unwrap()
+                }
+                other => panic!("join refused: {other:?}"),
+            }
+        })
+    });
+    let mut positions = Vec::new();
+    for join in joins.collect::<Vec<_>>() {
+        positions.push(join.await.unwrap());
+    }
+
+    let distinct: BTreeSet<u64> = positions.iter().copied().collect();
+    assert_eq!(distinct, (1..=2_000).collect::<BTreeSet<u64>>());
+    let stats = store.stats(&event).await.unwrap().unwrap();
+    assert_eq!(
+        (stats.queue_length, stats.joined, stats.last_score),
+        (2_000, 2_000, 2_000)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_reservations_for_a_hundred_units_reserve_exactly_a_hundred() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START);
+    let store = store_at(&server, &clock).await;
+    let event = EventId::parse("drop").unwrap();
+    store
+        .create_event(&sale("drop", START, 1_000, 1_000, 100))
+        .await
+        .unwrap();
+    let mut admissions = Vec::new();
+    for n in 0..1_000 {
+        if let JoinOutcome::Joined { ticket, .. } = store
+            .join(&event, &shopper(n), TicketId::random())
+            .await
+            .unwrap()
+        {
+            admissions.push((shopper(n), ticket.ticket_id));
+        }
+    }
+    let drained = store.drain(&event).await.unwrap().unwrap();
+    assert_eq!(drained.admitted.len(), 1_000);
+
+    let reservations = admissions.into_iter().map(|(identity, ticket_id)| {
+        let (store, event) = (store.clone(), event.clone());
+        tokio::spawn(async move {
+            let request = ReserveRequest {
+                identity,
+                ticket_id,
+                order_id: OrderId::random(),
+                idempotency_key: None,
+                items: vec![OrderItem {
+                    sku: tshirt(),
+                    quantity: 1,
+                }],
+            };
+            store.reserve(&event, &request).await.unwrap()
+        })
+    });
+    let mut reserved = 0;
+    let mut sold_out = 0;
+    for reservation in reservations.collect::<Vec<_>>() {
+        match reservation.await.unwrap() {
+            ReserveOutcome::Reserved(_) => reserved += 1,
+            ReserveOutcome::SoldOut(sku) if sku == tshirt() => sold_out += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+
+    assert_eq!((reserved, sold_out), (100, 900));
+    let stats = store.stats(&event).await.unwrap().unwrap();
+    assert_eq!(stats.stock_left.get(&tshirt()), Some(&0));
+    assert_eq!(stats.reserved.get(&tshirt()), Some(&100));
+}
+
+/// Real time and the server's clock: eight drainers (as eight instances would) hammer one event
+/// for five seconds at 50 shoppers a second with a burst of 10.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_concurrent_drainers_admit_what_one_would() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url(), None).await.unwrap();
+    let event = EventId::parse("steady").unwrap();
+    let now = store.now().await.unwrap();
+    store
+        .create_event(&sale("steady", now, 50, 10, 10_000))
+        .await
+        .unwrap();
+    for n in 0..1_000 {
+        store
+            .join(&event, &shopper(n), TicketId::random())
+            .await
+            .unwrap();
+    }
+
+    let began = Instant::now();
+    let drainers = (0..8).map(|_| {
+        let (store, event) = (store.clone(), event.clone());
+        tokio::spawn(async move {
+            let mut admitted = 0;
+            while began.elapsed() < Duration::from_secs(5) {
+                admitted += store.drain(&event).await.unwrap().unwrap().admitted.len();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            admitted
+        })
+    });
+    let mut admitted = 0;
+    for drainer in drainers.collect::<Vec<_>>() {
+        admitted += drainer.await.unwrap();
+    }
+    let elapsed_ms = store.now().await.unwrap() - now;
+
+    // rate × elapsed + burst, with the elapsed time measured on the server's clock.
+    let ceiling = (50 * elapsed_ms / 1_000 + 10) as usize;
+    assert!(
+        admitted <= ceiling,
+        "{admitted} admitted, at most {ceiling} allowed"
+    );
+    assert!(
+        admitted >= 250,
+        "{admitted} admitted in five seconds at 50/s"
+    );
+    let stats = store.stats(&event).await.unwrap().unwrap();
+    assert_eq!(stats.admitted as usize, admitted);
+}

@@ -1,0 +1,347 @@
+//! What only the Redis store has to get right: a Redis that is gone, scripts the server forgot,
+//! keys that stay in their event's cluster slot, and a real Redis Cluster.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::events::{sale, tshirt};
+use support::redis_server::{RedisServer, free_port};
+use waitroom::clock::{Clock, ManualClock};
+use waitroom::domain::{
+    DrawOutcome, EventId, Identity, JoinOutcome, OrderId, OrderItem, PayOutcome, ReserveOutcome,
+    ReserveRequest, TicketId, TicketStatus,
+};
+use waitroom::queue::draw_order;
+use waitroom::store::redis::{EVENTS_KEY, RedisStore, event_key_prefix};
+use waitroom::store::{QueueStore, StoreError};
+
+const START: i64 = 1_800_000_000_000;
+
+async fn store_at(urls: &str, clock: &ManualClock) -> RedisStore {
+    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    RedisStore::connect(urls, Some(clock)).await.unwrap()
+}
+
+fn shopper(name: &str) -> Identity {
+    Identity::user(name).unwrap()
+}
+
+/// Joins, admits, reserves and pays for `buyer`, and leaves for `leaver`: every kind of key.
+async fn run_a_small_sale(
+    store: &RedisStore,
+    event: &EventId,
+    buyer: &Identity,
+    leaver: &Identity,
+) {
+    let Ok(JoinOutcome::Joined { ticket, .. }) = store.join(event, buyer, TicketId::random()).await
+    else {
+        panic!("the buyer could not join");
+    };
+    let Ok(JoinOutcome::Joined { ticket: gone, .. }) =
+        store.join(event, leaver, TicketId::random()).await
+    else {
+        panic!("the leaver could not join");
+    };
+    store.leave(event, leaver, gone.ticket_id).await.unwrap();
+    let drained = store.drain(event).await.unwrap().unwrap();
+    assert_eq!(drained.admitted.len(), 1);
+    let request = ReserveRequest {
+        identity: buyer.clone(),
+        ticket_id: ticket.ticket_id,
+        order_id: OrderId::random(),
+        idempotency_key: Some("k1".into()),
+        items: vec![OrderItem {
+            sku: tshirt(),
+            quantity: 2,
+        }],
+    };
+    let ReserveOutcome::Reserved(order) = store.reserve(event, &request).await.unwrap() else {
+        panic!("the reservation failed");
+    };
+    let paid = store.pay(event, buyer, order.order_id).await.unwrap();
+    assert!(matches!(paid, PayOutcome::Paid(_)), "{paid:?}");
+    let stats = store.stats(event).await.unwrap().unwrap();
+    assert_eq!(stats.sold.get(&tshirt()), Some(&2));
+}
+
+#[tokio::test]
+async fn a_redis_that_is_not_there_is_unavailable_within_seconds() {
+    let began = Instant::now();
+
+    let outcome = RedisStore::connect(&format!("redis://127.0.0.1:{}/", free_port()), None).await;
+
+    assert!(
+        matches!(outcome, Err(StoreError::Unavailable(_))),
+        "{:?}",
+        outcome.err()
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_redis_that_goes_away_makes_operations_unavailable_not_hang() {
+    let mut server = RedisServer::start();
+    let store = RedisStore::connect(&server.url(), None).await.unwrap();
+    let event = EventId::parse("gone").unwrap();
+    server.stop();
+    let began = Instant::now();
+
+    let outcome = store.stats(&event).await;
+
+    assert!(
+        matches!(outcome, Err(StoreError::Unavailable(_))),
+        "{outcome:?}"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_redis_is_used_again_without_a_new_store() {
+    let mut server = RedisServer::start();
+    let store = RedisStore::connect(&server.url(), None).await.unwrap();
+    server.restart();
+
+    // The first call after the restart may meet the dead connection; the next reconnects.
+    let _ = store.ping().await;
+    let created = store.create_event(&sale("again", START, 1, 1, 5)).await;
+
+    assert!(created.unwrap());
+}
+
+#[tokio::test]
+async fn the_longest_identities_keep_their_tickets() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let event = EventId::parse("long").unwrap();
+    store
+        .create_event(&sale("long", START, 1, 1, 5))
+        .await
+        .unwrap();
+    let long = shopper(&"x".repeat(128));
+    let ticket_id = TicketId::random();
+    store.join(&event, &long, ticket_id).await.unwrap();
+
+    let admitted = store.drain(&event).await.unwrap().unwrap().admitted;
+
+    assert_eq!(admitted.len(), 1);
+    assert_eq!(
+        (&admitted[0].identity, admitted[0].ticket_id),
+        (&long, ticket_id)
+    );
+    let ticket = store.ticket(&event, &long, false).await.unwrap().unwrap();
+    assert_eq!(ticket.status, TicketStatus::Admitted);
+}
+
+#[tokio::test]
+async fn scripts_flushed_from_the_server_are_loaded_again_transparently() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let event = EventId::parse("flushed").unwrap();
+    store
+        .create_event(&sale("flushed", START, 1, 1, 5))
+        .await
+        .unwrap();
+    store
+        .join(&event, &shopper("first"), TicketId::random())
+        .await
+        .unwrap();
+    assert_eq!(server.cli(&["SCRIPT", "FLUSH"]).trim(), "OK");
+
+    let second = store
+        .join(&event, &shopper("second"), TicketId::random())
+        .await
+        .unwrap();
+
+    let JoinOutcome::Joined { ticket, created } = second else {
+        panic!("{second:?}");
+    };
+    assert!(created);
+    assert_eq!(ticket.position, Some(2));
+}
+
+#[tokio::test]
+async fn every_key_of_an_event_carries_the_event_hash_tag() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    for id in ["tag-one", "tag-two"] {
+        store
+            .create_event(&sale(id, START, 10, 10, 5))
+            .await
+            .unwrap();
+        let event = EventId::parse(id).unwrap();
+        run_a_small_sale(&store, &event, &shopper("buyer"), &shopper("leaver")).await;
+    }
+
+    let keys = server.cli(&["--raw", "KEYS", "*"]);
+
+    let keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
+    assert!(keys.len() > 10, "{keys:?}");
+    for key in keys {
+        let tagged = ["tag-one", "tag-two"]
+            .iter()
+            .any(|id| key.starts_with(&event_key_prefix(&EventId::parse(id).unwrap())));
+        assert!(
+            tagged || key == EVENTS_KEY,
+            "{key} is outside its event's slot"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_waiting_shopper_read_back_keeps_its_ticket_and_times() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let event = EventId::parse("records").unwrap();
+    store
+        .create_event(&sale("records", START, 1, 1, 5))
+        .await
+        .unwrap();
+    let ticket_id = TicketId::random();
+    store
+        .join(&event, &shopper("ann"), ticket_id)
+        .await
+        .unwrap();
+    clock.advance_ms(1_500);
+
+    let ticket = store
+        .ticket(&event, &shopper("ann"), true)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(ticket.ticket_id, ticket_id);
+    assert_eq!(ticket.status, TicketStatus::Waiting);
+    assert_eq!(ticket.joined_at, START + 1);
+    assert_eq!((ticket.position, ticket.score), (Some(1), Some(1)));
+}
+
+#[tokio::test]
+async fn entrants_whose_lottery_scores_tie_are_drawn_by_their_full_keys() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START - 1_000);
+    let store = store_at(&server.url(), &clock).await;
+    let config = sale("tied", START, 1, 1, 5);
+    let event = config.id.clone();
+    store.create_event(&config).await.unwrap();
+    let mut tickets = Vec::new();
+    for n in 0..40 {
+        let ticket_id = TicketId::random();
+        store
+            .join(&event, &shopper(&format!("early-{n}")), ticket_id)
+            .await
+            .unwrap();
+        tickets.push((ticket_id, format!("early-{n}")));
+    }
+    // Every pre-queue score made equal, as if all their keys shared their first 52 bits.
+    let queue = format!("{}q", event_key_prefix(&event));
+    server.cli(&["EVAL", "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do         redis.call('ZADD', KEYS[1], 7, m) end", "1", &queue]);
+    clock.set(START);
+
+    let drawn = store.draw(&event).await.unwrap();
+
+    assert_eq!(drawn, DrawOutcome::Drawn { entrants: 40 });
+    let expected = draw_order(&config.seed, tickets.iter().map(|(id, _)| *id));
+    let mut by_score = Vec::new();
+    for (ticket_id, name) in &tickets {
+        let ticket = store
+            .ticket(&event, &shopper(name), false)
+            .await
+            .unwrap()
+            .unwrap();
+        by_score.push((ticket.score.unwrap(), *ticket_id));
+    }
+    by_score.sort();
+    let drawn: Vec<TicketId> = by_score.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(drawn, expected);
+}
+
+/// Three empty masters on free ports, joined into one cluster.
+struct Cluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl Cluster {
+    fn start() -> Self {
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|_| {
+                RedisServer::start_with(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                ])
+            })
+            .collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("run redis-cli --cluster create");
+        assert!(created.status.success(), "{created:?}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !nodes
+            .iter()
+            .all(|node| node.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+        {
+            assert!(Instant::now() < deadline, "the cluster did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { nodes }
+    }
+
+    fn urls(&self) -> String {
+        let urls: Vec<String> = self.nodes.iter().map(RedisServer::url).collect();
+        urls.join(",")
+    }
+}
+
+#[tokio::test]
+async fn a_sale_runs_on_a_redis_cluster_with_events_on_different_nodes() {
+    let cluster = Cluster::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&cluster.urls(), &clock).await;
+    let ids = ["north", "south", "east", "west"];
+    for id in ids {
+        assert!(
+            store
+                .create_event(&sale(id, START, 10, 10, 5))
+                .await
+                .unwrap()
+        );
+        let event = EventId::parse(id).unwrap();
+        run_a_small_sale(&store, &event, &shopper("buyer"), &shopper("leaver")).await;
+    }
+
+    let listed = store.event_ids().await.unwrap();
+
+    let mut expected: Vec<EventId> = ids.iter().map(|id| EventId::parse(id).unwrap()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let holders = cluster
+        .nodes
+        .iter()
+        .filter(|node| node.cli(&["DBSIZE"]).trim() != "0")
+        .count();
+    assert!(holders >= 2, "all events landed on one node");
+}

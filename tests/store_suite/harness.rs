@@ -1,0 +1,211 @@
+//! What every scenario gets: a store, the clock it runs on, and the words to set up a sale.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use waitroom::clock::{ManualClock, UnixMillis};
+use waitroom::domain::{
+    DrainOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Mode, OperatorStatus,
+    OrderId, OrderItem, ReserveOutcome, ReserveRequest, Sku, Ticket, TicketId, TicketStatus,
+};
+use waitroom::queue::new_seed;
+use waitroom::store::QueueStore;
+
+/// When every harness's clock starts: 2026-09-21T14:13:20Z.
+pub const T0: UnixMillis = 1_790_000_000_000;
+
+/// When a [`sale`] starts: a minute after [`T0`].
+pub const START: UnixMillis = T0 + 60_000;
+
+/// A store under test with its manual clock.
+pub struct Harness {
+    pub store: Arc<dyn QueueStore>,
+    pub clock: ManualClock,
+    /// Whatever must outlive the store (a private Redis server); dropped with the harness.
+    pub _guard: Box<dyn Any + Send>,
+}
+
+/// The `n`th shopper, a signed-in user.
+pub fn shopper(n: usize) -> Identity {
+    Identity::user(&format!("shopper-{n}")).unwrap()
+}
+
+/// A SKU by name.
+pub fn sku(name: &str) -> Sku {
+    Sku::parse(name).unwrap()
+}
+
+/// One line of an order.
+pub fn item(name: &str, quantity: u64) -> OrderItem {
+    OrderItem {
+        sku: sku(name),
+        quantity,
+    }
+}
+
+/// A sale starting at [`START`], pre-queue open from creation: one shopper a second, a burst of
+/// two, no cap, admissions for two minutes, reservations for five, ten `TEE` and five `CAP`, a
+/// generous ten minutes before an unseen shopper is dropped.
+pub fn sale(id: &str) -> EventConfig {
+    let (seed, seed_hash) = new_seed();
+    EventConfig {
+        id: EventId::parse(id).unwrap(),
+        name: format!("Sale {id}"),
+        starts_at: START,
+        prequeue_opens_at: None,
+        outflow_milli_per_second: 1_000,
+        outflow_burst: 2,
+        max_active: None,
+        cap_follows_stock: false,
+        admission_ttl_seconds: 120,
+        reservation_ttl_seconds: 300,
+        allow_anonymous: false,
+        inventory: BTreeMap::from([(sku("TEE"), 10), (sku("CAP"), 5)]),
+        mode: Mode::Queue,
+        abandon_after_seconds: 600,
+        operator_status: OperatorStatus::Auto,
+        seed_hash,
+        seed,
+        created_at: T0,
+    }
+}
+
+/// A [`sale`] that has already started (at [`T0`]).
+pub fn open_sale(id: &str) -> EventConfig {
+    EventConfig {
+        starts_at: T0,
+        ..sale(id)
+    }
+}
+
+impl Harness {
+    /// Moves the store's clock forward.
+    pub fn advance_ms(&self, ms: i64) {
+        self.clock.advance_ms(ms);
+    }
+
+    /// Moves the store's clock forward by whole seconds.
+    pub fn advance_secs(&self, seconds: i64) {
+        self.clock.advance_ms(seconds * 1_000);
+    }
+
+    /// Moves the store's clock to `at`.
+    pub fn set_time(&self, at: UnixMillis) {
+        self.clock.set(at);
+    }
+
+    /// Creates an event that must not exist yet; returns its id.
+    pub async fn create(&self, config: EventConfig) -> EventId {
+        assert!(self.store.create_event(&config).await.unwrap(), "created");
+        config.id
+    }
+
+    /// Replaces an event's settings through a change of the stored ones.
+    pub async fn change(&self, event: &EventId, change: impl FnOnce(&mut EventConfig)) {
+        let mut config = self.store.event(event).await.unwrap().unwrap();
+        change(&mut config);
+        assert!(self.store.update_event(&config).await.unwrap(), "updated");
+    }
+
+    /// Pauses, resumes (`Auto`) or closes an event.
+    pub async fn set_operator_status(&self, event: &EventId, status: OperatorStatus) {
+        self.change(event, |config| config.operator_status = status)
+            .await;
+    }
+
+    /// Joins with a new ticket id and returns the outcome.
+    pub async fn try_join(&self, event: &EventId, who: &Identity) -> JoinOutcome {
+        self.store
+            .join(event, who, TicketId::random())
+            .await
+            .unwrap()
+    }
+
+    /// Joins, which must give a place; returns the ticket.
+    pub async fn join(&self, event: &EventId, who: &Identity) -> Ticket {
+        match self.try_join(event, who).await {
+            JoinOutcome::Joined { ticket, .. } => ticket,
+            other => panic!("{who} could not join: {other:?}"),
+        }
+    }
+
+    /// Joins shoppers `range` in order; returns their tickets.
+    pub async fn join_all(
+        &self,
+        event: &EventId,
+        shoppers: impl IntoIterator<Item = usize>,
+    ) -> Vec<Ticket> {
+        let mut tickets = Vec::new();
+        for n in shoppers {
+            tickets.push(self.join(event, &shopper(n)).await);
+        }
+        tickets
+    }
+
+    /// The identity's ticket without marking it seen; it must exist.
+    pub async fn ticket(&self, event: &EventId, who: &Identity) -> Ticket {
+        self.store
+            .ticket(event, who, false)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{who} has a ticket"))
+    }
+
+    /// Runs the outflow once on an existing event.
+    pub async fn drain(&self, event: &EventId) -> DrainOutcome {
+        self.store.drain(event).await.unwrap().unwrap()
+    }
+
+    /// Identities admitted by one drain, in order.
+    pub async fn drain_identities(&self, event: &EventId) -> Vec<Identity> {
+        let outcome = self.drain(event).await;
+        outcome.admitted.into_iter().map(|a| a.identity).collect()
+    }
+
+    /// An existing event's counters.
+    pub async fn stats(&self, event: &EventId) -> EventStats {
+        self.store.stats(event).await.unwrap().unwrap()
+    }
+
+    /// Joins `who` to an open event and drains until admitted (the event's bucket must allow
+    /// it now); returns the admitted ticket.
+    pub async fn admit(&self, event: &EventId, who: &Identity) -> Ticket {
+        self.join(event, who).await;
+        self.drain(event).await;
+        let ticket = self.ticket(event, who).await;
+        assert_eq!(ticket.status, TicketStatus::Admitted, "{who} admitted");
+        ticket
+    }
+
+    /// Reserves `items` with the admission of `ticket`.
+    pub async fn reserve(
+        &self,
+        event: &EventId,
+        ticket: &Ticket,
+        items: Vec<OrderItem>,
+        idempotency_key: Option<&str>,
+    ) -> ReserveOutcome {
+        let request = ReserveRequest {
+            identity: ticket.identity.clone(),
+            ticket_id: ticket.ticket_id,
+            order_id: OrderId::random(),
+            idempotency_key: idempotency_key.map(str::to_owned),
+            items,
+        };
+        self.store.reserve(event, &request).await.unwrap()
+    }
+
+    /// Reserves `items` with the admission of `ticket`, which must succeed; returns the order id.
+    pub async fn reserve_ok(
+        &self,
+        event: &EventId,
+        ticket: &Ticket,
+        items: Vec<OrderItem>,
+    ) -> OrderId {
+        match self.reserve(event, ticket, items, None).await {
+            ReserveOutcome::Reserved(order) => order.order_id,
+            other => panic!("reservation refused: {other:?}"),
+        }
+    }
+}
