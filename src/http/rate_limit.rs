@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::app::StartError;
 use crate::clock::{Clock, UnixMillis};
 use crate::config::{Settings, StoreSettings};
 use crate::domain::{EventStatus, event_status};
@@ -19,7 +20,6 @@ use crate::identity::Authenticator;
 use crate::ratelimit::identity::{TrustedProxies, UserVerifier, VerifiedUser};
 use crate::ratelimit::reload::{RulesFileWatcher, read_rules_file, watch_rules_file};
 use crate::ratelimit::store::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
-use crate::app::StartError;
 use crate::ratelimit::{RateLimiter, RuleSet, RuleSetConfig, compile};
 use crate::store::QueueStore;
 
