@@ -118,9 +118,7 @@ pub async fn build_with_stores(
     let users = user_tokens(&settings)?;
     let (shutdown, shutdown_watch) = watch::channel(false);
     let auth = Arc::new(Authenticator::new(users, &keys));
-    let limiter = build_limiter(&settings, clock.clone(), auth.clone())
-        .await
-        .map_err(StartError::RateLimit)?;
+    let limiter = build_limiter(&settings, clock.clone(), auth.clone()).await?;
     let keys = Arc::new(keys);
     let live = LiveContext {
         store: store.clone(),

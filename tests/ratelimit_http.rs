@@ -165,3 +165,39 @@ async fn the_service_limits_its_routes_with_the_shipped_rules() {
     assert_eq!(header(&rules, "ratelimit-limit"), "50", "the admin rule");
     assert_eq!(problem(rules).await["rules"][1]["name"], "login");
 }
+
+#[tokio::test]
+async fn every_ban_is_posted_to_the_webhook() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let receiver = Router::new().route(
+        "/alerts",
+        axum::routing::post(move |axum::Json(alert): axum::Json<Value>| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(alert);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let toml = format!(
+        "{QUIET}{THREE_A_MINUTE}\n[alerts]\nwebhook_url = \"http://127.0.0.1:{port}/alerts\""
+    );
+    let h = Harness::start(Backend::Memory, &toml).await;
+
+    h.limiter
+        .ban("user:mallory", Duration::from_secs(60), "card testing")
+        .await
+        .unwrap();
+
+    let alert = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("the webhook was called")
+        .unwrap();
+    assert_eq!(alert["key"], "user:mallory");
+    assert_eq!(alert["reason"], "card testing");
+    assert_eq!(alert["count"], 1);
+    assert_eq!(alert["until"], "2027-01-15T08:01:00Z");
+}

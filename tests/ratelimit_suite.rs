@@ -266,6 +266,95 @@ async fn a_lifted_ban_lets_the_client_back_at_once(backend: Backend) {
     );
 }
 
+const SEARCH_SALE: &str = r#"
+[adaptive]
+enabled = false
+[penalties]
+ban_after = 0
+delay_after = 0
+reduce_after = 0
+[[rules]]
+name = "search"
+limit = 10
+period = "1m"
+[[relax]]
+rules = ["search"]
+multiplier = 1.5
+while_event_open = true
+event = "spring-sale"
+[[relax]]
+rules = ["search"]
+multiplier = 2.0
+from = "2027-01-15T09:00:00Z"
+until = "2027-01-15T10:00:00Z"
+"#;
+
+async fn a_sale_relaxes_a_rule_while_its_event_is_open_or_its_hours_last(backend: Backend) {
+    let h = Harness::start(backend, SEARCH_SALE).await;
+    assert_eq!(h.allowed_of(30, &get("/v1/search", "192.0.2.1")).await, 10);
+    h.limiter.open_events().set("spring-sale", true);
+    assert_eq!(h.allowed_of(30, &get("/v1/search", "192.0.2.2")).await, 15);
+    h.limiter.open_events().set("spring-sale", false);
+    assert_eq!(h.allowed_of(30, &get("/v1/search", "192.0.2.3")).await, 10);
+    // START is 08:00 UTC; the scheduled relaxation runs from 09:00 to 10:00.
+    h.clock.advance(Duration::from_secs(3600));
+    assert_eq!(h.allowed_of(30, &get("/v1/search", "192.0.2.4")).await, 20);
+    h.clock.advance(Duration::from_secs(3600));
+    assert_eq!(h.allowed_of(30, &get("/v1/search", "192.0.2.5")).await, 10);
+}
+
+const ADAPTIVE: &str = r#"
+[adaptive]
+enabled = true
+multiple = 2.0
+tighten_factor = 0.5
+baseline_half_life = "1m"
+sample = "1s"
+min_rate = 1.0
+[penalties]
+ban_after = 0
+delay_after = 0
+reduce_after = 0
+[[rules]]
+name = "api"
+limit = 100
+period = "1m"
+"#;
+
+async fn a_flood_far_above_the_baseline_tightens_the_rule_until_it_passes(backend: Backend) {
+    let h = Harness::start(backend, ADAPTIVE).await;
+    let client = |i: u32| get("/v1/x", &format!("10.0.{}.{}", i / 250, i % 250 + 1));
+    let mut next = 0;
+    let mut one = || {
+        next += 1;
+        client(next)
+    };
+    for _ in 0..10 {
+        h.check(&one()).await;
+        h.check(&one()).await;
+        h.clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(
+        h.allowed_of(200, &one()).await,
+        100,
+        "two a second is the baseline"
+    );
+    h.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        h.allowed_of(200, &one()).await,
+        50,
+        "a sample of 200 a second tightens"
+    );
+    h.clock.advance(Duration::from_secs(1));
+    h.check(&one()).await;
+    h.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        h.allowed_of(200, &one()).await,
+        100,
+        "a quiet second relaxes it again"
+    );
+}
+
 macro_rules! on_both_stores {
     ($($scenario:ident),* $(,)?) => {
         mod memory {
@@ -294,6 +383,8 @@ on_both_stores!(
     violations_decay_and_are_forgiven,
     a_ban_ends_exactly_on_time,
     a_lifted_ban_lets_the_client_back_at_once,
+    a_sale_relaxes_a_rule_while_its_event_is_open_or_its_hours_last,
+    a_flood_far_above_the_baseline_tightens_the_rule_until_it_passes,
 );
 
 #[tokio::test]

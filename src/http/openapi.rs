@@ -325,5 +325,9 @@ fn schemas() -> Value {
 
 /// `GET /openapi.json`.
 pub async fn document() -> Json<Value> {
-    Json(openapi())
+    let mut document = openapi();
+    if let Some(paths) = document["paths"].as_object_mut() {
+        paths.extend(crate::ratelimit::admin::openapi_paths());
+    }
+    Json(document)
 }

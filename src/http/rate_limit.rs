@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::app::StartError;
 use crate::clock::{Clock, UnixMillis};
 use crate::config::{Settings, StoreSettings};
 use crate::domain::{EventStatus, event_status};
@@ -19,7 +20,7 @@ use crate::identity::Authenticator;
 use crate::ratelimit::identity::{TrustedProxies, UserVerifier, VerifiedUser};
 use crate::ratelimit::reload::{RulesFileWatcher, read_rules_file, watch_rules_file};
 use crate::ratelimit::store::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
-use crate::ratelimit::{RateLimiter, RuleSetConfig, compile};
+use crate::ratelimit::{RateLimiter, RuleSet, RuleSetConfig, compile};
 use crate::store::QueueStore;
 
 /// How often the open events are looked up for sale relaxations.
@@ -58,12 +59,44 @@ fn field_errors(errors: &[crate::error::FieldError]) -> String {
         .join("; ")
 }
 
-/// Builds the limiter the settings describe.
+/// Builds the limiter the settings describe. Bad rules are [`StartError::RateLimit`]; a store
+/// that cannot be reached is [`StartError::Store`].
 pub async fn build_limiter(
     settings: &Settings,
     clock: Arc<dyn Clock>,
     auth: Arc<Authenticator>,
-) -> Result<BuiltLimiter, String> {
+) -> Result<BuiltLimiter, StartError> {
+    let rules = rules_of(settings).map_err(StartError::RateLimit)?;
+    let store: Arc<dyn RateLimitStore> = match &settings.store {
+        StoreSettings::Memory => Arc::new(MemoryRateLimitStore::new(clock.clone())),
+        StoreSettings::Redis { urls } if urls.len() == 1 => Arc::new(
+            RedisRateLimitStore::connect(&urls[0])
+                .await
+                .map_err(|error| StartError::Store(format!("rate-limit store: {error}")))?,
+        ),
+        StoreSettings::Redis { urls } => Arc::new(
+            RedisRateLimitStore::connect_cluster(urls)
+                .await
+                .map_err(|error| StartError::Store(format!("rate-limit store: {error}")))?,
+        ),
+    };
+    let (rules, file) = rules;
+    let limiter = Arc::new(
+        RateLimiter::new(rules, store, clock)
+            .with_verifier(Arc::new(LimiterUsers(auth)))
+            .with_trusted_proxies(TrustedProxies::new(settings.trusted_proxies.clone())),
+    );
+    let watcher = match file {
+        Some(path) => Some(watch_rules_file(limiter.clone(), path).map_err(|error| {
+            StartError::RateLimit(format!("ratelimit.file: cannot watch it: {error}"))
+        })?),
+        None => None,
+    };
+    Ok(BuiltLimiter { limiter, watcher })
+}
+
+/// The compiled rules the settings name, and the file they come from (if any).
+fn rules_of(settings: &Settings) -> Result<(RuleSet, Option<PathBuf>), String> {
     let mut table = settings.ratelimit.clone().unwrap_or_default();
     let file = match table.remove("file") {
         Some(toml::Value::String(path)) => Some(PathBuf::from(path)),
@@ -79,32 +112,7 @@ pub async fn build_limiter(
     };
     let rules = compile(&config, None)
         .map_err(|errors| format!("ratelimit rules: {}", field_errors(&errors)))?;
-    let store: Arc<dyn RateLimitStore> = match &settings.store {
-        StoreSettings::Memory => Arc::new(MemoryRateLimitStore::new(clock.clone())),
-        StoreSettings::Redis { urls } if urls.len() == 1 => Arc::new(
-            RedisRateLimitStore::connect(&urls[0])
-                .await
-                .map_err(|error| format!("rate-limit store: {error}"))?,
-        ),
-        StoreSettings::Redis { urls } => Arc::new(
-            RedisRateLimitStore::connect_cluster(urls)
-                .await
-                .map_err(|error| format!("rate-limit store: {error}"))?,
-        ),
-    };
-    let limiter = Arc::new(
-        RateLimiter::new(rules, store, clock)
-            .with_verifier(Arc::new(LimiterUsers(auth)))
-            .with_trusted_proxies(TrustedProxies::new(settings.trusted_proxies.clone())),
-    );
-    let watcher = match file {
-        Some(path) => Some(
-            watch_rules_file(limiter.clone(), path)
-                .map_err(|error| format!("ratelimit.file: cannot watch it: {error}"))?,
-        ),
-        None => None,
-    };
-    Ok(BuiltLimiter { limiter, watcher })
+    Ok((rules, file))
 }
 
 /// Keeps the limiter told which events are open (for sale relaxations) until shutdown.

@@ -158,3 +158,46 @@ async fn lift_ban(
         Err(ApiError::not_found(format!("`{key}` is not banned")))
     }
 }
+
+/// The OpenAPI description of these routes, merged into `/openapi.json`.
+pub fn openapi_paths() -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::json;
+    let admin = json!([{ "adminToken": [] }]);
+    let problem =
+        |what: &str| json!({ "description": what, "content": { "application/problem+json": {} } });
+    let object = |what: &str| json!({ "description": what, "content": { "application/json": { "schema": { "type": "object" } } } });
+    let ban = json!({ "type": "object", "properties": {
+        "key": { "type": "string", "description": "ip:…, user:… or key:… (a digest of the API key)" },
+        "reason": { "type": "string" }, "count": { "type": "integer", "description": "bans so far" },
+        "expires_at": { "type": "string", "format": "date-time" } } });
+    let paths = json!({
+        "/v1/admin/ratelimit": {
+            "get": { "summary": "The rate-limit rules in force (the shape of config/ratelimit.toml, as JSON)",
+                "security": admin, "responses": { "200": object("the rules") } },
+            "put": { "summary": "Replace the rate-limit rules whole (JSON, or TOML with a toml content type); a set with mistakes is refused with every field at fault and the rules in force stay",
+                "security": admin,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } }, "application/toml": {} } },
+                "responses": { "200": object("the rules now in force"), "422": problem("validation_failed, with errors per field") } }
+        },
+        "/v1/admin/bans": {
+            "get": { "summary": "Current temporary bans: key, reason, count, expiry", "security": admin,
+                "responses": { "200": { "description": "bans", "content": { "application/json": { "schema": {
+                    "type": "object", "properties": { "bans": { "type": "array", "items": ban } } } } } } } },
+            "post": { "summary": "Ban a client key for a number of seconds (an alert is raised)", "security": admin,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object",
+                    "required": ["key", "seconds"], "properties": { "key": { "type": "string" },
+                    "seconds": { "type": "integer", "minimum": 1, "maximum": MAX_BAN_SECONDS }, "reason": { "type": "string" } } } } } },
+                "responses": { "201": { "description": "the ban", "content": { "application/json": { "schema": ban } } },
+                    "422": problem("validation_failed") } }
+        },
+        "/v1/admin/bans/{key}": {
+            "delete": { "summary": "Lift a ban", "security": admin,
+                "parameters": [{ "name": "key", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "204": { "description": "lifted" }, "404": problem("not banned") } }
+        }
+    });
+    match paths {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}

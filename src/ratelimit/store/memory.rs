@@ -13,6 +13,7 @@ use foldhash::fast::RandomState;
 
 use async_trait::async_trait;
 
+use super::inline_key::InlineKey;
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
 use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::decision::{BucketState, DecisionInput, decide};
@@ -32,31 +33,50 @@ pub struct MemoryRateLimitStore {
 
 #[derive(Default)]
 struct Shard {
-    clients: HashMap<Box<str>, ClientState, RandomState>,
+    clients: HashMap<InlineKey, ClientState, RandomState>,
     sweep_at: usize,
 }
 
+type Bucket = (Arc<str>, BucketState, i64);
+
 /// One client's state. A client charges a handful of buckets (one per rule it uses, or per
-/// endpoint), so they sit in a short list, faster to scan than a map is to hash.
+/// endpoint), so they sit in a short list, faster to scan than a map is to hash; the first sits
+/// in the entry itself.
 #[derive(Default)]
 struct ClientState {
     penalty: PenaltyState,
     penalty_expires_ms: i64,
     reason: String,
-    buckets: Vec<(Arc<str>, BucketState, i64)>,
+    first: Option<Bucket>,
+    buckets: Vec<Bucket>,
     permits: HashMap<Arc<str>, Vec<(u64, i64)>>,
 }
 
 impl ClientState {
-    fn bucket(&mut self, name: &Arc<str>) -> Option<&mut (Arc<str>, BucketState, i64)> {
-        self.buckets
+    fn bucket(&mut self, name: &Arc<str>) -> Option<&mut Bucket> {
+        self.first
             .iter_mut()
+            .chain(self.buckets.iter_mut())
             .find(|(own, _, _)| Arc::ptr_eq(own, name) || **own == **name)
+    }
+
+    fn add_bucket(&mut self, bucket: Bucket) {
+        match self.first {
+            None => self.first = Some(bucket),
+            Some(_) => self.buckets.push(bucket),
+        }
     }
 
     /// Drops what expired; `true` when nothing is left.
     fn prune(&mut self, now_ms: i64) -> bool {
         self.buckets.retain(|(_, _, expires)| *expires > now_ms);
+        if self
+            .first
+            .as_ref()
+            .is_some_and(|(_, _, expires)| *expires <= now_ms)
+        {
+            self.first = self.buckets.pop();
+        }
         self.permits.retain(|_, permits| {
             permits.retain(|(_, expires)| *expires > now_ms);
             !permits.is_empty()
@@ -65,7 +85,10 @@ impl ClientState {
             self.penalty = PenaltyState::default();
             self.reason.clear();
         }
-        self.buckets.is_empty() && self.permits.is_empty() && self.penalty_expires_ms <= now_ms
+        self.first.is_none()
+            && self.buckets.is_empty()
+            && self.permits.is_empty()
+            && self.penalty_expires_ms <= now_ms
     }
 }
 
@@ -150,7 +173,7 @@ impl MemoryRateLimitStore {
             if let Some((state, expires)) = step.bucket {
                 match client.bucket(&key.bucket) {
                     Some(slot) => (slot.1, slot.2) = (state, expires),
-                    None => client.buckets.push((key.bucket.clone(), state, expires)),
+                    None => client.add_bucket((key.bucket.clone(), state, expires)),
                 }
             }
             if let Some((state, expires)) = step.penalty {
@@ -282,7 +305,7 @@ impl RateLimitStore for MemoryRateLimitStore {
                     .filter(|(_, state)| {
                         state.penalty_expires_ms > now_ms && state.penalty.ban_until_ms > now_ms
                     })
-                    .map(|(client, state)| ban_record(client, state))
+                    .map(|(client, state)| ban_record(client.as_str(), state))
                     .collect::<Vec<_>>()
             })
             .collect();
