@@ -2,7 +2,8 @@
 //!
 //! Outermost, on every route: request id and tracing span, metrics, a timeout and a body limit.
 //! Then, per route: rate limit → authentication → admission → validation (the handler's
-//! [`ValidJson`](super::json::ValidJson) argument) → handler.
+//! [`ValidJson`](super::json::ValidJson) argument) → handler. Admin routes: rate limit → admin
+//! token → audit (every successful change recorded with the state before and after) → handler.
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
