@@ -235,3 +235,43 @@ fn per_sku(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::domain::{Identity, TicketId};
+    use crate::store::memory::MemoryStore;
+
+    #[tokio::test]
+    async fn joins_per_second_are_measured_between_polls_on_the_stores_clock() {
+        let clock = ManualClock::new(1_800_000_000_000);
+        let store: Arc<dyn QueueStore> = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
+        let mut sale = crate::app::demo_event(clock.now_ms()).unwrap();
+        sale.starts_at = clock.now_ms() - 1_000;
+        store.create_event(&sale).await.unwrap();
+        let live = LiveStats::new(store.clone(), Arc::new(clock.clone()));
+        let first = live.poll().await.unwrap();
+        assert_eq!(
+            first.events[0].joins_per_second, None,
+            "one sample is no rate"
+        );
+
+        for n in 0..10 {
+            let shopper = Identity::user(&format!("shopper-{n}")).unwrap();
+            store
+                .join(&sale.id, &shopper, TicketId::random())
+                .await
+                .unwrap();
+        }
+        clock.advance_ms(2_000);
+        let second = live.poll().await.unwrap();
+
+        let event = &second.events[0];
+        assert_eq!(event.joins_per_second, Some(5.0));
+        assert_eq!(event.stats.joined, 10);
+        assert_eq!(event.status, "open");
+        assert_eq!(live.event(&sale.id).unwrap().joins_per_second, Some(5.0));
+    }
+}
