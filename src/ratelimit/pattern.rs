@@ -59,32 +59,37 @@ impl PathPattern {
         &self.text
     }
 
-    /// Whether `path` (without query) matches. One trailing slash is ignored.
+    /// Whether `path` (without query) matches. One trailing slash is ignored. The path is
+    /// walked once, segment by segment, and a literal that differs stops it at once.
     pub fn matches(&self, path: &str) -> bool {
         let path = path
             .strip_suffix('/')
             .filter(|p| !p.is_empty())
             .unwrap_or(path);
-        let Some(rest) = path.strip_prefix('/') else {
+        let Some(mut rest) = path.strip_prefix('/') else {
             return false;
         };
-        let mut parts = rest.split('/').filter(|_| !rest.is_empty());
+        let mut exhausted = rest.is_empty();
         for segment in self.segments.iter() {
-            match segment {
-                Segment::Rest => return true,
-                Segment::One => {
-                    if parts.next().is_none() {
-                        return false;
-                    }
-                }
-                Segment::Literal(literal) => {
-                    if parts.next() != Some(literal.as_ref()) {
-                        return false;
-                    }
-                }
+            if *segment == Segment::Rest {
+                return true;
+            }
+            if exhausted {
+                return false;
+            }
+            let end = rest.bytes().position(|b| b == b'/');
+            let part = &rest[..end.unwrap_or(rest.len())];
+            if let Segment::Literal(literal) = segment
+                && part != literal.as_ref()
+            {
+                return false;
+            }
+            match end {
+                Some(slash) => rest = &rest[slash + 1..],
+                None => exhausted = true,
             }
         }
-        parts.next().is_none()
+        exhausted
     }
 }
 

@@ -5,9 +5,9 @@
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 
-const INLINE: usize = 38;
+const INLINE: usize = 22;
 
-/// A string key, inline up to 38 bytes.
+/// A string key, inline up to 22 bytes.
 #[derive(Clone)]
 pub(super) enum InlineKey {
     Inline { len: u8, bytes: [u8; INLINE] },

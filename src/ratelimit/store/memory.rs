@@ -39,56 +39,84 @@ struct Shard {
 
 type Bucket = (Arc<str>, BucketState, i64);
 
-/// One client's state. A client charges a handful of buckets (one per rule it uses, or per
-/// endpoint), so they sit in a short list, faster to scan than a map is to hash; the first sits
-/// in the entry itself.
+/// One client's state, kept small so that many fit in the cache: the first bucket it charges
+/// sits in the entry itself; penalties, further buckets (a client charges a handful, one per rule
+/// or endpoint, faster to scan than to hash) and permits, which most clients never have, sit
+/// behind one pointer.
 #[derive(Default)]
 struct ClientState {
+    first: Option<Bucket>,
+    cold: Option<Box<Cold>>,
+}
+
+#[derive(Default)]
+struct Cold {
     penalty: PenaltyState,
     penalty_expires_ms: i64,
     reason: String,
-    first: Option<Bucket>,
     buckets: Vec<Bucket>,
     permits: HashMap<Arc<str>, Vec<(u64, i64)>>,
 }
 
 impl ClientState {
     fn bucket(&mut self, name: &Arc<str>) -> Option<&mut Bucket> {
+        let more = self.cold.as_mut().map(|cold| cold.buckets.iter_mut());
         self.first
             .iter_mut()
-            .chain(self.buckets.iter_mut())
+            .chain(more.into_iter().flatten())
             .find(|(own, _, _)| Arc::ptr_eq(own, name) || **own == **name)
     }
 
     fn add_bucket(&mut self, bucket: Bucket) {
         match self.first {
             None => self.first = Some(bucket),
-            Some(_) => self.buckets.push(bucket),
+            Some(_) => self.cold().buckets.push(bucket),
         }
+    }
+
+    fn cold(&mut self) -> &mut Cold {
+        self.cold.get_or_insert_with(Box::default)
+    }
+
+    /// The stored penalty state while it matters, else a clean one.
+    fn penalty(&self, now_ms: i64) -> PenaltyState {
+        match &self.cold {
+            Some(cold) if cold.penalty_expires_ms > now_ms => cold.penalty,
+            _ => PenaltyState::default(),
+        }
+    }
+
+    fn banned(&self, now_ms: i64) -> bool {
+        self.penalty(now_ms).ban_until_ms > now_ms
     }
 
     /// Drops what expired; `true` when nothing is left.
     fn prune(&mut self, now_ms: i64) -> bool {
-        self.buckets.retain(|(_, _, expires)| *expires > now_ms);
+        if let Some(cold) = &mut self.cold {
+            cold.buckets.retain(|(_, _, expires)| *expires > now_ms);
+            cold.permits.retain(|_, permits| {
+                permits.retain(|(_, expires)| *expires > now_ms);
+                !permits.is_empty()
+            });
+            if cold.penalty_expires_ms <= now_ms {
+                cold.penalty = PenaltyState::default();
+                cold.reason.clear();
+            }
+        }
         if self
             .first
             .as_ref()
             .is_some_and(|(_, _, expires)| *expires <= now_ms)
         {
-            self.first = self.buckets.pop();
+            self.first = self.cold.as_mut().and_then(|cold| cold.buckets.pop());
         }
-        self.permits.retain(|_, permits| {
-            permits.retain(|(_, expires)| *expires > now_ms);
-            !permits.is_empty()
+        let cold_empty = self.cold.as_ref().is_none_or(|cold| {
+            cold.buckets.is_empty() && cold.permits.is_empty() && cold.penalty_expires_ms <= now_ms
         });
-        if self.penalty_expires_ms <= now_ms {
-            self.penalty = PenaltyState::default();
-            self.reason.clear();
+        if cold_empty {
+            self.cold = None;
         }
-        self.first.is_none()
-            && self.buckets.is_empty()
-            && self.permits.is_empty()
-            && self.penalty_expires_ms <= now_ms
+        self.first.is_none() && cold_empty
     }
 }
 
@@ -164,11 +192,7 @@ impl MemoryRateLimitStore {
                 .bucket(&key.bucket)
                 .filter(|(_, _, expires)| *expires > now_ms)
                 .map(|(_, state, _)| *state);
-            let penalty = if client.penalty_expires_ms > now_ms {
-                client.penalty
-            } else {
-                PenaltyState::default()
-            };
+            let penalty = client.penalty(now_ms);
             let step = decide(bucket, penalty, now_ms * 1000, input);
             if let Some((state, expires)) = step.bucket {
                 match client.bucket(&key.bucket) {
@@ -177,10 +201,11 @@ impl MemoryRateLimitStore {
                 }
             }
             if let Some((state, expires)) = step.penalty {
-                client.penalty = state;
-                client.penalty_expires_ms = expires;
+                let cold = client.cold();
+                cold.penalty = state;
+                cold.penalty_expires_ms = expires;
                 if state.ban_until_ms > now_ms {
-                    client.reason = VIOLATIONS_REASON.to_owned();
+                    cold.reason = VIOLATIONS_REASON.to_owned();
                 }
             }
             step.decision
@@ -193,7 +218,11 @@ impl MemoryRateLimitStore {
     pub fn release_now(&self, permit: &Permit) {
         let now_ms = self.clock.now_ms();
         self.with_client(&permit.key.client, now_ms, |client| {
-            if let Some(permits) = client.permits.get_mut(&permit.key.bucket) {
+            if let Some(permits) = client
+                .cold
+                .as_mut()
+                .and_then(|cold| cold.permits.get_mut(&permit.key.bucket))
+            {
                 permits.retain(|(id, _)| *id != permit.id);
             }
         });
@@ -211,9 +240,15 @@ fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 fn ban_record(client: &str, state: &ClientState) -> BanRecord {
     BanRecord {
         key: client.to_owned(),
-        reason: state.reason.clone(),
-        count: state.penalty.strikes,
-        until_ms: state.penalty.ban_until_ms,
+        reason: state
+            .cold
+            .as_ref()
+            .map_or_else(String::new, |cold| cold.reason.clone()),
+        count: state.cold.as_ref().map_or(0, |cold| cold.penalty.strikes),
+        until_ms: state
+            .cold
+            .as_ref()
+            .map_or(0, |cold| cold.penalty.ban_until_ms),
     }
 }
 
@@ -232,7 +267,7 @@ impl RateLimitStore for MemoryRateLimitStore {
         let now_ms = self.clock.now_ms();
         let id = rand::random::<u64>();
         let taken = self.with_client(&key.client, now_ms, |client| {
-            let permits = client.permits.entry(key.bucket.clone()).or_default();
+            let permits = client.cold().permits.entry(key.bucket.clone()).or_default();
             permits.retain(|(_, expires)| *expires > now_ms);
             if i64::try_from(permits.len()).unwrap_or(i64::MAX) >= limit {
                 return false;
@@ -260,13 +295,10 @@ impl RateLimitStore for MemoryRateLimitStore {
     ) -> Result<BanRecord, StoreError> {
         let now_ms = self.clock.now_ms();
         Ok(self.with_client(client, now_ms, |state| {
-            let current = if state.penalty_expires_ms > now_ms {
-                state.penalty
-            } else {
-                PenaltyState::default()
-            };
+            let current = state.penalty(now_ms);
             let until = (now_ms + length_ms).max(current.ban_until_ms);
-            state.penalty = PenaltyState {
+            let cold = state.cold();
+            cold.penalty = PenaltyState {
                 score_milli: 0,
                 updated_ms: now_ms,
                 strikes: if now_ms < current.strikes_until_ms {
@@ -277,8 +309,8 @@ impl RateLimitStore for MemoryRateLimitStore {
                 strikes_until_ms: until + strike_memory_ms,
                 ban_until_ms: until,
             };
-            state.penalty_expires_ms = until + strike_memory_ms;
-            state.reason = reason.to_owned();
+            cold.penalty_expires_ms = until + strike_memory_ms;
+            cold.reason = reason.to_owned();
             ban_record(client, state)
         }))
     }
@@ -286,9 +318,11 @@ impl RateLimitStore for MemoryRateLimitStore {
     async fn lift_ban(&self, client: &str) -> Result<bool, StoreError> {
         let now_ms = self.clock.now_ms();
         Ok(self.with_client(client, now_ms, |state| {
-            let banned = state.penalty_expires_ms > now_ms && state.penalty.ban_until_ms > now_ms;
-            state.penalty.ban_until_ms = 0;
-            state.penalty.score_milli = 0;
+            let banned = state.banned(now_ms);
+            if let Some(cold) = &mut state.cold {
+                cold.penalty.ban_until_ms = 0;
+                cold.penalty.score_milli = 0;
+            }
             banned
         }))
     }
@@ -302,9 +336,7 @@ impl RateLimitStore for MemoryRateLimitStore {
                 lock(shard)
                     .clients
                     .iter()
-                    .filter(|(_, state)| {
-                        state.penalty_expires_ms > now_ms && state.penalty.ban_until_ms > now_ms
-                    })
+                    .filter(|(_, state)| state.banned(now_ms))
                     .map(|(client, state)| ban_record(client.as_str(), state))
                     .collect::<Vec<_>>()
             })
