@@ -7,25 +7,36 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::admin::events_file::follow_events_file;
+use crate::admin::live_stats::LiveStats;
 use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
+use crate::config::watch::FileWatcher;
 use crate::config::{Settings, StoreSettings, UserKeySettings};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
 use crate::http::outflow_meter::OutflowMeter;
+use crate::http::rate_limit::{build_limiter, follow_open_events};
 use crate::http::telemetry::prometheus_handle;
 use crate::http::{AppState, router};
 use crate::identity::{Authenticator, UserTokens};
 use crate::queue::live::{LiveContext, LiveSettings};
+use crate::ratelimit::reload::RulesFileWatcher;
 use crate::store::QueueStore;
+use crate::store::audit::{AuditLog, MemoryAuditLog};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
+use crate::telemetry::timed_store::TimedStore;
+
+/// How often every event's live figures are read for the gauges and the dashboard.
+const LIVE_STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// The id of the event `demo = true` creates.
 pub const DEMO_EVENT: &str = "demo-sale";
@@ -36,9 +47,15 @@ pub enum StartError {
     /// A key file is unreadable or holds no usable key.
     #[error("{0}")]
     Keys(#[from] KeyError),
+    /// The events file cannot be read, watched or applied.
+    #[error("{0}")]
+    Events(String),
     /// The store could not be set up.
     #[error("{0}")]
     Store(String),
+    /// The rate limiter's rules or store could not be set up.
+    #[error("{0}")]
+    RateLimit(String),
 }
 
 /// A built application, ready to [`run`].
@@ -48,13 +65,17 @@ pub struct App {
     /// The router with every route and layer.
     pub router: Router,
     shutdown: watch::Sender<bool>,
+    /// Reloads the rate-limit rules file on change while the app lives.
+    _rules_watcher: Option<RulesFileWatcher>,
+    /// Applies the events file on change while the app lives.
+    _events_watcher: Option<FileWatcher>,
 }
 
 /// Builds the application on the system clock; a Redis store takes its time from Redis.
 pub async fn build(settings: Settings) -> Result<App, StartError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = open_store(&settings, clock.clone(), None).await?;
-    build_with_store(settings, clock, store).await
+    let (store, audit) = open_store(&settings, clock.clone(), None).await?;
+    build_with_stores(settings, clock, store, audit).await
 }
 
 /// Builds the application with `clock`, which the store uses too, Redis included (tests drive
@@ -63,8 +84,8 @@ pub async fn build_with_clock(
     settings: Settings,
     clock: Arc<dyn Clock>,
 ) -> Result<App, StartError> {
-    let store = open_store(&settings, clock.clone(), Some(clock.clone())).await?;
-    build_with_store(settings, clock, store).await
+    let (store, audit) = open_store(&settings, clock.clone(), Some(clock.clone())).await?;
+    build_with_stores(settings, clock, store, audit).await
 }
 
 /// Builds the application on a given store (several instances sharing one store in tests).
@@ -73,6 +94,17 @@ pub async fn build_with_store(
     clock: Arc<dyn Clock>,
     store: Arc<dyn QueueStore>,
 ) -> Result<App, StartError> {
+    build_with_stores(settings, clock, store, Arc::new(MemoryAuditLog::default())).await
+}
+
+/// Builds the application on a given queue store and audit log.
+pub async fn build_with_stores(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn QueueStore>,
+    audit: Arc<dyn AuditLog>,
+) -> Result<App, StartError> {
+    let store = TimedStore::wrap(store);
     let keys = match &settings.signing_key_file {
         Some(path) => SigningKeys::from_file(path)?,
         None => {
@@ -85,33 +117,60 @@ pub async fn build_with_store(
     };
     let users = user_tokens(&settings)?;
     let (shutdown, shutdown_watch) = watch::channel(false);
+    let auth = Arc::new(Authenticator::new(users, &keys));
+    let limiter = build_limiter(&settings, clock.clone(), auth.clone()).await?;
     let keys = Arc::new(keys);
     let live = LiveContext {
         store: store.clone(),
         issuer: keys.clone(),
         settings: LiveSettings::default(),
     };
+    let live_stats = LiveStats::new(store.clone(), clock.clone());
     let state = AppState {
         outflow: OutflowRegistry::new(store.clone(), OutflowSettings::default()),
         live: Arc::new(live),
         admissions: Arc::new(AdmissionVerifier::from_keys(&keys)),
-        auth: Arc::new(Authenticator::new(users, &keys)),
+        auth,
+        ratelimit: limiter.limiter,
         keys,
         settings: Arc::new(settings),
         store,
         clock,
         metrics: prometheus_handle(),
         outflow_meter: Arc::new(OutflowMeter::default()),
+        audit,
+        live_stats,
         shutdown: shutdown_watch,
     };
     if state.settings.demo {
         create_demo_event(&state).await;
     }
+    follow_open_events(
+        state.ratelimit.clone(),
+        state.store.clone(),
+        state.clock.clone(),
+        state.shutdown.clone(),
+    );
+    let events_watcher = match &state.settings.events_file {
+        Some(path) => Some(
+            follow_events_file(
+                state.store.clone(),
+                state.audit.clone(),
+                state.clock.clone(),
+                path.clone(),
+            )
+            .await
+            .map_err(StartError::Events)?,
+        ),
+        None => None,
+    };
     let router = router(state.clone());
     Ok(App {
+        _events_watcher: events_watcher,
         state,
         router,
         shutdown,
+        _rules_watcher: limiter.watcher,
     })
 }
 
@@ -126,9 +185,19 @@ pub async fn run(
         router,
         shutdown: shutdown_sender,
         state,
+        _rules_watcher: rules_watcher,
+        _events_watcher: events_watcher,
     } = app;
+    // The rules and events files are watched for as long as the server runs.
+    let _watchers = (rules_watcher, events_watcher);
     // Every instance drains every event: the store makes that safe.
     tokio::spawn(state.outflow.clone().run());
+    tokio::spawn(
+        state
+            .live_stats
+            .clone()
+            .run(LIVE_STATS_EVERY, state.shutdown.clone()),
+    );
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");
@@ -150,15 +219,19 @@ async fn open_store(
     settings: &Settings,
     clock: Arc<dyn Clock>,
     redis_clock: Option<Arc<dyn Clock>>,
-) -> Result<Arc<dyn QueueStore>, StartError> {
+) -> Result<(Arc<dyn QueueStore>, Arc<dyn AuditLog>), StartError> {
     match &settings.store {
-        StoreSettings::Memory => Ok(Arc::new(MemoryStore::new(clock))),
+        StoreSettings::Memory => Ok((
+            Arc::new(MemoryStore::new(clock)),
+            Arc::new(MemoryAuditLog::default()),
+        )),
         StoreSettings::Redis { urls } => {
             let store = RedisStore::connect(&urls.join(","), redis_clock)
                 .await
                 .map_err(|error| StartError::Store(format!("redis_url: {error}")))?;
             tracing::info!(nodes = urls.len(), "using the Redis store");
-            Ok(Arc::new(store))
+            let store = Arc::new(store);
+            Ok((store.clone(), store))
         }
     }
 }

@@ -191,9 +191,15 @@ impl IntoResponse for ApiError {
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        // Layers outside the handler (metrics) read the code without parsing the body.
+        response.extensions_mut().insert(ProblemCode(self.code));
         response
     }
 }
+
+/// The `code` of a problem response, kept in the response's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemCode(pub &'static str);
 
 #[cfg(test)]
 mod tests {

@@ -13,8 +13,10 @@
 //! * [`checkout`] reserves stock with an admission and takes (mock) payment.
 //! * [`ratelimit`] decides whether a client may make a request, and penalises abuse.
 //! * [`http`] is the axum application: the router states each route's middleware chain in order.
+//! * [`admin`] keeps operators informed: live statistics of every event, the audit log.
 //! * [`app`] wires it all together and runs it until shutdown; [`telemetry`] sets up logging.
 
+pub mod admin;
 pub mod admission;
 pub mod app;
 pub mod clock;
@@ -24,5 +26,6 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod queue;
+pub mod ratelimit;
 pub mod store;
 pub mod telemetry;

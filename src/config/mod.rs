@@ -6,6 +6,7 @@
 //! [`ConfigError`] whose message is one line naming the setting.
 
 mod sources;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,9 @@ pub struct Settings {
     pub demo: bool,
     /// Directory of the queue page and other static files, served at `/`.
     pub static_dir: PathBuf,
+    /// A TOML file of `[[events]]` (the admin API's create bodies), applied at start and on
+    /// every save: missing events are created, changed ones updated.
+    pub events_file: Option<PathBuf>,
     /// Longest time a request may take before it is answered with a 503.
     pub request_timeout: Duration,
     /// Largest request body accepted, in bytes.
@@ -111,6 +115,7 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             demo: false,
             static_dir: PathBuf::from("static"),
+            events_file: None,
             request_timeout: Duration::from_secs(10),
             body_limit_bytes: 64 * 1024,
             ratelimit: None,

@@ -52,6 +52,7 @@ pub struct RawSettings {
     log_format: Option<String>,
     demo: Option<bool>,
     static_dir: Option<PathBuf>,
+    events_file: Option<PathBuf>,
     request_timeout_seconds: Option<u64>,
     body_limit_bytes: Option<usize>,
     ratelimit: Option<toml::Table>,
@@ -112,6 +113,7 @@ impl RawSettings {
                 "LOG_FORMAT" => self.log_format = text(),
                 "DEMO" => self.demo = Some(parse_bool(name, value)?),
                 "STATIC_DIR" => self.static_dir = path(),
+                "EVENTS_FILE" => self.events_file = path(),
                 "REQUEST_TIMEOUT_SECONDS" => {
                     self.request_timeout_seconds = Some(parse_number(name, value)?)
                 }
@@ -206,6 +208,7 @@ impl RawSettings {
             log_format,
             demo: self.demo.unwrap_or(false),
             static_dir: self.static_dir.unwrap_or(defaults.static_dir),
+            events_file: self.events_file,
             request_timeout,
             body_limit_bytes,
             ratelimit: self.ratelimit,

@@ -1,7 +1,8 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document of the HTTP API.
 //!
-//! Written by hand, route by route, next to the router it describes; the end-to-end tests check
-//! that every route the router serves is in it.
+//! Built in code, route by route, next to the router it describes; `tests/operators` reads the
+//! router's source and checks that every route and method it serves is in the document, and
+//! `tests/schemathesis/run.sh` checks the live server's answers against it.
 
 use axum::Json;
 use serde_json::{Value, json};
@@ -31,15 +32,27 @@ fn param(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "string" } })
 }
 
+/// A path parameter with an example value (the demo event's id), so that generated requests
+/// also reach a real event.
+fn param_with_example(name: &str, description: &str, example: &str) -> Value {
+    let mut param = param(name, description);
+    param["example"] = json!(example);
+    param
+}
+
 /// The document.
 pub fn openapi() -> Value {
-    let event = param("event", "event id: [a-z0-9][a-z0-9-]{0,63}");
+    let event = param_with_example(
+        "event",
+        "event id: [a-z0-9][a-z0-9-]{0,63}",
+        crate::app::DEMO_EVENT,
+    );
     let ticket = param("ticket", "ticket id (UUID)");
     let order = param("order", "order id (UUID)");
     let user = json!([{ "userToken": [] }, { "visitorCookie": [] }]);
     let admin = json!([{ "adminToken": [] }]);
     let unavailable = problem("the store is unavailable (Retry-After)");
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "waitroom",
@@ -137,6 +150,56 @@ pub fn openapi() -> Value {
             "/readyz": { "get": { "summary": "200 when the store answers", "responses": { "200": ok("ready", json!({ "type": "object" })), "503": unavailable } } },
             "/metrics": { "get": { "summary": "Prometheus text format", "responses": { "200": { "description": "metrics", "content": { "text/plain": {} } } } } },
             "/openapi.json": { "get": { "summary": "This document", "responses": { "200": ok("OpenAPI 3.1", json!({ "type": "object" })) } } },
+            "/v1/events/{event}/tickets/{ticket}/ws": { "get": {
+                "summary": "WebSocket of the ticket's owner (user token as ?access_token= or the visitor cookie): position, admitted and status messages",
+                "parameters": [event, ticket, { "name": "access_token", "in": "query", "required": false, "schema": { "type": "string" } }],
+                "security": user,
+                "responses": {
+                    "101": { "description": "switching to the WebSocket protocol" },
+                    "400": problem("a path id is malformed"), "401": problem("no or bad credentials"), "403": problem("the page's origin may not open the socket"),
+                    "404": problem("no such ticket for this caller"), "426": problem("upgrade_required: not a WebSocket handshake"), "503": unavailable
+                }
+            }},
+            "/v1/admin/ratelimit": {
+                "get": {
+                    "summary": "The rate-limit rules in force (the rules file's shape, as JSON)", "security": admin,
+                    "responses": { "200": ok("the rules", json!({ "type": "object" })), "401": problem("wrong or missing admin token"), "403": problem("admin API disabled") }
+                },
+                "put": {
+                    "summary": "Replace the rules whole (JSON, or TOML with a toml content type); a set with mistakes is refused with every field at fault and the old rules stay",
+                    "security": admin, "requestBody": body(json!({ "type": "object" })),
+                    "responses": { "200": ok("the rules now in force", json!({ "type": "object" })), "400": problem("malformed body"), "401": problem("wrong or missing admin token"), "403": problem("admin API disabled"), "422": problem("validation_failed") }
+                }
+            },
+            "/v1/admin/bans": {
+                "get": {
+                    "summary": "Bans in force, with reason, count and expiry", "security": admin,
+                    "responses": { "200": ok("bans", json!({ "type": "object", "required": ["bans"], "properties": { "bans": { "type": "array", "items": schema("Ban") } } })), "401": problem("wrong or missing admin token"), "403": problem("admin API disabled"), "503": unavailable }
+                },
+                "post": {
+                    "summary": "Ban a client key (ip:…, user:…, key:…, or a bare address) for some seconds", "security": admin,
+                    "requestBody": body(schema("NewBan")),
+                    "responses": { "201": ok("the ban", schema("Ban")), "400": problem("malformed body"), "401": problem("wrong or missing admin token"), "403": problem("admin API disabled"), "422": problem("validation_failed"), "503": unavailable }
+                }
+            },
+            "/v1/admin/bans/{key}": { "delete": {
+                "summary": "Lift a ban", "security": admin,
+                "parameters": [param("key", "the banned client key, e.g. ip:203.0.113.7")],
+                "responses": { "204": { "description": "lifted" }, "401": problem("wrong or missing admin token"), "403": problem("admin API disabled"), "404": problem("no such ban"), "503": unavailable }
+            }},
+            "/v1/admin/audit": { "get": {
+                "summary": "Every change made through the admin API, newest first: who, when, what, before and after", "security": admin,
+                "parameters": [{ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } }],
+                "responses": { "200": ok("the entries", json!({ "type": "object", "required": ["entries"], "properties": { "entries": { "type": "array", "items": schema("AuditEntry") } } })), "401": problem("wrong or missing admin token"), "403": problem("admin API disabled"), "422": problem("validation_failed: limit"), "503": unavailable }
+            }},
+            "/v1/admin/stream": { "get": {
+                "summary": "The dashboard's live feed: server-sent events `stats` (every event's figures and the limiter) about once a second", "security": admin,
+                "responses": { "200": { "description": "an event stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } }, "401": problem("wrong or missing admin token"), "403": problem("admin API disabled") }
+            }},
+            "/admin": { "get": {
+                "summary": "The operators' dashboard page (it asks for the admin token)",
+                "responses": { "200": { "description": "the page", "content": { "text/html": { "schema": { "type": "string" } } } } }
+            }},
             "/v1/dev/login": { "post": {
                 "summary": "Only with dev login on: a user token valid for an hour",
                 "requestBody": body(schema("DevLogin")),
@@ -151,7 +214,45 @@ pub fn openapi() -> Value {
             },
             "schemas": schemas()
         }
-    })
+    });
+    add_rate_limit_answers(&mut document);
+    document
+}
+
+/// Paths the rate limiter never limits (probes, scrapers, keys, this document).
+const NEVER_LIMITED: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/.well-known/jwks.json",
+];
+
+/// Every other operation may answer `429` (over a limit) and `403` (banned or denied).
+fn add_rate_limit_answers(document: &mut Value) {
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, operations) in paths.iter_mut() {
+        if NEVER_LIMITED.contains(&path.as_str()) {
+            continue;
+        }
+        for operation in operations
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
+            let Some(responses) = operation["responses"].as_object_mut() else {
+                continue;
+            };
+            responses.entry("429").or_insert_with(|| {
+                problem("rate_limited: over a rate limit (Retry-After, RateLimit-* headers)")
+            });
+            responses.entry("403").or_insert_with(|| {
+                problem("banned or on the deny list (Retry-After while banned)")
+            });
+        }
+    }
 }
 
 fn schemas() -> Value {
@@ -207,6 +308,16 @@ fn schemas() -> Value {
         "CreateEvent": { "type": "object", "required": ["id", "name", "starts_at", "outflow_per_second"], "properties": settings },
         "PatchEvent": { "type": "object", "properties": patch },
         "AdminEvent": { "type": "object", "description": "the settings, the live status, `stats` (queue_length, joined, admitted, active, stock_left, sold, reserved, …) and `outflow` (set_per_second, actual_per_second)" },
+        "Ban": { "type": "object", "required": ["key", "reason", "count", "expires_at"], "properties": {
+            "key": { "type": "string" }, "reason": { "type": "string" }, "count": { "type": "integer" }, "expires_at": time } },
+        "NewBan": { "type": "object", "required": ["key", "seconds"], "additionalProperties": false, "properties": {
+            "key": { "type": "string", "pattern": "^((ip|user|key):.+|[0-9a-fA-F:.]+(/[0-9]{1,3})?)$", "description": "ip:…, user:…, key:… or an address" },
+            "seconds": { "type": "integer", "minimum": 1, "maximum": 2_592_000 }, "reason": { "type": "string" } } },
+        "AuditEntry": { "type": "object", "required": ["at", "actor", "action", "target", "status", "before", "after"], "properties": {
+            "at": time, "actor": { "type": "string", "description": "admin: and a fingerprint of the token" },
+            "action": { "enum": ["event.create", "event.change", "ratelimit.replace", "ban.create", "ban.lift"] },
+            "target": { "type": "string" }, "request_id": { "type": "string" }, "status": { "type": "integer" },
+            "before": { "description": "the state before (null when there was none)" }, "after": { "description": "the state after (null when there is none)" } } },
         "DevLogin": { "type": "object", "required": ["user_id"], "properties": { "user_id": { "type": "string" },
             "tier": { "enum": ["anonymous", "new", "regular", "trusted", "premium", "admin"] } } }
     })
@@ -214,5 +325,9 @@ fn schemas() -> Value {
 
 /// `GET /openapi.json`.
 pub async fn document() -> Json<Value> {
-    Json(openapi())
+    let mut document = openapi();
+    if let Some(paths) = document["paths"].as_object_mut() {
+        paths.extend(crate::ratelimit::admin::openapi_paths());
+    }
+    Json(document)
 }

@@ -2,7 +2,8 @@
 //!
 //! Outermost, on every route: request id and tracing span, metrics, a timeout and a body limit.
 //! Then, per route: rate limit → authentication → admission → validation (the handler's
-//! [`ValidJson`](super::json::ValidJson) argument) → handler.
+//! [`ValidJson`](super::json::ValidJson) argument) → handler. Admin routes: rate limit → admin
+//! token → audit (every successful change recorded with the state before and after) → handler.
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
@@ -11,26 +12,28 @@ use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get, patch, post};
 use tower::ServiceBuilder;
-use tower::layer::util::Identity;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use super::admission::require_admission;
 use super::auth::{authenticate, identify, require_admin};
 use super::openapi;
-use super::routes::{admin_events, checkout, events, operations, tickets};
+use super::routes::{
+    admin_audit, admin_events, admin_stream, checkout, events, operations, tickets,
+};
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
 use super::ws;
+use crate::admin::audit::record_change;
 use crate::error::ApiError;
+use crate::ratelimit::RateLimitLayer;
+use crate::ratelimit::admin::admin_routes;
 
-/// The rate-limit step of a route, by endpoint name (its weight and rules are the limiter's).
-///
-/// RATE LIMIT SLOT: a pass-through until the rate limiter (`crate::ratelimit`) provides its
-/// layer; replace the body of this function, and every route gets it in the right place.
-fn rate_limit(_state: &AppState, _endpoint: &'static str) -> Identity {
-    Identity::new()
+/// The rate-limit step of a route, by endpoint name: the limiter's rules match the route by its
+/// path or by this name (`group = "checkout"`).
+fn rate_limit(state: &AppState, endpoint: &'static str) -> RateLimitLayer {
+    RateLimitLayer::new(state.ratelimit.clone()).group(endpoint)
 }
 
 /// The whole application router.
@@ -45,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         ServiceBuilder::new()
             .layer(rate_limit(s, endpoint))
             .layer(from_fn_with_state(s.clone(), require_admin))
+            .layer(from_fn_with_state(s.clone(), record_change))
     };
     let public = |endpoint| ServiceBuilder::new().layer(rate_limit(s, endpoint));
 
@@ -106,6 +110,21 @@ pub fn router(state: AppState) -> Router {
             get(admin_events::detail)
                 .layer(admin("admin"))
                 .merge(patch(admin_events::change).layer(admin("admin"))),
+        )
+        // The limiter's own rules and bans: `GET`/`PUT /v1/admin/ratelimit`, `/v1/admin/bans`.
+        .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")))
+        .route(
+            "/v1/admin/audit",
+            get(admin_audit::audit_log).layer(admin("admin")),
+        )
+        .route(
+            "/v1/admin/stream",
+            get(admin_stream::stream).layer(admin("admin")),
+        )
+        // The dashboard page itself is public: its data needs the token.
+        .route_service(
+            "/admin",
+            ServeFile::new(s.settings.static_dir.join("admin/index.html")),
         );
 
     let operations = Router::new()

@@ -37,6 +37,12 @@ pub struct AppState {
     pub outflow: Arc<OutflowRegistry>,
     /// What every position socket shares (store, admission signer, pacing).
     pub live: Arc<LiveContext>,
+    /// The rate limiter of every route's rate-limit step (and of the admin rules and bans API).
+    pub ratelimit: Arc<crate::ratelimit::RateLimiter>,
+    /// Where every admin change is recorded (the store's audit area).
+    pub audit: Arc<dyn crate::store::audit::AuditLog>,
+    /// Every event's live figures, polled about once a second (gauges, admin API, dashboard).
+    pub live_stats: Arc<crate::admin::live_stats::LiveStats>,
     /// Becomes `true` when shutdown begins: long-lived connections close on it.
     pub shutdown: watch::Receiver<bool>,
 }

@@ -1,37 +1,19 @@
 //! Per-request telemetry: the span carrying the request id, and the request metrics.
 
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use tracing::Span;
 
-/// Buckets of the request-duration histogram, in seconds.
-const DURATION_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+use crate::error::ProblemCode;
+use crate::telemetry::metrics::{CHECKOUT_OUTCOMES, HTTP_DURATION, HTTP_REQUESTS, install};
 
-/// The process's Prometheus recorder, installed once as the global `metrics` recorder (several
-/// apps in one test process share it).
+/// The process's Prometheus recorder (see [`crate::telemetry::metrics::install`]).
 pub fn prometheus_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let builder = PrometheusBuilder::new();
-            let builder = builder
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), DURATION_BUCKETS)
-                .unwrap_or_else(|_| PrometheusBuilder::new());
-            let recorder = builder.build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("a metrics recorder was installed already; /metrics may be empty");
-            }
-            handle
-        })
-        .clone()
+    install()
 }
 
 /// The span of one request, named by its route and carrying its request id.
@@ -54,7 +36,8 @@ pub fn request_span(request: &Request) -> Span {
     )
 }
 
-/// Middleware: counts requests and times them, by route, method and status.
+/// Middleware: counts requests and times them, by route template, method and status; counts
+/// checkout outcomes by their problem code.
 pub async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
@@ -63,11 +46,40 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    Span::current().record("status", response.status().as_u16());
-    let labels = [("route", route), ("method", method), ("status", status)];
-    metrics::counter!("waitroom_http_requests_total", &labels).increment(1);
-    metrics::histogram!("waitroom_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    let status = response.status();
+    Span::current().record("status", status.as_u16());
+    if let Some(step) = checkout_step(&route) {
+        let code = response
+            .extensions()
+            .get::<ProblemCode>()
+            .map(|code| code.0);
+        let outcome = match (code, step) {
+            (Some(code), _) => code,
+            (None, "checkout") => "reserved",
+            (None, _) => "paid",
+        };
+        metrics::counter!(CHECKOUT_OUTCOMES, "step" => step, "outcome" => outcome).increment(1);
+    }
+    let labels = [
+        ("route", route),
+        ("method", method),
+        ("status", status.as_u16().to_string()),
+    ];
+    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    if status.is_server_error() {
+        tracing::warn!(
+            status = status.as_u16(),
+            "request failed on the server side"
+        );
+    }
     response
+}
+
+fn checkout_step(route: &str) -> Option<&'static str> {
+    match route {
+        "/v1/events/{event}/checkout" => Some("checkout"),
+        "/v1/events/{event}/orders/{order}/pay" => Some("pay"),
+        _ => None,
+    }
 }

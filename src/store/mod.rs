@@ -38,6 +38,7 @@
 //! * **Reservations** that are not paid by `reserved_until` return their stock the next time any
 //!   operation of the event settles expiries (drain, reserve, pay, stats).
 
+pub mod audit;
 pub mod memory;
 pub mod redis;
 mod scripts;

@@ -11,6 +11,7 @@
 //! about the outflow; a [`Clock`] may be injected instead (tests drive a manual one), and is
 //! then passed to every script as its first argument.
 
+mod audit;
 mod connection;
 mod replies;
 

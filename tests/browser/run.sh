@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The shopper's journey in a real headless Chromium against a freshly built waitroom on the
-# embedded store. Usage: tests/browser/run.sh   (from anywhere; screenshots go to target/browser/)
+# Browser tests in a real headless Chromium against a freshly built waitroom on the embedded
+# store: the shopper's journey (journey.mjs) and the operators' dashboard (dashboard.mjs).
+# Usage: tests/browser/run.sh [journey|dashboard]...   (all by default; screenshots go to
+# target/browser/)
 #
 # Needs Debian's chromium (apt-get install -y chromium) and Node.js with npm; playwright-core
 # comes from npm (package-lock.json) and drives /usr/bin/chromium: it never downloads a browser.
@@ -51,10 +53,14 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-WAITROOM_URL="http://127.0.0.1:$port" \
-  WAITROOM_ADMIN_TOKEN=browser-test-admin \
-  CHROMIUM="$chromium" \
-  SCREENSHOT_DIR="$out" \
-  HOME="$profile" \
-  node "$here/journey.mjs" || fail "the journey failed; the server's log is $out/server.log"
-echo "browser test: passed; screenshots in $out/"
+scripts=("$@")
+[ ${#scripts[@]} -gt 0 ] || scripts=(journey dashboard)
+for script in "${scripts[@]}"; do
+  WAITROOM_URL="http://127.0.0.1:$port" \
+    WAITROOM_ADMIN_TOKEN=browser-test-admin \
+    CHROMIUM="$chromium" \
+    SCREENSHOT_DIR="$out" \
+    HOME="$profile" \
+    node "$here/$script.mjs" || fail "$script failed; the server's log is $out/server.log"
+done
+echo "browser test: passed (${scripts[*]}); screenshots in $out/"

@@ -80,7 +80,17 @@ async fn detail_view(state: &AppState, event: &EventId) -> Result<Value, ApiErro
     let stats = state.store.stats(event).await?.ok_or_else(no_event)?;
     let now = state.now();
     let actual = state.outflow_meter.record(event, stats.admitted, now);
-    Ok(admin_view(&config, &stats, now, actual))
+    let mut view = admin_view(&config, &stats, now, actual);
+    // Rates over the last seconds come from the live statistics' poll.
+    let live = state.live_stats.event(event);
+    view["joins_per_second"] = json!(live.as_ref().and_then(|live| live.joins_per_second));
+    view["serving"] = json!(stats.serving);
+    view["checkout"] = json!({
+        "reserved": stats.orders_reserved,
+        "paid": stats.orders_paid,
+        "expired": stats.orders_expired,
+    });
+    Ok(view)
 }
 
 fn admin_view(

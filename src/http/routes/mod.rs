@@ -1,8 +1,10 @@
 //! The handlers, one file per resource. Each is the last step of the chain its route states in
 //! [`crate::http::router`].
 
+pub mod admin_audit;
 pub mod admin_bodies;
 pub mod admin_events;
+pub mod admin_stream;
 pub mod checkout;
 pub mod events;
 pub mod operations;

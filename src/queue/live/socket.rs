@@ -54,6 +54,7 @@ where
     R: Stream<Item = Result<Message, E>> + Unpin,
 {
     let _present = subscription.enter(ticket.identity.clone());
+    let _open = crate::telemetry::metrics::OpenSocket::open();
     let now = Instant::now();
     let mut socket = LiveSocket {
         sink,
@@ -283,6 +284,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
     async fn answer<E>(&mut self, frame: Option<Result<Message, E>>) -> ControlFlow<SocketEnd> {
         match frame {
             Some(Ok(Message::Text(text))) => {
+                crate::telemetry::metrics::ws_received();
                 if ClientMessage::parse(text.as_str()) == Some(ClientMessage::Ping) {
                     self.send(ServerMessage::Pong).await?;
                 }
@@ -298,6 +300,13 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
 
     /// Sends a frame; a client that does not take it within the send timeout is dropped.
     pub(super) async fn send(&mut self, message: ServerMessage) -> ControlFlow<SocketEnd> {
+        crate::telemetry::metrics::ws_sent(match &message {
+            ServerMessage::Position { .. } => "position",
+            ServerMessage::Admitted { .. } => "admitted",
+            ServerMessage::Status { .. } => "status",
+            ServerMessage::Ticket { .. } => "ticket",
+            ServerMessage::Pong => "pong",
+        });
         let frame = Message::text(message.to_json());
         match timeout(self.live.settings.send_timeout, self.sink.send(frame)).await {
             Ok(Ok(())) => {

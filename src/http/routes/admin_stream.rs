@@ -1,0 +1,90 @@
+//! `GET /v1/admin/stream`: the dashboard's live feed, as server-sent events.
+//!
+//! One `stats` event per poll of the live statistics (about a second): every event's figures,
+//! and the limiter as this instance sees it (refusals per rule, the clients refused most, the
+//! bans in force). It needs the admin token like every admin route; the dashboard reads it with
+//! `fetch`, so the token travels in the `Authorization` header and never in a URL.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use futures_util::stream;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::admin::live_stats::StatsFrame;
+use crate::clock::to_rfc3339;
+use crate::http::state::AppState;
+use crate::telemetry::limited_clients;
+
+/// Clients refused most, shown on the dashboard.
+const TOP_CLIENTS: usize = 10;
+
+/// `GET /v1/admin/stream`.
+pub async fn stream(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let frames = state.live_stats.subscribe();
+    let first = true;
+    let events = stream::unfold(
+        (state, frames, first),
+        |(state, mut frames, first)| async move {
+            // The first event goes out at once with the latest frame; then one per new frame.
+            if !first && !next_frame(&mut frames, &state).await {
+                return None;
+            }
+            let frame = frames.borrow_and_update().clone();
+            let event = Event::default()
+                .event("stats")
+                .data(feed(&state, &frame).await.to_string());
+            Some((Ok(event), (state, frames, false)))
+        },
+    );
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// Waits for a new frame; `false` when the server is shutting down or the poll stopped.
+async fn next_frame(frames: &mut watch::Receiver<Arc<StatsFrame>>, state: &AppState) -> bool {
+    let mut stopping = state.shutdown.clone();
+    if *stopping.borrow() {
+        return false;
+    }
+    tokio::select! {
+        changed = frames.changed() => changed.is_ok() && !*stopping.borrow(),
+        _ = stopping.changed() => false,
+    }
+}
+
+/// One event of the stream: the statistics and the limiter.
+async fn feed(state: &AppState, frame: &StatsFrame) -> Value {
+    let bans: Vec<Value> = match state.ratelimit.bans().await {
+        Ok(bans) => bans
+            .into_iter()
+            .map(|ban| {
+                json!({
+                    "key": ban.key,
+                    "reason": ban.reason,
+                    "count": ban.count,
+                    "expires_at": to_rfc3339(ban.until_ms),
+                })
+            })
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "dashboard stream: bans unavailable");
+            Vec::new()
+        }
+    };
+    json!({
+        "at": frame.at,
+        "events": frame.events,
+        "ratelimit": {
+            "refusals_per_rule": limited_clients::refusals_per_rule(),
+            "top_limited_clients": limited_clients::top(TOP_CLIENTS),
+            "bans": bans,
+        },
+    })
+}

@@ -1,0 +1,14 @@
+//! What an operator sees of a running instance: logs and metrics.
+//!
+//! * [`logs`]: JSON lines in production, readable lines in a terminal, one span per request.
+//! * [`metrics`]: every `waitroom_*` metric, named and described in one place, and the
+//!   Prometheus recorder that `/metrics` renders.
+//! * [`limited_clients`]: the clients this instance refused most, for the dashboard.
+//! * [`timed_store`]: a [`QueueStore`](crate::store::QueueStore) wrapper timing every call.
+
+pub mod limited_clients;
+pub mod logs;
+pub mod metrics;
+pub mod timed_store;
+
+pub use logs::init_tracing;

@@ -1,0 +1,138 @@
+//! A [`QueueStore`] that times every call and counts every failure, whatever store it wraps.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+
+use super::metrics::{STORE_DURATION, STORE_ERRORS};
+use crate::clock::UnixMillis;
+use crate::domain::{
+    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
+    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+};
+use crate::store::{QueueStore, StoreError};
+
+/// Wraps a store: `waitroom_store_operation_duration_seconds{operation}` and
+/// `waitroom_store_errors_total{operation,kind}` for every call.
+pub struct TimedStore {
+    inner: Arc<dyn QueueStore>,
+}
+
+impl TimedStore {
+    /// Times the calls made to `inner`.
+    pub fn wrap(inner: Arc<dyn QueueStore>) -> Arc<dyn QueueStore> {
+        Arc::new(TimedStore { inner })
+    }
+}
+
+/// Runs one store call, recording its latency and, when it fails, its failure.
+async fn timed<T>(
+    operation: &'static str,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    let result = call.await;
+    metrics::histogram!(STORE_DURATION, "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+    if let Err(error) = &result {
+        let kind = match error {
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Corrupt(_) => "corrupt",
+        };
+        metrics::counter!(STORE_ERRORS, "operation" => operation, "kind" => kind).increment(1);
+    }
+    result
+}
+
+#[async_trait]
+impl QueueStore for TimedStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        timed("ping", self.inner.ping()).await
+    }
+
+    async fn now(&self) -> Result<UnixMillis, StoreError> {
+        timed("now", self.inner.now()).await
+    }
+
+    async fn create_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
+        timed("create_event", self.inner.create_event(config)).await
+    }
+
+    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
+        timed("update_event", self.inner.update_event(config)).await
+    }
+
+    async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
+        timed("event", self.inner.event(event)).await
+    }
+
+    async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
+        timed("event_ids", self.inner.event_ids()).await
+    }
+
+    async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError> {
+        timed("stats", self.inner.stats(event)).await
+    }
+
+    async fn join(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<JoinOutcome, StoreError> {
+        timed("join", self.inner.join(event, identity, ticket_id)).await
+    }
+
+    async fn ticket(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        touch: bool,
+    ) -> Result<Option<Ticket>, StoreError> {
+        timed("ticket", self.inner.ticket(event, identity, touch)).await
+    }
+
+    async fn leave(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        ticket_id: TicketId,
+    ) -> Result<Option<Ticket>, StoreError> {
+        timed("leave", self.inner.leave(event, identity, ticket_id)).await
+    }
+
+    async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
+        timed("touch", self.inner.touch(event, identities)).await
+    }
+
+    async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {
+        timed("draw", self.inner.draw(event)).await
+    }
+
+    async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
+        timed("drain", self.inner.drain(event)).await
+    }
+
+    async fn reserve(
+        &self,
+        event: &EventId,
+        request: &ReserveRequest,
+    ) -> Result<ReserveOutcome, StoreError> {
+        timed("reserve", self.inner.reserve(event, request)).await
+    }
+
+    async fn pay(
+        &self,
+        event: &EventId,
+        identity: &Identity,
+        order: OrderId,
+    ) -> Result<PayOutcome, StoreError> {
+        timed("pay", self.inner.pay(event, identity, order)).await
+    }
+
+    async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
+        timed("order", self.inner.order(event, order)).await
+    }
+}

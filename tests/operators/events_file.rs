@@ -1,0 +1,146 @@
+//! Events kept in a watched file: applied at start and on every save, without a restart; a file
+//! with mistakes is refused whole and the events in force stay.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use waitroom::admin::events_file::read_events_file;
+use waitroom::app::{App, StartError, build_with_clock, run};
+use waitroom::clock::SystemClock;
+use waitroom::config::Settings;
+use waitroom::domain::EventId;
+use waitroom::http::AppState;
+
+const SALE: &str = r#"
+[[events]]
+id = "filed-sale"
+name = "Filed sale"
+starts_at = "2030-01-01T10:00:00Z"
+outflow_per_second = 5
+inventory = { TSHIRT = 100 }
+"#;
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("waitroom-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn start(
+    events_file: &Path,
+) -> Result<(AppState, tokio::sync::oneshot::Sender<()>), StartError> {
+    let settings = Settings {
+        admin_token: Some("test-admin".into()),
+        events_file: Some(events_file.to_owned()),
+        ..Settings::default()
+    };
+    let app: App = build_with_clock(settings, Arc::new(SystemClock)).await?;
+    let state = app.state.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(run(app, listener, async move {
+        let _ = stopped.await;
+    }));
+    Ok((state, stop))
+}
+
+/// Waits (for the file watcher, up to five seconds) until the event's outflow is `milli`.
+async fn outflow_becomes(state: &AppState, milli: u64) -> bool {
+    let event = EventId::parse("filed-sale").unwrap();
+    for _ in 0..50 {
+        let config = state.store.event(&event).await.unwrap();
+        if config.is_some_and(|c| c.outflow_milli_per_second == milli) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_saved_change_applies_without_a_restart_and_a_bad_save_changes_nothing() {
+    let dir = scratch("events-live");
+    let file = dir.join("events.toml");
+    std::fs::write(&file, SALE).unwrap();
+    let (state, _stop) = start(&file).await.unwrap();
+    assert!(outflow_becomes(&state, 5_000).await, "created at start");
+    let seed_hash = state
+        .store
+        .event(&EventId::parse("filed-sale").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .seed_hash;
+
+    std::fs::write(
+        &file,
+        SALE.replace("outflow_per_second = 5", "outflow_per_second = 12"),
+    )
+    .unwrap();
+    assert!(outflow_becomes(&state, 12_000).await, "the save applied");
+
+    std::fs::write(
+        &file,
+        SALE.replace("outflow_per_second = 5", "outflow_per_second = 0"),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let config = state
+        .store
+        .event(&EventId::parse("filed-sale").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        config.outflow_milli_per_second, 12_000,
+        "the refused save changed nothing"
+    );
+    assert_eq!(
+        config.seed_hash, seed_hash,
+        "the lottery seed stays across changes"
+    );
+    let audit = state.audit.audit_entries(10).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["event.change", "event.create"]);
+    assert!(audit[0].actor.starts_with("file:"));
+}
+
+#[tokio::test]
+async fn a_file_with_mistakes_is_refused_whole_naming_each_mistake() {
+    let dir = scratch("events-bad");
+    let file = dir.join("events.toml");
+    let bad = format!(
+        "{SALE}\n[[events]]\nid = \"Bad Id\"\nname = \"\"\nstarts_at = \"soon\"\noutflow_per_second = 1\n"
+    );
+    std::fs::write(&file, &bad).unwrap();
+
+    let mistakes = read_events_file(&file, 0).unwrap_err().join("\n");
+
+    assert!(mistakes.contains("events[1].id"), "{mistakes}");
+    assert!(mistakes.contains("events[1].name"), "{mistakes}");
+    assert!(mistakes.contains("events[1].starts_at"), "{mistakes}");
+    assert!(!mistakes.contains("events[0]"), "{mistakes}");
+}
+
+#[tokio::test]
+async fn a_bad_events_file_stops_start_up_with_one_clear_message() {
+    let dir = scratch("events-start");
+    let file = dir.join("events.toml");
+    std::fs::write(&file, "[[events]]\nid = \"x\"\n").unwrap();
+
+    let error = start(&file).await.err().expect("start-up refused");
+
+    let message = error.to_string();
+    assert!(message.starts_with("events_file "), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+}
+
+#[test]
+fn the_example_events_file_is_valid() {
+    let events = read_events_file(Path::new("config/events.example.toml"), 0).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].id.as_str(), "spring-drop");
+}

@@ -1,0 +1,237 @@
+//! Every metric the Grafana dashboard and the alert rules name is one `/metrics` really exports,
+//! after a short sale on a running app: joins, a socket, admissions, a checkout and payment, an
+//! admin change, a ban, and a store outage.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use waitroom::domain::EventId;
+use waitroom::store::redis::RedisStore;
+use waitroom::telemetry::metrics::ALL;
+
+use crate::admin_app::{TestApp, admin, get, open_sale};
+use crate::support::redis_server::RedisServer;
+
+/// The `waitroom_*` metric names in `text`, with histogram series suffixes taken off.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("waitroom_") {
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        let name = &tail[..end];
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(name);
+        names.insert(base.to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// Every expression of the dashboard and of the alert rules.
+fn referenced_metrics() -> BTreeSet<String> {
+    let dashboard = std::fs::read_to_string("deploy/grafana/dashboards/waitroom.json").unwrap();
+    let dashboard: Value = serde_json::from_str(&dashboard).unwrap();
+    let mut expressions = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            expressions.push(target["expr"].as_str().unwrap().to_owned());
+        }
+    }
+    for variable in dashboard["templating"]["list"].as_array().unwrap() {
+        expressions.push(variable["definition"].as_str().unwrap().to_owned());
+    }
+    let alerts = std::fs::read_to_string("deploy/alerts.yml").unwrap();
+    let alerts: serde_yaml::Value = serde_yaml::from_str(&alerts).unwrap();
+    for group in alerts["groups"].as_sequence().unwrap() {
+        for rule in group["rules"].as_sequence().unwrap() {
+            expressions.push(rule["expr"].as_str().unwrap().to_owned());
+        }
+    }
+    expressions.iter().flat_map(|e| metric_names(e)).collect()
+}
+
+/// A short sale through every part of the app that counts something.
+async fn run_a_sale(app: &TestApp) {
+    let created = admin(
+        app,
+        Method::POST,
+        "/v1/admin/events",
+        Some(open_sale("metered", app.state.now())),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let token = app.token("metered-shopper");
+    let ticket = app.join("metered", &token).await;
+    let ticket_id = ticket["ticket_id"].as_str().unwrap().to_owned();
+
+    let mut socket = app.socket("metered", &ticket_id, &token).await;
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
+    assert!(matches!(first, Ok(Some(Ok(_)))), "the socket speaks");
+
+    app.state
+        .store
+        .drain(&EventId::parse("metered").unwrap())
+        .await
+        .unwrap();
+    let read: Value = app
+        .http
+        .get(format!(
+            "http://{}/v1/events/metered/tickets/{ticket_id}",
+            app.addr
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admission = read["admission_token"]
+        .as_str()
+        .expect("admitted")
+        .to_owned();
+    let order: Value = app
+        .http
+        .post(format!("http://{}/v1/events/metered/checkout", app.addr))
+        .bearer_auth(&token)
+        .header("Admission-Token", &admission)
+        .json(&json!({ "items": [{ "sku": "TSHIRT", "quantity": 1 }] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paid = app
+        .http
+        .post(format!(
+            "http://{}/v1/events/metered/orders/{}/pay",
+            app.addr,
+            order["order_id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({ "payment": { "card_token": "tok_visa" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), StatusCode::OK);
+    drop(socket);
+
+    let paused = admin(
+        app,
+        Method::PATCH,
+        "/v1/admin/events/metered",
+        Some(json!({ "status": "paused" })),
+    )
+    .await;
+    assert_eq!(paused.status(), StatusCode::OK);
+    let banned = admin(
+        app,
+        Method::POST,
+        "/v1/admin/bans",
+        Some(json!({ "key": "ip:198.51.100.1", "seconds": 30 })),
+    )
+    .await;
+    assert_eq!(banned.status(), StatusCode::CREATED);
+    app.state.live_stats.poll().await.unwrap();
+    exceed_a_tight_rule(app).await;
+}
+
+/// Puts a rule of one request a minute on the public event state in force, then asks twelve
+/// times: limited, delayed, then banned.
+async fn exceed_a_tight_rule(app: &TestApp) {
+    let mut rules: Value = admin(app, Method::GET, "/v1/admin/ratelimit", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tight = json!({ "name": "tight", "paths": ["/v1/events/*"], "methods": ["GET"], "limit": 1, "period": "1m", "adaptive": false });
+    rules["rules"].as_array_mut().unwrap().insert(0, tight);
+    let replaced = admin(app, Method::PUT, "/v1/admin/ratelimit", Some(rules)).await;
+    assert_eq!(
+        replaced.status(),
+        StatusCode::OK,
+        "{:?}",
+        replaced.text().await
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(get(app, "/v1/events/metered").await.status().as_u16());
+    }
+    assert_eq!(statuses[0], 200);
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&403), "banned at last: {statuses:?}");
+    let top = waitroom::telemetry::limited_clients::top(5);
+    assert!(
+        top.iter()
+            .any(|client| client.key == "ip:127.0.0.1" && client.rule == "tight"),
+        "{top:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_metric_of_the_dashboard_and_the_alerts_is_exported() {
+    let mut redis = RedisServer::start();
+    let store = Arc::new(RedisStore::connect(&redis.url(), None).await.unwrap());
+    let app = TestApp::spawn(store).await;
+    run_a_sale(&app).await;
+    redis.stop();
+    assert_eq!(
+        get(&app, "/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    let response = get(&app, "/metrics").await;
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let exported = metric_names(&response.text().await.unwrap());
+
+    let referenced = referenced_metrics();
+    assert!(
+        referenced.len() >= 20,
+        "the files were read: {referenced:?}"
+    );
+    let missing: Vec<_> = referenced.difference(&exported).collect();
+    assert!(
+        missing.is_empty(),
+        "referenced but not exported: {missing:?}"
+    );
+    let never_exported: Vec<_> = ALL
+        .iter()
+        .map(|(name, ..)| (*name).to_owned())
+        .filter(|name| !exported.contains(name))
+        .collect();
+    assert!(
+        never_exported.is_empty(),
+        "described but not exported: {never_exported:?}"
+    );
+}
+
+#[test]
+fn histogram_series_count_as_their_metric() {
+    let names = metric_names(
+        "waitroom_x_seconds_bucket{le=\"1\"} 3\nwaitroom_y_total 2\nrate(waitroom_z[1m])",
+    );
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["waitroom_x_seconds", "waitroom_y_total", "waitroom_z"]
+    );
+}
