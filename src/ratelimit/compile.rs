@@ -6,8 +6,6 @@
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
-use metrics::Counter;
-
 use super::access::AccessLists;
 use super::adaptive::{AdaptiveSettings, TrafficTracker};
 use super::decision::Limit;
@@ -15,61 +13,16 @@ use super::gcra::GcraLimit;
 use super::pattern::{Methods, PathPattern, RequestMatch};
 use super::penalty::PenaltyPolicy;
 use super::rules::{
-    Algorithm, FailMode, IdentityConfig, RelaxConfig, RuleConfig, RuleSetConfig, TierMultipliers,
+    Algorithm, FailMode, IdentityConfig, RuleConfig, RuleSetConfig, TierMultipliers,
 };
 use super::sale::Relaxation;
+use super::sections::{adaptive_settings, penalty_policy, relaxation};
 use super::sliding_window::WindowLimit;
-use crate::clock::parse_rfc3339;
 use crate::domain::Tier;
 use crate::error::FieldError;
 
-/// Whose budget a rule charges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyIdentity {
-    /// The user, else the API key, else the IP.
-    Client,
-    /// The user (the IP when not signed in).
-    User,
-    /// The API key (the IP when none is sent).
-    ApiKey,
-    /// The IP.
-    Ip,
-}
-
-/// A rule's key: an identity, per endpoint or not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeySpec {
-    /// Whose budget.
-    pub identity: KeyIdentity,
-    /// One budget per endpoint (method and path pattern) instead of one for the rule.
-    pub per_endpoint: bool,
-}
-
-impl KeySpec {
-    /// Parses `client`, `user`, `api_key`, `ip`, each optionally with `+endpoint`.
-    pub fn parse(text: &str) -> Result<KeySpec, String> {
-        let (identity, per_endpoint) = match text.split_once('+') {
-            Some((identity, "endpoint")) => (identity, true),
-            Some((_, other)) => return Err(format!("unknown key part `{other}` (use endpoint)")),
-            None => (text, false),
-        };
-        let identity = match identity {
-            "client" => KeyIdentity::Client,
-            "user" => KeyIdentity::User,
-            "api_key" => KeyIdentity::ApiKey,
-            "ip" => KeyIdentity::Ip,
-            other => {
-                return Err(format!(
-                    "unknown key `{other}` (use client, user, api_key or ip, optionally +endpoint)"
-                ));
-            }
-        };
-        Ok(KeySpec {
-            identity,
-            per_endpoint,
-        })
-    }
-}
+pub use super::counters::OutcomeCounters;
+pub use super::key_spec::{KeyIdentity, KeySpec};
 
 /// One compiled rule.
 #[derive(Debug)]
@@ -100,51 +53,6 @@ pub struct CompiledRule {
     pub traffic: Arc<TrafficTracker>,
     /// Its decision counters, registered at first use (the metrics recorder is up by then).
     pub counters: OnceLock<OutcomeCounters>,
-}
-
-/// `waitroom_ratelimit_decisions_total` of one rule, one counter per outcome, registered once so
-/// that counting a decision costs an atomic add.
-#[derive(Debug)]
-pub struct OutcomeCounters {
-    allowed: Counter,
-    limited: Counter,
-    banned: Counter,
-    denied: Counter,
-    unavailable: Counter,
-}
-
-impl OutcomeCounters {
-    /// Registers the counters of `rule`.
-    pub fn new(rule: &str) -> Self {
-        let counter = |outcome: &'static str| {
-            metrics::counter!(
-                "waitroom_ratelimit_decisions_total",
-                "rule" => rule.to_owned(),
-                "outcome" => outcome
-            )
-        };
-        Self {
-            allowed: counter("allowed"),
-            limited: counter("limited"),
-            banned: counter("banned"),
-            denied: counter("denied"),
-            unavailable: counter("unavailable"),
-        }
-    }
-
-    /// Counts one verdict (unlimited requests are not counted).
-    pub fn count(&self, verdict: &super::limiter::Verdict) {
-        use super::limiter::Verdict;
-        let counter = match verdict {
-            Verdict::Unlimited => return,
-            Verdict::Allowed { .. } => &self.allowed,
-            Verdict::Limited { .. } => &self.limited,
-            Verdict::Banned { .. } => &self.banned,
-            Verdict::Denied => &self.denied,
-            Verdict::Unavailable => &self.unavailable,
-        };
-        counter.increment(1);
-    }
 }
 
 impl CompiledRule {
@@ -200,10 +108,10 @@ impl RuleSet {
     }
 }
 
-struct Errors(Vec<FieldError>);
+pub(super) struct Errors(pub(super) Vec<FieldError>);
 
 impl Errors {
-    fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldError {
             field: field.into(),
             message: message.into(),
@@ -219,7 +127,7 @@ fn permille(factor: f64) -> i64 {
     (factor * 1000.0).round() as i64
 }
 
-fn fraction(errors: &mut Errors, field: &str, value: f64, max: f64) -> i64 {
+pub(super) fn fraction(errors: &mut Errors, field: &str, value: f64, max: f64) -> i64 {
     if !(value.is_finite() && value > 0.0 && value <= max) {
         errors.push(field, format!("must be above 0 and at most {max}"));
     }
@@ -492,114 +400,6 @@ fn rule_limit(errors: &mut Errors, field: &str, rule: &RuleConfig, algorithm: Al
                 limit: count,
             })
         }
-    }
-}
-
-fn penalty_policy(errors: &mut Errors, config: &RuleSetConfig) -> PenaltyPolicy {
-    let p = &config.penalties;
-    if p.decay.as_millis() < 1 {
-        errors.push("penalties.decay", "must be at least 1ms");
-    }
-    if p.ban_after > 0 && p.ban_lengths.is_empty() {
-        errors.push(
-            "penalties.ban_lengths",
-            "needs at least one length when bans are on",
-        );
-    }
-    for (i, length) in p.ban_lengths.iter().enumerate() {
-        if length.as_millis() < 1000 {
-            errors.push(format!("penalties.ban_lengths[{i}]"), "must be at least 1s");
-        }
-    }
-    PenaltyPolicy {
-        decay_ms: p.decay.as_millis().max(1),
-        delay_after: i64::from(p.delay_after),
-        delay_step_ms: p.delay_step.as_millis(),
-        max_delay_ms: p.max_delay.as_millis(),
-        reduce_after: i64::from(p.reduce_after),
-        reduce_permille: fraction(errors, "penalties.reduce_factor", p.reduce_factor, 1.0),
-        ban_after: i64::from(p.ban_after),
-        ban_lengths_ms: p.ban_lengths.iter().map(|l| l.as_millis()).collect(),
-        strike_memory_ms: p.strike_memory.as_millis(),
-    }
-}
-
-fn adaptive_settings(errors: &mut Errors, config: &RuleSetConfig) -> AdaptiveSettings {
-    let a = &config.adaptive;
-    if !(a.multiple.is_finite() && a.multiple > 1.0) {
-        errors.push("adaptive.multiple", "must be above 1");
-    }
-    if a.sample.as_millis() < 1000 {
-        errors.push("adaptive.sample", "must be at least 1s");
-    }
-    if a.baseline_half_life < a.sample {
-        errors.push("adaptive.baseline_half_life", "must be at least one sample");
-    }
-    if !(a.min_rate.is_finite() && a.min_rate >= 0.0) {
-        errors.push("adaptive.min_rate", "must be 0 or more");
-    }
-    AdaptiveSettings {
-        enabled: a.enabled,
-        multiple: a.multiple,
-        tighten_permille: fraction(errors, "adaptive.tighten_factor", a.tighten_factor, 1.0),
-        half_life_ms: a.baseline_half_life.as_millis(),
-        sample_ms: a.sample.as_millis().max(1),
-        min_rate: a.min_rate,
-    }
-}
-
-fn relaxation(
-    errors: &mut Errors,
-    field: &str,
-    relax: &RelaxConfig,
-    rules: &[RuleConfig],
-) -> Relaxation {
-    let indices = relax
-        .rules
-        .iter()
-        .enumerate()
-        .filter_map(|(i, name)| {
-            let found = rules.iter().position(|rule| rule.name == *name);
-            if found.is_none() {
-                errors.push(format!("{field}.rules[{i}]"), format!("no rule `{name}`"));
-            }
-            found
-        })
-        .collect();
-    let mut time = |name: &str, text: &Option<String>| {
-        text.as_ref().and_then(|text| {
-            let parsed = parse_rfc3339(text);
-            if parsed.is_none() {
-                errors.push(format!("{field}.{name}"), "is not an RFC 3339 time");
-            }
-            parsed
-        })
-    };
-    let from_ms = time("from", &relax.from);
-    let until_ms = time("until", &relax.until);
-    if let (Some(from), Some(until)) = (from_ms, until_ms)
-        && from >= until
-    {
-        errors.push(format!("{field}.until"), "must be after `from`");
-    }
-    if !relax.while_event_open && relax.from.is_none() && relax.until.is_none() {
-        errors.push(
-            field,
-            "needs `while_event_open` or a `from`/`until` time range",
-        );
-    }
-    Relaxation {
-        rules: indices,
-        permille: fraction(
-            errors,
-            &format!("{field}.multiplier"),
-            relax.multiplier,
-            1000.0,
-        ),
-        while_event_open: relax.while_event_open,
-        event: relax.event.clone(),
-        from_ms,
-        until_ms,
     }
 }
 

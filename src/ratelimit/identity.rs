@@ -11,6 +11,9 @@
 
 use std::net::IpAddr;
 
+use std::borrow::Cow;
+
+use axum::http::{HeaderMap, header};
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
@@ -184,6 +187,43 @@ impl Client<'_> {
             KeyIdentity::Ip => ip(),
         }
     }
+}
+
+/// Every `X-Forwarded-For` value, in order, as one list.
+pub fn forwarded_for(headers: &HeaderMap) -> Option<Cow<'_, str>> {
+    static X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
+    let mut values = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|value| value.to_str().ok());
+    let first = values.next()?;
+    match values.next() {
+        None => Some(Cow::Borrowed(first)),
+        Some(second) => {
+            let mut all = format!("{first},{second}");
+            for value in values {
+                all.push(',');
+                all.push_str(value);
+            }
+            Some(Cow::Owned(all))
+        }
+    }
+}
+
+/// The user token: `Authorization: Bearer …`, or `access_token` in the query (WebSockets).
+pub fn bearer_token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    from_header.or_else(|| {
+        query?
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("access_token="))
+    })
 }
 
 #[cfg(test)]

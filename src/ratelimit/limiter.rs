@@ -6,25 +6,27 @@
 //! not answer in time is handled as the rule's fail mode says. The rules are read from an
 //! [`ArcSwap`]: replacing them never blocks a request.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method};
 
 use super::access::Access;
 use super::alerts::{Alerter, BanAlert};
 use super::compile::{CompiledRule, OutcomeCounters, RuleSet, compile};
 use super::decision::DecisionInput;
-use super::identity::{Client, NoUsers, TrustedProxies, UserVerifier, client_ip};
+use super::identity::{
+    Client, NoUsers, TrustedProxies, UserVerifier, bearer_token, client_ip, forwarded_for,
+};
 use super::outcome::{Decision, Quota};
 use super::rules::{FailMode, RuleSetConfig};
 use super::sale::OpenEvents;
 use super::store::{
     BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
 };
+pub use super::verdict::{PermitGuard, Verdict};
 use crate::clock::Clock;
 use crate::error::FieldError;
 use crate::store::StoreError;
@@ -44,89 +46,6 @@ pub struct RequestInfo<'a> {
     pub group: Option<&'a str>,
     /// The headers.
     pub headers: &'a HeaderMap,
-}
-
-/// The limiter's answer for one request. Being limited is a value carrying the wait.
-#[derive(Debug)]
-pub enum Verdict {
-    /// No limit applies (an exempt route, an allowed client, or a store down failing open).
-    Unlimited,
-    /// Go ahead, after `delay` (a penalty), holding `permit` (a concurrency slot) until done.
-    Allowed {
-        /// The figures for the `RateLimit-*` headers.
-        quota: Quota,
-        /// How long to hold the request first.
-        delay: Duration,
-        /// The in-flight slot, given back when dropped.
-        permit: Option<PermitGuard>,
-    },
-    /// Over the limit: `429` with `Retry-After`.
-    Limited {
-        /// The figures for the `RateLimit-*` headers.
-        quota: Quota,
-        /// When the request would pass.
-        retry_after: Duration,
-        /// Which rule.
-        rule: Arc<str>,
-    },
-    /// Banned: `403` with `Retry-After`.
-    Banned {
-        /// When the ban ends.
-        retry_after: Duration,
-    },
-    /// On the deny list: `403`.
-    Denied,
-    /// The store is down and the rule fails closed: `503`.
-    Unavailable,
-}
-
-/// An in-flight slot; dropping it gives the slot back.
-pub struct PermitGuard {
-    store: Arc<dyn RateLimitStore>,
-    permit: Option<Permit>,
-}
-
-impl std::fmt::Debug for PermitGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PermitGuard")
-            .field("permit", &self.permit)
-            .finish()
-    }
-}
-
-impl PermitGuard {
-    /// Gives the slot back now, waiting for the store (dropping the guard does it in the
-    /// background).
-    pub async fn release(mut self) {
-        let Some(permit) = self.permit.take() else {
-            return;
-        };
-        if let Err(error) = self.store.release(&permit).await {
-            // The slot's lease gives it back in the end.
-            tracing::warn!(%error, "could not release a concurrency slot");
-        }
-    }
-}
-
-impl Drop for PermitGuard {
-    fn drop(&mut self) {
-        let Some(permit) = self.permit.take() else {
-            return;
-        };
-        let store = self.store.clone();
-        if let Some(memory) = store.in_process() {
-            memory.release_now(&permit);
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(error) = store.release(&permit).await {
-                    // The slot's lease gives it back in the end.
-                    tracing::warn!(%error, "could not release a concurrency slot");
-                }
-            });
-        }
-    }
 }
 
 /// The rate limiter, shared by every request (wrap it in an `Arc`).
@@ -464,44 +383,6 @@ fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
     counters.count(&verdict);
     verdict
 }
-
-/// Every `X-Forwarded-For` value, in order, as one list.
-fn forwarded_for(headers: &HeaderMap) -> Option<Cow<'_, str>> {
-    static X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
-    let mut values = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|value| value.to_str().ok());
-    let first = values.next()?;
-    match values.next() {
-        None => Some(Cow::Borrowed(first)),
-        Some(second) => {
-            let mut all = format!("{first},{second}");
-            for value in values {
-                all.push(',');
-                all.push_str(value);
-            }
-            Some(Cow::Owned(all))
-        }
-    }
-}
-
-/// The user token: `Authorization: Bearer …`, or `access_token` in the query (WebSockets).
-fn bearer_token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
-    let from_header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            let (scheme, token) = value.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    from_header.or_else(|| {
-        query?
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("access_token="))
-    })
-}
-
 /// Counts the penalty stage a decision reached, and remembers limited clients for the dashboard.
 fn record_penalty(decision: &Decision, client: &str, rule: &str) {
     use crate::telemetry::{limited_clients, metrics};

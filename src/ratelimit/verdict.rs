@@ -1,0 +1,91 @@
+//! The limiter's answer for one request. Being limited is a value carrying the wait, not an
+//! error; an allowed request may hold a concurrency slot, given back when it is done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::outcome::Quota;
+use super::store::{Permit, RateLimitStore};
+
+/// The limiter's answer for one request. Being limited is a value carrying the wait.
+#[derive(Debug)]
+pub enum Verdict {
+    /// No limit applies (an exempt route, an allowed client, or a store down failing open).
+    Unlimited,
+    /// Go ahead, after `delay` (a penalty), holding `permit` (a concurrency slot) until done.
+    Allowed {
+        /// The figures for the `RateLimit-*` headers.
+        quota: Quota,
+        /// How long to hold the request first.
+        delay: Duration,
+        /// The in-flight slot, given back when dropped.
+        permit: Option<PermitGuard>,
+    },
+    /// Over the limit: `429` with `Retry-After`.
+    Limited {
+        /// The figures for the `RateLimit-*` headers.
+        quota: Quota,
+        /// When the request would pass.
+        retry_after: Duration,
+        /// Which rule.
+        rule: Arc<str>,
+    },
+    /// Banned: `403` with `Retry-After`.
+    Banned {
+        /// When the ban ends.
+        retry_after: Duration,
+    },
+    /// On the deny list: `403`.
+    Denied,
+    /// The store is down and the rule fails closed: `503`.
+    Unavailable,
+}
+
+/// An in-flight slot; dropping it gives the slot back.
+pub struct PermitGuard {
+    pub(super) store: Arc<dyn RateLimitStore>,
+    pub(super) permit: Option<Permit>,
+}
+
+impl std::fmt::Debug for PermitGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PermitGuard")
+            .field("permit", &self.permit)
+            .finish()
+    }
+}
+
+impl PermitGuard {
+    /// Gives the slot back now, waiting for the store (dropping the guard does it in the
+    /// background).
+    pub async fn release(mut self) {
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        if let Err(error) = self.store.release(&permit).await {
+            // The slot's lease gives it back in the end.
+            tracing::warn!(%error, "could not release a concurrency slot");
+        }
+    }
+}
+
+impl Drop for PermitGuard {
+    fn drop(&mut self) {
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        let store = self.store.clone();
+        if let Some(memory) = store.in_process() {
+            memory.release_now(&permit);
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = store.release(&permit).await {
+                    // The slot's lease gives it back in the end.
+                    tracing::warn!(%error, "could not release a concurrency slot");
+                }
+            });
+        }
+    }
+}
