@@ -1,23 +1,18 @@
 //! Rules from a file, and the watcher that applies the file's changes within a second.
 //!
-//! The watcher listens on the file's directory (editors often save by writing a new file and
-//! renaming it over the old one), waits for a burst of events to settle, then reads, validates
-//! and applies the whole file. A file with mistakes is logged with every field at fault and the
+//! The shared [`watch_file`] tells of each settled save; the watcher then reads, validates and
+//! applies the whole file. A file with mistakes is logged with every field at fault and the
 //! rules in force stay.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::limiter::RateLimiter;
 use super::rules::RuleSetConfig;
+use crate::config::watch::{FileWatcher, watch_file};
 use crate::error::FieldError;
-
-/// How long events must be quiet before the file is read (saves come in bursts).
-const SETTLE: Duration = Duration::from_millis(150);
 
 /// Reads a rules file (TOML). Unreadable or malformed files are one field error on `file`.
 pub fn read_rules_file(path: &Path) -> Result<RuleSetConfig, Vec<FieldError>> {
@@ -48,7 +43,7 @@ pub struct ReloadCount {
 
 /// Watches a rules file while it lives; dropping it stops the watching.
 pub struct RulesFileWatcher {
-    _watcher: RecommendedWatcher,
+    _file: FileWatcher,
     task: tokio::task::JoinHandle<()>,
     count: watch::Receiver<ReloadCount>,
 }
@@ -71,31 +66,10 @@ pub fn watch_rules_file(
     limiter: Arc<RateLimiter>,
     path: PathBuf,
 ) -> Result<RulesFileWatcher, notify::Error> {
-    let directory = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let file_name = path.file_name().map(|name| name.to_os_string());
-    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else {
-            return;
-        };
-        let ours = event
-            .paths
-            .iter()
-            .any(|changed| changed.file_name().map(|n| n.to_os_string()) == file_name);
-        if ours && !event.kind.is_access() {
-            let _ = tx.send(());
-        }
-    })?;
-    watcher.watch(&directory, RecursiveMode::NonRecursive)?;
+    let (file, mut saves) = watch_file(&path)?;
     let (count_tx, count) = watch::channel(ReloadCount::default());
     let task = tokio::spawn(async move {
-        while rx.recv().await.is_some() {
-            // Let the burst of events of one save settle, then read once.
-            tokio::time::sleep(SETTLE).await;
-            while rx.try_recv().is_ok() {}
+        while saves.recv().await.is_some() {
             match apply_file(&limiter, &path) {
                 Ok(false) => {}
                 Ok(true) => count_tx.send_modify(|count| count.applied += 1),
@@ -107,7 +81,7 @@ pub fn watch_rules_file(
         }
     });
     Ok(RulesFileWatcher {
-        _watcher: watcher,
+        _file: file,
         task,
         count,
     })
