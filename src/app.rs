@@ -18,6 +18,7 @@ use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::config::{Settings, StoreSettings, UserKeySettings};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
+use crate::http::event_settings::EventSettings;
 use crate::http::outflow_meter::OutflowMeter;
 use crate::http::telemetry::prometheus_handle;
 use crate::http::{AppState, router};
@@ -98,6 +99,7 @@ pub async fn build_with_store(
         auth: Arc::new(Authenticator::new(users, &keys)),
         keys,
         settings: Arc::new(settings),
+        event_settings: Arc::new(EventSettings::new(store.clone())),
         store,
         clock,
         metrics: prometheus_handle(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::watch;
 
+use super::event_settings::EventSettings;
 use super::outflow_meter::OutflowMeter;
 use crate::admission::outflow::OutflowRegistry;
 use crate::admission::{AdmissionVerifier, SigningKeys};
@@ -21,6 +22,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The queue store (memory or Redis).
     pub store: Arc<dyn QueueStore>,
+    /// Events' settings as the shopper routes read them (fetched at most once a second).
+    pub event_settings: Arc<EventSettings>,
     /// Where handlers take `now` (token times, statuses, estimates); the store has its own.
     pub clock: Arc<dyn Clock>,
     /// The keys signing admission and visitor tokens (the last one signs).
