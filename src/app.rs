@@ -20,6 +20,7 @@ use crate::config::{Settings, StoreSettings, UserKeySettings};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
 use crate::http::event_settings::EventSettings;
 use crate::http::outflow_meter::OutflowMeter;
+use crate::http::state::SharedState;
 use crate::http::telemetry::prometheus_handle;
 use crate::http::{AppState, router};
 use crate::identity::{Authenticator, UserTokens};
@@ -92,7 +93,7 @@ pub async fn build_with_store(
         issuer: keys.clone(),
         settings: LiveSettings::default(),
     };
-    let state = AppState {
+    let state = AppState::new(SharedState {
         outflow: OutflowRegistry::new(store.clone(), OutflowSettings::default()),
         live: Arc::new(live),
         admissions: Arc::new(AdmissionVerifier::from_keys(&keys)),
@@ -105,7 +106,7 @@ pub async fn build_with_store(
         metrics: prometheus_handle(),
         outflow_meter: Arc::new(OutflowMeter::default()),
         shutdown: shutdown_watch,
-    };
+    });
     if state.settings.demo {
         create_demo_event(&state).await;
     }
