@@ -12,5 +12,5 @@ local c = store_cfg(ARGV[2])
 for sku, units in pairs(c.inventory) do
   redis.call('HSET', K.stock, sku, int(units))
 end
-redis.call('HSET', K.st, 'last', '0', 'srv', '0', 'drawn', '0')
+redis.call('HSET', K.st, 'last', '0', 'srv', '0', 'drawn', '0', 'nx', 'none')
 return 1

@@ -11,8 +11,10 @@ local c = load_cfg()
 if not c then
   return { 'no_event' }
 end
-local drawn = draw_if_due(c, now)
-settle(now)
+-- One read of the state this script needs: draw flag, next-expiry marker, counters.
+local st = redis.call('HMGET', K.st, 'drawn', 'nx', 'last', 'joined')
+local drawn, entrants = draw_if_due(c, now, st[1])
+settle(now, st[2])
 local identity = ARGV[2]
 local bucket = bucket_of(identity)
 
@@ -37,20 +39,26 @@ end
 -- A left or expired ticket is replaced by a new one at the tail.
 local t = new_ticket(identity, ARGV[3], now)
 t.bucket = bucket
-local tail_score = nil
-redis.call('HINCRBY', K.st, 'joined', 1)
+local joined = tonumber(st[4] or '0') + 1
+-- A draw made by this call has set `last` to its number of entrants.
+local last = entrants or tonumber(st[3] or '0')
 if not drawn then
+  redis.call('HSET', K.st, 'joined', int(joined))
   redis.call('ZADD', K.q, lottery_score(c, t.tid), identity)
   put_ticket(t)
-elseif c.mode == 'safety_net' and status == 'open' and redis.call('ZCARD', K.q) == 0
-    and free_places(c, left) > 0 then
-  local score = redis.call('HINCRBY', K.st, 'last', 1)
-  redis.call('HSET', K.st, 'srv', int(score))
+  return { 'created', ticket_reply(t, now, drawn) }
+end
+local queued = redis.call('ZCARD', K.q)
+if c.mode == 'safety_net' and status == 'open' and queued == 0 and free_places(c, left) > 0 then
+  redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1), 'srv', int(last + 1))
   redis.call('HINCRBY', K.st, 'admitted', 1)
   admit(c, t, now)
-else
-  tail_score = redis.call('HINCRBY', K.st, 'last', 1)
-  redis.call('ZADD', K.q, int(tail_score), identity)
-  put_ticket(t)
+  return { 'created', ticket_reply(t, now, drawn) }
 end
-return { 'created', ticket_reply(t, now, drawn, tail_score) }
+-- The tail's score is above every other, so its place is the queue's new length.
+redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1))
+redis.call('ZADD', K.q, int(last + 1), identity)
+put_ticket(t)
+local reply = ticket_reply(t, now, false)
+reply[3], reply[4] = queued + 1, last + 1
+return { 'created', reply }

@@ -12,6 +12,8 @@
 --   st             hash    state: last (highest score handed out), srv (serving number), drawn,
 --                          pstale (the seed changed after pre-queue joins),
 --                          tok/lt (bucket tokens in millionths of a shopper, and its last time),
+--                          nx (no admission or reservation ends before this ms; 'none' when
+--                          none is pending; absent in state written before it existed: unknown),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
 --   q              zset    waiting identities by score (before the draw, a pre-queue entrant's
 --                          score is the first 52 bits of its lottery key; see run_draw)
@@ -250,6 +252,51 @@ local function ticket_reply(t, now, drawn, score)
   }
 end
 
+-- The next-expiry marker `st.nx`: a lower bound of every score in `adm` and `resv`, so that
+-- settling, which every script does first, costs nothing while nothing can have ended.
+-- NEXT_EXPIRY caches the marker's raw value once this script has read it.
+local NEXT_EXPIRY = nil
+
+local function next_expiry_raw()
+  if NEXT_EXPIRY == nil then
+    NEXT_EXPIRY = redis.call('HGET', K.st, 'nx') or false
+  end
+  return NEXT_EXPIRY
+end
+
+-- Whether an admission or reservation may have ended by `now` (an absent marker: maybe).
+local function may_have_ended(raw, now)
+  if raw == 'none' then
+    return false
+  end
+  local at = tonumber(raw)
+  return at == nil or at <= now
+end
+
+-- To be called with the end of every admission or reservation added.
+local function note_expiry(at)
+  local raw = next_expiry_raw()
+  if raw == 'none' or (tonumber(raw) ~= nil and at < tonumber(raw)) then
+    NEXT_EXPIRY = int(at)
+    redis.call('HSET', K.st, 'nx', NEXT_EXPIRY)
+  end
+end
+
+-- Sets the marker to the earliest end still pending, after settling.
+local function reset_next_expiry()
+  local a = redis.call('ZRANGE', K.adm, 0, 0, 'WITHSCORES')
+  local r = redis.call('ZRANGE', K.resv, 0, 0, 'WITHSCORES')
+  local at = nil
+  if a[2] then
+    at = tonumber(a[2])
+  end
+  if r[2] and (at == nil or tonumber(r[2]) < at) then
+    at = tonumber(r[2])
+  end
+  NEXT_EXPIRY = at and int(at) or 'none'
+  redis.call('HSET', K.st, 'nx', NEXT_EXPIRY)
+end
+
 -- Admits a ticket now: it holds an unused admission until now + admission_ttl.
 local function admit(c, t, now)
   t.tag = 'a'
@@ -258,6 +305,7 @@ local function admit(c, t, now)
   t.seen = nil
   put_ticket(t)
   redis.call('ZADD', K.adm, int(t.exp), t.identity)
+  note_expiry(t.exp)
 end
 
 -- The ticket id as hyphenated lowercase text (the lottery key and orders use it).
@@ -345,11 +393,15 @@ end
 
 -- Draws the pre-queue if the start has come and it has not been drawn. Returns whether the
 -- queue is drawn now, and how many entrants this call drew (nil if it did not draw).
-local function draw_if_due(c, now)
+-- `drawn_flag`, when given, is `st.drawn` as the caller read it.
+local function draw_if_due(c, now, drawn_flag)
   if now < c.starts_at then
     return false, nil
   end
-  if redis.call('HGET', K.st, 'drawn') == '1' then
+  if drawn_flag == nil then
+    drawn_flag = redis.call('HGET', K.st, 'drawn')
+  end
+  if drawn_flag == '1' then
     return true, nil
   end
   return true, run_draw(c)
@@ -362,7 +414,15 @@ end
 
 -- Settles what time has ended: admissions past their expiry become expired tickets, and
 -- reservations past reserved_until expire and return their stock. Both free places under the cap.
-local function settle(now)
+-- Nothing is read while the next-expiry marker says nothing can have ended; `nx_raw`, when
+-- given, is `st.nx` as the caller read it.
+local function settle(now, nx_raw)
+  if nx_raw ~= nil then
+    NEXT_EXPIRY = nx_raw or false
+  end
+  if not may_have_ended(next_expiry_raw(), now) then
+    return
+  end
   local cutoff = int(now)
   local ended = redis.call('ZRANGEBYSCORE', K.adm, '-inf', cutoff)
   if #ended > 0 then
@@ -400,6 +460,7 @@ local function settle(now)
     redis.call('ZREMRANGEBYSCORE', K.resv, '-inf', cutoff)
     redis.call('HINCRBY', K.st, 'oexp', expired)
   end
+  reset_next_expiry()
 end
 
 -- Unused admissions plus unpaid reservations.

@@ -81,6 +81,7 @@ local raw = cjson.encode(order)
 redis.call('HSET', K.ord, order_id, raw)
 redis.call('HSET', K.ordt, tid, order_id)
 redis.call('ZADD', K.resv, int(order.ru), order_id)
+note_expiry(order.ru)
 redis.call('ZREM', K.adm, identity)
 t.order = order_id
 put_ticket(t)

@@ -22,8 +22,10 @@ use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::config::watch::FileWatcher;
 use crate::config::{Settings, StoreSettings, UserKeySettings};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
+use crate::http::event_settings::EventSettings;
 use crate::http::outflow_meter::OutflowMeter;
 use crate::http::rate_limit::{build_limiter, follow_open_events};
+use crate::http::state::SharedState;
 use crate::http::telemetry::prometheus_handle;
 use crate::http::{AppState, router};
 use crate::identity::{Authenticator, UserTokens};
@@ -126,7 +128,7 @@ pub async fn build_with_stores(
         settings: LiveSettings::default(),
     };
     let live_stats = LiveStats::new(store.clone(), clock.clone());
-    let state = AppState {
+    let state = AppState::new(SharedState {
         outflow: OutflowRegistry::new(store.clone(), OutflowSettings::default()),
         live: Arc::new(live),
         admissions: Arc::new(AdmissionVerifier::from_keys(&keys)),
@@ -134,6 +136,7 @@ pub async fn build_with_stores(
         ratelimit: limiter.limiter,
         keys,
         settings: Arc::new(settings),
+        event_settings: Arc::new(EventSettings::new(store.clone())),
         store,
         clock,
         metrics: prometheus_handle(),
@@ -141,7 +144,7 @@ pub async fn build_with_stores(
         audit,
         live_stats,
         shutdown: shutdown_watch,
-    };
+    });
     if state.settings.demo {
         create_demo_event(&state).await;
     }

@@ -370,3 +370,65 @@ async fn a_sale_runs_on_a_redis_cluster_with_events_on_different_nodes() {
         .count();
     assert!(holders >= 2, "all events landed on one node");
 }
+
+#[tokio::test]
+async fn an_event_stored_without_the_next_expiry_marker_still_settles_what_ran_out() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let event = EventId::parse("older").unwrap();
+    store
+        .create_event(&sale("older", START, 1, 1, 5))
+        .await
+        .unwrap();
+    store
+        .join(&event, &shopper("ann"), TicketId::random())
+        .await
+        .unwrap();
+    store.drain(&event).await.unwrap();
+    // State written before the marker existed has none: it must mean "unknown", not "nothing".
+    let state = format!("{}st", event_key_prefix(&event));
+    server.cli(&["HDEL", &state, "nx"]);
+    clock.advance_ms(600_000);
+
+    store
+        .join(&event, &shopper("bob"), TicketId::random())
+        .await
+        .unwrap();
+
+    let stats = store.stats(&event).await.unwrap().unwrap();
+    assert_eq!((stats.admissions_expired, stats.active), (1, 0));
+}
+
+#[tokio::test]
+async fn an_admission_settles_when_it_runs_out_and_not_before() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let event = EventId::parse("marker").unwrap();
+    store
+        .create_event(&sale("marker", START, 1, 1, 5))
+        .await
+        .unwrap();
+    store
+        .join(&event, &shopper("ann"), TicketId::random())
+        .await
+        .unwrap();
+    store.drain(&event).await.unwrap();
+    let expiry = format!("{}adm", event_key_prefix(&event));
+
+    clock.advance_ms(599_999);
+    store
+        .join(&event, &shopper("bob"), TicketId::random())
+        .await
+        .unwrap();
+    let before = server.cli(&["ZCARD", &expiry]);
+    clock.advance_ms(1);
+    store
+        .join(&event, &shopper("cy"), TicketId::random())
+        .await
+        .unwrap();
+    let after = server.cli(&["ZCARD", &expiry]);
+
+    assert_eq!((before.trim(), after.trim()), ("1", "0"));
+}

@@ -3,11 +3,13 @@
 //! * [`router`] builds it; [`state::AppState`] is what every handler shares.
 //! * [`auth`] and [`admission`] are the authentication and admission steps of the chain;
 //!   [`json`] the validation step; [`paths`] parses ids at the edge.
+//! * [`event_settings`] keeps events' settings for a moment, so a join is one store round trip.
 //! * [`ws`] is the position socket's route; the socket itself is [`crate::queue::live`].
 //! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
 
 pub mod admission;
 pub mod auth;
+pub mod event_settings;
 pub mod json;
 pub mod openapi;
 pub mod outflow_meter;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::watch;
 
+use super::event_settings::EventSettings;
 use super::outflow_meter::OutflowMeter;
 use crate::admission::outflow::OutflowRegistry;
 use crate::admission::{AdmissionVerifier, SigningKeys};
@@ -14,13 +15,34 @@ use crate::identity::Authenticator;
 use crate::queue::live::LiveContext;
 use crate::store::QueueStore;
 
-/// The application state: cheap to clone (every field is shared).
+/// The application state, shared by every request: cloning it (each middleware step and handler
+/// does, per request) touches one reference count, whatever the number of fields.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    /// The state of an application.
+    pub fn new(shared: SharedState) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct SharedState {
     /// The validated settings this instance runs with.
     pub settings: Arc<Settings>,
     /// The queue store (memory or Redis).
     pub store: Arc<dyn QueueStore>,
+    /// Events' settings as the shopper routes read them (fetched at most once a second).
+    pub event_settings: Arc<EventSettings>,
     /// Where handlers take `now` (token times, statuses, estimates); the store has its own.
     pub clock: Arc<dyn Clock>,
     /// The keys signing admission and visitor tokens (the last one signs).
@@ -47,7 +69,7 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
 }
 
-impl AppState {
+impl SharedState {
     /// The current time in ms, from the state's clock.
     pub fn now(&self) -> crate::clock::UnixMillis {
         self.clock.now_ms()

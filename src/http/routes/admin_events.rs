@@ -67,7 +67,9 @@ pub async fn change(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no event {event}")))?;
     let changed = body.apply(current)?;
-    if !state.store.update_event(&changed).await? {
+    let updated = state.store.update_event(&changed).await;
+    state.event_settings.forget(&event);
+    if !updated? {
         return Err(ApiError::not_found(format!("no event {event}")));
     }
     tracing::info!(%event, "event changed");

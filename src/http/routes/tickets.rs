@@ -1,5 +1,7 @@
 //! A shopper's place in the queue: join, read (the polling twin of the WebSocket), leave.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -107,10 +109,10 @@ pub async fn leave(
         .ok_or_else(|| ApiError::not_found("no such ticket"))
 }
 
-async fn event_config(state: &AppState, event: &EventId) -> Result<EventConfig, ApiError> {
+async fn event_config(state: &AppState, event: &EventId) -> Result<Arc<EventConfig>, ApiError> {
     state
-        .store
-        .event(event)
+        .event_settings
+        .get(event)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no event {event}")))
 }
