@@ -1,0 +1,216 @@
+// The waitroom contract as the k6 scripts call it: configuration from the environment, user
+// tokens (minted HS256 with USER_JWT_SECRET, or dev login), the event each run creates for
+// itself, and the admin figures read at the end.
+
+import http from 'k6/http';
+import crypto from 'k6/crypto';
+import encoding from 'k6/encoding';
+import { fail } from 'k6';
+
+/** The server, without a trailing slash. */
+export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+/** The admin bearer token (WAITROOM_ADMIN_TOKEN on the server). */
+export const ADMIN_TOKEN = __ENV.ADMIN_TOKEN || '';
+/** The server's HS256 user-token secret; dev login when unset. */
+export const USER_JWT_SECRET = __ENV.USER_JWT_SECRET || '';
+
+/**
+ * A number from the environment, or a default.
+ * @param {string} name
+ * @param {number} fallback
+ * @returns {number}
+ */
+export function envNumber(name, fallback) {
+  const raw = __ENV[name];
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  const value = Number(raw);
+  if (!Number.isFinite(value)) {
+    fail(`${name}=${raw} is not a number`);
+  }
+  return value;
+}
+
+/**
+ * Seconds from a k6 duration such as `90s`, `2m` or `1m30s` (a bare number is seconds).
+ * @param {string} text
+ * @returns {number}
+ */
+export function durationSeconds(text) {
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    return Number(text);
+  }
+  const units = /** @type {Record<string, number>} */ ({ h: 3600, m: 60, s: 1, ms: 0.001 });
+  let total = 0;
+  const parts = text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g);
+  for (const part of parts) {
+    total += Number(part[1]) * units[part[2]];
+  }
+  if (total <= 0) {
+    fail(`DURATION=${text} is not a duration`);
+  }
+  return total;
+}
+
+/**
+ * The parsed JSON body of a response, or an empty object.
+ * @param {import('k6/http').RefinedResponse<any>} res
+ * @returns {Record<string, any>}
+ */
+export function body(res) {
+  try {
+    const parsed = res.json();
+    return parsed !== null && typeof parsed === 'object' ? /** @type {Record<string, any>} */ (parsed) : {};
+  } catch (_) {
+    return {};
+  }
+}
+
+/**
+ * @param {string} text
+ * @returns {string}
+ */
+function base64url(text) {
+  return encoding.b64encode(text, 'rawurl');
+}
+
+/**
+ * An HS256 user token for `userId`, valid for two hours.
+ * @param {string} userId
+ * @returns {string}
+ */
+function mintUserToken(userId) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const claims = base64url(JSON.stringify({ sub: userId, iat: now, exp: now + 7200, tier: 'regular' }));
+  const signature = crypto.hmac('sha256', USER_JWT_SECRET, `${header}.${claims}`, 'base64rawurl');
+  return `${header}.${claims}.${signature}`;
+}
+
+/**
+ * A user bearer token for `userId`: minted when USER_JWT_SECRET is set, else by dev login.
+ * @param {string} userId
+ * @returns {string}
+ */
+export function userToken(userId) {
+  if (USER_JWT_SECRET) {
+    return mintUserToken(userId);
+  }
+  const res = http.post(`${BASE_URL}/v1/dev/login`, JSON.stringify({ user_id: userId, tier: 'regular' }), {
+    headers: { 'Content-Type': 'application/json' },
+    tags: { endpoint: 'login' },
+  });
+  const token = body(res).access_token;
+  if (res.status !== 200 || typeof token !== 'string') {
+    fail(`dev login answered ${res.status}: set USER_JWT_SECRET or start the server with WAITROOM_DEV_LOGIN=true`);
+  }
+  return token;
+}
+
+/**
+ * Request parameters for a user.
+ * @param {string} token
+ * @param {string} endpoint
+ * @param {Record<string, string>} [extra]
+ * @returns {import('k6/http').RefinedParams<'text'>}
+ */
+export function asUser(token, endpoint, extra = {}) {
+  return {
+    headers: Object.assign({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, extra),
+    tags: { endpoint },
+  };
+}
+
+/**
+ * @param {string} endpoint
+ * @returns {import('k6/http').RefinedParams<'text'>}
+ */
+function asAdmin(endpoint) {
+  return {
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    tags: { endpoint },
+  };
+}
+
+/**
+ * What a run's event is.
+ * @typedef {object} EventPlan
+ * @property {string} id
+ * @property {number} startsAtMs
+ * @property {number} units
+ * @property {string[]} skus
+ */
+
+/**
+ * Creates a fresh event through the admin API, starting `leadSeconds` from now.
+ * @param {string} prefix
+ * @param {{ outflowPerSecond: number, units: number, skus: number, leadSeconds: number }} plan
+ * @returns {EventPlan}
+ */
+export function createEvent(prefix, plan) {
+  if (!ADMIN_TOKEN) {
+    fail('ADMIN_TOKEN is required: each run creates its own event through the admin API');
+  }
+  const id = `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const startsAtMs = Date.now() + plan.leadSeconds * 1000;
+  /** @type {Record<string, number>} */
+  const inventory = {};
+  const skus = [];
+  for (let i = 0; i < plan.skus; i++) {
+    const sku = `sku-${i + 1}`;
+    skus.push(sku);
+    inventory[sku] = Math.floor(plan.units / plan.skus) + (i < plan.units % plan.skus ? 1 : 0);
+  }
+  const res = http.post(
+    `${BASE_URL}/v1/admin/events`,
+    JSON.stringify({
+      id,
+      name: `k6 rehearsal ${id}`,
+      starts_at: new Date(startsAtMs).toISOString(),
+      outflow_per_second: plan.outflowPerSecond,
+      outflow_burst: Math.max(1, Math.round(plan.outflowPerSecond)),
+      admission_ttl_seconds: 120,
+      allow_anonymous: false,
+      inventory,
+      mode: 'queue',
+      abandon_after_seconds: 60,
+    }),
+    asAdmin('create event'),
+  );
+  if (res.status !== 201 && res.status !== 200) {
+    fail(`creating the event answered ${res.status}: ${res.body}`);
+  }
+  return { id, startsAtMs, units: plan.units, skus };
+}
+
+/**
+ * Units sold by the server's count (the admin event detail's `stats.sold`, summed over SKUs).
+ * @param {string} eventId
+ * @returns {number | null}
+ */
+export function soldUnits(eventId) {
+  const res = http.get(`${BASE_URL}/v1/admin/events/${eventId}`, asAdmin('admin event'));
+  const detail = body(res);
+  const stats = detail.stats && typeof detail.stats === 'object' ? detail.stats : detail;
+  const sold = stats.sold;
+  if (typeof sold === 'number') {
+    return sold;
+  }
+  if (sold && typeof sold === 'object') {
+    return Object.values(sold).reduce((sum, units) => sum + Number(units), 0);
+  }
+  return null;
+}
+
+/**
+ * Waits until the wall clock reads `atMs` (k6 sleeps in seconds).
+ * @param {number} atMs
+ * @param {(seconds: number) => void} sleep
+ */
+export function sleepUntil(atMs, sleep) {
+  const wait = atMs - Date.now();
+  if (wait > 0) {
+    sleep(wait / 1000);
+  }
+}

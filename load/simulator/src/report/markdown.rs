@@ -1,0 +1,194 @@
+//! The report as a Markdown page a person reads first.
+
+use std::fmt::Write;
+
+use super::Report;
+
+/// Renders the report; `plots` are the SVG file names to link, if any were drawn.
+pub fn render(report: &Report, plots: &[String]) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_report(&mut out, report, plots);
+    out
+}
+
+fn option(value: Option<f64>, digits: usize) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Result {
+    let verdict = if r.verdict.passed { "PASSED" } else { "FAILED" };
+    writeln!(out, "# Flash-sale rehearsal: {} ({verdict})\n", r.scenario)?;
+    writeln!(
+        out,
+        "Server `{}`, event `{}`, start {}, {:.1} s from the start to the end of the run.\n",
+        r.base_url, r.event_id, r.starts_at, r.run_seconds
+    )?;
+    for failure in &r.verdict.failures {
+        writeln!(out, "- **failure**: {failure}")?;
+    }
+    if !r.verdict.failures.is_empty() {
+        writeln!(out)?;
+    }
+
+    writeln!(out, "## Crowd\n")?;
+    writeln!(
+        out,
+        "| shoppers | bots | bot identities | admitted on a socket | admitted by polling | sockets open at peak |"
+    )?;
+    writeln!(out, "| ---: | ---: | ---: | ---: | ---: | ---: |")?;
+    let c = &r.crowd;
+    writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} |\n",
+        c.shoppers,
+        c.bots,
+        c.bot_identities,
+        c.admitted_on_socket,
+        c.admitted_polling,
+        c.sockets_peak
+    )?;
+
+    writeln!(out, "## Joins\n")?;
+    let j = &r.joins;
+    writeln!(
+        out,
+        "{} tickets from {} join requests in {:.2} s: **{:.0} joins/s** (peak {} in one second).\n",
+        j.succeeded, j.requests, j.window_seconds, j.per_second, j.peak_per_second
+    )?;
+
+    writeln!(out, "## Latency (ms)\n")?;
+    writeln!(
+        out,
+        "| endpoint | count | p50 | p90 | p95 | p99 | p99.9 | max |"
+    )?;
+    writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    )?;
+    let mut rows: Vec<_> = r
+        .endpoints
+        .iter()
+        .map(|(name, s)| (name.as_str(), s))
+        .collect();
+    rows.push(("join → admission", &r.join_to_admission));
+    rows.push(("admission push delay", &r.admission_push_delay));
+    for (name, s) in rows {
+        writeln!(
+            out,
+            "| {name} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            s.count, s.p50_ms, s.p90_ms, s.p95_ms, s.p99_ms, s.p999_ms, s.max_ms
+        )?;
+    }
+    writeln!(out)?;
+
+    writeln!(out, "## Outflow\n")?;
+    let o = &r.outflow;
+    writeln!(
+        out,
+        "Set {:.2}/s (burst {}); over {} busy seconds {} admissions: **{} /s**, accuracy {}. Largest excess over rate × time + burst: {:.1} ({}).\n",
+        o.set_per_second,
+        o.burst,
+        o.busy_seconds,
+        o.admitted_while_busy,
+        option(o.actual_per_second, 2),
+        o.accuracy
+            .map_or_else(|| "n/a".to_owned(), |a| format!("{:.1}%", a * 100.0)),
+        o.max_excess,
+        if o.exceeded {
+            "**bound broken**"
+        } else {
+            "bound held"
+        }
+    )?;
+    let server_count =
+        |figure: Option<u64>| figure.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
+    writeln!(
+        out,
+        "The crowd saw {} admissions; the server counts {} admitted and {} joined.\n",
+        r.crowd.admitted_on_socket + r.crowd.admitted_polling,
+        server_count(r.admitted_server),
+        server_count(r.joined_server)
+    )?;
+    writeln!(
+        out,
+        "Over the run: {} admissions, {} /s from the start to the last one.\n",
+        o.admitted_total,
+        option(o.over_run_per_second, 2)
+    )?;
+    let seconds: Vec<String> = o.per_second.iter().map(u64::to_string).collect();
+    writeln!(
+        out,
+        "Admissions per second from the start: {}\n",
+        seconds.join(" ")
+    )?;
+
+    writeln!(out, "## Order\n")?;
+    let ord = &r.order;
+    writeln!(
+        out,
+        "{} post-start joins stayed in the queue; {} ordered pairs; **{} inversions**.",
+        ord.post_start_queued, ord.ordered_pairs, ord.inversions
+    )?;
+    writeln!(
+        out,
+        "Pre-queue: {} admitted, Spearman rank correlation of join and admission order {} (0 is a fair draw).\n",
+        ord.prequeue_admitted,
+        option(ord.prequeue_spearman, 3)
+    )?;
+
+    if let Some(b) = &r.bots {
+        writeln!(out, "## Bots\n")?;
+        writeln!(
+            out,
+            "Bots held {:.1}% of the tickets and got {:.1}% of the admissions ({} admitted, {} units paid).\n",
+            b.share_of_crowd * 100.0,
+            b.share_of_admissions * 100.0,
+            b.admitted,
+            b.units_paid
+        )?;
+    }
+
+    writeln!(out, "## Outcomes\n")?;
+    writeln!(out, "| outcome | shoppers | bots |\n| --- | ---: | ---: |")?;
+    for (outcome, count) in &r.outcomes {
+        writeln!(out, "| {outcome} | {} | {} |", count.shoppers, count.bots)?;
+    }
+    writeln!(out)?;
+
+    writeln!(out, "## Stock\n")?;
+    let s = &r.stock;
+    let sold = s
+        .sold_server
+        .map_or_else(|| "unknown".to_owned(), |sold| sold.to_string());
+    writeln!(
+        out,
+        "Offered {}, sold {sold} (server), paid {} and reserved unpaid {} (crowd): {}.\n",
+        s.offered,
+        s.paid_client,
+        s.reserved_unpaid_client,
+        if s.oversold {
+            "**OVERSOLD**"
+        } else {
+            "no oversell"
+        }
+    )?;
+
+    writeln!(out, "## Errors\n")?;
+    writeln!(out, "{} server errors (5xx).\n", r.server_errors)?;
+    if !r.errors.is_empty() {
+        writeln!(out, "| kind | count |\n| --- | ---: |")?;
+        for (kind, count) in &r.errors {
+            writeln!(out, "| {kind} | {count} |")?;
+        }
+        writeln!(out)?;
+    }
+
+    if !plots.is_empty() {
+        writeln!(out, "## Plots\n")?;
+        for plot in plots {
+            writeln!(out, "![{plot}]({plot})")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! The report of a run: every figure computed from the journeys, the samples and the histograms,
+//! the verdict that decides the exit code, and its three forms (Markdown, JSON, SVG plots).
+
+pub mod latency;
+pub mod markdown;
+pub mod order;
+pub mod outflow;
+pub mod plots;
+pub mod stock;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::journey::{Journey, Outcome, WaitedOn};
+use crate::run::RunData;
+use crate::steps::to_rfc3339;
+use latency::LatencySummary;
+use order::{Queued, count_inversions, spearman};
+use outflow::{Busy, OutflowReport};
+use stock::StockReport;
+
+/// Who came and how they waited.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrowdReport {
+    pub shoppers: u32,
+    pub bots: u32,
+    pub bot_identities: u64,
+    /// Shoppers whose admission came over a WebSocket.
+    pub admitted_on_socket: u64,
+    /// Shoppers (and bots) whose admission came from polling.
+    pub admitted_polling: u64,
+    /// The most queue sockets open at once.
+    pub sockets_peak: u64,
+}
+
+/// How fast joins went through.
+#[derive(Debug, Clone, Serialize)]
+pub struct JoinReport {
+    /// Identities that got a ticket.
+    pub succeeded: u64,
+    /// Join requests sent (retries and bots' repeats included).
+    pub requests: u64,
+    /// From the first join sent to the last ticket received.
+    pub window_seconds: f64,
+    /// Tickets per second over that window.
+    pub per_second: f64,
+    /// The most tickets received in one second.
+    pub peak_per_second: u64,
+}
+
+/// Admission order against join order.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderReport {
+    /// Identities that joined after the start and stayed in the queue.
+    pub post_start_queued: u64,
+    /// Pairs among them with a known join order and at least the later one admitted.
+    pub ordered_pairs: u64,
+    /// Of those, later joiners admitted first.
+    pub inversions: u64,
+    /// Pre-queue identities admitted.
+    pub prequeue_admitted: u64,
+    /// Rank correlation of pre-queue join order and admission order (near 0 for a fair draw).
+    pub prequeue_spearman: Option<f64>,
+}
+
+/// Bots against the honest crowd.
+#[derive(Debug, Clone, Serialize)]
+pub struct BotReport {
+    /// Bot tickets among all tickets.
+    pub share_of_crowd: f64,
+    /// Bot admissions among all admissions.
+    pub share_of_admissions: f64,
+    /// Bot identities admitted.
+    pub admitted: u64,
+    /// Units bots paid for.
+    pub units_paid: u64,
+}
+
+/// How journeys ended, shoppers and bots apart.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct OutcomeCount {
+    pub shoppers: u64,
+    pub bots: u64,
+}
+
+/// Pass or fail, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub passed: bool,
+    pub failures: Vec<String>,
+}
+
+/// Every figure of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub base_url: String,
+    pub event_id: String,
+    pub starts_at: String,
+    /// From the start to the end of the run.
+    pub run_seconds: f64,
+    pub crowd: CrowdReport,
+    /// Latency per endpoint (bots' under `bot …`).
+    pub endpoints: BTreeMap<String, LatencySummary>,
+    pub joins: JoinReport,
+    /// From the ticket to the admission (server time when known).
+    pub join_to_admission: LatencySummary,
+    /// From the server's admission to the `admitted` message on the socket.
+    pub admission_push_delay: LatencySummary,
+    pub outflow: OutflowReport,
+    /// Admissions by the server's count, beside those the crowd saw (`outflow`).
+    pub admitted_server: Option<u64>,
+    /// Tickets by the server's count.
+    pub joined_server: Option<u64>,
+    pub order: OrderReport,
+    pub bots: Option<BotReport>,
+    pub outcomes: BTreeMap<String, OutcomeCount>,
+    pub stock: StockReport,
+    /// Errors by kind: `endpoint status` or `endpoint transport kind`.
+    pub errors: BTreeMap<String, u64>,
+    /// HTTP 5xx answers, all endpoints.
+    pub server_errors: u64,
+    /// Queue length over time: (seconds from the start, length).
+    pub queue_length: Vec<(f64, u64)>,
+    pub verdict: Verdict,
+}
+
+impl Report {
+    /// Computes every figure of a run.
+    pub fn from_run(run: &RunData) -> Self {
+        let start = run.timeline.starts_at_ms;
+        let journeys = &run.journeys;
+        let admissions: Vec<i64> = journeys
+            .iter()
+            .filter_map(|j| j.admission)
+            .map(|a| a.at_ms())
+            .collect();
+        let busy: Vec<Busy> = run
+            .samples
+            .iter()
+            .map(|s| Busy {
+                at_ms: s.at_ms,
+                waiting: s.queue_length.unwrap_or(0) > 0 && s.status.as_deref() == Some("open"),
+            })
+            .collect();
+        let event = &run.scenario.event;
+        let outflow = outflow::measure(
+            &admissions,
+            &busy,
+            start,
+            run.ended_ms,
+            event.outflow_per_second,
+            event.outflow_burst,
+        );
+        let stock = stock::measure(run);
+        let order = order_report(journeys);
+        let server_errors = run.server_errors;
+        let verdict = verdict(&stock, &order, server_errors, &admissions, run);
+        Self {
+            scenario: run.scenario.name.clone(),
+            base_url: run.base_url.clone(),
+            event_id: run.event_id.clone(),
+            starts_at: to_rfc3339(start),
+            run_seconds: (run.ended_ms - start) as f64 / 1_000.0,
+            crowd: crowd_report(run),
+            endpoints: run
+                .histograms
+                .iter()
+                .map(|(name, h)| (name.clone(), LatencySummary::from_micros(h)))
+                .collect(),
+            joins: join_report(run),
+            join_to_admission: LatencySummary::from_millis(journeys.iter().filter_map(|j| {
+                let (join, admission) = (j.join?, j.admission?);
+                Some(admission.at_ms() - join.done_ms.max(start))
+            })),
+            admission_push_delay: LatencySummary::from_millis(
+                journeys
+                    .iter()
+                    .filter(|j| j.waited_on == WaitedOn::Socket)
+                    .filter_map(|j| j.admission)
+                    .filter_map(|a| Some(a.seen_ms - a.server_ms?)),
+            ),
+            outflow,
+            admitted_server: run
+                .admin_final
+                .as_ref()
+                .and_then(|d| stock::counter(d, "admitted")),
+            joined_server: run
+                .admin_final
+                .as_ref()
+                .and_then(|d| stock::counter(d, "joined")),
+            order,
+            bots: bot_report(journeys),
+            outcomes: outcome_counts(journeys),
+            stock,
+            errors: run.errors.clone(),
+            server_errors,
+            queue_length: run
+                .samples
+                .iter()
+                .filter_map(|s| Some(((s.at_ms - start) as f64 / 1_000.0, s.queue_length?)))
+                .collect(),
+            verdict,
+        }
+    }
+}
+
+fn crowd_report(run: &RunData) -> CrowdReport {
+    let admitted_by = |how| {
+        run.journeys
+            .iter()
+            .filter(|j| j.admission.is_some() && j.waited_on == how)
+            .count() as u64
+    };
+    CrowdReport {
+        shoppers: run.scenario.shoppers.count,
+        bots: run.scenario.bots.count,
+        bot_identities: run.journeys.iter().filter(|j| j.is_bot()).count() as u64,
+        admitted_on_socket: admitted_by(WaitedOn::Socket),
+        admitted_polling: admitted_by(WaitedOn::Polling),
+        sockets_peak: run.sockets_peak,
+    }
+}
+
+fn join_report(run: &RunData) -> JoinReport {
+    let joins: Vec<_> = run.journeys.iter().filter_map(|j| j.join).collect();
+    let first = joins.iter().map(|j| j.sent_ms).min().unwrap_or(0);
+    let last = joins.iter().map(|j| j.done_ms).max().unwrap_or(0);
+    let window_seconds = ((last - first) as f64 / 1_000.0).max(0.001);
+    let mut per_second: BTreeMap<i64, u64> = BTreeMap::new();
+    for join in &joins {
+        *per_second.entry(join.done_ms / 1_000).or_default() += 1;
+    }
+    let requests = ["join", "bot join"]
+        .iter()
+        .filter_map(|name| run.histograms.get(*name))
+        .map(|h| h.len())
+        .sum();
+    JoinReport {
+        succeeded: joins.len() as u64,
+        requests,
+        window_seconds,
+        per_second: joins.len() as f64 / window_seconds,
+        peak_per_second: per_second.values().copied().max().unwrap_or(0),
+    }
+}
+
+/// Whether a journey stayed in the queue to the end of its wait (not left, not lost).
+fn stayed(journey: &Journey) -> bool {
+    journey.admission.is_some()
+        || matches!(
+            journey.outcome,
+            Outcome::WaitingAtSoldOut | Outcome::WaitingAtEnd
+        )
+}
+
+fn order_report(journeys: &[Journey]) -> OrderReport {
+    let post_start: Vec<Queued> = journeys
+        .iter()
+        .filter(|j| stayed(j))
+        .filter_map(|j| {
+            let join = j.join.filter(|join| !join.prequeue)?;
+            Some(Queued {
+                join_sent_ms: join.sent_ms,
+                join_done_ms: join.done_ms,
+                admitted_ms: j.admission.map(|a| a.at_ms()),
+                waiting_seen_ms: j.waiting_seen_ms.unwrap_or(join.sent_ms),
+            })
+        })
+        .collect();
+    let inversions = count_inversions(&post_start);
+    let (joined, admitted): (Vec<f64>, Vec<f64>) = journeys
+        .iter()
+        .filter_map(|j| {
+            let join = j.join.filter(|join| join.prequeue)?;
+            Some((join.done_ms as f64, j.admission?.at_ms() as f64))
+        })
+        .unzip();
+    OrderReport {
+        post_start_queued: post_start.len() as u64,
+        ordered_pairs: inversions.ordered_pairs,
+        inversions: inversions.inverted,
+        prequeue_admitted: joined.len() as u64,
+        prequeue_spearman: spearman(&joined, &admitted),
+    }
+}
+
+fn bot_report(journeys: &[Journey]) -> Option<BotReport> {
+    let bots: Vec<&Journey> = journeys.iter().filter(|j| j.is_bot()).collect();
+    if bots.is_empty() {
+        return None;
+    }
+    let share = |part: usize, whole: usize| {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 / whole as f64
+        }
+    };
+    let tickets = journeys.iter().filter(|j| j.join.is_some()).count();
+    let admitted = journeys.iter().filter(|j| j.admission.is_some()).count();
+    let bot_tickets = bots.iter().filter(|j| j.join.is_some()).count();
+    let bot_admitted = bots.iter().filter(|j| j.admission.is_some()).count();
+    Some(BotReport {
+        share_of_crowd: share(bot_tickets, tickets),
+        share_of_admissions: share(bot_admitted, admitted),
+        admitted: bot_admitted as u64,
+        units_paid: bots.iter().map(|j| j.units_paid).sum(),
+    })
+}
+
+fn outcome_counts(journeys: &[Journey]) -> BTreeMap<String, OutcomeCount> {
+    let mut counts: BTreeMap<Outcome, OutcomeCount> = BTreeMap::new();
+    for journey in journeys {
+        let count = counts.entry(journey.outcome).or_default();
+        if journey.is_bot() {
+            count.bots += 1;
+        } else {
+            count.shoppers += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(outcome, count)| (outcome.as_str().to_owned(), count))
+        .collect()
+}
+
+fn verdict(
+    stock: &StockReport,
+    order: &OrderReport,
+    server_errors: u64,
+    admissions: &[i64],
+    run: &RunData,
+) -> Verdict {
+    let mut failures = Vec::new();
+    if stock.oversold {
+        failures.push(format!(
+            "oversold: {} units offered, {:?} sold by the server's count, {} paid",
+            stock.offered, stock.sold_server, stock.paid_client
+        ));
+    }
+    if stock.sold_server.is_none() {
+        failures.push(
+            "the server's sold count could not be read from the admin event detail".to_owned(),
+        );
+    } else if !stock.consistent {
+        failures.push(format!(
+            "the server counts {:?} units sold, the shoppers paid for {} and reserved {} more",
+            stock.sold_server, stock.paid_client, stock.reserved_unpaid_client
+        ));
+    }
+    if server_errors > 0 {
+        failures.push(format!("{server_errors} server errors (5xx)"));
+    }
+    if order.inversions > 0 {
+        failures.push(format!(
+            "{} order inversions among post-start joins",
+            order.inversions
+        ));
+    }
+    let crowd = run.scenario.shoppers.count + run.scenario.bots.count;
+    if crowd > 0 && run.scenario.event.units > 0 && admissions.is_empty() {
+        failures.push("nobody was admitted".to_owned());
+    }
+    Verdict {
+        passed: failures.is_empty(),
+        failures,
+    }
+}
+
+#[cfg(test)]
+mod tests;

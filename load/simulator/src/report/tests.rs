@@ -1,0 +1,190 @@
+//! The verdict of whole (made-up) runs: what fails a run and what does not.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::json;
+
+use super::*;
+use crate::crowd::Timeline;
+use crate::journey::{AdmissionRecord, JoinRecord};
+use crate::recorder::Actor;
+use crate::sampler::QueueSample;
+use crate::scenario::Scenario;
+
+const START: i64 = 1_000_000;
+
+/// A shopper who joined at `joined` (ms after the start) and paid, admitted at `admitted`.
+fn paid(joined: i64, admitted: i64) -> Journey {
+    let mut journey = Journey::new(Actor::Shopper, format!("s{joined}"));
+    journey.join = Some(JoinRecord {
+        sent_ms: START + joined,
+        done_ms: START + joined + 5,
+        prequeue: false,
+    });
+    journey.admission = Some(AdmissionRecord {
+        seen_ms: START + admitted + 20,
+        server_ms: Some(START + admitted),
+    });
+    journey.waited_on = WaitedOn::Socket;
+    journey.outcome = Outcome::Paid;
+    journey.units_reserved = 1;
+    journey.units_paid = 1;
+    journey
+}
+
+fn run(journeys: Vec<Journey>, sold: u64, server_errors: u64) -> RunData {
+    let mut scenario = Scenario::parse("[event]\nunits = 3\n").unwrap();
+    scenario.name = "made-up".to_owned();
+    RunData {
+        timeline: Timeline {
+            created_ms: START - 1_000,
+            starts_at_ms: START,
+            first_arrival_ms: START,
+        },
+        scenario,
+        base_url: "http://127.0.0.1:1".to_owned(),
+        event_id: "made-up".to_owned(),
+        ended_ms: START + 3_000,
+        journeys,
+        samples: (0..12)
+            .map(|i| QueueSample {
+                at_ms: START + i * 250,
+                queue_length: Some(1),
+                serving: None,
+                status: Some("open".to_owned()),
+            })
+            .collect(),
+        histograms: BTreeMap::new(),
+        errors: BTreeMap::new(),
+        server_errors,
+        sockets_peak: 0,
+        admin_final: Some(json!({"stats": {"sold": {"sku-1": sold}, "admitted": 3}})),
+        inventory: vec![("sku-1".to_owned(), 3)],
+    }
+}
+
+#[test]
+fn a_clean_sale_passes() {
+    let report = Report::from_run(&run(
+        vec![paid(0, 100), paid(50, 200), paid(100, 300)],
+        3,
+        0,
+    ));
+    assert!(report.verdict.passed, "{:?}", report.verdict.failures);
+    assert_eq!(report.order.ordered_pairs, 3);
+    assert_eq!(report.admitted_server, Some(3));
+}
+
+#[test]
+fn selling_more_than_was_offered_fails() {
+    let report = Report::from_run(&run(
+        vec![paid(0, 100), paid(50, 200), paid(100, 300)],
+        4,
+        0,
+    ));
+    assert!(report.stock.oversold);
+    assert!(!report.verdict.passed);
+}
+
+#[test]
+fn a_single_server_error_fails() {
+    let report = Report::from_run(&run(
+        vec![paid(0, 100), paid(50, 200), paid(100, 300)],
+        3,
+        1,
+    ));
+    assert!(!report.verdict.passed);
+}
+
+#[test]
+fn a_later_joiner_admitted_first_fails() {
+    let report = Report::from_run(&run(
+        vec![paid(0, 300), paid(50, 200), paid(100, 400)],
+        3,
+        0,
+    ));
+    assert_eq!(report.order.inversions, 1);
+    assert!(!report.verdict.passed);
+}
+
+#[test]
+fn a_server_count_that_disagrees_with_the_payments_fails() {
+    let report = Report::from_run(&run(vec![paid(0, 100), paid(50, 200)], 3, 0));
+    assert!(!report.stock.oversold);
+    assert!(!report.verdict.passed);
+}
+
+#[test]
+fn bots_shares_compare_tickets_and_admissions() {
+    let mut bot = paid(10, 50);
+    bot.actor = Actor::Bot;
+    let mut waiting = paid(200, 0);
+    waiting.admission = None;
+    waiting.outcome = Outcome::WaitingAtSoldOut;
+    waiting.units_paid = 0;
+    waiting.units_reserved = 0;
+    let report = Report::from_run(&run(vec![bot, paid(0, 100), waiting], 2, 0));
+    let bots = report.bots.unwrap();
+    assert!((bots.share_of_crowd - 1.0 / 3.0).abs() < 1e-9);
+    assert!((bots.share_of_admissions - 0.5).abs() < 1e-9);
+}
+
+#[test]
+fn the_summary_names_the_verdict_and_each_failure() {
+    let report = Report::from_run(&run(
+        vec![paid(0, 300), paid(50, 200), paid(100, 400)],
+        3,
+        0,
+    ));
+    let summary = markdown::render(&report, &[]);
+    assert!(summary.starts_with("# Flash-sale rehearsal: made-up (FAILED)"));
+    assert!(summary.contains("**failure**: 1 order inversions"));
+    assert!(summary.contains("**1 inversions**"));
+}
+
+#[test]
+fn the_json_report_carries_every_section() {
+    let report = Report::from_run(&run(
+        vec![paid(0, 100), paid(50, 200), paid(100, 300)],
+        3,
+        0,
+    ));
+    let json = serde_json::to_value(&report).unwrap();
+    for section in [
+        "endpoints",
+        "joins",
+        "outflow",
+        "order",
+        "stock",
+        "errors",
+        "verdict",
+    ] {
+        assert!(json.get(section).is_some(), "{section} missing");
+    }
+    assert_eq!(json["stock"]["sold_server"], 3);
+}
+
+#[test]
+fn the_three_plots_are_drawn_as_svg() {
+    let data = run(vec![paid(0, 100), paid(50, 200), paid(100, 300)], 3, 0);
+    let report = Report::from_run(&data);
+    let mut histograms = BTreeMap::new();
+    let mut join = crate::recorder::new_histogram();
+    for micros in 1_000..1_100 {
+        join.record(micros).unwrap();
+    }
+    histograms.insert("join".to_owned(), join);
+    let dir = std::env::temp_dir().join(format!("waitroom-sim-plots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let written = plots::draw_all(&dir, &report, &histograms).unwrap();
+    for path in &written {
+        let svg = std::fs::read_to_string(path).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", path.display());
+        assert!(
+            svg.contains("polyline") || svg.contains("<path"),
+            "{} has no line",
+            path.display()
+        );
+    }
+    assert_eq!(written.len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
