@@ -19,10 +19,12 @@ use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::config::{Settings, StoreSettings, UserKeySettings};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
 use crate::http::outflow_meter::OutflowMeter;
+use crate::http::rate_limit::{build_limiter, follow_open_events};
 use crate::http::telemetry::prometheus_handle;
 use crate::http::{AppState, router};
 use crate::identity::{Authenticator, UserTokens};
 use crate::queue::live::{LiveContext, LiveSettings};
+use crate::ratelimit::reload::RulesFileWatcher;
 use crate::store::QueueStore;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -39,6 +41,9 @@ pub enum StartError {
     /// The store could not be set up.
     #[error("{0}")]
     Store(String),
+    /// The rate limiter's rules or store could not be set up.
+    #[error("{0}")]
+    RateLimit(String),
 }
 
 /// A built application, ready to [`run`].
@@ -48,6 +53,8 @@ pub struct App {
     /// The router with every route and layer.
     pub router: Router,
     shutdown: watch::Sender<bool>,
+    /// Reloads the rate-limit rules file on change while the app lives.
+    _rules_watcher: Option<RulesFileWatcher>,
 }
 
 /// Builds the application on the system clock; a Redis store takes its time from Redis.
@@ -85,6 +92,10 @@ pub async fn build_with_store(
     };
     let users = user_tokens(&settings)?;
     let (shutdown, shutdown_watch) = watch::channel(false);
+    let auth = Arc::new(Authenticator::new(users, &keys));
+    let limiter = build_limiter(&settings, clock.clone(), auth.clone())
+        .await
+        .map_err(StartError::RateLimit)?;
     let keys = Arc::new(keys);
     let live = LiveContext {
         store: store.clone(),
@@ -95,7 +106,8 @@ pub async fn build_with_store(
         outflow: OutflowRegistry::new(store.clone(), OutflowSettings::default()),
         live: Arc::new(live),
         admissions: Arc::new(AdmissionVerifier::from_keys(&keys)),
-        auth: Arc::new(Authenticator::new(users, &keys)),
+        auth,
+        ratelimit: limiter.limiter,
         keys,
         settings: Arc::new(settings),
         store,
@@ -107,11 +119,18 @@ pub async fn build_with_store(
     if state.settings.demo {
         create_demo_event(&state).await;
     }
+    follow_open_events(
+        state.ratelimit.clone(),
+        state.store.clone(),
+        state.clock.clone(),
+        state.shutdown.clone(),
+    );
     let router = router(state.clone());
     Ok(App {
         state,
         router,
         shutdown,
+        _rules_watcher: limiter.watcher,
     })
 }
 
@@ -126,6 +145,7 @@ pub async fn run(
         router,
         shutdown: shutdown_sender,
         state,
+        _rules_watcher,
     } = app;
     // Every instance drains every event: the store makes that safe.
     tokio::spawn(state.outflow.clone().run());

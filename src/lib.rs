@@ -24,5 +24,6 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod queue;
+pub mod ratelimit;
 pub mod store;
 pub mod telemetry;

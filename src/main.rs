@@ -71,6 +71,7 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
             Ok(app) => app,
             Err(error @ StartError::Keys(_)) => return fail(&error.to_string(), 2),
             Err(error @ StartError::Store(_)) => return fail(&error.to_string(), 1),
+            Err(error @ StartError::RateLimit(_)) => return fail(&error.to_string(), 2),
         };
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(listener) => listener,

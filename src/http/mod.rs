@@ -12,6 +12,7 @@ pub mod json;
 pub mod openapi;
 pub mod outflow_meter;
 pub mod paths;
+pub mod rate_limit;
 pub mod router;
 pub mod routes;
 pub mod state;

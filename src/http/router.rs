@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get, patch, post};
 use tower::ServiceBuilder;
-use tower::layer::util::Identity;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
@@ -24,13 +23,13 @@ use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
 use super::ws;
 use crate::error::ApiError;
+use crate::ratelimit::RateLimitLayer;
+use crate::ratelimit::admin::admin_routes;
 
-/// The rate-limit step of a route, by endpoint name (its weight and rules are the limiter's).
-///
-/// RATE LIMIT SLOT: a pass-through until the rate limiter (`crate::ratelimit`) provides its
-/// layer; replace the body of this function, and every route gets it in the right place.
-fn rate_limit(_state: &AppState, _endpoint: &'static str) -> Identity {
-    Identity::new()
+/// The rate-limit step of a route, by endpoint name: the limiter's rules match the route by its
+/// path or by this name (`group = "checkout"`).
+fn rate_limit(state: &AppState, endpoint: &'static str) -> RateLimitLayer {
+    RateLimitLayer::new(state.ratelimit.clone()).group(endpoint)
 }
 
 /// The whole application router.
@@ -106,7 +105,9 @@ pub fn router(state: AppState) -> Router {
             get(admin_events::detail)
                 .layer(admin("admin"))
                 .merge(patch(admin_events::change).layer(admin("admin"))),
-        );
+        )
+        // The limiter's own rules and bans: `GET`/`PUT /v1/admin/ratelimit`, `/v1/admin/bans`.
+        .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")));
 
     let operations = Router::new()
         .route("/healthz", get(operations::healthz))

@@ -37,6 +37,8 @@ pub struct AppState {
     pub outflow: Arc<OutflowRegistry>,
     /// What every position socket shares (store, admission signer, pacing).
     pub live: Arc<LiveContext>,
+    /// The rate limiter of every route's rate-limit step (and of the admin rules and bans API).
+    pub ratelimit: Arc<crate::ratelimit::RateLimiter>,
     /// Becomes `true` when shutdown begins: long-lived connections close on it.
     pub shutdown: watch::Receiver<bool>,
 }

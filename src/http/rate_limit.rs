@@ -1,0 +1,136 @@
+//! The rate limiter in the service: built from the settings, told who the users are and which
+//! events are open.
+//!
+//! Rules come from the `[ratelimit]` table of the configuration file: `file = "…"` names a rules
+//! file that is then watched and reloaded on every save; otherwise the table itself is the rule
+//! set; with no table the shipped `config/ratelimit.toml` applies. The limiter keeps its state in
+//! the same place as the queue (memory, or the same Redis).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::clock::{Clock, UnixMillis};
+use crate::config::{Settings, StoreSettings};
+use crate::domain::{EventStatus, event_status};
+use crate::identity::Authenticator;
+use crate::ratelimit::identity::{TrustedProxies, UserVerifier, VerifiedUser};
+use crate::ratelimit::reload::{RulesFileWatcher, read_rules_file, watch_rules_file};
+use crate::ratelimit::store::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
+use crate::ratelimit::{RateLimiter, RuleSetConfig, compile};
+use crate::store::QueueStore;
+
+/// How often the open events are looked up for sale relaxations.
+const OPEN_EVENTS_EVERY: Duration = Duration::from_secs(2);
+
+/// The service's user tokens, as the limiter sees them: signed-in users only. Anonymous visitors
+/// mint a new identity with every join, so they are limited by their IP.
+pub struct LimiterUsers(pub Arc<Authenticator>);
+
+impl UserVerifier for LimiterUsers {
+    fn verify(&self, token: &str, now_ms: UnixMillis) -> Option<VerifiedUser> {
+        let shopper = self.0.bearer(token, now_ms).ok()?;
+        if shopper.identity.is_visitor() {
+            return None;
+        }
+        Some(VerifiedUser {
+            id: shopper.identity.subject().to_owned(),
+            tier: shopper.tier,
+        })
+    }
+}
+
+/// A built limiter, and the watcher of its rules file (kept alive as long as the app).
+pub struct BuiltLimiter {
+    /// The limiter.
+    pub limiter: Arc<RateLimiter>,
+    /// The rules file watcher, when rules come from a file.
+    pub watcher: Option<RulesFileWatcher>,
+}
+
+fn field_errors(errors: &[crate::error::FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Builds the limiter the settings describe.
+pub async fn build_limiter(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    auth: Arc<Authenticator>,
+) -> Result<BuiltLimiter, String> {
+    let mut table = settings.ratelimit.clone().unwrap_or_default();
+    let file = match table.remove("file") {
+        Some(toml::Value::String(path)) => Some(PathBuf::from(path)),
+        Some(_) => return Err("ratelimit.file: must be a path".to_owned()),
+        None => None,
+    };
+    let config = match &file {
+        Some(path) => read_rules_file(path).map_err(|errors| field_errors(&errors))?,
+        None if table.is_empty() => RuleSetConfig::shipped()?,
+        None => table
+            .try_into::<RuleSetConfig>()
+            .map_err(|error| format!("ratelimit: {error}"))?,
+    };
+    let rules = compile(&config, None)
+        .map_err(|errors| format!("ratelimit rules: {}", field_errors(&errors)))?;
+    let store: Arc<dyn RateLimitStore> = match &settings.store {
+        StoreSettings::Memory => Arc::new(MemoryRateLimitStore::new(clock.clone())),
+        StoreSettings::Redis { urls } if urls.len() == 1 => Arc::new(
+            RedisRateLimitStore::connect(&urls[0])
+                .await
+                .map_err(|error| format!("rate-limit store: {error}"))?,
+        ),
+        StoreSettings::Redis { urls } => Arc::new(
+            RedisRateLimitStore::connect_cluster(urls)
+                .await
+                .map_err(|error| format!("rate-limit store: {error}"))?,
+        ),
+    };
+    let limiter = Arc::new(
+        RateLimiter::new(rules, store, clock)
+            .with_verifier(Arc::new(LimiterUsers(auth)))
+            .with_trusted_proxies(TrustedProxies::new(settings.trusted_proxies.clone())),
+    );
+    let watcher = match file {
+        Some(path) => Some(
+            watch_rules_file(limiter.clone(), path)
+                .map_err(|error| format!("ratelimit.file: cannot watch it: {error}"))?,
+        ),
+        None => None,
+    };
+    Ok(BuiltLimiter { limiter, watcher })
+}
+
+/// Keeps the limiter told which events are open (for sale relaxations) until shutdown.
+pub fn follow_open_events(
+    limiter: Arc<RateLimiter>,
+    store: Arc<dyn QueueStore>,
+    clock: Arc<dyn Clock>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(OPEN_EVENTS_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            let Ok(ids) = store.event_ids().await else {
+                continue;
+            };
+            for id in ids {
+                if let Ok(Some(config)) = store.event(&id).await {
+                    // Stock does not matter here: only whether the sale is on.
+                    let open = event_status(&config, u64::MAX, clock.now_ms()) == EventStatus::Open;
+                    limiter.open_events().set(id.as_str(), open);
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,160 @@
+//! The operators' API for the limiter: rules and bans.
+//!
+//! * `GET /v1/admin/ratelimit`: the rules in force (the rules file's shape, as JSON).
+//! * `PUT /v1/admin/ratelimit`: replaces them whole (JSON, or TOML with a `toml` content type);
+//!   a set with mistakes is `422 validation_failed` with every field at fault, and nothing changes.
+//! * `GET /v1/admin/bans`: current bans with reason, count and expiry.
+//! * `POST /v1/admin/bans`: `{"key": "ip:203.0.113.7", "seconds": 600, "reason": "…"}` bans a
+//!   client key (`ip:…`, `user:…`, `key:…`; a bare address is read as its `ip:` key).
+//! * `DELETE /v1/admin/bans/{key}`: lifts a ban (`204`), `404` when there is none.
+//!
+//! The router carries no authentication: the service nests it behind its admin check.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use serde::{Deserialize, Serialize};
+
+use super::identity::{ip_key, parse_net};
+use super::limiter::RateLimiter;
+use super::rules::RuleSetConfig;
+use super::store::BanRecord;
+use crate::clock::to_rfc3339;
+use crate::error::ApiError;
+
+/// The admin routes of the limiter, to be merged behind the admin authentication.
+pub fn admin_routes<S: Clone + Send + Sync + 'static>(limiter: Arc<RateLimiter>) -> Router<S> {
+    Router::new()
+        .route("/v1/admin/ratelimit", get(get_rules).put(put_rules))
+        .route("/v1/admin/bans", get(list_bans).post(create_ban))
+        .route("/v1/admin/bans/{key}", delete(lift_ban))
+        .with_state(limiter)
+}
+
+async fn get_rules(State(limiter): State<Arc<RateLimiter>>) -> Response {
+    axum::Json(limiter.rules().config.clone()).into_response()
+}
+
+async fn put_rules(
+    State(limiter): State<Arc<RateLimiter>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let is_toml = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("toml"));
+    let config = if is_toml {
+        let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("not UTF-8"))?;
+        RuleSetConfig::from_toml(text)
+    } else {
+        serde_json::from_slice::<RuleSetConfig>(&body).map_err(|error| error.to_string())
+    }
+    .map_err(|message| ApiError::invalid_field("body", message))?;
+    limiter
+        .replace_rules(&config)
+        .map_err(ApiError::validation)?;
+    Ok(axum::Json(limiter.rules().config.clone()).into_response())
+}
+
+/// A ban as the API shows it.
+#[derive(Debug, Serialize)]
+struct BanView {
+    key: String,
+    reason: String,
+    count: i64,
+    expires_at: String,
+}
+
+impl From<BanRecord> for BanView {
+    fn from(ban: BanRecord) -> Self {
+        Self {
+            key: ban.key,
+            reason: ban.reason,
+            count: ban.count,
+            expires_at: to_rfc3339(ban.until_ms),
+        }
+    }
+}
+
+async fn list_bans(State(limiter): State<Arc<RateLimiter>>) -> Result<Response, ApiError> {
+    let bans: Vec<BanView> = limiter
+        .bans()
+        .await?
+        .into_iter()
+        .map(BanView::from)
+        .collect();
+    Ok(axum::Json(serde_json::json!({ "bans": bans })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewBan {
+    key: String,
+    seconds: u64,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// The longest ban an operator can set at once.
+const MAX_BAN_SECONDS: u64 = 30 * 86_400;
+
+async fn create_ban(
+    State(limiter): State<Arc<RateLimiter>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let ban: NewBan = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::invalid_field("body", error.to_string()))?;
+    let key = client_key(&limiter, &ban.key)
+        .ok_or_else(|| ApiError::invalid_field("key", "use ip:…, user:…, key:… or an address"))?;
+    if !(1..=MAX_BAN_SECONDS).contains(&ban.seconds) {
+        return Err(ApiError::invalid_field(
+            "seconds",
+            format!("must be between 1 and {MAX_BAN_SECONDS}"),
+        ));
+    }
+    let reason = ban
+        .reason
+        .filter(|reason| !reason.trim().is_empty())
+        .unwrap_or_else(|| "banned by an operator".to_owned());
+    let record = limiter
+        .ban(&key, Duration::from_secs(ban.seconds), &reason)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(BanView::from(record))).into_response())
+}
+
+/// A client key as given, or the `ip:` key of a bare address (grouped like requests are).
+fn client_key(limiter: &RateLimiter, given: &str) -> Option<String> {
+    let given = given.trim();
+    if ["ip:", "user:", "key:"]
+        .iter()
+        .any(|prefix| given.len() > prefix.len() && given.starts_with(prefix))
+    {
+        return Some(given.to_owned());
+    }
+    let net = parse_net(given).ok()?;
+    let identity = &limiter.rules().identity;
+    Some(ip_key(
+        net.addr(),
+        identity.ipv4_prefix,
+        identity.ipv6_prefix,
+    ))
+}
+
+async fn lift_ban(
+    State(limiter): State<Arc<RateLimiter>>,
+    Path(key): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let key = client_key(&limiter, &key).unwrap_or(key);
+    if limiter.lift_ban(&key).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("`{key}` is not banned")))
+    }
+}

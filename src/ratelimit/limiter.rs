@@ -1,0 +1,502 @@
+//! The limiter: from a request to a verdict.
+//!
+//! In order: identify the client, consult the allow and deny lists, find the first rule that
+//! matches, scale its limit (tier × adaptation × sale relaxations), and ask the store, which
+//! applies the client's ban and penalties and the algorithm in one atomic step. A store that does
+//! not answer in time is handled as the rule's fail mode says. The rules are read from an
+//! [`ArcSwap`]: replacing them never blocks a request.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::http::{HeaderMap, Method, header};
+
+use super::access::Access;
+use super::alerts::{Alerter, BanAlert};
+use super::compile::{CompiledRule, OutcomeCounters, RuleSet, compile};
+use super::decision::DecisionInput;
+use super::identity::{Client, NoUsers, TrustedProxies, UserVerifier, client_ip};
+use super::outcome::{Decision, Quota};
+use super::rules::{FailMode, RuleSetConfig};
+use super::sale::OpenEvents;
+use super::store::{
+    BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
+};
+use crate::clock::Clock;
+use crate::error::FieldError;
+use crate::store::StoreError;
+
+/// What the limiter needs to know about a request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestInfo<'a> {
+    /// The method.
+    pub method: &'a Method,
+    /// The path, without the query.
+    pub path: &'a str,
+    /// The query string, if any (a WebSocket may carry `access_token` there).
+    pub query: Option<&'a str>,
+    /// The address of the connection's peer.
+    pub peer: IpAddr,
+    /// The route group the service's router gave the route, if any.
+    pub group: Option<&'a str>,
+    /// The headers.
+    pub headers: &'a HeaderMap,
+}
+
+/// The limiter's answer for one request. Being limited is a value carrying the wait.
+#[derive(Debug)]
+pub enum Verdict {
+    /// No limit applies (an exempt route, an allowed client, or a store down failing open).
+    Unlimited,
+    /// Go ahead, after `delay` (a penalty), holding `permit` (a concurrency slot) until done.
+    Allowed {
+        /// The figures for the `RateLimit-*` headers.
+        quota: Quota,
+        /// How long to hold the request first.
+        delay: Duration,
+        /// The in-flight slot, given back when dropped.
+        permit: Option<PermitGuard>,
+    },
+    /// Over the limit: `429` with `Retry-After`.
+    Limited {
+        /// The figures for the `RateLimit-*` headers.
+        quota: Quota,
+        /// When the request would pass.
+        retry_after: Duration,
+        /// Which rule.
+        rule: Arc<str>,
+    },
+    /// Banned: `403` with `Retry-After`.
+    Banned {
+        /// When the ban ends.
+        retry_after: Duration,
+    },
+    /// On the deny list: `403`.
+    Denied,
+    /// The store is down and the rule fails closed: `503`.
+    Unavailable,
+}
+
+/// An in-flight slot; dropping it gives the slot back.
+pub struct PermitGuard {
+    store: Arc<dyn RateLimitStore>,
+    permit: Option<Permit>,
+}
+
+impl std::fmt::Debug for PermitGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PermitGuard")
+            .field("permit", &self.permit)
+            .finish()
+    }
+}
+
+impl PermitGuard {
+    /// Gives the slot back now, waiting for the store (dropping the guard does it in the
+    /// background).
+    pub async fn release(mut self) {
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        if let Err(error) = self.store.release(&permit).await {
+            // The slot's lease gives it back in the end.
+            tracing::warn!(%error, "could not release a concurrency slot");
+        }
+    }
+}
+
+impl Drop for PermitGuard {
+    fn drop(&mut self) {
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        let store = self.store.clone();
+        if let Some(memory) = store.in_process() {
+            memory.release_now(&permit);
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = store.release(&permit).await {
+                    // The slot's lease gives it back in the end.
+                    tracing::warn!(%error, "could not release a concurrency slot");
+                }
+            });
+        }
+    }
+}
+
+/// The rate limiter, shared by every request (wrap it in an `Arc`).
+pub struct RateLimiter {
+    rules: ArcSwap<RuleSet>,
+    store: Arc<dyn RateLimitStore>,
+    fallback: Arc<MemoryRateLimitStore>,
+    clock: Arc<dyn Clock>,
+    verifier: Arc<dyn UserVerifier>,
+    trusted: TrustedProxies,
+    open_events: OpenEvents,
+    alerter: Alerter,
+}
+
+impl RateLimiter {
+    /// A limiter with `rules` over `store`, knowing no users and trusting no proxy.
+    pub fn new(rules: RuleSet, store: Arc<dyn RateLimitStore>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            rules: ArcSwap::from_pointee(rules),
+            store,
+            fallback: Arc::new(MemoryRateLimitStore::new(clock.clone())),
+            clock,
+            verifier: Arc::new(NoUsers),
+            trusted: TrustedProxies::default(),
+            open_events: OpenEvents::default(),
+            alerter: Alerter::new(),
+        }
+    }
+
+    /// Identifies users with `verifier` (the service's user-token verification).
+    pub fn with_verifier(mut self, verifier: Arc<dyn UserVerifier>) -> Self {
+        self.verifier = verifier;
+        self
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies.
+    pub fn with_trusted_proxies(mut self, trusted: TrustedProxies) -> Self {
+        self.trusted = trusted;
+        self
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.load_full()
+    }
+
+    /// Validates `config` whole and, if it is sound, puts it in force at once; otherwise the
+    /// rules in force stay and every mistake is returned with its field.
+    pub fn replace_rules(&self, config: &RuleSetConfig) -> Result<(), Vec<FieldError>> {
+        let current = self.rules.load_full();
+        let compiled = compile(config, Some(&current))?;
+        self.rules.store(Arc::new(compiled));
+        tracing::info!(rules = config.rules.len(), "rate-limit rules replaced");
+        Ok(())
+    }
+
+    /// The events open now, for sale relaxations (the service keeps it current).
+    pub fn open_events(&self) -> &OpenEvents {
+        &self.open_events
+    }
+
+    /// Decides one request.
+    pub async fn check(&self, request: &RequestInfo<'_>) -> Verdict {
+        let rules = self.rules.load_full();
+        let ip = if self.trusted.is_empty() {
+            request.peer.to_canonical()
+        } else {
+            let forwarded = forwarded_for(request.headers);
+            client_ip(request.peer, forwarded.as_deref(), &self.trusted)
+        };
+        let now_ms = self.clock.now_ms();
+        let user = bearer_token(request.headers, request.query)
+            .and_then(|token| self.verifier.verify(token, now_ms));
+        let api_key = request
+            .headers
+            .get(&rules.api_key_header)
+            .and_then(|value| value.to_str().ok());
+        if !rules.access.is_empty() {
+            match rules
+                .access
+                .judge(ip, user.as_ref().map(|u| u.id.as_str()), api_key)
+            {
+                Access::Denied => return count(None, Verdict::Denied),
+                Access::Allowed => return Verdict::Unlimited,
+                Access::Unlisted => {}
+            }
+        }
+        let Some((index, rule, pattern)) =
+            rules.rule_for(request.method, request.path, request.group)
+        else {
+            return Verdict::Unlimited;
+        };
+        if rule.exempt {
+            return Verdict::Unlimited;
+        }
+        let client = Client { ip, user, api_key };
+        let key = BucketKey {
+            client: client.key(rule.key.identity, &rules.identity),
+            bucket: bucket_name(rule, request, pattern),
+        };
+        let mut permille = rule.tier_permille[client.tier() as usize];
+        if rule.adaptive && rules.adaptive.enabled {
+            permille = permille * rule.traffic.observe(now_ms, &rules.adaptive) / 1000;
+        }
+        if rules
+            .relaxations
+            .iter()
+            .any(|relax| relax.rules.contains(&index))
+        {
+            let open = self.open_events.current();
+            for relax in &rules.relaxations {
+                if relax.rules.contains(&index) && relax.applies(now_ms, &open) {
+                    permille = permille * relax.permille / 1000;
+                }
+            }
+        }
+        let input = DecisionInput {
+            limit: rule.limit.scaled(permille.max(1)),
+            cost: rule.cost_of(request.method, request.path),
+            penalty: rules.penalty.clone(),
+        };
+        let verdict = self.charge(&rules, rule, &key, &input).await;
+        count(Some(rule), verdict)
+    }
+
+    async fn charge(
+        &self,
+        rules: &RuleSet,
+        rule: &CompiledRule,
+        key: &BucketKey,
+        input: &DecisionInput,
+    ) -> Verdict {
+        let decided = match self.store.in_process() {
+            Some(memory) => Ok(memory.decide_now(key, input)),
+            None => self.in_time(rules, self.store.decide(key, input)).await,
+        };
+        let decision = match decided {
+            Ok(decision) => decision,
+            Err(error) => match self.store_down(rule, &error) {
+                Some(verdict) => return verdict,
+                None => self.fallback.decide_now(key, input),
+            },
+        };
+        match decision {
+            Decision::Allowed { quota, delay_ms } => {
+                let permit = match rule.concurrency {
+                    None => None,
+                    Some(limit) => match self.acquire(rules, rule, key, limit).await {
+                        Ok(Some(permit)) => Some(permit),
+                        Ok(None) => {
+                            return Verdict::Limited {
+                                quota: Quota {
+                                    remaining: 0,
+                                    ..quota
+                                },
+                                retry_after: Duration::from_secs(1),
+                                rule: rule.name.clone(),
+                            };
+                        }
+                        Err(verdict) => return verdict,
+                    },
+                };
+                Verdict::Allowed {
+                    quota,
+                    delay: millis(delay_ms),
+                    permit,
+                }
+            }
+            Decision::Limited {
+                quota,
+                retry_after_ms,
+                ban,
+            } => match ban {
+                Some(ban) => {
+                    self.alerter.raise(
+                        BanAlert::new(
+                            &key.client,
+                            VIOLATIONS_REASON,
+                            ban.strikes,
+                            ban.until_ms,
+                            Some(&rule.name),
+                        ),
+                        rules.webhook_url.as_deref(),
+                    );
+                    Verdict::Banned {
+                        retry_after: millis(retry_after_ms),
+                    }
+                }
+                None => Verdict::Limited {
+                    quota,
+                    retry_after: millis(retry_after_ms),
+                    rule: rule.name.clone(),
+                },
+            },
+            Decision::Banned { until_ms } => Verdict::Banned {
+                retry_after: millis(until_ms - self.clock.now_ms()),
+            },
+        }
+    }
+
+    /// Takes an in-flight slot; `Err` holds the verdict when the store is down and the rule
+    /// does not fall back.
+    async fn acquire(
+        &self,
+        rules: &RuleSet,
+        rule: &CompiledRule,
+        key: &BucketKey,
+        limit: i64,
+    ) -> Result<Option<PermitGuard>, Verdict> {
+        let lease = rules.concurrency_lease_ms;
+        let guard = |store: Arc<dyn RateLimitStore>, permit: Option<Permit>| {
+            permit.map(|permit| PermitGuard {
+                store,
+                permit: Some(permit),
+            })
+        };
+        match self
+            .in_time(rules, self.store.acquire(key, limit, lease))
+            .await
+        {
+            Ok(permit) => Ok(guard(self.store.clone(), permit)),
+            Err(error) => match self.store_down(rule, &error) {
+                Some(Verdict::Unlimited) => Ok(None),
+                Some(verdict) => Err(verdict),
+                None => {
+                    let fallback: Arc<dyn RateLimitStore> = self.fallback.clone();
+                    let permit = self
+                        .fallback
+                        .acquire(key, limit, lease)
+                        .await
+                        .ok()
+                        .flatten();
+                    Ok(guard(fallback, permit))
+                }
+            },
+        }
+    }
+
+    /// The verdict a store failure gives under the rule's fail mode; `None` means "decide in
+    /// the local fallback".
+    fn store_down(&self, rule: &CompiledRule, error: &StoreError) -> Option<Verdict> {
+        let mode = match rule.fail_mode {
+            FailMode::Open => "open",
+            FailMode::Closed => "closed",
+            FailMode::Local => "local",
+        };
+        tracing::warn!(%error, rule = %rule.name, fail_mode = mode, "rate-limit store unavailable");
+        metrics::counter!("waitroom_ratelimit_store_errors_total", "fail_mode" => mode)
+            .increment(1);
+        match rule.fail_mode {
+            FailMode::Open => Some(Verdict::Unlimited),
+            FailMode::Closed => Some(Verdict::Unavailable),
+            FailMode::Local => None,
+        }
+    }
+
+    async fn in_time<T>(
+        &self,
+        rules: &RuleSet,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let limit = Duration::from_millis(u64::try_from(rules.store_timeout_ms).unwrap_or(250));
+        tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("timed out".to_owned())))
+    }
+
+    /// Bans `client` for `length` with `reason` (an operator's ban), raising the alert.
+    pub async fn ban(
+        &self,
+        client: &str,
+        length: Duration,
+        reason: &str,
+    ) -> Result<BanRecord, StoreError> {
+        let rules = self.rules.load_full();
+        let length_ms = i64::try_from(length.as_millis()).unwrap_or(i64::MAX);
+        let record = self
+            .store
+            .ban(client, length_ms, reason, rules.penalty.strike_memory_ms)
+            .await?;
+        self.alerter.raise(
+            BanAlert::new(
+                &record.key,
+                &record.reason,
+                record.count,
+                record.until_ms,
+                None,
+            ),
+            rules.webhook_url.as_deref(),
+        );
+        Ok(record)
+    }
+
+    /// Lifts a ban; `false` when the client was not banned.
+    pub async fn lift_ban(&self, client: &str) -> Result<bool, StoreError> {
+        let lifted = self.store.lift_ban(client).await?;
+        let _ = self.fallback.lift_ban(client).await;
+        Ok(lifted)
+    }
+
+    /// Every current ban.
+    pub async fn bans(&self) -> Result<Vec<BanRecord>, StoreError> {
+        self.store.bans().await
+    }
+}
+
+fn millis(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// The bucket a rule charges: the rule's own, or one per endpoint.
+fn bucket_name(
+    rule: &CompiledRule,
+    request: &RequestInfo<'_>,
+    pattern: Option<&Arc<str>>,
+) -> Arc<str> {
+    if rule.key.per_endpoint {
+        let endpoint = pattern.map_or(request.path, |p| p.as_ref());
+        Arc::from(format!("{}|{} {endpoint}", rule.name, request.method))
+    } else {
+        rule.name.clone()
+    }
+}
+
+/// Counts the verdict in `waitroom_ratelimit_decisions_total{rule, outcome}`.
+fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
+    static ACCESS: std::sync::OnceLock<OutcomeCounters> = std::sync::OnceLock::new();
+    let counters = match rule {
+        Some(rule) => rule
+            .counters
+            .get_or_init(|| OutcomeCounters::new(&rule.name)),
+        None => ACCESS.get_or_init(|| OutcomeCounters::new("access")),
+    };
+    counters.count(&verdict);
+    verdict
+}
+
+/// Every `X-Forwarded-For` value, in order, as one list.
+fn forwarded_for(headers: &HeaderMap) -> Option<Cow<'_, str>> {
+    static X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
+    let mut values = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|value| value.to_str().ok());
+    let first = values.next()?;
+    match values.next() {
+        None => Some(Cow::Borrowed(first)),
+        Some(second) => {
+            let mut all = format!("{first},{second}");
+            for value in values {
+                all.push(',');
+                all.push_str(value);
+            }
+            Some(Cow::Owned(all))
+        }
+    }
+}
+
+/// The user token: `Authorization: Bearer …`, or `access_token` in the query (WebSockets).
+fn bearer_token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    from_header.or_else(|| {
+        query?
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("access_token="))
+    })
+}

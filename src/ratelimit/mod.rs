@@ -1,0 +1,44 @@
+//! The adaptive API rate limiter: a tower layer any axum or tower service can add.
+//!
+//! How a request is judged, and where each step lives:
+//!
+//! * [`identity`]: who is asking — the verified user, else the API key, else the IP (from
+//!   `X-Forwarded-For` only behind trusted proxies; IPv6 grouped per /64).
+//! * [`access`]: allow and deny lists of CIDRs, user ids and API keys.
+//! * [`rules`] (the data, `config/ratelimit.toml`), [`compile`] (validated whole, compiled once),
+//!   [`pattern`] (which requests a rule matches); swapped atomically by [`limiter`] and reloaded
+//!   from the file by [`reload`] or through [`admin`].
+//! * [`gcra`], [`sliding_window`], [`penalty`] and [`decision`]: the algorithms as pure functions
+//!   of (state, now), run by the [`store`] in memory or as Lua scripts in Redis.
+//! * [`adaptive`] (baselines that tighten a flooded rule) and [`sale`] (relaxations while an event
+//!   is open or on a schedule) scale a rule's limit, as do the client's tier multipliers.
+//! * [`alerts`]: every ban is logged, counted and posted to an optional webhook.
+//! * [`layer`]: the tower layer answering `429`/`403`/`503` problem JSON and adding the
+//!   `RateLimit-*` headers.
+
+pub mod access;
+pub mod adaptive;
+pub mod admin;
+pub mod alerts;
+pub mod compile;
+pub mod decision;
+pub mod gcra;
+pub mod identity;
+pub mod layer;
+pub mod limiter;
+pub mod outcome;
+pub mod pattern;
+pub mod penalty;
+pub mod reload;
+pub mod rules;
+pub mod sale;
+pub mod sliding_window;
+pub mod span;
+pub mod store;
+
+pub use compile::{RuleSet, compile};
+pub use identity::{TrustedProxies, UserVerifier, VerifiedUser};
+pub use layer::RateLimitLayer;
+pub use limiter::{RateLimiter, RequestInfo, Verdict};
+pub use rules::RuleSetConfig;
+pub use store::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};

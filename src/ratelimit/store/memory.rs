@@ -1,0 +1,300 @@
+//! Rate-limit state in this process: sharded maps under short locks, swept of expired entries.
+//!
+//! A client's bucket, penalty and permits sit in one shard (chosen by the client key, as Redis
+//! chooses a slot by the hash tag), so one decision takes one lock. Every entry knows when it
+//! stops mattering; a shard is swept whenever it has doubled since its last sweep, so memory stays
+//! proportional to the clients active within their keys' lifetimes, however many pass by.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use foldhash::fast::RandomState;
+
+use async_trait::async_trait;
+
+use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
+use crate::clock::{Clock, UnixMillis};
+use crate::ratelimit::decision::{BucketState, DecisionInput, decide};
+use crate::ratelimit::outcome::Decision;
+use crate::ratelimit::penalty::PenaltyState;
+use crate::store::StoreError;
+
+const SHARDS: usize = 64;
+const MIN_SWEEP_SIZE: usize = 1024;
+
+/// Rate-limit state in memory, for one instance (and as the fallback when Redis is down).
+pub struct MemoryRateLimitStore {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Default)]
+struct Shard {
+    clients: HashMap<Box<str>, ClientState, RandomState>,
+    sweep_at: usize,
+}
+
+/// One client's state. A client charges a handful of buckets (one per rule it uses, or per
+/// endpoint), so they sit in a short list, faster to scan than a map is to hash.
+#[derive(Default)]
+struct ClientState {
+    penalty: PenaltyState,
+    penalty_expires_ms: i64,
+    reason: String,
+    buckets: Vec<(Arc<str>, BucketState, i64)>,
+    permits: HashMap<Arc<str>, Vec<(u64, i64)>>,
+}
+
+impl ClientState {
+    fn bucket(&mut self, name: &Arc<str>) -> Option<&mut (Arc<str>, BucketState, i64)> {
+        self.buckets
+            .iter_mut()
+            .find(|(own, _, _)| Arc::ptr_eq(own, name) || **own == **name)
+    }
+
+    /// Drops what expired; `true` when nothing is left.
+    fn prune(&mut self, now_ms: i64) -> bool {
+        self.buckets.retain(|(_, _, expires)| *expires > now_ms);
+        self.permits.retain(|_, permits| {
+            permits.retain(|(_, expires)| *expires > now_ms);
+            !permits.is_empty()
+        });
+        if self.penalty_expires_ms <= now_ms {
+            self.penalty = PenaltyState::default();
+            self.reason.clear();
+        }
+        self.buckets.is_empty() && self.permits.is_empty() && self.penalty_expires_ms <= now_ms
+    }
+}
+
+impl MemoryRateLimitStore {
+    /// An empty store reading time from `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        clients: HashMap::with_hasher(RandomState::default()),
+                        sweep_at: 0,
+                    })
+                })
+                .collect(),
+            hasher: RandomState::default(),
+            clock,
+        }
+    }
+
+    /// How many clients hold state (expired ones included until their shard is swept).
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| lock(shard).clients.len())
+            .sum()
+    }
+
+    /// Whether no client holds state.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every expired entry now (the store also does this by itself as it grows).
+    pub fn evict_expired(&self) {
+        let now = self.clock.now_ms();
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            shard.clients.retain(|_, client| !client.prune(now));
+            shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
+        }
+    }
+
+    fn shard(&self, client: &str) -> MutexGuard<'_, Shard> {
+        let index = self.hasher.hash_one(client) as usize % SHARDS;
+        lock(&self.shards[index])
+    }
+
+    /// Runs `f` on the client's state, creating it if needed, sweeping the shard when it grew.
+    fn with_client<T>(
+        &self,
+        client: &str,
+        now_ms: i64,
+        f: impl FnOnce(&mut ClientState) -> T,
+    ) -> T {
+        let mut shard = self.shard(client);
+        if let Some(state) = shard.clients.get_mut(client) {
+            return f(state);
+        }
+        if shard.clients.len() >= shard.sweep_at {
+            shard.clients.retain(|_, state| !state.prune(now_ms));
+            shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
+        }
+        let state = shard.clients.entry(client.into()).or_default();
+        f(state)
+    }
+
+    /// The decision, synchronously: the memory store never waits.
+    pub fn decide_now(&self, key: &BucketKey, input: &DecisionInput) -> Decision {
+        let now_ms = self.clock.now_ms();
+        self.with_client(&key.client, now_ms, |client| {
+            let bucket = client
+                .bucket(&key.bucket)
+                .filter(|(_, _, expires)| *expires > now_ms)
+                .map(|(_, state, _)| *state);
+            let penalty = if client.penalty_expires_ms > now_ms {
+                client.penalty
+            } else {
+                PenaltyState::default()
+            };
+            let step = decide(bucket, penalty, now_ms * 1000, input);
+            if let Some((state, expires)) = step.bucket {
+                match client.bucket(&key.bucket) {
+                    Some(slot) => (slot.1, slot.2) = (state, expires),
+                    None => client.buckets.push((key.bucket.clone(), state, expires)),
+                }
+            }
+            if let Some((state, expires)) = step.penalty {
+                client.penalty = state;
+                client.penalty_expires_ms = expires;
+                if state.ban_until_ms > now_ms {
+                    client.reason = VIOLATIONS_REASON.to_owned();
+                }
+            }
+            step.decision
+        })
+    }
+}
+
+impl MemoryRateLimitStore {
+    /// Gives an in-flight slot back, synchronously.
+    pub fn release_now(&self, permit: &Permit) {
+        let now_ms = self.clock.now_ms();
+        self.with_client(&permit.key.client, now_ms, |client| {
+            if let Some(permits) = client.permits.get_mut(&permit.key.bucket) {
+                permits.retain(|(id, _)| *id != permit.id);
+            }
+        });
+    }
+}
+
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panic while holding a shard cannot leave it half-written (every write is one assignment),
+    // so a poisoned lock is still safe to use.
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn ban_record(client: &str, state: &ClientState) -> BanRecord {
+    BanRecord {
+        key: client.to_owned(),
+        reason: state.reason.clone(),
+        count: state.penalty.strikes,
+        until_ms: state.penalty.ban_until_ms,
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for MemoryRateLimitStore {
+    async fn decide(&self, key: &BucketKey, input: &DecisionInput) -> Result<Decision, StoreError> {
+        Ok(self.decide_now(key, input))
+    }
+
+    async fn acquire(
+        &self,
+        key: &BucketKey,
+        limit: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Permit>, StoreError> {
+        let now_ms = self.clock.now_ms();
+        let id = rand::random::<u64>();
+        let taken = self.with_client(&key.client, now_ms, |client| {
+            let permits = client.permits.entry(key.bucket.clone()).or_default();
+            permits.retain(|(_, expires)| *expires > now_ms);
+            if i64::try_from(permits.len()).unwrap_or(i64::MAX) >= limit {
+                return false;
+            }
+            permits.push((id, now_ms + lease_ms));
+            true
+        });
+        Ok(taken.then(|| Permit {
+            key: key.clone(),
+            id,
+        }))
+    }
+
+    async fn release(&self, permit: &Permit) -> Result<(), StoreError> {
+        self.release_now(permit);
+        Ok(())
+    }
+
+    async fn ban(
+        &self,
+        client: &str,
+        length_ms: i64,
+        reason: &str,
+        strike_memory_ms: i64,
+    ) -> Result<BanRecord, StoreError> {
+        let now_ms = self.clock.now_ms();
+        Ok(self.with_client(client, now_ms, |state| {
+            let current = if state.penalty_expires_ms > now_ms {
+                state.penalty
+            } else {
+                PenaltyState::default()
+            };
+            let until = (now_ms + length_ms).max(current.ban_until_ms);
+            state.penalty = PenaltyState {
+                score_milli: 0,
+                updated_ms: now_ms,
+                strikes: if now_ms < current.strikes_until_ms {
+                    current.strikes + 1
+                } else {
+                    1
+                },
+                strikes_until_ms: until + strike_memory_ms,
+                ban_until_ms: until,
+            };
+            state.penalty_expires_ms = until + strike_memory_ms;
+            state.reason = reason.to_owned();
+            ban_record(client, state)
+        }))
+    }
+
+    async fn lift_ban(&self, client: &str) -> Result<bool, StoreError> {
+        let now_ms = self.clock.now_ms();
+        Ok(self.with_client(client, now_ms, |state| {
+            let banned = state.penalty_expires_ms > now_ms && state.penalty.ban_until_ms > now_ms;
+            state.penalty.ban_until_ms = 0;
+            state.penalty.score_milli = 0;
+            banned
+        }))
+    }
+
+    async fn bans(&self) -> Result<Vec<BanRecord>, StoreError> {
+        let now_ms = self.clock.now_ms();
+        let mut bans: Vec<BanRecord> = self
+            .shards
+            .iter()
+            .flat_map(|shard| {
+                lock(shard)
+                    .clients
+                    .iter()
+                    .filter(|(_, state)| {
+                        state.penalty_expires_ms > now_ms && state.penalty.ban_until_ms > now_ms
+                    })
+                    .map(|(client, state)| ban_record(client, state))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        bans.sort_by_key(|ban| (ban.until_ms, ban.key.clone()));
+        Ok(bans)
+    }
+
+    async fn now_ms(&self) -> Result<UnixMillis, StoreError> {
+        Ok(self.clock.now_ms())
+    }
+
+    fn in_process(&self) -> Option<&MemoryRateLimitStore> {
+        Some(self)
+    }
+}

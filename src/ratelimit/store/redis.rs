@@ -1,0 +1,348 @@
+//! Rate-limit state in Redis, shared by every instance: one Lua script per decision.
+//!
+//! A decision is one EVALSHA of `lua/ratelimit_penalty.lua` followed by the algorithm's script,
+//! touching the bucket and the client's penalty hash, both under the client's hash tag
+//! (`wr:rl:{<client>}:…`), so it is one round trip, atomic, and cluster-safe. Every key is
+//! written with a TTL. Time comes from the Redis server (`TIME` inside the script), so instances
+//! never disagree, unless a clock is injected (the conformance suite drives a manual one).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::{Script, ScriptInvocation};
+
+use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
+use crate::clock::{Clock, UnixMillis};
+use crate::ratelimit::decision::{DecisionInput, Limit};
+use crate::ratelimit::outcome::{BanStarted, Decision, Quota};
+use crate::store::StoreError;
+
+const PENALTY_LUA: &str = include_str!("../../../lua/ratelimit_penalty.lua");
+const GCRA_LUA: &str = include_str!("../../../lua/ratelimit_gcra.lua");
+const WINDOW_LUA: &str = include_str!("../../../lua/ratelimit_sliding_window.lua");
+const ACQUIRE_LUA: &str = include_str!("../../../lua/ratelimit_acquire.lua");
+const BAN_LUA: &str = include_str!("../../../lua/ratelimit_ban.lua");
+const LIFT_LUA: &str = include_str!("../../../lua/ratelimit_lift.lua");
+const BAN_INDEX_LUA: &str = include_str!("../../../lua/ratelimit_ban_index.lua");
+
+/// The sorted set of current bans (client key scored by the ban's end), for listing.
+const BAN_INDEX_KEY: &str = "wr:rl:bans";
+
+struct Scripts {
+    gcra: Script,
+    window: Script,
+    acquire: Script,
+    ban: Script,
+    lift: Script,
+    ban_index: Script,
+}
+
+/// Rate-limit state in one Redis or a Redis Cluster (any connection the `redis` crate offers).
+#[derive(Clone)]
+pub struct RedisRateLimitStore<C = ConnectionManager> {
+    connection: C,
+    scripts: Arc<Scripts>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl RedisRateLimitStore<ConnectionManager> {
+    /// Connects to one Redis at `url`. The connection reconnects by itself; how long a request
+    /// may wait is the limiter's business (its `store_timeout` and fail modes), so the
+    /// connection's own timeouts are only a backstop.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(5)));
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self::new(connection))
+    }
+}
+
+impl RedisRateLimitStore<redis::cluster_async::ClusterConnection> {
+    /// Connects to a Redis Cluster through any of its `nodes`.
+    pub async fn connect_cluster(nodes: &[String]) -> Result<Self, StoreError> {
+        let client = redis::cluster::ClusterClient::new(nodes.to_vec()).map_err(unavailable)?;
+        let connection = client.get_async_connection().await.map_err(unavailable)?;
+        Ok(Self::new(connection))
+    }
+}
+
+impl<C> RedisRateLimitStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// A store over an open connection, taking time from the Redis server.
+    pub fn new(connection: C) -> Self {
+        let decision = |algorithm: &str| Script::new(&format!("{PENALTY_LUA}\n{algorithm}"));
+        Self {
+            connection,
+            scripts: Arc::new(Scripts {
+                gcra: decision(GCRA_LUA),
+                window: decision(WINDOW_LUA),
+                acquire: Script::new(ACQUIRE_LUA),
+                ban: Script::new(BAN_LUA),
+                lift: Script::new(LIFT_LUA),
+                ban_index: Script::new(BAN_INDEX_LUA),
+            }),
+            clock: None,
+        }
+    }
+
+    /// Takes time from `clock` instead of the server (tests with a manual clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The first script argument: the injected time, or '' for the server's `TIME`.
+    fn now_arg(&self) -> String {
+        self.clock
+            .as_ref()
+            .map(|clock| clock.now_ms().to_string())
+            .unwrap_or_default()
+    }
+
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn index_ban(&self, client: &str, until_ms: i64) -> Result<(), StoreError> {
+        let now = RateLimitStore::now_ms(self).await?;
+        let mut invocation = self.scripts.ban_index.key(BAN_INDEX_KEY);
+        invocation.arg(now).arg(client).arg(until_ms);
+        self.run::<i64>(&invocation).await.map(|_| ())
+    }
+}
+
+/// The key of the client's penalty hash.
+pub fn penalty_key(client: &str) -> String {
+    format!("wr:rl:{{{client}}}:p")
+}
+
+/// The key of one bucket of the client.
+pub fn bucket_key(key: &BucketKey) -> String {
+    format!("wr:rl:{{{}}}:b:{}", key.client, key.bucket)
+}
+
+/// The key of one bucket's in-flight permits.
+pub fn permits_key(key: &BucketKey) -> String {
+    format!("wr:rl:{{{}}}:c:{}", key.client, key.bucket)
+}
+
+fn unavailable(error: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+fn corrupt(reply: &[i64]) -> StoreError {
+    StoreError::Corrupt(format!("unexpected rate-limit reply {reply:?}"))
+}
+
+/// Reads a decision script's reply (see `lua/ratelimit_penalty.lua`).
+fn decision_from_reply(reply: &[i64]) -> Result<Decision, StoreError> {
+    match reply {
+        [1, limit, remaining, reset_ms, delay_ms] => Ok(Decision::Allowed {
+            quota: Quota {
+                limit: *limit,
+                remaining: *remaining,
+                reset_ms: *reset_ms,
+            },
+            delay_ms: *delay_ms,
+        }),
+        [
+            0,
+            limit,
+            remaining,
+            reset_ms,
+            retry_after_ms,
+            ban_until,
+            strikes,
+        ] => Ok(Decision::Limited {
+            quota: Quota {
+                limit: *limit,
+                remaining: *remaining,
+                reset_ms: *reset_ms,
+            },
+            retry_after_ms: *retry_after_ms,
+            ban: (*ban_until > 0).then_some(BanStarted {
+                until_ms: *ban_until,
+                strikes: *strikes,
+            }),
+        }),
+        [2, until_ms] => Ok(Decision::Banned {
+            until_ms: *until_ms,
+        }),
+        other => Err(corrupt(other)),
+    }
+}
+
+#[async_trait]
+impl<C> RateLimitStore for RedisRateLimitStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    async fn decide(&self, key: &BucketKey, input: &DecisionInput) -> Result<Decision, StoreError> {
+        let (script, a, b) = match input.limit {
+            Limit::Gcra(limit) => (&self.scripts.gcra, limit.interval_us, limit.burst),
+            Limit::SlidingWindow(limit) => (&self.scripts.window, limit.window_ms, limit.limit),
+        };
+        let policy = &input.penalty;
+        let lengths = policy
+            .ban_lengths_ms
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut invocation = script.key(bucket_key(key));
+        invocation
+            .key(penalty_key(&key.client))
+            .arg(self.now_arg())
+            .arg(input.cost)
+            .arg(policy.decay_ms)
+            .arg(policy.delay_after)
+            .arg(policy.delay_step_ms)
+            .arg(policy.max_delay_ms)
+            .arg(policy.reduce_after)
+            .arg(policy.reduce_permille)
+            .arg(policy.ban_after)
+            .arg(policy.strike_memory_ms)
+            .arg(lengths)
+            .arg(a)
+            .arg(b);
+        let reply: Vec<i64> = self.run(&invocation).await?;
+        let decision = decision_from_reply(&reply)?;
+        if let Decision::Limited { ban: Some(ban), .. } = &decision {
+            self.index_ban(&key.client, ban.until_ms).await?;
+        }
+        Ok(decision)
+    }
+
+    async fn acquire(
+        &self,
+        key: &BucketKey,
+        limit: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Permit>, StoreError> {
+        let id = rand::random::<u64>();
+        let mut invocation = self.scripts.acquire.key(permits_key(key));
+        invocation
+            .arg(self.now_arg())
+            .arg(limit)
+            .arg(lease_ms.max(1))
+            .arg(id);
+        let taken: i64 = self.run(&invocation).await?;
+        Ok((taken == 1).then(|| Permit {
+            key: key.clone(),
+            id,
+        }))
+    }
+
+    async fn release(&self, permit: &Permit) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("ZREM")
+            .arg(permits_key(&permit.key))
+            .arg(permit.id)
+            .query_async::<i64>(&mut connection)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn ban(
+        &self,
+        client: &str,
+        length_ms: i64,
+        reason: &str,
+        strike_memory_ms: i64,
+    ) -> Result<BanRecord, StoreError> {
+        let mut invocation = self.scripts.ban.key(penalty_key(client));
+        invocation
+            .arg(self.now_arg())
+            .arg(length_ms)
+            .arg(reason)
+            .arg(strike_memory_ms);
+        let reply: Vec<i64> = self.run(&invocation).await?;
+        let [until_ms, count] = reply[..] else {
+            return Err(corrupt(&reply));
+        };
+        self.index_ban(client, until_ms).await?;
+        Ok(BanRecord {
+            key: client.to_owned(),
+            reason: reason.to_owned(),
+            count,
+            until_ms,
+        })
+    }
+
+    async fn lift_ban(&self, client: &str) -> Result<bool, StoreError> {
+        let mut invocation = self.scripts.lift.key(penalty_key(client));
+        invocation.arg(self.now_arg());
+        let lifted: i64 = self.run(&invocation).await?;
+        let mut connection = self.connection.clone();
+        redis::cmd("ZREM")
+            .arg(BAN_INDEX_KEY)
+            .arg(client)
+            .query_async::<i64>(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(lifted == 1)
+    }
+
+    async fn bans(&self) -> Result<Vec<BanRecord>, StoreError> {
+        let now = RateLimitStore::now_ms(self).await?;
+        let mut connection = self.connection.clone();
+        let clients: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(BAN_INDEX_KEY)
+            .arg(format!("({now}"))
+            .arg("+inf")
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        let mut bans = Vec::with_capacity(clients.len());
+        for client in clients {
+            let (reason, count, until_ms): (Option<String>, Option<i64>, Option<i64>) =
+                redis::cmd("HMGET")
+                    .arg(penalty_key(&client))
+                    .arg("r")
+                    .arg("k")
+                    .arg("b")
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(unavailable)?;
+            let until_ms = until_ms.unwrap_or(0);
+            if until_ms > now {
+                bans.push(BanRecord {
+                    key: client,
+                    reason: reason.unwrap_or_else(|| VIOLATIONS_REASON.to_owned()),
+                    count: count.unwrap_or(1),
+                    until_ms,
+                });
+            }
+        }
+        bans.sort_by_key(|ban| (ban.until_ms, ban.key.clone()));
+        Ok(bans)
+    }
+
+    async fn now_ms(&self) -> Result<UnixMillis, StoreError> {
+        if let Some(clock) = &self.clock {
+            return Ok(clock.now_ms());
+        }
+        let mut connection = self.connection.clone();
+        let (seconds, micros): (i64, i64) = redis::cmd("TIME")
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(seconds * 1000 + micros / 1000)
+    }
+}

@@ -1,0 +1,167 @@
+//! The limiter as a tower layer: the answers and headers clients see.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod ratelimit_support;
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::ConnectInfo;
+use axum::http::{Request, Response, StatusCode};
+use axum::routing::get;
+use ratelimit_support::{Backend, Harness, QUIET};
+use serde_json::Value;
+use tower::ServiceExt;
+use waitroom::clock::{Clock, ManualClock};
+use waitroom::config::Settings;
+use waitroom::ratelimit::RateLimitLayer;
+
+const THREE_A_MINUTE: &str = r#"
+[[rules]]
+name = "api"
+paths = ["/v1/**"]
+limit = 3
+period = "1m"
+fail_mode = "closed"
+[access]
+deny_ips = ["198.51.100.0/24"]
+"#;
+
+fn app(h: &Harness) -> Router {
+    Router::new()
+        .route("/v1/things", get(|| async { "things" }))
+        .layer(RateLimitLayer::new(h.limiter.clone()))
+}
+
+async fn send(router: &Router, path: &str, peer: &str) -> Response<Body> {
+    let mut request = Request::get(path).body(Body::empty()).unwrap();
+    let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    router.clone().oneshot(request).await.unwrap()
+}
+
+fn header<'a>(response: &'a Response<Body>, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .map_or("", |value| value.to_str().unwrap())
+}
+
+async fn problem(response: Response<Body>) -> Value {
+    let bytes = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn allowed_responses_carry_the_ratelimit_headers() {
+    let h = Harness::start(Backend::Memory, &format!("{QUIET}{THREE_A_MINUTE}")).await;
+    let response = send(&app(&h), "/v1/things", "203.0.113.7").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "ratelimit-limit"), "3");
+    assert_eq!(header(&response, "ratelimit-remaining"), "2");
+    assert_eq!(header(&response, "ratelimit-reset"), "20");
+}
+
+#[tokio::test]
+async fn a_429_is_problem_json_with_a_retry_after_that_really_passes() {
+    let h = Harness::start(Backend::Memory, &format!("{QUIET}{THREE_A_MINUTE}")).await;
+    let router = app(&h);
+    for _ in 0..3 {
+        assert_eq!(
+            send(&router, "/v1/things", "203.0.113.7").await.status(),
+            StatusCode::OK
+        );
+    }
+    let limited = send(&router, "/v1/things", "203.0.113.7").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&limited, "content-type"), "application/problem+json");
+    assert_eq!(header(&limited, "ratelimit-remaining"), "0");
+    let retry_after: u64 = header(&limited, "retry-after").parse().unwrap();
+    assert_eq!(retry_after, 20);
+    assert_eq!(problem(limited).await["code"], "rate_limited");
+
+    h.clock
+        .advance(Duration::from_millis(retry_after * 1000 - 1));
+    let early = send(&router, "/v1/things", "203.0.113.7").await;
+    assert_eq!(early.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        header(&early, "retry-after"),
+        "1",
+        "never less than a second"
+    );
+    h.clock.advance(Duration::from_millis(1));
+    assert_eq!(
+        send(&router, "/v1/things", "203.0.113.7").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn denied_and_banned_clients_get_a_403() {
+    let h = Harness::start(Backend::Memory, &format!("{QUIET}{THREE_A_MINUTE}")).await;
+    let router = app(&h);
+    let denied = send(&router, "/v1/things", "198.51.100.9").await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    assert_eq!(problem(denied).await["code"], "forbidden");
+
+    h.limiter
+        .ban("ip:203.0.113.7", Duration::from_secs(300), "test")
+        .await
+        .unwrap();
+    let banned = send(&router, "/v1/things", "203.0.113.7").await;
+    assert_eq!(banned.status(), StatusCode::FORBIDDEN);
+    assert_eq!(header(&banned, "retry-after"), "300");
+    assert_eq!(problem(banned).await["code"], "banned");
+}
+
+#[tokio::test]
+async fn a_rule_failing_closed_answers_503_while_redis_is_down() {
+    let mut h = Harness::start(Backend::Redis, &format!("{QUIET}{THREE_A_MINUTE}")).await;
+    h.redis.as_mut().unwrap().stop();
+    let response = send(&app(&h), "/v1/things", "203.0.113.7").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(header(&response, "retry-after"), "2");
+}
+
+#[tokio::test]
+async fn the_service_limits_its_routes_with_the_shipped_rules() {
+    let clock = ManualClock::new(ratelimit_support::START_MS);
+    let settings = Settings {
+        admin_token: Some("admin-secret".to_owned()),
+        ..Settings::default()
+    };
+    let built =
+        waitroom::app::build_with_clock(settings, Arc::new(clock.clone()) as Arc<dyn Clock>)
+            .await
+            .unwrap();
+    let router = built.router.clone();
+    // Event reads: 120 a minute with a burst of 30, so a page polling every 2 s never waits.
+    let first = send(&router, "/v1/events/some-sale", "203.0.113.7").await;
+    assert_eq!(header(&first, "ratelimit-limit"), "30");
+    for _ in 0..29 {
+        send(&router, "/v1/events/some-sale", "203.0.113.7").await;
+    }
+    let limited = send(&router, "/v1/events/some-sale", "203.0.113.7").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..30 {
+        clock.advance(Duration::from_secs(2));
+        let polled = send(&router, "/v1/events/some-sale", "192.0.2.1").await;
+        assert_ne!(polled.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    let mut request = Request::get("/v1/admin/ratelimit")
+        .header("authorization", "Bearer admin-secret")
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo("127.0.0.1:1".parse::<SocketAddr>().unwrap()));
+    let rules = router.oneshot(request).await.unwrap();
+    assert_eq!(rules.status(), StatusCode::OK);
+    assert_eq!(header(&rules, "ratelimit-limit"), "50", "the admin rule");
+    assert_eq!(problem(rules).await["rules"][1]["name"], "login");
+}

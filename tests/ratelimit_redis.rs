@@ -1,0 +1,115 @@
+//! The limiter on a real Redis under concurrency, and with Redis gone.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod ratelimit_support;
+mod support;
+
+use std::sync::Arc;
+
+use axum::http::Method;
+use ratelimit_support::{Backend, Harness, QUIET, allowed_of, passed, request, rules};
+use support::redis_server::RedisServer;
+use waitroom::clock::SystemClock;
+use waitroom::ratelimit::limiter::{RateLimiter, Verdict};
+use waitroom::ratelimit::store::RedisRateLimitStore;
+
+async fn hammer(algorithm: &str) -> usize {
+    let server = RedisServer::start();
+    // Server time, as in production: a 100 per hour budget refills one every 36 s, far longer
+    // than the test runs.
+    let store = RedisRateLimitStore::connect(&server.url()).await.unwrap();
+    let toml = format!(
+        "{QUIET}\n[[rules]]\nname = \"api\"\nlimit = 100\nperiod = \"1h\"\nalgorithm = \"{algorithm}\""
+    );
+    let limiter = Arc::new(RateLimiter::new(
+        rules(&toml),
+        Arc::new(store),
+        Arc::new(SystemClock),
+    ));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                let req = request(Method::POST, "/v1/x", "203.0.113.7");
+                allowed_of(&limiter, 10, &req).await
+            })
+        })
+        .collect();
+    let mut allowed = 0;
+    for task in tasks {
+        allowed += task.await.unwrap();
+    }
+    allowed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_tasks_hammering_one_key_get_exactly_the_gcra_budget() {
+    assert_eq!(hammer("gcra").await, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_tasks_hammering_one_key_get_exactly_the_sliding_window_budget() {
+    assert_eq!(hammer("sliding_window").await, 100);
+}
+
+const FAIL_MODES: &str = r#"
+[defaults]
+store_timeout = "200ms"
+[[rules]]
+name = "open"
+paths = ["/open"]
+limit = 2
+period = "1m"
+fail_mode = "open"
+[[rules]]
+name = "closed"
+paths = ["/closed"]
+limit = 2
+period = "1m"
+fail_mode = "closed"
+[[rules]]
+name = "local"
+paths = ["/local"]
+limit = 2
+period = "1m"
+fail_mode = "local"
+"#;
+
+#[tokio::test]
+async fn with_redis_down_each_rule_does_as_its_fail_mode_says() {
+    let mut h = Harness::start(Backend::Redis, &format!("{QUIET}\n{FAIL_MODES}")).await;
+    let client = "203.0.113.7";
+    assert!(passed(
+        &h.check(&request(Method::GET, "/local", client)).await
+    ));
+
+    h.redis.as_mut().unwrap().stop();
+
+    let open = request(Method::GET, "/open", client);
+    for _ in 0..5 {
+        assert!(matches!(h.check(&open).await, Verdict::Unlimited));
+    }
+    let closed = request(Method::GET, "/closed", client);
+    assert!(matches!(h.check(&closed).await, Verdict::Unavailable));
+    let local = request(Method::GET, "/local", client);
+    assert_eq!(
+        h.allowed_of(5, &local).await,
+        2,
+        "limited in memory meanwhile (the fallback starts with a full budget)"
+    );
+
+    h.redis.as_mut().unwrap().restart();
+    let back = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if !matches!(h.check(&closed).await, Verdict::Unavailable) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        back.is_ok(),
+        "decisions come back to Redis once it is up again"
+    );
+}
