@@ -96,6 +96,15 @@ impl Api {
         })
     }
 
+    /// The same client with its own `in_flight` slots: the sampler and the operator's calls must
+    /// not queue behind a crowd's requests, or the run would learn of a sell-out late.
+    pub fn with_own_slots(&self, in_flight: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(in_flight)),
+            ..self.clone()
+        }
+    }
+
     /// The base URL, without a trailing slash.
     pub fn base(&self) -> &str {
         &self.base

@@ -50,8 +50,10 @@ pub async fn run_bot_identity(
 
     let mut polls = 0u32;
     let (admission, token) = loop {
-        let reply = sale.api.ticket(&who, &sale.event, &ticket.id).await;
-        if let Ok(reply) = &reply {
+        let reply = sale
+            .unless_over(sale.api.ticket(&who, &sale.event, &ticket.id))
+            .await;
+        if let Some(Ok(reply)) = &reply {
             match reply.text("status") {
                 Some("admitted") if reply.is_success() => {
                     if let Some(token) = reply.text("admission_token") {
@@ -67,11 +69,13 @@ pub async fn run_bot_identity(
             }
         }
         polls += 1;
-        if polls % HAMMER_EVERY == 0 {
-            let _ = sale.api.join(&who, &sale.event).await;
-            let _ = sale.api.event_state(who.actor, &sale.event).await;
+        if reply.is_some() && polls % HAMMER_EVERY == 0 {
+            let _ = sale.unless_over(sale.api.join(&who, &sale.event)).await;
+            let _ = sale
+                .unless_over(sale.api.event_state(who.actor, &sale.event))
+                .await;
         }
-        if !sale.pause(patience.pause).await {
+        if reply.is_none() || !sale.pause(patience.pause).await {
             let waiting_seen_ms = match steps::final_look(&sale, &who, &ticket.id).await {
                 LastLook::Admitted(admission, token) => break (admission, token),
                 LastLook::Waiting(at_ms) => at_ms,

@@ -130,6 +130,7 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
     let signal_tx = Arc::new(signal_tx);
     let sale = Arc::new(Sale {
         api: api.clone(),
+        checkout_api: api.with_own_slots(scenario.run.http_connections.min(64)),
         event: event_id.clone(),
         clock,
         scenario: scenario.clone(),
@@ -140,8 +141,9 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
         signal: signal_rx,
         starts_at_ms: timeline.starts_at_ms,
     });
+    let operator = api.with_own_slots(4);
     let sampler = tokio::spawn(sample_queue(
-        api.clone(),
+        operator.clone(),
         event_id.clone(),
         clock,
         Duration::from_millis(scenario.run.sample_interval_ms.max(10)),
@@ -163,7 +165,7 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
     signal_tx.send_modify(|signal| signal.stop = true);
     let samples = sampler.await.unwrap_or_default();
     let ended_ms = clock.now_ms();
-    let admin_final = api
+    let admin_final = operator
         .admin_event(&event_id)
         .await
         .ok()

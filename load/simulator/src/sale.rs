@@ -37,6 +37,9 @@ impl SaleSignal {
 pub struct Sale {
     /// The server.
     pub api: Api,
+    /// The same server through slots of its own for checkout and payment: the few admitted
+    /// shoppers must not queue behind the polls of a hundred thousand waiting ones.
+    pub checkout_api: Api,
     /// The event id the simulator created.
     pub event: String,
     /// The run's clock.
@@ -84,6 +87,25 @@ impl Sale {
         tokio::select! {
             () = tokio::time::sleep_until(at.into()) => true,
             _ = signal.wait_for(|s| s.stop) => false,
+        }
+    }
+
+    /// Runs `work` unless the sale ends first (`None` then): a request still waiting for a free
+    /// slot is not worth its answer once the sale is over.
+    pub async fn unless_over<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let mut signal = self.signal.clone();
+        tokio::select! {
+            out = work => Some(out),
+            _ = signal.wait_for(SaleSignal::over) => None,
+        }
+    }
+
+    /// Runs `work` unless the run stops first (`None` then).
+    pub async fn unless_stopping<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let mut signal = self.signal.clone();
+        tokio::select! {
+            out = work => Some(out),
+            _ = signal.wait_for(|s| s.stop) => None,
         }
     }
 

@@ -58,7 +58,9 @@ pub async fn join_queue(
         if sale.is_stopping() {
             return Err(Outcome::NeverJoined);
         }
-        let reply = sale.api.join(who, &sale.event).await;
+        let Some(reply) = sale.unless_stopping(sale.api.join(who, &sale.event)).await else {
+            return Err(Outcome::NeverJoined);
+        };
         match &reply {
             Ok(reply) if reply.is_success() => {
                 // The times the request was really on the wire, not waiting for a slot: join
@@ -149,7 +151,12 @@ pub async fn poll_ticket(
 ) -> Waited {
     let mut failures = 0;
     loop {
-        let reply = sale.api.ticket(who, &sale.event, ticket).await;
+        let Some(reply) = sale
+            .unless_over(sale.api.ticket(who, &sale.event, ticket))
+            .await
+        else {
+            return Waited::Over;
+        };
         match &reply {
             Ok(reply) if reply.is_success() => match reply.text("status") {
                 Some("admitted") => {
@@ -249,7 +256,7 @@ pub async fn buy(
         paid: 0,
     };
     let Some(reserved) = retrying(sale, patience, || {
-        sale.api
+        sale.checkout_api
             .checkout(who, &sale.event, admission_token, sku, quantity)
     })
     .await
@@ -274,7 +281,8 @@ pub async fn buy(
         };
     }
     let paid = retrying(sale, patience, || {
-        sale.api.pay(who, &sale.event, &order, admission_token)
+        sale.checkout_api
+            .pay(who, &sale.event, &order, admission_token)
     })
     .await;
     match paid {
