@@ -78,6 +78,7 @@ def figures(runs):
         f[key] = {k: median(runs, key, k) for k in ("per_second", "p50_ms", "p99_ms")}
     f["limited_headers"] = last(runs, "limited_headers")
     f["join_script_reply"] = last(runs, "join_script_reply")
+    f["limited_status"] = last(runs, "limited_status")
 
     ws_small, ws_large = last(runs, "ws_small"), last(runs, "ws_large")
     large_report = last(runs, "ws_large_report")
@@ -150,7 +151,7 @@ def table(f):
     row("rate-limit decisions/s, Redis store", f"{fmt(lr['per_second'])}/s, p99 {fmt(lr['p99_ms'], 2)} ms",
         f"EVALSHA minimal {fmt(e['per_second'])}/s (p99 {fmt(e['p99_ms'], 2)} ms)", fmt(r, 2),
         "≥ 0.50 of EVALSHA minimal; p99 ≤ 5 ms", ok,
-        "wrk -t1 -c50, GET of an unrouted path behind the limiter, random client per request")
+        "wrk -t1 -c50, GET of the socket route without upgrade (426 after the limiter), random client per request")
 
     rl = f.get("ratelimit_in_process") or {}
     r = ratio(rl.get("waitroom_median_ns"), rl.get("governor_median_ns"))
