@@ -29,7 +29,14 @@ if [ "${SIGN_IN:-dev-login}" = secret ]; then
   sim_secret=(--user-jwt-secret "${user_secret}")
 fi
 
+# The shipped rate-limit rules, with the simulator's own address (its sampling and admin reads
+# carry no X-Forwarded-For) let through, so a long run's sampling is never banned; the simulated
+# shoppers come through X-Forwarded-For and stay under the rules.
+sed 's|^allow_ips = \[\]|allow_ips = ["127.0.0.1/32"]|' config/ratelimit.toml >"${out}/ratelimit.toml"
+printf '[ratelimit]\nfile = "%s"\n' "${out}/ratelimit.toml" >"${out}/server.toml"
+
 env -u WAITROOM_CONFIG \
+  WAITROOM_CONFIG="${out}/server.toml" \
   WAITROOM_LISTEN="127.0.0.1:${port}" \
   WAITROOM_ADMIN_TOKEN="${admin_token}" \
   WAITROOM_DEV_LOGIN=true \
