@@ -4,50 +4,15 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use support::redis_server::RedisServer;
+use support::redis_cluster::RedisCluster;
 use waitroom::ratelimit::decision::{DecisionInput, Limit};
 use waitroom::ratelimit::gcra::GcraLimit;
 use waitroom::ratelimit::outcome::Decision;
 use waitroom::ratelimit::penalty::PenaltyPolicy;
 use waitroom::ratelimit::sliding_window::WindowLimit;
 use waitroom::ratelimit::store::{BucketKey, RateLimitStore, RedisRateLimitStore};
-
-fn cluster() -> Vec<RedisServer> {
-    let nodes: Vec<RedisServer> = (0..3)
-        .map(|_| {
-            RedisServer::start_with(&[
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-            ])
-        })
-        .collect();
-    let addresses: Vec<String> = nodes
-        .iter()
-        .map(|node| format!("127.0.0.1:{}", node.port()))
-        .collect();
-    let created = Command::new("redis-cli")
-        .args(["--cluster", "create"])
-        .args(&addresses)
-        .args(["--cluster-replicas", "0", "--cluster-yes"])
-        .output()
-        .expect("redis-cli --cluster create");
-    assert!(created.status.success(), "{created:?}");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !nodes
-        .iter()
-        .all(|node| node.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
-    {
-        assert!(Instant::now() < deadline, "the cluster never became ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    nodes
-}
 
 fn input(limit: Limit) -> DecisionInput {
     DecisionInput {
@@ -69,8 +34,8 @@ fn input(limit: Limit) -> DecisionInput {
 
 #[tokio::test]
 async fn decisions_penalties_and_bans_work_across_a_redis_cluster() {
-    let nodes = cluster();
-    let urls: Vec<String> = nodes.iter().map(|node| node.url()).collect();
+    let cluster = RedisCluster::start();
+    let urls = cluster.node_urls();
     let store = RedisRateLimitStore::connect_cluster(&urls).await.unwrap();
     let gcra = input(Limit::Gcra(GcraLimit {
         interval_us: 60_000_000,
@@ -96,7 +61,8 @@ async fn decisions_penalties_and_bans_work_across_a_redis_cluster() {
         }
         assert_eq!(allowed, 2, "client {i}");
     }
-    let holding: Vec<usize> = nodes
+    let holding: Vec<usize> = cluster
+        .nodes
         .iter()
         .map(|node| node.cli(&["DBSIZE"]).trim().parse().unwrap())
         .collect();

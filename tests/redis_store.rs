@@ -4,11 +4,11 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::events::{sale, tshirt};
+use support::redis_cluster::RedisCluster;
 use support::redis_server::{RedisServer, free_port};
 use waitroom::clock::{Clock, ManualClock};
 use waitroom::domain::{
@@ -296,54 +296,9 @@ async fn entrants_whose_lottery_scores_tie_are_drawn_by_their_full_keys() {
     assert_eq!(drawn, expected);
 }
 
-/// Three empty masters on free ports, joined into one cluster.
-struct Cluster {
-    nodes: Vec<RedisServer>,
-}
-
-impl Cluster {
-    fn start() -> Self {
-        let nodes: Vec<RedisServer> = (0..3)
-            .map(|_| {
-                RedisServer::start_with(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                ])
-            })
-            .collect();
-        let addresses: Vec<String> = nodes
-            .iter()
-            .map(|node| format!("127.0.0.1:{}", node.port()))
-            .collect();
-        let created = Command::new("redis-cli")
-            .args(["--cluster", "create"])
-            .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .output()
-            .expect("run redis-cli --cluster create");
-        assert!(created.status.success(), "{created:?}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !nodes
-            .iter()
-            .all(|node| node.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
-        {
-            assert!(Instant::now() < deadline, "the cluster did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { nodes }
-    }
-
-    fn urls(&self) -> String {
-        let urls: Vec<String> = self.nodes.iter().map(RedisServer::url).collect();
-        urls.join(",")
-    }
-}
-
 #[tokio::test]
 async fn a_sale_runs_on_a_redis_cluster_with_events_on_different_nodes() {
-    let cluster = Cluster::start();
+    let cluster = RedisCluster::start();
     let clock = ManualClock::new(START + 1);
     let store = store_at(&cluster.urls(), &clock).await;
     let ids = ["north", "south", "east", "west"];

@@ -4,4 +4,5 @@
 pub mod counting_store;
 pub mod events;
 pub mod live_app;
+pub mod redis_cluster;
 pub mod redis_server;
