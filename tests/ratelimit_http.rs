@@ -153,17 +153,52 @@ async fn the_service_limits_its_routes_with_the_shipped_rules() {
         assert_ne!(polled.status(), StatusCode::TOO_MANY_REQUESTS);
     }
 
-    let mut request = Request::get("/v1/admin/ratelimit")
+    let rules = as_operator(&router, "/v1/admin/ratelimit").await;
+    assert_eq!(rules.status(), StatusCode::OK);
+    assert_eq!(
+        header(&rules, "ratelimit-limit"),
+        "500",
+        "the admin rule (50) at the admin tier (x10)"
+    );
+    assert_eq!(problem(rules).await["rules"][1]["name"], "login");
+}
+
+/// A request carrying the admin token, from 127.0.0.1.
+async fn as_operator(router: &Router, path: &str) -> Response<Body> {
+    let mut request = Request::get(path)
         .header("authorization", "Bearer admin-secret")
         .body(Body::empty())
         .unwrap();
     request
         .extensions_mut()
         .insert(ConnectInfo("127.0.0.1:1".parse::<SocketAddr>().unwrap()));
-    let rules = router.oneshot(request).await.unwrap();
-    assert_eq!(rules.status(), StatusCode::OK);
-    assert_eq!(header(&rules, "ratelimit-limit"), "50", "the admin rule");
-    assert_eq!(problem(rules).await["rules"][1]["name"], "login");
+    router.clone().oneshot(request).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_operator_is_limited_as_the_operator_not_by_the_address_it_calls_from() {
+    let clock = ManualClock::new(ratelimit_support::START_MS);
+    let settings = Settings {
+        admin_token: Some("admin-secret".to_owned()),
+        ..Settings::default()
+    };
+    let built =
+        waitroom::app::build_with_clock(settings, Arc::new(clock.clone()) as Arc<dyn Clock>)
+            .await
+            .unwrap();
+    let router = built.router.clone();
+
+    // More than the admin rule's 50 a minute that an address without the token would get.
+    for _ in 0..80 {
+        let read = as_operator(&router, "/v1/admin/events").await;
+        assert_eq!(read.status(), StatusCode::OK);
+    }
+    let wrong = send(&router, "/v1/admin/events", "127.0.0.1").await;
+    let from_the_same_address = send(&router, "/v1/events/some-sale", "127.0.0.1").await;
+
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(header(&wrong, "ratelimit-remaining"), "49");
+    assert_eq!(header(&from_the_same_address, "ratelimit-remaining"), "29");
 }
 
 #[tokio::test]

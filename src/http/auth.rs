@@ -83,6 +83,14 @@ fn note_caller(request: &mut Request, caller: Caller) {
     request.extensions_mut().insert(caller);
 }
 
+/// Whether `presented` is the admin token, compared in constant time.
+pub fn is_admin_token(presented: &str, expected: &str) -> bool {
+    // Hashing first makes the comparison constant-time in the length too.
+    Sha256::digest(presented.as_bytes())
+        .ct_eq(&Sha256::digest(expected.as_bytes()))
+        .into()
+}
+
 /// Middleware: requires `Authorization: Bearer $WAITROOM_ADMIN_TOKEN`.
 pub async fn require_admin(
     State(state): State<AppState>,
@@ -99,9 +107,7 @@ pub async fn require_admin(
         .get(header::AUTHORIZATION)
         .and_then(bearer_token)
         .ok_or_else(|| ApiError::unauthenticated("send the admin bearer token"))?;
-    // Hashing first makes the comparison constant-time in the length too.
-    let equal = Sha256::digest(presented.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes()));
-    if bool::from(equal) {
+    if is_admin_token(presented, expected) {
         Ok(next.run(request).await)
     } else {
         Err(ApiError::unauthenticated("the admin bearer token is wrong"))

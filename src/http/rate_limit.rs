@@ -12,10 +12,12 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::admin::audit::token_fingerprint;
 use crate::app::StartError;
 use crate::clock::{Clock, UnixMillis};
 use crate::config::{Settings, StoreSettings};
-use crate::domain::{EventStatus, event_status};
+use crate::domain::{EventStatus, Tier, event_status};
+use crate::http::auth::is_admin_token;
 use crate::identity::Authenticator;
 use crate::ratelimit::identity::{TrustedProxies, UserVerifier, VerifiedUser};
 use crate::ratelimit::reload::{RulesFileWatcher, read_rules_file, watch_rules_file};
@@ -26,13 +28,29 @@ use crate::store::QueueStore;
 /// How often the open events are looked up for sale relaxations.
 const OPEN_EVENTS_EVERY: Duration = Duration::from_secs(2);
 
-/// The service's user tokens, as the limiter sees them: signed-in users only. Anonymous visitors
-/// mint a new identity with every join, so they are limited by their IP.
-pub struct LimiterUsers(pub Arc<Authenticator>);
+/// The service's user tokens, as the limiter sees them: signed-in users, and the operator.
+/// Anonymous visitors mint a new identity with every join, so they are limited by their IP.
+/// Whoever holds the admin token is one client of the `admin` tier, named as in the audit log,
+/// never limited by the address it calls from: an operator's script must not get its machine
+/// banned for everyone else on it.
+pub struct LimiterUsers {
+    /// Verifies shoppers' tokens.
+    pub auth: Arc<Authenticator>,
+    /// `WAITROOM_ADMIN_TOKEN` and the operator's client id, when the token is set.
+    pub operator: Option<(String, String)>,
+}
 
 impl UserVerifier for LimiterUsers {
     fn verify(&self, token: &str, now_ms: UnixMillis) -> Option<VerifiedUser> {
-        let shopper = self.0.bearer(token, now_ms).ok()?;
+        if let Some((admin_token, operator)) = &self.operator
+            && is_admin_token(token, admin_token)
+        {
+            return Some(VerifiedUser {
+                id: operator.clone(),
+                tier: Tier::Admin,
+            });
+        }
+        let shopper = self.auth.bearer(token, now_ms).ok()?;
         if shopper.identity.is_visitor() {
             return None;
         }
@@ -83,7 +101,13 @@ pub async fn build_limiter(
     let (rules, file) = rules;
     let limiter = Arc::new(
         RateLimiter::new(rules, store, clock)
-            .with_verifier(Arc::new(LimiterUsers(auth)))
+            .with_verifier(Arc::new(LimiterUsers {
+                auth,
+                operator: settings
+                    .admin_token
+                    .as_ref()
+                    .map(|token| (token.clone(), token_fingerprint(token))),
+            }))
             .with_trusted_proxies(TrustedProxies::new(settings.trusted_proxies.clone())),
     );
     let watcher = match file {
