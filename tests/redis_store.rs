@@ -326,21 +326,25 @@ async fn a_sale_runs_on_a_redis_cluster_with_events_on_different_nodes() {
     assert!(holders >= 2, "all events landed on one node");
 }
 
-#[tokio::test]
-async fn an_event_stored_without_the_next_expiry_marker_still_settles_what_ran_out() {
+/// A private Redis with one open sale `id` (an admission lives 600 s) in which `ann` was just
+/// admitted.
+async fn ann_admitted(id: &str) -> (RedisServer, ManualClock, RedisStore, EventId) {
     let server = RedisServer::start();
     let clock = ManualClock::new(START + 1);
     let store = store_at(&server.url(), &clock).await;
-    let event = EventId::parse("older").unwrap();
-    store
-        .create_event(&sale("older", START, 1, 1, 5))
-        .await
-        .unwrap();
+    let event = EventId::parse(id).unwrap();
+    store.create_event(&sale(id, START, 1, 1, 5)).await.unwrap();
     store
         .join(&event, &shopper("ann"), TicketId::random())
         .await
         .unwrap();
     store.drain(&event).await.unwrap();
+    (server, clock, store, event)
+}
+
+#[tokio::test]
+async fn an_event_stored_without_the_next_expiry_marker_still_settles_what_ran_out() {
+    let (server, clock, store, event) = ann_admitted("older").await;
     // State written before the marker existed has none: it must mean "unknown", not "nothing".
     let state = format!("{}st", event_key_prefix(&event));
     server.cli(&["HDEL", &state, "nx"]);
@@ -357,19 +361,7 @@ async fn an_event_stored_without_the_next_expiry_marker_still_settles_what_ran_o
 
 #[tokio::test]
 async fn an_admission_settles_when_it_runs_out_and_not_before() {
-    let server = RedisServer::start();
-    let clock = ManualClock::new(START + 1);
-    let store = store_at(&server.url(), &clock).await;
-    let event = EventId::parse("marker").unwrap();
-    store
-        .create_event(&sale("marker", START, 1, 1, 5))
-        .await
-        .unwrap();
-    store
-        .join(&event, &shopper("ann"), TicketId::random())
-        .await
-        .unwrap();
-    store.drain(&event).await.unwrap();
+    let (server, clock, store, event) = ann_admitted("marker").await;
     let expiry = format!("{}adm", event_key_prefix(&event));
 
     clock.advance_ms(599_999);
