@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::test_app::{assert_problem, one_item, spawn_app};
+use crate::test_app::{assert_field_error, assert_problem, one_item, spawn_app};
 
 crate::on_both_stores! {
     async fn checkout_without_a_user_token_is_unauthenticated() {
@@ -91,13 +91,7 @@ crate::on_both_stores! {
                 &one_item(),
             )
             .await;
-        let problem = assert_problem(
-            response,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+        assert_field_error(response, "Idempotency-Key").await;
     }
 
     async fn invalid_items_are_refused_field_by_field_and_reserve_nothing() {
@@ -131,13 +125,7 @@ crate::on_both_stores! {
             let response = app
                 .checkout("sale", Some(&user), Some(&admission), None, &body)
                 .await;
-            let problem = assert_problem(
-                response,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-            )
-            .await;
-            assert_eq!(problem["errors"][0]["field"], field, "{body}");
+            assert_field_error(response, field).await;
         }
         let valid = app
             .checkout("sale", Some(&user), Some(&admission), None, &one_item())
@@ -229,13 +217,7 @@ crate::on_both_stores! {
             .send()
             .await
             .unwrap();
-        let problem = assert_problem(
-            response,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(problem["errors"][0]["field"], "payment.card_token");
+        assert_field_error(response, "payment.card_token").await;
     }
 
     async fn an_admitted_visitor_checks_out_with_the_visitor_token() {

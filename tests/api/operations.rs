@@ -4,7 +4,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use waitroom::config::Settings;
 
-use crate::test_app::{assert_problem, spawn_app, spawn_app_with, test_settings};
+use crate::test_app::{
+    assert_field_error, assert_problem, spawn_app, spawn_app_with, test_settings,
+};
 
 crate::on_both_stores! {
     async fn health_is_ok_while_the_process_runs() {
@@ -103,13 +105,7 @@ crate::on_both_stores! {
             .send()
             .await
             .unwrap();
-        let problem = assert_problem(
-            response,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(problem["errors"][0]["field"], "tier");
+        assert_field_error(response, "tier").await;
     }
 
     async fn an_unknown_api_path_is_a_problem_not_found() {

@@ -322,6 +322,17 @@ pub fn one_item() -> Value {
 }
 
 /// Asserts a problem+json answer with `status` and `code`; returns the problem.
+/// Asserts a `422 validation_failed` whose first field error is on `field`.
+pub async fn assert_field_error(response: Response, field: &str) {
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+}
+
 pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status, "status");
     let content_type = response
