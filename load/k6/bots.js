@@ -20,6 +20,7 @@ import {
   createEvent,
   durationSeconds,
   envNumber,
+  serverErrorCounter,
   sleepUntil,
   soldUnits,
   userToken,
@@ -66,16 +67,7 @@ export function setup() {
   return createEvent('k6-bots', { outflowPerSecond: OUTFLOW, units: UNITS, skus: 1, leadSeconds: 5 });
 }
 
-/**
- * Counts a 5xx.
- * @param {import('k6/http').RefinedResponse<any>} res
- */
-function watch(res) {
-  if (res.status >= 500) {
-    serverErrors.add(1);
-  }
-  return res;
-}
+const watch = serverErrorCounter(serverErrors);
 
 /** @param {EventPlan} sale */
 export default function (sale) {

@@ -17,6 +17,7 @@ import {
   createEvent,
   durationSeconds,
   envNumber,
+  serverErrorCounter,
   sleepUntil,
   soldUnits,
   userToken,
@@ -70,16 +71,7 @@ export function setup() {
   return createEvent('k6-sale', { outflowPerSecond: OUTFLOW, units: UNITS, skus: 1, leadSeconds: 5 });
 }
 
-/**
- * Counts a 5xx.
- * @param {import('k6/http').RefinedResponse<any>} res
- */
-function watch(res) {
-  if (res.status >= 500) {
-    serverErrors.add(1);
-  }
-  return res;
-}
+const watch = serverErrorCounter(serverErrors);
 
 /**
  * Waits on the ticket's socket; returns the admission token, or '' if the sale ended first.

@@ -214,3 +214,17 @@ export function sleepUntil(atMs, sleep) {
     sleep(wait / 1000);
   }
 }
+
+/**
+ * A pass-through for responses that adds every 5xx to `counter`.
+ * @param {import('k6/metrics').Counter} counter
+ * @returns {(res: import('k6/http').RefinedResponse<any>) => import('k6/http').RefinedResponse<any>}
+ */
+export function serverErrorCounter(counter) {
+  return (res) => {
+    if (res.status >= 500) {
+      counter.add(1);
+    }
+    return res;
+  };
+}
