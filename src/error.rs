@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::store::StoreError;
 
 /// One field that failed validation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// Where in the request: a JSON path such as `items[0].quantity`, or a header or path name.
     pub field: String,
@@ -152,14 +152,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem document, as every error is answered.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// A URI naming the kind of problem.
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,
     status: u16,
     detail: &'a str,
+    /// Machine-readable: `not_admitted`, `admission_used`, `sold_out`, `validation_failed`,
+    /// `rate_limited`, `unavailable`, …
     code: &'a str,
+    /// The fields at fault, for `validation_failed`.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
     errors: &'a [FieldError],
 }

@@ -71,7 +71,7 @@ async fn a_bad_rules_file_is_refused_and_the_rules_in_force_stay() {
 }
 
 async fn call(h: &Harness, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let app = admin_routes::<()>(h.limiter.clone());
+    let app = axum::Router::from(admin_routes::<()>(h.limiter.clone()));
     let mut request = Request::builder().method(method).uri(uri);
     let body = match body {
         Some(json) => {

@@ -8,7 +8,7 @@ use super::{EventId, Sku};
 use crate::clock::UnixMillis;
 
 /// How shoppers reach the checkout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Everyone queues (a sale).
@@ -20,7 +20,7 @@ pub enum Mode {
 }
 
 /// What the operator has said about the event, on top of what time says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OperatorStatus {
     /// Status follows the clock and the stock.
@@ -33,7 +33,7 @@ pub enum OperatorStatus {
 }
 
 /// The public status of an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventStatus {
     /// Before the pre-queue opens: joins are refused.

@@ -8,7 +8,7 @@ use super::{EventId, EventStatus, Identity, OrderId, Sku, TicketId};
 use crate::clock::UnixMillis;
 
 /// Where a ticket stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketStatus {
     /// In the queue (or the pre-queue).
@@ -100,7 +100,7 @@ pub enum DrawOutcome {
 }
 
 /// Counters and stock of an event, for operators and the public state.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventStats {
     /// Shoppers waiting now.
     pub queue_length: u64,
@@ -127,10 +127,13 @@ pub struct EventStats {
     pub orders_paid: u64,
     pub orders_expired: u64,
     /// Units left to sell, per SKU.
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub stock_left: BTreeMap<Sku, u64>,
     /// Units paid for, per SKU.
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub sold: BTreeMap<Sku, u64>,
     /// Units held by unpaid reservations, per SKU.
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub reserved: BTreeMap<Sku, u64>,
 }
 
@@ -142,8 +145,9 @@ impl EventStats {
 }
 
 /// A line of an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderItem {
+    #[schema(value_type = String)]
     pub sku: Sku,
     pub quantity: u64,
 }

@@ -2,6 +2,9 @@
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
+use utoipa::IntoParams;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required};
 
 use crate::domain::{EventId, OrderId, TicketId};
 use crate::error::ApiError;
@@ -71,5 +74,53 @@ impl<S: Send + Sync> FromRequestParts<S> for OrderPath {
         let order = OrderId::parse(&param(parts, state, "order").await?)
             .map_err(|_| ApiError::not_found("no such order"))?;
         Ok(Self { event, order })
+    }
+}
+
+/// A path parameter of the OpenAPI document.
+fn documented(name: &str, description: &str, example: Option<&str>) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new().schema_type(utoipa::openapi::Type::String),
+        ))
+        .example(example.map(|value| serde_json::Value::String(value.to_owned())))
+        .build()
+}
+
+/// The `{event}` parameter. Its example is the demo event, so generated requests also reach a
+/// real event.
+fn event_parameter() -> Parameter {
+    documented(
+        "event",
+        "event id: [a-z0-9][a-z0-9-]{0,63}",
+        Some(crate::app::DEMO_EVENT),
+    )
+}
+
+impl IntoParams for EventPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![event_parameter()]
+    }
+}
+
+impl IntoParams for TicketPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            event_parameter(),
+            documented("ticket", "ticket id (UUID)", None),
+        ]
+    }
+}
+
+impl IntoParams for OrderPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            event_parameter(),
+            documented("order", "order id (UUID)", None),
+        ]
     }
 }

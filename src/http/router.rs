@@ -5,22 +5,22 @@
 //! [`ValidJson`](super::json::ValidJson) argument) → handler. Admin routes: rate limit → admin
 //! token → audit (every successful change recorded with the state before and after) → handler.
 
-use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{any, get, patch, post};
+use axum::routing::any;
+use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use super::admission::require_admission;
 use super::auth::{authenticate, identify, require_admin};
 use super::openapi;
 use super::routes::{
-    admin_audit, admin_events, admin_stream, checkout, events, operations, tickets,
+    admin_audit, admin_events, admin_stream, checkout, dashboard, events, operations, tickets,
 };
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
@@ -29,6 +29,9 @@ use crate::admin::audit::record_change;
 use crate::error::ApiError;
 use crate::ratelimit::RateLimitLayer;
 use crate::ratelimit::admin::admin_routes;
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 /// The rate-limit step of a route, by endpoint name: the limiter's rules match the route by its
 /// path or by this name (`group = "checkout"`).
@@ -36,7 +39,7 @@ fn rate_limit(state: &AppState, endpoint: &'static str) -> RateLimitLayer {
     RateLimitLayer::new(state.ratelimit.clone()).group(endpoint)
 }
 
-/// The whole application router.
+/// The whole application router, and the OpenAPI document collected from its handlers.
 pub fn router(state: AppState) -> Router {
     let s = &state;
     let shopper = |endpoint| {
@@ -52,103 +55,69 @@ pub fn router(state: AppState) -> Router {
     };
     let public = |endpoint| ServiceBuilder::new().layer(rate_limit(s, endpoint));
 
-    let shoppers = Router::new()
-        .route(
-            "/v1/events/{event}",
-            get(events::public_state).layer(public("event_state")),
-        )
-        .route(
-            "/v1/events/{event}/tickets",
-            post(tickets::join).layer(
+    // Every route is registered through `routes!`, which reads the handler's path, method and
+    // OpenAPI description from its `#[utoipa::path]`: serving a route documents it.
+    let shoppers = OpenApiRouter::new()
+        .routes(routes!(events::public_state).layer(public("event_state")))
+        .routes(
+            routes!(tickets::join).layer(
                 ServiceBuilder::new()
                     .layer(rate_limit(s, "join"))
                     // Anonymous callers pass: the event decides whether visitors may join.
                     .layer(from_fn_with_state(s.clone(), identify)),
             ),
         )
-        .route(
-            "/v1/events/{event}/tickets/{ticket}",
-            get(tickets::read)
-                .layer(shopper("ticket_read"))
-                .merge(axum::routing::delete(tickets::leave).layer(shopper("ticket_leave"))),
-        )
-        .route(
-            "/v1/events/{event}/tickets/{ticket}/ws",
-            // Authentication is the route's own: browsers send the token in the query.
-            get(ws::position_socket).layer(public("ws")),
-        )
-        .route(
-            "/.well-known/jwks.json",
-            get(operations::jwks).layer(public("jwks")),
-        );
+        .routes(routes!(tickets::read).layer(shopper("ticket_read")))
+        .routes(routes!(tickets::leave).layer(shopper("ticket_leave")))
+        // Authentication is the route's own: browsers send the token in the query.
+        .routes(routes!(ws::position_socket).layer(public("ws")))
+        .routes(routes!(operations::jwks).layer(public("jwks")));
 
-    let checkout = Router::new()
-        .route(
-            "/v1/events/{event}/checkout",
-            post(checkout::checkout).layer(
+    let checkout = OpenApiRouter::new()
+        .routes(
+            routes!(checkout::checkout).layer(
                 ServiceBuilder::new()
                     .layer(rate_limit(s, "checkout"))
                     .layer(from_fn_with_state(s.clone(), authenticate))
                     .layer(from_fn_with_state(s.clone(), require_admission)),
             ),
         )
-        .route(
-            "/v1/events/{event}/orders/{order}/pay",
-            // The admission was consumed by the checkout; the order now belongs to the shopper.
-            post(checkout::pay).layer(shopper("pay")),
-        );
+        // The admission was consumed by the checkout; the order now belongs to the shopper.
+        .routes(routes!(checkout::pay).layer(shopper("pay")));
 
-    let operators = Router::new()
-        .route(
-            "/v1/admin/events",
-            post(admin_events::create)
-                .layer(admin("admin"))
-                .merge(get(admin_events::list).layer(admin("admin"))),
-        )
-        .route(
-            "/v1/admin/events/{event}",
-            get(admin_events::detail)
-                .layer(admin("admin"))
-                .merge(patch(admin_events::change).layer(admin("admin"))),
-        )
+    let operators = OpenApiRouter::new()
+        .routes(routes!(admin_events::create, admin_events::list).layer(admin("admin")))
+        .routes(routes!(admin_events::detail, admin_events::change).layer(admin("admin")))
         // The limiter's own rules and bans: `GET`/`PUT /v1/admin/ratelimit`, `/v1/admin/bans`.
         .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")))
-        .route(
-            "/v1/admin/audit",
-            get(admin_audit::audit_log).layer(admin("admin")),
-        )
-        .route(
-            "/v1/admin/stream",
-            get(admin_stream::stream).layer(admin("admin")),
-        )
+        .routes(routes!(admin_audit::audit_log).layer(admin("admin")))
+        .routes(routes!(admin_stream::stream).layer(admin("admin")))
         // The dashboard page itself is public: its data needs the token.
-        .route_service(
-            "/admin",
-            ServeFile::new(s.settings.static_dir.join("admin/index.html")),
-        );
+        .routes(routes!(dashboard::page));
 
-    let operations = Router::new()
-        .route("/healthz", get(operations::healthz))
-        .route("/readyz", get(operations::readyz))
-        .route("/metrics", get(operations::metrics))
-        .route("/openapi.json", get(openapi::document))
-        .route(
-            "/v1/dev/login",
-            post(operations::dev_login).layer(public("login")),
-        );
+    let operations = OpenApiRouter::new()
+        .routes(routes!(operations::healthz))
+        .routes(routes!(operations::readyz))
+        .routes(routes!(operations::metrics))
+        .routes(routes!(openapi::document))
+        .routes(routes!(operations::dev_login).layer(public("login")));
+
+    let (documented, collected) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(shoppers)
+        .merge(checkout)
+        .merge(operators)
+        .merge(operations)
+        .split_for_parts();
 
     let static_files = ServeDir::new(&s.settings.static_dir);
     let timeout = s.settings.request_timeout;
     let body_limit = s.settings.body_limit_bytes;
 
-    Router::new()
-        .merge(shoppers)
-        .merge(checkout)
-        .merge(operators)
-        .merge(operations)
+    documented
         .route("/v1/{*rest}", any(api_not_found))
         .fallback_service(static_files)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(openapi::Document(openapi::finish(collected))))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -1,23 +1,53 @@
-//! The JSON shapes of tickets, events and orders, built in one place so every route (and the
-//! WebSocket) answers the same thing.
+//! The JSON shapes of tickets, events and orders, built in one place so every route answers the
+//! same thing. Each is a typed view: its `ToSchema` is what `/openapi.json` publishes.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::state::AppState;
 use crate::admission::sign_admission;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, EventStats, EventStatus, Order, Sku, Ticket, TicketStatus, event_status,
+    EventConfig, EventId, EventStats, EventStatus, Mode, Order, OrderItem, Sku, Ticket,
+    TicketStatus, event_status,
 };
 use crate::error::ApiError;
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
+
+/// A ticket as its owner sees it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Ticket)]
+pub struct TicketView {
+    #[schema(format = Uuid)]
+    pub ticket_id: String,
+    pub event: String,
+    pub status: TicketStatus,
+    /// 1 = next; `null` before the draw and once the ticket has left the queue.
+    pub position: Option<u64>,
+    /// Seconds until admission at the current outflow; `null` when unknown or not waiting.
+    pub eta_seconds: Option<u64>,
+    #[schema(format = DateTime)]
+    pub joined_at: String,
+    /// The admission JWT (EdDSA), when admitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub admission_expires_at: Option<String>,
+    /// Whether the admission has bought its order, when admitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission_used: Option<bool>,
+    /// In the join answer of an anonymous visitor: the visitor token (also set as a cookie).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor_token: Option<String>,
+}
 
 /// A ticket as its owner sees it; `admission_token` and `admission_expires_at` when admitted.
 pub async fn ticket_view(
     state: &AppState,
     config: &EventConfig,
     ticket: &Ticket,
-) -> Result<Value, ApiError> {
+) -> Result<TicketView, ApiError> {
     let now = state.now();
     let rate = config.outflow_per_second();
     let eta = match (ticket.status, ticket.position) {
@@ -41,20 +71,21 @@ pub async fn ticket_view(
         (TicketStatus::Admitted, _) => Some(0),
         _ => None,
     };
-    let mut view = json!({
-        "ticket_id": ticket.ticket_id.to_string(),
-        "event": config.id.as_str(),
-        "status": ticket.status,
-        "position": ticket.position,
-        "eta_seconds": eta,
-        "joined_at": to_rfc3339(ticket.joined_at),
-    });
-    if let Some((token, expires_at)) = admission_of(state, &config.id, ticket)? {
-        view["admission_token"] = json!(token);
-        view["admission_expires_at"] = json!(to_rfc3339(expires_at));
-        view["admission_used"] = json!(ticket.admission_used);
-    }
-    Ok(view)
+    let admission = admission_of(state, &config.id, ticket)?;
+    Ok(TicketView {
+        ticket_id: ticket.ticket_id.to_string(),
+        event: config.id.as_str().to_owned(),
+        status: ticket.status,
+        position: ticket.position,
+        eta_seconds: eta,
+        joined_at: to_rfc3339(ticket.joined_at),
+        admission_used: admission.as_ref().map(|_| ticket.admission_used),
+        admission_expires_at: admission
+            .as_ref()
+            .map(|(_, expires_at)| to_rfc3339(*expires_at)),
+        admission_token: admission.map(|(token, _)| token),
+        visitor_token: None,
+    })
 }
 
 /// The admission token of an admitted ticket, re-signed from the store's times (Ed25519 is
@@ -83,34 +114,68 @@ pub fn admission_of(
     Ok(Some((token, expires_at)))
 }
 
+/// The public state of an event, with the wait a shopper joining now can expect.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PublicEvent)]
+pub struct PublicEventView {
+    pub id: String,
+    pub name: String,
+    pub status: EventStatus,
+    #[schema(format = DateTime)]
+    pub starts_at: String,
+    #[schema(format = DateTime)]
+    pub prequeue_opens_at: String,
+    pub queue_length: u64,
+    /// The highest place admitted so far ("now serving").
+    pub serving: u64,
+    pub outflow_per_second: f64,
+    /// `null` once the event is sold out or closed.
+    pub estimated_wait_seconds: Option<u64>,
+    pub allow_anonymous: bool,
+    pub mode: Mode,
+    pub units_left: u64,
+    /// The SKUs the sale offers.
+    pub skus: Vec<String>,
+    /// Hex SHA-256 of the draw's seed, published before the draw.
+    pub seed_hash: String,
+    /// The draw's seed, once the draw is done: anyone can check it against `seed_hash`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
+}
+
 /// The public state of an event, for shoppers.
-pub fn public_event_view(config: &EventConfig, stats: &EventStats, now: UnixMillis) -> Value {
+pub fn public_event_view(
+    config: &EventConfig,
+    stats: &EventStats,
+    now: UnixMillis,
+) -> PublicEventView {
     let status = event_status(config, stats.units_left(), now);
     let next_position = if stats.drawn || now >= config.starts_at {
         stats.queue_length + 1
     } else {
         expected_prequeue_position(stats.queue_length + 1)
     };
-    let mut view = json!({
-        "id": config.id.as_str(),
-        "name": config.name,
-        "status": status,
-        "starts_at": to_rfc3339(config.starts_at),
-        "prequeue_opens_at": to_rfc3339(config.prequeue_opens()),
-        "queue_length": stats.queue_length,
-        "serving": stats.serving,
-        "outflow_per_second": config.outflow_per_second(),
-        "estimated_wait_seconds": estimated_wait(config, status, next_position, now),
-        "allow_anonymous": config.allow_anonymous,
-        "mode": config.mode,
-        "units_left": stats.units_left(),
-        "skus": config.inventory.keys().map(Sku::as_str).collect::<Vec<_>>(),
-        "seed_hash": config.seed_hash,
-    });
-    if stats.drawn {
-        view["seed"] = json!(config.seed);
+    PublicEventView {
+        id: config.id.as_str().to_owned(),
+        name: config.name.clone(),
+        status,
+        starts_at: to_rfc3339(config.starts_at),
+        prequeue_opens_at: to_rfc3339(config.prequeue_opens()),
+        queue_length: stats.queue_length,
+        serving: stats.serving,
+        outflow_per_second: config.outflow_per_second(),
+        estimated_wait_seconds: estimated_wait(config, status, next_position, now),
+        allow_anonymous: config.allow_anonymous,
+        mode: config.mode,
+        units_left: stats.units_left(),
+        skus: config
+            .inventory
+            .keys()
+            .map(|sku| Sku::as_str(sku).to_owned())
+            .collect(),
+        seed_hash: config.seed_hash.clone(),
+        seed: stats.drawn.then(|| config.seed.clone()),
     }
-    view
 }
 
 fn estimated_wait(
@@ -125,23 +190,47 @@ fn estimated_wait(
     }
 }
 
+/// What an order's answer says of its state.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// The stock is held until `reserved_until`.
+    Reserved,
+    /// Paid: the units are sold.
+    Paid,
+}
+
+/// The answer to a checkout (the reservation, identical on every replay) or to a payment.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Order)]
+pub struct OrderView {
+    #[schema(format = Uuid)]
+    pub order_id: String,
+    pub event: String,
+    pub status: OrderState,
+    pub items: Vec<OrderItem>,
+    /// When an unpaid reservation's stock goes back on sale (reservations only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub reserved_until: Option<String>,
+}
+
 /// The answer to a checkout: the reservation, identical on every replay.
-pub fn reservation_view(order: &Order) -> Value {
-    json!({
-        "order_id": order.order_id.to_string(),
-        "event": order.event.as_str(),
-        "status": "reserved",
-        "items": order.items,
-        "reserved_until": to_rfc3339(order.reserved_until),
-    })
+pub fn reservation_view(order: &Order) -> OrderView {
+    OrderView {
+        order_id: order.order_id.to_string(),
+        event: order.event.as_str().to_owned(),
+        status: OrderState::Reserved,
+        items: order.items.clone(),
+        reserved_until: Some(to_rfc3339(order.reserved_until)),
+    }
 }
 
 /// The answer to a payment.
-pub fn paid_view(order: &Order) -> Value {
-    json!({
-        "order_id": order.order_id.to_string(),
-        "event": order.event.as_str(),
-        "status": "paid",
-        "items": order.items,
-    })
+pub fn paid_view(order: &Order) -> OrderView {
+    OrderView {
+        status: OrderState::Paid,
+        reserved_until: None,
+        ..reservation_view(order)
+    }
 }

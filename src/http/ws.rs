@@ -28,13 +28,27 @@ const READ_BUFFER: usize = 1024;
 const LARGEST_SEND_BACKLOG: usize = 64 * 1024;
 
 /// The query of the socket's URL.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SocketQuery {
     /// A user or visitor token, for browsers (which cannot set `Authorization` on a WebSocket).
     access_token: Option<String>,
 }
 
 /// Opens the position socket of the caller's own ticket.
+#[utoipa::path(get, path = "/v1/events/{event}/tickets/{ticket}/ws", tag = "shoppers",
+    summary = "The live position socket of the ticket's owner (WebSocket)",
+    description = "Credentials: `?access_token=` (a user or visitor token: browsers cannot set headers on a WebSocket), `Authorization`, or the visitor cookie. `Origin` must be the server's own or one of WAITROOM_ALLOWED_ORIGINS (none is accepted, for apps). Server frames are `SocketServerFrame`s: `position` when it changes and at least every 2 s, `admitted` then close 1000, `status` on status changes, `ticket` (expired or left) then close 1000, `pong` to a client's `ping` (`SocketClientFrame`). Close 1001 on shutdown: reconnect.",
+    params(TicketPath, SocketQuery),
+    security(("userToken" = []), ("visitorCookie" = [])),
+    responses(
+        (status = 101, description = "switching to the WebSocket protocol"),
+        (status = 401, description = "no or bad credentials"),
+        (status = 403, description = "origin_not_allowed: the page's origin may not open the socket"),
+        (status = 404, description = "no such ticket for this caller, or no such event"),
+        (status = 426, description = "upgrade_required: not a WebSocket handshake"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn position_socket(
     State(state): State<AppState>,
     path: TicketPath,

@@ -13,13 +13,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::identity::{ip_key, parse_net};
 use super::limiter::RateLimiter;
@@ -28,19 +29,44 @@ use super::store::BanRecord;
 use crate::clock::to_rfc3339;
 use crate::error::ApiError;
 
-/// The admin routes of the limiter, to be merged behind the admin authentication.
-pub fn admin_routes<S: Clone + Send + Sync + 'static>(limiter: Arc<RateLimiter>) -> Router<S> {
-    Router::new()
-        .route("/v1/admin/ratelimit", get(get_rules).put(put_rules))
-        .route("/v1/admin/bans", get(list_bans).post(create_ban))
-        .route("/v1/admin/bans/{key}", delete(lift_ban))
+/// The admin routes of the limiter, documented, to be merged behind the admin authentication.
+pub fn admin_routes<S: Clone + Send + Sync + 'static>(
+    limiter: Arc<RateLimiter>,
+) -> OpenApiRouter<S> {
+    OpenApiRouter::new()
+        .routes(routes!(get_rules, put_rules))
+        .routes(routes!(list_bans, create_ban))
+        .routes(routes!(lift_ban))
         .with_state(limiter)
 }
 
+#[utoipa::path(get, path = "/v1/admin/ratelimit", tag = "operators",
+    summary = "The rate-limit rules in force (the shape of config/ratelimit.toml, as JSON)",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "the rules", body = Object),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+    ))]
 async fn get_rules(State(limiter): State<Arc<RateLimiter>>) -> Response {
     axum::Json(limiter.rules().config.clone()).into_response()
 }
 
+#[utoipa::path(put, path = "/v1/admin/ratelimit", tag = "operators",
+    summary = "Replace the rate-limit rules whole",
+    description = "JSON, or TOML with a `toml` content type. A set with mistakes is refused with every field at fault, and the rules in force stay.",
+    security(("adminToken" = [])),
+    request_body(content(
+        (Object = "application/json"),
+        (String = "application/toml"),
+    )),
+    responses(
+        (status = 200, description = "the rules now in force", body = Object),
+        (status = 400, description = "malformed body"),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+        (status = 422, description = "validation_failed, with errors per field"),
+    ))]
 async fn put_rules(
     State(limiter): State<Arc<RateLimiter>>,
     headers: HeaderMap,
@@ -64,12 +90,22 @@ async fn put_rules(
 }
 
 /// A ban as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Ban)]
 struct BanView {
+    /// `ip:…`, `user:…` or `key:…` (a digest of the API key).
     key: String,
     reason: String,
+    /// Bans of this client so far (each is longer).
     count: i64,
+    #[schema(format = DateTime)]
     expires_at: String,
+}
+
+/// The bans in force.
+#[derive(Debug, Serialize, ToSchema)]
+struct BanList {
+    bans: Vec<BanView>,
 }
 
 impl From<BanRecord> for BanView {
@@ -83,21 +119,37 @@ impl From<BanRecord> for BanView {
     }
 }
 
-async fn list_bans(State(limiter): State<Arc<RateLimiter>>) -> Result<Response, ApiError> {
-    let bans: Vec<BanView> = limiter
+#[utoipa::path(get, path = "/v1/admin/bans", tag = "operators",
+    summary = "Bans in force: key, reason, count and expiry",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "the bans", body = BanList),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+        (status = 503, description = "the limiter's store is unavailable (Retry-After)"),
+    ))]
+async fn list_bans(
+    State(limiter): State<Arc<RateLimiter>>,
+) -> Result<axum::Json<BanList>, ApiError> {
+    let bans = limiter
         .bans()
         .await?
         .into_iter()
         .map(BanView::from)
         .collect();
-    Ok(axum::Json(serde_json::json!({ "bans": bans })).into_response())
+    Ok(axum::Json(BanList { bans }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A ban set by an operator.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewBan {
+    /// `ip:…`, `user:…`, `key:…`, or an address (read as its `ip:` key).
+    #[schema(pattern = "^((ip|user|key):.+|[0-9a-fA-F:.]+(/[0-9]{1,3})?)$")]
     key: String,
+    #[schema(minimum = 1, maximum = 2_592_000)]
     seconds: u64,
+    /// Shown in the ban list and the alert (default: banned by an operator).
     #[serde(default)]
     reason: Option<String>,
 }
@@ -105,6 +157,18 @@ struct NewBan {
 /// The longest ban an operator can set at once.
 const MAX_BAN_SECONDS: u64 = 30 * 86_400;
 
+#[utoipa::path(post, path = "/v1/admin/bans", tag = "operators",
+    summary = "Ban a client key for a number of seconds (an alert is raised)",
+    request_body = NewBan,
+    security(("adminToken" = [])),
+    responses(
+        (status = 201, description = "the ban", body = BanView),
+        (status = 400, description = "malformed body"),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+        (status = 422, description = "validation_failed"),
+        (status = 503, description = "the limiter's store is unavailable (Retry-After)"),
+    ))]
 async fn create_ban(
     State(limiter): State<Arc<RateLimiter>>,
     body: Bytes,
@@ -147,6 +211,17 @@ fn client_key(limiter: &RateLimiter, given: &str) -> Option<String> {
     ))
 }
 
+#[utoipa::path(delete, path = "/v1/admin/bans/{key}", tag = "operators",
+    summary = "Lift a ban",
+    params(("key" = String, Path, description = "the banned client key, e.g. ip:203.0.113.7")),
+    security(("adminToken" = [])),
+    responses(
+        (status = 204, description = "lifted"),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+        (status = 404, description = "no such ban"),
+        (status = 503, description = "the limiter's store is unavailable (Retry-After)"),
+    ))]
 async fn lift_ban(
     State(limiter): State<Arc<RateLimiter>>,
     Path(key): Path<String>,
@@ -156,48 +231,5 @@ async fn lift_ban(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("`{key}` is not banned")))
-    }
-}
-
-/// The OpenAPI description of these routes, merged into `/openapi.json`.
-pub fn openapi_paths() -> serde_json::Map<String, serde_json::Value> {
-    use serde_json::json;
-    let admin = json!([{ "adminToken": [] }]);
-    let problem =
-        |what: &str| json!({ "description": what, "content": { "application/problem+json": {} } });
-    let object = |what: &str| json!({ "description": what, "content": { "application/json": { "schema": { "type": "object" } } } });
-    let ban = json!({ "type": "object", "properties": {
-        "key": { "type": "string", "description": "ip:…, user:… or key:… (a digest of the API key)" },
-        "reason": { "type": "string" }, "count": { "type": "integer", "description": "bans so far" },
-        "expires_at": { "type": "string", "format": "date-time" } } });
-    let paths = json!({
-        "/v1/admin/ratelimit": {
-            "get": { "summary": "The rate-limit rules in force (the shape of config/ratelimit.toml, as JSON)",
-                "security": admin, "responses": { "200": object("the rules") } },
-            "put": { "summary": "Replace the rate-limit rules whole (JSON, or TOML with a toml content type); a set with mistakes is refused with every field at fault and the rules in force stay",
-                "security": admin,
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } }, "application/toml": {} } },
-                "responses": { "200": object("the rules now in force"), "422": problem("validation_failed, with errors per field") } }
-        },
-        "/v1/admin/bans": {
-            "get": { "summary": "Current temporary bans: key, reason, count, expiry", "security": admin,
-                "responses": { "200": { "description": "bans", "content": { "application/json": { "schema": {
-                    "type": "object", "properties": { "bans": { "type": "array", "items": ban } } } } } } } },
-            "post": { "summary": "Ban a client key for a number of seconds (an alert is raised)", "security": admin,
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object",
-                    "required": ["key", "seconds"], "properties": { "key": { "type": "string" },
-                    "seconds": { "type": "integer", "minimum": 1, "maximum": MAX_BAN_SECONDS }, "reason": { "type": "string" } } } } } },
-                "responses": { "201": { "description": "the ban", "content": { "application/json": { "schema": ban } } },
-                    "422": problem("validation_failed") } }
-        },
-        "/v1/admin/bans/{key}": {
-            "delete": { "summary": "Lift a ban", "security": admin,
-                "parameters": [{ "name": "key", "in": "path", "required": true, "schema": { "type": "string" } }],
-                "responses": { "204": { "description": "lifted" }, "404": problem("not banned") } }
-        }
-    });
-    match paths {
-        serde_json::Value::Object(map) => map,
-        _ => serde_json::Map::new(),
     }
 }

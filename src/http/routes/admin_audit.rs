@@ -2,8 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::clock::to_rfc3339;
 use crate::error::ApiError;
@@ -15,16 +16,58 @@ const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1_000;
 
 /// The query: `?limit=N` (1–1000, default 100).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// How many entries, newest first (1–1000, default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
 }
 
+/// One change made through the admin API.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditEntry)]
+pub struct AuditEntryView {
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// `admin:` and a fingerprint of the admin token.
+    pub actor: String,
+    /// `event.create`, `event.change`, `ratelimit.replace`, `ban.create` or `ban.lift`.
+    pub action: String,
+    /// What changed: an event id, a client key, `rules`.
+    pub target: String,
+    /// The request's id, to find its log lines.
+    pub request_id: String,
+    /// The answer's status code.
+    pub status: u16,
+    /// The state before (`null` when there was none).
+    pub before: Value,
+    /// The state after (`null` when there is none).
+    pub after: Value,
+}
+
+/// The answer of the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditLog {
+    pub entries: Vec<AuditEntryView>,
+}
+
 /// `GET /v1/admin/audit?limit=N`.
+#[utoipa::path(get, path = "/v1/admin/audit", tag = "operators",
+    summary = "Every change made through the admin API, newest first: who, when, what, before and after",
+    params(AuditQuery),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "the entries", body = AuditLog),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+        (status = 422, description = "validation_failed: limit"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn audit_log(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditLog>, ApiError> {
     let limit = match query.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(text) => text
@@ -35,23 +78,21 @@ pub async fn audit_log(
                 ApiError::invalid_field("limit", format!("a whole number from 1 to {MAX_LIMIT}"))
             })?,
     };
-    let entries: Vec<Value> = state
+    let entries = state
         .audit
         .audit_entries(limit)
         .await?
         .into_iter()
-        .map(|entry| {
-            json!({
-                "at": to_rfc3339(entry.at_ms),
-                "actor": entry.actor,
-                "action": entry.action,
-                "target": entry.target,
-                "request_id": entry.request_id,
-                "status": entry.status,
-                "before": entry.before,
-                "after": entry.after,
-            })
+        .map(|entry| AuditEntryView {
+            at: to_rfc3339(entry.at_ms),
+            actor: entry.actor,
+            action: entry.action,
+            target: entry.target,
+            request_id: entry.request_id,
+            status: entry.status,
+            before: entry.before,
+            after: entry.after,
         })
         .collect();
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(AuditLog { entries }))
 }

@@ -16,42 +16,63 @@ const MAX_SKUS: usize = 1000;
 const MAX_UNITS: u64 = 1_000_000_000;
 
 /// `POST /v1/admin/events`.
-#[derive(Debug, Deserialize, garde::Validate)]
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateEvent)]
 pub struct CreateEventBody {
     #[garde(custom(valid_event_id))]
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,63}$")]
     pub id: String,
     #[garde(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// When the queue opens and the draw shuffles the pre-queue.
     #[garde(custom(valid_time))]
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    /// When joins into the pre-queue begin (default: `starts_at`).
     #[garde(inner(custom(valid_time)))]
+    #[schema(format = DateTime)]
     pub prequeue_opens_at: Option<String>,
+    /// Shoppers admitted per second (the leaky bucket's rate).
     #[garde(range(min = 0.001, max = 1_000_000.0))]
+    #[schema(minimum = 0.001, maximum = 1_000_000.0)]
     pub outflow_per_second: f64,
+    /// Most shoppers admitted at once after a quiet spell (default: one second's worth).
     #[garde(inner(range(min = 1, max = 1_000_000)))]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub outflow_burst: Option<u32>,
+    /// Most admitted shoppers at once (`null`: no cap).
     #[garde(inner(range(min = 1)))]
+    #[schema(minimum = 1)]
     pub max_active: Option<u32>,
     #[garde(skip)]
     pub cap_follows_stock: Option<bool>,
+    /// How long an admission may wait for its checkout (default 300).
     #[garde(inner(range(min = 1, max = 86_400)))]
+    #[schema(minimum = 1, maximum = 86_400)]
     pub admission_ttl_seconds: Option<u32>,
+    /// How long a reservation holds its stock unpaid (default 600).
     #[garde(inner(range(min = 1, max = 86_400)))]
+    #[schema(minimum = 1, maximum = 86_400)]
     pub reservation_ttl_seconds: Option<u32>,
     #[garde(skip)]
     pub allow_anonymous: Option<bool>,
+    /// Units on sale per SKU.
     #[serde(default)]
     #[garde(custom(valid_inventory))]
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub inventory: BTreeMap<Sku, u64>,
     #[garde(skip)]
     pub mode: Option<Mode>,
+    /// How long a head shopper without a page keeps the place (default 60).
     #[garde(inner(range(min = 1, max = 86_400)))]
+    #[schema(minimum = 1, maximum = 86_400)]
     pub abandon_after_seconds: Option<u32>,
 }
 
 /// What `PATCH` may set on the operator status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusChange {
     /// Stop the outflow; shoppers may still join.
@@ -63,37 +84,56 @@ pub enum StatusChange {
 }
 
 /// `PATCH /v1/admin/events/{event}`: every field optional; `null` clears the optional ones.
-#[derive(Debug, Default, Deserialize, garde::Validate)]
+#[derive(Debug, Default, Deserialize, garde::Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PatchEvent)]
 pub struct PatchEventBody {
     #[garde(inner(length(min = 1, max = 200)))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[garde(inner(custom(valid_time)))]
+    #[schema(format = DateTime)]
     pub starts_at: Option<String>,
+    /// `null` clears it (the pre-queue then opens at `starts_at`).
     #[serde(default, deserialize_with = "present")]
     #[garde(skip)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub prequeue_opens_at: Option<Option<String>>,
     #[garde(inner(range(min = 0.001, max = 1_000_000.0)))]
+    #[schema(minimum = 0.001, maximum = 1_000_000.0)]
     pub outflow_per_second: Option<f64>,
+    /// Most shoppers admitted at once after a quiet spell (default: one second's worth).
     #[garde(inner(range(min = 1, max = 1_000_000)))]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub outflow_burst: Option<u32>,
+    /// `null` removes the cap.
     #[serde(default, deserialize_with = "present")]
     #[garde(skip)]
+    #[schema(value_type = Option<u32>, minimum = 1)]
     pub max_active: Option<Option<u32>>,
     #[garde(skip)]
     pub cap_follows_stock: Option<bool>,
+    /// How long an admission may wait for its checkout (default 300).
     #[garde(inner(range(min = 1, max = 86_400)))]
+    #[schema(minimum = 1, maximum = 86_400)]
     pub admission_ttl_seconds: Option<u32>,
+    /// How long a reservation holds its stock unpaid (default 600).
     #[garde(inner(range(min = 1, max = 86_400)))]
+    #[schema(minimum = 1, maximum = 86_400)]
     pub reservation_ttl_seconds: Option<u32>,
     #[garde(skip)]
     pub allow_anonymous: Option<bool>,
+    /// The total units per SKU: each SKU's stock left moves by the change (never below zero).
     #[garde(inner(custom(valid_inventory)))]
+    #[schema(value_type = Option<BTreeMap<String, u64>>)]
     pub inventory: Option<BTreeMap<Sku, u64>>,
     #[garde(skip)]
     pub mode: Option<Mode>,
+    /// How long a head shopper without a page keeps the place (default 60).
     #[garde(inner(range(min = 1, max = 86_400)))]
+    #[schema(minimum = 1, maximum = 86_400)]
     pub abandon_after_seconds: Option<u32>,
+    /// `paused` stops the outflow, `open` resumes it, `closed` ends the event.
     #[garde(skip)]
     pub status: Option<StatusChange>,
 }

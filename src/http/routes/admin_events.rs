@@ -1,23 +1,107 @@
 //! Operators' event endpoints: create, list, detail with live stats, and live changes.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::admin_bodies::{CreateEventBody, PatchEventBody};
-use crate::clock::to_rfc3339;
-use crate::domain::{EventConfig, EventId, EventStats, event_status};
+use crate::clock::{UnixMillis, to_rfc3339};
+use crate::domain::{
+    EventConfig, EventId, EventStats, EventStatus, Mode, OperatorStatus, event_status,
+};
 use crate::error::ApiError;
 use crate::http::json::ValidJson;
 use crate::http::paths::EventPath;
 use crate::http::state::AppState;
 
+/// An event as operators see it: its settings, its live status and its figures.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AdminEvent)]
+pub struct AdminEventView {
+    pub id: String,
+    pub name: String,
+    pub status: EventStatus,
+    /// What the operator has set on top of the clock: `auto`, `paused` or `closed`.
+    pub operator_status: OperatorStatus,
+    #[schema(format = DateTime)]
+    pub starts_at: String,
+    #[schema(format = DateTime)]
+    pub prequeue_opens_at: Option<String>,
+    pub outflow_per_second: f64,
+    pub outflow_burst: u32,
+    pub max_active: Option<u32>,
+    pub cap_follows_stock: bool,
+    pub admission_ttl_seconds: u32,
+    pub reservation_ttl_seconds: u32,
+    pub allow_anonymous: bool,
+    /// Total units per SKU.
+    pub inventory: BTreeMap<String, u64>,
+    pub mode: Mode,
+    pub abandon_after_seconds: u32,
+    /// Hex SHA-256 of the draw's seed.
+    pub seed_hash: String,
+    /// The seed, once the draw is done (secret until then, from operators too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// The counters and stock of the event.
+    pub stats: EventStats,
+    pub outflow: OutflowView,
+    /// Joins per second over the last seconds (`null` until measured).
+    pub joins_per_second: Option<f64>,
+    /// The highest place admitted so far.
+    pub serving: u64,
+    pub checkout: CheckoutCounts,
+}
+
+/// The outflow as set and as measured.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Outflow)]
+pub struct OutflowView {
+    pub set_per_second: f64,
+    /// Admissions per second measured over the last seconds (`null` until measured).
+    pub actual_per_second: Option<f64>,
+}
+
+/// Checkout outcomes so far.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutCounts {
+    /// Orders reserved (ever).
+    pub reserved: u64,
+    /// Orders paid (ever).
+    pub paid: u64,
+    /// Reservations that ran out unpaid (ever).
+    pub expired: u64,
+}
+
+/// The answer listing events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminEventList {
+    pub events: Vec<AdminEventView>,
+}
+
 /// `POST /v1/admin/events`: `201` with the event, `409 event_exists` if the id is taken.
+#[utoipa::path(post, path = "/v1/admin/events", tag = "operators", summary = "Create an event",
+    request_body = CreateEventBody,
+    security(("adminToken" = [])),
+    responses(
+        (status = 201, description = "created", body = AdminEventView),
+        (status = 400, description = "malformed JSON"),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+        (status = 409, description = "event_exists"),
+        (status = 422, description = "validation_failed"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     ValidJson(body): ValidJson<CreateEventBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AdminEventView>), ApiError> {
     let config = body.into_config(state.now())?;
     if !state.store.create_event(&config).await? {
         return Err(
@@ -35,7 +119,16 @@ pub async fn create(
 }
 
 /// `GET /v1/admin/events`: every event with its live stats.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/v1/admin/events", tag = "operators",
+    summary = "Every event with live stats",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "the events", body = AdminEventList),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<AdminEventList>, ApiError> {
     let mut events = Vec::new();
     for id in state.store.event_ids().await? {
         // An event deleted between the two reads is simply not listed.
@@ -43,24 +136,49 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
             events.push(view);
         }
     }
-    Ok(Json(json!({ "events": events })))
+    Ok(Json(AdminEventList { events }))
 }
 
 /// `GET /v1/admin/events/{event}`.
+#[utoipa::path(get, path = "/v1/admin/events/{event}", tag = "operators",
+    summary = "An event with live stats: queue length, joins, admissions, active, sold per SKU, outflow set and actual",
+    params(EventPath),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "the event", body = AdminEventView),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+        (status = 404, description = "no such event"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn detail(
     State(state): State<AppState>,
     EventPath(event): EventPath,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AdminEventView>, ApiError> {
     Ok(Json(detail_view(&state, &event).await?))
 }
 
 /// `PATCH /v1/admin/events/{event}`: any setting, live; `{"status":"paused"}` and `"open"`
 /// stop and resume the outflow, `"closed"` ends the event.
+#[utoipa::path(patch, path = "/v1/admin/events/{event}", tag = "operators",
+    summary = "Change any setting live; status paused/open/closed pauses, resumes or ends the event",
+    params(EventPath),
+    request_body = PatchEventBody,
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "the changed event", body = AdminEventView),
+        (status = 400, description = "malformed JSON"),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+        (status = 404, description = "no such event"),
+        (status = 422, description = "validation_failed"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn change(
     State(state): State<AppState>,
     EventPath(event): EventPath,
     ValidJson(body): ValidJson<PatchEventBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AdminEventView>, ApiError> {
     let current = state
         .store
         .event(&event)
@@ -76,59 +194,63 @@ pub async fn change(
     Ok(Json(detail_view(&state, &event).await?))
 }
 
-async fn detail_view(state: &AppState, event: &EventId) -> Result<Value, ApiError> {
+async fn detail_view(state: &AppState, event: &EventId) -> Result<AdminEventView, ApiError> {
     let no_event = || ApiError::not_found(format!("no event {event}"));
     let config = state.store.event(event).await?.ok_or_else(no_event)?;
     let stats = state.store.stats(event).await?.ok_or_else(no_event)?;
     let now = state.now();
     let actual = state.outflow_meter.record(event, stats.admitted, now);
-    let mut view = admin_view(&config, &stats, now, actual);
     // Rates over the last seconds come from the live statistics' poll.
-    let live = state.live_stats.event(event);
-    view["joins_per_second"] = json!(live.as_ref().and_then(|live| live.joins_per_second));
-    view["serving"] = json!(stats.serving);
-    view["checkout"] = json!({
-        "reserved": stats.orders_reserved,
-        "paid": stats.orders_paid,
-        "expired": stats.orders_expired,
-    });
-    Ok(view)
+    let joins_per_second = state
+        .live_stats
+        .event(event)
+        .and_then(|live| live.joins_per_second);
+    Ok(admin_view(&config, stats, now, actual, joins_per_second))
 }
 
 fn admin_view(
     config: &EventConfig,
-    stats: &EventStats,
-    now: crate::clock::UnixMillis,
+    stats: EventStats,
+    now: UnixMillis,
     actual_outflow: Option<f64>,
-) -> Value {
-    let mut view = json!({
-        "id": config.id.as_str(),
-        "name": config.name,
-        "status": event_status(config, stats.units_left(), now),
-        "operator_status": config.operator_status,
-        "starts_at": to_rfc3339(config.starts_at),
-        "prequeue_opens_at": config.prequeue_opens_at.map(to_rfc3339),
-        "outflow_per_second": config.outflow_per_second(),
-        "outflow_burst": config.outflow_burst,
-        "max_active": config.max_active,
-        "cap_follows_stock": config.cap_follows_stock,
-        "admission_ttl_seconds": config.admission_ttl_seconds,
-        "reservation_ttl_seconds": config.reservation_ttl_seconds,
-        "allow_anonymous": config.allow_anonymous,
-        "inventory": config.inventory,
-        "mode": config.mode,
-        "abandon_after_seconds": config.abandon_after_seconds,
-        "seed_hash": config.seed_hash,
-        "created_at": to_rfc3339(config.created_at),
-        "stats": stats,
-        "outflow": {
-            "set_per_second": config.outflow_per_second(),
-            "actual_per_second": actual_outflow,
+    joins_per_second: Option<f64>,
+) -> AdminEventView {
+    AdminEventView {
+        id: config.id.as_str().to_owned(),
+        name: config.name.clone(),
+        status: event_status(config, stats.units_left(), now),
+        operator_status: config.operator_status,
+        starts_at: to_rfc3339(config.starts_at),
+        prequeue_opens_at: config.prequeue_opens_at.map(to_rfc3339),
+        outflow_per_second: config.outflow_per_second(),
+        outflow_burst: config.outflow_burst,
+        max_active: config.max_active,
+        cap_follows_stock: config.cap_follows_stock,
+        admission_ttl_seconds: config.admission_ttl_seconds,
+        reservation_ttl_seconds: config.reservation_ttl_seconds,
+        allow_anonymous: config.allow_anonymous,
+        inventory: config
+            .inventory
+            .iter()
+            .map(|(sku, units)| (sku.as_str().to_owned(), *units))
+            .collect(),
+        mode: config.mode,
+        abandon_after_seconds: config.abandon_after_seconds,
+        seed_hash: config.seed_hash.clone(),
+        // The seed stays secret until the draw, from operators' dashboards too.
+        seed: stats.drawn.then(|| config.seed.clone()),
+        created_at: to_rfc3339(config.created_at),
+        outflow: OutflowView {
+            set_per_second: config.outflow_per_second(),
+            actual_per_second: actual_outflow,
         },
-    });
-    // The seed stays secret until the draw, from operators' dashboards too.
-    if stats.drawn {
-        view["seed"] = json!(config.seed);
+        joins_per_second,
+        serving: stats.serving,
+        checkout: CheckoutCounts {
+            reserved: stats.orders_reserved,
+            paid: stats.orders_paid,
+            expired: stats.orders_expired,
+        },
+        stats,
     }
-    view
 }

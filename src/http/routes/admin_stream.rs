@@ -25,6 +25,14 @@ use crate::telemetry::limited_clients;
 const TOP_CLIENTS: usize = 10;
 
 /// `GET /v1/admin/stream`.
+#[utoipa::path(get, path = "/v1/admin/stream", tag = "operators",
+    summary = "The dashboard's live feed: server-sent events `stats` (every event's figures and the limiter) about once a second",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
+        (status = 401, description = "wrong or missing admin token"),
+        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
+    ))]
 pub async fn stream(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

@@ -9,7 +9,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::admission::Admission;
 use crate::domain::{OrderId, OrderItem, PayOutcome, ReserveOutcome, ReserveRequest, Sku};
@@ -17,39 +16,48 @@ use crate::error::ApiError;
 use crate::http::json::ValidJson;
 use crate::http::paths::{EventPath, OrderPath};
 use crate::http::state::AppState;
-use crate::http::views::{paid_view, reservation_view};
+use crate::http::views::{OrderView, paid_view, reservation_view};
 use crate::identity::Shopper;
 
 /// The header whose value makes a retried checkout answer the first result again.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// `{"items":[{"sku":"…","quantity":N}]}`.
-#[derive(Debug, Deserialize, garde::Validate)]
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+#[schema(as = CheckoutRequest)]
 pub struct CheckoutBody {
+    /// One line per SKU.
     #[garde(length(min = 1, max = 50), custom(distinct_skus), dive)]
+    #[schema(min_items = 1, max_items = 50)]
     pub items: Vec<ItemBody>,
 }
 
 /// One line of a checkout.
-#[derive(Debug, Deserialize, garde::Validate)]
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+#[schema(as = CheckoutItem)]
 pub struct ItemBody {
     #[garde(custom(valid_sku))]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub sku: String,
     #[garde(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: u64,
 }
 
 /// `{"payment":{"card_token":"…"}}`.
-#[derive(Debug, Deserialize, garde::Validate)]
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+#[schema(as = PayRequest)]
 pub struct PayBody {
     #[garde(dive)]
     pub payment: PaymentBody,
 }
 
 /// The (mock) means of payment.
-#[derive(Debug, Deserialize, garde::Validate)]
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+#[schema(as = Payment)]
 pub struct PaymentBody {
     #[garde(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub card_token: String,
 }
 
@@ -71,6 +79,25 @@ fn distinct_skus(items: &[ItemBody], _: &()) -> garde::Result {
 }
 
 /// `POST /v1/events/{event}/checkout`: `201` with the reservation.
+#[utoipa::path(post, path = "/v1/events/{event}/checkout", tag = "checkout",
+    summary = "Reserve stock with an admission (consumed atomically)",
+    description = "Authorization names the admitted shopper; a retry with the same Idempotency-Key gets the first answer again.",
+    params(EventPath,
+        ("Admission-Token" = String, Header, description = "the admission JWT from the ticket"),
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255,
+            description = "1 to 255 visible ASCII characters"),
+    ),
+    request_body = CheckoutBody,
+    security(("userToken" = [])),
+    responses(
+        (status = 201, description = "reserved", body = OrderView),
+        (status = 400, description = "malformed JSON"),
+        (status = 401, description = "no or bad user token"),
+        (status = 403, description = "not_admitted: a missing, forged, expired, another shopper's or another event's admission token"),
+        (status = 409, description = "admission_used or sold_out"),
+        (status = 422, description = "validation_failed"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn checkout(
     State(state): State<AppState>,
     EventPath(event): EventPath,
@@ -78,7 +105,7 @@ pub async fn checkout(
     admission: Admission,
     headers: HeaderMap,
     ValidJson(body): ValidJson<CheckoutBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<OrderView>), ApiError> {
     let idempotency_key = idempotency_key(&headers)?;
     let mut items = Vec::with_capacity(body.items.len());
     for item in &body.items {
@@ -131,12 +158,26 @@ pub async fn checkout(
 }
 
 /// `POST /v1/events/{event}/orders/{order}/pay`: `200` once paid (again on a retry).
+#[utoipa::path(post, path = "/v1/events/{event}/orders/{order}/pay", tag = "checkout",
+    summary = "Pay a reservation (mock payment); idempotent",
+    params(OrderPath),
+    request_body = PayBody,
+    security(("userToken" = [])),
+    responses(
+        (status = 200, description = "paid", body = OrderView),
+        (status = 400, description = "malformed JSON"),
+        (status = 401, description = "no or bad user token"),
+        (status = 404, description = "no such order of this shopper"),
+        (status = 409, description = "reservation_expired"),
+        (status = 422, description = "validation_failed"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn pay(
     State(state): State<AppState>,
     path: OrderPath,
     shopper: Shopper,
     ValidJson(_body): ValidJson<PayBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrderView>, ApiError> {
     match state
         .store
         .pay(&path.event, &shopper.identity, path.order)

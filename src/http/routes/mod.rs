@@ -6,6 +6,7 @@ pub mod admin_bodies;
 pub mod admin_events;
 pub mod admin_stream;
 pub mod checkout;
+pub mod dashboard;
 pub mod events;
 pub mod operations;
 pub mod tickets;

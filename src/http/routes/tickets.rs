@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::domain::{EventConfig, EventId, EventStatus, JoinOutcome, TicketId};
 use crate::error::ApiError;
@@ -15,14 +14,30 @@ use crate::http::auth::Caller;
 use crate::http::json::ValidJson;
 use crate::http::paths::{EventPath, TicketPath};
 use crate::http::state::AppState;
-use crate::http::views::ticket_view;
+use crate::http::views::{TicketView, ticket_view};
 use crate::identity::{Shopper, VISITOR_COOKIE, VISITOR_TTL_SECONDS};
 
 /// The body of a join: `{}` today; proof-of-work fields will come here.
-#[derive(Debug, Default, Deserialize, garde::Validate)]
+#[derive(Debug, Default, Deserialize, garde::Validate, utoipa::ToSchema)]
+#[schema(as = JoinRequest)]
 pub struct JoinBody {}
 
 /// `POST /v1/events/{event}/tickets`: `201` with a new ticket, `200` with the caller's existing one.
+#[utoipa::path(post, path = "/v1/events/{event}/tickets", tag = "shoppers",
+    summary = "Join the queue (idempotent per identity)",
+    description = "Anonymous callers get a visitor identity where the event allows it (cookie `waitroom_visitor` and field `visitor_token`).",
+    params(EventPath),
+    request_body(content = Option<JoinBody>, description = "`{}` or nothing"),
+    security(("userToken" = []), ("visitorCookie" = []), ()),
+    responses(
+        (status = 201, description = "a new ticket", body = TicketView),
+        (status = 200, description = "the caller's existing ticket", body = TicketView),
+        (status = 400, description = "malformed JSON"),
+        (status = 401, description = "no or bad credentials, and the event admits signed-in shoppers only"),
+        (status = 404, description = "no such event"),
+        (status = 409, description = "event_not_open, event_closed or sold_out"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn join(
     State(state): State<AppState>,
     EventPath(event): EventPath,
@@ -67,7 +82,7 @@ pub async fn join(
     let Some(token) = visitor_token else {
         return Ok((status, Json(view)).into_response());
     };
-    view["visitor_token"] = Value::String(token.clone());
+    view.visitor_token = Some(token.clone());
     let mut response = (status, Json(view)).into_response();
     let cookie = format!(
         "{VISITOR_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={VISITOR_TTL_SECONDS}"
@@ -80,11 +95,22 @@ pub async fn join(
 
 /// `GET /v1/events/{event}/tickets/{ticket}`: the caller's ticket (others get `404`). Reading it
 /// marks the shopper as present, so a polling page keeps its place.
+#[utoipa::path(get, path = "/v1/events/{event}/tickets/{ticket}", tag = "shoppers",
+    summary = "The caller's ticket, with admission_token and admission_expires_at when admitted",
+    description = "Reading it keeps the place: a page that polls counts as present.",
+    params(TicketPath),
+    security(("userToken" = []), ("visitorCookie" = [])),
+    responses(
+        (status = 200, description = "the ticket", body = TicketView),
+        (status = 401, description = "no or bad credentials"),
+        (status = 404, description = "no such ticket for this caller"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn read(
     State(state): State<AppState>,
     path: TicketPath,
     shopper: Shopper,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketView>, ApiError> {
     let config = event_config(&state, &path.event).await?;
     let ticket = state
         .store
@@ -96,6 +122,16 @@ pub async fn read(
 }
 
 /// `DELETE /v1/events/{event}/tickets/{ticket}`: leave the queue (`204`).
+#[utoipa::path(delete, path = "/v1/events/{event}/tickets/{ticket}", tag = "shoppers",
+    summary = "Leave the queue (or give up an admission)",
+    params(TicketPath),
+    security(("userToken" = []), ("visitorCookie" = [])),
+    responses(
+        (status = 204, description = "left"),
+        (status = 401, description = "no or bad credentials"),
+        (status = 404, description = "no such ticket for this caller"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
 pub async fn leave(
     State(state): State<AppState>,
     path: TicketPath,

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{EventStatus, TicketStatus};
 
 /// A frame the server sends.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[schema(as = SocketServerFrame)]
 pub enum ServerMessage {
     /// Where the shopper stands. `position` and `eta_seconds` are `null` in the pre-queue before
     /// the draw (nobody has a place yet) and `eta_seconds` is `null` when nothing moves the queue.
@@ -18,6 +19,7 @@ pub enum ServerMessage {
     /// Let through: the token to present at checkout, valid until `admission_expires_at`.
     Admitted {
         admission_token: String,
+        #[schema(format = DateTime)]
         admission_expires_at: String,
     },
     /// The event's status changed (`paused`, `open`, `sold_out`, `closed`, …).
@@ -37,8 +39,9 @@ impl ServerMessage {
 }
 
 /// A frame a client may send.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[schema(as = SocketClientFrame)]
 pub enum ClientMessage {
     /// Asks for a `pong` (keeps proxies from closing an idle connection).
     Ping,
