@@ -162,7 +162,9 @@ const MAX_BAN_SECONDS: u64 = 30 * 86_400;
     request_body = NewBan,
     security(("adminToken" = [])),
     responses(
-        (status = 201, description = "the ban", body = BanView),
+        (status = 201, description = "the ban", body = BanView, links(
+            ("LiftBan" = (operation_id = "lift_ban", parameters(("key" = "$response.body#/key")))),
+        )),
         (status = 400, description = "malformed body"),
         (status = 401, description = "wrong or missing admin token"),
         (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),

@@ -176,3 +176,47 @@ async fn the_schemas_come_from_the_code() {
     assert_eq!(schemas["CreateEvent"]["additionalProperties"], false);
     assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
 }
+
+#[tokio::test]
+async fn every_link_leads_to_an_operation_and_its_parameters() {
+    let app = spawn_on_memory().await;
+    let document = document(&app).await;
+    let mut operations = std::collections::HashMap::new();
+    for operations_of_path in document["paths"].as_object().unwrap().values() {
+        for operation in operations_of_path.as_object().unwrap().values() {
+            let id = operation["operationId"].as_str().unwrap().to_owned();
+            assert!(
+                operations.insert(id.clone(), operation.clone()).is_none(),
+                "{id} is unique"
+            );
+        }
+    }
+    let mut links = 0;
+    for operation in operations.values() {
+        for response in operation["responses"].as_object().unwrap().values() {
+            let Some(named) = response["links"].as_object() else {
+                continue;
+            };
+            for (name, link) in named {
+                let target = &operations[link["operationId"].as_str().unwrap()];
+                for parameter in link["parameters"].as_object().unwrap().keys() {
+                    let (place, name_of) = match parameter.split_once('.') {
+                        Some((place, name_of)) => (place, name_of),
+                        None => ("path", parameter.as_str()),
+                    };
+                    let known = target["parameters"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|p| p["name"] == name_of && p["in"] == place);
+                    assert!(
+                        known,
+                        "link {name}: {parameter} is not a parameter of its target"
+                    );
+                }
+                links += 1;
+            }
+        }
+    }
+    assert!(links >= 6, "the document links operations: {links}");
+}

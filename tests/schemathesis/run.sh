@@ -82,7 +82,7 @@ run() { # NAME TOKEN [options]
   python3 -m schemathesis.cli run "http://127.0.0.1:$port/openapi.json" \
     --checks not_a_server_error,response_schema_conformance \
     --header "Authorization: Bearer $token" \
-    --phases examples,coverage,fuzzing \
+    --phases examples,coverage,fuzzing,stateful \
     --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-40}" \
     --request-timeout 15 \
     --seed "${SCHEMATHESIS_SEED:-1}" \

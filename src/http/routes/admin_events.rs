@@ -90,7 +90,11 @@ pub struct AdminEventList {
     request_body = CreateEventBody,
     security(("adminToken" = [])),
     responses(
-        (status = 201, description = "created", body = AdminEventView),
+        (status = 201, description = "created", body = AdminEventView, links(
+            ("ReadEvent" = (operation_id = "detail", parameters(("event" = "$response.body#/id")))),
+            ("ChangeEvent" = (operation_id = "change", parameters(("event" = "$response.body#/id")))),
+            ("PublicEvent" = (operation_id = "public_state", parameters(("event" = "$response.body#/id")))),
+        )),
         (status = 400, description = "malformed JSON"),
         (status = 401, description = "wrong or missing admin token"),
         (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),

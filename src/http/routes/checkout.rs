@@ -90,7 +90,9 @@ fn distinct_skus(items: &[ItemBody], _: &()) -> garde::Result {
     request_body = CheckoutBody,
     security(("userToken" = [])),
     responses(
-        (status = 201, description = "reserved", body = OrderView),
+        (status = 201, description = "reserved", body = OrderView, links(
+            ("Pay" = (operation_id = "pay", parameters(("event" = "$request.path.event"), ("order" = "$response.body#/order_id")))),
+        )),
         (status = 400, description = "malformed JSON"),
         (status = 401, description = "no or bad user token"),
         (status = 403, description = "not_admitted: a missing, forged, expired, another shopper's or another event's admission token"),

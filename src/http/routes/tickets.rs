@@ -30,8 +30,14 @@ pub struct JoinBody {}
     request_body(content = Option<JoinBody>, description = "`{}` or nothing"),
     security(("userToken" = []), ("visitorCookie" = []), ()),
     responses(
-        (status = 201, description = "a new ticket", body = TicketView),
-        (status = 200, description = "the caller's existing ticket", body = TicketView),
+        (status = 201, description = "a new ticket", body = TicketView, links(
+            ("ReadTicket" = (operation_id = "read", parameters(("event" = "$request.path.event"), ("ticket" = "$response.body#/ticket_id")))),
+            ("LeaveQueue" = (operation_id = "leave", parameters(("event" = "$request.path.event"), ("ticket" = "$response.body#/ticket_id")))),
+        )),
+        (status = 200, description = "the caller's existing ticket", body = TicketView, links(
+            ("ReadTicket" = (operation_id = "read", parameters(("event" = "$request.path.event"), ("ticket" = "$response.body#/ticket_id")))),
+            ("LeaveQueue" = (operation_id = "leave", parameters(("event" = "$request.path.event"), ("ticket" = "$response.body#/ticket_id")))),
+        )),
         (status = 400, description = "malformed JSON"),
         (status = 401, description = "no or bad credentials, and the event admits signed-in shoppers only"),
         (status = 404, description = "no such event"),
@@ -101,7 +107,9 @@ pub async fn join(
     params(TicketPath),
     security(("userToken" = []), ("visitorCookie" = [])),
     responses(
-        (status = 200, description = "the ticket", body = TicketView),
+        (status = 200, description = "the ticket", body = TicketView, links(
+            ("CheckOut" = (operation_id = "checkout", parameters(("event" = "$request.path.event"), ("header.Admission-Token" = "$response.body#/admission_token")))),
+        )),
         (status = 401, description = "no or bad credentials"),
         (status = 404, description = "no such ticket for this caller"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
