@@ -78,15 +78,27 @@ const NEVER_LIMITED: &[&str] = &[
     "/.well-known/jwks.json",
 ];
 
-/// The finished document, rendered once: what the router collected, with the shared
-/// conventions applied.
+/// The finished document, rendered once: what the router collected, with the answers many
+/// operations share written once here (the admin check's 401 and 403, the limiter's 429 and 403)
+/// and every error described as a problem document.
 pub fn finish(collected: utoipa::openapi::OpenApi) -> Bytes {
     let mut document = serde_json::to_value(collected).unwrap_or(Value::Null);
     document["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
     for_each_operation(&mut document, |path, operation| {
+        let needs_admin = operation["security"]
+            .as_array()
+            .is_some_and(|ways| ways.iter().any(|way| way.get("adminToken").is_some()));
         let Some(responses) = operation["responses"].as_object_mut() else {
             return;
         };
+        if needs_admin {
+            responses
+                .entry("401")
+                .or_insert_with(|| json!({ "description": "wrong or missing admin token" }));
+            responses.entry("403").or_insert_with(|| {
+                json!({ "description": "the admin API is disabled (WAITROOM_ADMIN_TOKEN unset), or the caller is banned" })
+            });
+        }
         if !NEVER_LIMITED.contains(&path) {
             responses.entry("429").or_insert_with(|| {
                 json!({ "description": "rate_limited: over a rate limit (Retry-After, RateLimit-* headers)" })

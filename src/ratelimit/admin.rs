@@ -45,8 +45,6 @@ pub fn admin_routes<S: Clone + Send + Sync + 'static>(
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "the rules", body = Object),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
     ))]
 async fn get_rules(State(limiter): State<Arc<RateLimiter>>) -> Response {
     axum::Json(limiter.rules().config.clone()).into_response()
@@ -63,8 +61,6 @@ async fn get_rules(State(limiter): State<Arc<RateLimiter>>) -> Response {
     responses(
         (status = 200, description = "the rules now in force", body = Object),
         (status = 400, description = "malformed body"),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
         (status = 422, description = "validation_failed, with errors per field"),
     ))]
 async fn put_rules(
@@ -124,8 +120,6 @@ impl From<BanRecord> for BanView {
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "the bans", body = BanList),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
         (status = 503, description = "the limiter's store is unavailable (Retry-After)"),
     ))]
 async fn list_bans(
@@ -166,8 +160,6 @@ const MAX_BAN_SECONDS: u64 = 30 * 86_400;
             ("LiftBan" = (operation_id = "lift_ban", parameters(("key" = "$response.body#/key")))),
         )),
         (status = 400, description = "malformed body"),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
         (status = 422, description = "validation_failed"),
         (status = 503, description = "the limiter's store is unavailable (Retry-After)"),
     ))]
@@ -219,8 +211,6 @@ fn client_key(limiter: &RateLimiter, given: &str) -> Option<String> {
     security(("adminToken" = [])),
     responses(
         (status = 204, description = "lifted"),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
         (status = 404, description = "no such ban"),
         (status = 503, description = "the limiter's store is unavailable (Retry-After)"),
     ))]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Property-based API testing with schemathesis against a live waitroom, from its own
 # /openapi.json: no request it generates may get a server error (5xx) or an answer that
-# contradicts the document. Usage: tests/schemathesis/run.sh [extra schemathesis options]
+# contradicts the document, in single requests and in the stateful phase, which follows the
+# document's links (join → ticket → checkout → pay, create event → change it, ban → lift).
+# Usage: tests/schemathesis/run.sh [extra schemathesis options]
 #
 # Starts target/release/waitroom when it exists (WAITROOM_BIN overrides), else builds and starts
 # the debug binary, on the embedded store, with an admin token, dev login and the demo event.

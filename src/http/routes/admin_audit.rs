@@ -59,8 +59,6 @@ pub struct AuditLog {
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "the entries", body = AuditLog),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
         (status = 422, description = "validation_failed: limit"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]

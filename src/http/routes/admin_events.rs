@@ -96,8 +96,6 @@ pub struct AdminEventList {
             ("PublicEvent" = (operation_id = "public_state", parameters(("event" = "$response.body#/id")))),
         )),
         (status = 400, description = "malformed JSON"),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
         (status = 409, description = "event_exists"),
         (status = 422, description = "validation_failed"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
@@ -128,8 +126,6 @@ pub async fn create(
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "the events", body = AdminEventList),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<AdminEventList>, ApiError> {
@@ -150,8 +146,6 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<AdminEventList>,
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "the event", body = AdminEventView),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
         (status = 404, description = "no such event"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]
@@ -172,8 +166,6 @@ pub async fn detail(
     responses(
         (status = 200, description = "the changed event", body = AdminEventView),
         (status = 400, description = "malformed JSON"),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
         (status = 404, description = "no such event"),
         (status = 422, description = "validation_failed"),
         (status = 503, description = "the store is unavailable (Retry-After)"),

@@ -30,8 +30,6 @@ const TOP_CLIENTS: usize = 10;
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
-        (status = 401, description = "wrong or missing admin token"),
-        (status = 403, description = "admin API disabled (WAITROOM_ADMIN_TOKEN unset)"),
     ))]
 pub async fn stream(
     State(state): State<AppState>,
