@@ -1,23 +1,46 @@
 //! The JSON shapes of tickets, events and orders, built in one place so every route (and the
 //! WebSocket) answers the same thing.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::state::AppState;
 use crate::admission::sign_admission;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, EventStats, EventStatus, Order, Sku, Ticket, TicketStatus, event_status,
+    EventConfig, EventId, EventStats, EventStatus, Order, Sku, Ticket, TicketId, TicketStatus,
+    event_status,
 };
 use crate::error::ApiError;
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
 
-/// A ticket as its owner sees it; `admission_token` and `admission_expires_at` when admitted.
-pub async fn ticket_view(
+/// A ticket as its owner sees it; `admission_token`, `admission_expires_at` and
+/// `admission_used` when admitted; `visitor_token` in a visitor's join answer. Fields are in
+/// alphabetical order, as a `serde_json::Value` object writes them, so the bytes are the same.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission_expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission_used: Option<bool>,
+    pub eta_seconds: Option<u64>,
+    pub event: &'a str,
+    pub joined_at: String,
+    pub position: Option<u64>,
+    pub status: TicketStatus,
+    pub ticket_id: TicketId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitor_token: Option<String>,
+}
+
+/// A ticket as its owner sees it (see [`TicketView`]).
+pub async fn ticket_view<'a>(
     state: &AppState,
-    config: &EventConfig,
+    config: &'a EventConfig,
     ticket: &Ticket,
-) -> Result<Value, ApiError> {
+) -> Result<TicketView<'a>, ApiError> {
     let now = state.now();
     let rate = config.outflow_per_second();
     let eta = match (ticket.status, ticket.position) {
@@ -41,18 +64,22 @@ pub async fn ticket_view(
         (TicketStatus::Admitted, _) => Some(0),
         _ => None,
     };
-    let mut view = json!({
-        "ticket_id": ticket.ticket_id.to_string(),
-        "event": config.id.as_str(),
-        "status": ticket.status,
-        "position": ticket.position,
-        "eta_seconds": eta,
-        "joined_at": to_rfc3339(ticket.joined_at),
-    });
+    let mut view = TicketView {
+        admission_expires_at: None,
+        admission_token: None,
+        admission_used: None,
+        eta_seconds: eta,
+        event: config.id.as_str(),
+        joined_at: to_rfc3339(ticket.joined_at),
+        position: ticket.position,
+        status: ticket.status,
+        ticket_id: ticket.ticket_id,
+        visitor_token: None,
+    };
     if let Some((token, expires_at)) = admission_of(state, &config.id, ticket)? {
-        view["admission_token"] = json!(token);
-        view["admission_expires_at"] = json!(to_rfc3339(expires_at));
-        view["admission_used"] = json!(ticket.admission_used);
+        view.admission_token = Some(token);
+        view.admission_expires_at = Some(to_rfc3339(expires_at));
+        view.admission_used = Some(ticket.admission_used);
     }
     Ok(view)
 }

@@ -67,7 +67,7 @@ pub async fn join(
     let Some(token) = visitor_token else {
         return Ok((status, Json(view)).into_response());
     };
-    view["visitor_token"] = Value::String(token.clone());
+    view.visitor_token = Some(token.clone());
     let mut response = (status, Json(view)).into_response();
     let cookie = format!(
         "{VISITOR_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={VISITOR_TTL_SECONDS}"
@@ -92,7 +92,10 @@ pub async fn read(
         .await?
         .filter(|ticket| ticket.ticket_id == path.ticket)
         .ok_or_else(|| ApiError::not_found("no such ticket"))?;
-    Ok(Json(ticket_view(&state, &config, &ticket).await?))
+    let view = ticket_view(&state, &config, &ticket).await?;
+    Ok(Json(
+        serde_json::to_value(view).map_err(ApiError::internal)?,
+    ))
 }
 
 /// `DELETE /v1/events/{event}/tickets/{ticket}`: leave the queue (`204`).
