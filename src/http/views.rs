@@ -172,3 +172,67 @@ pub fn paid_view(order: &Order) -> Value {
         "items": order.items,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The view is written exactly as the `serde_json::Value` object it replaced: the same keys in
+    /// the same (alphabetical) order, `null` for an unknown position or estimate, the admission
+    /// and visitor fields only when set.
+    #[test]
+    fn the_ticket_view_writes_the_bytes_of_the_former_json_object() {
+        let ticket_id = TicketId::random();
+        let waiting = TicketView {
+            admission_expires_at: None,
+            admission_token: None,
+            admission_used: None,
+            eta_seconds: None,
+            event: "sale",
+            joined_at: to_rfc3339(1_800_000_000_123),
+            position: Some(7),
+            status: TicketStatus::Waiting,
+            ticket_id,
+            visitor_token: Some("v.t.s".to_owned()),
+        };
+        let mut former = json!({
+            "ticket_id": ticket_id.to_string(),
+            "event": "sale",
+            "status": TicketStatus::Waiting,
+            "position": Some(7),
+            "eta_seconds": None::<u64>,
+            "joined_at": to_rfc3339(1_800_000_000_123),
+        });
+        former["visitor_token"] = json!("v.t.s");
+        assert_eq!(
+            serde_json::to_string(&waiting).unwrap(),
+            serde_json::to_string(&former).unwrap()
+        );
+
+        let admitted = TicketView {
+            admission_expires_at: Some(to_rfc3339(1_800_000_060_000)),
+            admission_token: Some("a.b.c".to_owned()),
+            admission_used: Some(false),
+            eta_seconds: Some(0),
+            position: None,
+            status: TicketStatus::Admitted,
+            visitor_token: None,
+            ..waiting
+        };
+        let former = json!({
+            "ticket_id": ticket_id.to_string(),
+            "event": "sale",
+            "status": TicketStatus::Admitted,
+            "position": None::<u64>,
+            "eta_seconds": Some(0),
+            "joined_at": to_rfc3339(1_800_000_000_123),
+            "admission_token": "a.b.c",
+            "admission_expires_at": to_rfc3339(1_800_000_060_000),
+            "admission_used": false,
+        });
+        assert_eq!(
+            serde_json::to_string(&admitted).unwrap(),
+            serde_json::to_string(&former).unwrap()
+        );
+    }
+}
