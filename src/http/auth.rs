@@ -85,10 +85,19 @@ fn note_caller(request: &mut Request, caller: Caller) {
 
 /// Whether `presented` is the admin token, compared in constant time.
 pub fn is_admin_token(presented: &str, expected: &str) -> bool {
-    // Hashing first makes the comparison constant-time in the length too.
-    Sha256::digest(presented.as_bytes())
-        .ct_eq(&Sha256::digest(expected.as_bytes()))
-        .into()
+    is_admin_digest(presented, &admin_token_digest(expected))
+}
+
+/// The digest of the admin token that [`is_admin_digest`] compares with: hashing first makes
+/// the comparison constant-time in the length too.
+pub fn admin_token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Whether `presented` is the admin token whose digest is `expected`, in constant time.
+pub fn is_admin_digest(presented: &str, expected: &[u8; 32]) -> bool {
+    let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+    presented.ct_eq(expected).into()
 }
 
 /// Middleware: requires `Authorization: Bearer $WAITROOM_ADMIN_TOKEN`.

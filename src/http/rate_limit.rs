@@ -17,7 +17,7 @@ use crate::app::StartError;
 use crate::clock::{Clock, UnixMillis};
 use crate::config::{Settings, StoreSettings};
 use crate::domain::{EventStatus, Tier, event_status};
-use crate::http::auth::is_admin_token;
+use crate::http::auth::{admin_token_digest, is_admin_digest};
 use crate::identity::Authenticator;
 use crate::ratelimit::identity::{TrustedProxies, UserVerifier, VerifiedUser};
 use crate::ratelimit::reload::{RulesFileWatcher, read_rules_file, watch_rules_file};
@@ -36,14 +36,15 @@ const OPEN_EVENTS_EVERY: Duration = Duration::from_secs(2);
 pub struct LimiterUsers {
     /// Verifies shoppers' tokens.
     pub auth: Arc<Authenticator>,
-    /// `WAITROOM_ADMIN_TOKEN` and the operator's client id, when the token is set.
-    pub operator: Option<(String, String)>,
+    /// The digest of `WAITROOM_ADMIN_TOKEN` ([`admin_token_digest`]) and the operator's client
+    /// id, when the token is set: every request's bearer token is compared with it.
+    pub operator: Option<([u8; 32], String)>,
 }
 
 impl UserVerifier for LimiterUsers {
     fn verify(&self, token: &str, now_ms: UnixMillis) -> Option<VerifiedUser> {
-        if let Some((admin_token, operator)) = &self.operator
-            && is_admin_token(token, admin_token)
+        if let Some((admin_digest, operator)) = &self.operator
+            && is_admin_digest(token, admin_digest)
         {
             return Some(VerifiedUser {
                 id: operator.clone(),
@@ -106,7 +107,7 @@ pub async fn build_limiter(
                 operator: settings
                     .admin_token
                     .as_ref()
-                    .map(|token| (token.clone(), token_fingerprint(token))),
+                    .map(|token| (admin_token_digest(token), token_fingerprint(token))),
             }))
             .with_trusted_proxies(TrustedProxies::new(settings.trusted_proxies.clone())),
     );

@@ -8,46 +8,49 @@ use super::state::AppState;
 use crate::admission::sign_admission;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, EventStats, EventStatus, Mode, Order, OrderItem, Sku, Ticket,
+    EventConfig, EventId, EventStats, EventStatus, Mode, Order, OrderItem, Sku, Ticket, TicketId,
     TicketStatus, event_status,
 };
 use crate::error::ApiError;
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
 
-/// A ticket as its owner sees it.
-#[derive(Debug, Serialize, ToSchema)]
+/// A ticket as its owner sees it; `admission_token`, `admission_expires_at` and
+/// `admission_used` when admitted; `visitor_token` in a visitor's join answer. Fields are in
+/// alphabetical order, as the JSON object this view replaced wrote them, so the bytes are the
+/// same.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = Ticket)]
-pub struct TicketView {
-    #[schema(format = Uuid)]
-    pub ticket_id: String,
-    pub event: String,
-    pub status: TicketStatus,
-    /// 1 = next; `null` before the draw and once the ticket has left the queue.
-    pub position: Option<u64>,
-    /// Seconds until admission at the current outflow; `null` when unknown or not waiting.
-    pub eta_seconds: Option<u64>,
-    #[schema(format = DateTime)]
-    pub joined_at: String,
-    /// The admission JWT (EdDSA), when admitted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub admission_token: Option<String>,
+pub struct TicketView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
     pub admission_expires_at: Option<String>,
+    /// The admission JWT (EdDSA), when admitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission_token: Option<String>,
     /// Whether the admission has bought its order, when admitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admission_used: Option<bool>,
+    /// Seconds until admission at the current outflow; `null` when unknown or not waiting.
+    pub eta_seconds: Option<u64>,
+    pub event: &'a str,
+    #[schema(format = DateTime)]
+    pub joined_at: String,
+    /// 1 = next; `null` before the draw and once the ticket has left the queue.
+    pub position: Option<u64>,
+    pub status: TicketStatus,
+    #[schema(value_type = String, format = Uuid)]
+    pub ticket_id: TicketId,
     /// In the join answer of an anonymous visitor: the visitor token (also set as a cookie).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visitor_token: Option<String>,
 }
 
-/// A ticket as its owner sees it; `admission_token` and `admission_expires_at` when admitted.
-pub async fn ticket_view(
+/// A ticket as its owner sees it (see [`TicketView`]).
+pub async fn ticket_view<'a>(
     state: &AppState,
-    config: &EventConfig,
+    config: &'a EventConfig,
     ticket: &Ticket,
-) -> Result<TicketView, ApiError> {
+) -> Result<TicketView<'a>, ApiError> {
     let now = state.now();
     let rate = config.outflow_per_second();
     let eta = match (ticket.status, ticket.position) {
@@ -71,21 +74,24 @@ pub async fn ticket_view(
         (TicketStatus::Admitted, _) => Some(0),
         _ => None,
     };
-    let admission = admission_of(state, &config.id, ticket)?;
-    Ok(TicketView {
-        ticket_id: ticket.ticket_id.to_string(),
-        event: config.id.as_str().to_owned(),
-        status: ticket.status,
-        position: ticket.position,
+    let mut view = TicketView {
+        admission_expires_at: None,
+        admission_token: None,
+        admission_used: None,
         eta_seconds: eta,
+        event: config.id.as_str(),
         joined_at: to_rfc3339(ticket.joined_at),
-        admission_used: admission.as_ref().map(|_| ticket.admission_used),
-        admission_expires_at: admission
-            .as_ref()
-            .map(|(_, expires_at)| to_rfc3339(*expires_at)),
-        admission_token: admission.map(|(token, _)| token),
+        position: ticket.position,
+        status: ticket.status,
+        ticket_id: ticket.ticket_id,
         visitor_token: None,
-    })
+    };
+    if let Some((token, expires_at)) = admission_of(state, &config.id, ticket)? {
+        view.admission_token = Some(token);
+        view.admission_expires_at = Some(to_rfc3339(expires_at));
+        view.admission_used = Some(ticket.admission_used);
+    }
+    Ok(view)
 }
 
 /// The admission token of an admitted ticket, re-signed from the store's times (Ed25519 is
@@ -232,5 +238,71 @@ pub fn paid_view(order: &Order) -> OrderView {
         status: OrderState::Paid,
         reserved_until: None,
         ..reservation_view(order)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The view is written exactly as the `serde_json::Value` object it replaced: the same keys in
+    /// the same (alphabetical) order, `null` for an unknown position or estimate, the admission
+    /// and visitor fields only when set.
+    #[test]
+    fn the_ticket_view_writes_the_bytes_of_the_former_json_object() {
+        let ticket_id = TicketId::random();
+        let waiting = TicketView {
+            admission_expires_at: None,
+            admission_token: None,
+            admission_used: None,
+            eta_seconds: None,
+            event: "sale",
+            joined_at: to_rfc3339(1_800_000_000_123),
+            position: Some(7),
+            status: TicketStatus::Waiting,
+            ticket_id,
+            visitor_token: Some("v.t.s".to_owned()),
+        };
+        let mut former = json!({
+            "ticket_id": ticket_id.to_string(),
+            "event": "sale",
+            "status": TicketStatus::Waiting,
+            "position": Some(7),
+            "eta_seconds": None::<u64>,
+            "joined_at": to_rfc3339(1_800_000_000_123),
+        });
+        former["visitor_token"] = json!("v.t.s");
+        assert_eq!(
+            serde_json::to_string(&waiting).unwrap(),
+            serde_json::to_string(&former).unwrap()
+        );
+
+        let admitted = TicketView {
+            admission_expires_at: Some(to_rfc3339(1_800_000_060_000)),
+            admission_token: Some("a.b.c".to_owned()),
+            admission_used: Some(false),
+            eta_seconds: Some(0),
+            position: None,
+            status: TicketStatus::Admitted,
+            visitor_token: None,
+            ..waiting
+        };
+        let former = json!({
+            "ticket_id": ticket_id.to_string(),
+            "event": "sale",
+            "status": TicketStatus::Admitted,
+            "position": None::<u64>,
+            "eta_seconds": Some(0),
+            "joined_at": to_rfc3339(1_800_000_000_123),
+            "admission_token": "a.b.c",
+            "admission_expires_at": to_rfc3339(1_800_000_060_000),
+            "admission_used": false,
+        });
+        assert_eq!(
+            serde_json::to_string(&admitted).unwrap(),
+            serde_json::to_string(&former).unwrap()
+        );
     }
 }

@@ -4,12 +4,14 @@
 //! The HTTP layer extracts credentials from the request; this module only judges them, so the
 //! WebSocket route (token in `?access_token=`) and the REST routes share one judgement.
 
+mod proof;
 mod user_token;
 mod visitor;
 
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::UnixMillis;
 use crate::domain::{Identity, Tier};
+use proof::{Proof, Proofs};
 
 pub use user_token::{UserClaims, UserTokens, VerifiedUser};
 pub use visitor::{VISITOR_AUDIENCE, VISITOR_COOKIE, VISITOR_TTL_SECONDS};
@@ -39,6 +41,8 @@ pub struct Authenticator {
     users: UserTokens,
     keys: SigningKeys,
     verifier: AdmissionVerifier,
+    /// Bearer tokens proved lately (the keys above never change, so neither do their proofs).
+    proofs: Proofs,
 }
 
 impl Authenticator {
@@ -48,28 +52,55 @@ impl Authenticator {
             users,
             verifier: AdmissionVerifier::from_keys(keys),
             keys: keys.clone(),
+            proofs: Proofs::new(),
         }
     }
 
     /// A bearer token: a visitor token of ours, or a user token.
     pub fn bearer(&self, token: &str, now: UnixMillis) -> Result<Shopper, AuthError> {
-        if self.is_visitor_token(token) {
-            return self.visitor(token, now);
-        }
-        let user = self.users.verify(token, now)?;
-        Ok(Shopper {
-            identity: Identity::user(&user.user_id).map_err(|_| AuthError::Invalid)?,
-            tier: user.tier,
-        })
+        self.proofs.judge(token, now, || self.prove_bearer(token))
     }
 
     /// A visitor token (from the cookie or the join answer).
     pub fn visitor(&self, token: &str, now: UnixMillis) -> Result<Shopper, AuthError> {
-        let visitor_id = visitor::verify_visitor(&self.verifier, token, now)?;
-        Ok(Shopper {
-            identity: Identity::visitor(&visitor_id).map_err(|_| AuthError::Invalid)?,
-            tier: Tier::Anonymous,
-        })
+        self.prove_visitor(token).at(now)
+    }
+
+    /// What a bearer token proves whatever the time.
+    fn prove_bearer(&self, token: &str) -> Proof {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Proof::Refused(AuthError::Invalid);
+        };
+        if self.is_visitor_token(&header, token) {
+            return self.prove_visitor(token);
+        }
+        match self.users.prove(token, &header) {
+            Ok((user, times)) => Proof::Signed {
+                shopper: Identity::user(&user.user_id)
+                    .map(|identity| Shopper {
+                        identity,
+                        tier: user.tier,
+                    })
+                    .map_err(|_| AuthError::Invalid),
+                times,
+            },
+            Err(error) => Proof::Refused(error),
+        }
+    }
+
+    fn prove_visitor(&self, token: &str) -> Proof {
+        match visitor::prove_visitor(&self.verifier, token) {
+            Ok((visitor_id, times)) => Proof::Signed {
+                shopper: Identity::visitor(&visitor_id)
+                    .map(|identity| Shopper {
+                        identity,
+                        tier: Tier::Anonymous,
+                    })
+                    .map_err(|_| AuthError::Invalid),
+                times,
+            },
+            Err(error) => Proof::Refused(error),
+        }
     }
 
     /// A new anonymous visitor and their token.
@@ -101,12 +132,13 @@ impl Authenticator {
         &self.users
     }
 
-    /// Whether the token names one of our keys and the visitor audience, without verifying it.
-    fn is_visitor_token(&self, token: &str) -> bool {
-        let Ok(header) = jsonwebtoken::decode_header(token) else {
-            return false;
-        };
-        let ours = header.kid.is_some_and(|kid| self.keys.find(&kid).is_some());
+    /// Whether the token (its `header` decoded) names one of our keys and the visitor audience,
+    /// without verifying it.
+    fn is_visitor_token(&self, header: &jsonwebtoken::Header, token: &str) -> bool {
+        let ours = header
+            .kid
+            .as_deref()
+            .is_some_and(|kid| self.keys.find(kid).is_some());
         ours && jsonwebtoken::dangerous::insecure_decode_claims::<serde_json::Value>(token)
             .is_ok_and(|claims| claims["aud"] == VISITOR_AUDIENCE)
     }

@@ -54,9 +54,10 @@ enum Keys {
     Secret {
         encoding: EncodingKey,
         decoding: DecodingKey,
+        validation: Box<Validation>,
     },
-    /// Public keys by `kid`, each with its one algorithm.
-    Jwks(HashMap<String, (DecodingKey, Algorithm)>),
+    /// Public keys by `kid`, each with its one algorithm (and its checks, built once).
+    Jwks(HashMap<String, (DecodingKey, Validation)>),
     /// No user tokens are accepted.
     None,
 }
@@ -75,6 +76,11 @@ impl UserTokens {
             keys: Keys::Secret {
                 encoding: EncodingKey::from_secret(secret),
                 decoding: DecodingKey::from_secret(secret),
+                validation: Box::new(validation(
+                    Algorithm::HS256,
+                    issuer.as_deref(),
+                    audience.as_deref(),
+                )),
             },
             issuer,
             audience,
@@ -140,7 +146,8 @@ impl UserTokens {
                     path.display()
                 ))
             })?;
-            keys.insert(kid, (key, algorithm));
+            let checks = validation(algorithm, issuer.as_deref(), audience.as_deref());
+            keys.insert(kid, (key, checks));
         }
         if keys.is_empty() {
             return Err(KeyError(format!(
@@ -158,56 +165,54 @@ impl UserTokens {
     /// Verifies a user token at `now`.
     pub fn verify(&self, token: &str, now: UnixMillis) -> Result<VerifiedUser, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
-        let (key, algorithm) = match &self.keys {
-            Keys::Secret { decoding, .. } => (decoding, Algorithm::HS256),
+        let (user, times) = self.prove(token, &header)?;
+        times.judge(now)?;
+        Ok(user)
+    }
+
+    /// What a user token proves whatever the time (its `header` already decoded): the user, and
+    /// the times it holds between, to be judged at the caller's `now`.
+    pub(super) fn prove(
+        &self,
+        token: &str,
+        header: &Header,
+    ) -> Result<(VerifiedUser, TokenTimes), AuthError> {
+        let (key, validation) = match &self.keys {
+            Keys::Secret {
+                decoding,
+                validation,
+                ..
+            } => (decoding, validation.as_ref()),
             Keys::Jwks(keys) => {
                 let entry = match &header.kid {
                     Some(kid) => keys.get(kid),
                     None if keys.len() == 1 => keys.values().next(),
                     None => None,
                 };
-                let (key, algorithm) = entry.ok_or(AuthError::Invalid)?;
-                (key, *algorithm)
+                let (key, validation) = entry.ok_or(AuthError::Invalid)?;
+                (key, validation)
             }
             Keys::None => return Err(AuthError::Invalid),
         };
-        if header.alg != algorithm {
+        if !validation.algorithms.contains(&header.alg) {
             return Err(AuthError::Invalid);
         }
-        let mut validation = Validation::new(algorithm);
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = self.audience.is_some();
-        if let Some(issuer) = &self.issuer {
-            validation.set_issuer(&[issuer]);
-            validation.required_spec_claims.insert("iss".to_owned());
-        }
-        if let Some(audience) = &self.audience {
-            validation.set_audience(&[audience]);
-            validation.required_spec_claims.insert("aud".to_owned());
-        }
-        let claims = jsonwebtoken::decode::<UserClaims>(token, key, &validation)
+        let claims = jsonwebtoken::decode::<UserClaims>(token, key, validation)
             .map_err(|_| AuthError::Invalid)?
             .claims;
-        let now_seconds = now.div_euclid(1000);
-        if now_seconds >= claims.exp + LEEWAY_SECONDS {
-            return Err(AuthError::Expired);
-        }
-        if claims
-            .nbf
-            .is_some_and(|nbf| now_seconds + LEEWAY_SECONDS < nbf)
-        {
-            return Err(AuthError::Invalid);
-        }
-        Ok(VerifiedUser {
+        let times = TokenTimes {
+            valid_from: claims.nbf.map(|nbf| nbf.saturating_sub(LEEWAY_SECONDS)),
+            expired_from: claims.exp.saturating_add(LEEWAY_SECONDS),
+        };
+        let user = VerifiedUser {
             tier: claims
                 .tier
                 .as_deref()
                 .and_then(Tier::parse)
                 .unwrap_or(Tier::Regular),
             user_id: claims.sub,
-        })
+        };
+        Ok((user, times))
     }
 
     /// Issues a token for `user_id` valid for `ttl_seconds` (dev login). `None` unless the tokens
@@ -234,6 +239,48 @@ impl UserTokens {
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, encoding).ok()
     }
+}
+
+/// When a verified user token holds, in seconds since the epoch, leeway included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TokenTimes {
+    /// Not before (absent: from any time).
+    pub valid_from: Option<i64>,
+    /// Expired from this second on.
+    pub expired_from: i64,
+}
+
+impl TokenTimes {
+    /// Whether the token holds at `now`: expiry first, then not-before.
+    pub fn judge(&self, now: UnixMillis) -> Result<(), AuthError> {
+        let now_seconds = now.div_euclid(1000);
+        if now_seconds >= self.expired_from {
+            return Err(AuthError::Expired);
+        }
+        if self.valid_from.is_some_and(|from| now_seconds < from) {
+            return Err(AuthError::Invalid);
+        }
+        Ok(())
+    }
+}
+
+/// The checks of one key's tokens: its one algorithm, `exp` and `sub` required, `iss` and `aud`
+/// when set. Times are judged by the caller, who owns the clock.
+fn validation(algorithm: Algorithm, issuer: Option<&str>, audience: Option<&str>) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = audience.is_some();
+    if let Some(issuer) = issuer {
+        validation.set_issuer(&[issuer]);
+        validation.required_spec_claims.insert("iss".to_owned());
+    }
+    if let Some(audience) = audience {
+        validation.set_audience(&[audience]);
+        validation.required_spec_claims.insert("aud".to_owned());
+    }
+    validation
 }
 
 #[cfg(test)]

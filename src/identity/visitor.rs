@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AuthError;
+use super::user_token::TokenTimes;
 use crate::admission::token::{ISSUER, sign};
 use crate::admission::{AdmissionError, AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::UnixMillis;
@@ -54,12 +55,11 @@ pub fn visitor_token(
     sign(keys, &claims)
 }
 
-/// The visitor id of a valid visitor token.
-pub fn verify_visitor(
+/// What a visitor token proves whatever the time: the visitor id, and until when it holds.
+pub(super) fn prove_visitor(
     verifier: &AdmissionVerifier,
     token: &str,
-    now: UnixMillis,
-) -> Result<String, AuthError> {
+) -> Result<(String, TokenTimes), AuthError> {
     let claims: VisitorClaims =
         verifier
             .decode(token, VISITOR_AUDIENCE)
@@ -67,8 +67,9 @@ pub fn verify_visitor(
                 AdmissionError::Expired => AuthError::Expired,
                 _ => AuthError::Invalid,
             })?;
-    if now.div_euclid(1000) >= claims.exp {
-        return Err(AuthError::Expired);
-    }
-    Ok(claims.sub)
+    let times = TokenTimes {
+        valid_from: None,
+        expired_from: claims.exp,
+    };
+    Ok((claims.sub, times))
 }

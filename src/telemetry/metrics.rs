@@ -10,6 +10,7 @@
 //! [`ALL`] lists them, so a test can check that dashboards and alerts name only real metrics.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -245,10 +246,20 @@ const STORE_BUCKETS: &[f64] = &[
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
+/// How often recorded histogram samples are folded into their buckets. Until then each sample
+/// is kept, so without this a process nobody scrapes would grow by every request it serves.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Whether [`install`] has put the recorder in place (handles taken before are no-ops).
+pub fn installed() -> bool {
+    HANDLE.get().is_some()
+}
+
 /// The process's Prometheus recorder, installed once as the global `metrics` recorder (several
 /// apps in one test process share it), with every metric described.
 pub fn install() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
@@ -267,6 +278,18 @@ pub fn install() -> PrometheusHandle {
             }
             describe_all();
             start_series();
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("metrics-upkeep".to_owned())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::warn!(%error, "no metrics upkeep thread: histograms fold only when scraped");
+            }
             handle
         })
         .clone()

@@ -1,10 +1,12 @@
 //! A [`QueueStore`] that times every call and counts every failure, whatever store it wraps.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use metrics::Histogram;
 
 use super::metrics::{STORE_DURATION, STORE_ERRORS};
 use crate::clock::UnixMillis;
@@ -34,8 +36,7 @@ async fn timed<T>(
 ) -> Result<T, StoreError> {
     let started = Instant::now();
     let result = call.await;
-    metrics::histogram!(STORE_DURATION, "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
+    record_duration(operation, started.elapsed().as_secs_f64());
     if let Err(error) = &result {
         let kind = match error {
             StoreError::Unavailable(_) => "unavailable",
@@ -44,6 +45,28 @@ async fn timed<T>(
         metrics::counter!(STORE_ERRORS, "operation" => operation, "kind" => kind).increment(1);
     }
     result
+}
+
+thread_local! {
+    /// Each worker thread's duration histograms by operation: a recorder lookup per call (a key
+    /// hashed, a shared map read) would cost as much as a memory store's answer.
+    static DURATIONS: RefCell<Vec<(&'static str, Histogram)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn record_duration(operation: &'static str, seconds: f64) {
+    // Handles are kept only once the process's recorder is in place: before, they are no-ops.
+    if !super::metrics::installed() {
+        metrics::histogram!(STORE_DURATION, "operation" => operation).record(seconds);
+        return;
+    }
+    DURATIONS.with_borrow_mut(|durations| {
+        if let Some((_, histogram)) = durations.iter().find(|(known, _)| *known == operation) {
+            return histogram.record(seconds);
+        }
+        let histogram = metrics::histogram!(STORE_DURATION, "operation" => operation);
+        histogram.record(seconds);
+        durations.push((operation, histogram));
+    });
 }
 
 #[async_trait]

@@ -118,7 +118,7 @@ pub async fn read(
     State(state): State<AppState>,
     path: TicketPath,
     shopper: Shopper,
-) -> Result<Json<TicketView>, ApiError> {
+) -> Result<Response, ApiError> {
     let config = event_config(&state, &path.event).await?;
     let ticket = state
         .store
@@ -126,7 +126,8 @@ pub async fn read(
         .await?
         .filter(|ticket| ticket.ticket_id == path.ticket)
         .ok_or_else(|| ApiError::not_found("no such ticket"))?;
-    Ok(Json(ticket_view(&state, &config, &ticket).await?))
+    // The view borrows the event's settings: it is written before they go.
+    Ok(Json(ticket_view(&state, &config, &ticket).await?).into_response())
 }
 
 /// `DELETE /v1/events/{event}/tickets/{ticket}`: leave the queue (`204`).

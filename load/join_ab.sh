@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The two join figures of load/bench (HTTP joins on the memory store beside the bare axum route;
+# on the Redis store beside redis-benchmark ZADD), for one or more builds of waitroom, in
+# alternation: each round runs bare, then every build on memory, then ZADD, then every build on
+# Redis. Servers run exactly as load/bench starts them (JSON logs, RUST_LOG=warn, the shipped
+# rate-limit rules, loopback trusted as a proxy); load generators are pinned to the last core,
+# 50 connections, each join a new signed-in shopper on a fresh event.
+#
+#   load/join_ab.sh ROUNDS SECONDS BARE_BIN NAME=WAITROOM_BIN [NAME=WAITROOM_BIN …]
+#
+# Prints one CSV line per run:
+#   round,what,per_second,p50_ms,p99_ms,non_2xx,cpu_us_per_request,redis_cpu_us_per_request
+# (the CPU time, user and system, that the server process and redis-server spent per request
+# answered: on a shared machine steadier figures for comparing builds than the rate itself).
+set -euo pipefail
+rounds=$1 seconds=$2 bare_bin=$3
+shift 3
+here="$(cd "$(dirname "$0")" && pwd)/bench.d"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+connections=50
+pin=(taskset -c "$(( $(nproc) - 1 ))")
+work=$(mktemp -d /tmp/waitroom-join-ab.XXXXXX)
+started=()
+cleanup() {
+  for pid in "${started[@]}"; do kill "${pid}" 2>/dev/null || true; done
+  for pid in "${started[@]}"; do wait "${pid}" 2>/dev/null || true; done
+  rm -rf "${work}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_http() {
+  for _ in $(seq 1 300); do
+    curl -fs "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "nothing answers at $1" >&2
+  return 1
+}
+
+redis_port=$(free_port)
+redis-server --port "${redis_port}" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "${work}" >"${work}/redis.log" 2>&1 &
+started+=($!)
+redis_pid=$!
+for _ in $(seq 1 100); do redis-cli -p "${redis_port}" PING >/dev/null 2>&1 && break; sleep 0.1; done
+
+admin_token="bench-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
+user_secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+python3 "${here}/tokens.py" "${user_secret}" 300000 >"${work}/tokens.txt"
+
+bare_port=$(free_port)
+"${bare_bin}" "127.0.0.1:${bare_port}" >"${work}/bare.log" 2>&1 &
+started+=($!)
+bare_pid=$!
+wait_http "http://127.0.0.1:${bare_port}/" -X POST
+
+declare -A url pid
+names=()
+for spec in "$@"; do
+  name=${spec%%=*} bin=${spec#*=}
+  names+=("${name}")
+  for store in memory redis; do
+    port=$(free_port)
+    store_env=()
+    [ "${store}" = redis ] && store_env=(WAITROOM_REDIS_URL="redis://127.0.0.1:${redis_port}")
+    env -u WAITROOM_CONFIG -u WAITROOM_REDIS_URL \
+      WAITROOM_LISTEN="127.0.0.1:${port}" WAITROOM_ADMIN_TOKEN="${admin_token}" \
+      WAITROOM_USER_JWT_SECRET="${user_secret}" WAITROOM_TRUSTED_PROXIES=127.0.0.0/8 \
+      WAITROOM_LOG_FORMAT=json RUST_LOG=warn "${store_env[@]}" \
+      "${bin}" serve >"${work}/${name}-${store}.log" 2>&1 &
+    started+=($!)
+    pid["${name}-${store}"]=$!
+    url["${name}-${store}"]="http://127.0.0.1:${port}"
+    wait_http "http://127.0.0.1:${port}/healthz"
+  done
+done
+
+create_event() { # URL ID
+  local starts
+  starts=$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)
+  curl -fs -o /dev/null -X POST "$1/v1/admin/events" -H "Authorization: Bearer ${admin_token}" \
+    -H 'Content-Type: application/json' \
+    -d "{\"id\":\"$2\",\"name\":\"bench\",\"starts_at\":\"${starts}\",\"outflow_per_second\":1,\"outflow_burst\":1,\"admission_ttl_seconds\":120,\"allow_anonymous\":false,\"inventory\":{\"sku-1\":1000},\"mode\":\"queue\",\"abandon_after_seconds\":600}"
+}
+# cpu_ticks PID: user + system clock ticks the process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+wrk_csv() { # WHAT PID SCRIPT URL [ENV…]
+  local what=$1 server=$2 script=$3 target=$4 before after redis_before redis_after
+  shift 4
+  before=$(cpu_ticks "${server}")
+  redis_before=$(cpu_ticks "${redis_pid}")
+  env "$@" "${pin[@]}" wrk -t1 -c"${connections}" -d"${seconds}s" --latency -s "${script}" "${target}" \
+    | sed -n 's/^RESULT //p' >"${work}/result.json"
+  after=$(cpu_ticks "${server}")
+  redis_after=$(cpu_ticks "${redis_pid}")
+  python3 -c '
+import json, os, sys
+r = json.load(open(sys.argv[3]))
+hz, n = os.sysconf("SC_CLK_TCK"), max(r["requests"], 1)
+server = (int(sys.argv[5]) - int(sys.argv[4])) / hz * 1e6 / n
+redis = (int(sys.argv[7]) - int(sys.argv[6])) / hz * 1e6 / n
+print("%s,%s,%.1f,%.3f,%.3f,%d,%.1f,%.1f" % (sys.argv[1], sys.argv[2], r["per_second"], r["p50_ms"], r["p99_ms"], r["non_2xx"], server, redis))' \
+    "${round}" "${what}" "${work}/result.json" "${before}" "${after}" "${redis_before}" "${redis_after}"
+}
+event_n=0
+join() { # NAME-STORE
+  event_n=$((event_n + 1))
+  create_event "${url[$1]}" "ab-${event_n}"
+  wrk_csv "join_$1" "${pid[$1]}" "${here}/join.lua" "${url[$1]}" TOKENS="${work}/tokens.txt" JOIN_PATH="/v1/events/ab-${event_n}/tickets"
+}
+
+echo "round,what,per_second,p50_ms,p99_ms,non_2xx,cpu_us_per_request,redis_cpu_us_per_request"
+for round in $(seq 1 "${rounds}"); do
+  wrk_csv bare "${bare_pid}" "${here}/plain.lua" "http://127.0.0.1:${bare_port}/" METHOD=POST
+  for name in "${names[@]}"; do join "${name}-memory"; done
+  "${pin[@]}" redis-benchmark -p "${redis_port}" -c "${connections}" -n 200000 -r 100000000 --csv \
+    ZADD bench:zset __rand_int__ member:__rand_int__ 2>/dev/null \
+    | awk -F'","' -v r="${round}" 'NR == 2 { printf "%s,zadd,%s,%s,%s,0,,\n", r, $2, $5, $7 }'
+  for name in "${names[@]}"; do join "${name}-redis"; done
+done
