@@ -380,17 +380,28 @@ async fn a_client_that_reads_nothing_is_dropped_not_buffered() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_open_socket_keeps_its_shopper_seen() {
+async fn an_open_socket_is_held_by_its_instance_and_released_when_it_closes() {
     let ticket = waiting(Some(50));
     let mut socket = open_waiting(queue_of(100, 0), &ticket).await;
     socket.next_of("position").await;
 
-    // The grace period is 20 s: a touch every 5 s.
+    // The grace period is 20 s: a heartbeat every 5 s; the opening is told once.
     tokio::time::sleep(Duration::from_secs(11)).await;
+    let held = socket.store.edit(|s| s.reports.clone());
+    socket.client.send(Ok(Message::Close(None))).await.unwrap();
+    // The closing is told with the next heartbeat.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = socket.store.edit(|s| s.reports.clone());
 
-    let touches = socket.store.edit(|s| s.touches.clone());
-    assert!(touches.len() >= 2);
-    assert!(touches.iter().all(|batch| batch == &vec![alice()]));
+    let opened: Vec<_> = held.iter().flat_map(|r| r.opened.clone()).collect();
+    assert_eq!(opened, vec![alice()]);
+    assert!(held.len() >= 3, "heartbeats go on: {held:?}");
+    assert!(
+        held.iter()
+            .all(|r| r.instance == *socket.registry.instance())
+    );
+    let closed: Vec<_> = after.iter().flat_map(|r| r.closed.clone()).collect();
+    assert_eq!(closed, vec![alice()]);
 }
 
 #[tokio::test(start_paused = true)]
