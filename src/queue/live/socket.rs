@@ -158,9 +158,14 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         snapshot.tick == 0 || snapshot.position_of(score) <= snapshot.reachable_within(horizon)
     }
 
+    /// When the client last heard its position (or, before any, when the socket last sent).
+    fn last_position(&self) -> Instant {
+        self.last_position_at.unwrap_or(self.last_sent)
+    }
+
     fn next_wake(&self, watching: bool) -> Instant {
         let settings = &self.live.settings;
-        let mut wake = self.last_sent + settings.keepalive;
+        let mut wake = self.last_position() + settings.keepalive;
         if let Some(due) = self.read_due {
             wake = wake.min(due);
         }
@@ -221,8 +226,8 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         }
     }
 
-    /// Sends the position when it changed (at most once per interval) or the socket was silent
-    /// for the keepalive.
+    /// Sends the position when it changed (at most once per interval) or the client has not
+    /// heard it for the keepalive (other frames, a pong or a status, do not count).
     async fn tell_position(&mut self, now: Instant, view: &View) -> ControlFlow<SocketEnd> {
         let settings = &self.live.settings;
         let position = match self.score {
@@ -236,7 +241,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         let interval_passed = self
             .last_position_at
             .is_none_or(|at| now >= at + settings.position_interval);
-        let silent_too_long = now >= self.last_sent + settings.keepalive;
+        let silent_too_long = now >= self.last_position() + settings.keepalive;
         self.position_held_back = changed && !interval_passed;
         if (changed && interval_passed) || silent_too_long {
             self.send(ServerMessage::Position {
@@ -253,7 +258,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
 
     /// Before the first drain is published (the store may be down): the ticket as it was read.
     async fn keep_alive_without_snapshot(&mut self, now: Instant) -> ControlFlow<SocketEnd> {
-        if now < self.last_sent + self.live.settings.keepalive {
+        if now < self.last_position() + self.live.settings.keepalive {
             return ControlFlow::Continue(());
         }
         let serving = self.position_told.map_or(0, |(_, serving)| serving);
@@ -263,7 +268,9 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
             eta_seconds: None,
             serving,
         })
-        .await
+        .await?;
+        self.last_position_at = Some(now);
+        ControlFlow::Continue(())
     }
 
     /// The event's ticker stopped: the event closed, or went away.

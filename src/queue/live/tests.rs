@@ -305,6 +305,47 @@ async fn a_still_queue_still_hears_from_the_socket_within_two_seconds() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_still_queue_hears_its_position_every_two_seconds_for_a_minute_pongs_aside() {
+    let ticket = waiting(Some(5_000));
+    let mut socket = open_waiting(queue_of(10_000, 0), &ticket).await;
+    socket.next_of("position").await;
+    let start = tokio::time::Instant::now();
+    let mut last = start;
+    let mut longest = Duration::ZERO;
+    let mut positions = 0;
+
+    while start.elapsed() < Duration::from_secs(60) {
+        // A ping every 700 ms: the pongs must not stand in for the position.
+        let ping = Message::text(r#"{"type":"ping"}"#);
+        socket.client.send(Ok(ping)).await.unwrap();
+        loop {
+            let frame = tokio::time::timeout(Duration::from_millis(700), socket.frames.next());
+            let Ok(frame) = frame.await else { break };
+            let Message::Text(text) = frame.unwrap() else {
+                continue;
+            };
+            if serde_json::from_str::<Value>(text.as_str()).unwrap()["type"] == "position" {
+                let now = tokio::time::Instant::now();
+                longest = longest.max(now - last);
+                last = now;
+                positions += 1;
+            }
+        }
+    }
+
+    assert!(
+        longest <= Duration::from_secs(2),
+        "{longest:?} without a position"
+    );
+    assert!(positions >= 30, "{positions} positions in a minute");
+    assert_eq!(
+        socket.store.edit(|s| s.ticket_reads),
+        0,
+        "no store read per frame"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_prequeue_socket_reads_its_ticket_once_after_the_draw() {
     let ticket = waiting(None);
     let store = queue_of(100, 0);
