@@ -1,6 +1,7 @@
 //! One open queue page: what to tell it, and when.
 
 use std::ops::ControlFlow;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -149,13 +150,22 @@ pub(super) struct LiveSocket<'a, W> {
 
 impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
     /// Whether the socket wakes at every published drain. A shopper further back than the
-    /// outflow can reach in two position intervals only looks once per interval.
+    /// outflow can reach in two looks only looks now and then (see [`Self::look_every`]).
     fn watches(&self, snapshot: &OutflowSnapshot) -> bool {
         let Some(score) = self.score else {
             return true;
         };
-        let horizon = 2.0 * self.live.settings.position_interval.as_secs_f64();
+        let horizon = 2.0 * self.look_every().as_secs_f64();
         snapshot.tick == 0 || snapshot.position_of(score) <= snapshot.reachable_within(horizon)
+    }
+
+    /// How often a socket that does not watch every drain looks at the snapshot: once per
+    /// keepalive, so that in a still queue each look sends the position it owes and nothing
+    /// else wakes the socket (one wake and one frame per socket per keepalive), but never more
+    /// often than positions may go out.
+    fn look_every(&self) -> Duration {
+        let settings = &self.live.settings;
+        settings.keepalive.max(settings.position_interval)
     }
 
     /// When the client last heard its position (or, before any, when the socket last sent).
@@ -173,7 +183,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
             wake = wake.min(at + settings.position_interval);
         }
         if !watching {
-            wake = wake.min(self.last_look + settings.position_interval);
+            wake = wake.min(self.last_look + self.look_every());
         }
         wake
     }
