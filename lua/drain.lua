@@ -46,7 +46,7 @@ else
     if not t then
       return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
     end
-    if is_abandoned(t.seen or t.joined, now, c.abandon_after_seconds) then
+    if is_gone(t, now, c.abandon_after_seconds) then
       t.tag = 'x'
       put_ticket(t)
       abandoned = abandoned + 1

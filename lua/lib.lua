@@ -25,6 +25,8 @@
 --   ordt           hash    ticket id (16 raw bytes) -> the order made with that admission
 --   stock          hash    SKU -> units left; its fields are exactly the SKUs offered now
 --   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
+--   hb:<instance>  string  the instance's latest heartbeat (ms), written by presence; it expires
+--                          an hour past the grace period after the instance's last report
 
 local PREFIX = KEYS[1]
 local K = {
@@ -178,10 +180,12 @@ end
 
 -- Ticket records. A compact binary string, no JSON, to keep a waiting shopper small:
 --   tag(1) ticket_id(16 raw bytes) joined_at(6, little endian ms) and then either
---   seen(6)                                   (never admitted: 29 bytes)
+--   seen(6) [holder]                          (never admitted: 29 bytes, more while held)
 --   admitted_at(6) expires_at(6) [order id]   (admitted: 35 bytes, more once used)
 -- tags: w waiting, a admitted, x expired (admission ran out or place abandoned), l left.
--- An admitted record with an order id has used its admission.
+-- An admitted record with an order id has used its admission. The holder (the instance id
+-- holding the shopper's open socket, see presence.lua) is kept only while waiting, so a record
+-- of any other tag is 29 bytes exactly when it was never admitted.
 local function bucket_of(identity)
   return PREFIX .. 'tk:' .. string.sub(redis.sha1hex(identity), 1, 4)
 end
@@ -199,8 +203,11 @@ local function get_ticket(identity, bucket)
     tid = string.sub(raw, 2, 17),
     joined = struct.unpack('<I6', raw, 18),
   }
-  if #raw == 29 then
+  if t.tag == 'w' or #raw == 29 then
     t.seen = struct.unpack('<I6', raw, 24)
+    if #raw > 29 then
+      t.holder = string.sub(raw, 30)
+    end
   else
     t.adm_at = struct.unpack('<I6', raw, 24)
     t.exp = struct.unpack('<I6', raw, 30)
@@ -217,8 +224,40 @@ local function put_ticket(t)
     raw = raw .. struct.pack('<I6I6', t.adm_at, t.exp) .. (t.order or '')
   else
     raw = raw .. struct.pack('<I6', t.seen or 0)
+    if t.tag == 'w' and t.holder then
+      raw = raw .. t.holder
+    end
   end
   redis.call('HSET', t.bucket or bucket_of(t.identity), t.identity, raw)
+end
+
+-- Heartbeats of the instances holding shoppers, as this script has read them (ms; 0: none).
+local BEATS = {}
+
+local function beat_key(instance)
+  return PREFIX .. 'hb:' .. instance
+end
+
+-- Mirrors last_seen (src/queue/outflow.rs): the later of the shopper's own seen time and their
+-- holder's latest heartbeat.
+local function last_seen(t)
+  local seen = t.seen or t.joined
+  if t.holder then
+    local beat = BEATS[t.holder]
+    if beat == nil then
+      beat = tonumber(redis.call('GET', beat_key(t.holder)) or '0')
+      BEATS[t.holder] = beat
+    end
+    seen = math.max(seen, beat)
+  end
+  return seen
+end
+
+-- Whether a waiting shopper has lost the place: the heartbeat is read only when the shopper's own
+-- seen time is too old.
+local function is_gone(t, now, abandon_after_seconds)
+  return is_abandoned(t.seen or t.joined, now, abandon_after_seconds)
+    and is_abandoned(last_seen(t), now, abandon_after_seconds)
 end
 
 -- A new ticket record, waiting and seen now.

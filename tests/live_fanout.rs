@@ -48,6 +48,8 @@ const REACHED: usize = 20;
 /// `window`, and what the pages heard.
 struct Run {
     calls: BTreeMap<&'static str, u64>,
+    /// Shoppers named in presence reports (pages opened or closed) during the window.
+    reported: u64,
     fewest_frames_per_socket: u64,
 }
 
@@ -60,7 +62,7 @@ async fn run_with(sockets: usize, window: Duration) -> Run {
     let store = Arc::new(CountingStore::new(memory));
     let event = EventId::parse("big-sale").unwrap();
     let mut config = sale("big-sale", START, 1, 1, 100_000);
-    // Open pages are touched every 5 s.
+    // The instance sends a heartbeat every 5 s.
     config.abandon_after_seconds = 20;
     store.create_event(&config).await.unwrap();
 
@@ -102,9 +104,11 @@ async fn run_with(sockets: usize, window: Duration) -> Run {
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = store.all_calls();
+    let reported_before = store.reported_identities();
     frames.iter().for_each(|f| f.store(0, Ordering::Relaxed));
     tokio::time::sleep(window).await;
     let after = store.all_calls();
+    let reported = store.reported_identities() - reported_before;
 
     let calls = after
         .iter()
@@ -121,6 +125,7 @@ async fn run_with(sockets: usize, window: Duration) -> Run {
     drop(clients);
     Run {
         calls,
+        reported,
         fewest_frames_per_socket,
     }
 }
@@ -141,13 +146,18 @@ async fn store_work_per_tick_is_the_same_for_ten_and_for_two_thousand_sockets() 
         few.calls
     );
     assert_eq!(drains(&few), drains(&many));
-    // Touches are one call per event per interval, whatever the number of open pages.
-    assert_eq!(few.calls.get("touch"), many.calls.get("touch"));
+    // Heartbeats are one call per event per interval, whatever the number of open pages, and
+    // name no waiting shopper once the pages are open: the store's work inside them does not
+    // follow the sockets either. Only pages closed by the outflow's admissions are told.
+    assert_eq!(few.calls.get("presence"), Some(&2));
+    assert_eq!(many.calls.get("presence"), Some(&2));
+    assert_eq!(few.reported, 0);
+    assert!(many.reported <= REACHED as u64, "{} told", many.reported);
     // Nothing else grows with the sockets: no per-socket reads while shoppers wait.
     let others = |run: &Run| -> u64 {
         run.calls
             .iter()
-            .filter(|(op, _)| !matches!(**op, "drain" | "touch"))
+            .filter(|(op, _)| !matches!(**op, "drain" | "presence"))
             .map(|(_, n)| n)
             .sum()
     };
@@ -175,7 +185,7 @@ async fn store_rates(store: &CountingStore, window: Duration) -> (f64, u64) {
     let drains = delta("drain") as f64 / window.as_secs_f64();
     let others = after
         .keys()
-        .filter(|op| !matches!(**op, "drain" | "event" | "event_ids" | "stats" | "touch"))
+        .filter(|op| !matches!(**op, "drain" | "event" | "event_ids" | "stats" | "presence"))
         .map(|op| delta(op))
         .sum();
     (drains, others)

@@ -438,3 +438,71 @@ async fn an_event_created_through_the_admin_api_admits_at_once_without_waiting_f
     }
     assert_eq!(status, "admitted");
 }
+
+/// Every socket of a queue that does not move hears its position at least every 2 s, and the
+/// frames come from the shared snapshot: no store read per socket. Run on tokio's paused clock,
+/// which jumps to the next timer whenever server and clients are idle: a minute passes at once.
+#[tokio::test(start_paused = true)]
+async fn every_socket_of_a_still_queue_hears_its_position_at_least_every_two_seconds() {
+    let store = memory_store();
+    let app = TestApp::spawn(store.clone()).await;
+    app.create(&paused_sale("still")).await;
+    let line = line_up(&app, "still", 5).await;
+    let mut sockets = Vec::new();
+    for (token, ticket) in &line {
+        let mut socket = app.socket("still", ticket, token).await;
+        next_of_paused(&mut socket, "position").await;
+        sockets.push(socket);
+    }
+    let reads_before = store.calls("ticket");
+    let start = tokio::time::Instant::now();
+
+    // Each client reads on its own, as pages do, and notes its longest wait for a position.
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            tokio::spawn(async move {
+                let mut last = start;
+                let mut longest = Duration::ZERO;
+                while last - start < Duration::from_secs(60) {
+                    next_of_paused(&mut socket, "position").await;
+                    let now = tokio::time::Instant::now();
+                    longest = longest.max(now - last);
+                    last = now;
+                }
+                longest
+            })
+        })
+        .collect();
+    let mut gaps = Vec::new();
+    for reader in readers {
+        gaps.push(reader.await.unwrap());
+    }
+
+    assert!(
+        gaps.iter().all(|gap| *gap <= Duration::from_secs(2)),
+        "longest silences: {gaps:?}"
+    );
+    assert_eq!(
+        store.calls("ticket"),
+        reads_before,
+        "no store read per frame"
+    );
+}
+
+/// The next frame of `kind` on tokio's (paused) clock; a minute of it at most.
+async fn next_of_paused(socket: &mut Socket, kind: &str) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(60), socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("the socket is open")
+            .expect("a readable frame");
+        if let Message::Text(text) = frame {
+            let json: Value = serde_json::from_str(text.as_str()).unwrap();
+            if json["type"] == kind {
+                return json;
+            }
+        }
+    }
+}

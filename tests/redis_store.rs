@@ -12,8 +12,8 @@ use support::redis_cluster::RedisCluster;
 use support::redis_server::{RedisServer, free_port};
 use waitroom::clock::{Clock, ManualClock};
 use waitroom::domain::{
-    DrawOutcome, EventId, Identity, JoinOutcome, OrderId, OrderItem, PayOutcome, ReserveOutcome,
-    ReserveRequest, TicketId, TicketStatus,
+    DrawOutcome, EventId, Identity, InstanceId, JoinOutcome, OrderId, OrderItem, PayOutcome,
+    PresenceReport, ReserveOutcome, ReserveRequest, TicketId, TicketStatus,
 };
 use waitroom::queue::draw_order;
 use waitroom::store::redis::{EVENTS_KEY, RedisStore, event_key_prefix};
@@ -47,6 +47,9 @@ async fn run_a_small_sale(
         panic!("the leaver could not join");
     };
     store.leave(event, leaver, gone.ticket_id).await.unwrap();
+    let mut report = PresenceReport::beat(InstanceId::parse("instance-1").unwrap());
+    report.opened.push(buyer.clone());
+    store.presence(event, &report).await.unwrap();
     let drained = store.drain(event).await.unwrap().unwrap();
     assert_eq!(drained.admitted.len(), 1);
     let request = ReserveRequest {
@@ -216,6 +219,7 @@ async fn every_key_of_an_event_carries_the_event_hash_tag() {
 
     let keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
     assert!(keys.len() > 10, "{keys:?}");
+    assert_eq!(keys.iter().filter(|key| key.contains(":hb:")).count(), 2);
     for key in keys {
         let tagged = ["tag-one", "tag-two"]
             .iter()
@@ -224,6 +228,11 @@ async fn every_key_of_an_event_carries_the_event_hash_tag() {
             tagged || key == EVENTS_KEY,
             "{key} is outside its event's slot"
         );
+        // A heartbeat expires once no holder could keep anyone in place by it (housekeeping).
+        if key.contains(":hb:") {
+            let ttl: i64 = server.cli(&["PTTL", key]).trim().parse().unwrap();
+            assert!((3_500_000..=3_600_000).contains(&ttl), "{key}: {ttl}");
+        }
     }
 }
 

@@ -15,8 +15,8 @@ use proptest::test_runner::{Config, TestRunner};
 use support::redis_server::RedisServer;
 use waitroom::clock::ManualClock;
 use waitroom::domain::{
-    EventConfig, EventId, Identity, Mode, OperatorStatus, OrderId, OrderItem, PayOutcome,
-    ReserveRequest, Sku, TicketId,
+    EventConfig, EventId, Identity, InstanceId, Mode, OperatorStatus, OrderId, OrderItem,
+    PayOutcome, PresenceReport, ReserveRequest, Sku, TicketId,
 };
 use waitroom::store::QueueStore;
 use waitroom::store::memory::MemoryStore;
@@ -30,6 +30,14 @@ enum Step {
     Join(usize),
     Leave(usize),
     Touch(usize),
+    /// Instance `a` or `b` reports the shopper's page opened (`true`) or closed; a heartbeat too.
+    Presence {
+        from_b: bool,
+        shopper: usize,
+        opened: bool,
+    },
+    /// A heartbeat of instance `a` or `b` alone.
+    Beat(bool),
     Read(usize, bool),
     Drain,
     Draw,
@@ -56,6 +64,10 @@ struct Plan {
 
 fn sku(name: &str) -> Sku {
     Sku::parse(name).unwrap()
+}
+
+fn instance(b: bool) -> InstanceId {
+    InstanceId::parse(if b { "b" } else { "a" }).unwrap()
 }
 
 fn shopper(n: usize) -> Identity {
@@ -109,6 +121,9 @@ fn steps() -> impl Strategy<Value = Step> {
         4 => who.clone().prop_map(Step::Join),
         1 => who.clone().prop_map(Step::Leave),
         1 => who.clone().prop_map(Step::Touch),
+        2 => (any::<bool>(), who.clone(), any::<bool>())
+            .prop_map(|(from_b, shopper, opened)| Step::Presence { from_b, shopper, opened }),
+        1 => any::<bool>().prop_map(Step::Beat),
         2 => (who.clone(), any::<bool>()).prop_map(|(n, touch)| Step::Read(n, touch)),
         3 => Just(Step::Drain),
         1 => Just(Step::Draw),
@@ -165,6 +180,26 @@ async fn answer(store: &dyn QueueStore, event: &EventConfig, step: &Step, ids: &
             None => "no ticket".into(),
         },
         Step::Touch(n) => format!("{:?}", store.touch(id, &[shopper(*n)]).await.unwrap()),
+        Step::Presence {
+            from_b,
+            shopper: n,
+            opened,
+        } => {
+            let mut report = PresenceReport::beat(instance(*from_b));
+            if *opened {
+                report.opened.push(shopper(*n));
+            } else {
+                report.closed.push(shopper(*n));
+            }
+            format!("{:?}", store.presence(id, &report).await.unwrap())
+        }
+        Step::Beat(from_b) => format!(
+            "{:?}",
+            store
+                .presence(id, &PresenceReport::beat(instance(*from_b)))
+                .await
+                .unwrap()
+        ),
         Step::Read(n, touch) => format!(
             "{:?}",
             store.ticket(id, &shopper(*n), *touch).await.unwrap()

@@ -5,11 +5,13 @@
 
 mod event;
 mod ids;
+mod presence;
 mod ticket;
 mod tier;
 
 pub use event::{EventConfig, EventStatus, Mode, OperatorStatus, event_status};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
+pub use presence::{InstanceId, PresenceReport};
 pub use ticket::{
     Admitted, DrainOutcome, DrawOutcome, EventStats, JoinOutcome, Order, OrderItem, OrderStatus,
     PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketStatus,

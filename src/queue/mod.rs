@@ -8,7 +8,8 @@
 //! * [`bucket`]: the leaky bucket of the outflow, in integer millionths of a shopper.
 //! * [`draw`]: the verifiable lottery that orders the pre-queue at the start.
 //! * [`eta`]: the honest wait estimate of a place in the queue.
-//! * [`outflow`]: how many more shoppers the caps allow, and when a waiting shopper is abandoned.
+//! * [`outflow`]: how many more shoppers the caps allow, and when a waiting shopper (or the
+//!   instance holding their page) was last seen and is abandoned.
 //! * [`live`]: the position socket of a queue page: its place, its wait, and its admission.
 
 pub mod bucket;
@@ -19,4 +20,4 @@ pub mod outflow;
 
 pub use bucket::{Bucket, Outflow, SHOPPER};
 pub use draw::{DrawMismatch, draw_order, lottery_key, new_seed, seed_hash, verify_draw};
-pub use outflow::{Room, is_abandoned};
+pub use outflow::{Room, is_abandoned, last_seen};

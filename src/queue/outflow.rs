@@ -50,6 +50,14 @@ pub fn is_abandoned(last_seen: UnixMillis, now: UnixMillis, abandon_after_second
         && now.saturating_sub(last_seen) >= i64::from(abandon_after_seconds) * 1_000
 }
 
+/// When a waiting shopper was last seen, for the drain: their own seen time, or the latest
+/// heartbeat of the instance holding their open socket when that is later (a live instance keeps
+/// every page it holds seen). `holder_beat` is `None` when no instance holds them, or the holder
+/// has never reported.
+pub fn last_seen(own: UnixMillis, holder_beat: Option<UnixMillis>) -> UnixMillis {
+    holder_beat.map_or(own, |beat| own.max(beat))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -104,6 +112,13 @@ mod tests {
         assert_eq!(ROOM.free_places(&config(None, true)), Some(6));
         assert_eq!(ROOM.free_places(&config(Some(10), true)), Some(3));
         assert_eq!(ROOM.free_places(&config(Some(100), true)), Some(6));
+    }
+
+    #[test]
+    fn a_held_shopper_is_seen_at_the_holders_latest_heartbeat() {
+        assert_eq!(last_seen(5_000, None), 5_000);
+        assert_eq!(last_seen(5_000, Some(9_000)), 9_000);
+        assert_eq!(last_seen(5_000, Some(1_000)), 5_000);
     }
 
     #[test]

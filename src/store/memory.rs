@@ -9,6 +9,7 @@
 //! the process exits: it says so in the log when it is built.
 
 mod checkout;
+mod presence;
 mod queueing;
 mod ranks;
 mod state;
@@ -23,7 +24,7 @@ use super::{QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
     DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 
 type SharedEvent = Arc<Mutex<EventState>>;
@@ -150,6 +151,11 @@ impl QueueStore for MemoryStore {
 
     async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
         self.with_event(event, |state, now| state.touch(identities, now))?;
+        Ok(())
+    }
+
+    async fn presence(&self, event: &EventId, report: &PresenceReport) -> Result<(), StoreError> {
+        self.with_event(event, |state, now| state.presence(report, now))?;
         Ok(())
     }
 

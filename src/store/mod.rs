@@ -29,8 +29,20 @@
 //!   the bucket). Each admitted shopper spends 1e6 tokens.
 //! * **Active** = unused admissions (admitted, not expired, not used, not left) + unpaid
 //!   reservations that have not run out. Paying, leaving or running out frees the place.
-//! * **Seen**: a waiting shopper is seen at join, at every ticket read with `touch`, and at every
-//!   [`QueueStore::touch`] (instances touch the shoppers whose sockets they hold).
+//! * **Seen**: a waiting shopper is seen at join, at every ticket read with `touch` (polling
+//!   pages), at every [`QueueStore::touch`], and when a [`QueueStore::presence`] report holds
+//!   or releases them. The drain's "last seen" of a head shopper is the later of their own seen
+//!   time and, while an instance holds them, that instance's latest heartbeat.
+//! * **Presence** (pages on sockets): an instance reports per event, in one call, the shoppers
+//!   whose socket opened on it (held by it from then on, and seen now), those whose last socket
+//!   on it closed (released, and seen now; a release by an instance that does not hold the
+//!   shopper changes nothing), and its heartbeat (the report's `now`). Only waiting shoppers are
+//!   held; a shopper held twice is held by the later instance; leaving, being admitted or
+//!   abandoned ends the hold. An instance that stops reporting (it crashed, or shut down with
+//!   sockets open) lets the shoppers it holds lapse: they are dropped `abandon_after_seconds`
+//!   after its last heartbeat unless they are seen otherwise. Keeping N open pages in place thus
+//!   costs the store one report per event per instance per interval, plus one entry per socket
+//!   opened or closed, never work per socket per interval.
 //! * **Reserve** is all or nothing: the admission (identity + ticket, admitted, not expired, not
 //!   used) is consumed and every item's stock taken in one step, or nothing changes.
 //!   A retry carrying the idempotency key of the order already made with that admission gets
@@ -47,7 +59,7 @@ use async_trait::async_trait;
 
 use crate::domain::{
     DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 
 /// The store could not do its work: it is unreachable or answered something unexpected.
@@ -117,8 +129,13 @@ pub trait QueueStore: Send + Sync + 'static {
         ticket_id: TicketId,
     ) -> Result<Option<Ticket>, StoreError>;
 
-    /// Marks waiting shoppers as seen (batched by each instance for the sockets it holds).
+    /// Marks waiting shoppers as seen now.
     async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError>;
+
+    /// One instance's report on an event's open pages: holds the shoppers whose socket opened
+    /// there, releases those whose socket closed, and is the instance's heartbeat (see
+    /// "Presence" above). Nothing happens for an unknown event.
+    async fn presence(&self, event: &EventId, report: &PresenceReport) -> Result<(), StoreError>;
 
     /// Draws the pre-queue if the start has come and it has not been drawn.
     async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError>;

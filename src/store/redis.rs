@@ -26,14 +26,14 @@ use super::{QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
     DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 
 /// The set of every event id.
 pub const EVENTS_KEY: &str = "wr:events";
 
-/// How many identities one `touch` script marks at most (bigger batches are split), so that no
-/// script holds the server for long.
+/// How many identities one `touch` or `presence` script handles at most (bigger batches are
+/// split), so that no script holds the server for long.
 const TOUCH_BATCH: usize = 1_000;
 
 /// The prefix of every key of `event`: `wr:{<event>}:`, the braces making the event id the
@@ -236,6 +236,29 @@ impl QueueStore for RedisStore {
         for batch in identities.chunks(TOUCH_BATCH) {
             let mut invocation = self.prepare(&self.scripts.touch, event);
             for identity in batch {
+                invocation.arg(identity.as_str());
+            }
+            self.run(&invocation).await?;
+        }
+        Ok(())
+    }
+
+    async fn presence(&self, event: &EventId, report: &PresenceReport) -> Result<(), StoreError> {
+        // Every part is a heartbeat too; the first part is one even with nothing to tell.
+        let opened = report.opened.chunks(TOUCH_BATCH);
+        let closed = report.closed.chunks(TOUCH_BATCH);
+        let parts = opened.len().max(closed.len()).max(1);
+        let (mut opened, mut closed) = (opened, closed);
+        for _ in 0..parts {
+            let (these_opened, these_closed) = (
+                opened.next().unwrap_or_default(),
+                closed.next().unwrap_or_default(),
+            );
+            let mut invocation = self.prepare(&self.scripts.presence, event);
+            invocation
+                .arg(report.instance.as_str())
+                .arg(these_opened.len());
+            for identity in these_opened.iter().chain(these_closed) {
                 invocation.arg(identity.as_str());
             }
             self.run(&invocation).await?;

@@ -12,7 +12,7 @@ use super::metrics::{STORE_DURATION, STORE_ERRORS};
 use crate::clock::UnixMillis;
 use crate::domain::{
     DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 use crate::store::{QueueStore, StoreError};
 
@@ -128,6 +128,10 @@ impl QueueStore for TimedStore {
 
     async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
         timed("touch", self.inner.touch(event, identities)).await
+    }
+
+    async fn presence(&self, event: &EventId, report: &PresenceReport) -> Result<(), StoreError> {
+        timed("presence", self.inner.presence(event, report)).await
     }
 
     async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {

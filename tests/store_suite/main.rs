@@ -39,6 +39,7 @@ mod events;
 mod factories;
 mod harness;
 mod inventory;
+mod presence;
 mod properties;
 mod queue;
 mod random_sale;
@@ -109,6 +110,16 @@ macro_rules! with_every_scenario {
                 abandoned_shoppers_are_not_charged_to_the_bucket,
                 the_drain_reports_the_queue_and_the_active_count,
                 abandonment_can_be_turned_off,
+            }
+            presence {
+                a_head_shopper_held_by_a_live_instance_is_not_abandoned,
+                held_shoppers_are_abandoned_a_grace_period_after_the_last_heartbeat,
+                a_shopper_whose_socket_closed_and_who_does_not_poll_is_abandoned,
+                a_closed_page_counts_as_seen_when_it_closed,
+                polling_keeps_the_place_of_a_shopper_whose_instance_is_gone,
+                a_page_reopened_on_another_instance_is_held_there,
+                only_waiting_shoppers_are_held,
+                a_report_on_an_unknown_event_changes_nothing,
             }
             admissions {
                 an_admitted_ticket_carries_its_admission_times,

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use waitroom::clock::UnixMillis;
 use waitroom::domain::{
     DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 use waitroom::store::{QueueStore, StoreError};
 
@@ -19,6 +19,8 @@ pub struct CountingStore {
     inner: Arc<dyn QueueStore>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
     admitted: Mutex<HashMap<TicketId, Instant>>,
+    /// Identities named in presence reports (opened or closed), all reports together.
+    reported: Mutex<u64>,
 }
 
 impl CountingStore {
@@ -27,7 +29,13 @@ impl CountingStore {
             inner,
             calls: Mutex::new(BTreeMap::new()),
             admitted: Mutex::new(HashMap::new()),
+            reported: Mutex::new(0),
         }
+    }
+
+    /// Identities named in presence reports so far: the store's work that follows sockets.
+    pub fn reported_identities(&self) -> u64 {
+        *self.reported.lock().unwrap()
     }
 
     /// When a drain through this store admitted `ticket`.
@@ -125,6 +133,12 @@ impl QueueStore for CountingStore {
     async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
         self.count("touch");
         self.inner.touch(event, identities).await
+    }
+
+    async fn presence(&self, event: &EventId, report: &PresenceReport) -> Result<(), StoreError> {
+        self.count("presence");
+        *self.reported.lock().unwrap() += (report.opened.len() + report.closed.len()) as u64;
+        self.inner.presence(event, report).await
     }
 
     async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {

@@ -5,8 +5,10 @@
 //! O(events × instances) store calls per tick, never O(N).
 //!
 //! * [`OutflowRegistry`] finds events and runs one ticker each; sockets [`subscribe`](OutflowRegistry::subscribe).
-//! * [`ticker`] is one event's loop: refresh settings, drain, publish, touch open pages.
-//! * [`presence`] holds the identities whose pages are open here, touched in one call per event.
+//! * [`ticker`] is one event's loop: refresh settings, drain, publish, report open pages.
+//! * [`presence`] holds the identities whose pages are open here and the changes the store has
+//!   yet to hear: the store keeps them in place by this instance's heartbeat, one call per event
+//!   per interval whatever the number of sockets.
 //! * [`rate`] measures how fast the serving number moves, for honest wait estimates.
 
 mod presence;
@@ -17,11 +19,11 @@ mod ticker;
 
 use std::time::Duration;
 
-pub use presence::{Presence, PresenceGuard};
+pub use presence::{Presence, PresenceChanges, PresenceGuard};
 pub use rate::ServingRate;
 pub use registry::{OutflowRegistry, Subscription};
 pub use snapshot::OutflowSnapshot;
-pub use ticker::{EventFeed, TickOutcome, Ticker, run_ticker, touch_interval};
+pub use ticker::{EventFeed, TickOutcome, Ticker, beat_interval, run_ticker};
 
 /// How often the tickers work.
 #[derive(Debug, Clone)]
@@ -35,9 +37,10 @@ pub struct OutflowSettings {
     pub refresh: Duration,
     /// Between reads of the store's event list.
     pub discover: Duration,
-    /// Most identities in one touch call: one call per event covers the sockets of an instance
-    /// (about 15,000), while a single store step stays short.
-    pub touch_batch: usize,
+    /// Shortest gap between two reports of opened pages (heartbeats aside): a crowd opening its
+    /// pages is told in a few calls a second, not one per socket. A page is seen when it opens,
+    /// so the delay costs nobody the place. Closed pages are told with the next heartbeat.
+    pub report_changes: Duration,
     /// The spell over which the serving number's speed is measured.
     pub rate_window: Duration,
 }
@@ -49,7 +52,7 @@ impl Default for OutflowSettings {
             idle_tick: Duration::from_secs(1),
             refresh: Duration::from_secs(2),
             discover: Duration::from_secs(5),
-            touch_batch: 16_384,
+            report_changes: Duration::from_millis(500),
             rate_window: Duration::from_secs(30),
         }
     }

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::presence::{Presence, PresenceGuard};
 use super::ticker::{EventFeed, Ticker, run_ticker};
 use super::{OutflowSettings, OutflowSnapshot};
-use crate::domain::{EventId, Identity, OperatorStatus};
+use crate::domain::{EventId, Identity, InstanceId, OperatorStatus};
 use crate::store::{QueueStore, StoreError};
 
 /// Every event's ticker on this instance. Every instance runs one registry; the store makes that
@@ -21,6 +21,8 @@ pub struct OutflowRegistry {
     feeds: Mutex<HashMap<EventId, Arc<EventFeed>>>,
     /// Turns true once at shutdown: tickers stop, sockets say goodbye.
     stopping: watch::Sender<bool>,
+    /// This instance in the store's presence records; new with every process.
+    instance: InstanceId,
 }
 
 /// What a socket holds of its event's ticker.
@@ -34,7 +36,7 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Keeps `identity` marked as seen while the returned guard lives.
+    /// Keeps `identity` held by this instance (seen while it lives) until the guard is dropped.
     pub fn enter(&self, identity: Identity) -> PresenceGuard {
         self.presence.enter(identity)
     }
@@ -48,7 +50,13 @@ impl OutflowRegistry {
             settings,
             feeds: Mutex::new(HashMap::new()),
             stopping: watch::Sender::new(false),
+            instance: InstanceId::random(),
         })
+    }
+
+    /// This instance as the store's presence records know it.
+    pub fn instance(&self) -> &InstanceId {
+        &self.instance
     }
 
     /// Subscribes to an event's snapshots, starting its ticker if needed; `None` when there is no
@@ -147,7 +155,7 @@ impl OutflowRegistry {
         if let Some(feed) = feeds.get(event) {
             return Arc::clone(feed);
         }
-        let feed = Arc::new(EventFeed::new(event.clone()));
+        let feed = Arc::new(EventFeed::new(event.clone(), self.instance.clone()));
         feeds.insert(event.clone(), Arc::clone(&feed));
         drop(feeds);
         tracing::info!(%event, "outflow ticker starts");

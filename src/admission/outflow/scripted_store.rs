@@ -1,5 +1,5 @@
 //! A store whose drains follow a script, for the ticker's own tests: it counts calls, fails on
-//! demand and records touches. The store's real behaviour is tested in the store suite; these
+//! demand and records presence reports. The store's real behaviour is tested in the store suite; these
 //! tests are about what the ticker does with its answers.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use crate::clock::UnixMillis;
 use crate::domain::{
     Admitted, DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, EventStatus, Identity,
-    JoinOutcome, Mode, OperatorStatus, Order, OrderId, PayOutcome, ReserveOutcome, ReserveRequest,
-    Ticket, TicketId,
+    JoinOutcome, Mode, OperatorStatus, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 use crate::store::{QueueStore, StoreError};
 
@@ -28,6 +28,9 @@ pub struct Script {
     pub failing_drains: u32,
     pub drains: u64,
     pub touches: Vec<Vec<Identity>>,
+    pub reports: Vec<PresenceReport>,
+    /// The next presence reports that fail.
+    pub failing_reports: u32,
     pub admitted_next: Vec<Admitted>,
     /// What ticket reads answer, per identity.
     pub tickets: HashMap<Identity, Ticket>,
@@ -160,6 +163,17 @@ impl QueueStore for ScriptedStore {
     async fn touch(&self, _event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
         self.edit(|s| s.touches.push(identities.to_vec()));
         Ok(())
+    }
+
+    async fn presence(&self, _event: &EventId, report: &PresenceReport) -> Result<(), StoreError> {
+        self.edit(|s| {
+            if s.failing_reports > 0 {
+                s.failing_reports -= 1;
+                return Err(StoreError::Unavailable("scripted failure".into()));
+            }
+            s.reports.push(report.clone());
+            Ok(())
+        })
     }
 
     async fn draw(&self, _event: &EventId) -> Result<DrawOutcome, StoreError> {

@@ -102,47 +102,90 @@ async fn an_unknown_event_has_no_subscription() {
     assert!(registry.running_events().is_empty());
 }
 
+fn opened(reports: &[crate::domain::PresenceReport]) -> Vec<Identity> {
+    let mut all: Vec<Identity> = reports.iter().flat_map(|r| r.opened.clone()).collect();
+    all.sort();
+    all
+}
+
+fn closed(reports: &[crate::domain::PresenceReport]) -> Vec<Identity> {
+    reports.iter().flat_map(|r| r.closed.clone()).collect()
+}
+
 #[tokio::test(start_paused = true)]
-async fn open_pages_are_touched_together_in_one_call_per_interval() {
+async fn an_instance_beats_once_per_interval_and_tells_each_opened_page_once() {
     let store = Arc::new(ScriptedStore::with_event("sale"));
     let registry = registry_over(&store);
     let sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
     let _alice = sub.enter(Identity::user("alice").unwrap());
     let _bob = sub.enter(Identity::user("bob").unwrap());
 
-    // The grace period is 20 s: touches every 5 s (at the first tick due), the first at once.
+    // The grace period is 20 s: a heartbeat every 5 s (at the first tick due), the first at once.
     pass(Duration::from_millis(10_300)).await;
 
-    let touches = store.edit(|s| s.touches.clone());
-    assert_eq!(touches.len(), 3);
-    let mut last = touches[2].clone();
-    last.sort();
+    let reports = store.edit(|s| s.reports.clone());
+    assert_eq!(reports.len(), 3, "{reports:?}");
     assert_eq!(
-        last,
+        opened(&reports),
         vec![
             Identity::user("alice").unwrap(),
             Identity::user("bob").unwrap()
         ]
     );
+    assert!(
+        reports[1..]
+            .iter()
+            .all(|r| r.opened.is_empty() && r.closed.is_empty())
+    );
+    assert!(reports.iter().all(|r| r.instance == *registry.instance()));
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_closed_socket_is_no_longer_touched() {
+async fn a_page_opened_later_is_told_within_half_a_second() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    let registry = registry_over(&store);
+    let sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    pass(Duration::from_millis(1_000)).await;
+
+    let _alice = sub.enter(Identity::user("alice").unwrap());
+    pass(Duration::from_millis(700)).await;
+
+    let reports = store.edit(|s| s.reports.clone());
+    assert_eq!(reports.len(), 2, "the first heartbeat, then the opening");
+    assert_eq!(opened(&reports), vec![Identity::user("alice").unwrap()]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_page_is_told_once_with_the_next_heartbeat() {
     let store = Arc::new(ScriptedStore::with_event("sale"));
     let registry = registry_over(&store);
     let sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
     let alice = sub.enter(Identity::user("alice").unwrap());
-    pass(Duration::from_millis(100)).await;
+    pass(Duration::from_millis(1_000)).await;
 
     drop(alice);
-    let _bob = sub.enter(Identity::user("bob").unwrap());
-    pass(Duration::from_millis(5_100)).await;
+    pass(Duration::from_millis(1_000)).await;
+    let soon = store.edit(|s| s.reports.clone());
+    // The grace period is 20 s: the next heartbeat is 5 s after the first.
+    pass(Duration::from_millis(10_000)).await;
+    let later = store.edit(|s| s.reports.clone());
 
-    let touches = store.edit(|s| s.touches.clone());
-    assert_eq!(
-        touches.last().unwrap(),
-        &vec![Identity::user("bob").unwrap()]
-    );
+    assert_eq!((soon.len(), closed(&soon)), (1, vec![]));
+    assert_eq!(closed(&later), vec![Identity::user("alice").unwrap()]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_report_the_store_missed_is_told_again_at_the_next_tick() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    store.edit(|s| s.failing_reports = 2);
+    let registry = registry_over(&store);
+    let sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    let _alice = sub.enter(Identity::user("alice").unwrap());
+
+    pass(Duration::from_millis(1_000)).await;
+
+    let reports = store.edit(|s| s.reports.clone());
+    assert_eq!(opened(&reports), vec![Identity::user("alice").unwrap()]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,5 +1,6 @@
 //! One event's ticker on one instance: drains the queue a few times a second, publishes what it
-//! saw to the event's sockets, and touches the shoppers whose pages are open here.
+//! saw to the event's sockets, and reports the pages open here to the store: a heartbeat, and who
+//! opened or closed a page since the last report.
 //!
 //! Every instance runs one per event; the drain's arithmetic lives in the store, so N instances
 //! admit exactly what one would. A failing store is logged and retried on the next tick.
@@ -13,7 +14,7 @@ use tokio::time::Instant;
 use super::presence::Presence;
 use super::rate::ServingRate;
 use super::{OutflowSettings, OutflowSnapshot};
-use crate::domain::{DrainOutcome, EventId, EventStatus};
+use crate::domain::{DrainOutcome, EventId, EventStatus, InstanceId, PresenceReport};
 use crate::store::{QueueStore, StoreError};
 
 /// The channel an event's snapshots go out on, and the sockets it serves on this instance.
@@ -23,17 +24,20 @@ pub struct EventFeed {
     pub event: EventId,
     /// The latest snapshot; sockets hold receivers.
     pub snapshots: watch::Sender<OutflowSnapshot>,
-    /// Identities with an open socket here, touched in batches.
+    /// Identities with an open socket here, reported to the store as they open and close.
     pub presence: Arc<Presence>,
+    /// This instance, as the store knows it.
+    pub instance: InstanceId,
 }
 
 impl EventFeed {
     /// A feed with no snapshot yet.
-    pub fn new(event: EventId) -> Self {
+    pub fn new(event: EventId, instance: InstanceId) -> Self {
         Self {
             event,
             snapshots: watch::Sender::new(OutflowSnapshot::default()),
             presence: Arc::new(Presence::default()),
+            instance,
         }
     }
 }
@@ -54,14 +58,16 @@ pub struct Ticker {
     settings: OutflowSettings,
     rate: ServingRate,
     next_refresh: Instant,
-    next_touch: Instant,
-    /// `None` when the event never drops a waiting shopper: then nobody needs touching.
-    touch_every: Option<Duration>,
+    /// The next heartbeat is due then.
+    next_beat: Instant,
+    beat_every: Duration,
+    /// Opened pages are told no sooner than this (closed ones with the next heartbeat).
+    next_report: Instant,
     failures: u64,
 }
 
 impl Ticker {
-    /// A ticker that refreshes and touches at its first tick.
+    /// A ticker that refreshes and reports at its first tick.
     pub fn new(
         store: Arc<dyn QueueStore>,
         feed: Arc<EventFeed>,
@@ -74,13 +80,14 @@ impl Ticker {
             rate: ServingRate::new(settings.rate_window),
             settings,
             next_refresh: now,
-            next_touch: now,
-            touch_every: Some(Duration::from_secs(15)),
+            next_beat: now,
+            beat_every: beat_interval(0),
+            next_report: now,
             failures: 0,
         }
     }
 
-    /// One tick at `now`: refresh the event's settings when due, drain, touch when due.
+    /// One tick at `now`: refresh the event's settings when due, drain, report when due.
     pub async fn tick(&mut self, now: Instant) -> TickOutcome {
         if now >= self.next_refresh {
             self.next_refresh = now + self.settings.refresh;
@@ -107,11 +114,9 @@ impl Ticker {
         if closed {
             return TickOutcome::Finished;
         }
-        if let Some(every) = self.touch_every
-            && now >= self.next_touch
-        {
-            self.next_touch = now + every;
-            self.touch_present().await;
+        let opened_due = now >= self.next_report && self.feed.presence.has_opened();
+        if now >= self.next_beat || opened_due {
+            self.report(now).await;
         }
         TickOutcome::Continue
     }
@@ -140,7 +145,9 @@ impl Ticker {
                 return TickOutcome::Continue;
             }
         };
-        self.touch_every = touch_interval(config.abandon_after_seconds);
+        self.beat_every = beat_interval(config.abandon_after_seconds);
+        // A shorter grace period takes effect at once, not after the beat already planned.
+        self.next_beat = self.next_beat.min(Instant::now() + self.beat_every);
         let stats = match self.store.stats(event).await {
             Ok(stats) => stats,
             Err(error) => {
@@ -174,15 +181,26 @@ impl Ticker {
         });
     }
 
-    /// Marks every shopper with an open socket here as seen, in batches.
-    async fn touch_present(&mut self) {
-        let identities = self.feed.presence.identities();
-        for batch in identities.chunks(self.settings.touch_batch.max(1)) {
-            if let Err(error) = self.store.touch(&self.feed.event, batch).await {
-                self.failed("touch", &error);
+    /// Tells the store this instance is alive, and which pages opened and closed here since the
+    /// last report: one call whatever the number of sockets (the store splits big reports).
+    async fn report(&mut self, now: Instant) {
+        let changes = self.feed.presence.take_changes();
+        let report = PresenceReport {
+            instance: self.feed.instance.clone(),
+            opened: changes.opened.clone(),
+            closed: changes.closed.clone(),
+        };
+        match self.store.presence(&self.feed.event, &report).await {
+            Ok(()) => {
+                self.feed.presence.confirm(changes);
+                self.next_beat = now + self.beat_every;
+                self.next_report = now + self.settings.report_changes;
+            }
+            Err(error) => {
+                self.feed.presence.restore(changes);
+                self.failed("presence", &error);
                 // Try again at the next tick rather than wait a whole interval.
-                self.next_touch = Instant::now();
-                return;
+                self.next_beat = Instant::now();
             }
         }
     }
@@ -208,14 +226,16 @@ impl Ticker {
     }
 }
 
-/// How often open pages are touched: a quarter of the grace period, between 1 and 15 seconds, so
-/// three touches can fail in a row before a shopper with an open page could lose the place.
-/// `None` for a grace period of zero, which turns abandonment off.
-pub fn touch_interval(abandon_after_seconds: u32) -> Option<Duration> {
-    (abandon_after_seconds > 0).then(|| {
-        Duration::from_millis(u64::from(abandon_after_seconds) * 250)
-            .clamp(Duration::from_secs(1), Duration::from_secs(15))
-    })
+/// How often an instance sends its heartbeat: a quarter of the grace period, between 1 and 15
+/// seconds, so three heartbeats can fail in a row before a shopper with an open page could lose
+/// the place. With abandonment off (a grace period of zero) every 15 s: opened and closed pages
+/// are still told, so turning abandonment on later finds them held.
+pub fn beat_interval(abandon_after_seconds: u32) -> Duration {
+    if abandon_after_seconds == 0 {
+        return Duration::from_secs(15);
+    }
+    Duration::from_millis(u64::from(abandon_after_seconds) * 250)
+        .clamp(Duration::from_secs(1), Duration::from_secs(15))
 }
 
 /// Runs a ticker until its event closes or `stop` turns true.
@@ -239,15 +259,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn open_pages_are_touched_four_times_per_grace_period_within_bounds() {
-        assert_eq!(touch_interval(60), Some(Duration::from_secs(15)));
-        assert_eq!(touch_interval(20), Some(Duration::from_secs(5)));
-        assert_eq!(touch_interval(2), Some(Duration::from_secs(1)));
-        assert_eq!(touch_interval(3600), Some(Duration::from_secs(15)));
+    fn an_instance_beats_four_times_per_grace_period_within_bounds() {
+        assert_eq!(beat_interval(60), Duration::from_secs(15));
+        assert_eq!(beat_interval(20), Duration::from_secs(5));
+        assert_eq!(beat_interval(2), Duration::from_secs(1));
+        assert_eq!(beat_interval(3600), Duration::from_secs(15));
     }
 
     #[test]
-    fn nobody_is_touched_when_abandonment_is_off() {
-        assert_eq!(touch_interval(0), None);
+    fn an_instance_beats_slowly_when_abandonment_is_off() {
+        assert_eq!(beat_interval(0), Duration::from_secs(15));
     }
 }

@@ -1,6 +1,7 @@
 //! One open queue page: what to tell it, and when.
 
 use std::ops::ControlFlow;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -149,18 +150,32 @@ pub(super) struct LiveSocket<'a, W> {
 
 impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
     /// Whether the socket wakes at every published drain. A shopper further back than the
-    /// outflow can reach in two position intervals only looks once per interval.
+    /// outflow can reach in two looks only looks now and then (see [`Self::look_every`]).
     fn watches(&self, snapshot: &OutflowSnapshot) -> bool {
         let Some(score) = self.score else {
             return true;
         };
-        let horizon = 2.0 * self.live.settings.position_interval.as_secs_f64();
+        let horizon = 2.0 * self.look_every().as_secs_f64();
         snapshot.tick == 0 || snapshot.position_of(score) <= snapshot.reachable_within(horizon)
+    }
+
+    /// How often a socket that does not watch every drain looks at the snapshot: once per
+    /// keepalive, so that in a still queue each look sends the position it owes and nothing
+    /// else wakes the socket (one wake and one frame per socket per keepalive), but never more
+    /// often than positions may go out.
+    fn look_every(&self) -> Duration {
+        let settings = &self.live.settings;
+        settings.keepalive.max(settings.position_interval)
+    }
+
+    /// When the client last heard its position (or, before any, when the socket last sent).
+    fn last_position(&self) -> Instant {
+        self.last_position_at.unwrap_or(self.last_sent)
     }
 
     fn next_wake(&self, watching: bool) -> Instant {
         let settings = &self.live.settings;
-        let mut wake = self.last_sent + settings.keepalive;
+        let mut wake = self.last_position() + settings.keepalive;
         if let Some(due) = self.read_due {
             wake = wake.min(due);
         }
@@ -168,7 +183,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
             wake = wake.min(at + settings.position_interval);
         }
         if !watching {
-            wake = wake.min(self.last_look + settings.position_interval);
+            wake = wake.min(self.last_look + self.look_every());
         }
         wake
     }
@@ -221,8 +236,8 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         }
     }
 
-    /// Sends the position when it changed (at most once per interval) or the socket was silent
-    /// for the keepalive.
+    /// Sends the position when it changed (at most once per interval) or the client has not
+    /// heard it for the keepalive (other frames, a pong or a status, do not count).
     async fn tell_position(&mut self, now: Instant, view: &View) -> ControlFlow<SocketEnd> {
         let settings = &self.live.settings;
         let position = match self.score {
@@ -236,7 +251,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         let interval_passed = self
             .last_position_at
             .is_none_or(|at| now >= at + settings.position_interval);
-        let silent_too_long = now >= self.last_sent + settings.keepalive;
+        let silent_too_long = now >= self.last_position() + settings.keepalive;
         self.position_held_back = changed && !interval_passed;
         if (changed && interval_passed) || silent_too_long {
             self.send(ServerMessage::Position {
@@ -253,7 +268,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
 
     /// Before the first drain is published (the store may be down): the ticket as it was read.
     async fn keep_alive_without_snapshot(&mut self, now: Instant) -> ControlFlow<SocketEnd> {
-        if now < self.last_sent + self.live.settings.keepalive {
+        if now < self.last_position() + self.live.settings.keepalive {
             return ControlFlow::Continue(());
         }
         let serving = self.position_told.map_or(0, |(_, serving)| serving);
@@ -263,7 +278,9 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
             eta_seconds: None,
             serving,
         })
-        .await
+        .await?;
+        self.last_position_at = Some(now);
+        ControlFlow::Continue(())
     }
 
     /// The event's ticker stopped: the event closed, or went away.

@@ -305,6 +305,47 @@ async fn a_still_queue_still_hears_from_the_socket_within_two_seconds() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_still_queue_hears_its_position_every_two_seconds_for_a_minute_pongs_aside() {
+    let ticket = waiting(Some(5_000));
+    let mut socket = open_waiting(queue_of(10_000, 0), &ticket).await;
+    socket.next_of("position").await;
+    let start = tokio::time::Instant::now();
+    let mut last = start;
+    let mut longest = Duration::ZERO;
+    let mut positions = 0;
+
+    while start.elapsed() < Duration::from_secs(60) {
+        // A ping every 700 ms: the pongs must not stand in for the position.
+        let ping = Message::text(r#"{"type":"ping"}"#);
+        socket.client.send(Ok(ping)).await.unwrap();
+        loop {
+            let frame = tokio::time::timeout(Duration::from_millis(700), socket.frames.next());
+            let Ok(frame) = frame.await else { break };
+            let Message::Text(text) = frame.unwrap() else {
+                continue;
+            };
+            if serde_json::from_str::<Value>(text.as_str()).unwrap()["type"] == "position" {
+                let now = tokio::time::Instant::now();
+                longest = longest.max(now - last);
+                last = now;
+                positions += 1;
+            }
+        }
+    }
+
+    assert!(
+        longest <= Duration::from_secs(2),
+        "{longest:?} without a position"
+    );
+    assert!(positions >= 30, "{positions} positions in a minute");
+    assert_eq!(
+        socket.store.edit(|s| s.ticket_reads),
+        0,
+        "no store read per frame"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_prequeue_socket_reads_its_ticket_once_after_the_draw() {
     let ticket = waiting(None);
     let store = queue_of(100, 0);
@@ -380,17 +421,28 @@ async fn a_client_that_reads_nothing_is_dropped_not_buffered() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_open_socket_keeps_its_shopper_seen() {
+async fn an_open_socket_is_held_by_its_instance_and_released_when_it_closes() {
     let ticket = waiting(Some(50));
     let mut socket = open_waiting(queue_of(100, 0), &ticket).await;
     socket.next_of("position").await;
 
-    // The grace period is 20 s: a touch every 5 s.
+    // The grace period is 20 s: a heartbeat every 5 s; the opening is told once.
     tokio::time::sleep(Duration::from_secs(11)).await;
+    let held = socket.store.edit(|s| s.reports.clone());
+    socket.client.send(Ok(Message::Close(None))).await.unwrap();
+    // The closing is told with the next heartbeat.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = socket.store.edit(|s| s.reports.clone());
 
-    let touches = socket.store.edit(|s| s.touches.clone());
-    assert!(touches.len() >= 2);
-    assert!(touches.iter().all(|batch| batch == &vec![alice()]));
+    let opened: Vec<_> = held.iter().flat_map(|r| r.opened.clone()).collect();
+    assert_eq!(opened, vec![alice()]);
+    assert!(held.len() >= 3, "heartbeats go on: {held:?}");
+    assert!(
+        held.iter()
+            .all(|r| r.instance == *socket.registry.instance())
+    );
+    let closed: Vec<_> = after.iter().flat_map(|r| r.closed.clone()).collect();
+    assert_eq!(closed, vec![alice()]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -50,6 +50,7 @@ impl EventState {
             },
             score: None,
             last_seen: now,
+            holder: None,
         };
         self.counters.joined += 1;
         if !self.drawn {
@@ -171,7 +172,7 @@ impl EventState {
                     break;
                 };
                 self.ranks.remove(score);
-                let last_seen = self.tickets.get(&identity).map_or(now, |r| r.last_seen);
+                let last_seen = self.last_seen(&identity).unwrap_or(now);
                 if is_abandoned(last_seen, now, self.config.abandon_after_seconds) {
                     if let Some(record) = self.tickets.get_mut(&identity) {
                         record.ticket.status = TicketStatus::Expired;

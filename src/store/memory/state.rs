@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::ranks::ScoreRanks;
 use crate::clock::UnixMillis;
 use crate::domain::{
-    EventConfig, EventStats, EventStatus, Identity, Order, OrderId, OrderStatus, Sku, Ticket,
-    TicketId, TicketStatus, event_status,
+    EventConfig, EventStats, EventStatus, Identity, InstanceId, Order, OrderId, OrderStatus, Sku,
+    Ticket, TicketId, TicketStatus, event_status,
 };
 use crate::queue::{Bucket, Room, draw_order};
 
@@ -20,6 +20,8 @@ pub(super) struct TicketRecord {
     pub(super) score: Option<u64>,
     /// The last time the shopper's page showed signs of life.
     pub(super) last_seen: UnixMillis,
+    /// The instance holding the shopper's open socket, while waiting.
+    pub(super) holder: Option<InstanceId>,
 }
 
 /// Counters that only ever grow.
@@ -66,6 +68,8 @@ pub(super) struct EventState {
     /// The order made with each used admission, for idempotent replays.
     pub(super) order_of_ticket: HashMap<TicketId, OrderId>,
     pub(super) counters: Counters,
+    /// Each reporting instance's latest heartbeat.
+    pub(super) beats: HashMap<InstanceId, UnixMillis>,
 }
 
 impl EventState {
@@ -88,6 +92,7 @@ impl EventState {
             orders: HashMap::new(),
             order_of_ticket: HashMap::new(),
             counters: Counters::default(),
+            beats: HashMap::new(),
         }
     }
 

@@ -1,0 +1,217 @@
+//! Presence: shoppers whose page is open on a socket are held by the instance holding the socket,
+//! and stay in place while that instance sends heartbeats; polling pages keep their place by
+//! reading their ticket.
+
+use waitroom::domain::{
+    EventConfig, EventId, Identity, InstanceId, OperatorStatus, PresenceReport, TicketStatus,
+};
+
+use crate::harness::{Harness, open_sale, shopper};
+
+fn instance(name: &str) -> InstanceId {
+    InstanceId::parse(name).unwrap()
+}
+
+/// A paused sale (nobody is admitted, or dropped, until it opens) with a grace period of 60 s,
+/// admitting `burst` at once when it opens.
+async fn paused_sale(h: &Harness, burst: u32) -> EventId {
+    h.create(EventConfig {
+        abandon_after_seconds: 60,
+        outflow_burst: burst,
+        operator_status: OperatorStatus::Paused,
+        ..open_sale("spring")
+    })
+    .await
+}
+
+async fn report(h: &Harness, event: &EventId, from: &str, opened: &[usize], closed: &[usize]) {
+    let report = PresenceReport {
+        instance: instance(from),
+        opened: opened.iter().map(|&n| shopper(n)).collect(),
+        closed: closed.iter().map(|&n| shopper(n)).collect(),
+    };
+    h.store.presence(event, &report).await.unwrap();
+}
+
+async fn beat(h: &Harness, event: &EventId, from: &str) {
+    report(h, event, from, &[], &[]).await;
+}
+
+fn identities(drained: &waitroom::domain::DrainOutcome) -> Vec<Identity> {
+    drained
+        .admitted
+        .iter()
+        .map(|a| a.identity.clone())
+        .collect()
+}
+
+pub async fn a_head_shopper_held_by_a_live_instance_is_not_abandoned(h: &Harness) {
+    let event = paused_sale(h, 2).await;
+    h.join_all(&event, 1..=2).await;
+    report(h, &event, "a", &[1], &[]).await;
+    // Five grace periods, with a heartbeat every 50 s and no other sign of life.
+    for _ in 0..6 {
+        h.advance_secs(50);
+        beat(h, &event, "a").await;
+    }
+    h.set_operator_status(&event, OperatorStatus::Auto).await;
+
+    let drained = h.drain(&event).await;
+
+    assert_eq!(identities(&drained), [shopper(1)]);
+    assert_eq!(drained.abandoned, 1, "shopper 2 had no open page");
+}
+
+pub async fn held_shoppers_are_abandoned_a_grace_period_after_the_last_heartbeat(h: &Harness) {
+    let event = paused_sale(h, 1).await;
+    h.join_all(&event, 1..=3).await;
+    report(h, &event, "a", &[1, 2, 3], &[]).await;
+    h.advance_secs(50);
+    beat(h, &event, "a").await;
+    h.advance_secs(50);
+    beat(h, &event, "a").await;
+    // The instance stops (it crashed): its shoppers stay in place for the grace period.
+    h.advance_secs(59);
+    h.set_operator_status(&event, OperatorStatus::Auto).await;
+
+    let before = h.drain(&event).await;
+    h.advance_secs(1);
+    let after = h.drain(&event).await;
+
+    assert_eq!(
+        (identities(&before), before.abandoned),
+        (vec![shopper(1)], 0)
+    );
+    assert_eq!((identities(&after), after.abandoned), (vec![], 2));
+    assert_eq!(
+        h.ticket(&event, &shopper(2)).await.status,
+        TicketStatus::Expired
+    );
+}
+
+pub async fn a_shopper_whose_socket_closed_and_who_does_not_poll_is_abandoned(h: &Harness) {
+    let event = paused_sale(h, 2).await;
+    h.join_all(&event, 1..=3).await;
+    report(h, &event, "a", &[1, 2, 3], &[]).await;
+    h.advance_secs(40);
+    // Shopper 1 closes the page at 40 s, shopper 3 at 80 s; the instance lives on.
+    report(h, &event, "a", &[], &[1]).await;
+    h.advance_secs(40);
+    report(h, &event, "a", &[], &[3]).await;
+    for _ in 0..4 {
+        h.advance_secs(15);
+        beat(h, &event, "a").await;
+    }
+    h.set_operator_status(&event, OperatorStatus::Auto).await;
+
+    // At 140 s: shopper 1 unseen for 100 s, shopper 3 for 60 s, shopper 2 held.
+    let drained = h.drain(&event).await;
+
+    assert_eq!(identities(&drained), [shopper(2)]);
+    assert_eq!(drained.abandoned, 2);
+}
+
+pub async fn a_closed_page_counts_as_seen_when_it_closed(h: &Harness) {
+    let event = paused_sale(h, 1).await;
+    h.join(&event, &shopper(1)).await;
+    report(h, &event, "a", &[1], &[]).await;
+    h.advance_secs(100);
+    beat(h, &event, "a").await;
+    report(h, &event, "a", &[], &[1]).await;
+    h.advance_secs(59);
+    h.set_operator_status(&event, OperatorStatus::Auto).await;
+
+    let drained = h.drain(&event).await;
+
+    assert_eq!(
+        (identities(&drained), drained.abandoned),
+        (vec![shopper(1)], 0)
+    );
+}
+
+pub async fn polling_keeps_the_place_of_a_shopper_whose_instance_is_gone(h: &Harness) {
+    let event = paused_sale(h, 2).await;
+    h.join_all(&event, 1..=2).await;
+    report(h, &event, "a", &[1, 2], &[]).await;
+    // Instance a is gone at once; shopper 1 falls back to polling, shopper 2 does nothing.
+    for _ in 0..5 {
+        h.advance_secs(45);
+        h.store.ticket(&event, &shopper(1), true).await.unwrap();
+    }
+    h.set_operator_status(&event, OperatorStatus::Auto).await;
+
+    let drained = h.drain(&event).await;
+
+    assert_eq!(
+        (identities(&drained), drained.abandoned),
+        (vec![shopper(1)], 1)
+    );
+}
+
+pub async fn a_page_reopened_on_another_instance_is_held_there(h: &Harness) {
+    let event = paused_sale(h, 1).await;
+    h.join(&event, &shopper(1)).await;
+    report(h, &event, "a", &[1], &[]).await;
+    h.advance_secs(10);
+    // The page moves to instance b; a's late report of the closed socket changes nothing.
+    report(h, &event, "b", &[1], &[]).await;
+    report(h, &event, "a", &[], &[1]).await;
+    for _ in 0..10 {
+        h.advance_secs(15);
+        beat(h, &event, "b").await;
+    }
+    h.set_operator_status(&event, OperatorStatus::Auto).await;
+
+    let drained = h.drain(&event).await;
+
+    assert_eq!(
+        (identities(&drained), drained.abandoned),
+        (vec![shopper(1)], 0)
+    );
+}
+
+pub async fn only_waiting_shoppers_are_held(h: &Harness) {
+    let event = h
+        .create(EventConfig {
+            abandon_after_seconds: 60,
+            ..open_sale("spring")
+        })
+        .await;
+    let admitted = h.admit(&event, &shopper(2)).await;
+    h.join(&event, &shopper(1)).await;
+    let left = h.join(&event, &shopper(3)).await;
+    h.store
+        .leave(&event, &shopper(3), left.ticket_id)
+        .await
+        .unwrap();
+
+    report(h, &event, "a", &[1, 2, 3, 4], &[]).await;
+    report(h, &event, "a", &[], &[2, 3, 4]).await;
+
+    let stats = h.stats(&event).await;
+    assert_eq!(h.ticket(&event, &shopper(2)).await, admitted);
+    assert_eq!(
+        h.ticket(&event, &shopper(3)).await.status,
+        TicketStatus::Left
+    );
+    assert_eq!((stats.queue_length, stats.admitted, stats.left), (1, 1, 1));
+    assert_eq!(
+        h.ticket(&event, &shopper(1)).await.status,
+        TicketStatus::Waiting
+    );
+}
+
+pub async fn a_report_on_an_unknown_event_changes_nothing(h: &Harness) {
+    let ghost = EventId::parse("no-such-event").unwrap();
+
+    report(h, &ghost, "a", &[1], &[2]).await;
+
+    assert!(h.store.event(&ghost).await.unwrap().is_none());
+    assert!(
+        h.store
+            .ticket(&ghost, &shopper(1), true)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
