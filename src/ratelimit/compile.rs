@@ -10,7 +10,7 @@ use super::access::AccessLists;
 use super::adaptive::{AdaptiveSettings, TrafficTracker};
 use super::decision::Limit;
 use super::gcra::GcraLimit;
-use super::pattern::{Methods, PathPattern, RequestMatch};
+use super::pattern::{MethodBit, Methods, PathPattern, RequestMatch, SplitPath};
 use super::penalty::PenaltyPolicy;
 use super::rules::{
     Algorithm, FailMode, IdentityConfig, RuleConfig, RuleSetConfig, TierMultipliers,
@@ -58,9 +58,14 @@ pub struct CompiledRule {
 impl CompiledRule {
     /// The cost of a request the rule matched.
     pub fn cost_of(&self, method: &axum::http::Method, path: &str) -> i64 {
+        self.cost_of_split(MethodBit::of(method), &SplitPath::new(path))
+    }
+
+    /// [`CompiledRule::cost_of`] with the method's bit and the split path found once.
+    pub fn cost_of_split(&self, method: MethodBit, path: &SplitPath<'_>) -> i64 {
         self.weights
             .iter()
-            .find(|(matcher, _)| matcher.matches(method, path, None).is_some())
+            .find(|(matcher, _)| matcher.matches_split(method, path, None).is_some())
             .map_or(self.cost, |(_, cost)| *cost)
     }
 }
@@ -100,9 +105,19 @@ impl RuleSet {
         path: &str,
         group: Option<&str>,
     ) -> Option<(usize, &CompiledRule, Option<&Arc<str>>)> {
+        self.rule_for_split(MethodBit::of(method), &SplitPath::new(path), group)
+    }
+
+    /// [`RuleSet::rule_for`] with the method's bit and the split path found once.
+    pub fn rule_for_split(
+        &self,
+        method: MethodBit,
+        path: &SplitPath<'_>,
+        group: Option<&str>,
+    ) -> Option<(usize, &CompiledRule, Option<&Arc<str>>)> {
         self.rules.iter().enumerate().find_map(|(index, rule)| {
             rule.matcher
-                .matches(method, path, group)
+                .matches_split(method, path, group)
                 .map(|pattern| (index, rule, pattern))
         })
     }
@@ -171,11 +186,7 @@ fn request_match(
     let methods = errors
         .check(format!("{field}.methods"), Methods::parse(methods))
         .unwrap_or_default();
-    RequestMatch {
-        methods,
-        patterns,
-        group: None,
-    }
+    RequestMatch::new(methods, patterns, None)
 }
 
 /// Validates and compiles `config`; traffic baselines of rules named as in `previous` carry over.

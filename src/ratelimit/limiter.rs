@@ -21,6 +21,7 @@ use super::identity::{
     Client, NoUsers, TrustedProxies, UserVerifier, bearer_token, client_ip, forwarded_for,
 };
 use super::outcome::{Decision, Quota};
+use super::pattern::{MethodBit, SplitPath};
 use super::rules::{FailMode, RuleSetConfig};
 use super::sale::OpenEvents;
 use super::store::{
@@ -133,8 +134,9 @@ impl RateLimiter {
                 Access::Unlisted => {}
             }
         }
-        let Some((index, rule, pattern)) =
-            rules.rule_for(request.method, request.path, request.group)
+        let method = MethodBit::of(request.method);
+        let path = SplitPath::new(request.path);
+        let Some((index, rule, pattern)) = rules.rule_for_split(method, &path, request.group)
         else {
             return Verdict::Unlimited;
         };
@@ -164,10 +166,10 @@ impl RateLimiter {
         }
         let input = DecisionInput {
             limit: rule.limit.scaled(permille.max(1)),
-            cost: rule.cost_of(request.method, request.path),
+            cost: rule.cost_of_split(method, &path),
             penalty: rules.penalty.clone(),
         };
-        let verdict = self.charge(&rules, rule, &key, &input).await;
+        let verdict = self.charge(&rules, rule, &key, &input, now_ms).await;
         count(Some(rule), verdict)
     }
 
@@ -177,9 +179,10 @@ impl RateLimiter {
         rule: &CompiledRule,
         key: &BucketKey,
         input: &DecisionInput,
+        now_ms: i64,
     ) -> Verdict {
         let decided = match self.store.in_process() {
-            Some(memory) => Ok(memory.decide_now(key, input)),
+            Some(memory) => Ok(memory.decide_at(key, input, now_ms)),
             None => self.in_time(rules, self.store.decide(key, input)).await,
         };
         let decision = match decided {

@@ -20,6 +20,7 @@ pub mod access;
 pub mod adaptive;
 pub mod admin;
 pub mod alerts;
+pub mod client_key;
 pub mod compile;
 mod counters;
 pub mod decision;

@@ -160,7 +160,7 @@ impl MemoryRateLimitStore {
         }
     }
 
-    fn shard(&self, client: &str) -> MutexGuard<'_, Shard> {
+    fn shard(&self, client: &[u8]) -> MutexGuard<'_, Shard> {
         let index = self.hasher.hash_one(client) as usize % SHARDS;
         lock(&self.shards[index])
     }
@@ -168,7 +168,7 @@ impl MemoryRateLimitStore {
     /// Runs `f` on the client's state, creating it if needed, sweeping the shard when it grew.
     fn with_client<T>(
         &self,
-        client: &str,
+        client: &[u8],
         now_ms: i64,
         f: impl FnOnce(&mut ClientState) -> T,
     ) -> T {
@@ -180,14 +180,21 @@ impl MemoryRateLimitStore {
             shard.clients.retain(|_, state| !state.prune(now_ms));
             shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
         }
-        let state = shard.clients.entry(client.into()).or_default();
+        // Only ever given the bytes of a `&str`.
+        let text = std::str::from_utf8(client).unwrap_or_default();
+        let state = shard.clients.entry(text.into()).or_default();
         f(state)
     }
 
     /// The decision, synchronously: the memory store never waits.
     pub fn decide_now(&self, key: &BucketKey, input: &DecisionInput) -> Decision {
-        let now_ms = self.clock.now_ms();
-        self.with_client(&key.client, now_ms, |client| {
+        self.decide_at(key, input, self.clock.now_ms())
+    }
+
+    /// The decision at `now_ms` (the caller's reading of this store's clock, so that one
+    /// request reads the clock once).
+    pub fn decide_at(&self, key: &BucketKey, input: &DecisionInput, now_ms: i64) -> Decision {
+        self.with_client(key.client.as_bytes(), now_ms, |client| {
             let bucket = client
                 .bucket(&key.bucket)
                 .filter(|(_, _, expires)| *expires > now_ms)
@@ -217,7 +224,7 @@ impl MemoryRateLimitStore {
     /// Gives an in-flight slot back, synchronously.
     pub fn release_now(&self, permit: &Permit) {
         let now_ms = self.clock.now_ms();
-        self.with_client(&permit.key.client, now_ms, |client| {
+        self.with_client(permit.key.client.as_bytes(), now_ms, |client| {
             if let Some(permits) = client
                 .cold
                 .as_mut()
@@ -266,7 +273,7 @@ impl RateLimitStore for MemoryRateLimitStore {
     ) -> Result<Option<Permit>, StoreError> {
         let now_ms = self.clock.now_ms();
         let id = rand::random::<u64>();
-        let taken = self.with_client(&key.client, now_ms, |client| {
+        let taken = self.with_client(key.client.as_bytes(), now_ms, |client| {
             let permits = client.cold().permits.entry(key.bucket.clone()).or_default();
             permits.retain(|(_, expires)| *expires > now_ms);
             if i64::try_from(permits.len()).unwrap_or(i64::MAX) >= limit {
@@ -294,7 +301,7 @@ impl RateLimitStore for MemoryRateLimitStore {
         strike_memory_ms: i64,
     ) -> Result<BanRecord, StoreError> {
         let now_ms = self.clock.now_ms();
-        Ok(self.with_client(client, now_ms, |state| {
+        Ok(self.with_client(client.as_bytes(), now_ms, |state| {
             let current = state.penalty(now_ms);
             let until = (now_ms + length_ms).max(current.ban_until_ms);
             let cold = state.cold();
@@ -317,7 +324,7 @@ impl RateLimitStore for MemoryRateLimitStore {
 
     async fn lift_ban(&self, client: &str) -> Result<bool, StoreError> {
         let now_ms = self.clock.now_ms();
-        Ok(self.with_client(client, now_ms, |state| {
+        Ok(self.with_client(client.as_bytes(), now_ms, |state| {
             let banned = state.banned(now_ms);
             if let Some(cold) = &mut state.cold {
                 cold.penalty.ban_until_ms = 0;

@@ -20,6 +20,7 @@ pub use redis::RedisRateLimitStore;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use super::client_key::ClientKey;
 use super::decision::DecisionInput;
 use super::outcome::Decision;
 use crate::clock::UnixMillis;
@@ -29,7 +30,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BucketKey {
     /// The client whose penalties and bans apply (`ip:…`, `user:…`, `key:…`).
-    pub client: String,
+    pub client: ClientKey,
     /// The bucket inside it: the rule's name, plus the endpoint for per-endpoint keys.
     pub bucket: std::sync::Arc<str>,
 }
