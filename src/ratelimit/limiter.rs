@@ -22,6 +22,7 @@ use super::identity::{
 };
 use super::outcome::{Decision, Quota};
 use super::pattern::{MethodBit, SplitPath};
+use super::penalty::PenaltyPolicy;
 use super::rules::{FailMode, RuleSetConfig};
 use super::sale::OpenEvents;
 use super::store::{
@@ -192,7 +193,7 @@ impl RateLimiter {
                 None => self.fallback.decide_now(key, input),
             },
         };
-        record_penalty(&decision, &key.client, &rule.name);
+        record_penalty(&decision, &key.client, &rule.name, &rules.penalty);
         match decision {
             Decision::Allowed { quota, delay_ms } => {
                 let permit = match rule.concurrency {
@@ -222,6 +223,7 @@ impl RateLimiter {
                 quota,
                 retry_after_ms,
                 ban,
+                ..
             } => match ban {
                 Some(ban) => {
                     self.alerter.raise(
@@ -386,15 +388,24 @@ fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
     counters.count(&verdict);
     verdict
 }
-/// Counts the penalty stage a decision reached, and remembers limited clients for the dashboard.
-fn record_penalty(decision: &Decision, client: &str, rule: &str) {
+/// Counts the penalty stage a decision entered, and remembers limited clients for the dashboard.
+fn record_penalty(decision: &Decision, client: &str, rule: &str, policy: &PenaltyPolicy) {
     use crate::telemetry::{limited_clients, metrics};
     match decision {
-        Decision::Allowed { delay_ms, .. } if *delay_ms > 0 => metrics::penalty("delay"),
         Decision::Allowed { .. } => {}
-        Decision::Limited { ban, .. } => {
+        Decision::Limited {
+            ban, violations, ..
+        } => {
             if ban.is_some() {
                 metrics::penalty("ban");
+            } else {
+                // One violation at a time: the stage whose threshold this one reached is entered.
+                if policy.delay_after > 0 && *violations == policy.delay_after {
+                    metrics::penalty("delay");
+                }
+                if policy.reduce_after > 0 && *violations == policy.reduce_after {
+                    metrics::penalty("reduced");
+                }
             }
             limited_clients::record(client, rule);
         }

@@ -168,6 +168,7 @@ fn decision_from_reply(reply: &[i64]) -> Result<Decision, StoreError> {
             retry_after_ms,
             ban_until,
             strikes,
+            violations,
         ] => Ok(Decision::Limited {
             quota: Quota {
                 limit: *limit,
@@ -179,6 +180,7 @@ fn decision_from_reply(reply: &[i64]) -> Result<Decision, StoreError> {
                 until_ms: *ban_until,
                 strikes: *strikes,
             }),
+            violations: *violations,
         }),
         [2, until_ms] => Ok(Decision::Banned {
             until_ms: *until_ms,
