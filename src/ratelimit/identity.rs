@@ -210,6 +210,32 @@ impl Client<'_> {
     }
 }
 
+impl Client<'_> {
+    /// The request's identities other than `charged` (the key its rule charges): its IP, its
+    /// user and its API key, each as a client key. A ban on any of them refuses the request.
+    /// Empty for a client known only by its IP, whose every rule charges that IP.
+    pub fn other_keys(&self, charged: &ClientKey, config: &IdentityConfig) -> Vec<ClientKey> {
+        if self.user.is_none() && self.api_key.is_none() {
+            return Vec::new();
+        }
+        let ip = Some(ip_client_key(
+            self.ip,
+            config.ipv4_prefix,
+            config.ipv6_prefix,
+        ));
+        let user = self
+            .user
+            .as_ref()
+            .map(|user| ClientKey::joined("user:", &user.id));
+        let api_key = self.api_key.map(api_client_key);
+        [ip, user, api_key]
+            .into_iter()
+            .flatten()
+            .filter(|key| key != charged)
+            .collect()
+    }
+}
+
 /// Every `X-Forwarded-For` value, in order, as one list.
 pub fn forwarded_for(headers: &HeaderMap) -> Option<Cow<'_, str>> {
     static X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, Method};
 
 use super::access::Access;
 use super::alerts::{Alerter, BanAlert};
+use super::client_key::ClientKey;
 use super::compile::{CompiledRule, OutcomeCounters, RuleSet, compile};
 use super::decision::DecisionInput;
 use super::identity::{
@@ -149,6 +150,11 @@ impl RateLimiter {
             client: client.key(rule.key.identity, &rules.identity),
             bucket: bucket_name(rule, request, pattern),
         };
+        let others = client.other_keys(&key.client, &rules.identity);
+        if let Some(verdict) = self.banned_elsewhere(&rules, &others, now_ms).await {
+            crate::telemetry::limited_clients::record(&key.client, &rule.name);
+            return count(Some(rule), verdict);
+        }
         let mut permille = rule.tier_permille[client.tier() as usize];
         if rule.adaptive && rules.adaptive.enabled {
             permille = permille * rule.traffic.observe(now_ms, &rules.adaptive) / 1000;
@@ -250,6 +256,30 @@ impl RateLimiter {
                 retry_after: millis(until_ms - self.clock.now_ms()),
             },
         }
+    }
+
+    /// The verdict when one of the request's identities other than the charged one is banned.
+    /// A store that does not answer leaves it to the decision, which meets the same store.
+    async fn banned_elsewhere(
+        &self,
+        rules: &RuleSet,
+        others: &[ClientKey],
+        now_ms: i64,
+    ) -> Option<Verdict> {
+        if others.is_empty() {
+            return None;
+        }
+        let banned = match self.store.in_process() {
+            Some(memory) => memory.banned_until_at(others, now_ms),
+            None => self
+                .in_time(rules, self.store.banned_until(others))
+                .await
+                .ok()
+                .flatten(),
+        };
+        banned.map(|until_ms| Verdict::Banned {
+            retry_after: millis(until_ms - self.clock.now_ms()),
+        })
     }
 
     /// Takes an in-flight slot; `Err` holds the verdict when the store is down and the rule

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use foldhash::fast::RandomState;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use super::inline_key::InlineKey;
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
 use crate::clock::{Clock, UnixMillis};
+use crate::ratelimit::client_key::ClientKey;
 use crate::ratelimit::decision::{BucketState, DecisionInput, decide};
 use crate::ratelimit::outcome::Decision;
 use crate::ratelimit::penalty::PenaltyState;
@@ -27,6 +29,9 @@ const MIN_SWEEP_SIZE: usize = 1024;
 /// Rate-limit state in memory, for one instance (and as the fallback when Redis is down).
 pub struct MemoryRateLimitStore {
     shards: Box<[Mutex<Shard>]>,
+    /// The latest end of any ban this store has started: once it is past no client is banned,
+    /// and a request's other identities need no lookup.
+    latest_ban_ms: AtomicI64,
     hasher: RandomState,
     clock: Arc<dyn Clock>,
 }
@@ -132,6 +137,7 @@ impl MemoryRateLimitStore {
                     })
                 })
                 .collect(),
+            latest_ban_ms: AtomicI64::new(0),
             hasher: RandomState::default(),
             clock,
         }
@@ -213,6 +219,8 @@ impl MemoryRateLimitStore {
                 cold.penalty_expires_ms = expires;
                 if state.ban_until_ms > now_ms {
                     cold.reason = VIOLATIONS_REASON.to_owned();
+                    self.latest_ban_ms
+                        .fetch_max(state.ban_until_ms, Ordering::Relaxed);
                 }
             }
             step.decision
@@ -221,6 +229,22 @@ impl MemoryRateLimitStore {
 }
 
 impl MemoryRateLimitStore {
+    /// [`RateLimitStore::banned_until`] at `now_ms`, synchronously.
+    pub fn banned_until_at(&self, clients: &[ClientKey], now_ms: i64) -> Option<i64> {
+        if self.latest_ban_ms.load(Ordering::Relaxed) <= now_ms {
+            return None;
+        }
+        clients
+            .iter()
+            .filter_map(|client| {
+                let shard = self.shard(client.as_bytes());
+                let state = shard.clients.get(client.as_bytes())?;
+                let until = state.penalty(now_ms).ban_until_ms;
+                (until > now_ms).then_some(until)
+            })
+            .max()
+    }
+
     /// Gives an in-flight slot back, synchronously.
     pub fn release_now(&self, permit: &Permit) {
         let now_ms = self.clock.now_ms();
@@ -318,6 +342,7 @@ impl RateLimitStore for MemoryRateLimitStore {
             };
             cold.penalty_expires_ms = until + strike_memory_ms;
             cold.reason = reason.to_owned();
+            self.latest_ban_ms.fetch_max(until, Ordering::Relaxed);
             ban_record(client, state)
         }))
     }
@@ -350,6 +375,10 @@ impl RateLimitStore for MemoryRateLimitStore {
             .collect();
         bans.sort_by_key(|ban| (ban.until_ms, ban.key.clone()));
         Ok(bans)
+    }
+
+    async fn banned_until(&self, clients: &[ClientKey]) -> Result<Option<UnixMillis>, StoreError> {
+        Ok(self.banned_until_at(clients, self.clock.now_ms()))
     }
 
     async fn now_ms(&self) -> Result<UnixMillis, StoreError> {

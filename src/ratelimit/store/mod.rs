@@ -91,6 +91,11 @@ pub trait RateLimitStore: Send + Sync + 'static {
     /// Every current ban, soonest to end first.
     async fn bans(&self) -> Result<Vec<BanRecord>, StoreError>;
 
+    /// The latest end of the current bans of any of `clients`; `None` when none is banned.
+    /// A request is refused while any of its identities is banned, whichever one its rule
+    /// charges.
+    async fn banned_until(&self, clients: &[ClientKey]) -> Result<Option<UnixMillis>, StoreError>;
+
     /// The store's current time (Redis `TIME`, or the injected clock).
     async fn now_ms(&self) -> Result<UnixMillis, StoreError>;
 
