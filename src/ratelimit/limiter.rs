@@ -419,7 +419,7 @@ fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
     verdict
 }
 /// Counts the penalty stage a decision entered, and remembers limited clients for the dashboard.
-fn record_penalty(decision: &Decision, client: &str, rule: &str, policy: &PenaltyPolicy) {
+fn record_penalty(decision: &Decision, client: &ClientKey, rule: &str, policy: &PenaltyPolicy) {
     use crate::telemetry::{limited_clients, metrics};
     match decision {
         Decision::Allowed { .. } => {}
