@@ -12,6 +12,7 @@ use super::decision::Limit;
 use super::gcra::GcraLimit;
 use super::pattern::{MethodBit, Methods, PathPattern, RequestMatch, SplitPath};
 use super::penalty::PenaltyPolicy;
+use super::rule_index::RuleIndex;
 use super::rules::{
     Algorithm, FailMode, IdentityConfig, RuleConfig, RuleSetConfig, TierMultipliers,
 };
@@ -95,6 +96,8 @@ pub struct RuleSet {
     pub concurrency_lease_ms: i64,
     /// How long to wait for the store, ms.
     pub store_timeout_ms: i64,
+    /// The rules each request could match, by method and path length.
+    pub index: RuleIndex,
 }
 
 impl RuleSet {
@@ -115,11 +118,16 @@ impl RuleSet {
         path: &SplitPath<'_>,
         group: Option<&str>,
     ) -> Option<(usize, &CompiledRule, Option<&Arc<str>>)> {
-        self.rules.iter().enumerate().find_map(|(index, rule)| {
-            rule.matcher
-                .matches_split(method, path, group)
-                .map(|pattern| (index, rule, pattern))
-        })
+        self.index
+            .candidates(method, path)
+            .iter()
+            .find_map(|index| {
+                let index = *index as usize;
+                let rule = self.rules.get(index)?;
+                rule.matcher
+                    .matches_split(method, path, group)
+                    .map(|pattern| (index, rule, pattern))
+            })
     }
 }
 
@@ -264,6 +272,7 @@ pub fn compile(
     }
     Ok(RuleSet {
         config: config.clone(),
+        index: RuleIndex::new(&rules),
         rules,
         access,
         identity,

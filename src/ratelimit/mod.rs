@@ -33,6 +33,7 @@ pub mod outcome;
 pub mod pattern;
 pub mod penalty;
 pub mod reload;
+pub mod rule_index;
 pub mod rules;
 pub mod sale;
 mod sections;

@@ -109,7 +109,7 @@ impl PathPattern {
 }
 
 /// Segments of a path split once; longer paths keep their first segments and their count.
-const MAX_SEGMENTS: usize = 12;
+pub const MAX_SEGMENTS: usize = 12;
 
 /// The path without its leading slash and one trailing slash; `None` when it has no leading
 /// slash (no pattern matches it).
@@ -194,6 +194,11 @@ impl<'a> SplitPath<'a> {
     pub fn as_str(&self) -> &'a str {
         self.path
     }
+
+    /// How many segments it has; `None` when it does not start with `/`.
+    pub fn segments(&self) -> Option<usize> {
+        self.count
+    }
 }
 
 /// A set of HTTP methods as bits (empty: every method).
@@ -243,6 +248,22 @@ impl Methods {
 pub struct MethodBit(u16);
 
 impl MethodBit {
+    /// How many slots [`MethodBit::slot`] has: the named methods and one for any other.
+    pub const SLOTS: usize = METHODS.len() + 1;
+
+    /// A small number per method, for tables indexed by method.
+    pub fn slot(self) -> usize {
+        match self.0 {
+            0 => METHODS.len(),
+            bit => bit.trailing_zeros() as usize,
+        }
+    }
+
+    /// The method of a slot.
+    pub fn of_slot(slot: usize) -> Self {
+        MethodBit(if slot < METHODS.len() { 1 << slot } else { 0 })
+    }
+
     /// The bit of `method`.
     pub fn of(method: &Method) -> Self {
         MethodBit(
@@ -320,6 +341,14 @@ impl RequestMatch {
         group: Option<&str>,
     ) -> Option<Option<&Arc<str>>> {
         self.matches_split(MethodBit::of(method), &SplitPath::new(path), group)
+    }
+
+    /// Whether a request of `method` whose path has `segments` segments could match at all.
+    pub fn may_match(&self, method: MethodBit, segments: Option<usize>) -> bool {
+        self.methods.contains_bit(method)
+            && (self.group.is_some()
+                || self.patterns.is_empty()
+                || segments.is_some_and(|count| self.lengths.admits(count)))
     }
 
     /// [`RequestMatch::matches`] with the method's bit and the split path found once.
