@@ -16,14 +16,14 @@ use axum::http::{HeaderMap, Method};
 use super::access::Access;
 use super::alerts::{Alerter, BanAlert};
 use super::client_key::ClientKey;
-use super::compile::{CompiledRule, OutcomeCounters, RuleSet, compile};
+use super::compile::{CompiledRule, RuleSet, compile};
+use super::counters::{count, record_penalty};
 use super::decision::DecisionInput;
 use super::identity::{
     Client, NoUsers, TrustedProxies, UserVerifier, bearer_token, client_ip, forwarded_for,
 };
 use super::outcome::{Decision, Quota};
 use super::pattern::{MethodBit, SplitPath};
-use super::penalty::PenaltyPolicy;
 use super::rules::{FailMode, RuleSetConfig};
 use super::sale::OpenEvents;
 use super::store::{
@@ -403,42 +403,5 @@ fn bucket_name(
         Arc::from(format!("{}|{} {endpoint}", rule.name, request.method))
     } else {
         rule.name.clone()
-    }
-}
-
-/// Counts the verdict in `waitroom_ratelimit_decisions_total{rule, outcome}`.
-fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
-    static ACCESS: std::sync::OnceLock<OutcomeCounters> = std::sync::OnceLock::new();
-    let counters = match rule {
-        Some(rule) => rule
-            .counters
-            .get_or_init(|| OutcomeCounters::new(&rule.name)),
-        None => ACCESS.get_or_init(|| OutcomeCounters::new("access")),
-    };
-    counters.count(&verdict);
-    verdict
-}
-/// Counts the penalty stage a decision entered, and remembers limited clients for the dashboard.
-fn record_penalty(decision: &Decision, client: &ClientKey, rule: &str, policy: &PenaltyPolicy) {
-    use crate::telemetry::{limited_clients, metrics};
-    match decision {
-        Decision::Allowed { .. } => {}
-        Decision::Limited {
-            ban, violations, ..
-        } => {
-            if ban.is_some() {
-                metrics::penalty("ban");
-            } else {
-                // One violation at a time: the stage whose threshold this one reached is entered.
-                if policy.delay_after > 0 && *violations == policy.delay_after {
-                    metrics::penalty("delay");
-                }
-                if policy.reduce_after > 0 && *violations == policy.reduce_after {
-                    metrics::penalty("reduced");
-                }
-            }
-            limited_clients::record(client, rule);
-        }
-        Decision::Banned { .. } => limited_clients::record(client, rule),
     }
 }

@@ -39,6 +39,7 @@ pub mod sale;
 mod sections;
 pub mod sliding_window;
 pub mod span;
+mod split_path;
 pub mod store;
 pub mod verdict;
 
