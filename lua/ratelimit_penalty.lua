@@ -12,7 +12,8 @@
 -- ARGV[11] ban lengths in ms, comma-separated (the last repeats)
 -- Replies (built by `limited` and the algorithm script):
 --   {1, limit, remaining, reset_ms, delay_ms}                          allowed
---   {0, limit, remaining, reset_ms, retry_after_ms, ban_until, strikes} limited (ban_until 0: none)
+--   {0, limit, remaining, reset_ms, retry_after_ms, ban_until, strikes, violations}
+--                                     limited (ban_until 0: none; violations with this one, 0 after a ban)
 --   {2, ban_until}                                                      banned
 
 local function clock_us()
@@ -91,6 +92,6 @@ local function limited(p, now_ms, limit, remaining, reset_ms, retry_ms)
   if p.k > 0 then expires = math.max(expires, p.ku) end
   expires = math.max(expires, p.b)
   redis.call('PEXPIRE', KEYS[2], math.max(1, expires - now_ms))
-  return {0, limit, remaining, reset_ms, retry_ms, ban_until, strikes}
+  return {0, limit, remaining, reset_ms, retry_ms, ban_until, strikes, math.floor((p.s + 999) / 1000)}
 end
 

@@ -43,7 +43,7 @@ fn input(interval_s: i64) -> DecisionInput {
 
 fn client(i: u32) -> BucketKey {
     BucketKey {
-        client: format!("ip:10.{}.{}.{}", i >> 16, (i >> 8) & 0xff, i & 0xff),
+        client: format!("ip:10.{}.{}.{}", i >> 16, (i >> 8) & 0xff, i & 0xff).into(),
         bucket: "api".into(),
     }
 }

@@ -47,7 +47,7 @@ async fn decisions_penalties_and_bans_work_across_a_redis_cluster() {
     }));
     for i in 0..50 {
         let key = BucketKey {
-            client: format!("user:{i}"),
+            client: format!("user:{i}").into(),
             bucket: "api".into(),
         };
         let mut allowed = 0;

@@ -10,8 +10,9 @@ use super::access::AccessLists;
 use super::adaptive::{AdaptiveSettings, TrafficTracker};
 use super::decision::Limit;
 use super::gcra::GcraLimit;
-use super::pattern::{Methods, PathPattern, RequestMatch};
+use super::pattern::{MethodBit, Methods, PathPattern, RequestMatch, SplitPath};
 use super::penalty::PenaltyPolicy;
+use super::rule_index::RuleIndex;
 use super::rules::{
     Algorithm, FailMode, IdentityConfig, RuleConfig, RuleSetConfig, TierMultipliers,
 };
@@ -58,9 +59,14 @@ pub struct CompiledRule {
 impl CompiledRule {
     /// The cost of a request the rule matched.
     pub fn cost_of(&self, method: &axum::http::Method, path: &str) -> i64 {
+        self.cost_of_split(MethodBit::of(method), &SplitPath::new(path))
+    }
+
+    /// [`CompiledRule::cost_of`] with the method's bit and the split path found once.
+    pub fn cost_of_split(&self, method: MethodBit, path: &SplitPath<'_>) -> i64 {
         self.weights
             .iter()
-            .find(|(matcher, _)| matcher.matches(method, path, None).is_some())
+            .find(|(matcher, _)| matcher.matches_split(method, path, None).is_some())
             .map_or(self.cost, |(_, cost)| *cost)
     }
 }
@@ -90,6 +96,8 @@ pub struct RuleSet {
     pub concurrency_lease_ms: i64,
     /// How long to wait for the store, ms.
     pub store_timeout_ms: i64,
+    /// The rules each request could match, by method and path length.
+    pub index: RuleIndex,
 }
 
 impl RuleSet {
@@ -100,11 +108,26 @@ impl RuleSet {
         path: &str,
         group: Option<&str>,
     ) -> Option<(usize, &CompiledRule, Option<&Arc<str>>)> {
-        self.rules.iter().enumerate().find_map(|(index, rule)| {
-            rule.matcher
-                .matches(method, path, group)
-                .map(|pattern| (index, rule, pattern))
-        })
+        self.rule_for_split(MethodBit::of(method), &SplitPath::new(path), group)
+    }
+
+    /// [`RuleSet::rule_for`] with the method's bit and the split path found once.
+    pub fn rule_for_split(
+        &self,
+        method: MethodBit,
+        path: &SplitPath<'_>,
+        group: Option<&str>,
+    ) -> Option<(usize, &CompiledRule, Option<&Arc<str>>)> {
+        self.index
+            .candidates(method, path)
+            .iter()
+            .find_map(|index| {
+                let index = *index as usize;
+                let rule = self.rules.get(index)?;
+                rule.matcher
+                    .matches_split(method, path, group)
+                    .map(|pattern| (index, rule, pattern))
+            })
     }
 }
 
@@ -171,11 +194,7 @@ fn request_match(
     let methods = errors
         .check(format!("{field}.methods"), Methods::parse(methods))
         .unwrap_or_default();
-    RequestMatch {
-        methods,
-        patterns,
-        group: None,
-    }
+    RequestMatch::new(methods, patterns, None)
 }
 
 /// Validates and compiles `config`; traffic baselines of rules named as in `previous` carry over.
@@ -253,6 +272,7 @@ pub fn compile(
     }
     Ok(RuleSet {
         config: config.clone(),
+        index: RuleIndex::new(&rules),
         rules,
         access,
         identity,

@@ -134,6 +134,7 @@ pub fn decide(
             quota: Quota::from(outcome),
             retry_after_ms,
             ban,
+            violations: violated.violations(),
         },
     }
 }

@@ -9,7 +9,7 @@
 //! The user comes only from a token a [`UserVerifier`] has verified: the limiter runs before
 //! authentication, and an unverified token's claims are worth nothing.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use std::borrow::Cow;
 
@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, header};
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
+use super::client_key::ClientKey;
 use super::compile::KeyIdentity;
 use super::rules::IdentityConfig;
 use crate::clock::UnixMillis;
@@ -126,25 +127,47 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &TrustedPro
 
 /// The client key of an IP: the address itself, or its network when grouped.
 pub fn ip_key(ip: IpAddr, ipv4_prefix: u8, ipv6_prefix: u8) -> String {
-    let ip = ip.to_canonical();
-    let prefix = match ip {
-        IpAddr::V4(_) => ipv4_prefix.min(32),
-        IpAddr::V6(_) => ipv6_prefix.min(128),
-    };
-    let full = if ip.is_ipv4() { 32 } else { 128 };
-    if prefix >= full {
-        return format!("ip:{ip}");
-    }
-    match IpNet::new(ip, prefix) {
-        Ok(net) => format!("ip:{}", net.trunc()),
-        Err(_) => format!("ip:{ip}"),
+    ip_client_key(ip, ipv4_prefix, ipv6_prefix)
+        .as_str()
+        .to_owned()
+}
+
+/// [`ip_key`] without allocating: `ip:a.b.c.d`, or `ip:<network>/<prefix>` when grouped.
+pub fn ip_client_key(ip: IpAddr, ipv4_prefix: u8, ipv6_prefix: u8) -> ClientKey {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) if ipv4_prefix < 32 => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(ipv4_prefix))
+                .unwrap_or(0);
+            let net = Ipv4Addr::from(u32::from(v4) & mask);
+            ClientKey::ip(net.into(), Some(ipv4_prefix))
+        }
+        IpAddr::V6(v6) if ipv6_prefix < 128 => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(ipv6_prefix))
+                .unwrap_or(0);
+            let net = Ipv6Addr::from(u128::from(v6) & mask);
+            ClientKey::ip(net.into(), Some(ipv6_prefix))
+        }
+        ip => ClientKey::ip(ip, None),
     }
 }
 
 /// The client key of an API key: a digest, so keys never sit in the store or the logs.
 pub fn api_key_key(api_key: &str) -> String {
+    api_client_key(api_key).as_str().to_owned()
+}
+
+/// [`api_key_key`] without allocating.
+pub fn api_client_key(api_key: &str) -> ClientKey {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(api_key.as_bytes());
-    format!("key:{}", hex::encode(&digest[..12]))
+    let mut hex = [0_u8; 24];
+    for (pair, byte) in hex.chunks_exact_mut(2).zip(&digest[..12]) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
+    }
+    ClientKey::joined("key:", std::str::from_utf8(&hex).unwrap_or_default())
 }
 
 /// The client key of a user.
@@ -171,21 +194,45 @@ impl Client<'_> {
 
     /// The client key a rule keyed by `identity` charges. `User` and `ApiKey` fall back to the
     /// IP for clients without one.
-    pub fn key(&self, identity: KeyIdentity, config: &IdentityConfig) -> String {
-        let ip = || ip_key(self.ip, config.ipv4_prefix, config.ipv6_prefix);
+    pub fn key(&self, identity: KeyIdentity, config: &IdentityConfig) -> ClientKey {
+        let ip = || ip_client_key(self.ip, config.ipv4_prefix, config.ipv6_prefix);
+        let user = |user: &VerifiedUser| ClientKey::joined("user:", &user.id);
         match identity {
             KeyIdentity::Client => match (&self.user, self.api_key) {
-                (Some(user), _) => user_key(&user.id),
-                (None, Some(api_key)) => api_key_key(api_key),
+                (Some(found), _) => user(found),
+                (None, Some(api_key)) => api_client_key(api_key),
                 (None, None) => ip(),
             },
-            KeyIdentity::User => self
-                .user
-                .as_ref()
-                .map_or_else(ip, |user| user_key(&user.id)),
-            KeyIdentity::ApiKey => self.api_key.map_or_else(ip, api_key_key),
+            KeyIdentity::User => self.user.as_ref().map_or_else(ip, user),
+            KeyIdentity::ApiKey => self.api_key.map_or_else(ip, api_client_key),
             KeyIdentity::Ip => ip(),
         }
+    }
+}
+
+impl Client<'_> {
+    /// The request's identities other than `charged` (the key its rule charges): its IP, its
+    /// user and its API key, each as a client key. A ban on any of them refuses the request.
+    /// Empty for a client known only by its IP, whose every rule charges that IP.
+    pub fn other_keys(&self, charged: &ClientKey, config: &IdentityConfig) -> Vec<ClientKey> {
+        if self.user.is_none() && self.api_key.is_none() {
+            return Vec::new();
+        }
+        let ip = Some(ip_client_key(
+            self.ip,
+            config.ipv4_prefix,
+            config.ipv6_prefix,
+        ));
+        let user = self
+            .user
+            .as_ref()
+            .map(|user| ClientKey::joined("user:", &user.id));
+        let api_key = self.api_key.map(api_client_key);
+        [ip, user, api_key]
+            .into_iter()
+            .flatten()
+            .filter(|key| key != charged)
+            .collect()
     }
 }
 
@@ -239,6 +286,27 @@ mod tests {
         assert_eq!(
             parse_net("192.0.2.7").map(|n| n.to_string()),
             Ok("192.0.2.7/32".to_owned())
+        );
+    }
+
+    #[test]
+    fn keys_built_in_place_read_as_the_network_formatter_writes_them() {
+        let addresses = ["203.0.113.7", "10.200.3.99", "2001:db8:1:2:aaaa::1", "::1"];
+        for text in addresses {
+            let ip: IpAddr = text.parse().unwrap_or(IpAddr::from([0; 4]));
+            for prefix in [0_u8, 7, 8, 24, 31, 32, 48, 64, 127, 128] {
+                let full = if ip.is_ipv4() { 32 } else { 128 };
+                let expected = if prefix >= full {
+                    format!("ip:{ip}")
+                } else {
+                    IpNet::new(ip, prefix).map_or(String::new(), |n| format!("ip:{}", n.trunc()))
+                };
+                assert_eq!(ip_key(ip, prefix, prefix), expected, "{text}/{prefix}");
+            }
+        }
+        assert_eq!(
+            api_key_key("k"),
+            format!("key:{}", hex::encode(&Sha256::digest(b"k")[..12]))
         );
     }
 

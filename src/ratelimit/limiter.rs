@@ -15,12 +15,15 @@ use axum::http::{HeaderMap, Method};
 
 use super::access::Access;
 use super::alerts::{Alerter, BanAlert};
-use super::compile::{CompiledRule, OutcomeCounters, RuleSet, compile};
+use super::client_key::ClientKey;
+use super::compile::{CompiledRule, RuleSet, compile};
+use super::counters::{count, record_penalty};
 use super::decision::DecisionInput;
 use super::identity::{
     Client, NoUsers, TrustedProxies, UserVerifier, bearer_token, client_ip, forwarded_for,
 };
 use super::outcome::{Decision, Quota};
+use super::pattern::{MethodBit, SplitPath};
 use super::rules::{FailMode, RuleSetConfig};
 use super::sale::OpenEvents;
 use super::store::{
@@ -133,8 +136,9 @@ impl RateLimiter {
                 Access::Unlisted => {}
             }
         }
-        let Some((index, rule, pattern)) =
-            rules.rule_for(request.method, request.path, request.group)
+        let method = MethodBit::of(request.method);
+        let path = SplitPath::new(request.path);
+        let Some((index, rule, pattern)) = rules.rule_for_split(method, &path, request.group)
         else {
             return Verdict::Unlimited;
         };
@@ -146,6 +150,11 @@ impl RateLimiter {
             client: client.key(rule.key.identity, &rules.identity),
             bucket: bucket_name(rule, request, pattern),
         };
+        let others = client.other_keys(&key.client, &rules.identity);
+        if let Some(verdict) = self.banned_elsewhere(&rules, &others, now_ms).await {
+            crate::telemetry::limited_clients::record(&key.client, &rule.name);
+            return count(Some(rule), verdict);
+        }
         let mut permille = rule.tier_permille[client.tier() as usize];
         if rule.adaptive && rules.adaptive.enabled {
             permille = permille * rule.traffic.observe(now_ms, &rules.adaptive) / 1000;
@@ -164,10 +173,10 @@ impl RateLimiter {
         }
         let input = DecisionInput {
             limit: rule.limit.scaled(permille.max(1)),
-            cost: rule.cost_of(request.method, request.path),
+            cost: rule.cost_of_split(method, &path),
             penalty: rules.penalty.clone(),
         };
-        let verdict = self.charge(&rules, rule, &key, &input).await;
+        let verdict = self.charge(&rules, rule, &key, &input, now_ms).await;
         count(Some(rule), verdict)
     }
 
@@ -177,9 +186,10 @@ impl RateLimiter {
         rule: &CompiledRule,
         key: &BucketKey,
         input: &DecisionInput,
+        now_ms: i64,
     ) -> Verdict {
         let decided = match self.store.in_process() {
-            Some(memory) => Ok(memory.decide_now(key, input)),
+            Some(memory) => Ok(memory.decide_at(key, input, now_ms)),
             None => self.in_time(rules, self.store.decide(key, input)).await,
         };
         let decision = match decided {
@@ -189,7 +199,7 @@ impl RateLimiter {
                 None => self.fallback.decide_now(key, input),
             },
         };
-        record_penalty(&decision, &key.client, &rule.name);
+        record_penalty(&decision, &key.client, &rule.name, &rules.penalty);
         match decision {
             Decision::Allowed { quota, delay_ms } => {
                 let permit = match rule.concurrency {
@@ -219,6 +229,7 @@ impl RateLimiter {
                 quota,
                 retry_after_ms,
                 ban,
+                ..
             } => match ban {
                 Some(ban) => {
                     self.alerter.raise(
@@ -245,6 +256,30 @@ impl RateLimiter {
                 retry_after: millis(until_ms - self.clock.now_ms()),
             },
         }
+    }
+
+    /// The verdict when one of the request's identities other than the charged one is banned.
+    /// A store that does not answer leaves it to the decision, which meets the same store.
+    async fn banned_elsewhere(
+        &self,
+        rules: &RuleSet,
+        others: &[ClientKey],
+        now_ms: i64,
+    ) -> Option<Verdict> {
+        if others.is_empty() {
+            return None;
+        }
+        let banned = match self.store.in_process() {
+            Some(memory) => memory.banned_until_at(others, now_ms),
+            None => self
+                .in_time(rules, self.store.banned_until(others))
+                .await
+                .ok()
+                .flatten(),
+        };
+        banned.map(|until_ms| Verdict::Banned {
+            retry_after: millis(until_ms - self.clock.now_ms()),
+        })
     }
 
     /// Takes an in-flight slot; `Err` holds the verdict when the store is down and the rule
@@ -368,33 +403,5 @@ fn bucket_name(
         Arc::from(format!("{}|{} {endpoint}", rule.name, request.method))
     } else {
         rule.name.clone()
-    }
-}
-
-/// Counts the verdict in `waitroom_ratelimit_decisions_total{rule, outcome}`.
-fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
-    static ACCESS: std::sync::OnceLock<OutcomeCounters> = std::sync::OnceLock::new();
-    let counters = match rule {
-        Some(rule) => rule
-            .counters
-            .get_or_init(|| OutcomeCounters::new(&rule.name)),
-        None => ACCESS.get_or_init(|| OutcomeCounters::new("access")),
-    };
-    counters.count(&verdict);
-    verdict
-}
-/// Counts the penalty stage a decision reached, and remembers limited clients for the dashboard.
-fn record_penalty(decision: &Decision, client: &str, rule: &str) {
-    use crate::telemetry::{limited_clients, metrics};
-    match decision {
-        Decision::Allowed { delay_ms, .. } if *delay_ms > 0 => metrics::penalty("delay"),
-        Decision::Allowed { .. } => {}
-        Decision::Limited { ban, .. } => {
-            if ban.is_some() {
-                metrics::penalty("ban");
-            }
-            limited_clients::record(client, rule);
-        }
-        Decision::Banned { .. } => limited_clients::record(client, rule),
     }
 }

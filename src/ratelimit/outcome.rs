@@ -69,6 +69,9 @@ pub enum Decision {
         retry_after_ms: i64,
         /// The ban this violation started, if any.
         ban: Option<BanStarted>,
+        /// The client's violations with this one counted (0 once it started a ban): a stage is
+        /// entered when this reaches its threshold.
+        violations: i64,
     },
     /// The client is banned until `until_ms`.
     Banned {

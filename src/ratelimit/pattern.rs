@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use axum::http::Method;
 
+use super::split_path::normalised;
+pub use super::split_path::{MAX_SEGMENTS, SplitPath};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(Box<str>),
@@ -19,6 +22,8 @@ enum Segment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathPattern {
     segments: Box<[Segment]>,
+    /// Whether it ends in `**`.
+    rest: bool,
     text: Arc<str>,
 }
 
@@ -48,8 +53,13 @@ impl PathPattern {
             };
             segments.push(segment);
         }
+        let rest = segments.last() == Some(&Segment::Rest);
+        if rest {
+            segments.pop();
+        }
         Ok(PathPattern {
             segments: segments.into(),
+            rest,
             text: text.into(),
         })
     }
@@ -59,37 +69,45 @@ impl PathPattern {
         &self.text
     }
 
-    /// Whether `path` (without query) matches. One trailing slash is ignored. The path is
-    /// walked once, segment by segment, and a literal that differs stops it at once.
+    /// Whether `path` (without query) matches. One trailing slash is ignored.
     pub fn matches(&self, path: &str) -> bool {
-        let path = path
-            .strip_suffix('/')
-            .filter(|p| !p.is_empty())
-            .unwrap_or(path);
-        let Some(mut rest) = path.strip_prefix('/') else {
+        self.matches_split(&SplitPath::new(path))
+    }
+
+    /// Whether the path, split once for every pattern of a rule set, matches: a pattern of
+    /// another length, or whose first differing literal comes early, is refused in a few
+    /// instructions.
+    pub fn matches_split(&self, path: &SplitPath<'_>) -> bool {
+        let Some(count) = path.count else {
             return false;
         };
-        let mut exhausted = rest.is_empty();
-        for segment in self.segments.iter() {
-            if *segment == Segment::Rest {
-                return true;
-            }
-            if exhausted {
-                return false;
-            }
-            let end = rest.bytes().position(|b| b == b'/');
-            let part = &rest[..end.unwrap_or(rest.len())];
-            if let Segment::Literal(literal) = segment
-                && part != literal.as_ref()
-            {
-                return false;
-            }
-            match end {
-                Some(slash) => rest = &rest[slash + 1..],
-                None => exhausted = true,
-            }
+        let wanted = self.segments.len();
+        if count < wanted || (!self.rest && count != wanted) {
+            return false;
         }
-        exhausted
+        if wanted > MAX_SEGMENTS {
+            return self.matches_walking(path.as_str());
+        }
+        self.segments
+            .iter()
+            .zip(&path.parts)
+            .all(|(segment, part)| match segment {
+                Segment::Literal(literal) => literal.as_ref() == *part,
+                Segment::One | Segment::Rest => true,
+            })
+    }
+
+    /// The walk for patterns longer than a split path holds.
+    fn matches_walking(&self, path: &str) -> bool {
+        let mut parts = normalised(path).unwrap_or_default().split('/');
+        let all = self.segments.iter().all(|segment| match parts.next() {
+            None => false,
+            Some(part) => match segment {
+                Segment::Literal(literal) => literal.as_ref() == part,
+                Segment::One | Segment::Rest => true,
+            },
+        });
+        all && (self.rest || parts.next().is_none())
     }
 }
 
@@ -125,11 +143,45 @@ impl Methods {
 
     /// Whether `method` is in the set.
     pub fn contains(self, method: &Method) -> bool {
-        self.0 == 0
-            || METHODS
+        self.contains_bit(MethodBit::of(method))
+    }
+
+    /// Whether the method whose bit this is is in the set.
+    pub fn contains_bit(self, method: MethodBit) -> bool {
+        self.0 == 0 || self.0 & method.0 != 0
+    }
+}
+
+/// A request's method as its bit in [`Methods`] (0 for methods no rule can name), found once
+/// per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodBit(u16);
+
+impl MethodBit {
+    /// How many slots [`MethodBit::slot`] has: the named methods and one for any other.
+    pub const SLOTS: usize = METHODS.len() + 1;
+
+    /// A small number per method, for tables indexed by method.
+    pub fn slot(self) -> usize {
+        match self.0 {
+            0 => METHODS.len(),
+            bit => bit.trailing_zeros() as usize,
+        }
+    }
+
+    /// The method of a slot.
+    pub fn of_slot(slot: usize) -> Self {
+        MethodBit(if slot < METHODS.len() { 1 << slot } else { 0 })
+    }
+
+    /// The bit of `method`.
+    pub fn of(method: &Method) -> Self {
+        MethodBit(
+            METHODS
                 .iter()
                 .position(|(_, known)| known == method)
-                .is_some_and(|index| self.0 & (1 << index) != 0)
+                .map_or(0, |index| 1 << index),
+        )
     }
 }
 
@@ -142,9 +194,54 @@ pub struct RequestMatch {
     pub patterns: Vec<PathPattern>,
     /// The route group matched (as the service's router names its routes).
     pub group: Option<Arc<str>>,
+    /// Which path lengths (in segments) can match at all, to refuse most rules at once.
+    lengths: Lengths,
+}
+
+/// The segment counts a set of patterns accepts: exact counts below 64 as bits, and from the
+/// shortest `**` pattern's prefix on; longer exact patterns accept anything (and are walked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Lengths {
+    exact: u64,
+    from: Option<usize>,
+}
+
+impl Lengths {
+    fn of(patterns: &[PathPattern]) -> Self {
+        let mut lengths = Lengths::default();
+        for pattern in patterns {
+            let wanted = pattern.segments.len();
+            let from = match (pattern.rest, wanted) {
+                (true, _) => wanted,
+                (false, 0..64) => {
+                    lengths.exact |= 1 << wanted;
+                    continue;
+                }
+                (false, _) => 64,
+            };
+            lengths.from = Some(lengths.from.map_or(from, |known| known.min(from)));
+        }
+        lengths
+    }
+
+    fn admits(self, count: usize) -> bool {
+        (count < 64 && self.exact & (1 << count) != 0)
+            || self.from.is_some_and(|from| count >= from)
+    }
 }
 
 impl RequestMatch {
+    /// Matches requests of `methods` on any of `patterns` or in `group`.
+    pub fn new(methods: Methods, patterns: Vec<PathPattern>, group: Option<Arc<str>>) -> Self {
+        let lengths = Lengths::of(&patterns);
+        RequestMatch {
+            methods,
+            patterns,
+            group,
+            lengths,
+        }
+    }
+
     /// Whether the request matches; `Some` holds what it matched by — the pattern's text or the
     /// group's name — or `None` inside when the set matches every path.
     pub fn matches(
@@ -153,7 +250,25 @@ impl RequestMatch {
         path: &str,
         group: Option<&str>,
     ) -> Option<Option<&Arc<str>>> {
-        if !self.methods.contains(method) {
+        self.matches_split(MethodBit::of(method), &SplitPath::new(path), group)
+    }
+
+    /// Whether a request of `method` whose path has `segments` segments could match at all.
+    pub fn may_match(&self, method: MethodBit, segments: Option<usize>) -> bool {
+        self.methods.contains_bit(method)
+            && (self.group.is_some()
+                || self.patterns.is_empty()
+                || segments.is_some_and(|count| self.lengths.admits(count)))
+    }
+
+    /// [`RequestMatch::matches`] with the method's bit and the split path found once.
+    pub fn matches_split(
+        &self,
+        method: MethodBit,
+        path: &SplitPath<'_>,
+        group: Option<&str>,
+    ) -> Option<Option<&Arc<str>>> {
+        if !self.methods.contains_bit(method) {
             return None;
         }
         if let Some(own) = &self.group
@@ -164,9 +279,12 @@ impl RequestMatch {
         if self.patterns.is_empty() {
             return self.group.is_none().then_some(None);
         }
+        if !path.count.is_some_and(|count| self.lengths.admits(count)) {
+            return None;
+        }
         self.patterns
             .iter()
-            .find(|pattern| pattern.matches(path))
+            .find(|pattern| pattern.matches_split(path))
             .map(|pattern| Some(pattern.text()))
     }
 }
@@ -196,6 +314,26 @@ mod tests {
         assert!(matches("/v1/admin/**", "/v1/admin"));
         assert!(matches("/**", "/"));
         assert!(!matches("/v1/admin/**", "/v1/administrator"));
+    }
+
+    #[test]
+    fn odd_paths_match_as_written() {
+        assert!(matches("/", "/"));
+        assert!(matches("/**", "/v1/x/"));
+        assert!(!matches("/v1", "v1"));
+        assert!(!matches("/**", "no-slash"));
+        assert!(
+            matches("/a/*/b", "/a//b"),
+            "an empty segment is one segment"
+        );
+        assert!(!matches("/a", "/a//"));
+        let long = "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o";
+        assert!(matches("/a/**", long));
+        assert!(matches(long, long));
+        assert!(matches("/a/b/c/d/e/f/g/h/i/j/k/l/m/n/*", long));
+        assert!(!matches("/a/b/c/d/e/f/g/h/i/j/k/l/m/n", long));
+        assert!(!matches("/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", long));
+        assert!(!matches("/a/b", long));
     }
 
     #[test]

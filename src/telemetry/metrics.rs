@@ -59,7 +59,7 @@ pub const WS_ADMISSIONS_PUSHED: &str = "waitroom_ws_admissions_pushed_total";
 /// Rate-limit verdicts, by `rule` and `outcome` (`allowed`, `limited`, `banned`, `denied`,
 /// `unavailable`).
 pub const RATELIMIT_DECISIONS: &str = "waitroom_ratelimit_decisions_total";
-/// Penalties given, by `stage` (`delay`, `ban`).
+/// Penalty stages entered, by `stage` (`delay`, `reduced`, `ban`).
 pub const RATELIMIT_PENALTIES: &str = "waitroom_ratelimit_penalties_total";
 /// Bans started (by penalties or operators).
 pub const RATELIMIT_BANS: &str = "waitroom_ratelimit_bans_total";
@@ -312,7 +312,7 @@ fn start_series() {
     metrics::counter!(WS_ADMISSIONS_PUSHED).increment(0);
     metrics::counter!(WS_MESSAGES_RECEIVED).increment(0);
     metrics::counter!(RATELIMIT_BANS).increment(0);
-    for stage in ["delay", "ban"] {
+    for stage in ["delay", "reduced", "ban"] {
         metrics::counter!(RATELIMIT_PENALTIES, "stage" => stage).increment(0);
     }
     for mode in ["open", "closed", "local"] {
@@ -320,7 +320,7 @@ fn start_series() {
     }
 }
 
-/// Counts one penalty at `stage` (`delay` or `ban`).
+/// Counts one client entering the penalty `stage` (`delay`, `reduced` or `ban`).
 pub fn penalty(stage: &'static str) {
     metrics::counter!(RATELIMIT_PENALTIES, "stage" => stage).increment(1);
 }

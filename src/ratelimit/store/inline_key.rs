@@ -24,6 +24,14 @@ impl InlineKey {
             InlineKey::Heap(text) => text,
         }
     }
+
+    /// The key's bytes: what lookups compare, with no UTF-8 check on the way.
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        match self {
+            InlineKey::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            InlineKey::Heap(text) => text.as_bytes(),
+        }
+    }
 }
 
 impl From<&str> for InlineKey {
@@ -39,22 +47,22 @@ impl From<&str> for InlineKey {
     }
 }
 
-impl Borrow<str> for InlineKey {
-    fn borrow(&self) -> &str {
-        self.as_str()
+impl Borrow<[u8]> for InlineKey {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
-// Hash and equality are the string's, as `Borrow<str>` requires.
+// Hash and equality are the bytes', as `Borrow<[u8]>` requires.
 impl Hash for InlineKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
+        self.as_bytes().hash(state);
     }
 }
 
 impl PartialEq for InlineKey {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        self.as_bytes() == other.as_bytes()
     }
 }
 

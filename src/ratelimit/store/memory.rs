@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use foldhash::fast::RandomState;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use super::inline_key::InlineKey;
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
 use crate::clock::{Clock, UnixMillis};
+use crate::ratelimit::client_key::ClientKey;
 use crate::ratelimit::decision::{BucketState, DecisionInput, decide};
 use crate::ratelimit::outcome::Decision;
 use crate::ratelimit::penalty::PenaltyState;
@@ -27,6 +29,9 @@ const MIN_SWEEP_SIZE: usize = 1024;
 /// Rate-limit state in memory, for one instance (and as the fallback when Redis is down).
 pub struct MemoryRateLimitStore {
     shards: Box<[Mutex<Shard>]>,
+    /// The latest end of any ban this store has started: once it is past no client is banned,
+    /// and a request's other identities need no lookup.
+    latest_ban_ms: AtomicI64,
     hasher: RandomState,
     clock: Arc<dyn Clock>,
 }
@@ -132,6 +137,7 @@ impl MemoryRateLimitStore {
                     })
                 })
                 .collect(),
+            latest_ban_ms: AtomicI64::new(0),
             hasher: RandomState::default(),
             clock,
         }
@@ -160,7 +166,7 @@ impl MemoryRateLimitStore {
         }
     }
 
-    fn shard(&self, client: &str) -> MutexGuard<'_, Shard> {
+    fn shard(&self, client: &[u8]) -> MutexGuard<'_, Shard> {
         let index = self.hasher.hash_one(client) as usize % SHARDS;
         lock(&self.shards[index])
     }
@@ -168,7 +174,7 @@ impl MemoryRateLimitStore {
     /// Runs `f` on the client's state, creating it if needed, sweeping the shard when it grew.
     fn with_client<T>(
         &self,
-        client: &str,
+        client: &[u8],
         now_ms: i64,
         f: impl FnOnce(&mut ClientState) -> T,
     ) -> T {
@@ -180,14 +186,21 @@ impl MemoryRateLimitStore {
             shard.clients.retain(|_, state| !state.prune(now_ms));
             shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
         }
-        let state = shard.clients.entry(client.into()).or_default();
+        // Only ever given the bytes of a `&str`.
+        let text = std::str::from_utf8(client).unwrap_or_default();
+        let state = shard.clients.entry(text.into()).or_default();
         f(state)
     }
 
     /// The decision, synchronously: the memory store never waits.
     pub fn decide_now(&self, key: &BucketKey, input: &DecisionInput) -> Decision {
-        let now_ms = self.clock.now_ms();
-        self.with_client(&key.client, now_ms, |client| {
+        self.decide_at(key, input, self.clock.now_ms())
+    }
+
+    /// The decision at `now_ms` (the caller's reading of this store's clock, so that one
+    /// request reads the clock once).
+    pub fn decide_at(&self, key: &BucketKey, input: &DecisionInput, now_ms: i64) -> Decision {
+        self.with_client(key.client.as_bytes(), now_ms, |client| {
             let bucket = client
                 .bucket(&key.bucket)
                 .filter(|(_, _, expires)| *expires > now_ms)
@@ -206,6 +219,8 @@ impl MemoryRateLimitStore {
                 cold.penalty_expires_ms = expires;
                 if state.ban_until_ms > now_ms {
                     cold.reason = VIOLATIONS_REASON.to_owned();
+                    self.latest_ban_ms
+                        .fetch_max(state.ban_until_ms, Ordering::Relaxed);
                 }
             }
             step.decision
@@ -214,10 +229,26 @@ impl MemoryRateLimitStore {
 }
 
 impl MemoryRateLimitStore {
+    /// [`RateLimitStore::banned_until`] at `now_ms`, synchronously.
+    pub fn banned_until_at(&self, clients: &[ClientKey], now_ms: i64) -> Option<i64> {
+        if self.latest_ban_ms.load(Ordering::Relaxed) <= now_ms {
+            return None;
+        }
+        clients
+            .iter()
+            .filter_map(|client| {
+                let shard = self.shard(client.as_bytes());
+                let state = shard.clients.get(client.as_bytes())?;
+                let until = state.penalty(now_ms).ban_until_ms;
+                (until > now_ms).then_some(until)
+            })
+            .max()
+    }
+
     /// Gives an in-flight slot back, synchronously.
     pub fn release_now(&self, permit: &Permit) {
         let now_ms = self.clock.now_ms();
-        self.with_client(&permit.key.client, now_ms, |client| {
+        self.with_client(permit.key.client.as_bytes(), now_ms, |client| {
             if let Some(permits) = client
                 .cold
                 .as_mut()
@@ -266,7 +297,7 @@ impl RateLimitStore for MemoryRateLimitStore {
     ) -> Result<Option<Permit>, StoreError> {
         let now_ms = self.clock.now_ms();
         let id = rand::random::<u64>();
-        let taken = self.with_client(&key.client, now_ms, |client| {
+        let taken = self.with_client(key.client.as_bytes(), now_ms, |client| {
             let permits = client.cold().permits.entry(key.bucket.clone()).or_default();
             permits.retain(|(_, expires)| *expires > now_ms);
             if i64::try_from(permits.len()).unwrap_or(i64::MAX) >= limit {
@@ -294,7 +325,7 @@ impl RateLimitStore for MemoryRateLimitStore {
         strike_memory_ms: i64,
     ) -> Result<BanRecord, StoreError> {
         let now_ms = self.clock.now_ms();
-        Ok(self.with_client(client, now_ms, |state| {
+        Ok(self.with_client(client.as_bytes(), now_ms, |state| {
             let current = state.penalty(now_ms);
             let until = (now_ms + length_ms).max(current.ban_until_ms);
             let cold = state.cold();
@@ -311,13 +342,14 @@ impl RateLimitStore for MemoryRateLimitStore {
             };
             cold.penalty_expires_ms = until + strike_memory_ms;
             cold.reason = reason.to_owned();
+            self.latest_ban_ms.fetch_max(until, Ordering::Relaxed);
             ban_record(client, state)
         }))
     }
 
     async fn lift_ban(&self, client: &str) -> Result<bool, StoreError> {
         let now_ms = self.clock.now_ms();
-        Ok(self.with_client(client, now_ms, |state| {
+        Ok(self.with_client(client.as_bytes(), now_ms, |state| {
             let banned = state.banned(now_ms);
             if let Some(cold) = &mut state.cold {
                 cold.penalty.ban_until_ms = 0;
@@ -343,6 +375,10 @@ impl RateLimitStore for MemoryRateLimitStore {
             .collect();
         bans.sort_by_key(|ban| (ban.until_ms, ban.key.clone()));
         Ok(bans)
+    }
+
+    async fn banned_until(&self, clients: &[ClientKey]) -> Result<Option<UnixMillis>, StoreError> {
+        Ok(self.banned_until_at(clients, self.clock.now_ms()))
     }
 
     async fn now_ms(&self) -> Result<UnixMillis, StoreError> {

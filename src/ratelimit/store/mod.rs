@@ -20,6 +20,7 @@ pub use redis::RedisRateLimitStore;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use super::client_key::ClientKey;
 use super::decision::DecisionInput;
 use super::outcome::Decision;
 use crate::clock::UnixMillis;
@@ -29,7 +30,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BucketKey {
     /// The client whose penalties and bans apply (`ip:…`, `user:…`, `key:…`).
-    pub client: String,
+    pub client: ClientKey,
     /// The bucket inside it: the rule's name, plus the endpoint for per-endpoint keys.
     pub bucket: std::sync::Arc<str>,
 }
@@ -89,6 +90,11 @@ pub trait RateLimitStore: Send + Sync + 'static {
 
     /// Every current ban, soonest to end first.
     async fn bans(&self) -> Result<Vec<BanRecord>, StoreError>;
+
+    /// The latest end of the current bans of any of `clients`; `None` when none is banned.
+    /// A request is refused while any of its identities is banned, whichever one its rule
+    /// charges.
+    async fn banned_until(&self, clients: &[ClientKey]) -> Result<Option<UnixMillis>, StoreError>;
 
     /// The store's current time (Redis `TIME`, or the injected clock).
     async fn now_ms(&self) -> Result<UnixMillis, StoreError>;

@@ -15,6 +15,7 @@ use redis::{Script, ScriptInvocation};
 
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
 use crate::clock::{Clock, UnixMillis};
+use crate::ratelimit::client_key::ClientKey;
 use crate::ratelimit::decision::{DecisionInput, Limit};
 use crate::ratelimit::outcome::{BanStarted, Decision, Quota};
 use crate::store::StoreError;
@@ -26,6 +27,7 @@ const ACQUIRE_LUA: &str = include_str!("../../../lua/ratelimit_acquire.lua");
 const BAN_LUA: &str = include_str!("../../../lua/ratelimit_ban.lua");
 const LIFT_LUA: &str = include_str!("../../../lua/ratelimit_lift.lua");
 const BAN_INDEX_LUA: &str = include_str!("../../../lua/ratelimit_ban_index.lua");
+const BANNED_LUA: &str = include_str!("../../../lua/ratelimit_banned.lua");
 
 /// The sorted set of current bans (client key scored by the ban's end), for listing.
 const BAN_INDEX_KEY: &str = "wr:rl:bans";
@@ -37,6 +39,7 @@ struct Scripts {
     ban: Script,
     lift: Script,
     ban_index: Script,
+    banned: Script,
 }
 
 /// Rate-limit state in one Redis or a Redis Cluster (any connection the `redis` crate offers).
@@ -88,6 +91,7 @@ where
                 ban: Script::new(BAN_LUA),
                 lift: Script::new(LIFT_LUA),
                 ban_index: Script::new(BAN_INDEX_LUA),
+                banned: Script::new(BANNED_LUA),
             }),
             clock: None,
         }
@@ -168,6 +172,7 @@ fn decision_from_reply(reply: &[i64]) -> Result<Decision, StoreError> {
             retry_after_ms,
             ban_until,
             strikes,
+            violations,
         ] => Ok(Decision::Limited {
             quota: Quota {
                 limit: *limit,
@@ -179,6 +184,7 @@ fn decision_from_reply(reply: &[i64]) -> Result<Decision, StoreError> {
                 until_ms: *ban_until,
                 strikes: *strikes,
             }),
+            violations: *violations,
         }),
         [2, until_ms] => Ok(Decision::Banned {
             until_ms: *until_ms,
@@ -332,6 +338,19 @@ where
         }
         bans.sort_by_key(|ban| (ban.until_ms, ban.key.clone()));
         Ok(bans)
+    }
+
+    async fn banned_until(&self, clients: &[ClientKey]) -> Result<Option<UnixMillis>, StoreError> {
+        if clients.is_empty() {
+            return Ok(None);
+        }
+        let mut invocation = self.scripts.banned.key(BAN_INDEX_KEY);
+        invocation.arg(self.now_arg());
+        for client in clients {
+            invocation.arg(client.as_str());
+        }
+        let latest: i64 = self.run(&invocation).await?;
+        Ok((latest > 0).then_some(latest))
     }
 
     async fn now_ms(&self) -> Result<UnixMillis, StoreError> {

@@ -1,0 +1,271 @@
+//! A client key (`ip:203.0.113.7`, `user:42`, `key:…`) built without allocating.
+//!
+//! Every decision builds one, so it is written straight into a buffer on the stack: an IPv4
+//! address as decimal digits by hand (`Display` for addresses goes through the formatting
+//! machinery, which cost more than the rest of an in-process decision), anything else through
+//! `fmt::Write` into the same buffer. Keys longer than the buffer (long user ids) go to the heap.
+
+use std::borrow::Borrow;
+use std::fmt::{self, Write as _};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::Deref;
+
+/// Room for the longest IP key (`ip:` + a full IPv6 address + `/128`) and API-key keys.
+const INLINE: usize = 46;
+
+/// A client key; reads as a `&str`.
+#[derive(Clone)]
+pub struct ClientKey(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl ClientKey {
+    const fn empty() -> Self {
+        ClientKey(Repr::Inline {
+            len: 0,
+            bytes: [0; INLINE],
+        })
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Only ever written from `&str`s, so the bytes are UTF-8.
+            Repr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Repr::Heap(text) => text,
+        }
+    }
+
+    /// The key's bytes, without the UTF-8 check [`ClientKey::as_str`] makes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    fn push_str(&mut self, text: &str) {
+        self.push(text.as_bytes());
+    }
+
+    /// Appends UTF-8 bytes (every caller passes a `&str`'s bytes or ASCII digits).
+    fn push(&mut self, text: &[u8]) {
+        match &mut self.0 {
+            Repr::Inline { len, bytes } => {
+                let at = usize::from(*len);
+                match bytes.get_mut(at..at + text.len()) {
+                    Some(slot) => {
+                        slot.copy_from_slice(text);
+                        // Fits in INLINE (< 256) since the slot existed.
+                        *len = u8::try_from(at + text.len()).unwrap_or(u8::MAX);
+                    }
+                    None => {
+                        let mut long = Vec::with_capacity(at + text.len());
+                        long.extend_from_slice(&bytes[..at]);
+                        long.extend_from_slice(text);
+                        let long = String::from_utf8(long).unwrap_or_default();
+                        self.0 = Repr::Heap(long.into_boxed_str());
+                    }
+                }
+            }
+            Repr::Heap(heap) => {
+                let mut long = String::from(std::mem::take(heap));
+                long.push_str(std::str::from_utf8(text).unwrap_or_default());
+                *heap = long.into_boxed_str();
+            }
+        }
+    }
+
+    /// `prefix` followed by `rest`.
+    pub fn joined(prefix: &str, rest: &str) -> Self {
+        let mut key = ClientKey::empty();
+        key.push_str(prefix);
+        key.push_str(rest);
+        key
+    }
+
+    /// `ip:` and the address (a network with `/prefix` when `prefix` is below the address's
+    /// length), as `ipnet` writes them. `ip` must already be truncated to `prefix`.
+    pub fn ip(ip: IpAddr, prefix: Option<u8>) -> Self {
+        let mut key = ClientKey::empty();
+        key.push_str("ip:");
+        match ip {
+            IpAddr::V4(v4) => push_ipv4(&mut key, v4),
+            // IPv6 is rarer and its shortest form has rules of its own: the standard formatter,
+            // into the buffer all the same.
+            IpAddr::V6(v6) => {
+                let _ = write!(key, "{v6}");
+            }
+        }
+        if let Some(prefix) = prefix {
+            key.push_str("/");
+            push_decimal(&mut key, prefix);
+        }
+        key
+    }
+}
+
+/// The dotted quad written by hand into one small buffer, appended at once.
+fn push_ipv4(key: &mut ClientKey, ip: Ipv4Addr) {
+    let mut text = [0_u8; 15];
+    let mut len = 0;
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            text[len] = b'.';
+            len += 1;
+        }
+        len += write_decimal(&mut text[len..], octet);
+    }
+    key.push(&text[..len]);
+}
+
+fn push_decimal(key: &mut ClientKey, value: u8) {
+    let mut text = [0_u8; 3];
+    let len = write_decimal(&mut text, value);
+    key.push(&text[..len]);
+}
+
+/// Writes `value` in decimal at the start of `out` (room for 3 digits); returns its length.
+fn write_decimal(out: &mut [u8], value: u8) -> usize {
+    let digits = [
+        b'0' + value / 100,
+        b'0' + value / 10 % 10,
+        b'0' + value % 10,
+    ];
+    let skip = match value {
+        0..=9 => 2,
+        10..=99 => 1,
+        _ => 0,
+    };
+    for (slot, digit) in out.iter_mut().zip(&digits[skip..]) {
+        *slot = *digit;
+    }
+    3 - skip
+}
+
+impl fmt::Write for ClientKey {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.push_str(text);
+        Ok(())
+    }
+}
+
+impl Deref for ClientKey {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for ClientKey {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for ClientKey {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for ClientKey {
+    fn from(text: &str) -> Self {
+        ClientKey::joined(text, "")
+    }
+}
+
+impl From<String> for ClientKey {
+    fn from(text: String) -> Self {
+        if text.len() <= INLINE {
+            ClientKey::from(text.as_str())
+        } else {
+            ClientKey(Repr::Heap(text.into_boxed_str()))
+        }
+    }
+}
+
+// Hash and equality are the string's, as `Borrow<str>` requires.
+impl Hash for ClientKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialEq for ClientKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ClientKey {}
+
+impl PartialEq<str> for ClientKey {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ClientKey {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_keys_read_as_the_standard_formatter_writes_them() {
+        for octets in [
+            [0, 0, 0, 0],
+            [10, 0, 9, 99],
+            [100, 200, 255, 1],
+            [203, 0, 113, 7],
+        ] {
+            let ip = Ipv4Addr::from(octets);
+            assert_eq!(ClientKey::ip(ip.into(), None).as_str(), format!("ip:{ip}"));
+            assert_eq!(
+                ClientKey::ip(ip.into(), Some(24)).as_str(),
+                format!("ip:{ip}/24")
+            );
+        }
+    }
+
+    #[test]
+    fn long_keys_move_to_the_heap_whole() {
+        let id = "a-rather-long-user-id-from-an-identity-provider-0123456789";
+        let key = ClientKey::joined("user:", id);
+        assert!(matches!(key.0, Repr::Heap(_)));
+        assert_eq!(key.as_str(), format!("user:{id}"));
+        assert_eq!(ClientKey::from(format!("user:{id}")), key);
+        let v6: IpAddr = "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
+        assert_eq!(
+            ClientKey::ip(v6, Some(128)).as_str(),
+            "ip:2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff/128"
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! A request path split into its segments once, for matching it against every rule's patterns.
+
+/// Segments of a path split once; longer paths keep their first segments and their count.
+pub const MAX_SEGMENTS: usize = 12;
+
+/// The path without its leading slash and one trailing slash; `None` when it has no leading
+/// slash (no pattern matches it).
+pub(super) fn normalised(path: &str) -> Option<&str> {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    path.strip_prefix('/')
+}
+
+/// Calls `found` with the index of every `/` in `bytes`, in order. Eight bytes are tested at a
+/// time (a zero-byte test on the word XOR `'/'`): searching byte by byte, or with `str::split`,
+/// cost more than matching the whole rule set. The test can flag a byte after a true match
+/// falsely, so each flagged byte is checked.
+fn for_each_slash(bytes: &[u8], mut found: impl FnMut(usize)) {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const SLASHES: u64 = u64::from_le_bytes([b'/'; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ SLASHES;
+        let mut flagged = word.wrapping_sub(ONES) & !word & HIGHS;
+        while flagged != 0 {
+            let at = base + flagged.trailing_zeros() as usize / 8;
+            if bytes.get(at) == Some(&b'/') {
+                found(at);
+            }
+            flagged &= flagged - 1;
+        }
+        base += 8;
+    }
+    for (offset, byte) in chunks.remainder().iter().enumerate() {
+        if *byte == b'/' {
+            found(base + offset);
+        }
+    }
+}
+
+/// A request path split into its segments, once for all the patterns it is matched against.
+#[derive(Debug, Clone, Copy)]
+pub struct SplitPath<'a> {
+    path: &'a str,
+    /// How many segments it has; `None` when it does not start with `/`.
+    pub(super) count: Option<usize>,
+    /// The first [`MAX_SEGMENTS`] segments.
+    pub(super) parts: [&'a str; MAX_SEGMENTS],
+}
+
+impl<'a> SplitPath<'a> {
+    /// Splits `path` (without query).
+    pub fn new(path: &'a str) -> Self {
+        let mut split = SplitPath {
+            path,
+            count: None,
+            parts: [""; MAX_SEGMENTS],
+        };
+        let Some(rest) = normalised(path) else {
+            return split;
+        };
+        if rest.is_empty() {
+            split.count = Some(0);
+            return split;
+        }
+        let mut count = 0;
+        let mut start = 0;
+        for_each_slash(rest.as_bytes(), |at| {
+            if let Some(slot) = split.parts.get_mut(count) {
+                *slot = rest.get(start..at).unwrap_or_default();
+            }
+            count += 1;
+            start = at + 1;
+        });
+        if let Some(slot) = split.parts.get_mut(count) {
+            *slot = rest.get(start..).unwrap_or_default();
+        }
+        split.count = Some(count + 1);
+        split
+    }
+
+    /// The path as given.
+    pub fn as_str(&self) -> &'a str {
+        self.path
+    }
+
+    /// How many segments it has; `None` when it does not start with `/`.
+    pub fn segments(&self) -> Option<usize> {
+        self.count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_slash_is_found_once_whatever_its_neighbours() {
+        for path in [
+            "",
+            "/",
+            "a/b",
+            "//./a/./",
+            "/.",
+            "x/.//.//./////.y",
+            "abcdefgh/ijklmnop/",
+        ] {
+            let mut found = Vec::new();
+            for_each_slash(path.as_bytes(), |at| found.push(at));
+            let expected: Vec<usize> = path.match_indices('/').map(|(at, _)| at).collect();
+            assert_eq!(found, expected, "{path:?}");
+        }
+    }
+}
