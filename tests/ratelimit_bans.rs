@@ -134,3 +134,66 @@ on_both_stores!(
     a_user_ban_follows_the_user_to_ip_keyed_rules,
     a_ban_earned_by_an_address_stops_its_signed_in_users_too,
 );
+
+/// Another instance learns of a ban on one of a request's other identities within a second:
+/// the ban index is looked at once a second, and not per request, while no ban is in force.
+#[tokio::test]
+async fn a_ban_from_another_instance_reaches_the_other_identities_within_a_second() {
+    use std::sync::Arc;
+    use waitroom::clock::{Clock, ManualClock};
+    use waitroom::ratelimit::store::{RateLimitStore, RedisRateLimitStore};
+
+    let server = support::redis_server::RedisServer::start();
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let instance = |clock: Arc<ManualClock>| {
+        let url = server.url();
+        async move {
+            RedisRateLimitStore::connect(&url)
+                .await
+                .unwrap()
+                .with_clock(clock as Arc<dyn Clock>)
+        }
+    };
+    let banning = instance(clock.clone()).await;
+    let checking = instance(clock.clone()).await;
+    let ip = waitroom::ratelimit::client_key::ClientKey::from("ip:203.0.113.7");
+
+    assert_eq!(
+        checking
+            .banned_until(std::slice::from_ref(&ip))
+            .await
+            .unwrap(),
+        None
+    );
+    let ban = banning
+        .ban(ip.as_str(), 60_000, "test", 600_000)
+        .await
+        .unwrap();
+
+    clock.advance(Duration::from_millis(500));
+    assert_eq!(
+        checking
+            .banned_until(std::slice::from_ref(&ip))
+            .await
+            .unwrap(),
+        None,
+        "within the second, the last look stands"
+    );
+    clock.advance(Duration::from_millis(500));
+    assert_eq!(
+        checking
+            .banned_until(std::slice::from_ref(&ip))
+            .await
+            .unwrap(),
+        Some(ban.until_ms),
+        "a second on, the ban is seen"
+    );
+    assert_eq!(
+        banning
+            .banned_until(std::slice::from_ref(&ip))
+            .await
+            .unwrap(),
+        Some(ban.until_ms),
+        "the banning instance sees its own ban at once"
+    );
+}

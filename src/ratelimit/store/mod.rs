@@ -10,6 +10,7 @@
 //! (`wr:rl:{<client>}:…`): one decision touches one cluster slot, and clients spread over the
 //! cluster.
 
+mod ban_horizon;
 mod inline_key;
 mod memory;
 mod redis;

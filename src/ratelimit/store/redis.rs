@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::{Script, ScriptInvocation};
 
+use super::ban_horizon::BanHorizon;
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
 use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::client_key::ClientKey;
@@ -48,6 +49,8 @@ pub struct RedisRateLimitStore<C = ConnectionManager> {
     connection: C,
     scripts: Arc<Scripts>,
     clock: Option<Arc<dyn Clock>>,
+    /// Whether any ban may be in force, so identities are looked up only then.
+    horizon: Arc<BanHorizon>,
 }
 
 impl RedisRateLimitStore<ConnectionManager> {
@@ -94,6 +97,7 @@ where
                 banned: Script::new(BANNED_LUA),
             }),
             clock: None,
+            horizon: Arc::default(),
         }
     }
 
@@ -122,7 +126,42 @@ where
             .map_err(unavailable)
     }
 
+    /// Now by this instance's clock (or the injected one), for the ban horizon.
+    fn local_now_ms(&self) -> i64 {
+        match &self.clock {
+            Some(clock) => clock.now_ms(),
+            None => crate::clock::SystemClock.now_ms(),
+        }
+    }
+
+    /// Whether some ban may be in force: the ban index's latest end, read at most once a second.
+    async fn any_ban(&self) -> bool {
+        let now = self.local_now_ms();
+        if self.horizon.claim_look(now) {
+            let mut connection = self.connection.clone();
+            let latest: Result<Vec<(String, i64)>, _> = redis::cmd("ZRANGE")
+                .arg(BAN_INDEX_KEY)
+                .arg(-1)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query_async(&mut connection)
+                .await;
+            match latest {
+                Ok(latest) => self
+                    .horizon
+                    .looked(latest.first().map_or(0, |(_, until_ms)| *until_ms)),
+                // Not knowing, check the identities: the check meets the same store.
+                Err(_) => {
+                    self.horizon.look_failed();
+                    return true;
+                }
+            }
+        }
+        self.horizon.any_ban_at(now)
+    }
+
     async fn index_ban(&self, client: &str, until_ms: i64) -> Result<(), StoreError> {
+        self.horizon.banned(until_ms);
         let now = RateLimitStore::now_ms(self).await?;
         let mut invocation = self.scripts.ban_index.key(BAN_INDEX_KEY);
         invocation.arg(now).arg(client).arg(until_ms);
@@ -341,7 +380,7 @@ where
     }
 
     async fn banned_until(&self, clients: &[ClientKey]) -> Result<Option<UnixMillis>, StoreError> {
-        if clients.is_empty() {
+        if clients.is_empty() || !self.any_ban().await {
             return Ok(None);
         }
         let mut invocation = self.scripts.banned.key(BAN_INDEX_KEY);
