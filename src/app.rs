@@ -201,6 +201,13 @@ pub async fn run(
             .clone()
             .run(LIVE_STATS_EVERY, state.shutdown.clone()),
     );
+    // The dashboard shows every instance's refusals: each publishes its own.
+    tokio::spawn(
+        state
+            .ratelimit
+            .clone()
+            .run_tally_exchange(state.shutdown.clone()),
+    );
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");

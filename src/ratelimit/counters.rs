@@ -8,6 +8,7 @@ use super::compile::CompiledRule;
 use super::limiter::Verdict;
 use super::outcome::Decision;
 use super::penalty::PenaltyPolicy;
+use crate::telemetry::limited_clients::LimitedClients;
 
 /// `waitroom_ratelimit_decisions_total` of one rule, one counter per outcome, registered once so
 /// that counting a decision costs an atomic add.
@@ -71,8 +72,9 @@ pub(super) fn record_penalty(
     client: &ClientKey,
     rule: &str,
     policy: &PenaltyPolicy,
+    limited: &LimitedClients,
 ) {
-    use crate::telemetry::{limited_clients, metrics};
+    use crate::telemetry::metrics;
     match decision {
         Decision::Allowed { .. } => {}
         Decision::Limited {
@@ -89,8 +91,8 @@ pub(super) fn record_penalty(
                     metrics::penalty("reduced");
                 }
             }
-            limited_clients::record(client, rule);
+            limited.record(client, rule);
         }
-        Decision::Banned { .. } => limited_clients::record(client, rule),
+        Decision::Banned { .. } => limited.record(client, rule),
     }
 }

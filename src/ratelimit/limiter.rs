@@ -29,10 +29,12 @@ use super::sale::OpenEvents;
 use super::store::{
     BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
 };
+use super::tally::ClusterTally;
 pub use super::verdict::{PermitGuard, Verdict};
 use crate::clock::Clock;
 use crate::error::FieldError;
 use crate::store::StoreError;
+use crate::telemetry::limited_clients::LimitedClients;
 
 /// What the limiter needs to know about a request.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +63,12 @@ pub struct RateLimiter {
     trusted: TrustedProxies,
     open_events: OpenEvents,
     alerter: Alerter,
+    /// Whom this instance refused, for the dashboard.
+    limited: LimitedClients,
+    /// This instance among those publishing their tallies.
+    instance: String,
+    /// The sum of every live instance's tally, as last exchanged.
+    cluster_tally: ArcSwap<ClusterTally>,
 }
 
 impl RateLimiter {
@@ -75,7 +83,36 @@ impl RateLimiter {
             trusted: TrustedProxies::default(),
             open_events: OpenEvents::default(),
             alerter: Alerter::new(),
+            limited: LimitedClients::default(),
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            cluster_tally: ArcSwap::default(),
         }
+    }
+
+    /// Whom this instance refused.
+    pub fn limited_clients(&self) -> &LimitedClients {
+        &self.limited
+    }
+
+    /// The refusals of every live instance, as last exchanged ([`super::tally`]).
+    pub fn cluster_tally(&self) -> Arc<ClusterTally> {
+        self.cluster_tally.load_full()
+    }
+
+    pub(super) fn set_cluster_tally(&self, tally: ClusterTally) {
+        self.cluster_tally.store(Arc::new(tally));
+    }
+
+    pub(super) fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    pub(super) fn store(&self) -> &dyn RateLimitStore {
+        self.store.as_ref()
+    }
+
+    pub(super) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Identifies users with `verifier` (the service's user-token verification).
@@ -152,7 +189,7 @@ impl RateLimiter {
         };
         let others = client.other_keys(&key.client, &rules.identity);
         if let Some(verdict) = self.banned_elsewhere(&rules, &others, now_ms).await {
-            crate::telemetry::limited_clients::record(&key.client, &rule.name);
+            self.limited.record(&key.client, &rule.name);
             return count(Some(rule), verdict);
         }
         let mut permille = rule.tier_permille[client.tier() as usize];
@@ -199,7 +236,13 @@ impl RateLimiter {
                 None => self.fallback.decide_now(key, input),
             },
         };
-        record_penalty(&decision, &key.client, &rule.name, &rules.penalty);
+        record_penalty(
+            &decision,
+            &key.client,
+            &rule.name,
+            &rules.penalty,
+            &self.limited,
+        );
         match decision {
             Decision::Allowed { quota, delay_ms } => {
                 let permit = match rule.concurrency {

@@ -41,6 +41,7 @@ pub mod sliding_window;
 pub mod span;
 mod split_path;
 pub mod store;
+pub mod tally;
 pub mod verdict;
 
 pub use compile::{RuleSet, compile};

@@ -175,7 +175,7 @@ async fn exceed_a_tight_rule(app: &TestApp) {
     assert_eq!(statuses[0], 200);
     assert!(statuses.contains(&429), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&403), "banned at last: {statuses:?}");
-    let top = waitroom::telemetry::limited_clients::top(5);
+    let top = app.state.ratelimit.limited_clients().top(5);
     assert!(
         top.iter()
             .any(|client| client.key == "ip:127.0.0.1" && client.rule == "tight"),

@@ -1,8 +1,8 @@
 //! `GET /v1/admin/stream`: the dashboard's live feed, as server-sent events.
 //!
 //! One `stats` event per poll of the live statistics (about a second): every event's figures,
-//! and the limiter as this instance sees it (refusals per rule, the clients refused most, the
-//! bans in force). It needs the admin token like every admin route; the dashboard reads it with
+//! and the limiter across instances (refusals per rule, the clients refused most, the bans in
+//! force). It needs the admin token like every admin route; the dashboard reads it with
 //! `fetch`, so the token travels in the `Authorization` header and never in a URL.
 
 use std::convert::Infallible;
@@ -19,10 +19,6 @@ use tokio::sync::watch;
 use crate::admin::live_stats::StatsFrame;
 use crate::clock::to_rfc3339;
 use crate::http::state::AppState;
-use crate::telemetry::limited_clients;
-
-/// Clients refused most, shown on the dashboard.
-const TOP_CLIENTS: usize = 10;
 
 /// `GET /v1/admin/stream`.
 #[utoipa::path(get, path = "/v1/admin/stream", tag = "operators",
@@ -84,12 +80,15 @@ async fn feed(state: &AppState, frame: &StatsFrame) -> Value {
             Vec::new()
         }
     };
+    // Every instance's refusals, summed (the limiter exchanges tallies once a second).
+    let tally = state.ratelimit.cluster_tally();
     json!({
         "at": frame.at,
         "events": frame.events,
         "ratelimit": {
-            "refusals_per_rule": limited_clients::refusals_per_rule(),
-            "top_limited_clients": limited_clients::top(TOP_CLIENTS),
+            "refusals_per_rule": tally.refusals_per_rule,
+            "top_limited_clients": tally.top_limited_clients,
+            "instances": tally.instances,
             "bans": bans,
         },
     })

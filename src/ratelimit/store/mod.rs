@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::client_key::ClientKey;
 use super::decision::DecisionInput;
 use super::outcome::Decision;
+use super::tally::Tally;
 use crate::clock::UnixMillis;
 use crate::store::StoreError;
 
@@ -99,6 +100,12 @@ pub trait RateLimitStore: Send + Sync + 'static {
 
     /// The store's current time (Redis `TIME`, or the injected clock).
     async fn now_ms(&self) -> Result<UnixMillis, StoreError>;
+
+    /// Publishes this instance's refusal tally and answers every live instance's, this one's
+    /// included. A store of one process has one instance: its own tally.
+    async fn exchange_tally(&self, mine: &Tally) -> Result<Vec<Tally>, StoreError> {
+        Ok(vec![mine.clone()])
+    }
 
     /// The store as an in-process one, when it is: decisions then need no await and no timeout.
     fn in_process(&self) -> Option<&MemoryRateLimitStore> {

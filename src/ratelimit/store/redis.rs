@@ -6,6 +6,7 @@
 //! written with a TTL. Time comes from the Redis server (`TIME` inside the script), so instances
 //! never disagree, unless a clock is injected (the conformance suite drives a manual one).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::client_key::ClientKey;
 use crate::ratelimit::decision::{DecisionInput, Limit};
 use crate::ratelimit::outcome::{BanStarted, Decision, Quota};
+use crate::ratelimit::tally::{STALE_AFTER_MS, Tally};
 use crate::store::StoreError;
 
 const PENALTY_LUA: &str = include_str!("../../../lua/ratelimit_penalty.lua");
@@ -30,6 +32,8 @@ const LIFT_LUA: &str = include_str!("../../../lua/ratelimit_lift.lua");
 const BAN_INDEX_LUA: &str = include_str!("../../../lua/ratelimit_ban_index.lua");
 const BANNED_LUA: &str = include_str!("../../../lua/ratelimit_banned.lua");
 
+/// The instances' refusal tallies: a hash of instance id → tally (JSON), for the dashboard.
+const TALLY_KEY: &str = "wr:rl:tallies";
 /// The sorted set of current bans (client key scored by the ban's end), for listing.
 const BAN_INDEX_KEY: &str = "wr:rl:bans";
 
@@ -390,6 +394,39 @@ where
         }
         let latest: i64 = self.run(&invocation).await?;
         Ok((latest > 0).then_some(latest))
+    }
+
+    async fn exchange_tally(&self, mine: &Tally) -> Result<Vec<Tally>, StoreError> {
+        let text =
+            serde_json::to_string(mine).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let mut connection = self.connection.clone();
+        let (all,): (HashMap<String, String>,) = redis::pipe()
+            .atomic()
+            .hset(TALLY_KEY, &mine.instance, text)
+            .ignore()
+            .pexpire(TALLY_KEY, STALE_AFTER_MS * 6)
+            .ignore()
+            .hgetall(TALLY_KEY)
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        let mut live = Vec::with_capacity(all.len());
+        let mut stopped = Vec::new();
+        for (instance, text) in all {
+            match serde_json::from_str::<Tally>(&text) {
+                Ok(tally) if tally.at_ms >= mine.at_ms - STALE_AFTER_MS => live.push(tally),
+                _ => stopped.push(instance),
+            }
+        }
+        if !stopped.is_empty() {
+            redis::cmd("HDEL")
+                .arg(TALLY_KEY)
+                .arg(&stopped)
+                .query_async::<i64>(&mut connection)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(live)
     }
 
     async fn now_ms(&self) -> Result<UnixMillis, StoreError> {
