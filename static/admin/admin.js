@@ -195,6 +195,9 @@
   }
 
   function renderLimiter(limiter) {
+    const instances = limiter.instances || 0;
+    $('[data-testid="limiter-instances"]').textContent =
+      instances > 1 ? `(all ${instances} instances)` : instances === 1 ? "(one instance)" : "";
     const rules = Object.entries(limiter.refusals_per_rule || {}).sort((a, b) => b[1] - a[1]);
     $('[data-testid="refusals"] tbody').innerHTML = rules.length
       ? rules.map(([rule, n]) => `<tr><td>${escape(rule)}</td><td>${n}</td></tr>`).join("")
