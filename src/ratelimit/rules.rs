@@ -234,8 +234,7 @@ pub struct AlertConfig {
 pub struct RuleConfig {
     /// A unique name (it names the buckets, metrics and logs).
     pub name: String,
-    /// A route group: the routes the service's router names so, plus the paths `[groups]` lists
-    /// under that name.
+    /// A route group: the paths `[groups]` lists under that name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Path patterns: `/v1/events/*/tickets`, `{param}` for one segment, `**` for the rest.
