@@ -2,6 +2,7 @@
 //! (IP, user, API key), whichever identity the matching rule charges; on both stores.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod ratelimit_support;
 mod support;
 
@@ -110,23 +111,6 @@ async fn a_ban_earned_by_an_address_stops_its_signed_in_users_too(backend: Backe
     assert!(banned(&h.check(&cy).await), "its users are refused with it");
     h.clock.advance(Duration::from_secs(60));
     assert!(passed(&h.check(&cy).await), "until the ban ends");
-}
-
-macro_rules! on_both_stores {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(super::Backend::Memory).await;
-            })*
-        }
-        mod redis {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(super::Backend::Redis).await;
-            })*
-        }
-    };
 }
 
 on_both_stores!(

@@ -2,6 +2,7 @@
 //! Redis, driven by a manual clock, and must give the same exact answers on both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod ratelimit_support;
 mod support;
 
@@ -353,23 +354,6 @@ async fn a_flood_far_above_the_baseline_tightens_the_rule_until_it_passes(backen
         100,
         "a quiet second relaxes it again"
     );
-}
-
-macro_rules! on_both_stores {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(super::Backend::Memory).await;
-            })*
-        }
-        mod redis {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(super::Backend::Redis).await;
-            })*
-        }
-    };
 }
 
 on_both_stores!(

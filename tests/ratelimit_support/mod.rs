@@ -1,6 +1,6 @@
 //! What the rate-limit test binaries share: a limiter over either store with a manual clock, and
 //! requests made in one line.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_macros, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,6 +15,25 @@ use waitroom::ratelimit::rules::RuleSetConfig;
 use waitroom::ratelimit::store::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
 
 use crate::support::redis_server::RedisServer;
+
+/// Instantiates each scenario `async fn name(backend: Backend)` as a test on the memory store and
+/// one on Redis (`#[macro_use] mod ratelimit_support;`).
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(super::Backend::Memory).await;
+            })*
+        }
+        mod redis {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(super::Backend::Redis).await;
+            })*
+        }
+    };
+}
 
 /// Where the limiter keeps its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
