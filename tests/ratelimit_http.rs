@@ -127,9 +127,8 @@ async fn a_rule_failing_closed_answers_503_while_redis_is_down() {
     assert_eq!(header(&response, "retry-after"), "2");
 }
 
-#[tokio::test]
-async fn the_service_limits_its_routes_with_the_shipped_rules() {
-    let clock = ManualClock::new(ratelimit_support::START_MS);
+/// The whole service with the shipped rules and an admin token, on `clock`.
+async fn service(clock: &ManualClock) -> Router {
     let settings = Settings {
         admin_token: Some("admin-secret".to_owned()),
         ..Settings::default()
@@ -138,7 +137,13 @@ async fn the_service_limits_its_routes_with_the_shipped_rules() {
         waitroom::app::build_with_clock(settings, Arc::new(clock.clone()) as Arc<dyn Clock>)
             .await
             .unwrap();
-    let router = built.router.clone();
+    built.router.clone()
+}
+
+#[tokio::test]
+async fn the_service_limits_its_routes_with_the_shipped_rules() {
+    let clock = ManualClock::new(ratelimit_support::START_MS);
+    let router = service(&clock).await;
     // Event reads: 120 a minute with a burst of 30, so a page polling every 2 s never waits.
     let first = send(&router, "/v1/events/some-sale", "203.0.113.7").await;
     assert_eq!(header(&first, "ratelimit-limit"), "30");
@@ -178,15 +183,7 @@ async fn as_operator(router: &Router, path: &str) -> Response<Body> {
 #[tokio::test]
 async fn the_operator_is_limited_as_the_operator_not_by_the_address_it_calls_from() {
     let clock = ManualClock::new(ratelimit_support::START_MS);
-    let settings = Settings {
-        admin_token: Some("admin-secret".to_owned()),
-        ..Settings::default()
-    };
-    let built =
-        waitroom::app::build_with_clock(settings, Arc::new(clock.clone()) as Arc<dyn Clock>)
-            .await
-            .unwrap();
-    let router = built.router.clone();
+    let router = service(&clock).await;
 
     // More than the admin rule's 50 a minute that an address without the token would get.
     for _ in 0..80 {

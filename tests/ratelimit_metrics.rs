@@ -7,26 +7,8 @@ mod support;
 
 use std::time::Duration;
 
-use ratelimit_support::{Backend, Harness, get};
+use ratelimit_support::{Backend, Harness, STRICT_PENALTIES, get};
 use waitroom::telemetry::metrics;
-
-const STAGES: &str = r#"
-[adaptive]
-enabled = false
-[penalties]
-decay = "1h"
-delay_after = 2
-delay_step = "250ms"
-max_delay = "1s"
-reduce_after = 4
-reduce_factor = 0.5
-ban_after = 6
-ban_lengths = ["1m", "5m"]
-[[rules]]
-name = "api"
-limit = 10
-period = "1m"
-"#;
 
 /// The value of `waitroom_ratelimit_penalties_total{stage="<stage>"}` in a rendering.
 fn stage_count(text: &str, stage: &str) -> u64 {
@@ -48,7 +30,7 @@ async fn escalate(
     handle: &metrics_exporter_prometheus::PrometheusHandle,
 ) -> [u64; 3] {
     let before = counts(handle);
-    let h = Harness::start(backend, STAGES).await;
+    let h = Harness::start(backend, STRICT_PENALTIES).await;
     let req = get("/v1/things", "203.0.113.9");
     assert_eq!(h.allowed_of(12, &req).await, 10, "two violations: delayed");
     let delayed = counts(handle);

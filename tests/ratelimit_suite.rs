@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use axum::http::Method;
-use ratelimit_support::{Backend, Harness, QUIET, get, passed, request};
+use ratelimit_support::{Backend, Harness, QUIET, STRICT_PENALTIES, get, passed, request};
 use waitroom::ratelimit::limiter::Verdict;
 
 const CLIENT: &str = "203.0.113.7";
@@ -155,24 +155,6 @@ async fn a_concurrency_limit_bounds_requests_in_flight(backend: Backend) {
     let _third = permit(h.check(&req).await);
     assert!(matches!(h.check(&req).await, Verdict::Limited { .. }));
 }
-
-const STRICT_PENALTIES: &str = r#"
-[adaptive]
-enabled = false
-[penalties]
-decay = "1h"
-delay_after = 2
-delay_step = "250ms"
-max_delay = "1s"
-reduce_after = 4
-reduce_factor = 0.5
-ban_after = 6
-ban_lengths = ["1m", "5m", "30m"]
-[[rules]]
-name = "api"
-limit = 10
-period = "1m"
-"#;
 
 async fn penalties_escalate_from_delay_to_a_reduced_limit_to_longer_bans(backend: Backend) {
     let h = Harness::start(backend, STRICT_PENALTIES).await;

@@ -45,6 +45,26 @@ pub enum Backend {
 /// A time well after the epoch, on a minute boundary.
 pub const START_MS: i64 = 1_800_000_000_000;
 
+/// One rule of 10 a minute with every penalty stage close together: delayed from the second
+/// violation, a reduced limit from the fourth, banned from the sixth (1 min, then 5, then 30).
+pub const STRICT_PENALTIES: &str = r#"
+[adaptive]
+enabled = false
+[penalties]
+decay = "1h"
+delay_after = 2
+delay_step = "250ms"
+max_delay = "1s"
+reduce_after = 4
+reduce_factor = 0.5
+ban_after = 6
+ban_lengths = ["1m", "5m", "30m"]
+[[rules]]
+name = "api"
+limit = 10
+period = "1m"
+"#;
+
 /// Penalties and adaptation off, so that counts are exact.
 pub const QUIET: &str = r#"
 [adaptive]
