@@ -13,7 +13,7 @@
 //! * [`live`]: the position socket of a queue page: its place, its wait, and its admission.
 
 pub mod bucket;
-
+pub mod chance;
 pub mod draw;
 pub mod eta;
 pub mod live;
