@@ -291,6 +291,8 @@ pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
         inventory,
         mode: Mode::Queue,
         abandon_after_seconds: 60,
+        max_units_per_order: Default::default(),
+        max_units_per_shopper: Default::default(),
         operator_status: OperatorStatus::Auto,
         seed_hash,
         seed,
