@@ -49,6 +49,7 @@ impl UserVerifier for LimiterUsers {
             return Some(VerifiedUser {
                 id: operator.clone(),
                 tier: Tier::Admin,
+                operator: true,
             });
         }
         let shopper = self.auth.bearer(token, now_ms).ok()?;
@@ -58,6 +59,7 @@ impl UserVerifier for LimiterUsers {
         Some(VerifiedUser {
             id: shopper.identity.subject().to_owned(),
             tier: shopper.tier,
+            operator: false,
         })
     }
 }
