@@ -50,6 +50,7 @@ impl UserVerifier for LimiterUsers {
             return Some(VerifiedUser {
                 id: operator.clone(),
                 tier: Tier::Admin,
+                operator: true,
             });
         }
         let shopper = self.auth.bearer(token, now_ms).ok()?;
@@ -59,6 +60,7 @@ impl UserVerifier for LimiterUsers {
         Some(VerifiedUser {
             id: shopper.identity.subject().to_owned(),
             tier: shopper.tier,
+            operator: false,
         })
     }
 }
