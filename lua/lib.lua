@@ -265,7 +265,12 @@ local function free_places(c, left)
     free = math.max(0, c.max_active - active)
   end
   if c.cap_follows_stock then
-    free = math.min(free, math.max(0, left - unused))
+    -- Mirrors units_kept_per_admission (src/domain/purchase.rs).
+    local each = math.max(1, math.min(c.ord_total or math.huge, c.shp_total or math.huge))
+    if each == math.huge then
+      each = 1
+    end
+    free = math.min(free, math.max(0, math.floor(left / each) - unused))
   end
   return free
 end

@@ -15,7 +15,9 @@ pub use event::{EventConfig, EventStatus, Mode, OperatorStatus, event_status};
 pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
 pub use presence::{InstanceId, PresenceReport};
-pub use purchase::{Holdings, PurchaseLimit, UnitLimit, broken_limit, left_in_stock};
+pub use purchase::{
+    Holdings, PurchaseLimit, UnitLimit, broken_limit, left_in_stock, units_kept_per_admission,
+};
 pub use ticket::{
     Admitted, DrainOutcome, DrawOutcome, EventStats, JoinOutcome, Order, OrderItem, OrderStatus,
     PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketStatus,

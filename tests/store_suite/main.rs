@@ -163,6 +163,7 @@ macro_rules! with_every_scenario {
                 an_order_over_the_per_order_limit_reserves_nothing,
                 the_per_shopper_limit_counts_paid_and_held_orders_until_they_run_out,
                 changes_made_from_the_same_read_both_stick,
+                cap_follows_stock_keeps_the_purchase_limit_for_each_admitted_shopper,
             }
         );
     };
