@@ -174,9 +174,31 @@ local function write_cfg_fields(args, from)
   return store_cfg('{' .. table.concat(parts, ',') .. '}')
 end
 
+-- Whether this script has made sure the event's totals are in `inv`.
+local TOTALS_READY = false
+
+-- An event stored before the totals were kept in `inv` gets them from its settings, once.
+local function ensure_totals()
+  if TOTALS_READY then
+    return
+  end
+  TOTALS_READY = true
+  if redis.call('EXISTS', K.inv) == 1 then
+    return
+  end
+  local raw = redis.call('GET', K.cfg)
+  if not raw then
+    return
+  end
+  for sku, total in pairs(cjson.decode(raw).inventory) do
+    redis.call('HSET', K.inv, sku, int(total))
+  end
+end
+
 -- Mirrors left_in_stock (src/domain/purchase.rs): an offered SKU's stock is its total less what
 -- is sold and held, never below zero; a SKU not offered has no stock field.
 local function refresh_stock(sku)
+  ensure_totals()
   local total = redis.call('HGET', K.inv, sku)
   if not total then
     redis.call('HDEL', K.stock, sku)
