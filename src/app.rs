@@ -161,6 +161,7 @@ pub async fn build_with_stores(
         outflow_meter: Arc::new(OutflowMeter::default()),
         audit,
         live_stats,
+        public_snapshots: Default::default(),
         shutdown: shutdown_watch,
     });
     if state.settings.demo {

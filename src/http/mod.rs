@@ -18,6 +18,7 @@ pub mod membership;
 pub mod openapi;
 pub mod outflow_meter;
 pub mod paths;
+pub mod public_snapshot;
 pub mod rate_limit;
 pub mod router;
 pub mod routes;

@@ -4,16 +4,18 @@
 //! Then, per route: rate limit → authentication → admission → validation (the handler's
 //! [`ValidJson`](super::json::ValidJson) argument) → handler. Admin routes: rate limit → admin
 //! token → audit (every successful change recorded with the state before and after) → handler.
+//! The static fallback, the dashboard page and unmatched paths pass the rate limit too.
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::any;
 use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::admission::require_admission;
@@ -94,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin_audit::audit_log).layer(admin("admin")))
         .routes(routes!(admin_stream::stream).layer(admin("admin")))
         // The dashboard page itself is public: its data needs the token.
-        .routes(routes!(dashboard::page));
+        .routes(routes!(dashboard::page).layer(public("admin")));
 
     let operations = OpenApiRouter::new()
         .routes(routes!(operations::healthz))
@@ -110,12 +112,20 @@ pub fn router(state: AppState) -> Router {
         .merge(operations)
         .split_for_parts();
 
-    let static_files = ServeDir::new(&s.settings.static_dir);
+    // Pages and static files pass the limiter too (its `pages` rule is sized for a crowd behind
+    // one address) and may be cached for a few minutes by browsers and proxies.
+    let static_files = ServiceBuilder::new()
+        .layer(public("static"))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(STATIC_CACHE_CONTROL),
+        ))
+        .service(ServeDir::new(&s.settings.static_dir));
     let timeout = s.settings.request_timeout;
     let body_limit = s.settings.body_limit_bytes;
 
     documented
-        .route("/v1/{*rest}", any(api_not_found))
+        .route("/v1/{*rest}", any(api_not_found).layer(public("unmatched")))
         .fallback_service(static_files)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(openapi::Document(openapi::finish(collected))))
@@ -131,6 +141,10 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state)
 }
+
+/// How long browsers and proxies may keep a static file: short enough that a new release is
+/// picked up within minutes, long enough that a crowd reloading its pages asks us once.
+const STATIC_CACHE_CONTROL: &str = "public, max-age=300, stale-while-revalidate=60";
 
 async fn api_not_found() -> ApiError {
     ApiError::not_found("no such endpoint: see /openapi.json")

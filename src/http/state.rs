@@ -68,6 +68,8 @@ pub struct SharedState {
     pub audit: Arc<dyn crate::store::audit::AuditLog>,
     /// Every event's live figures, polled about once a second (gauges, admin API, dashboard).
     pub live_stats: Arc<crate::admin::live_stats::LiveStats>,
+    /// Events' public state as waiting pages read it, rebuilt at most once a second.
+    pub public_snapshots: Arc<super::public_snapshot::PublicSnapshots>,
     /// Becomes `true` when shutdown begins: long-lived connections close on it.
     pub shutdown: watch::Receiver<bool>,
 }

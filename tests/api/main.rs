@@ -9,6 +9,7 @@ mod stores;
 mod admin_events;
 mod admission_tokens;
 mod checkout;
+mod crowd;
 mod interop;
 mod key_rotation;
 mod malformed_input;
