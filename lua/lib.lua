@@ -14,7 +14,8 @@
 --   inv            hash    SKU -> total units offered, written with cfg
 --   st             hash    state: last (highest score handed out), srv (serving number), drawn,
 --                          pstale (the seed changed after pre-queue joins),
---                          tok/lt (bucket tokens in millionths of a shopper, and its last time),
+--                          tok/lt/ow (bucket tokens in millionths of a shopper, its last time, and
+--                          '1' when the last drain left shoppers waiting),
 --                          nx (no admission or reservation ends before this ms; 'none' when
 --                          none is pending; absent in state written before it existed: unknown),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
@@ -54,6 +55,9 @@ local K = {
 
 -- One shopper in bucket tokens (millionths of a shopper).
 local SHOPPER = 1000000
+
+-- Mirrors MOST_DROPPED_PER_DRAIN (src/queue/outflow.rs).
+local MOST_DROPPED_PER_DRAIN = 1000
 
 -- Integers are written with %d: Lua's default number formatting would round or use exponents.
 local function int(x)

@@ -47,6 +47,10 @@ impl Room {
     }
 }
 
+/// The most departed shoppers one drain drops: a crowd that left long ago is cleared over a few
+/// drains, each short, rather than by one that holds the store while it drops them all.
+pub const MOST_DROPPED_PER_DRAIN: u64 = 1_000;
+
 /// Whether a waiting shopper last seen at `last_seen` has lost the place at `now`.
 ///
 /// A shopper is abandoned once unseen for `abandon_after_seconds` or more. Zero turns

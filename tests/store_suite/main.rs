@@ -112,6 +112,8 @@ macro_rules! with_every_scenario {
                 abandoned_shoppers_are_not_charged_to_the_bucket,
                 the_drain_reports_the_queue_and_the_active_count,
                 abandonment_can_be_turned_off,
+                ten_a_second_with_a_burst_of_one_admits_ten_a_second_at_ticks_of_150_ms,
+                one_drain_drops_a_bounded_number_of_departed_shoppers,
             }
             presence {
                 a_head_shopper_held_by_a_live_instance_is_not_abandoned,
@@ -213,6 +215,7 @@ macro_rules! stores {
                 property_tests!($factory;
                     random_sales_never_oversell,
                     random_sales_never_admit_beyond_the_rate_or_the_cap,
+                    random_sales_admit_at_least_the_rate_while_shoppers_wait,
                     random_sales_admit_latecomers_in_join_order,
                     random_sales_never_move_the_serving_number_back,
                     random_sales_keep_one_place_per_identity,
