@@ -14,12 +14,11 @@ use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::admin::events_file::follow_events_file;
+use crate::admin::events_file::{EventsFileCount, EventsFileWatcher, follow_events_file};
 use crate::admin::live_stats::LiveStats;
 use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
-use crate::config::watch::FileWatcher;
 use crate::config::{Settings, StoreSettings, UserKeySettings};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
 use crate::http::event_settings::EventSettings;
@@ -72,7 +71,14 @@ pub struct App {
     /// Reloads the rate-limit rules file on change while the app lives.
     _rules_watcher: Option<RulesFileWatcher>,
     /// Applies the events file on change while the app lives.
-    _events_watcher: Option<FileWatcher>,
+    events_watcher: Option<EventsFileWatcher>,
+}
+
+impl App {
+    /// What the events file's watcher has done so far; `None` without an events file.
+    pub fn events_file_count(&self) -> Option<watch::Receiver<EventsFileCount>> {
+        self.events_watcher.as_ref().map(EventsFileWatcher::count)
+    }
 }
 
 /// Builds the application on the system clock; a Redis store takes its time from Redis.
@@ -188,7 +194,7 @@ pub async fn build_with_stores(
     };
     let router = router(state.clone());
     Ok(App {
-        _events_watcher: events_watcher,
+        events_watcher,
         state,
         router,
         shutdown,
@@ -208,7 +214,7 @@ pub async fn run(
         shutdown: shutdown_sender,
         state,
         _rules_watcher: rules_watcher,
-        _events_watcher: events_watcher,
+        events_watcher,
     } = app;
     // The rules and events files are watched for as long as the server runs.
     let _watchers = (rules_watcher, events_watcher);

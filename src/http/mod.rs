@@ -8,6 +8,7 @@
 //!   [`socket_slots`] caps open sockets per identity and in total.
 //! * [`membership`] keeps visitors out of members-only events; [`visitor_cookie`] sets their
 //!   cookie.
+//! * [`panic`] turns a handler's panic into a logged `500` problem.
 //! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
 
 pub mod admission;
@@ -17,6 +18,7 @@ pub mod json;
 pub mod membership;
 pub mod openapi;
 pub mod outflow_meter;
+pub mod panic;
 pub mod paths;
 pub mod public_snapshot;
 pub mod rate_limit;

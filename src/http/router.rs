@@ -1,6 +1,7 @@
 //! The router: every route with its middleware chain, in the order a request meets it.
 //!
-//! Outermost, on every route: request id and tracing span, metrics, a timeout and a body limit.
+//! Outermost, on every route: request id and tracing span, metrics, a panic caught as a `500`
+//! problem, a timeout and a body limit.
 //! Then, per route: rate limit → authentication → admission → validation (the handler's
 //! [`ValidJson`](super::json::ValidJson) argument) → handler. Admin routes: rate limit → admin
 //! token → audit (every successful change recorded with the state before and after) → handler.
@@ -21,6 +22,7 @@ use tower_http::trace::TraceLayer;
 use super::admission::require_admission;
 use super::auth::{authenticate, identify, require_admin};
 use super::openapi;
+use super::panic::catch_panics;
 use super::routes::{
     admin_audit, admin_events, admin_stream, checkout, dashboard, events, operations, tickets,
 };
@@ -135,6 +137,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(TraceLayer::new_for_http().make_span_with(request_span))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn(record_metrics))
+                // Inside the metrics and the trace span: a panic is counted and logged as a 500.
+                .layer(catch_panics())
                 .layer(HandleErrorLayer::new(timed_out))
                 .timeout(timeout)
                 .layer(DefaultBodyLimit::max(body_limit)),

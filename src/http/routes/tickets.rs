@@ -137,13 +137,15 @@ pub async fn read(
     Ok(Json(ticket_view(&state, &config, &ticket).await?).into_response())
 }
 
-/// `DELETE /v1/events/{event}/tickets/{ticket}`: leave the queue (`204`).
+/// `DELETE /v1/events/{event}/tickets/{ticket}`: leave the queue (`204`). Leaving is idempotent:
+/// a page that retries a leave whose answer it lost must not be told the ticket is unknown.
 #[utoipa::path(delete, path = "/v1/events/{event}/tickets/{ticket}", tag = "shoppers",
     summary = "Leave the queue (or give up an admission)",
+    description = "Idempotent: leaving the caller's current ticket again, once it has left or its admission expired, answers `204` again and changes nothing. Another shopper's ticket, or one replaced by a newer join, is `404`.",
     params(TicketPath),
     security(("userToken" = []), ("visitorCookie" = [])),
     responses(
-        (status = 204, description = "left"),
+        (status = 204, description = "left (now, or already before)"),
         (status = 401, description = "no or bad credentials"),
         (status = 404, description = "no such ticket for this caller"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
