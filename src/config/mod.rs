@@ -94,6 +94,9 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// The `[ratelimit]` table of the file, as written: the rate limiter parses and validates it.
     pub ratelimit: Option<toml::Table>,
+    /// The secret shared with the alert webhook's receiver: every alert is signed with it
+    /// (`Waitroom-Signature`); unset, alerts go unsigned.
+    pub webhook_secret: Option<String>,
     /// Things worth telling the operator once logging is up (unknown variables, weak secrets).
     pub warnings: Vec<String>,
 }
@@ -119,6 +122,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(10),
             body_limit_bytes: 64 * 1024,
             ratelimit: None,
+            webhook_secret: None,
             warnings: Vec::new(),
         }
     }

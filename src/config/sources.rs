@@ -56,6 +56,7 @@ pub struct RawSettings {
     request_timeout_seconds: Option<u64>,
     body_limit_bytes: Option<usize>,
     ratelimit: Option<toml::Table>,
+    webhook_secret: Option<String>,
 }
 
 impl RawSettings {
@@ -113,6 +114,7 @@ impl RawSettings {
                 "LOG_FORMAT" => self.log_format = text(),
                 "DEMO" => self.demo = Some(parse_bool(name, value)?),
                 "STATIC_DIR" => self.static_dir = path(),
+                "WEBHOOK_SECRET" => self.webhook_secret = text(),
                 "EVENTS_FILE" => self.events_file = path(),
                 "REQUEST_TIMEOUT_SECONDS" => {
                     self.request_timeout_seconds = Some(parse_number(name, value)?)
@@ -212,6 +214,7 @@ impl RawSettings {
             request_timeout,
             body_limit_bytes,
             ratelimit: self.ratelimit,
+            webhook_secret: non_empty(self.webhook_secret),
             warnings,
         })
     }

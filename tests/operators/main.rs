@@ -13,3 +13,4 @@ mod logs;
 mod metrics_exported;
 mod openapi_routes;
 mod stream;
+mod webhook;
