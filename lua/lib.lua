@@ -25,6 +25,8 @@
 --   ordt           hash    ticket id (16 raw bytes) -> the order made with that admission
 --   stock          hash    SKU -> units left; its fields are exactly the SKUs offered now
 --   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
+--   cl:<name>      hash    the identities holding a claim (a spent proof of work, an invitation's
+--                          users) as fields, and '#until', its end
 --   hb:<instance>  string  the instance's latest heartbeat (ms), written by presence; it expires
 --                          an hour past the grace period after the instance's last report
 

@@ -3,13 +3,15 @@
 //! Input from outside (paths, bodies, tokens) is parsed into these types at the edge; code past the
 //! edge never re-checks an event id or a quantity.
 
+mod claim;
 mod event;
 mod ids;
 mod presence;
 mod ticket;
 mod tier;
 
-pub use event::{EventConfig, EventStatus, Mode, OperatorStatus, event_status};
+pub use claim::{Claim, ClaimOutcome, claim_step};
+pub use event::{EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
 pub use presence::{InstanceId, PresenceReport};
 pub use ticket::{

@@ -10,6 +10,7 @@
 pub mod admission;
 pub mod auth;
 pub mod event_settings;
+pub mod join_defences;
 pub mod json;
 pub mod openapi;
 pub mod outflow_meter;

@@ -47,6 +47,10 @@
 //!   used) is consumed and every item's stock taken in one step, or nothing changes.
 //!   A retry carrying the idempotency key of the order already made with that admission gets
 //!   [`ReserveOutcome::Replayed`].
+//! * **Claims** count who used a single-use proof of work or a limited-use invitation: a claim
+//!   names a thing, a holder, a most number of holders and a time after which it is forgotten;
+//!   a new holder is counted while there is room, the same holder again is told it already
+//!   holds it, and nothing changes otherwise.
 //! * **Reservations** that are not paid by `reserved_until` return their stock the next time any
 //!   operation of the event settles expiries (drain, reserve, pay, stats).
 
@@ -58,8 +62,9 @@ mod scripts;
 use async_trait::async_trait;
 
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity,
+    JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
+    Ticket, TicketId,
 };
 
 /// The store could not do its work: it is unreachable or answered something unexpected.
@@ -160,4 +165,7 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// An order, whoever owns it.
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// Counts a holder of a proof of work or an invitation (see "Claims" above).
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError>;
 }

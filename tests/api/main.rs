@@ -10,6 +10,7 @@ mod admin_events;
 mod admission_tokens;
 mod checkout;
 mod interop;
+mod join_defences;
 mod malformed_input;
 mod operations;
 mod redis_instances;

@@ -42,6 +42,10 @@ pub struct AdminEventView {
     pub inventory: BTreeMap<String, u64>,
     pub mode: Mode,
     pub abandon_after_seconds: u32,
+    /// Leading zero bits the event's own proof of work asks (0: off); the surge may add more.
+    pub proof_difficulty: u8,
+    /// Joins need an invitation.
+    pub invitation_only: bool,
     /// Hex SHA-256 of the draw's seed.
     pub seed_hash: String,
     /// The seed, once the draw is done (secret until then, from operators too).
@@ -232,6 +236,8 @@ fn admin_view(
             .collect(),
         mode: config.mode,
         abandon_after_seconds: config.abandon_after_seconds,
+        proof_difficulty: config.defences.proof_difficulty,
+        invitation_only: config.defences.invitation_only,
         seed_hash: config.seed_hash.clone(),
         // The seed stays secret until the draw, from operators' dashboards too.
         seed: stats.drawn.then(|| config.seed.clone()),
