@@ -19,6 +19,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::clock::{Clock, SystemClock};
+use crate::telemetry::redact::url_origin;
 
 /// The header with the send time in unix seconds.
 pub const TIMESTAMP_HEADER: &str = "Waitroom-Timestamp";
@@ -121,6 +122,9 @@ impl Webhook {
             .secret
             .as_ref()
             .map(|secret| signature(secret, timestamp, &body));
+        // The webhook's path may be its credential: logs name its origin only, and errors
+        // without the URL they would quote.
+        let origin = url_origin(url);
         let mut delay = self.retry.first_delay;
         for attempt in 1..=self.retry.attempts.max(1) {
             let mut request = self
@@ -136,15 +140,16 @@ impl Webhook {
             let retry = match request.send().await.map(|response| response.status()) {
                 Ok(status) if status.is_success() => return true,
                 Ok(status) if status.is_server_error() || status.as_u16() == 429 => {
-                    tracing::warn!(kind, %url, %status, attempt, "webhook refused the alert");
+                    tracing::warn!(kind, url = %origin, %status, attempt, "webhook refused the alert");
                     true
                 }
                 Ok(status) => {
-                    tracing::warn!(kind, %url, %status, "webhook refused the alert for good");
+                    tracing::warn!(kind, url = %origin, %status, "webhook refused the alert for good");
                     false
                 }
                 Err(error) => {
-                    tracing::warn!(kind, %url, %error, attempt, "webhook unreachable");
+                    let error = error.without_url();
+                    tracing::warn!(kind, url = %origin, %error, attempt, "webhook unreachable");
                     true
                 }
             };

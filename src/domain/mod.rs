@@ -5,15 +5,19 @@
 
 mod claim;
 mod event;
+mod event_change;
 mod ids;
 mod presence;
+mod purchase;
 mod ticket;
 mod tier;
 
 pub use claim::{Claim, ClaimOutcome, claim_step};
 pub use event::{EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status};
+pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
 pub use presence::{InstanceId, PresenceReport};
+pub use purchase::{Holdings, PurchaseLimit, UnitLimit, broken_limit, left_in_stock};
 pub use ticket::{
     Admitted, DrainOutcome, DrawOutcome, EventStats, JoinOutcome, Order, OrderItem, OrderStatus,
     PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketStatus,

@@ -1,8 +1,11 @@
 //! `GET /v1/events/{event}/challenge`: a proof-of-work challenge for the caller.
 
-use axum::Json;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Serialize;
 
 use crate::clock::to_rfc3339;
@@ -40,6 +43,7 @@ pub struct ChallengeView {
     responses(
         (status = 200, description = "a challenge", body = ChallengeView),
         (status = 401, description = "no or bad credentials, and the event admits signed-in shoppers only"),
+        (status = 403, description = "members_only: a visitor identity, and the event admits signed-in shoppers only"),
         (status = 404, description = "no such event"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]
@@ -47,6 +51,8 @@ pub async fn challenge(
     State(state): State<AppState>,
     EventPath(event): EventPath,
     caller: Caller,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let config = event_config(&state, &event).await?;
     let now = state.now();
@@ -71,7 +77,8 @@ pub async fn challenge(
     };
     let mut response = Json(view).into_response();
     if let Some(token) = visitor_token {
-        set_visitor_cookie(&mut response, &token);
+        let peer = peer.map(|Extension(ConnectInfo(peer))| peer);
+        set_visitor_cookie(&state, &mut response, &token, peer, &headers);
     }
     Ok(response)
 }
