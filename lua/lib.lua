@@ -30,6 +30,8 @@
 --   stock          hash    SKU -> units left, always total - sold - held (never below zero; see
 --                          refresh_stock); its fields are exactly the SKUs offered now
 --   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
+--   cl:<name>      hash    the identities holding a claim (a spent proof of work, an invitation's
+--                          users) as fields, and '#until', its end
 --   shp            hash    identity "\n" SKU -> units the shopper has in paid and unpaid orders,
 --                          and identity "\n" -> the same in all SKUs (purchase limits)
 --   hb:<instance>  string  the instance's latest heartbeat (ms), written by presence; it expires

@@ -20,6 +20,7 @@ use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::config::{Settings, StoreSettings, UserKeySettings};
+use crate::defences::{DefenceKeys, SurgeMeter};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
 use crate::http::event_settings::EventSettings;
 use crate::http::outflow_meter::OutflowMeter;
@@ -144,6 +145,7 @@ pub async fn build_with_stores(
     let (shutdown, shutdown_watch) = watch::channel(false);
     let auth = Arc::new(Authenticator::new(users, &keys));
     let limiter = build_limiter(&settings, clock.clone(), auth.clone()).await?;
+    let defence_keys = Arc::new(DefenceKeys::derive(&keys)?);
     let keys = Arc::new(keys);
     let live = LiveContext {
         store: store.clone(),
@@ -168,6 +170,8 @@ pub async fn build_with_stores(
         audit,
         live_stats,
         public_snapshots: Default::default(),
+        defence_keys,
+        surge: Arc::new(SurgeMeter::default()),
         shutdown: shutdown_watch,
     });
     if state.settings.demo {
@@ -337,6 +341,7 @@ pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
         seed_hash,
         seed,
         created_at: now,
+        defences: Default::default(),
     })
 }
 

@@ -2,6 +2,7 @@
 // polling when WebSockets fail), and go to checkout the moment the shopper is let through.
 
 import { api, ApiProblem, eventFromQuery, storedToken, storeToken, waitInWords, clockTime, STATUS_WORDS } from "./api.js";
+import { proofFor } from "./pow.js";
 
 const event = eventFromQuery();
 const el = (id) => document.getElementById(id);
@@ -23,6 +24,8 @@ let lastPlace = null;
 let prequeueEta = null;
 /** The event's status as last heard. */
 let eventStatus = null;
+/** Whether the event asks joins for a proof of work (pow.js solves it). */
+let needsProof = false;
 
 const POLL_EVERY_MS = 3000;
 const PING_EVERY_MS = 20000;
@@ -51,6 +54,7 @@ async function loadEvent() {
   el("event-name").textContent = body.name || event;
   document.title = `${body.name || event} · waiting room`;
   startsAt = body.starts_at;
+  needsProof = body.proof_difficulty > 0;
   showStatus(body.status);
 }
 
@@ -59,7 +63,7 @@ async function join() {
   const path = `/v1/events/${event}/tickets`;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
-      const { body } = await api(path, { method: "POST", body: {}, token });
+      const { body } = await api(path, { method: "POST", body: await joinBody(), token });
       if (body.visitor_token) {
         token = body.visitor_token;
         storeToken(token);
@@ -74,6 +78,19 @@ async function join() {
     }
   }
   throw new Error("We could not sign you in to join this sale.");
+}
+
+/** The join body: `{}`, or a proof of work where the event asks for one. */
+async function joinBody() {
+  if (!needsProof) {
+    return {};
+  }
+  const { proof, visitorToken } = await proofFor(event, token);
+  if (visitorToken) {
+    token = visitorToken;
+    storeToken(token);
+  }
+  return { proof };
 }
 
 async function devLogin() {

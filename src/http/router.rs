@@ -24,7 +24,8 @@ use super::auth::{authenticate, identify, require_admin};
 use super::openapi;
 use super::panic::catch_panics;
 use super::routes::{
-    admin_audit, admin_events, admin_stream, checkout, dashboard, events, operations, tickets,
+    admin_audit, admin_events, admin_stream, challenge, checkout, dashboard, events, invitations,
+    operations, tickets,
 };
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
@@ -71,6 +72,14 @@ pub fn router(state: AppState) -> Router {
                     .layer(from_fn_with_state(s.clone(), identify)),
             ),
         )
+        .routes(
+            routes!(challenge::challenge).layer(
+                ServiceBuilder::new()
+                    .layer(rate_limit(s, "challenge"))
+                    // Anonymous callers pass, as for the join the challenge is for.
+                    .layer(from_fn_with_state(s.clone(), identify)),
+            ),
+        )
         .routes(routes!(tickets::read).layer(shopper("ticket_read")))
         .routes(routes!(tickets::leave).layer(shopper("ticket_leave")))
         // Authentication is the route's own: browsers send the token in the query.
@@ -95,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin_events::detail, admin_events::change).layer(admin("admin")))
         // The limiter's own rules and bans: `GET`/`PUT /v1/admin/ratelimit`, `/v1/admin/bans`.
         .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")))
+        .routes(routes!(invitations::issue).layer(admin("admin")))
         .routes(routes!(admin_audit::audit_log).layer(admin("admin")))
         .routes(routes!(admin_stream::stream).layer(admin("admin")))
         // The dashboard page itself is public: its data needs the token.

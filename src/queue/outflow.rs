@@ -97,6 +97,7 @@ mod tests {
             seed_hash: String::new(),
             seed: String::new(),
             created_at: 0,
+            defences: Default::default(),
         }
     }
 

@@ -11,6 +11,7 @@ mod admission_tokens;
 mod checkout;
 mod crowd;
 mod interop;
+mod join_defences;
 mod key_rotation;
 mod malformed_input;
 mod members_only;

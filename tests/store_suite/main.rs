@@ -34,6 +34,7 @@ mod support;
 
 mod admissions;
 mod checkout_rules;
+mod claims;
 mod drain;
 mod draw;
 mod events;
@@ -154,6 +155,11 @@ macro_rules! with_every_scenario {
                 an_order_is_read_by_its_id,
                 inventory_updates_move_the_stock_left_by_the_change,
                 a_replay_is_answered_even_after_the_admission_ran_out,
+            }
+            claims {
+                a_claim_counts_new_holders_up_to_its_limit,
+                a_claim_is_refused_at_its_end_and_forgotten_after,
+                a_claim_on_an_unknown_event_is_no_event,
             }
             stock_changes {
                 lowering_a_total_below_what_is_held_keeps_the_deficit,

@@ -13,9 +13,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use waitroom::clock::UnixMillis;
 use waitroom::domain::{
-    DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats, Identity,
-    JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
-    Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 use waitroom::store::{QueueStore, StoreError};
 
@@ -209,5 +209,10 @@ impl QueueStore for CountingStore {
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
         self.count("order");
         self.inner.order(event, order).await
+    }
+
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        self.count("claim");
+        self.inner.claim(event, claim).await
     }
 }
