@@ -5,6 +5,7 @@
 //!   [`json`] the validation step; [`paths`] parses ids at the edge.
 //! * [`event_settings`] keeps events' settings for a moment, so a join is one store round trip.
 //! * [`ws`] is the position socket's route; the socket itself is [`crate::queue::live`].
+//! * [`pages`] serves the pages (built in, or `static_dir`) with their security headers.
 //! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
 
 pub mod admission;
@@ -13,6 +14,7 @@ pub mod event_settings;
 pub mod json;
 pub mod openapi;
 pub mod outflow_meter;
+pub mod pages;
 pub mod paths;
 pub mod rate_limit;
 pub mod router;

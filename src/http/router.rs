@@ -7,20 +7,22 @@
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::any;
 use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use super::admission::require_admission;
 use super::auth::{authenticate, identify, require_admin};
 use super::openapi;
+use super::pages::{self, add_security_headers};
 use super::routes::{
-    admin_audit, admin_events, admin_stream, checkout, dashboard, events, operations, tickets,
+    admin_audit, admin_events, admin_stream, checkout, dashboard, events, operations,
+    socket_tickets, tickets,
 };
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
@@ -69,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         )
         .routes(routes!(tickets::read).layer(shopper("ticket_read")))
         .routes(routes!(tickets::leave).layer(shopper("ticket_leave")))
+        .routes(routes!(socket_tickets::issue).layer(shopper("socket_ticket")))
         // Authentication is the route's own: browsers send the token in the query.
         .routes(routes!(ws::position_socket).layer(public("ws")))
         .routes(routes!(operations::jwks).layer(public("jwks")));
@@ -93,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin_audit::audit_log).layer(admin("admin")))
         .routes(routes!(admin_stream::stream).layer(admin("admin")))
         // The dashboard page itself is public: its data needs the token.
-        .routes(routes!(dashboard::page));
+        .routes(routes!(dashboard::page).layer(from_fn(add_security_headers)));
 
     let operations = OpenApiRouter::new()
         .routes(routes!(operations::healthz))
@@ -109,13 +112,13 @@ pub fn router(state: AppState) -> Router {
         .merge(operations)
         .split_for_parts();
 
-    let static_files = ServeDir::new(&s.settings.static_dir);
+    let static_files = pages::serve.layer(from_fn(add_security_headers));
     let timeout = s.settings.request_timeout;
     let body_limit = s.settings.body_limit_bytes;
 
     documented
         .route("/v1/{*rest}", any(api_not_found))
-        .fallback_service(static_files)
+        .fallback(static_files)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(openapi::Document(openapi::finish(collected))))
         .layer(

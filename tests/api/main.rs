@@ -12,6 +12,7 @@ mod checkout;
 mod interop;
 mod malformed_input;
 mod operations;
+mod pages;
 mod redis_instances;
 mod sale;
 mod test_app;

@@ -9,4 +9,5 @@ pub mod checkout;
 pub mod dashboard;
 pub mod events;
 pub mod operations;
+pub mod socket_tickets;
 pub mod tickets;
