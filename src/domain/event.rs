@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EventId, Sku};
+use super::{EventId, Sku, UnitLimit};
 use crate::clock::UnixMillis;
 
 /// How shoppers reach the checkout.
@@ -100,6 +100,13 @@ pub struct EventConfig {
     pub mode: Mode,
     /// A waiting shopper not seen (no socket, no poll) for this long loses the place.
     pub abandon_after_seconds: u32,
+    /// Most units one order may take, in all and of any one SKU.
+    #[serde(default)]
+    pub max_units_per_order: UnitLimit,
+    /// Most units one shopper may have in paid and unpaid orders together, in all and of any
+    /// one SKU.
+    #[serde(default)]
+    pub max_units_per_shopper: UnitLimit,
     /// Pause or close, set by the operator.
     pub operator_status: OperatorStatus,
     /// Hex SHA-256 of `seed`, published before the draw.

@@ -4,14 +4,18 @@
 //! edge never re-checks an event id or a quantity.
 
 mod event;
+mod event_change;
 mod ids;
 mod presence;
+mod purchase;
 mod ticket;
 mod tier;
 
 pub use event::{EventConfig, EventStatus, Mode, OperatorStatus, event_status};
+pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
 pub use presence::{InstanceId, PresenceReport};
+pub use purchase::{Holdings, PurchaseLimit, UnitLimit, broken_limit, left_in_stock};
 pub use ticket::{
     Admitted, DrainOutcome, DrawOutcome, EventStats, JoinOutcome, Order, OrderItem, OrderStatus,
     PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketStatus,

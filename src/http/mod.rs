@@ -4,7 +4,10 @@
 //! * [`auth`] and [`admission`] are the authentication and admission steps of the chain;
 //!   [`json`] the validation step; [`paths`] parses ids at the edge.
 //! * [`event_settings`] keeps events' settings for a moment, so a join is one store round trip.
-//! * [`ws`] is the position socket's route; the socket itself is [`crate::queue::live`].
+//! * [`ws`] is the position socket's route; the socket itself is [`crate::queue::live`];
+//!   [`socket_slots`] caps open sockets per identity and in total.
+//! * [`membership`] keeps visitors out of members-only events; [`visitor_cookie`] sets their
+//!   cookie.
 //! * [`pages`] serves the pages (built in, or `static_dir`) with their security headers.
 //! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
 
@@ -12,6 +15,7 @@ pub mod admission;
 pub mod auth;
 pub mod event_settings;
 pub mod json;
+pub mod membership;
 pub mod openapi;
 pub mod outflow_meter;
 pub mod pages;
@@ -19,9 +23,11 @@ pub mod paths;
 pub mod rate_limit;
 pub mod router;
 pub mod routes;
+pub mod socket_slots;
 pub mod state;
 pub mod telemetry;
 pub mod views;
+pub mod visitor_cookie;
 pub mod ws;
 
 pub use router::router;

@@ -86,7 +86,8 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         // The admission was consumed by the checkout; the order now belongs to the shopper.
-        .routes(routes!(checkout::pay).layer(shopper("pay")));
+        .routes(routes!(checkout::pay).layer(shopper("pay")))
+        .routes(routes!(checkout::order).layer(shopper("order_read")));
 
     let operators = OpenApiRouter::new()
         .routes(routes!(admin_events::create, admin_events::list).layer(admin("admin")))

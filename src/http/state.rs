@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use super::event_settings::EventSettings;
 use super::outflow_meter::OutflowMeter;
+use super::socket_slots::SocketSlots;
 use crate::admission::outflow::OutflowRegistry;
 use crate::admission::{AdmissionVerifier, SigningKeys};
 use crate::clock::Clock;
@@ -59,6 +60,8 @@ pub struct SharedState {
     pub outflow: Arc<OutflowRegistry>,
     /// What every position socket shares (store, admission signer, pacing).
     pub live: Arc<LiveContext>,
+    /// The caps on this instance's open position sockets.
+    pub socket_slots: Arc<SocketSlots>,
     /// The rate limiter of every route's rate-limit step (and of the admin rules and bans API).
     pub ratelimit: Arc<crate::ratelimit::RateLimiter>,
     /// Where every admin change is recorded (the store's audit area).

@@ -8,8 +8,8 @@ use super::state::AppState;
 use crate::admission::sign_admission;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, EventStats, EventStatus, Mode, Order, OrderItem, Sku, Ticket, TicketId,
-    TicketStatus, event_status,
+    EventConfig, EventId, EventStats, EventStatus, Mode, Order, OrderItem, OrderStatus, Sku,
+    Ticket, TicketId, TicketStatus, event_status,
 };
 use crate::error::ApiError;
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
@@ -204,6 +204,8 @@ pub enum OrderState {
     Reserved,
     /// Paid: the units are sold.
     Paid,
+    /// Not paid in time: its units went back on sale.
+    Expired,
 }
 
 /// The answer to a checkout (the reservation, identical on every replay) or to a payment.
@@ -238,6 +240,18 @@ pub fn paid_view(order: &Order) -> OrderView {
         status: OrderState::Paid,
         reserved_until: None,
         ..reservation_view(order)
+    }
+}
+
+/// An order as it stands now: reserved (until `reserved_until`), paid, or expired.
+pub fn order_view(order: &Order) -> OrderView {
+    match order.status {
+        OrderStatus::Reserved => reservation_view(order),
+        OrderStatus::Paid => paid_view(order),
+        OrderStatus::Expired => OrderView {
+            status: OrderState::Expired,
+            ..reservation_view(order)
+        },
     }
 }
 

@@ -7,7 +7,9 @@
 //! The socket itself is [`run_socket`], which the route hands a small, bounded WebSocket.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::ws::{
+    CloseFrame, Message, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -15,7 +17,9 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::auth::{Caller, caller_of};
+use super::membership::require_member;
 use super::paths::TicketPath;
+use super::socket_slots::SlotRefusal;
 use super::state::AppState;
 use crate::error::ApiError;
 use crate::identity::{AuthError, Shopper};
@@ -43,13 +47,13 @@ pub struct SocketQuery {
 /// Opens the position socket of the caller's own ticket.
 #[utoipa::path(get, path = "/v1/events/{event}/tickets/{ticket}/ws", tag = "shoppers",
     summary = "The live position socket of the ticket's owner (WebSocket)",
-    description = "Credentials: `?ticket=` (a socket ticket from `POST …/socket-ticket`: short-lived and single-use, what browsers should use), `?access_token=` (a user or visitor token, for apps; it ends up in proxies' logs), `Authorization`, or the visitor cookie. `Origin` must be the server's own or one of WAITROOM_ALLOWED_ORIGINS (none is accepted, for apps). Server frames are `SocketServerFrame`s: `position` when it changes and at least every 2 s, `admitted` then close 1000, `status` on status changes, `ticket` (expired or left) then close 1000, `pong` to a client's `ping` (`SocketClientFrame`). Close 1001 on shutdown: reconnect.",
+    description = "Credentials: `?ticket=` (a socket ticket from `POST …/socket-ticket`: short-lived and single-use, what browsers should use), `?access_token=` (a user or visitor token, for apps; it ends up in proxies' logs), `Authorization`, or the visitor cookie. `Origin` must be the server's own or one of WAITROOM_ALLOWED_ORIGINS (none is accepted, for apps). Server frames are `SocketServerFrame`s: `position` when it changes and at least every 2 s, `admitted` then close 1000, `status` on status changes, `ticket` (expired or left) then close 1000, `pong` to a client's `ping` (`SocketClientFrame`). Close 1001 on shutdown: reconnect. Close 1008 right after the handshake: the shopper holds max_sockets_per_identity sockets already on this instance; close 1013: the instance holds max_sockets sockets (reconnect later or poll).",
     params(TicketPath, SocketQuery),
     security(("userToken" = []), ("visitorCookie" = [])),
     responses(
         (status = 101, description = "switching to the WebSocket protocol"),
         (status = 401, description = "no or bad credentials, or a spent, expired or foreign socket ticket"),
-        (status = 403, description = "origin_not_allowed: the page's origin may not open the socket"),
+        (status = 403, description = "origin_not_allowed: the page's origin may not open the socket; members_only: a visitor identity on an event for signed-in shoppers"),
         (status = 404, description = "no such ticket for this caller, or no such event"),
         (status = 426, description = "upgrade_required: not a WebSocket handshake"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
@@ -74,12 +78,22 @@ pub async fn position_socket(
     })?;
     let query = query.map(|Query(query)| query).unwrap_or_default();
     let shopper = owner(&state, &path, &query, &headers)?;
+    let config = state
+        .event_settings
+        .get(&path.event)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no event {}", path.event)))?;
+    require_member(&config, &shopper)?;
     let ticket = state
         .store
         .ticket(&path.event, &shopper.identity, true)
         .await?
         .filter(|ticket| ticket.ticket_id == path.ticket)
         .ok_or_else(|| ApiError::not_found("no such ticket"))?;
+    let slot = match state.socket_slots.take(&shopper.identity) {
+        Ok(slot) => slot,
+        Err(refusal) => return Ok(refuse(upgrade, refusal)),
+    };
     let subscription = state
         .outflow
         .subscribe(&path.event)
@@ -99,8 +113,22 @@ pub async fn position_socket(
             open.increment(1.0);
             let end = run_socket(sink, stream, event, ticket, subscription, &live).await;
             open.decrement(1.0);
+            drop(slot);
             tracing::debug!(?end, "position socket closed");
         }))
+}
+
+/// Completes the handshake only to close the socket at once with the refusal's code: a page
+/// learns why from the close code, which a failed handshake would not tell it.
+fn refuse(upgrade: WebSocketUpgrade, refusal: SlotRefusal) -> Response {
+    tracing::debug!(?refusal, "position socket refused");
+    upgrade.on_upgrade(move |mut socket| async move {
+        let frame = Message::Close(Some(CloseFrame {
+            code: refusal.close_code(),
+            reason: refusal.reason().into(),
+        }));
+        let _ = socket.send(frame).await;
+    })
 }
 
 /// The shopper whose credentials came with the handshake: `?ticket=` first, then

@@ -81,6 +81,8 @@ mod tests {
             inventory: BTreeMap::new(),
             mode: Mode::Queue,
             abandon_after_seconds: 60,
+            max_units_per_order: Default::default(),
+            max_units_per_shopper: Default::default(),
             operator_status: OperatorStatus::Auto,
             seed_hash: String::new(),
             seed: String::new(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::clock::{UnixMillis, to_rfc3339};
+use crate::telemetry::redact::url_origin;
 
 /// One ban, as alerted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,10 +88,18 @@ impl Alerter {
         let http = self.http.clone();
         runtime.spawn(async move {
             let sent = http.post(&url).json(&alert).send().await;
+            // The webhook's path is its credential: logs name its origin only, and the error
+            // without the URL it would quote.
+            let origin = url_origin(&url);
             match sent.map(|response| response.status()) {
                 Ok(status) if status.is_success() => {}
-                Ok(status) => tracing::warn!(%url, %status, "ban webhook refused the alert"),
-                Err(error) => tracing::warn!(%url, %error, "ban webhook unreachable"),
+                Ok(status) => {
+                    tracing::warn!(url = %origin, %status, "ban webhook refused the alert")
+                }
+                Err(error) => {
+                    let error = error.without_url();
+                    tracing::warn!(url = %origin, %error, "ban webhook unreachable")
+                }
             }
         });
     }

@@ -23,8 +23,9 @@ use self::state::EventState;
 use super::{QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats, Identity,
+    JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
+    Ticket, TicketId,
 };
 
 type SharedEvent = Arc<Mutex<EventState>>;
@@ -98,9 +99,15 @@ impl QueueStore for MemoryStore {
         Ok(true)
     }
 
-    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
-        let updated = self.with_event(&config.id, |state, _| state.update(config.clone()))?;
-        Ok(updated.is_some())
+    async fn change_event(
+        &self,
+        event: &EventId,
+        change: &EventChange,
+    ) -> Result<Option<EventConfig>, StoreError> {
+        let changed = self.with_event(event, |state, _| state.change(change))?;
+        changed
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {

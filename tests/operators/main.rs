@@ -10,6 +10,7 @@ mod audit;
 mod deployment;
 mod events_file;
 mod logs;
+mod metric_labels;
 mod metrics_exported;
 mod openapi_routes;
 mod stream;

@@ -64,6 +64,8 @@ pub fn sale(id: &str) -> EventConfig {
         inventory: BTreeMap::from([(sku("TEE"), 10), (sku("CAP"), 5)]),
         mode: Mode::Queue,
         abandon_after_seconds: 600,
+        max_units_per_order: Default::default(),
+        max_units_per_shopper: Default::default(),
         operator_status: OperatorStatus::Auto,
         seed_hash,
         seed,

@@ -33,6 +33,7 @@
 mod support;
 
 mod admissions;
+mod checkout_rules;
 mod drain;
 mod draw;
 mod events;
@@ -43,6 +44,7 @@ mod presence;
 mod properties;
 mod queue;
 mod random_sale;
+mod stock_changes;
 
 /// Calls `$callback!($factory; <every scenario, by area>)`. Add a scenario here when you write
 /// one.
@@ -151,6 +153,17 @@ macro_rules! with_every_scenario {
                 inventory_updates_move_the_stock_left_by_the_change,
                 a_replay_is_answered_even_after_the_admission_ran_out,
             }
+            stock_changes {
+                lowering_a_total_below_what_is_held_keeps_the_deficit,
+                a_sku_removed_and_offered_again_keeps_what_it_sold,
+            }
+            checkout_rules {
+                a_closed_event_reserves_nothing_but_earlier_reservations_may_pay,
+                a_retry_without_a_key_gets_the_order_the_admission_made,
+                an_order_over_the_per_order_limit_reserves_nothing,
+                the_per_shopper_limit_counts_paid_and_held_orders_until_they_run_out,
+                changes_made_from_the_same_read_both_stick,
+            }
         );
     };
 }
@@ -192,6 +205,10 @@ macro_rules! stores {
         $(
             mod $store {
                 with_every_scenario!(scenario_tests!($factory));
+                #[test]
+                fn inventory_changes_never_oversell() {
+                    crate::stock_changes::inventory_changes_never_oversell($factory);
+                }
                 property_tests!($factory;
                     random_sales_never_oversell,
                     random_sales_never_admit_beyond_the_rate_or_the_cap,

@@ -9,8 +9,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use waitroom::clock::UnixMillis;
 use waitroom::domain::{
-    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats, Identity,
+    JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
+    Ticket, TicketId,
 };
 use waitroom::store::{QueueStore, StoreError};
 
@@ -80,9 +81,13 @@ impl QueueStore for CountingStore {
         self.inner.create_event(config).await
     }
 
-    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
-        self.count("update_event");
-        self.inner.update_event(config).await
+    async fn change_event(
+        &self,
+        event: &EventId,
+        change: &EventChange,
+    ) -> Result<Option<EventConfig>, StoreError> {
+        self.count("change_event");
+        self.inner.change_event(event, change).await
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use crate::clock::UnixMillis;
 use crate::domain::{
-    Admitted, DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, EventStatus, Identity,
-    JoinOutcome, Mode, OperatorStatus, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
-    ReserveRequest, Ticket, TicketId,
+    Admitted, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    EventStatus, Identity, JoinOutcome, Mode, OperatorStatus, Order, OrderId, PayOutcome,
+    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 use crate::store::{QueueStore, StoreError};
 
@@ -81,6 +81,8 @@ pub fn event_config(id: &str, operator_status: OperatorStatus) -> EventConfig {
         inventory: BTreeMap::new(),
         mode: Mode::Queue,
         abandon_after_seconds: 20,
+        max_units_per_order: Default::default(),
+        max_units_per_shopper: Default::default(),
         operator_status,
         seed_hash: String::new(),
         seed: String::new(),
@@ -106,7 +108,11 @@ impl QueueStore for ScriptedStore {
         Err(not_scripted())
     }
 
-    async fn update_event(&self, _config: &EventConfig) -> Result<bool, StoreError> {
+    async fn change_event(
+        &self,
+        _event: &EventId,
+        _change: &EventChange,
+    ) -> Result<Option<EventConfig>, StoreError> {
         Err(not_scripted())
     }
 

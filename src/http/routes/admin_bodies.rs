@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 
 use crate::clock::{UnixMillis, parse_rfc3339};
-use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
+use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku, UnitLimit};
 use crate::error::{ApiError, FieldError};
 
 /// Largest number of SKUs an event may sell.
@@ -69,6 +69,14 @@ pub struct CreateEventBody {
     #[garde(inner(range(min = 1, max = 86_400)))]
     #[schema(minimum = 1, maximum = 86_400)]
     pub abandon_after_seconds: Option<u32>,
+    /// Most units one order may take: a number (in all), or `{"total": N, "per_sku": M}`
+    /// (`per_sku`: of any one SKU). Default: no limit.
+    #[garde(inner(custom(valid_limit)))]
+    pub max_units_per_order: Option<UnitLimit>,
+    /// Most units one shopper may have in paid and unpaid orders together: a number (in all),
+    /// or `{"total": N, "per_sku": M}`. Default: no limit.
+    #[garde(inner(custom(valid_limit)))]
+    pub max_units_per_shopper: Option<UnitLimit>,
 }
 
 /// What `PATCH` may set on the operator status.
@@ -133,9 +141,21 @@ pub struct PatchEventBody {
     #[garde(inner(range(min = 1, max = 86_400)))]
     #[schema(minimum = 1, maximum = 86_400)]
     pub abandon_after_seconds: Option<u32>,
-    /// `paused` stops the outflow, `open` resumes it, `closed` ends the event.
+    /// `paused` stops the outflow, `open` resumes it, `closed` ends the event (no joins, no
+    /// admissions, no new reservations; reservations made before may still be paid until they
+    /// run out).
     #[garde(skip)]
     pub status: Option<StatusChange>,
+    /// A number (in all) or `{"total": N, "per_sku": M}`; `null` removes the limit.
+    #[serde(default, deserialize_with = "present")]
+    #[garde(inner(inner(custom(valid_limit))))]
+    #[schema(value_type = Option<UnitLimit>)]
+    pub max_units_per_order: Option<Option<UnitLimit>>,
+    /// A number (in all) or `{"total": N, "per_sku": M}`; `null` removes the limit.
+    #[serde(default, deserialize_with = "present")]
+    #[garde(inner(inner(custom(valid_limit))))]
+    #[schema(value_type = Option<UnitLimit>)]
+    pub max_units_per_shopper: Option<Option<UnitLimit>>,
 }
 
 /// A field that is present (even as `null`) is `Some`; an absent one stays `None` (`default`).
@@ -171,6 +191,20 @@ fn valid_inventory(inventory: &BTreeMap<Sku, u64>, _: &()) -> garde::Result {
     }
 }
 
+fn valid_limit(limit: &UnitLimit, _: &()) -> garde::Result {
+    let parts = [limit.total, limit.per_sku];
+    if parts
+        .iter()
+        .flatten()
+        .any(|&units| !(1..=MAX_UNITS).contains(&units))
+    {
+        return Err(garde::Error::new(format!(
+            "each limit is 1 to {MAX_UNITS} units (or null for none)"
+        )));
+    }
+    Ok(())
+}
+
 fn time(field: &str, text: &str) -> Result<UnixMillis, ApiError> {
     parse_rfc3339(text).ok_or_else(|| ApiError::invalid_field(field, "not an RFC 3339 time"))
 }
@@ -204,6 +238,8 @@ impl CreateEventBody {
             inventory: self.inventory,
             mode: self.mode.unwrap_or_default(),
             abandon_after_seconds: self.abandon_after_seconds.unwrap_or(60),
+            max_units_per_order: self.max_units_per_order.unwrap_or_default(),
+            max_units_per_shopper: self.max_units_per_shopper.unwrap_or_default(),
             operator_status: OperatorStatus::Auto,
             seed_hash,
             seed,
@@ -251,6 +287,12 @@ impl PatchEventBody {
         config.abandon_after_seconds = self
             .abandon_after_seconds
             .unwrap_or(config.abandon_after_seconds);
+        if let Some(limit) = self.max_units_per_order {
+            config.max_units_per_order = limit.unwrap_or_default();
+        }
+        if let Some(limit) = self.max_units_per_shopper {
+            config.max_units_per_shopper = limit.unwrap_or_default();
+        }
         if let Some(status) = self.status {
             config.operator_status = match status {
                 StatusChange::Paused => OperatorStatus::Paused,

@@ -2,20 +2,24 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 
 use crate::domain::{EventConfig, EventId, EventStatus, JoinOutcome, TicketId};
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::json::ValidJson;
+use crate::http::membership::require_member;
 use crate::http::paths::{EventPath, TicketPath};
 use crate::http::state::AppState;
 use crate::http::views::{TicketView, ticket_view};
-use crate::identity::{Shopper, VISITOR_COOKIE, VISITOR_TTL_SECONDS};
+use crate::http::visitor_cookie::{came_over_https, visitor_cookie};
+use crate::identity::Shopper;
 
 /// The body of a join: `{}` today; proof-of-work fields will come here.
 #[derive(Debug, Default, Deserialize, garde::Validate, utoipa::ToSchema)]
@@ -25,7 +29,7 @@ pub struct JoinBody {}
 /// `POST /v1/events/{event}/tickets`: `201` with a new ticket, `200` with the caller's existing one.
 #[utoipa::path(post, path = "/v1/events/{event}/tickets", tag = "shoppers",
     summary = "Join the queue (idempotent per identity)",
-    description = "Anonymous callers get a visitor identity where the event allows it (cookie `waitroom_visitor` and field `visitor_token`).",
+    description = "Anonymous callers get a visitor identity where the event allows it (cookie `waitroom_visitor` and field `visitor_token`). The cookie is `HttpOnly; SameSite=Lax`, and `Secure` when a trusted proxy says the request came over HTTPS (`X-Forwarded-Proto: https`). An event that does not allow anonymous visitors refuses visitor identities too (`403 members_only`).",
     params(EventPath),
     request_body(content = Option<JoinBody>, description = "`{}` or nothing"),
     security(("userToken" = []), ("visitorCookie" = []), ()),
@@ -40,6 +44,7 @@ pub struct JoinBody {}
         )),
         (status = 400, description = "malformed JSON"),
         (status = 401, description = "no or bad credentials, and the event admits signed-in shoppers only"),
+        (status = 403, description = "members_only: a visitor identity, and the event admits signed-in shoppers only"),
         (status = 404, description = "no such event"),
         (status = 409, description = "event_not_open, event_closed or sold_out"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
@@ -48,12 +53,15 @@ pub async fn join(
     State(state): State<AppState>,
     EventPath(event): EventPath,
     caller: Caller,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     ValidJson(_body): ValidJson<JoinBody>,
 ) -> Result<Response, ApiError> {
     let config = event_config(&state, &event).await?;
     let now = state.now();
     let (shopper, visitor_token) = match caller {
         Caller::Shopper(shopper) => {
+            require_member(&config, &shopper)?;
             let renewed = state
                 .auth
                 .renew_visitor(&shopper, now)
@@ -90,10 +98,9 @@ pub async fn join(
     };
     view.visitor_token = Some(token.clone());
     let mut response = (status, Json(view)).into_response();
-    let cookie = format!(
-        "{VISITOR_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={VISITOR_TTL_SECONDS}"
-    );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
+    let peer = peer.map(|Extension(ConnectInfo(peer))| peer);
+    let secure = came_over_https(&state.settings.trusted_proxies, peer, &headers);
+    if let Ok(value) = HeaderValue::from_str(&visitor_cookie(&token, secure)) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(response)
