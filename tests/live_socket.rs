@@ -540,3 +540,41 @@ async fn next_of_paused(socket: &mut Socket, kind: &str) -> Value {
         }
     }
 }
+
+async fn a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(
+    store: Arc<CountingStore>,
+) {
+    let app = TestApp::spawn(store.clone()).await;
+    app.create(&open_sale("snapshot", 5)).await;
+    let before = store.calls("stats");
+    let started = std::time::Instant::now();
+    for _ in 0..300 {
+        let response = app
+            .http
+            .get(format!("http://{}/v1/events/snapshot", app.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+    }
+    let seconds = started.elapsed().as_secs() + 1;
+    // Without the snapshot every page read is a stats read; with it, one a second, plus the
+    // background readers' own (the dashboard's live figures, the outflow), whatever the load.
+    let reads = store.calls("stats") - before;
+    assert!(
+        reads < 100,
+        "{reads} stats reads for 300 page reads in {seconds} s"
+    );
+}
+
+#[tokio::test]
+async fn on_memory_a_crowd_reading_the_public_state_costs_the_store_one_read_a_second() {
+    a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(memory_store()).await;
+}
+
+#[tokio::test]
+async fn on_redis_a_crowd_reading_the_public_state_costs_the_store_one_read_a_second() {
+    let server = RedisServer::start();
+    a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(redis_store(&server).await)
+        .await;
+}

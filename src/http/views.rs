@@ -175,6 +175,11 @@ pub struct PublicEventView {
     /// `null` once the event is sold out or closed.
     pub estimated_wait_seconds: Option<u64>,
     pub allow_anonymous: bool,
+    /// Leading zero bits the event's proof of work asks at least (0: none); fetch a challenge
+    /// for the difficulty asked now.
+    pub proof_difficulty: u8,
+    /// Joins need an invitation.
+    pub invitation_only: bool,
     pub mode: Mode,
     pub units_left: u64,
     /// The SKUs the sale offers.
@@ -209,6 +214,8 @@ pub fn public_event_view(
         outflow_per_second: config.outflow_per_second(),
         estimated_wait_seconds: estimated_wait(config, status, next_position, now),
         allow_anonymous: config.allow_anonymous,
+        proof_difficulty: config.defences.proof_difficulty,
+        invitation_only: config.defences.invitation_only,
         mode: config.mode,
         units_left: stats.units_left(),
         skus: config

@@ -73,6 +73,7 @@ pub fn sale(id: &str) -> EventConfig {
         seed_hash,
         seed,
         created_at: T0,
+        defences: Default::default(),
     }
 }
 
