@@ -33,6 +33,12 @@
 //!   pages), at every [`QueueStore::touch`], and when a [`QueueStore::presence`] report holds
 //!   or releases them. The drain's "last seen" of a head shopper is the later of their own seen
 //!   time and, while an instance holds them, that instance's latest heartbeat.
+//! * **Presence clock**: seen times and heartbeats are kept, and abandonment judged, on the
+//!   event's [`PresenceClock`](crate::queue::PresenceClock): wall time less every silence longer
+//!   than [`PRESENCE_GAP_MS`](crate::queue::PRESENCE_GAP_MS) (no drain, join, touch, marking
+//!   ticket read or presence report for the event), beyond that length. Nobody could record
+//!   presence then (the store was unreachable or every instance was down), so it is not the
+//!   shoppers' absence. Each of those operations moves the clock first.
 //! * **Presence** (pages on sockets): an instance reports per event, in one call, the shoppers
 //!   whose socket opened on it (held by it from then on, and seen now), those whose last socket
 //!   on it closed (released, and seen now; a release by an instance that does not hold the
