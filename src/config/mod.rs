@@ -91,8 +91,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Whether to create the demo event `demo-sale` at start.
     pub demo: bool,
-    /// Directory of the queue page and other static files, served at `/`.
-    pub static_dir: PathBuf,
+    /// A directory of pages served at `/` instead of the ones built into the binary.
+    pub static_dir: Option<PathBuf>,
     /// A TOML file of `[[events]]` (the admin API's create bodies), applied at start and on
     /// every save: missing events are created, changed ones updated.
     pub events_file: Option<PathBuf>,
@@ -106,6 +106,9 @@ pub struct Settings {
     pub max_sockets: usize,
     /// The `[ratelimit]` table of the file, as written: the rate limiter parses and validates it.
     pub ratelimit: Option<toml::Table>,
+    /// The secret shared with the alert webhook's receiver: every alert is signed with it
+    /// (`Waitroom-Signature`); unset, alerts go unsigned.
+    pub webhook_secret: Option<String>,
     /// Things worth telling the operator once logging is up (unknown variables, weak secrets).
     pub warnings: Vec<String>,
 }
@@ -128,13 +131,14 @@ impl Default for Settings {
             allowed_origins: Vec::new(),
             log_format: LogFormat::Pretty,
             demo: false,
-            static_dir: PathBuf::from("static"),
+            static_dir: None,
             events_file: None,
             request_timeout: Duration::from_secs(10),
             body_limit_bytes: 64 * 1024,
             max_sockets_per_identity: 5,
             max_sockets: 16_000,
             ratelimit: None,
+            webhook_secret: None,
             warnings: Vec::new(),
         }
     }
