@@ -158,6 +158,10 @@ pub struct RunPlan {
     /// Send `X-Forwarded-For` with a distinct documentation address per shopper (for a server
     /// that trusts loopback as a proxy), so each shopper is its own client to the rate limiter.
     pub forwarded_for: bool,
+    /// Send every shopper's and bot's requests with one and the same `X-Forwarded-For` address,
+    /// as a crowd behind a carrier's NAT, a campus or an office arrives (for a server that
+    /// trusts loopback as a proxy). Takes precedence over `forwarded_for`.
+    pub one_address: bool,
 }
 
 impl Default for RunPlan {
@@ -169,6 +173,7 @@ impl Default for RunPlan {
             sockets_per_address: 20_000,
             sample_interval_ms: 250,
             forwarded_for: false,
+            one_address: false,
         }
     }
 }
