@@ -57,6 +57,7 @@ fn open_event(now: i64) -> EventConfig {
         seed_hash: String::new(),
         seed: "5eed".into(),
         created_at: now - 60_000,
+        defences: Default::default(),
     }
 }
 

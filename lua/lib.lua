@@ -14,7 +14,8 @@
 --   inv            hash    SKU -> total units offered, written with cfg
 --   st             hash    state: last (highest score handed out), srv (serving number), drawn,
 --                          pstale (the seed changed after pre-queue joins),
---                          tok/lt (bucket tokens in millionths of a shopper, and its last time),
+--                          tok/lt/ow (bucket tokens in millionths of a shopper, its last time, and
+--                          '1' when the last drain left shoppers waiting),
 --                          nx (no admission or reservation ends before this ms; 'none' when
 --                          none is pending; absent in state written before it existed: unknown),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
@@ -29,6 +30,8 @@
 --   stock          hash    SKU -> units left, always total - sold - held (never below zero; see
 --                          refresh_stock); its fields are exactly the SKUs offered now
 --   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
+--   cl:<name>      hash    the identities holding a claim (a spent proof of work, an invitation's
+--                          users) as fields, and '#until', its end
 --   shp            hash    identity "\n" SKU -> units the shopper has in paid and unpaid orders,
 --                          and identity "\n" -> the same in all SKUs (purchase limits)
 --   hb:<instance>  string  the instance's latest heartbeat (ms), written by presence; it expires
@@ -54,6 +57,9 @@ local K = {
 
 -- One shopper in bucket tokens (millionths of a shopper).
 local SHOPPER = 1000000
+
+-- Mirrors MOST_DROPPED_PER_DRAIN (src/queue/outflow.rs).
+local MOST_DROPPED_PER_DRAIN = 1000
 
 -- Integers are written with %d: Lua's default number formatting would round or use exponents.
 local function int(x)
@@ -174,9 +180,31 @@ local function write_cfg_fields(args, from)
   return store_cfg('{' .. table.concat(parts, ',') .. '}')
 end
 
+-- Whether this script has made sure the event's totals are in `inv`.
+local TOTALS_READY = false
+
+-- An event stored before the totals were kept in `inv` gets them from its settings, once.
+local function ensure_totals()
+  if TOTALS_READY then
+    return
+  end
+  TOTALS_READY = true
+  if redis.call('EXISTS', K.inv) == 1 then
+    return
+  end
+  local raw = redis.call('GET', K.cfg)
+  if not raw then
+    return
+  end
+  for sku, total in pairs(cjson.decode(raw).inventory) do
+    redis.call('HSET', K.inv, sku, int(total))
+  end
+end
+
 -- Mirrors left_in_stock (src/domain/purchase.rs): an offered SKU's stock is its total less what
 -- is sold and held, never below zero; a SKU not offered has no stock field.
 local function refresh_stock(sku)
+  ensure_totals()
   local total = redis.call('HGET', K.inv, sku)
   if not total then
     redis.call('HDEL', K.stock, sku)
@@ -265,7 +293,12 @@ local function free_places(c, left)
     free = math.max(0, c.max_active - active)
   end
   if c.cap_follows_stock then
-    free = math.min(free, math.max(0, left - unused))
+    -- Mirrors units_kept_per_admission (src/domain/purchase.rs).
+    local each = math.max(1, math.min(c.ord_total or math.huge, c.shp_total or math.huge))
+    if each == math.huge then
+      each = 1
+    end
+    free = math.min(free, math.max(0, math.floor(left / each) - unused))
   end
   return free
 end

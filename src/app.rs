@@ -14,13 +14,13 @@ use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::admin::events_file::follow_events_file;
+use crate::admin::events_file::{EventsFileCount, EventsFileWatcher, follow_events_file};
 use crate::admin::live_stats::LiveStats;
 use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
-use crate::config::watch::FileWatcher;
 use crate::config::{Settings, StoreSettings, UserKeySettings};
+use crate::defences::{DefenceKeys, SurgeMeter};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
 use crate::http::event_settings::EventSettings;
 use crate::http::outflow_meter::OutflowMeter;
@@ -72,7 +72,14 @@ pub struct App {
     /// Reloads the rate-limit rules file on change while the app lives.
     _rules_watcher: Option<RulesFileWatcher>,
     /// Applies the events file on change while the app lives.
-    _events_watcher: Option<FileWatcher>,
+    events_watcher: Option<EventsFileWatcher>,
+}
+
+impl App {
+    /// What the events file's watcher has done so far; `None` without an events file.
+    pub fn events_file_count(&self) -> Option<watch::Receiver<EventsFileCount>> {
+        self.events_watcher.as_ref().map(EventsFileWatcher::count)
+    }
 }
 
 /// Builds the application on the system clock; a Redis store takes its time from Redis.
@@ -138,6 +145,7 @@ pub async fn build_with_stores(
     let (shutdown, shutdown_watch) = watch::channel(false);
     let auth = Arc::new(Authenticator::new(users, &keys));
     let limiter = build_limiter(&settings, clock.clone(), auth.clone()).await?;
+    let defence_keys = Arc::new(DefenceKeys::derive(&keys)?);
     let keys = Arc::new(keys);
     let live = LiveContext {
         store: store.clone(),
@@ -161,6 +169,9 @@ pub async fn build_with_stores(
         outflow_meter: Arc::new(OutflowMeter::default()),
         audit,
         live_stats,
+        public_snapshots: Default::default(),
+        defence_keys,
+        surge: Arc::new(SurgeMeter::default()),
         shutdown: shutdown_watch,
     });
     if state.settings.demo {
@@ -187,7 +198,7 @@ pub async fn build_with_stores(
     };
     let router = router(state.clone());
     Ok(App {
-        _events_watcher: events_watcher,
+        events_watcher,
         state,
         router,
         shutdown,
@@ -207,7 +218,7 @@ pub async fn run(
         shutdown: shutdown_sender,
         state,
         _rules_watcher: rules_watcher,
-        _events_watcher: events_watcher,
+        events_watcher,
     } = app;
     // The rules and events files are watched for as long as the server runs.
     let _watchers = (rules_watcher, events_watcher);
@@ -330,6 +341,7 @@ pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
         seed_hash,
         seed,
         created_at: now,
+        defences: Default::default(),
     })
 }
 

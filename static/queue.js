@@ -9,6 +9,7 @@
 
 import { api, ApiProblem, admissionKey, eventFromQuery, isRetryable, keptAdmission, retryDelay, LONGEST_BACKOFF_MS, sleep, storedToken, storeToken } from "./api.js";
 import { clockTime, number, setupLanguage, t, waitInWords } from "./i18n.js";
+import { proofFor } from "./pow.js";
 
 const event = eventFromQuery();
 const el = (id) => document.getElementById(id);
@@ -37,6 +38,8 @@ let lastChance = null;
 let prequeueEta = null;
 /** The event's status as last heard. */
 let eventStatus = null;
+/** Whether the event asks joins for a proof of work (pow.js solves it). */
+let needsProof = false;
 /** What the connection line says, so a change of language can say it again. */
 let connection = { state: "connecting", seconds: null };
 /** The ticket status that ended the page, if one did. */
@@ -107,6 +110,7 @@ async function loadEvent() {
   el("event-name").textContent = name;
   document.title = `${name} · ${t("title_suffix")}`;
   startsAt = body.starts_at;
+  needsProof = body.proof_difficulty > 0;
   showStatus(body.status);
 }
 
@@ -115,7 +119,7 @@ async function join() {
   const path = `/v1/events/${event}/tickets`;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
-      const { body } = await api(path, { method: "POST", body: {}, token });
+      const { body } = await api(path, { method: "POST", body: await joinBody(), token });
       if (body.visitor_token) {
         token = body.visitor_token;
         storeToken(token);
@@ -130,6 +134,19 @@ async function join() {
     }
   }
   throw new KeyedError("sign_in_failed");
+}
+
+/** The join body: `{}`, or a proof of work where the event asks for one. */
+async function joinBody() {
+  if (!needsProof) {
+    return {};
+  }
+  const { proof, visitorToken } = await proofFor(event, token);
+  if (visitorToken) {
+    token = visitorToken;
+    storeToken(token);
+  }
+  return { proof };
 }
 
 async function devLogin() {

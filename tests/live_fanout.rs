@@ -1,6 +1,8 @@
 //! Keeping N shoppers informed costs the store the same per tick whatever N is: the sockets of an
 //! instance share one ticker per event. First the outflow registry and socket tasks over
-//! in-memory channels on tokio's paused clock, then a real server with 2,000 real WebSockets.
+//! in-memory channels on tokio's paused clock, then a real server with 2,000 real WebSockets, on
+//! the memory store and (500 sockets) on a real Redis, whose own count of commands is compared too. Work is
+//! counted per shopper, not per call (`support::counting_store`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -17,6 +19,7 @@ use futures_util::StreamExt;
 use support::counting_store::CountingStore;
 use support::events::sale;
 use support::live_app::TestApp;
+use support::redis_server::RedisServer;
 use tokio::time::Instant;
 use waitroom::admission::outflow::{OutflowRegistry, OutflowSettings};
 use waitroom::clock::{Clock, SystemClock, UnixMillis};
@@ -24,6 +27,7 @@ use waitroom::domain::{Admitted, EventId, Identity, JoinOutcome, OperatorStatus,
 use waitroom::queue::live::{LiveContext, LiveSettings, run_socket};
 use waitroom::store::QueueStore;
 use waitroom::store::memory::MemoryStore;
+use waitroom::store::redis::RedisStore;
 
 /// Store time that follows tokio's (paused) clock, so the outflow and the tickers agree.
 struct TokioClock {
@@ -47,7 +51,10 @@ const REACHED: usize = 20;
 /// What a run of `sockets` open pages (at the back of a line of [`LINE`]) cost the store over
 /// `window`, and what the pages heard.
 struct Run {
+    /// Calls per operation during the window.
     calls: BTreeMap<&'static str, u64>,
+    /// Work per operation during the window (a touch of N identities is N).
+    work: BTreeMap<&'static str, u64>,
     /// Shoppers named in presence reports (pages opened or closed) during the window.
     reported: u64,
     fewest_frames_per_socket: u64,
@@ -103,18 +110,14 @@ async fn run_with(sockets: usize, window: Duration) -> Run {
     }
 
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = store.all_calls();
+    let (calls_before, work_before) = (store.all_calls(), store.all_work());
     let reported_before = store.reported_identities();
     frames.iter().for_each(|f| f.store(0, Ordering::Relaxed));
     tokio::time::sleep(window).await;
-    let after = store.all_calls();
+    let calls = since(&calls_before, &store.all_calls());
+    let work = since(&work_before, &store.all_work());
     let reported = store.reported_identities() - reported_before;
 
-    let calls = after
-        .iter()
-        .map(|(op, n)| (*op, n - before.get(op).copied().unwrap_or(0)))
-        .filter(|(_, n)| *n > 0)
-        .collect();
     let fewest_frames_per_socket = frames
         .iter()
         .take(sockets.min(LINE - REACHED))
@@ -125,9 +128,22 @@ async fn run_with(sockets: usize, window: Duration) -> Run {
     drop(clients);
     Run {
         calls,
+        work,
         reported,
         fewest_frames_per_socket,
     }
+}
+
+/// What grew from `before` to `after`, per operation (operations that did not grow left out).
+fn since(
+    before: &BTreeMap<&'static str, u64>,
+    after: &BTreeMap<&'static str, u64>,
+) -> BTreeMap<&'static str, u64> {
+    after
+        .iter()
+        .map(|(op, n)| (*op, n - before.get(op).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -153,13 +169,19 @@ async fn store_work_per_tick_is_the_same_for_ten_and_for_two_thousand_sockets() 
     assert_eq!(many.calls.get("presence"), Some(&2));
     assert_eq!(few.reported, 0);
     assert!(many.reported <= REACHED as u64, "{} told", many.reported);
-    // Nothing else grows with the sockets: no per-socket reads while shoppers wait.
-    let others = |run: &Run| -> u64 {
-        run.calls
+    assert_eq!(
+        few.work.get("presence"),
+        Some(&2),
+        "two heartbeats naming nobody"
+    );
+    // Nothing else grows with the sockets: no per-socket reads or touches while shoppers wait,
+    // counted in work, so a batch naming every socket in one call counts as every socket.
+    let others = |run: &Run| -> BTreeMap<&'static str, u64> {
+        run.work
             .iter()
             .filter(|(op, _)| !matches!(**op, "drain" | "presence"))
-            .map(|(_, n)| n)
-            .sum()
+            .map(|(op, n)| (*op, *n))
+            .collect()
     };
     assert_eq!(others(&few), others(&many));
 }
@@ -175,78 +197,178 @@ async fn every_waiting_socket_hears_at_least_every_two_seconds_while_the_queue_m
     );
 }
 
-/// Drains a second, and calls that are not the ticker's own, while `window` passes.
-async fn store_rates(store: &CountingStore, window: Duration) -> (f64, u64) {
-    let before = store.all_calls();
-    tokio::time::sleep(window).await;
-    let after = store.all_calls();
-    let delta =
-        |op: &str| after.get(op).copied().unwrap_or(0) - before.get(op).copied().unwrap_or(0);
-    let drains = delta("drain") as f64 / window.as_secs_f64();
-    let others = after
-        .keys()
-        .filter(|op| !matches!(**op, "drain" | "event" | "event_ids" | "stats" | "presence"))
-        .map(|op| delta(op))
-        .sum();
-    (drains, others)
+/// Work over one window of real sockets: the counting store's per operation and, on Redis, the
+/// commands Redis ran (from `INFO commandstats`).
+struct Window {
+    work: BTreeMap<&'static str, u64>,
+    redis_commands: Option<u64>,
+    seconds: f64,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_calls_per_second_do_not_grow_from_ten_to_two_thousand_real_sockets() {
-    let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
-        SystemClock,
-    )))));
+impl Window {
+    fn per_second(&self, operation: &str) -> f64 {
+        self.work.get(operation).copied().unwrap_or(0) as f64 / self.seconds
+    }
+}
+
+/// Every command Redis has run so far (`INFO commandstats`, all commands together).
+fn redis_commands(server: &RedisServer) -> u64 {
+    server
+        .cli(&["INFO", "commandstats"])
+        .lines()
+        .filter_map(|line| {
+            let calls = line.split("calls=").nth(1)?;
+            calls.split(',').next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+async fn measure(store: &CountingStore, redis: Option<&RedisServer>, window: Duration) -> Window {
+    let work_before = store.all_work();
+    let commands_before = redis.map(redis_commands);
+    tokio::time::sleep(window).await;
+    let commands_after = redis.map(redis_commands);
+    Window {
+        work: since(&work_before, &store.all_work()),
+        redis_commands: commands_before.zip(commands_after).map(|(b, a)| a - b),
+        seconds: window.as_secs_f64(),
+    }
+}
+
+/// A page's socket read the way a page reads it: the frames it heard, and whether it is open.
+struct Page {
+    frames: Arc<AtomicU64>,
+    reading: tokio::task::JoinHandle<()>,
+}
+
+/// Opens `count` sockets of new shoppers in the (paused) line of `event`.
+async fn open_pages(app: &TestApp, event: &str, count: usize) -> Vec<Page> {
+    let mut pages = Vec::new();
+    for n in 0..count {
+        let user = format!("{event}-{}-{n}", uuid::Uuid::new_v4().simple());
+        let token = app.token(&user);
+        let ticket = app.join(event, &token).await;
+        let mut socket = app
+            .socket(event, ticket["ticket_id"].as_str().unwrap(), &token)
+            .await;
+        let frames = Arc::new(AtomicU64::new(0));
+        let heard = frames.clone();
+        let reading = tokio::spawn(async move {
+            while let Some(Ok(_)) = socket.next().await {
+                heard.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        pages.push(Page { frames, reading });
+    }
+    pages
+}
+
+/// 10 sockets, then `sockets`, on a line that does not move: the store's work per second (every
+/// operation, the ticker's reads and heartbeats included) and, on Redis, the commands per
+/// second must not grow, and every socket must stay open and keep hearing its position.
+async fn store_work_does_not_grow_with_real_sockets(
+    store: Arc<CountingStore>,
+    redis: Option<&RedisServer>,
+    sockets: usize,
+) {
     let app = TestApp::spawn(store.clone()).await;
-    // A line that does not move: every socket stays open and waiting.
     let mut crowd = sale("crowd", SystemClock.now_ms() - 1_000, 1, 1, 1_000);
     crowd.operator_status = OperatorStatus::Paused;
     app.create(&crowd).await;
     let window = Duration::from_secs(3);
-    let mut sockets = Vec::new();
-    let open_sockets = |count: usize| {
-        let app = &app;
-        async move {
-            let mut opened = Vec::new();
-            for n in 0..count {
-                let user = format!("crowd-{}-{n}", uuid::Uuid::new_v4().simple());
-                let token = app.token(&user);
-                let ticket = app.join("crowd", &token).await;
-                let socket = app
-                    .socket("crowd", ticket["ticket_id"].as_str().unwrap(), &token)
-                    .await;
-                // Each client reads whatever comes, as a page does.
-                opened.push(tokio::spawn(async move {
-                    let mut socket = socket;
-                    while let Some(Ok(_)) = socket.next().await {}
-                }));
-            }
-            opened
-        }
+
+    let mut pages = open_pages(&app, "crowd", 10).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let few = measure(&store, redis, window).await;
+    pages.extend(open_pages(&app, "crowd", sockets - 10).await);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let heard_before: Vec<u64> = pages
+        .iter()
+        .map(|p| p.frames.load(Ordering::Relaxed))
+        .collect();
+    let many = measure(&store, redis, window).await;
+
+    println!("work with 10 sockets: {:?}", few.work);
+    println!("work with {} sockets: {:?}", pages.len(), many.work);
+    // The ticker's own work (drains, event and stats reads, heartbeats) comes per tick or per
+    // interval, never per socket: a loaded machine can only slow it down, so with 2,000 sockets
+    // it may be less, never more (a quarter of slack for a tick that falls in one window and
+    // not the other, and one call).
+    let most_drains = 1.0 / OutflowSettings::default().tick.as_secs_f64() * 1.1;
+    for operation in ["drain", "event", "event_ids", "stats", "presence"] {
+        let (f, m) = (few.per_second(operation), many.per_second(operation));
+        assert!(
+            m <= f * 1.25 + 1.0 / window.as_secs_f64(),
+            "{operation}: {f:.2}/s with 10 sockets, {m:.2}/s with {}",
+            pages.len()
+        );
+    }
+    assert!(
+        few.per_second("drain") <= most_drains && many.per_second("drain") <= most_drains,
+        "{:?} and {:?}",
+        few.work,
+        many.work
+    );
+    assert!(
+        few.per_second("drain") >= 3.0 && many.per_second("drain") >= 3.0,
+        "the ticker keeps ticking: {:?} and {:?}",
+        few.work,
+        many.work
+    );
+    let others = |w: &Window| -> BTreeMap<&'static str, u64> {
+        w.work
+            .iter()
+            .filter(|(op, _)| {
+                !matches!(**op, "drain" | "event" | "event_ids" | "stats" | "presence")
+            })
+            .map(|(op, n)| (*op, *n))
+            .collect()
     };
-
-    sockets.extend(open_sockets(10).await);
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (few_drains, few_others) = store_rates(&store, window).await;
-    sockets.extend(open_sockets(1_990).await);
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (many_drains, many_others) = store_rates(&store, window).await;
-
-    println!("drains/s with 10 sockets: {few_drains:.2}, with 2000: {many_drains:.2}");
-    // One drain per tick whatever the sockets: never more than the tick allows (a loaded machine
-    // can only slow the ticker down), and the ticker keeps ticking with 2,000 sockets.
-    let most = 1.0 / OutflowSettings::default().tick.as_secs_f64() * 1.1;
-    assert!(
-        few_drains <= most && many_drains <= most,
-        "{few_drains} and {many_drains} a second"
-    );
-    assert!(
-        few_drains >= 3.0 && many_drains >= 3.0,
-        "{few_drains} and {many_drains} a second"
-    );
     assert_eq!(
-        (few_others, many_others),
-        (0, 0),
-        "no store call per socket while shoppers wait"
+        (others(&few), others(&many)),
+        (BTreeMap::new(), BTreeMap::new()),
+        "no store work per socket while shoppers wait"
     );
-    assert_eq!(sockets.len(), 2_000);
+    if let (Some(f), Some(m)) = (few.redis_commands, many.redis_commands) {
+        println!(
+            "Redis commands in {window:?}: {f} with 10 sockets, {m} with {}",
+            pages.len()
+        );
+        assert!(f > 0, "Redis was read at all");
+        assert!(
+            m as f64 <= f as f64 * 1.25 + 10.0,
+            "Redis ran {m} commands with {} sockets, {f} with 10",
+            pages.len()
+        );
+    }
+    let closed = pages.iter().filter(|p| p.reading.is_finished()).count();
+    assert_eq!(closed, 0, "every socket is still open");
+    let silent = pages
+        .iter()
+        .zip(&heard_before)
+        .filter(|(p, before)| p.frames.load(Ordering::Relaxed) <= **before)
+        .count();
+    assert_eq!(
+        silent, 0,
+        "every socket heard its position during the {window:?} window"
+    );
+    assert_eq!(pages.len(), sockets);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_work_per_second_does_not_grow_from_ten_to_two_thousand_real_sockets() {
+    let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
+        SystemClock,
+    )))));
+    store_work_does_not_grow_with_real_sockets(store, None, 2_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_commands_per_second_do_not_grow_from_ten_to_five_hundred_real_sockets() {
+    let redis = RedisServer::start();
+    let inner = RedisStore::connect(&redis.url(), None).await.unwrap();
+    let store = Arc::new(CountingStore::new(Arc::new(inner)));
+    // Fewer sockets than on the memory store: each one's join and handshake go through Redis,
+    // and growth per socket shows as well at 500.
+    store_work_does_not_grow_with_real_sockets(store, Some(&redis), 500).await;
 }

@@ -214,6 +214,46 @@ async fn the_operator_is_never_refused_by_a_ban_only_limited_by_its_rule(backend
     );
 }
 
+async fn a_rule_without_penalties_never_bans_nor_heeds_anonymous_bans(backend: Backend) {
+    let toml = RULES.replace(
+        "[[rules]]\nname = \"login\"",
+        "[[rules]]\nname = \"pages\"\npaths = [\"/static/**\"]\nlimit = 2\nperiod = \"1h\"\npenalties = false\n[[rules]]\nname = \"login\"",
+    );
+    let h = Harness::start(backend, &toml).await;
+    let page = get("/static/queue.js", BANNED_IP);
+    let verdicts = {
+        let mut verdicts = Vec::new();
+        for _ in 0..30 {
+            verdicts.push(h.check(&page).await);
+        }
+        verdicts
+    };
+    assert!(verdicts.iter().take(2).all(passed));
+    assert!(
+        verdicts[2..]
+            .iter()
+            .all(|verdict| matches!(verdict, Verdict::Limited { .. })),
+        "429s only, however many"
+    );
+    assert!(h.limiter.bans().await.unwrap().is_empty());
+
+    let other = get("/static/queue.js", OTHER_IP);
+    let key = format!("ip:{OTHER_IP}");
+    h.limiter
+        .ban(&key, Duration::from_secs(60), "bots", BanScope::Anonymous)
+        .await
+        .unwrap();
+    assert!(
+        passed(&h.check(&other).await),
+        "an anonymous ban does not stop pages"
+    );
+    h.limiter
+        .ban(&key, Duration::from_secs(60), "bots", BanScope::Everyone)
+        .await
+        .unwrap();
+    assert!(banned(&h.check(&other).await), "a ban of everyone does");
+}
+
 on_both_stores!(
     an_operators_ip_ban_refuses_that_address_on_every_rule,
     a_user_ban_follows_the_user_to_ip_keyed_rules,
@@ -221,6 +261,7 @@ on_both_stores!(
     an_operators_anonymous_ban_of_an_address_lets_its_verified_users_through,
     a_verified_user_is_penalised_and_banned_as_itself,
     the_operator_is_never_refused_by_a_ban_only_limited_by_its_rule,
+    a_rule_without_penalties_never_bans_nor_heeds_anonymous_bans,
 );
 
 /// Another instance learns of a ban on one of a request's other identities within a second:

@@ -48,21 +48,43 @@ async fn decisions_penalties_and_bans_work_across_a_redis_cluster() {
         window_ms: 60_000,
         limit: 2,
     }));
+    // Two allowed, then three violations: the third starts the ban (`ban_after`), and the next
+    // request finds the client banned. Every step runs on the node that holds the client's slot.
     for i in 0..50 {
         let key = BucketKey {
             client: format!("user:{i}").into(),
             bucket: "api".into(),
         };
-        let mut allowed = 0;
-        for _ in 0..4 {
+        let mut steps = Vec::new();
+        for _ in 0..6 {
             let decision = store
                 .decide(&key, if i % 2 == 0 { &gcra } else { &window })
-                .await;
-            if matches!(decision.unwrap(), Decision::Allowed { .. }) {
-                allowed += 1;
-            }
+                .await
+                .unwrap();
+            steps.push(match decision {
+                Decision::Allowed { .. } => "allowed".to_owned(),
+                Decision::Limited { ban: Some(_), .. } => "ban started".to_owned(),
+                Decision::Limited { violations, .. } => format!("violation {violations}"),
+                Decision::Banned { .. } => "banned".to_owned(),
+            });
         }
-        assert_eq!(allowed, 2, "client {i}");
+        assert_eq!(
+            steps,
+            [
+                "allowed",
+                "allowed",
+                "violation 1",
+                "violation 2",
+                "ban started",
+                "banned"
+            ],
+            "client {i}"
+        );
+        let banned = store
+            .banned_until(std::slice::from_ref(&key.client))
+            .await
+            .unwrap();
+        assert!(banned.is_some(), "client {i} is banned");
     }
     let holding: Vec<usize> = cluster
         .nodes
@@ -73,6 +95,15 @@ async fn decisions_penalties_and_bans_work_across_a_redis_cluster() {
         holding.iter().all(|&keys| keys > 0),
         "clients spread: {holding:?}"
     );
+    let penalty_bans: Vec<String> = store
+        .bans()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|ban| ban.key)
+        .collect();
+    assert_eq!(penalty_bans.len(), 50, "{penalty_bans:?}");
+    assert!((0..50).all(|i| penalty_bans.contains(&format!("user:{i}"))));
 
     store
         .ban(
@@ -85,7 +116,8 @@ async fn decisions_penalties_and_bans_work_across_a_redis_cluster() {
         .await
         .unwrap();
     let bans = store.bans().await.unwrap();
-    assert_eq!(bans.len(), 1);
+    assert_eq!(bans.len(), 51);
+    assert!(bans.iter().any(|ban| ban.key == "ip:192.0.2.7"));
     assert!(store.lift_ban("ip:192.0.2.7").await.unwrap());
-    assert!(store.bans().await.unwrap().is_empty());
+    assert_eq!(store.bans().await.unwrap().len(), 50);
 }

@@ -271,3 +271,11 @@ fn a_digest_that_is_not_sha256_hex_is_a_field_error() {
     let errors = waitroom::ratelimit::compile(&config, None).unwrap_err();
     assert_eq!(errors[0].field, "identity.api_key_sha256[0]");
 }
+
+#[test]
+fn the_example_rules_for_an_api_of_ones_own_compile() {
+    let text = std::fs::read_to_string("config/ratelimit.example-api.toml").unwrap();
+    let config = waitroom::ratelimit::RuleSetConfig::from_toml(&text).unwrap();
+    let compiled = waitroom::ratelimit::compile(&config, None).unwrap();
+    assert!(compiled.rules.iter().any(|rule| &*rule.name == "login"));
+}

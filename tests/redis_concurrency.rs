@@ -1,6 +1,6 @@
 //! The Redis store under concurrency: many tasks on one store (one multiplexed connection) and
-//! several stores (as several instances would) racing for the same event. Each test starts its
-//! own redis-server.
+//! several stores, each with its own connection (as several instances would), racing for the
+//! same event. Each test starts its own redis-server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -25,6 +25,16 @@ async fn store_at(server: &RedisServer, clock: &ManualClock) -> RedisStore {
     RedisStore::connect(&server.url(), Some(clock))
         .await
         .unwrap()
+}
+
+/// Connections the server holds now (`INFO clients`), redis-cli's own included.
+fn connected_clients(server: &RedisServer) -> u64 {
+    server
+        .cli(&["INFO", "clients"])
+        .lines()
+        .find_map(|line| line.strip_prefix("connected_clients:"))
+        .and_then(|count| count.trim().parse().ok())
+        .expect("INFO clients names connected_clients")
 }
 
 fn shopper(n: usize) -> Identity {
@@ -127,8 +137,9 @@ async fn a_thousand_concurrent_reservations_for_a_hundred_units_reserve_exactly_
     assert_eq!(stats.reserved.get(&tshirt()), Some(&100));
 }
 
-/// Real time and the server's clock: eight drainers (as eight instances would) hammer one event
-/// for five seconds at 50 shoppers a second with a burst of 10.
+/// Real time and the server's clock: eight drainers, each with its own connection as eight
+/// instances would have, hammer one event for five seconds at 50 shoppers a second with a burst
+/// of 10.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_concurrent_drainers_admit_what_one_would() {
     let server = RedisServer::start();
@@ -146,9 +157,23 @@ async fn eight_concurrent_drainers_admit_what_one_would() {
             .unwrap();
     }
 
+    // Eight instances: each its own store and connection, as eight processes would have.
+    let mut instances = Vec::new();
+    for _ in 0..8 {
+        instances.push(RedisStore::connect(&server.url(), None).await.unwrap());
+    }
+    for instance in &instances {
+        instance.ping().await.unwrap();
+    }
+    assert!(
+        connected_clients(&server) >= 9,
+        "each instance holds its own connection: {}",
+        server.cli(&["INFO", "clients"])
+    );
+
     let began = Instant::now();
-    let drainers = (0..8).map(|_| {
-        let (store, event) = (store.clone(), event.clone());
+    let drainers = instances.into_iter().map(|store| {
+        let event = event.clone();
         tokio::spawn(async move {
             let mut admitted = 0;
             while began.elapsed() < Duration::from_secs(5) {

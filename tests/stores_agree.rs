@@ -112,6 +112,7 @@ fn configs() -> impl Strategy<Value = EventConfig> {
                     seed_hash: String::new(),
                     seed: "c0ffee".into(),
                     created_at: T0,
+                    defences: Default::default(),
                 }
             },
         )

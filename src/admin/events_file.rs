@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
+use tokio::sync::watch;
 
 use crate::clock::{Clock, UnixMillis};
 use crate::config::watch::{FileWatcher, watch_file};
@@ -165,32 +166,76 @@ pub async fn load_events_file(
     Ok(applied)
 }
 
+/// What the watcher has done with the saves it saw, so that an operator's tooling (and a test)
+/// can tell a save that was read and refused from one that was not read yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventsFileCount {
+    /// Saves read and applied (including those that changed no event).
+    pub applied: u64,
+    /// Saves refused: the events in force stayed.
+    pub refused: u64,
+    /// Every mistake of the last refused save, in one line.
+    pub last_error: Option<String>,
+}
+
+/// Follows the events file while it lives; dropping it stops the following.
+pub struct EventsFileWatcher {
+    _file: FileWatcher,
+    task: tokio::task::JoinHandle<()>,
+    count: watch::Receiver<EventsFileCount>,
+}
+
+impl EventsFileWatcher {
+    /// What it has done so far, changing with every save it handles.
+    pub fn count(&self) -> watch::Receiver<EventsFileCount> {
+        self.count.clone()
+    }
+}
+
+impl Drop for EventsFileWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Applies the file now (a file that cannot be applied is an error: start-up stops) and on
-/// every save while the returned watcher lives (a save that cannot be applied is logged and the
-/// events in force stay).
+/// every save while the returned watcher lives (a save that cannot be applied is logged, counted
+/// as refused, and the events in force stay).
 pub async fn follow_events_file(
     store: Arc<dyn QueueStore>,
     audit: Arc<dyn AuditLog>,
     clock: Arc<dyn Clock>,
     path: PathBuf,
-) -> Result<FileWatcher, String> {
-    let (watcher, mut saves) = watch_file(&path)
+) -> Result<EventsFileWatcher, String> {
+    let (file, mut saves) = watch_file(&path)
         .map_err(|error| format!("events_file {}: cannot watch it: {error}", path.display()))?;
     load_events_file(store.as_ref(), audit.as_ref(), clock.as_ref(), &path)
         .await
         .map_err(|error| format!("events_file {}: {error}", path.display()))?;
-    tokio::spawn(async move {
+    let (count_tx, count) = watch::channel(EventsFileCount::default());
+    let task = tokio::spawn(async move {
         while saves.recv().await.is_some() {
             let loaded =
                 load_events_file(store.as_ref(), audit.as_ref(), clock.as_ref(), &path).await;
-            if let Err(errors) = loaded {
-                tracing::error!(
-                    file = %path.display(),
-                    %errors,
-                    "events file refused; the events in force stay"
-                );
+            match loaded {
+                Ok(_) => count_tx.send_modify(|count| count.applied += 1),
+                Err(errors) => {
+                    tracing::error!(
+                        file = %path.display(),
+                        %errors,
+                        "events file refused; the events in force stay"
+                    );
+                    count_tx.send_modify(|count| {
+                        count.refused += 1;
+                        count.last_error = Some(errors);
+                    });
+                }
             }
         }
     });
-    Ok(watcher)
+    Ok(EventsFileWatcher {
+        _file: file,
+        task,
+        count,
+    })
 }

@@ -106,6 +106,9 @@ pub struct Settings {
     pub max_sockets: usize,
     /// The `[ratelimit]` table of the file, as written: the rate limiter parses and validates it.
     pub ratelimit: Option<toml::Table>,
+    /// The secret shared with the alert webhook's receiver: every alert is signed with it
+    /// (`Waitroom-Signature`); unset, alerts go unsigned.
+    pub webhook_secret: Option<String>,
     /// Things worth telling the operator once logging is up (unknown variables, weak secrets).
     pub warnings: Vec<String>,
 }
@@ -135,6 +138,7 @@ impl Default for Settings {
             max_sockets_per_identity: 5,
             max_sockets: 16_000,
             ratelimit: None,
+            webhook_secret: None,
             warnings: Vec::new(),
         }
     }

@@ -62,6 +62,7 @@ pub struct RawSettings {
     max_sockets_per_identity: Option<usize>,
     max_sockets: Option<usize>,
     ratelimit: Option<toml::Table>,
+    webhook_secret: Option<String>,
 }
 
 impl RawSettings {
@@ -123,6 +124,7 @@ impl RawSettings {
                 "LOG_FORMAT" => self.log_format = text(),
                 "DEMO" => self.demo = Some(parse_bool(name, value)?),
                 "STATIC_DIR" => self.static_dir = path(),
+                "WEBHOOK_SECRET" => self.webhook_secret = text(),
                 "EVENTS_FILE" => self.events_file = path(),
                 "REQUEST_TIMEOUT_SECONDS" => {
                     self.request_timeout_seconds = Some(parse_number(name, value)?)
@@ -257,6 +259,7 @@ impl RawSettings {
             max_sockets_per_identity,
             max_sockets,
             ratelimit: self.ratelimit,
+            webhook_secret: non_empty(self.webhook_secret),
             warnings,
         })
     }

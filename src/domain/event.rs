@@ -115,6 +115,18 @@ pub struct EventConfig {
     pub seed: String,
     /// When the event was created.
     pub created_at: UnixMillis,
+    /// What a join must show beyond an identity (none by default).
+    #[serde(default)]
+    pub defences: JoinDefences,
+}
+
+/// What an event asks of a join beyond an identity: a proof of work, an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JoinDefences {
+    /// Leading zero bits of the join's proof of work; 0 turns it off.
+    pub proof_difficulty: u8,
+    /// Joins need an invitation issued by the operator.
+    pub invitation_only: bool,
 }
 
 impl EventConfig {

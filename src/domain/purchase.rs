@@ -20,6 +20,18 @@ pub fn left_in_stock(total: u64, sold: u64, held: u64) -> u64 {
     total.saturating_sub(sold.saturating_add(held))
 }
 
+/// How many units the stock-following cap counts for each admitted shopper: the most one
+/// shopper may take in all under the purchase limits, or one unit when they set no total (an
+/// unlimited shopper could take everything; counting one keeps the cap useful).
+pub fn units_kept_per_admission(per_order: &UnitLimit, per_shopper: &UnitLimit) -> u64 {
+    [per_order.total, per_shopper.total]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(1)
+        .max(1)
+}
+
 /// Most units in all and of any one SKU; `None` is no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, utoipa::ToSchema)]
 pub struct UnitLimit {

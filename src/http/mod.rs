@@ -8,18 +8,22 @@
 //!   [`socket_slots`] caps open sockets per identity and in total.
 //! * [`membership`] keeps visitors out of members-only events; [`visitor_cookie`] sets their
 //!   cookie.
+//! * [`panic`] turns a handler's panic into a logged `500` problem.
 //! * [`pages`] serves the pages (built in, or `static_dir`) with their security headers.
 //! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
 
 pub mod admission;
 pub mod auth;
 pub mod event_settings;
+pub mod join_defences;
 pub mod json;
 pub mod membership;
 pub mod openapi;
 pub mod outflow_meter;
+pub mod panic;
 pub mod pages;
 pub mod paths;
+pub mod public_snapshot;
 pub mod rate_limit;
 pub mod router;
 pub mod routes;

@@ -13,12 +13,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::admin::audit::token_fingerprint;
+use crate::admin::webhook::{RetryPolicy, Webhook};
 use crate::app::StartError;
 use crate::clock::{Clock, UnixMillis};
 use crate::config::{Settings, StoreSettings};
 use crate::domain::{EventStatus, Tier, event_status};
 use crate::http::auth::{admin_token_digest, is_admin_digest};
 use crate::identity::Authenticator;
+use crate::ratelimit::alerts::Alerter;
 use crate::ratelimit::identity::{TrustedProxies, UserVerifier, VerifiedUser};
 use crate::ratelimit::reload::{RulesFileWatcher, read_rules_file, watch_rules_file};
 use crate::ratelimit::store::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
@@ -111,8 +113,14 @@ pub async fn build_limiter(
         ),
     };
     let (rules, file) = rules;
+    let webhook = Webhook::new(
+        settings.webhook_secret.as_deref(),
+        clock.clone(),
+        RetryPolicy::default(),
+    );
     let limiter = Arc::new(
         RateLimiter::new(rules, store, clock)
+            .with_alerter(Alerter::new(webhook))
             .with_verifier(Arc::new(LimiterUsers {
                 auth,
                 operator: settings

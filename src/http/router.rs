@@ -1,28 +1,32 @@
 //! The router: every route with its middleware chain, in the order a request meets it.
 //!
-//! Outermost, on every route: request id and tracing span, metrics, a timeout and a body limit.
+//! Outermost, on every route: request id and tracing span, metrics, a panic caught as a `500`
+//! problem, a timeout and a body limit.
 //! Then, per route: rate limit → authentication → admission → validation (the handler's
 //! [`ValidJson`](super::json::ValidJson) argument) → handler. Admin routes: rate limit → admin
 //! token → audit (every successful change recorded with the state before and after) → handler.
+//! The static fallback, the dashboard page and unmatched paths pass the rate limit too.
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::any;
 use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::admission::require_admission;
 use super::auth::{authenticate, identify, require_admin};
 use super::openapi;
 use super::pages::{self, add_security_headers};
+use super::panic::catch_panics;
 use super::routes::{
-    admin_audit, admin_events, admin_stream, checkout, dashboard, events, operations,
-    socket_tickets, tickets,
+    admin_audit, admin_events, admin_stream, challenge, checkout, dashboard, events, invitations,
+    operations, socket_tickets, tickets,
 };
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
@@ -69,6 +73,14 @@ pub fn router(state: AppState) -> Router {
                     .layer(from_fn_with_state(s.clone(), identify)),
             ),
         )
+        .routes(
+            routes!(challenge::challenge).layer(
+                ServiceBuilder::new()
+                    .layer(rate_limit(s, "challenge"))
+                    // Anonymous callers pass, as for the join the challenge is for.
+                    .layer(from_fn_with_state(s.clone(), identify)),
+            ),
+        )
         .routes(routes!(tickets::read).layer(shopper("ticket_read")))
         .routes(routes!(tickets::leave).layer(shopper("ticket_leave")))
         .routes(routes!(socket_tickets::issue).layer(shopper("socket_ticket")))
@@ -94,10 +106,15 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin_events::detail, admin_events::change).layer(admin("admin")))
         // The limiter's own rules and bans: `GET`/`PUT /v1/admin/ratelimit`, `/v1/admin/bans`.
         .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")))
+        .routes(routes!(invitations::issue).layer(admin("admin")))
         .routes(routes!(admin_audit::audit_log).layer(admin("admin")))
         .routes(routes!(admin_stream::stream).layer(admin("admin")))
         // The dashboard page itself is public: its data needs the token.
-        .routes(routes!(dashboard::page).layer(from_fn(add_security_headers)));
+        .routes(
+            routes!(dashboard::page)
+                .layer(from_fn(add_security_headers))
+                .layer(public("admin")),
+        );
 
     let operations = OpenApiRouter::new()
         .routes(routes!(operations::healthz))
@@ -113,12 +130,20 @@ pub fn router(state: AppState) -> Router {
         .merge(operations)
         .split_for_parts();
 
-    let static_files = pages::serve.layer(from_fn(add_security_headers));
+    // Pages and static files pass the limiter too (its `pages` rule is sized for a crowd behind
+    // one address) and may be cached for a minute by browsers and proxies.
+    let static_files = pages::serve
+        .layer(from_fn(add_security_headers))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(STATIC_CACHE_CONTROL),
+        ))
+        .layer(public("static"));
     let timeout = s.settings.request_timeout;
     let body_limit = s.settings.body_limit_bytes;
 
     documented
-        .route("/v1/{*rest}", any(api_not_found))
+        .route("/v1/{*rest}", any(api_not_found).layer(public("unmatched")))
         .fallback(static_files)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(openapi::Document(openapi::finish(collected))))
@@ -128,12 +153,19 @@ pub fn router(state: AppState) -> Router {
                 .layer(TraceLayer::new_for_http().make_span_with(request_span))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn(record_metrics))
+                // Inside the metrics and the trace span: a panic is counted and logged as a 500.
+                .layer(catch_panics())
                 .layer(HandleErrorLayer::new(timed_out))
                 .timeout(timeout)
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
         .with_state(state)
 }
+
+/// How long browsers and proxies may keep a page or asset: short enough that a new release is
+/// picked up within a minute (its modules are not mixed with an old release's for long), long
+/// enough that a crowd reloading its pages asks us about once a minute each.
+const STATIC_CACHE_CONTROL: &str = "public, max-age=60";
 
 async fn api_not_found() -> ApiError {
     ApiError::not_found("no such endpoint: see /openapi.json")

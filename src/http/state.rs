@@ -68,6 +68,12 @@ pub struct SharedState {
     pub audit: Arc<dyn crate::store::audit::AuditLog>,
     /// Every event's live figures, polled about once a second (gauges, admin API, dashboard).
     pub live_stats: Arc<crate::admin::live_stats::LiveStats>,
+    /// Events' public state as waiting pages read it, rebuilt at most once a second.
+    pub public_snapshots: Arc<super::public_snapshot::PublicSnapshots>,
+    /// Signs and checks proof-of-work challenges and invitations.
+    pub defence_keys: Arc<crate::defences::DefenceKeys>,
+    /// New identities per second per event, which raise the proof-of-work difficulty in a surge.
+    pub surge: Arc<crate::defences::SurgeMeter>,
     /// Becomes `true` when shutdown begins: long-lived connections close on it.
     pub shutdown: watch::Receiver<bool>,
 }

@@ -83,7 +83,7 @@ impl RateLimiter {
             verifier: Arc::new(NoUsers),
             trusted: TrustedProxies::default(),
             open_events: OpenEvents::default(),
-            alerter: Alerter::new(),
+            alerter: Alerter::default(),
             limited: LimitedClients::default(),
             instance: uuid::Uuid::new_v4().simple().to_string(),
             cluster_tally: ArcSwap::default(),
@@ -119,6 +119,12 @@ impl RateLimiter {
     /// Identifies users with `verifier` (the service's user-token verification).
     pub fn with_verifier(mut self, verifier: Arc<dyn UserVerifier>) -> Self {
         self.verifier = verifier;
+        self
+    }
+
+    /// Posts ban alerts through `alerter` (its webhook's secret and retries).
+    pub fn with_alerter(mut self, alerter: Alerter) -> Self {
+        self.alerter = alerter;
         self
     }
 

@@ -9,6 +9,7 @@
 //! the process exits: it says so in the log when it is built.
 
 mod checkout;
+mod claims;
 mod presence;
 mod queueing;
 mod ranks;
@@ -23,9 +24,9 @@ use self::state::EventState;
 use super::{QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats, Identity,
-    JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
-    Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 
 type SharedEvent = Arc<Mutex<EventState>>;
@@ -37,6 +38,8 @@ pub struct MemoryStore {
     /// Events by id. The map's lock is held only to find or add an event; the work happens
     /// under the event's own lock, so events never wait for each other.
     events: RwLock<BTreeMap<EventId, SharedEvent>>,
+    /// Claims on proofs of work and invitations, apart from the events' own state.
+    claims: claims::Claims,
 }
 
 impl MemoryStore {
@@ -50,6 +53,7 @@ impl MemoryStore {
         Self {
             clock,
             events: RwLock::new(BTreeMap::new()),
+            claims: claims::Claims::default(),
         }
     }
 
@@ -197,5 +201,12 @@ impl QueueStore for MemoryStore {
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
         let order = self.with_event(event, |state, now| state.order(order, now))?;
         Ok(order.flatten())
+    }
+
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        if self.shared_event(event)?.is_none() {
+            return Ok(ClaimOutcome::NoEvent);
+        }
+        Ok(self.claims.claim(event, claim, self.clock.now_ms()))
     }
 }

@@ -55,6 +55,10 @@
 //!   idempotency key of the order already made with that admission gets
 //!   [`ReserveOutcome::Replayed`]; a retry by the same identity with no key gets
 //!   [`ReserveOutcome::Existing`], the order as it stands.
+//! * **Claims** count who used a single-use proof of work or a limited-use invitation: a claim
+//!   names a thing, a holder, a most number of holders and a time after which it is forgotten;
+//!   a new holder is counted while there is room, the same holder again is told it already
+//!   holds it, and nothing changes otherwise.
 //! * **Reservations** that are not paid by `reserved_until` return their stock the next time any
 //!   operation of the event settles expiries (drain, reserve, pay, stats).
 
@@ -66,9 +70,9 @@ mod scripts;
 use async_trait::async_trait;
 
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats, Identity,
-    JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
-    Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 
 /// The store could not do its work: it is unreachable or answered something unexpected.
@@ -181,4 +185,7 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// An order, whoever owns it.
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// Counts a holder of a proof of work or an invitation (see "Claims" above).
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError>;
 }

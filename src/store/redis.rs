@@ -25,9 +25,9 @@ use super::scripts::Scripts;
 use super::{QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats, Identity,
-    JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, PurchaseLimit, ReserveOutcome,
-    ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, PurchaseLimit,
+    ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 
 /// The set of every event id.
@@ -405,6 +405,22 @@ impl QueueStore for RedisStore {
         match self.run(&invocation).await? {
             Value::Nil => Ok(None),
             reply => replies::order(&replies::bytes(reply)?, event).map(Some),
+        }
+    }
+
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.claim, event);
+        invocation
+            .arg(&claim.name)
+            .arg(&claim.holder)
+            .arg(claim.limit)
+            .arg(claim.until);
+        match replies::int(self.run(&invocation).await?)? {
+            0 => Ok(ClaimOutcome::NoEvent),
+            1 => Ok(ClaimOutcome::Granted),
+            2 => Ok(ClaimOutcome::AlreadyHeld),
+            3 => Ok(ClaimOutcome::Refused),
+            other => Err(unexpected(&other.to_string(), "claim")),
         }
     }
 }

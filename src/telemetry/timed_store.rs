@@ -11,9 +11,9 @@ use metrics::Histogram;
 use super::metrics::{STORE_DURATION, STORE_ERRORS};
 use crate::clock::UnixMillis;
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats, Identity,
-    JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
-    Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 use crate::store::{QueueStore, StoreError};
 
@@ -166,5 +166,9 @@ impl QueueStore for TimedStore {
 
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
         timed("order", self.inner.order(event, order)).await
+    }
+
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        timed("claim", self.inner.claim(event, claim)).await
     }
 }

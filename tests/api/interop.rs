@@ -31,25 +31,46 @@ async fn require_pyjwt() {
     }
 }
 
-/// Runs the script; returns (success, stdout).
-async fn verify_in_python(
-    jwks_url: &str,
-    token: &str,
-    subject: &str,
-    event: &str,
-) -> (bool, String) {
+/// What the Python checkout said of a token.
+#[derive(Debug)]
+enum Verdict {
+    /// Verified: the claims it printed.
+    Verified(Value),
+    /// Refused, with the reason it printed (after `refused: `).
+    Refused(String),
+}
+
+/// Runs the script. Only its two documented answers count: exit 0 with the claims as JSON, or
+/// exit 1 with one `refused: …` line and nothing on stderr. Anything else (a traceback, a missing
+/// module, a bad argument) is a crash, and a crash is not a refusal.
+async fn verify_in_python(jwks_url: &str, token: &str, subject: &str, event: &str) -> Verdict {
     let output = tokio::process::Command::new("python3")
         .args([SCRIPT, jwks_url, token, subject, event])
         .output()
         .await
         .expect("run python3");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.code().is_some_and(|code| code <= 1),
-        "the script failed: {stdout}{stderr}"
-    );
-    (output.status.success(), stdout)
+    let crashed = || -> ! {
+        panic!(
+            "the script crashed ({:?}): stdout {stdout:?}, stderr {stderr}",
+            output.status
+        )
+    };
+    if !stderr.trim().is_empty() {
+        crashed();
+    }
+    match output.status.code() {
+        Some(0) => match serde_json::from_str(&stdout) {
+            Ok(claims) => Verdict::Verified(claims),
+            Err(_) => crashed(),
+        },
+        Some(1) => match stdout.strip_prefix("refused: ") {
+            Some(reason) if !reason.contains('\n') => Verdict::Refused(reason.to_owned()),
+            _ => crashed(),
+        },
+        _ => crashed(),
+    }
 }
 
 #[tokio::test]
@@ -65,14 +86,24 @@ async fn pyjwt_verifies_an_admission_token_with_the_published_jwks() {
         StatusCode::OK
     );
 
-    let (verified, stdout) = verify_in_python(&jwks_url, &admission, "alice", "sale").await;
-    assert!(verified, "PyJWT refused our token: {stdout}");
-    let claims: Value = serde_json::from_str(stdout.trim()).expect("claims JSON");
+    let Verdict::Verified(claims) = verify_in_python(&jwks_url, &admission, "alice", "sale").await
+    else {
+        panic!("PyJWT refused our token");
+    };
     assert_eq!(claims["jti"], ticket);
     assert_eq!(claims["evt"], "sale");
+    assert_eq!(claims["sub"], "alice");
 
-    let (for_bob, _) = verify_in_python(&jwks_url, &admission, "bob", "sale").await;
-    assert!(!for_bob, "PyJWT must refuse another shopper's token");
+    let for_bob = verify_in_python(&jwks_url, &admission, "bob", "sale").await;
+    assert!(
+        matches!(&for_bob, Verdict::Refused(reason) if reason == "the token belongs to alice, not bob"),
+        "PyJWT must refuse another shopper's token: {for_bob:?}"
+    );
+    let other_event = verify_in_python(&jwks_url, &admission, "alice", "other").await;
+    assert!(
+        matches!(&other_event, Verdict::Refused(reason) if reason.starts_with("the token is for event sale")),
+        "PyJWT must refuse a token of another event: {other_event:?}"
+    );
     // A different first character of the signature changes its first byte.
     let signature_at = admission.rfind('.').expect("three parts") + 1;
     let mut tampered = admission.clone();
@@ -82,6 +113,9 @@ async fn pyjwt_verifies_an_admission_token_with_the_published_jwks() {
         "A"
     };
     tampered.replace_range(signature_at..=signature_at, replacement);
-    let (forged, _) = verify_in_python(&jwks_url, &tampered, "alice", "sale").await;
-    assert!(!forged, "PyJWT must refuse a tampered token");
+    let forged = verify_in_python(&jwks_url, &tampered, "alice", "sale").await;
+    assert!(
+        matches!(&forged, Verdict::Refused(reason) if reason.starts_with("InvalidSignatureError")),
+        "PyJWT must refuse a tampered token for its signature: {forged:?}"
+    );
 }

@@ -132,3 +132,34 @@ crate::on_both_stores! {
         assert_eq!(problem["errors"][0]["field"], "max_units_per_order", "{problem}");
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_orders_closing_and_purchase_limits() {
+    let app = spawn_app().await;
+    let document: Value = app.get("/openapi.json").await.json().await.unwrap();
+
+    let read = &document["paths"]["/v1/events/{event}/orders/{order}"]["get"];
+    assert!(read["responses"]["200"].is_object(), "{read}");
+    assert!(read["responses"]["404"].is_object(), "{read}");
+    let checkout = &document["paths"]["/v1/events/{event}/checkout"]["post"]["responses"];
+    assert!(checkout["200"].is_object(), "a retry's answer: {checkout}");
+    let conflicts = checkout["409"]["description"].as_str().unwrap();
+    for code in ["purchase_limit", "event_closed", "admission_used"] {
+        assert!(conflicts.contains(code), "{conflicts}");
+    }
+    let schemas = &document["components"]["schemas"];
+    for schema in ["CreateEvent", "PatchEvent", "AdminEvent"] {
+        for field in ["max_units_per_order", "max_units_per_shopper"] {
+            assert!(
+                schemas[schema]["properties"][field].is_object(),
+                "{schema}.{field}"
+            );
+        }
+    }
+    let status = &schemas["Order"]["properties"]["status"];
+    let state = status["$ref"]
+        .as_str()
+        .and_then(|reference| reference.rsplit('/').next())
+        .map_or(status, |name| &schemas[name]);
+    assert!(state.to_string().contains("expired"), "{state}");
+}

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use waitroom::admin::events_file::read_events_file;
+use tokio::sync::watch;
+use waitroom::admin::events_file::{EventsFileCount, read_events_file};
 use waitroom::app::{App, StartError, build_with_clock, run};
 use waitroom::clock::SystemClock;
 use waitroom::config::Settings;
-use waitroom::domain::EventId;
+use waitroom::domain::{EventConfig, EventId};
 use waitroom::http::AppState;
 
 const SALE: &str = r#"
@@ -29,9 +30,14 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-async fn start(
-    events_file: &Path,
-) -> Result<(AppState, tokio::sync::oneshot::Sender<()>), StartError> {
+/// A running app following `events_file`, and what its watcher has done so far.
+struct Started {
+    state: AppState,
+    count: watch::Receiver<EventsFileCount>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start(events_file: &Path) -> Result<Started, StartError> {
     let settings = Settings {
         admin_token: Some("test-admin".into()),
         events_file: Some(events_file.to_owned()),
@@ -39,25 +45,39 @@ async fn start(
     };
     let app: App = build_with_clock(settings, Arc::new(SystemClock)).await?;
     let state = app.state.clone();
+    let count = app.events_file_count().expect("an events file is followed");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(run(app, listener, async move {
         let _ = stopped.await;
     }));
-    Ok((state, stop))
+    Ok(Started {
+        state,
+        count,
+        _stop: stop,
+    })
 }
 
-/// Waits (for the file watcher, up to five seconds) until the event's outflow is `milli`.
-async fn outflow_becomes(state: &AppState, milli: u64) -> bool {
-    let event = EventId::parse("filed-sale").unwrap();
-    for _ in 0..50 {
-        let config = state.store.event(&event).await.unwrap();
-        if config.is_some_and(|c| c.outflow_milli_per_second == milli) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
+/// Waits (up to five seconds) until the watcher has handled a save that satisfies `done`; the
+/// count then.
+async fn handled(
+    count: &mut watch::Receiver<EventsFileCount>,
+    done: impl FnMut(&EventsFileCount) -> bool,
+) -> EventsFileCount {
+    tokio::time::timeout(Duration::from_secs(5), count.wait_for(done))
+        .await
+        .expect("the watcher handled the save within five seconds")
+        .expect("the watcher is running")
+        .clone()
+}
+
+async fn filed_sale(state: &AppState) -> EventConfig {
+    state
+        .store
+        .event(&EventId::parse("filed-sale").unwrap())
+        .await
+        .unwrap()
+        .expect("the filed sale exists")
 }
 
 #[tokio::test]
@@ -65,41 +85,48 @@ async fn a_saved_change_applies_without_a_restart_and_a_bad_save_changes_nothing
     let dir = scratch("events-live");
     let file = dir.join("events.toml");
     std::fs::write(&file, SALE).unwrap();
-    let (state, _stop) = start(&file).await.unwrap();
-    assert!(outflow_becomes(&state, 5_000).await, "created at start");
-    let seed_hash = state
-        .store
-        .event(&EventId::parse("filed-sale").unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .seed_hash;
+    // Held to the end: dropping it stops the server and its watcher.
+    let Started {
+        state,
+        mut count,
+        _stop: _running,
+    } = start(&file).await.unwrap();
+    let created = filed_sale(&state).await;
+    assert_eq!(created.outflow_milli_per_second, 5_000, "created at start");
+    assert_eq!(*count.borrow(), EventsFileCount::default());
 
     std::fs::write(
         &file,
         SALE.replace("outflow_per_second = 5", "outflow_per_second = 12"),
     )
     .unwrap();
-    assert!(outflow_becomes(&state, 12_000).await, "the save applied");
+    let after_good = handled(&mut count, |c| c.applied >= 1).await;
+    assert_eq!(after_good.refused, 0);
+    assert_eq!(
+        filed_sale(&state).await.outflow_milli_per_second,
+        12_000,
+        "the save applied"
+    );
 
     std::fs::write(
         &file,
         SALE.replace("outflow_per_second = 5", "outflow_per_second = 0"),
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let config = state
-        .store
-        .event(&EventId::parse("filed-sale").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let after_bad = handled(&mut count, |c| c.refused >= 1).await;
+    assert_eq!(
+        after_bad.applied, after_good.applied,
+        "nothing else applied"
+    );
+    let mistake = after_bad.last_error.unwrap_or_default();
+    assert!(mistake.contains("outflow_per_second"), "{mistake}");
+    let config = filed_sale(&state).await;
     assert_eq!(
         config.outflow_milli_per_second, 12_000,
         "the refused save changed nothing"
     );
     assert_eq!(
-        config.seed_hash, seed_hash,
+        config.seed_hash, created.seed_hash,
         "the lottery seed stays across changes"
     );
     let audit = state.audit.audit_entries(10).await.unwrap();
@@ -131,7 +158,9 @@ async fn a_bad_events_file_stops_start_up_with_one_clear_message() {
     let file = dir.join("events.toml");
     std::fs::write(&file, "[[events]]\nid = \"x\"\n").unwrap();
 
-    let error = start(&file).await.err().expect("start-up refused");
+    let Err(error) = start(&file).await else {
+        panic!("start-up went ahead with a bad events file");
+    };
 
     let message = error.to_string();
     assert!(message.starts_with("events_file "), "{message}");
@@ -143,4 +172,25 @@ fn the_example_events_file_is_valid() {
     let events = read_events_file(Path::new("config/events.example.toml"), 0).unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].id.as_str(), "spring-drop");
+}
+
+#[test]
+fn purchase_limits_are_set_in_the_events_file() {
+    let dir = scratch("limits");
+    let path = dir.join("events.toml");
+    let limited = format!(
+        "{SALE}max_units_per_order = 2\nmax_units_per_shopper = {{ total = 4, per_sku = 3 }}\n"
+    );
+    std::fs::write(&path, limited).unwrap();
+
+    let events = read_events_file(&path, 0).unwrap();
+
+    let limits = (
+        events[0].max_units_per_order,
+        events[0].max_units_per_shopper,
+    );
+    assert_eq!(limits.0.total, Some(2));
+    assert_eq!(limits.0.per_sku, None);
+    assert_eq!(limits.1.total, Some(4));
+    assert_eq!(limits.1.per_sku, Some(3));
 }

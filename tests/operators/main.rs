@@ -14,3 +14,4 @@ mod metric_labels;
 mod metrics_exported;
 mod openapi_routes;
 mod stream;
+mod webhook;

@@ -172,6 +172,16 @@ async fn the_schemas_come_from_the_code() {
         "{}",
         schemas["Ticket"]
     );
+    let chance = &schemas["Ticket"]["properties"]["chance_of_success"];
+    assert_eq!(chance["minimum"].as_f64(), Some(0.0), "{chance}");
+    assert_eq!(chance["maximum"].as_f64(), Some(1.0), "{chance}");
+    assert!(
+        schemas["SocketServerFrame"]
+            .to_string()
+            .contains("chance_of_success"),
+        "{}",
+        schemas["SocketServerFrame"]
+    );
     assert_eq!(
         schemas["TicketStatus"]["enum"],
         serde_json::json!(["waiting", "admitted", "expired", "left"])

@@ -152,3 +152,24 @@ pub async fn changes_made_from_the_same_read_both_stick(h: &Harness) {
     assert_eq!(stored.outflow_milli_per_second, 5_000);
     assert_eq!(answered, Some(stored));
 }
+
+pub async fn cap_follows_stock_keeps_the_purchase_limit_for_each_admitted_shopper(h: &Harness) {
+    let event = h
+        .create(EventConfig {
+            cap_follows_stock: true,
+            max_units_per_order: UnitLimit {
+                total: Some(4),
+                per_sku: None,
+            },
+            ..wide_open_sale("spring")
+        })
+        .await;
+    h.join_all(&event, 1..=10).await;
+
+    let admitted = h.drain(&event).await.admitted.len();
+
+    assert_eq!(
+        admitted, 3,
+        "15 units serve three shoppers of four units each"
+    );
+}

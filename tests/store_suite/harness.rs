@@ -22,6 +22,9 @@ pub const START: UnixMillis = T0 + 60_000;
 pub struct Harness {
     pub store: Arc<dyn QueueStore>,
     pub clock: ManualClock,
+    /// Handles on the same store that may work at the same time as `store` (on Redis, each its
+    /// own connection, as several instances would be).
+    pub drainers: Vec<Arc<dyn QueueStore>>,
     /// Whatever must outlive the store (a private Redis server); dropped with the harness.
     pub _guard: Box<dyn Any + Send>,
 }
@@ -70,6 +73,7 @@ pub fn sale(id: &str) -> EventConfig {
         seed_hash,
         seed,
         created_at: T0,
+        defences: Default::default(),
     }
 }
 

@@ -1,6 +1,10 @@
-//! A [`QueueStore`] that counts every call by operation and passes it on to a real store: the
-//! structural tests measure store work per tick with it, and the push-delay tests read when each
-//! ticket was admitted by a drain.
+//! A [`QueueStore`] that counts every call and the work it asks for, by operation, and passes it
+//! on to a real store: the structural tests measure store work per tick with it, and the
+//! push-delay tests read when each ticket was admitted by a drain.
+//!
+//! Work is what the store does, not how often it is asked: a `touch` of N identities is N, a
+//! `presence` report is one (the instance's heartbeat) plus one per identity it names, every
+//! other call is one. A batch of a thousand shoppers in one call is a thousand shoppers' work.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -9,19 +13,18 @@ use std::time::Instant;
 use async_trait::async_trait;
 use waitroom::clock::UnixMillis;
 use waitroom::domain::{
-    DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats, Identity,
-    JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
-    Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 use waitroom::store::{QueueStore, StoreError};
 
-/// Counts calls per operation name (`"drain"`, `"ticket"`, …) on the way to `inner`.
+/// Counts calls and work per operation name (`"drain"`, `"ticket"`, …) on the way to `inner`.
 pub struct CountingStore {
     inner: Arc<dyn QueueStore>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
+    work: Mutex<BTreeMap<&'static str, u64>>,
     admitted: Mutex<HashMap<TicketId, Instant>>,
-    /// Identities named in presence reports (opened or closed), all reports together.
-    reported: Mutex<u64>,
 }
 
 impl CountingStore {
@@ -29,14 +32,14 @@ impl CountingStore {
         Self {
             inner,
             calls: Mutex::new(BTreeMap::new()),
+            work: Mutex::new(BTreeMap::new()),
             admitted: Mutex::new(HashMap::new()),
-            reported: Mutex::new(0),
         }
     }
 
     /// Identities named in presence reports so far: the store's work that follows sockets.
     pub fn reported_identities(&self) -> u64 {
-        *self.reported.lock().unwrap()
+        self.work("presence") - self.calls("presence")
     }
 
     /// When a drain through this store admitted `ticket`.
@@ -54,13 +57,33 @@ impl CountingStore {
             .unwrap_or(0)
     }
 
-    /// Every count so far.
+    /// Every count of calls so far.
     pub fn all_calls(&self) -> BTreeMap<&'static str, u64> {
         self.calls.lock().unwrap().clone()
     }
 
+    /// Work asked of `operation` so far (see the module's note).
+    pub fn work(&self, operation: &str) -> u64 {
+        self.work
+            .lock()
+            .unwrap()
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every count of work so far.
+    pub fn all_work(&self) -> BTreeMap<&'static str, u64> {
+        self.work.lock().unwrap().clone()
+    }
+
     fn count(&self, operation: &'static str) {
+        self.count_work(operation, 1);
+    }
+
+    fn count_work(&self, operation: &'static str, work: u64) {
         *self.calls.lock().unwrap().entry(operation).or_insert(0) += 1;
+        *self.work.lock().unwrap().entry(operation).or_insert(0) += work;
     }
 }
 
@@ -136,13 +159,13 @@ impl QueueStore for CountingStore {
     }
 
     async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
-        self.count("touch");
+        self.count_work("touch", identities.len() as u64);
         self.inner.touch(event, identities).await
     }
 
     async fn presence(&self, event: &EventId, report: &PresenceReport) -> Result<(), StoreError> {
-        self.count("presence");
-        *self.reported.lock().unwrap() += (report.opened.len() + report.closed.len()) as u64;
+        let named = (report.opened.len() + report.closed.len()) as u64;
+        self.count_work("presence", 1 + named);
         self.inner.presence(event, report).await
     }
 
@@ -186,5 +209,10 @@ impl QueueStore for CountingStore {
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
         self.count("order");
         self.inner.order(event, order).await
+    }
+
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        self.count("claim");
+        self.inner.claim(event, claim).await
     }
 }

@@ -35,6 +35,7 @@ pub fn sale(
         seed_hash: String::new(),
         seed: "5eed".into(),
         created_at: starts_at - 3_600_000,
+        defences: Default::default(),
     }
 }
 

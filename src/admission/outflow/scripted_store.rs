@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use crate::clock::UnixMillis;
 use crate::domain::{
-    Admitted, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
-    EventStatus, Identity, JoinOutcome, Mode, OperatorStatus, Order, OrderId, PayOutcome,
-    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    Admitted, Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId,
+    EventStats, EventStatus, Identity, JoinOutcome, Mode, OperatorStatus, Order, OrderId,
+    PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 use crate::store::{QueueStore, StoreError};
 
@@ -87,6 +87,7 @@ pub fn event_config(id: &str, operator_status: OperatorStatus) -> EventConfig {
         seed_hash: String::new(),
         seed: String::new(),
         created_at: 0,
+        defences: Default::default(),
     }
 }
 
@@ -231,6 +232,10 @@ impl QueueStore for ScriptedStore {
     }
 
     async fn order(&self, _event: &EventId, _order: OrderId) -> Result<Option<Order>, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn claim(&self, _event: &EventId, _claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         Err(not_scripted())
     }
 }

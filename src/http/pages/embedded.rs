@@ -9,10 +9,6 @@ use crate::error::ApiError;
 /// Every file of `static/`, compiled in (`build.rs` rebuilds when one changes).
 pub static EMBEDDED_PAGES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static");
 
-/// Pages change with each release but keep their names: a browser may keep a copy only if it
-/// checks it is still current, so a new release never runs with an old script.
-const CACHE_CONTROL: &str = "no-cache";
-
 /// The embedded file at a URL path: `/` and directories mean their `index.html`.
 pub fn embedded_page(path: &str) -> Response {
     let Some(file) = find(path) else {
@@ -23,13 +19,8 @@ pub fn embedded_page(path: &str) -> Response {
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     (
         StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, content_type),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static(CACHE_CONTROL),
-            ),
-        ],
+        // How long it may be kept is the router's one policy for pages and assets.
+        [(header::CONTENT_TYPE, content_type)],
         file.contents(),
     )
         .into_response()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 
 use crate::clock::{UnixMillis, parse_rfc3339};
-use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku, UnitLimit};
+use crate::domain::{EventConfig, EventId, JoinDefences, Mode, OperatorStatus, Sku, UnitLimit};
 use crate::error::{ApiError, FieldError};
 
 /// Largest number of SKUs an event may sell.
@@ -69,6 +69,15 @@ pub struct CreateEventBody {
     #[garde(inner(range(min = 1, max = 86_400)))]
     #[schema(minimum = 1, maximum = 86_400)]
     pub abandon_after_seconds: Option<u32>,
+    /// Leading zero bits of SHA-256 a join's proof of work needs (`GET
+    /// /v1/events/{event}/challenge`); 0, the default, turns it off. The server adds up to 8
+    /// bits on its own while new identities join far faster than usual.
+    #[garde(inner(range(max = 32)))]
+    #[schema(minimum = 0, maximum = 32)]
+    pub proof_difficulty: Option<u8>,
+    /// Joins need an invitation (`POST /v1/admin/events/{event}/invitations`); default false.
+    #[garde(skip)]
+    pub invitation_only: Option<bool>,
     /// Most units one order may take: a number (in all), or `{"total": N, "per_sku": M}`
     /// (`per_sku`: of any one SKU). Default: no limit.
     #[garde(inner(custom(valid_limit)))]
@@ -141,6 +150,15 @@ pub struct PatchEventBody {
     #[garde(inner(range(min = 1, max = 86_400)))]
     #[schema(minimum = 1, maximum = 86_400)]
     pub abandon_after_seconds: Option<u32>,
+    /// Leading zero bits of SHA-256 a join's proof of work needs (`GET
+    /// /v1/events/{event}/challenge`); 0, the default, turns it off. The server adds up to 8
+    /// bits on its own while new identities join far faster than usual.
+    #[garde(inner(range(max = 32)))]
+    #[schema(minimum = 0, maximum = 32)]
+    pub proof_difficulty: Option<u8>,
+    /// Joins need an invitation (`POST /v1/admin/events/{event}/invitations`); default false.
+    #[garde(skip)]
+    pub invitation_only: Option<bool>,
     /// `paused` stops the outflow, `open` resumes it, `closed` ends the event (no joins, no
     /// admissions, no new reservations; reservations made before may still be paid until they
     /// run out).
@@ -244,6 +262,10 @@ impl CreateEventBody {
             seed_hash,
             seed,
             created_at: now,
+            defences: JoinDefences {
+                proof_difficulty: self.proof_difficulty.unwrap_or(0),
+                invitation_only: self.invitation_only.unwrap_or(false),
+            },
         };
         check_config(&config)?;
         Ok(config)
@@ -287,6 +309,9 @@ impl PatchEventBody {
         config.abandon_after_seconds = self
             .abandon_after_seconds
             .unwrap_or(config.abandon_after_seconds);
+        let defences = &mut config.defences;
+        defences.proof_difficulty = self.proof_difficulty.unwrap_or(defences.proof_difficulty);
+        defences.invitation_only = self.invitation_only.unwrap_or(defences.invitation_only);
         if let Some(limit) = self.max_units_per_order {
             config.max_units_per_order = limit.unwrap_or_default();
         }

@@ -43,6 +43,10 @@ pub struct AdminEventView {
     pub inventory: BTreeMap<String, u64>,
     pub mode: Mode,
     pub abandon_after_seconds: u32,
+    /// Leading zero bits the event's own proof of work asks (0: off); the surge may add more.
+    pub proof_difficulty: u8,
+    /// Joins need an invitation.
+    pub invitation_only: bool,
     /// Most units one order may take (`null` parts: no limit).
     pub max_units_per_order: UnitLimit,
     /// Most units one shopper may have in paid and unpaid orders (`null` parts: no limit).
@@ -242,6 +246,8 @@ fn admin_view(
             .collect(),
         mode: config.mode,
         abandon_after_seconds: config.abandon_after_seconds,
+        proof_difficulty: config.defences.proof_difficulty,
+        invitation_only: config.defences.invitation_only,
         max_units_per_order: config.max_units_per_order,
         max_units_per_shopper: config.max_units_per_shopper,
         seed_hash: config.seed_hash.clone(),
