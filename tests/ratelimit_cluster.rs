@@ -81,7 +81,10 @@ async fn decisions_penalties_and_bans_work_across_a_redis_cluster() {
             "client {i}"
         );
         let banned = store
-            .banned_until(std::slice::from_ref(&key.client))
+            .banned_until(
+                std::slice::from_ref(&key.client),
+                waitroom::ratelimit::scope::Liability::Own,
+            )
             .await
             .unwrap();
         assert!(banned.is_some(), "client {i} is banned");
