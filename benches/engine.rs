@@ -54,10 +54,13 @@ fn open_event(id: &str, now: i64, per_second: u64, burst: u32) -> EventConfig {
         inventory: BTreeMap::from([(tee(), 1_000_000_000_000)]),
         mode: Mode::Queue,
         abandon_after_seconds: 3_600,
+        max_units_per_order: Default::default(),
+        max_units_per_shopper: Default::default(),
         operator_status: OperatorStatus::Auto,
         seed_hash: String::new(),
         seed: "5eed".into(),
         created_at: now - 60_000,
+        defences: Default::default(),
     }
 }
 

@@ -51,10 +51,13 @@ fn open_event(now: i64) -> EventConfig {
         inventory: BTreeMap::from([(Sku::parse("TSHIRT").unwrap(), 1_000)]),
         mode: Mode::Queue,
         abandon_after_seconds: 60,
+        max_units_per_order: Default::default(),
+        max_units_per_shopper: Default::default(),
         operator_status: OperatorStatus::Auto,
         seed_hash: String::new(),
         seed: "5eed".into(),
         created_at: now - 60_000,
+        defences: Default::default(),
     }
 }
 

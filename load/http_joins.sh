@@ -9,6 +9,7 @@ set -eu
 redis_port=$1 rounds=$2 duration=$3 tokens=$4 bare=$5
 shift 5
 here=$(cd "$(dirname "$0")" && pwd)
+# Fixed, known secrets (the tokens file is minted with this one): dev mode, where they are allowed.
 secret=load-secret-0123456789abcdef0123456789
 admin=load-admin-token
 pids=""
@@ -22,7 +23,7 @@ for spec in "$@"; do
   name=${spec%%=*} bin=${spec#*=}
   for store in memory redis; do
     if [ "$store" = redis ]; then url="redis://127.0.0.1:$redis_port/"; else url=""; fi
-    WAITROOM_LISTEN=127.0.0.1:$port WAITROOM_ADMIN_TOKEN=$admin WAITROOM_USER_JWT_SECRET=$secret \
+    WAITROOM_LISTEN=127.0.0.1:$port WAITROOM_DEV_LOGIN=true WAITROOM_ADMIN_TOKEN=$admin WAITROOM_USER_JWT_SECRET=$secret \
       WAITROOM_REDIS_URL=$url RUST_LOG=info taskset -c 0,1 "$bin" > "/tmp/waitroom-load-$name-$store.log" 2>&1 &
     pids="$pids $!"
     servers="$servers $name-$store:$port"

@@ -1,16 +1,16 @@
 -- create_event: creates an event with its inventory, unless the id exists.
 -- KEYS[1] event prefix `wr:{<event>}:`
 -- ARGV[1] now in ms, or '' (unused: every script takes the time first)
--- ARGV[2] the EventConfig as JSON
+-- ARGV[2..] the EventConfig's fields: name, the field's JSON, name, JSON, ...
 -- Reply: 1 if created, 0 if the event existed (nothing changes).
 -- (Rust then adds the id to `wr:events`, another slot, with its own command.)
 
 if redis.call('EXISTS', K.cfg) == 1 then
   return 0
 end
-local c = store_cfg(ARGV[2])
-for sku, units in pairs(c.inventory) do
-  redis.call('HSET', K.stock, sku, int(units))
+local c = write_cfg_fields(ARGV, 2)
+for sku in pairs(c.inventory) do
+  refresh_stock(sku)
 end
 redis.call('HSET', K.st, 'last', '0', 'srv', '0', 'drawn', '0', 'nx', 'none')
 return 1

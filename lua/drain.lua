@@ -1,5 +1,6 @@
 -- drain: runs the leaky bucket once (mirrors src/queue/bucket.rs and outflow.rs). Any instance
 -- may call it at any time, as often as it likes: N instances admit exactly what one would.
+-- It drops at most MOST_DROPPED_PER_DRAIN departed shoppers, so it stays short.
 -- KEYS[1] event prefix `wr:{<event>}:`
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- Reply: nil when there is no such event, else
@@ -17,9 +18,10 @@ local left = units_left()
 local status = event_status(c, left, now)
 
 local admitted, abandoned = {}, 0
-local bucket = redis.call('HMGET', K.st, 'tok', 'lt', 'srv')
+local bucket = redis.call('HMGET', K.st, 'tok', 'lt', 'srv', 'ow')
 local tokens, last = tonumber(bucket[1]), tonumber(bucket[2])
 local serving = tonumber(bucket[3] or '0')
+local owed = bucket[4] == '1'
 
 if now < c.starts_at or status ~= 'open' then
   -- No credit accrues while the outflow is stopped: `last` follows the clock.
@@ -31,12 +33,17 @@ else
   if not last then
     tokens, last = capacity, c.starts_at
   end
-  tokens = math.min(capacity, tokens + c.outflow_milli_per_second * math.max(0, now - last))
+  -- Mirrors Bucket::at: the credit since the last drain is owed whole to the shoppers that
+  -- drain left waiting, and only up to the burst after an idle spell.
+  tokens = tokens + c.outflow_milli_per_second * math.max(0, now - last)
+  if not owed then
+    tokens = math.min(capacity, tokens)
+  end
   last = math.max(last, now)
 
   local allowed = math.min(math.floor(tokens / SHOPPER), free_places(c, left))
   local admitted_count = 0
-  while admitted_count < allowed do
+  while admitted_count < allowed and abandoned < MOST_DROPPED_PER_DRAIN do
     local head = redis.call('ZPOPMIN', K.q)
     if #head == 0 then
       break
@@ -61,7 +68,10 @@ else
       admitted[#admitted + 1] = t.exp
     end
   end
-  redis.call('HSET', K.st, 'tok', int(tokens), 'lt', int(last), 'srv', int(serving))
+  -- Mirrors Bucket::after_drain: at most the burst is kept.
+  local waiting = redis.call('ZCARD', K.q) > 0
+  redis.call('HSET', K.st, 'tok', int(math.min(capacity, tokens)), 'lt', int(last),
+    'srv', int(serving), 'ow', waiting and '1' or '0')
   if admitted_count > 0 then
     redis.call('HINCRBY', K.st, 'admitted', admitted_count)
   end

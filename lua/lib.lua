@@ -7,11 +7,15 @@
 -- the hash tag and live in one slot (one Redis Cluster node), which is what lets a script touch
 -- keys it computes (the ticket buckets) besides the ones it is given.
 --
---   cfg            string  the EventConfig as JSON, as Rust wrote it (read back by Rust)
+--   cfg            string  the EventConfig as JSON, assembled from cfgf (read back by Rust)
+--   cfgf           hash    field name -> that field's JSON as Rust wrote it: a change rewrites
+--                          only the fields it names, and numbers never pass through Lua
 --   cf             hash    the settings the scripts use (see load_cfg), written with cfg
+--   inv            hash    SKU -> total units offered, written with cfg
 --   st             hash    state: last (highest score handed out), srv (serving number), drawn,
 --                          pstale (the seed changed after pre-queue joins),
---                          tok/lt (bucket tokens in millionths of a shopper, and its last time),
+--                          tok/lt/ow (bucket tokens in millionths of a shopper, its last time, and
+--                          '1' when the last drain left shoppers waiting),
 --                          nx (no admission or reservation ends before this ms; 'none' when
 --                          none is pending; absent in state written before it existed: unknown),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
@@ -23,14 +27,22 @@
 --   resv           zset    unpaid order ids by reserved_until (ms)
 --   ord            hash    order id -> order JSON
 --   ordt           hash    ticket id (16 raw bytes) -> the order made with that admission
---   stock          hash    SKU -> units left; its fields are exactly the SKUs offered now
+--   stock          hash    SKU -> units left, always total - sold - held (never below zero; see
+--                          refresh_stock); its fields are exactly the SKUs offered now
 --   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
+--   cl:<name>      hash    the identities holding a claim (a spent proof of work, an invitation's
+--                          users) as fields, and '#until', its end
+--   shp            hash    identity "\n" SKU -> units the shopper has in paid and unpaid orders,
+--                          and identity "\n" -> the same in all SKUs (purchase limits)
 --   hb:<instance>  string  the instance's latest heartbeat (ms), written by presence; it expires
 --                          an hour past the grace period after the instance's last report
 
 local PREFIX = KEYS[1]
 local K = {
   cfg = PREFIX .. 'cfg',
+  cfgf = PREFIX .. 'cfgf',
+  inv = PREFIX .. 'inv',
+  shp = PREFIX .. 'shp',
   cf = PREFIX .. 'cf',
   st = PREFIX .. 'st',
   q = PREFIX .. 'q',
@@ -45,6 +57,9 @@ local K = {
 
 -- One shopper in bucket tokens (millionths of a shopper).
 local SHOPPER = 1000000
+
+-- Mirrors MOST_DROPPED_PER_DRAIN (src/queue/outflow.rs).
+local MOST_DROPPED_PER_DRAIN = 1000
 
 -- Integers are written with %d: Lua's default number formatting would round or use exponents.
 local function int(x)
@@ -67,6 +82,7 @@ local SETTINGS = {
   'starts_at', 'prequeue_opens', 'outflow_milli_per_second', 'outflow_burst', 'max_active',
   'cap_follows_stock', 'admission_ttl_seconds', 'reservation_ttl_seconds', 'mode',
   'abandon_after_seconds', 'operator_status', 'seed', 'skus',
+  'ord_total', 'ord_sku', 'shp_total', 'shp_sku',
 }
 
 -- The event's settings (numbers as numbers, max_active nil when unset), or nil.
@@ -89,7 +105,19 @@ local function load_cfg()
     operator_status = v[11],
     seed = v[12],
     skus = tonumber(v[13]),
+    ord_total = tonumber(v[14] or ''),
+    ord_sku = tonumber(v[15] or ''),
+    shp_total = tonumber(v[16] or ''),
+    shp_sku = tonumber(v[17] or ''),
   }
+end
+
+-- One part of a purchase limit ({ total, per_sku }) as stored in cf: '' when there is none.
+local function limit_part(limit, part)
+  if limit == nil or limit == cjson.null or limit[part] == nil or limit[part] == cjson.null then
+    return ''
+  end
+  return int(limit[part])
 end
 
 -- Stores an EventConfig: the JSON as given (what Rust reads back) and the settings hash.
@@ -122,8 +150,105 @@ local function store_cfg(json)
     'abandon_after_seconds', int(c.abandon_after_seconds),
     'operator_status', c.operator_status,
     'seed', c.seed,
-    'skus', int(skus))
+    'skus', int(skus),
+    'ord_total', limit_part(c.max_units_per_order, 'total'),
+    'ord_sku', limit_part(c.max_units_per_order, 'per_sku'),
+    'shp_total', limit_part(c.max_units_per_shopper, 'total'),
+    'shp_sku', limit_part(c.max_units_per_shopper, 'per_sku'))
+  redis.call('DEL', K.inv)
+  for sku, total in pairs(c.inventory) do
+    redis.call('HSET', K.inv, sku, int(total))
+  end
   return c
+end
+
+-- Writes the settings fields given as name, JSON, name, JSON, ... from args[from] on, over the
+-- ones kept, and stores the settings they make up. Returns the decoded config.
+local function write_cfg_fields(args, from)
+  local pairs_ = {}
+  for i = from, #args do
+    pairs_[#pairs_ + 1] = args[i]
+  end
+  if #pairs_ > 0 then
+    redis.call('HSET', K.cfgf, unpack(pairs_))
+  end
+  local flat = redis.call('HGETALL', K.cfgf)
+  local parts = {}
+  for i = 1, #flat, 2 do
+    parts[#parts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1]
+  end
+  return store_cfg('{' .. table.concat(parts, ',') .. '}')
+end
+
+-- Whether this script has made sure the event's totals are in `inv`.
+local TOTALS_READY = false
+
+-- An event stored before the totals were kept in `inv` gets them from its settings, once.
+local function ensure_totals()
+  if TOTALS_READY then
+    return
+  end
+  TOTALS_READY = true
+  if redis.call('EXISTS', K.inv) == 1 then
+    return
+  end
+  local raw = redis.call('GET', K.cfg)
+  if not raw then
+    return
+  end
+  for sku, total in pairs(cjson.decode(raw).inventory) do
+    redis.call('HSET', K.inv, sku, int(total))
+  end
+end
+
+-- Mirrors left_in_stock (src/domain/purchase.rs): an offered SKU's stock is its total less what
+-- is sold and held, never below zero; a SKU not offered has no stock field.
+local function refresh_stock(sku)
+  ensure_totals()
+  local total = redis.call('HGET', K.inv, sku)
+  if not total then
+    redis.call('HDEL', K.stock, sku)
+    return
+  end
+  local sold = tonumber(redis.call('HGET', K.sold, sku) or '0')
+  local held = tonumber(redis.call('HGET', K.held, sku) or '0')
+  redis.call('HSET', K.stock, sku, int(math.max(0, tonumber(total) - sold - held)))
+end
+
+-- Moves `qty` units of `sku` into (or, negative, out of) what `identity` has.
+local function add_holding(identity, sku, qty)
+  redis.call('HINCRBY', K.shp, identity .. '\n' .. sku, qty)
+  redis.call('HINCRBY', K.shp, identity .. '\n', qty)
+end
+
+-- Mirrors broken_limit (src/domain/purchase.rs): the setting an order of `wanted` (SKU -> units)
+-- by `identity` would break, or nil.
+local function broken_limit(c, identity, wanted)
+  local order_total = 0
+  for _, n in pairs(wanted) do
+    order_total = order_total + n
+    if c.ord_sku and n > c.ord_sku then
+      return 'max_units_per_order'
+    end
+  end
+  if c.ord_total and order_total > c.ord_total then
+    return 'max_units_per_order'
+  end
+  if c.shp_total then
+    local has = tonumber(redis.call('HGET', K.shp, identity .. '\n') or '0')
+    if has + order_total > c.shp_total then
+      return 'max_units_per_shopper'
+    end
+  end
+  if c.shp_sku then
+    for sku, n in pairs(wanted) do
+      local has = tonumber(redis.call('HGET', K.shp, identity .. '\n' .. sku) or '0')
+      if has + n > c.shp_sku then
+        return 'max_units_per_shopper'
+      end
+    end
+  end
+  return nil
 end
 
 -- Units left in all SKUs together.
@@ -168,7 +293,12 @@ local function free_places(c, left)
     free = math.max(0, c.max_active - active)
   end
   if c.cap_follows_stock then
-    free = math.min(free, math.max(0, left - unused))
+    -- Mirrors units_kept_per_admission (src/domain/purchase.rs).
+    local each = math.max(1, math.min(c.ord_total or math.huge, c.shp_total or math.huge))
+    if each == math.huge then
+      each = 1
+    end
+    free = math.min(free, math.max(0, math.floor(left / each) - unused))
   end
   return free
 end
@@ -486,11 +616,9 @@ local function settle(now, nx_raw)
       if o and o.s == 'reserved' then
         o.s = 'expired'
         for sku, qty in each_item(o.it) do
-          -- A SKU no longer offered has no stock to return to.
-          if redis.call('HEXISTS', K.stock, sku) == 1 then
-            redis.call('HINCRBY', K.stock, sku, qty)
-          end
           redis.call('HINCRBY', K.held, sku, '-' .. qty)
+          add_holding(o.i, sku, -tonumber(qty))
+          refresh_stock(sku)
         end
         redis.call('HSET', K.ord, id, cjson.encode(o))
         expired = expired + 1

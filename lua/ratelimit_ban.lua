@@ -3,6 +3,7 @@
 -- KEYS[1]  the client's penalty hash (see ratelimit_penalty.lua)
 -- ARGV[1]  now in ms, or '' to use the server's TIME
 -- ARGV[2]  length_ms      ARGV[3]  reason      ARGV[4]  strike_memory_ms
+-- ARGV[5]  scope: 'a' anonymous traffic only, 'e' everyone
 -- Reply: {ban_until, strikes}
 
 local now_ms
@@ -21,6 +22,6 @@ if now_ms < ku then strikes = k + 1 end
 local ban_until = math.max(now_ms + tonumber(ARGV[2]), b)
 local memory = tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 's', 0, 'u', now_ms, 'k', strikes, 'ku', ban_until + memory,
-  'b', ban_until, 'r', ARGV[3])
+  'b', ban_until, 'r', ARGV[3], 'sc', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], math.max(1, ban_until + memory - now_ms))
 return {ban_until, strikes}

@@ -3,14 +3,14 @@
 --
 -- KEYS[1]  the bucket: a string holding the theoretical arrival time (µs)
 -- KEYS[2]  the client's penalty hash
--- ARGV[1..11] as in ratelimit_penalty.lua
+-- ARGV[1..11], ARGV[14..15] as in ratelimit_penalty.lua
 -- ARGV[12] interval_us     ARGV[13] burst
 -- Reply: see ratelimit_penalty.lua.
 
 local now = clock_us()
 local now_ms = math.floor(now / 1000)
 local p = penalty_at(now_ms)
-if p.b > now_ms then return {2, p.b} end
+if ban_refuses(p, now_ms) then return {2, p.b} end
 local delay, permille = standing(p)
 
 local interval = tonumber(ARGV[12])

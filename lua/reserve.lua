@@ -6,12 +6,16 @@
 -- ARGV[4] the new order's id (hyphenated text)
 -- ARGV[5] '1' if an idempotency key follows in ARGV[6], else '0' (ARGV[6] is then '')
 -- ARGV[7..] SKU, quantity, SKU, quantity, ...
--- Reply: { 'reserved', order_json } | { 'replayed', order_json } | { 'not_admitted' } |
---        { 'admission_used' } | { 'sold_out', sku } | { 'unknown_sku', sku } | { 'no_event' }
+-- Reply: { 'reserved', order_json } | { 'replayed', order_json } | { 'existing', order_json } |
+--        { 'not_admitted' } | { 'admission_used' } | { 'closed' } |
+--        { 'purchase_limit', setting } | { 'sold_out', sku } | { 'unknown_sku', sku } |
+--        { 'no_event' }
 -- order_json: { o order id, i identity, t ticket id, s status, it 'sku:qty,...',
 --               ru reserved_until, c created_at, k idempotency key (absent when none) }
--- Checks in order: an order already made with this admission (replayed when the idempotency
--- key matches, else the admission is used), a valid admission, SKUs the event sells, stock.
+-- Checks in order (mirrors EventState::reserve, src/store/memory/checkout.rs): an order already
+-- made with this admission (replayed when the idempotency key matches, the same order when the
+-- retry has no key, else the admission is used), the event not closed, a valid admission, SKUs
+-- the event sells, the purchase limits, stock.
 
 local now = now_ms(ARGV[1])
 local c = load_cfg()
@@ -32,10 +36,17 @@ if prior then
   if not o or o.i ~= identity then
     return { 'not_admitted' }
   end
-  if key ~= nil and o.k == key then
+  if key == nil then
+    return { 'existing', raw }
+  end
+  if o.k == key then
     return { 'replayed', raw }
   end
   return { 'admission_used' }
+end
+
+if c.operator_status == 'closed' then
+  return { 'closed' }
 end
 
 local t = get_ticket(identity)
@@ -56,6 +67,10 @@ for i = 7, #ARGV, 2 do
   wanted[sku] = (wanted[sku] or 0) + qty
   items[#items + 1] = sku .. ':' .. int(qty)
 end
+local limit = broken_limit(c, identity, wanted)
+if limit then
+  return { 'purchase_limit', limit }
+end
 for i = 7, #ARGV, 2 do
   local sku = ARGV[i]
   if tonumber(redis.call('HGET', K.stock, sku) or '0') < wanted[sku] then
@@ -63,8 +78,9 @@ for i = 7, #ARGV, 2 do
   end
 end
 for i = 7, #ARGV, 2 do
-  redis.call('HINCRBY', K.stock, ARGV[i], '-' .. ARGV[i + 1])
   redis.call('HINCRBY', K.held, ARGV[i], ARGV[i + 1])
+  add_holding(identity, ARGV[i], tonumber(ARGV[i + 1]))
+  refresh_stock(ARGV[i])
 end
 
 local order = {

@@ -1,33 +1,34 @@
--- update_event: replaces an existing event's settings.
+-- update_event: changes the named settings of an existing event, and only those, in one step on
+-- the settings in force (mirrors EventChange::apply, src/domain/event_change.rs).
 -- KEYS[1] event prefix `wr:{<event>}:`
 -- ARGV[1] now in ms, or '' (unused: every script takes the time first)
--- ARGV[2] the new EventConfig as JSON
--- Reply: 1 if replaced, 0 if there is no such event.
--- A changed inventory moves each SKU's stock left by the change of its total, never below zero;
--- a SKU no longer offered leaves the stock.
+-- ARGV[2..] the changed fields: name, the field's JSON, name, JSON, ...
+-- Reply: the settings in force after the change (JSON), or nil if there is no such event.
+-- Each offered SKU's stock is derived again from its total (refresh_stock); a SKU no longer
+-- offered leaves the stock, and keeps its sold and held counts should it come back.
 
 local raw = redis.call('GET', K.cfg)
 if not raw then
-  return 0
+  return false
 end
 local old = cjson.decode(raw)
-local new = store_cfg(ARGV[2])
-
-local function move_stock(sku, delta)
-  local left = tonumber(redis.call('HGET', K.stock, sku) or '0') + delta
-  redis.call('HSET', K.stock, sku, int(math.max(0, left)))
+if redis.call('EXISTS', K.cfgf) == 0 then
+  -- Settings stored whole, before they were kept field by field: split them once.
+  for name, value in pairs(old) do
+    redis.call('HSET', K.cfgf, name, cjson.encode(value))
+  end
 end
-
-for sku, total in pairs(new.inventory) do
-  move_stock(sku, total - (old.inventory[sku] or 0))
-end
+local new = write_cfg_fields(ARGV, 2)
 for sku in pairs(old.inventory) do
   if new.inventory[sku] == nil then
     redis.call('HDEL', K.stock, sku)
   end
 end
+for sku in pairs(new.inventory) do
+  refresh_stock(sku)
+end
 -- Pre-queue entrants were scored with the old seed: the draw must compute their keys anew.
 if new.seed ~= old.seed then
   redis.call('HSET', K.st, 'pstale', '1')
 end
-return 1
+return redis.call('GET', K.cfg)

@@ -20,10 +20,12 @@ use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::config::{Settings, StoreSettings, UserKeySettings};
+use crate::defences::{DefenceKeys, SurgeMeter};
 use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
 use crate::http::event_settings::EventSettings;
 use crate::http::outflow_meter::OutflowMeter;
 use crate::http::rate_limit::{build_limiter, follow_open_events};
+use crate::http::socket_slots::SocketSlots;
 use crate::http::state::SharedState;
 use crate::http::telemetry::prometheus_handle;
 use crate::http::{AppState, router};
@@ -34,6 +36,7 @@ use crate::store::QueueStore;
 use crate::store::audit::{AuditLog, MemoryAuditLog};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
+use crate::telemetry::redact::redact_passwords;
 use crate::telemetry::timed_store::TimedStore;
 
 /// How often every event's live figures are read for the gauges and the dashboard.
@@ -114,7 +117,22 @@ pub async fn build_with_stores(
 ) -> Result<App, StartError> {
     let store = TimedStore::wrap(store);
     let keys = match &settings.signing_key_file {
-        Some(path) => SigningKeys::from_file(path)?,
+        Some(path) => {
+            let keys = SigningKeys::from_file_signing_with(path, settings.signing_kid.as_deref())?;
+            tracing::info!(
+                signing_kid = %keys.current().kid,
+                verify_only = keys.all().len() - 1,
+                "admission and visitor tokens are signed with key {}; the file's other keys only verify",
+                keys.current().kid
+            );
+            keys
+        }
+        None if settings.signing_kid.is_some() => {
+            return Err(StartError::Keys(KeyError(
+                "signing_kid (WAITROOM_SIGNING_KID) names a key of signing_key_file, which is not set"
+                    .to_owned(),
+            )));
+        }
         None => {
             tracing::warn!(
                 "admission tokens are signed with a key generated at start: run a single \
@@ -127,6 +145,7 @@ pub async fn build_with_stores(
     let (shutdown, shutdown_watch) = watch::channel(false);
     let auth = Arc::new(Authenticator::new(users, &keys));
     let limiter = build_limiter(&settings, clock.clone(), auth.clone()).await?;
+    let defence_keys = Arc::new(DefenceKeys::derive(&keys)?);
     let keys = Arc::new(keys);
     let live = LiveContext {
         store: store.clone(),
@@ -137,6 +156,7 @@ pub async fn build_with_stores(
     let state = AppState::new(SharedState {
         outflow: OutflowRegistry::new(store.clone(), OutflowSettings::default()),
         live: Arc::new(live),
+        socket_slots: SocketSlots::new(settings.max_sockets_per_identity, settings.max_sockets),
         admissions: Arc::new(AdmissionVerifier::from_keys(&keys)),
         auth,
         ratelimit: limiter.limiter,
@@ -149,6 +169,9 @@ pub async fn build_with_stores(
         outflow_meter: Arc::new(OutflowMeter::default()),
         audit,
         live_stats,
+        public_snapshots: Default::default(),
+        defence_keys,
+        surge: Arc::new(SurgeMeter::default()),
         shutdown: shutdown_watch,
     });
     if state.settings.demo {
@@ -244,7 +267,9 @@ async fn open_store(
         StoreSettings::Redis { urls } => {
             let store = RedisStore::connect(&urls.join(","), redis_clock)
                 .await
-                .map_err(|error| StartError::Store(format!("redis_url: {error}")))?;
+                .map_err(|error| {
+                    StartError::Store(redact_passwords(&format!("redis_url: {error}"), urls))
+                })?;
             tracing::info!(nodes = urls.len(), "using the Redis store");
             let store = Arc::new(store);
             Ok((store.clone(), store))
@@ -259,7 +284,20 @@ fn user_tokens(settings: &Settings) -> Result<UserTokens, StartError> {
         UserKeySettings::Secret(secret) => {
             UserTokens::with_secret(secret.as_bytes(), issuer, audience)
         }
-        UserKeySettings::JwksFile(path) => UserTokens::from_jwks_file(path, issuer, audience)?,
+        UserKeySettings::JwksFile(path) => {
+            // Said at start: whether tokens a shared identity provider issued to other clients
+            // are accepted here.
+            match &audience {
+                Some(audience) => {
+                    tracing::info!("user tokens must carry the audience {audience:?}")
+                }
+                None => tracing::warn!(
+                    "user tokens of any audience are accepted (user_jwt_any_audience): tokens \
+                     the identity provider issued to other clients sign in here too"
+                ),
+            }
+            UserTokens::from_jwks_file(path, issuer, audience)?
+        }
         UserKeySettings::RandomSecret => {
             let mut secret = [0_u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut secret);
@@ -297,10 +335,13 @@ pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
         inventory,
         mode: Mode::Queue,
         abandon_after_seconds: 60,
+        max_units_per_order: Default::default(),
+        max_units_per_shopper: Default::default(),
         operator_status: OperatorStatus::Auto,
         seed_hash,
         seed,
         created_at: now,
+        defences: Default::default(),
     })
 }
 

@@ -10,6 +10,8 @@
 //! * [`queue`] joins, leaves and positions shoppers, and estimates waits.
 //! * [`admission`] runs the outflow ticker and signs and verifies admission tokens (JWKS).
 //! * [`identity`] judges shoppers' credentials: user JWTs and signed anonymous visitors.
+//! * [`defences`] checks what a join may have to show beyond an identity: a proof of work, an
+//!   invitation.
 //! * [`checkout`] reserves stock with an admission and takes (mock) payment.
 //! * [`ratelimit`] decides whether a client may make a request, and penalises abuse.
 //! * [`http`] is the axum application: the router states each route's middleware chain in order.
@@ -21,6 +23,7 @@ pub mod admission;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod defences;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -24,7 +24,8 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve,
-    /// Print a new Ed25519 signing key (PKCS#8 PEM) for WAITROOM_SIGNING_KEY_FILE.
+    /// Print a new Ed25519 signing key (PKCS#8 PEM) for WAITROOM_SIGNING_KEY_FILE, and its id on
+    /// stderr (for WAITROOM_SIGNING_KID).
     Keygen,
 }
 
@@ -37,8 +38,17 @@ fn main() -> ExitCode {
 }
 
 fn keygen() -> ExitCode {
-    match SigningKeys::generate_pem() {
-        Ok(pem) if std::io::stdout().write_all(pem.as_bytes()).is_ok() => ExitCode::SUCCESS,
+    let made = SigningKeys::generate_pem()
+        .and_then(|pem| SigningKeys::from_pem(&pem).map(|keys| (pem, keys.current().kid.clone())));
+    match made {
+        Ok((pem, kid)) if std::io::stdout().write_all(pem.as_bytes()).is_ok() => {
+            // On stderr, so `waitroom keygen >> keys.pem` keeps the file a clean PEM.
+            let _ = writeln!(
+                std::io::stderr(),
+                "waitroom: the new key's id (for WAITROOM_SIGNING_KID) is {kid}"
+            );
+            ExitCode::SUCCESS
+        }
         Ok(_) => ExitCode::FAILURE,
         Err(error) => fail(&error.to_string(), 1),
     }

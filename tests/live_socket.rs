@@ -197,6 +197,40 @@ async fn an_admission_drained_by_another_instance_arrives_within_250_ms_on_redis
     );
 }
 
+/// Two units, every shopper counted as a buyer until the sale shows otherwise: the head of the
+/// line is sure to buy, the sixth has no chance, and the socket says so in its positions.
+async fn positions_tell_the_chance_of_success(store: Arc<CountingStore>, event: &str) {
+    let app = TestApp::spawn(store).await;
+    let mut config = paused_sale(event);
+    config.inventory = [(support::events::tshirt(), 2)].into();
+    app.create(&config).await;
+    let line = line_up(&app, event, 6).await;
+    let (head_token, head_ticket) = &line[0];
+    let (last_token, last_ticket) = &line[5];
+
+    let mut head = app.socket(event, head_ticket, head_token).await;
+    let mut last = app.socket(event, last_ticket, last_token).await;
+    let at_head = next_of(&mut head, "position", Duration::from_secs(5)).await;
+    let at_tail = next_of(&mut last, "position", Duration::from_secs(5)).await;
+
+    assert_eq!(at_head["position"], 1);
+    assert_eq!(at_head["chance_of_success"], 1.0, "{at_head}");
+    assert_eq!(at_tail["position"], 6);
+    assert_eq!(at_tail["chance_of_success"], 0.0, "{at_tail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_tell_the_chance_of_success_on_the_memory_store() {
+    positions_tell_the_chance_of_success(memory_store(), "memory-chance").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_tell_the_chance_of_success_on_redis() {
+    let server = RedisServer::start();
+    let store = redis_store(&server).await;
+    positions_tell_the_chance_of_success(store, "redis-chance").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_shoppers_ticket_is_not_found() {
     let app = TestApp::spawn(memory_store()).await;
@@ -505,4 +539,42 @@ async fn next_of_paused(socket: &mut Socket, kind: &str) -> Value {
             }
         }
     }
+}
+
+async fn a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(
+    store: Arc<CountingStore>,
+) {
+    let app = TestApp::spawn(store.clone()).await;
+    app.create(&open_sale("snapshot", 5)).await;
+    let before = store.calls("stats");
+    let started = std::time::Instant::now();
+    for _ in 0..300 {
+        let response = app
+            .http
+            .get(format!("http://{}/v1/events/snapshot", app.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+    }
+    let seconds = started.elapsed().as_secs() + 1;
+    // Without the snapshot every page read is a stats read; with it, one a second, plus the
+    // background readers' own (the dashboard's live figures, the outflow), whatever the load.
+    let reads = store.calls("stats") - before;
+    assert!(
+        reads < 100,
+        "{reads} stats reads for 300 page reads in {seconds} s"
+    );
+}
+
+#[tokio::test]
+async fn on_memory_a_crowd_reading_the_public_state_costs_the_store_one_read_a_second() {
+    a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(memory_store()).await;
+}
+
+#[tokio::test]
+async fn on_redis_a_crowd_reading_the_public_state_costs_the_store_one_read_a_second() {
+    let server = RedisServer::start();
+    a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(redis_store(&server).await)
+        .await;
 }

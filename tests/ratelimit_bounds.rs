@@ -38,6 +38,8 @@ fn input(interval_s: i64) -> DecisionInput {
             ban_lengths_ms: vec![60_000],
             strike_memory_ms: 0,
         }),
+        liability: waitroom::ratelimit::scope::Liability::Own,
+        ban_scope: waitroom::ratelimit::scope::BanScope::Everyone,
     }
 }
 

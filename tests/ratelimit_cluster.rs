@@ -5,6 +5,7 @@
 mod support;
 
 use std::sync::Arc;
+use waitroom::ratelimit::scope::BanScope;
 
 use support::redis_cluster::RedisCluster;
 use waitroom::ratelimit::decision::{DecisionInput, Limit};
@@ -29,6 +30,8 @@ fn input(limit: Limit) -> DecisionInput {
             ban_lengths_ms: vec![60_000],
             strike_memory_ms: 3_600_000,
         }),
+        liability: waitroom::ratelimit::scope::Liability::Own,
+        ban_scope: waitroom::ratelimit::scope::BanScope::Everyone,
     }
 }
 
@@ -103,7 +106,13 @@ async fn decisions_penalties_and_bans_work_across_a_redis_cluster() {
     assert!((0..50).all(|i| penalty_bans.contains(&format!("user:{i}"))));
 
     store
-        .ban("ip:192.0.2.7", 60_000, "test", 3_600_000)
+        .ban(
+            "ip:192.0.2.7",
+            60_000,
+            "test",
+            3_600_000,
+            BanScope::Everyone,
+        )
         .await
         .unwrap();
     let bans = store.bans().await.unwrap();

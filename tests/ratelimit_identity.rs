@@ -215,3 +215,67 @@ fn an_unreadable_cidr_is_a_field_error() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].field, "access.deny_ips[0]");
 }
+
+fn by_client_rules(identity: &str) -> String {
+    format!(
+        "{QUIET}\n[identity]\n{identity}\n[[rules]]\nname = \"api\"\nkey = \"client\"\nlimit = 5\nperiod = \"1m\""
+    )
+}
+
+#[tokio::test]
+async fn an_invented_api_key_is_charged_as_its_address() {
+    let h = Harness::start(
+        Backend::Memory,
+        &by_client_rules("api_keys = [\"partner-key\"]"),
+    )
+    .await;
+    let mut allowed = 0;
+    for i in 0..50 {
+        let rotating = get("/v1/x", "203.0.113.9").api_key(&format!("made-up-{i}"));
+        if ratelimit_support::passed(&h.check(&rotating).await) {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 5, "fifty invented keys share the address's budget");
+    let partner = get("/v1/x", "203.0.113.9").api_key("partner-key");
+    assert_eq!(
+        h.allowed_of(50, &partner).await,
+        5,
+        "a configured key has its own"
+    );
+}
+
+#[tokio::test]
+async fn configured_keys_may_be_given_as_sha256_digests() {
+    let digest = "5f9f7c5b7d0a3d50e0b5e0e2b8f1b0b3a8a2f3f9f0b2c1d4e5f60718293a4b5c";
+    let known = "the-key-behind-the-digest";
+    let real_digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(known.as_bytes()));
+    let identity = format!("api_key_sha256 = [\"{digest}\", \"{real_digest}\"]");
+    let h = Harness::start(Backend::Memory, &by_client_rules(&identity)).await;
+    assert_eq!(h.allowed_of(9, &get("/v1/x", "203.0.113.9")).await, 5);
+    let keyed = get("/v1/x", "203.0.113.9").api_key(known);
+    assert_eq!(
+        h.allowed_of(9, &keyed).await,
+        5,
+        "its own budget, not the spent address's"
+    );
+    let unknown = get("/v1/x", "203.0.113.9").api_key(digest);
+    assert_eq!(h.allowed_of(9, &unknown).await, 0, "a digest is not a key");
+}
+
+#[test]
+fn a_digest_that_is_not_sha256_hex_is_a_field_error() {
+    let config =
+        waitroom::ratelimit::RuleSetConfig::from_toml("[identity]\napi_key_sha256 = [\"not-hex\"]")
+            .unwrap();
+    let errors = waitroom::ratelimit::compile(&config, None).unwrap_err();
+    assert_eq!(errors[0].field, "identity.api_key_sha256[0]");
+}
+
+#[test]
+fn the_example_rules_for_an_api_of_ones_own_compile() {
+    let text = std::fs::read_to_string("config/ratelimit.example-api.toml").unwrap();
+    let config = waitroom::ratelimit::RuleSetConfig::from_toml(&text).unwrap();
+    let compiled = waitroom::ratelimit::compile(&config, None).unwrap();
+    assert!(compiled.rules.iter().any(|rule| &*rule.name == "login"));
+}

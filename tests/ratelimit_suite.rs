@@ -7,6 +7,7 @@ mod ratelimit_support;
 mod support;
 
 use std::time::Duration;
+use waitroom::ratelimit::scope::BanScope;
 
 use axum::http::Method;
 use ratelimit_support::{Backend, Harness, QUIET, STRICT_PENALTIES, get, passed, request};
@@ -217,7 +218,12 @@ async fn a_ban_ends_exactly_on_time(backend: Backend) {
     let req = get("/v1/things", CLIENT);
     let ban = h
         .limiter
-        .ban(&format!("ip:{CLIENT}"), Duration::from_secs(60), "scraping")
+        .ban(
+            &format!("ip:{CLIENT}"),
+            Duration::from_secs(60),
+            "scraping",
+            BanScope::Everyone,
+        )
         .await
         .unwrap();
     assert_eq!((ban.count, ban.reason.as_str()), (1, "scraping"));
@@ -237,7 +243,12 @@ async fn a_lifted_ban_lets_the_client_back_at_once(backend: Backend) {
     let req = get("/v1/things", CLIENT);
     let key = format!("ip:{CLIENT}");
     h.limiter
-        .ban(&key, Duration::from_secs(600), "mistake")
+        .ban(
+            &key,
+            Duration::from_secs(600),
+            "mistake",
+            BanScope::Everyone,
+        )
         .await
         .unwrap();
     assert!(matches!(h.check(&req).await, Verdict::Banned { .. }));
@@ -338,6 +349,41 @@ async fn a_flood_far_above_the_baseline_tightens_the_rule_until_it_passes(backen
     );
 }
 
+/// A flooder's refused requests are not traffic the rule served: they must not tighten the
+/// limit of the shoppers around it.
+async fn one_flooding_client_does_not_tighten_everyones_limit(backend: Backend) {
+    let toml = ADAPTIVE.replace("limit = 100", "limit = 10");
+    let h = Harness::start(backend, &toml).await;
+    let mut next = 0;
+    let mut shopper = || {
+        next += 1;
+        get("/v1/x", &format!("10.1.{}.{}", next / 250, next % 250 + 1))
+    };
+    for _ in 0..10 {
+        for _ in 0..30 {
+            h.check(&shopper()).await;
+        }
+        h.clock.advance(Duration::from_secs(1));
+    }
+    for _ in 0..30 {
+        h.check(&shopper()).await;
+    }
+
+    let flooder = get("/v1/x", "203.0.113.66");
+    assert_eq!(
+        h.allowed_of(1_000, &flooder).await,
+        10,
+        "its own burst only"
+    );
+    h.clock.advance(Duration::from_secs(1));
+
+    assert_eq!(
+        h.allowed_of(20, &shopper()).await,
+        10,
+        "a shopper after the flood still gets the whole limit"
+    );
+}
+
 on_both_stores!(
     gcra_allows_exactly_its_burst_then_its_rate,
     a_sliding_window_allows_exactly_its_count_and_weighs_the_last_window,
@@ -351,6 +397,7 @@ on_both_stores!(
     a_lifted_ban_lets_the_client_back_at_once,
     a_sale_relaxes_a_rule_while_its_event_is_open_or_its_hours_last,
     a_flood_far_above_the_baseline_tightens_the_rule_until_it_passes,
+    one_flooding_client_does_not_tighten_everyones_limit,
 );
 
 #[tokio::test]
@@ -378,7 +425,12 @@ async fn every_key_the_limiter_writes_in_redis_has_a_ttl() {
     h.allowed_of(5, &get("/window", "198.51.100.1")).await;
     let _held = h.check(&get("/pay", "198.51.100.2")).await;
     h.limiter
-        .ban("user:mallory", Duration::from_secs(60), "test")
+        .ban(
+            "user:mallory",
+            Duration::from_secs(60),
+            "test",
+            BanScope::Everyone,
+        )
         .await
         .unwrap();
     let ttls = h.redis_ttls();

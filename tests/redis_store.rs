@@ -388,3 +388,38 @@ async fn an_admission_settles_when_it_runs_out_and_not_before() {
 
     assert_eq!((before.trim(), after.trim()), ("1", "0"));
 }
+
+#[tokio::test]
+async fn an_event_stored_without_its_totals_still_takes_stock_and_follows_changes() {
+    let (server, _clock, store, event) = ann_admitted("legacy").await;
+    // Events stored before the totals and the settings' fields were kept have neither.
+    let prefix = event_key_prefix(&event);
+    server.cli(&["DEL", &format!("{prefix}inv"), &format!("{prefix}cfgf")]);
+    let ann = shopper("ann");
+    let ticket = store.ticket(&event, &ann, false).await.unwrap().unwrap();
+
+    let request = ReserveRequest {
+        identity: ann.clone(),
+        ticket_id: ticket.ticket_id,
+        order_id: OrderId::random(),
+        idempotency_key: None,
+        items: vec![OrderItem {
+            sku: tshirt(),
+            quantity: 2,
+        }],
+    };
+    let reserved = store.reserve(&event, &request).await.unwrap();
+    let after_reserve = store.stats(&event).await.unwrap().unwrap().stock_left;
+    let mut config = store.event(&event).await.unwrap().unwrap();
+    config.inventory.insert(tshirt(), 4);
+    store.update_event(&config).await.unwrap();
+    let after_change = store.stats(&event).await.unwrap().unwrap().stock_left;
+
+    assert!(
+        matches!(reserved, ReserveOutcome::Reserved(_)),
+        "{reserved:?}"
+    );
+    assert_eq!(after_reserve[&tshirt()], 5 - 2);
+    assert_eq!(after_change[&tshirt()], 4 - 2);
+    assert_eq!(store.event(&event).await.unwrap().unwrap(), config);
+}

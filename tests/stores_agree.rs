@@ -106,10 +106,13 @@ fn configs() -> impl Strategy<Value = EventConfig> {
                     inventory: BTreeMap::from([(sku("TEE"), tees), (sku("CAP"), caps)]),
                     mode: if net { Mode::SafetyNet } else { Mode::Queue },
                     abandon_after_seconds: abandon,
+                    max_units_per_order: Default::default(),
+                    max_units_per_shopper: Default::default(),
                     operator_status: OperatorStatus::Auto,
                     seed_hash: String::new(),
                     seed: "c0ffee".into(),
                     created_at: T0,
+                    defences: Default::default(),
                 }
             },
         )

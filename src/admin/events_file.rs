@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use crate::clock::{Clock, UnixMillis};
 use crate::config::watch::{FileWatcher, watch_file};
-use crate::domain::EventConfig;
+use crate::domain::{EventChange, EventConfig};
 use crate::http::routes::admin_bodies::CreateEventBody;
 use crate::store::audit::{AuditEntry, AuditLog};
 use crate::store::{QueueStore, StoreError};
@@ -104,11 +104,15 @@ pub async fn apply_events(
                 config.seed_hash = current.seed_hash.clone();
                 config.created_at = current.created_at;
                 config.operator_status = current.operator_status;
-                if &config == current {
+                // Only the settings the file changes are written, so a pause or any other
+                // change made meanwhile through the API stays.
+                let change = EventChange::between(current, &config)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if change.is_empty() {
                     applied.unchanged.push(id);
                     continue;
                 }
-                store.update_event(&config).await?;
+                store.change_event(&config.id, &change).await?;
                 applied.changed.push(id.clone());
                 "event.change"
             }

@@ -1,9 +1,12 @@
 //! The Ed25519 keys that sign admission (and visitor) tokens, and their JWKS.
 //!
-//! A key file holds one or more PKCS#8 PEM private keys: every key verifies, the last one signs.
-//! Rotation is therefore "append a key, restart; drop the old one once its tokens have expired",
-//! and instances sharing a Redis share the file. Without a file a key is generated at start, which
-//! only works for a single instance (another instance could not verify its tokens).
+//! A key file holds one or more PKCS#8 PEM private keys: every key verifies and is published in
+//! the JWKS; one signs, the key named by `WAITROOM_SIGNING_KID` (or, without it, the last one).
+//! Naming the signing key lets a rotation go in three rolling restarts with no instance ever
+//! refusing another's tokens: publish the new key (verify-only) everywhere, then switch signing
+//! to it, then drop the old key once its tokens have expired. Instances sharing a Redis share the
+//! file. Without a file a key is generated at start, which only works for a single instance
+//! (another instance could not verify its tokens).
 
 use std::path::Path;
 
@@ -60,17 +63,23 @@ impl KeyPair {
     }
 }
 
-/// The signing keys: every one verifies, the last one signs.
+/// The signing keys: every one verifies, one of them signs.
 #[derive(Clone)]
 pub struct SigningKeys {
     keys: Vec<KeyPair>,
+    /// Index in `keys` of the key that signs.
+    signing: usize,
 }
 
 impl std::fmt::Debug for SigningKeys {
     /// Key ids only: private keys never reach a log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.keys.iter().map(|key| &key.kid))
+        f.debug_struct("SigningKeys")
+            .field("signing", &self.current().kid)
+            .field(
+                "kids",
+                &self.keys.iter().map(|key| &key.kid).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -81,10 +90,39 @@ impl SigningKeys {
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
         Ok(Self {
             keys: vec![KeyPair::from_signing_key(&key)?],
+            signing: 0,
         })
     }
 
-    /// Reads every `PRIVATE KEY` block of a PEM file.
+    /// Reads every `PRIVATE KEY` block of a PEM file; the key `signing_kid` signs (the last key
+    /// when `None`), the others only verify.
+    pub fn from_file_signing_with(
+        path: &Path,
+        signing_kid: Option<&str>,
+    ) -> Result<Self, KeyError> {
+        let keys = Self::from_file(path)?;
+        match signing_kid {
+            Some(kid) => keys.signing_with(kid).map_err(|KeyError(message)| {
+                KeyError(format!("signing key file {}: {message}", path.display()))
+            }),
+            None => Ok(keys),
+        }
+    }
+
+    /// The same keys, with the key whose id is `kid` signing.
+    pub fn signing_with(self, kid: &str) -> Result<Self, KeyError> {
+        let Some(signing) = self.keys.iter().position(|key| key.kid == kid) else {
+            let kids: Vec<&str> = self.keys.iter().map(|key| key.kid.as_str()).collect();
+            return Err(KeyError(format!(
+                "holds no key with the id {kid:?} named by signing_kid (WAITROOM_SIGNING_KID); \
+                 its keys are {}",
+                kids.join(", ")
+            )));
+        };
+        Ok(Self { signing, ..self })
+    }
+
+    /// Reads every `PRIVATE KEY` block of a PEM file; the last key signs.
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
         let text = std::fs::read_to_string(path).map_err(|error| {
             KeyError(format!(
@@ -124,7 +162,8 @@ impl SigningKeys {
                 "holds no PEM private key (make one with `waitroom keygen`)".to_owned(),
             ));
         }
-        Ok(Self { keys })
+        let signing = keys.len() - 1;
+        Ok(Self { keys, signing })
     }
 
     /// A new key as PKCS#8 PEM, for `waitroom keygen`.
@@ -137,8 +176,8 @@ impl SigningKeys {
 
     /// The key that signs new tokens.
     pub fn current(&self) -> &KeyPair {
-        // Construction guarantees at least one key.
-        &self.keys[self.keys.len() - 1]
+        // Construction guarantees that `signing` indexes a key.
+        &self.keys[self.signing]
     }
 
     /// The key with this id, if it is one of ours.
@@ -151,9 +190,21 @@ impl SigningKeys {
         &self.keys
     }
 
-    /// The JWKS document served at `/.well-known/jwks.json`, current key first.
+    /// The JWKS document served at `/.well-known/jwks.json`: the signing key first, then every
+    /// verify-only key, newest first.
     pub fn jwks(&self) -> Value {
-        json!({ "keys": self.keys.iter().rev().map(KeyPair::jwk).collect::<Vec<_>>() })
+        let verify_only = self
+            .keys
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(index, _)| *index != self.signing)
+            .map(|(_, key)| key);
+        let keys: Vec<Value> = std::iter::once(self.current())
+            .chain(verify_only)
+            .map(KeyPair::jwk)
+            .collect();
+        json!({ "keys": keys })
     }
 }
 
@@ -170,6 +221,45 @@ mod tests {
         assert_eq!(keys.all().len(), 2);
         assert_eq!(keys.current().kid, only_second.current().kid);
         assert_eq!(keys.jwks()["keys"][0]["kid"], only_second.current().kid);
+    }
+
+    #[test]
+    fn the_named_key_signs_and_every_key_is_published() {
+        let first = SigningKeys::generate_pem().unwrap();
+        let second = SigningKeys::generate_pem().unwrap();
+        let old_kid = SigningKeys::from_pem(&first).unwrap().current().kid.clone();
+        let new_kid = SigningKeys::from_pem(&second)
+            .unwrap()
+            .current()
+            .kid
+            .clone();
+        let keys = SigningKeys::from_pem(&format!("{first}\n{second}"))
+            .unwrap()
+            .signing_with(&old_kid)
+            .unwrap();
+        assert_eq!(keys.current().kid, old_kid);
+        let jwks = keys.jwks();
+        let published: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key["kid"].as_str().unwrap())
+            .collect();
+        assert_eq!(published, [old_kid.as_str(), new_kid.as_str()]);
+    }
+
+    #[test]
+    fn a_signing_kid_that_is_not_in_the_file_is_refused_naming_the_file_s_keys() {
+        let pem = SigningKeys::generate_pem().unwrap();
+        let kid = SigningKeys::from_pem(&pem).unwrap().current().kid.clone();
+        let error = SigningKeys::from_pem(&pem)
+            .unwrap()
+            .signing_with("no-such-key")
+            .unwrap_err();
+        assert!(
+            error.0.contains("no-such-key") && error.0.contains(&kid),
+            "{error}"
+        );
     }
 
     #[test]

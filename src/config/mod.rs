@@ -5,6 +5,7 @@
 //! settings explicitly and never from the ambient environment. A bad setting is a
 //! [`ConfigError`] whose message is one line naming the setting.
 
+mod secrets;
 mod sources;
 pub mod watch;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+pub use secrets::{KNOWN_SECRETS, SHORTEST_ADMIN_TOKEN, SHORTEST_USER_SECRET};
 pub use sources::RawSettings;
 
 /// A setting that cannot be used, or a file that cannot be read. The message is one line.
@@ -72,9 +74,15 @@ pub struct Settings {
     pub user_jwt_issuer: Option<String>,
     /// The `aud` user tokens must carry, when set.
     pub user_jwt_audience: Option<String>,
-    /// PEM file of Ed25519 private keys signing admission tokens (the last signs, all verify);
-    /// `None` generates a key at start, which only a single instance can use.
+    /// Whether user tokens verified with a JWKS file may carry any audience. Off by default: a
+    /// shared identity provider's tokens for other clients would otherwise be accepted.
+    pub user_jwt_any_audience: bool,
+    /// PEM file of Ed25519 private keys for admission and visitor tokens; `None` generates a key
+    /// at start, which only a single instance can use.
     pub signing_key_file: Option<PathBuf>,
+    /// The id (`kid`) of the key of `signing_key_file` that signs; the file's other keys only
+    /// verify. `None`: the file's last key signs.
+    pub signing_kid: Option<String>,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// Origins (`scheme://host[:port]`) whose pages may open the WebSocket.
@@ -83,8 +91,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Whether to create the demo event `demo-sale` at start.
     pub demo: bool,
-    /// Directory of the queue page and other static files, served at `/`.
-    pub static_dir: PathBuf,
+    /// A directory of pages served at `/` instead of the ones built into the binary.
+    pub static_dir: Option<PathBuf>,
     /// A TOML file of `[[events]]` (the admin API's create bodies), applied at start and on
     /// every save: missing events are created, changed ones updated.
     pub events_file: Option<PathBuf>,
@@ -92,8 +100,15 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// Position sockets one identity may hold open on this instance at once (several tabs).
+    pub max_sockets_per_identity: usize,
+    /// Position sockets this instance holds open at once, below the process's open-file limit.
+    pub max_sockets: usize,
     /// The `[ratelimit]` table of the file, as written: the rate limiter parses and validates it.
     pub ratelimit: Option<toml::Table>,
+    /// The secret shared with the alert webhook's receiver: every alert is signed with it
+    /// (`Waitroom-Signature`); unset, alerts go unsigned.
+    pub webhook_secret: Option<String>,
     /// Things worth telling the operator once logging is up (unknown variables, weak secrets).
     pub warnings: Vec<String>,
 }
@@ -109,16 +124,21 @@ impl Default for Settings {
             user_key: UserKeySettings::None,
             user_jwt_issuer: None,
             user_jwt_audience: None,
+            user_jwt_any_audience: false,
             signing_key_file: None,
+            signing_kid: None,
             trusted_proxies: Vec::new(),
             allowed_origins: Vec::new(),
             log_format: LogFormat::Pretty,
             demo: false,
-            static_dir: PathBuf::from("static"),
+            static_dir: None,
             events_file: None,
             request_timeout: Duration::from_secs(10),
             body_limit_bytes: 64 * 1024,
+            max_sockets_per_identity: 5,
+            max_sockets: 16_000,
             ratelimit: None,
+            webhook_secret: None,
             warnings: Vec::new(),
         }
     }

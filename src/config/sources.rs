@@ -9,7 +9,9 @@ use ipnet::IpNet;
 use redis::IntoConnectionInfo;
 use serde::Deserialize;
 
+use super::secrets::{SecretKind, judge_secret};
 use super::{ConfigError, LogFormat, Settings, StoreSettings, UserKeySettings};
+use crate::telemetry::redact::redact_url;
 
 /// A list written either as a TOML array or as one comma-separated string (as in variables).
 #[derive(Debug, Clone, Deserialize)]
@@ -46,7 +48,9 @@ pub struct RawSettings {
     user_jwks_file: Option<PathBuf>,
     user_jwt_issuer: Option<String>,
     user_jwt_audience: Option<String>,
+    user_jwt_any_audience: Option<bool>,
     signing_key_file: Option<PathBuf>,
+    signing_kid: Option<String>,
     trusted_proxies: Option<StringList>,
     allowed_origins: Option<StringList>,
     log_format: Option<String>,
@@ -55,7 +59,10 @@ pub struct RawSettings {
     events_file: Option<PathBuf>,
     request_timeout_seconds: Option<u64>,
     body_limit_bytes: Option<usize>,
+    max_sockets_per_identity: Option<usize>,
+    max_sockets: Option<usize>,
     ratelimit: Option<toml::Table>,
+    webhook_secret: Option<String>,
 }
 
 impl RawSettings {
@@ -107,17 +114,26 @@ impl RawSettings {
                 "USER_JWKS_FILE" => self.user_jwks_file = path(),
                 "USER_JWT_ISSUER" => self.user_jwt_issuer = text(),
                 "USER_JWT_AUDIENCE" => self.user_jwt_audience = text(),
+                "USER_JWT_ANY_AUDIENCE" => {
+                    self.user_jwt_any_audience = Some(parse_bool(name, value)?)
+                }
                 "SIGNING_KEY_FILE" => self.signing_key_file = path(),
+                "SIGNING_KID" => self.signing_kid = text(),
                 "TRUSTED_PROXIES" => self.trusted_proxies = Some(StringList::One(value.into())),
                 "ALLOWED_ORIGINS" => self.allowed_origins = Some(StringList::One(value.into())),
                 "LOG_FORMAT" => self.log_format = text(),
                 "DEMO" => self.demo = Some(parse_bool(name, value)?),
                 "STATIC_DIR" => self.static_dir = path(),
+                "WEBHOOK_SECRET" => self.webhook_secret = text(),
                 "EVENTS_FILE" => self.events_file = path(),
                 "REQUEST_TIMEOUT_SECONDS" => {
                     self.request_timeout_seconds = Some(parse_number(name, value)?)
                 }
                 "BODY_LIMIT_BYTES" => self.body_limit_bytes = Some(parse_number(name, value)?),
+                "MAX_SOCKETS_PER_IDENTITY" => {
+                    self.max_sockets_per_identity = Some(parse_number(name, value)?)
+                }
+                "MAX_SOCKETS" => self.max_sockets = Some(parse_number(name, value)?),
                 _ => warnings.push(format!("unknown setting {name} is ignored")),
             }
         }
@@ -143,15 +159,27 @@ impl RawSettings {
             None => StoreSettings::Memory,
         };
         let admin_token = non_empty(self.admin_token);
-        if admin_token.as_ref().is_some_and(|token| token.len() < 16) {
-            warnings.push("admin_token is shorter than 16 characters: easy to guess".to_owned());
-        }
         let dev_login = self.dev_login.unwrap_or(false);
-        let user_key = user_key(
-            non_empty(self.user_jwt_secret),
-            self.user_jwks_file,
+        judge_secret(
+            SecretKind::AdminToken,
+            admin_token.as_deref(),
             dev_login,
             &mut warnings,
+        )?;
+        let user_secret = non_empty(self.user_jwt_secret);
+        judge_secret(
+            SecretKind::UserSecret,
+            user_secret.as_deref(),
+            dev_login,
+            &mut warnings,
+        )?;
+        let user_key = user_key(user_secret, self.user_jwks_file, dev_login)?;
+        let user_jwt_audience = non_empty(self.user_jwt_audience);
+        let user_jwt_any_audience = self.user_jwt_any_audience.unwrap_or(false);
+        audience_rule(
+            &user_key,
+            user_jwt_audience.as_deref(),
+            user_jwt_any_audience,
         )?;
         let trusted_proxies = self
             .trusted_proxies
@@ -194,6 +222,18 @@ impl RawSettings {
                 )));
             }
         };
+        let max_sockets_per_identity = within(
+            "max_sockets_per_identity",
+            self.max_sockets_per_identity,
+            defaults.max_sockets_per_identity,
+            1..=1_000,
+        )?;
+        let max_sockets = within(
+            "max_sockets",
+            self.max_sockets,
+            defaults.max_sockets,
+            1..=1_000_000,
+        )?;
         Ok(Settings {
             listen,
             store,
@@ -201,17 +241,25 @@ impl RawSettings {
             dev_login,
             user_key,
             user_jwt_issuer: non_empty(self.user_jwt_issuer),
-            user_jwt_audience: non_empty(self.user_jwt_audience),
+            user_jwt_audience,
+            user_jwt_any_audience,
             signing_key_file: self.signing_key_file.filter(|p| !p.as_os_str().is_empty()),
+            signing_kid: non_empty(self.signing_kid).map(|kid| kid.trim().to_owned()),
             trusted_proxies,
             allowed_origins,
             log_format,
             demo: self.demo.unwrap_or(false),
-            static_dir: self.static_dir.unwrap_or(defaults.static_dir),
+            static_dir: self
+                .static_dir
+                .filter(|p| !p.as_os_str().is_empty())
+                .or(defaults.static_dir),
             events_file: self.events_file,
             request_timeout,
             body_limit_bytes,
+            max_sockets_per_identity,
+            max_sockets,
             ratelimit: self.ratelimit,
+            webhook_secret: non_empty(self.webhook_secret),
             warnings,
         })
     }
@@ -247,19 +295,60 @@ fn redis_urls(text: &str) -> Result<Vec<String>, ConfigError> {
     for url in &urls {
         let scheme_ok = url.starts_with("redis://") || url.starts_with("rediss://");
         if !scheme_ok || url.as_str().into_connection_info().is_err() {
+            // The URL may carry the Redis password: the message names the URL without it.
             return Err(ConfigError(format!(
-                "redis_url: {url:?} is not a redis:// URL"
+                "redis_url: {:?} is not a redis:// URL",
+                redact_url(url)
             )));
         }
     }
     Ok(urls)
 }
 
+/// A number setting within `range`, or its default when unset.
+fn within(
+    name: &str,
+    value: Option<usize>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(value) if range.contains(&value) => Ok(value),
+        Some(other) => Err(ConfigError(format!(
+            "{name}: {other} is not between {} and {}",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+/// A shared identity provider's JWKS signs tokens for every client it serves: without an
+/// audience to check, a token issued for another application would be accepted here. So a JWKS
+/// requires `user_jwt_audience`, or an explicit `user_jwt_any_audience = true`.
+fn audience_rule(
+    user_key: &UserKeySettings,
+    audience: Option<&str>,
+    any_audience: bool,
+) -> Result<(), ConfigError> {
+    match (user_key, audience, any_audience) {
+        (_, Some(_), true) => Err(ConfigError(
+            "user_jwt_audience and user_jwt_any_audience are both set: choose one".to_owned(),
+        )),
+        (UserKeySettings::JwksFile(_), None, false) => Err(ConfigError(
+            "user_jwks_file needs user_jwt_audience (WAITROOM_USER_JWT_AUDIENCE), the `aud` your \
+             identity provider gives this waiting room's tokens, or user_jwt_any_audience = true \
+             to accept tokens issued for any client"
+                .to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn user_key(
     secret: Option<String>,
     jwks_file: Option<PathBuf>,
     dev_login: bool,
-    warnings: &mut Vec<String>,
 ) -> Result<UserKeySettings, ConfigError> {
     let jwks_file = jwks_file.filter(|path| !path.as_os_str().is_empty());
     match (secret, jwks_file) {
@@ -272,15 +361,7 @@ fn user_key(
                 .to_owned(),
         )),
         (None, Some(path)) => Ok(UserKeySettings::JwksFile(path)),
-        (Some(secret), None) => {
-            if secret.len() < 32 {
-                warnings.push(
-                    "user_jwt_secret is shorter than 32 bytes: HS256 tokens could be forged by brute force"
-                        .to_owned(),
-                );
-            }
-            Ok(UserKeySettings::Secret(secret))
-        }
+        (Some(secret), None) => Ok(UserKeySettings::Secret(secret)),
         (None, None) if dev_login => Ok(UserKeySettings::RandomSecret),
         (None, None) => Ok(UserKeySettings::None),
     }

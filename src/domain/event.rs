@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EventId, Sku};
+use super::{EventId, Sku, UnitLimit};
 use crate::clock::UnixMillis;
 
 /// How shoppers reach the checkout.
@@ -100,6 +100,13 @@ pub struct EventConfig {
     pub mode: Mode,
     /// A waiting shopper not seen (no socket, no poll) for this long loses the place.
     pub abandon_after_seconds: u32,
+    /// Most units one order may take, in all and of any one SKU.
+    #[serde(default)]
+    pub max_units_per_order: UnitLimit,
+    /// Most units one shopper may have in paid and unpaid orders together, in all and of any
+    /// one SKU.
+    #[serde(default)]
+    pub max_units_per_shopper: UnitLimit,
     /// Pause or close, set by the operator.
     pub operator_status: OperatorStatus,
     /// Hex SHA-256 of `seed`, published before the draw.
@@ -108,6 +115,18 @@ pub struct EventConfig {
     pub seed: String,
     /// When the event was created.
     pub created_at: UnixMillis,
+    /// What a join must show beyond an identity (none by default).
+    #[serde(default)]
+    pub defences: JoinDefences,
+}
+
+/// What an event asks of a join beyond an identity: a proof of work, an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JoinDefences {
+    /// Leading zero bits of the join's proof of work; 0 turns it off.
+    pub proof_difficulty: u8,
+    /// Joins need an invitation issued by the operator.
+    pub invitation_only: bool,
 }
 
 impl EventConfig {

@@ -3,15 +3,23 @@
 //! Input from outside (paths, bodies, tokens) is parsed into these types at the edge; code past the
 //! edge never re-checks an event id or a quantity.
 
+mod claim;
 mod event;
+mod event_change;
 mod ids;
 mod presence;
+mod purchase;
 mod ticket;
 mod tier;
 
-pub use event::{EventConfig, EventStatus, Mode, OperatorStatus, event_status};
+pub use claim::{Claim, ClaimOutcome, claim_step};
+pub use event::{EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status};
+pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
 pub use presence::{InstanceId, PresenceReport};
+pub use purchase::{
+    Holdings, PurchaseLimit, UnitLimit, broken_limit, left_in_stock, units_kept_per_admission,
+};
 pub use ticket::{
     Admitted, DrainOutcome, DrawOutcome, EventStats, JoinOutcome, Order, OrderItem, OrderStatus,
     PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketStatus,

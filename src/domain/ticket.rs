@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EventId, EventStatus, Identity, OrderId, Sku, TicketId};
+use super::{EventId, EventStatus, Identity, OrderId, PurchaseLimit, Sku, TicketId};
 use crate::clock::UnixMillis;
 
 /// Where a ticket stands.
@@ -202,8 +202,15 @@ pub enum ReserveOutcome {
     Replayed(Order),
     /// No valid admission for this identity and ticket (never admitted, expired, or left).
     NotAdmitted,
-    /// The admission was already used for another order.
+    /// The same admission retried by its shopper without an idempotency key: the order it
+    /// made, as it stands now.
+    Existing(Order),
+    /// The admission was already used for another order (the retry named another key).
     AdmissionUsed,
+    /// The event is closed: no new reservations (existing ones may still be paid).
+    Closed,
+    /// The order would break a purchase limit; nothing was reserved.
+    PurchaseLimit(PurchaseLimit),
     /// Not enough units of this SKU; nothing was reserved.
     SoldOut(Sku),
     /// The event sells no such SKU; nothing was reserved.

@@ -1,5 +1,6 @@
-//! The admission step of the middleware chain: the caller's `Admission-Token` must be valid, be
-//! theirs and be for the event of the path. Its single use is enforced later, atomically with the
+//! The admission step of the middleware chain: the caller must be one the event admits (no
+//! visitor in a members-only event), and their `Admission-Token` must be valid, be theirs and be
+//! for the event of the path. Its single use is enforced later, atomically with the
 //! stock reservation, by the store.
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -7,6 +8,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::membership::require_member;
 use super::paths::EventPath;
 use super::state::AppState;
 use crate::admission::{Admission, AdmissionError, Expected, admission_token};
@@ -21,6 +23,10 @@ pub async fn require_admission(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    // A visitor admitted while the event welcomed visitors buys nothing once it is members-only.
+    if let Some(config) = state.event_settings.get(&event).await? {
+        require_member(&config, &shopper)?;
+    }
     let token = admission_token(request.headers())?;
     let expected = Expected {
         subject: Some(shopper.identity.subject()),

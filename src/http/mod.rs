@@ -4,24 +4,34 @@
 //! * [`auth`] and [`admission`] are the authentication and admission steps of the chain;
 //!   [`json`] the validation step; [`paths`] parses ids at the edge.
 //! * [`event_settings`] keeps events' settings for a moment, so a join is one store round trip.
-//! * [`ws`] is the position socket's route; the socket itself is [`crate::queue::live`].
+//! * [`ws`] is the position socket's route; the socket itself is [`crate::queue::live`];
+//!   [`socket_slots`] caps open sockets per identity and in total.
+//! * [`membership`] keeps visitors out of members-only events; [`visitor_cookie`] sets their
+//!   cookie.
 //! * [`panic`] turns a handler's panic into a logged `500` problem.
+//! * [`pages`] serves the pages (built in, or `static_dir`) with their security headers.
 //! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
 
 pub mod admission;
 pub mod auth;
 pub mod event_settings;
+pub mod join_defences;
 pub mod json;
+pub mod membership;
 pub mod openapi;
 pub mod outflow_meter;
 pub mod panic;
+pub mod pages;
 pub mod paths;
+pub mod public_snapshot;
 pub mod rate_limit;
 pub mod router;
 pub mod routes;
+pub mod socket_slots;
 pub mod state;
 pub mod telemetry;
 pub mod views;
+pub mod visitor_cookie;
 pub mod ws;
 
 pub use router::router;

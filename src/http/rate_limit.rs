@@ -13,17 +13,20 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::admin::audit::token_fingerprint;
+use crate::admin::webhook::{RetryPolicy, Webhook};
 use crate::app::StartError;
 use crate::clock::{Clock, UnixMillis};
 use crate::config::{Settings, StoreSettings};
 use crate::domain::{EventStatus, Tier, event_status};
 use crate::http::auth::{admin_token_digest, is_admin_digest};
 use crate::identity::Authenticator;
+use crate::ratelimit::alerts::Alerter;
 use crate::ratelimit::identity::{TrustedProxies, UserVerifier, VerifiedUser};
 use crate::ratelimit::reload::{RulesFileWatcher, read_rules_file, watch_rules_file};
 use crate::ratelimit::store::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
 use crate::ratelimit::{RateLimiter, RuleSet, RuleSetConfig, compile};
 use crate::store::QueueStore;
+use crate::telemetry::redact::redact_passwords;
 
 /// How often the open events are looked up for sale relaxations.
 const OPEN_EVENTS_EVERY: Duration = Duration::from_secs(2);
@@ -49,6 +52,7 @@ impl UserVerifier for LimiterUsers {
             return Some(VerifiedUser {
                 id: operator.clone(),
                 tier: Tier::Admin,
+                operator: true,
             });
         }
         let shopper = self.auth.bearer(token, now_ms).ok()?;
@@ -58,6 +62,7 @@ impl UserVerifier for LimiterUsers {
         Some(VerifiedUser {
             id: shopper.identity.subject().to_owned(),
             tier: shopper.tier,
+            operator: false,
         })
     }
 }
@@ -78,6 +83,14 @@ fn field_errors(errors: &[crate::error::FieldError]) -> String {
         .join("; ")
 }
 
+/// A rate-limit store that could not be set up, without the Redis password of `urls`.
+fn store_error(error: &dyn std::fmt::Display, urls: &[String]) -> StartError {
+    StartError::Store(redact_passwords(
+        &format!("rate-limit store: {error}"),
+        urls,
+    ))
+}
+
 /// Builds the limiter the settings describe. Bad rules are [`StartError::RateLimit`]; a store
 /// that cannot be reached is [`StartError::Store`].
 pub async fn build_limiter(
@@ -91,17 +104,23 @@ pub async fn build_limiter(
         StoreSettings::Redis { urls } if urls.len() == 1 => Arc::new(
             RedisRateLimitStore::connect(&urls[0])
                 .await
-                .map_err(|error| StartError::Store(format!("rate-limit store: {error}")))?,
+                .map_err(|error| store_error(&error, urls))?,
         ),
         StoreSettings::Redis { urls } => Arc::new(
             RedisRateLimitStore::connect_cluster(urls)
                 .await
-                .map_err(|error| StartError::Store(format!("rate-limit store: {error}")))?,
+                .map_err(|error| store_error(&error, urls))?,
         ),
     };
     let (rules, file) = rules;
+    let webhook = Webhook::new(
+        settings.webhook_secret.as_deref(),
+        clock.clone(),
+        RetryPolicy::default(),
+    );
     let limiter = Arc::new(
         RateLimiter::new(rules, store, clock)
+            .with_alerter(Alerter::new(webhook))
             .with_verifier(Arc::new(LimiterUsers {
                 auth,
                 operator: settings

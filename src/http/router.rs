@@ -5,24 +5,28 @@
 //! Then, per route: rate limit → authentication → admission → validation (the handler's
 //! [`ValidJson`](super::json::ValidJson) argument) → handler. Admin routes: rate limit → admin
 //! token → audit (every successful change recorded with the state before and after) → handler.
+//! The static fallback, the dashboard page and unmatched paths pass the rate limit too.
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::handler::Handler;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::any;
 use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::admission::require_admission;
 use super::auth::{authenticate, identify, require_admin};
 use super::openapi;
+use super::pages::{self, add_security_headers};
 use super::panic::catch_panics;
 use super::routes::{
-    admin_audit, admin_events, admin_stream, checkout, dashboard, events, operations, tickets,
+    admin_audit, admin_events, admin_stream, challenge, checkout, dashboard, events, invitations,
+    operations, socket_tickets, tickets,
 };
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
@@ -69,8 +73,17 @@ pub fn router(state: AppState) -> Router {
                     .layer(from_fn_with_state(s.clone(), identify)),
             ),
         )
+        .routes(
+            routes!(challenge::challenge).layer(
+                ServiceBuilder::new()
+                    .layer(rate_limit(s, "challenge"))
+                    // Anonymous callers pass, as for the join the challenge is for.
+                    .layer(from_fn_with_state(s.clone(), identify)),
+            ),
+        )
         .routes(routes!(tickets::read).layer(shopper("ticket_read")))
         .routes(routes!(tickets::leave).layer(shopper("ticket_leave")))
+        .routes(routes!(socket_tickets::issue).layer(shopper("socket_ticket")))
         // Authentication is the route's own: browsers send the token in the query.
         .routes(routes!(ws::position_socket).layer(public("ws")))
         .routes(routes!(operations::jwks).layer(public("jwks")));
@@ -85,17 +98,23 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         // The admission was consumed by the checkout; the order now belongs to the shopper.
-        .routes(routes!(checkout::pay).layer(shopper("pay")));
+        .routes(routes!(checkout::pay).layer(shopper("pay")))
+        .routes(routes!(checkout::order).layer(shopper("order_read")));
 
     let operators = OpenApiRouter::new()
         .routes(routes!(admin_events::create, admin_events::list).layer(admin("admin")))
         .routes(routes!(admin_events::detail, admin_events::change).layer(admin("admin")))
         // The limiter's own rules and bans: `GET`/`PUT /v1/admin/ratelimit`, `/v1/admin/bans`.
         .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")))
+        .routes(routes!(invitations::issue).layer(admin("admin")))
         .routes(routes!(admin_audit::audit_log).layer(admin("admin")))
         .routes(routes!(admin_stream::stream).layer(admin("admin")))
         // The dashboard page itself is public: its data needs the token.
-        .routes(routes!(dashboard::page));
+        .routes(
+            routes!(dashboard::page)
+                .layer(from_fn(add_security_headers))
+                .layer(public("admin")),
+        );
 
     let operations = OpenApiRouter::new()
         .routes(routes!(operations::healthz))
@@ -111,13 +130,21 @@ pub fn router(state: AppState) -> Router {
         .merge(operations)
         .split_for_parts();
 
-    let static_files = ServeDir::new(&s.settings.static_dir);
+    // Pages and static files pass the limiter too (its `pages` rule is sized for a crowd behind
+    // one address) and may be cached for a minute by browsers and proxies.
+    let static_files = pages::serve
+        .layer(from_fn(add_security_headers))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(STATIC_CACHE_CONTROL),
+        ))
+        .layer(public("static"));
     let timeout = s.settings.request_timeout;
     let body_limit = s.settings.body_limit_bytes;
 
     documented
-        .route("/v1/{*rest}", any(api_not_found))
-        .fallback_service(static_files)
+        .route("/v1/{*rest}", any(api_not_found).layer(public("unmatched")))
+        .fallback(static_files)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(openapi::Document(openapi::finish(collected))))
         .layer(
@@ -134,6 +161,11 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state)
 }
+
+/// How long browsers and proxies may keep a page or asset: short enough that a new release is
+/// picked up within a minute (its modules are not mixed with an old release's for long), long
+/// enough that a crowd reloading its pages asks us about once a minute each.
+const STATIC_CACHE_CONTROL: &str = "public, max-age=60";
 
 async fn api_not_found() -> ApiError {
     ApiError::not_found("no such endpoint: see /openapi.json")

@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use super::event_settings::EventSettings;
 use super::outflow_meter::OutflowMeter;
+use super::socket_slots::SocketSlots;
 use crate::admission::outflow::OutflowRegistry;
 use crate::admission::{AdmissionVerifier, SigningKeys};
 use crate::clock::Clock;
@@ -59,12 +60,20 @@ pub struct SharedState {
     pub outflow: Arc<OutflowRegistry>,
     /// What every position socket shares (store, admission signer, pacing).
     pub live: Arc<LiveContext>,
+    /// The caps on this instance's open position sockets.
+    pub socket_slots: Arc<SocketSlots>,
     /// The rate limiter of every route's rate-limit step (and of the admin rules and bans API).
     pub ratelimit: Arc<crate::ratelimit::RateLimiter>,
     /// Where every admin change is recorded (the store's audit area).
     pub audit: Arc<dyn crate::store::audit::AuditLog>,
     /// Every event's live figures, polled about once a second (gauges, admin API, dashboard).
     pub live_stats: Arc<crate::admin::live_stats::LiveStats>,
+    /// Events' public state as waiting pages read it, rebuilt at most once a second.
+    pub public_snapshots: Arc<super::public_snapshot::PublicSnapshots>,
+    /// Signs and checks proof-of-work challenges and invitations.
+    pub defence_keys: Arc<crate::defences::DefenceKeys>,
+    /// New identities per second per event, which raise the proof-of-work difficulty in a surge.
+    pub surge: Arc<crate::defences::SurgeMeter>,
     /// Becomes `true` when shutdown begins: long-lived connections close on it.
     pub shutdown: watch::Receiver<bool>,
 }

@@ -47,7 +47,7 @@ pub fn request_span(request: &Request) -> Span {
 pub async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let status = response.status();
     Span::current().record("status", status.as_u16());
@@ -65,7 +65,7 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
         metrics::counter!(CHECKOUT_OUTCOMES, "step" => step, "outcome" => outcome).increment(1);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    request_series(route, &method, status, |requests, duration| {
+    request_series(route, method, status, |requests, duration| {
         requests.increment(1);
         duration.record(elapsed);
     });
@@ -80,8 +80,29 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
 
 /// The request counter and histogram of one route, method and status.
 type Series = (Counter, Histogram);
-/// Series by route template, then by method and status.
-type SeriesByRoute = HashMap<Box<str>, Vec<(Method, StatusCode, Series)>>;
+/// Series by route template, then by method label and status.
+type SeriesByRoute = HashMap<Box<str>, Vec<(&'static str, StatusCode, Series)>>;
+
+/// The `method` label of a request: one of the standard methods, or `OTHER`. Clients may send
+/// any token as a method; each distinct label value is a series held for the life of the
+/// process, so invented methods must not become labels.
+pub fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("OTHER", |(_, label)| label)
+}
 
 thread_local! {
     /// Each worker thread's handles of the request series it has met, by route template, then
@@ -93,7 +114,7 @@ thread_local! {
 
 fn request_series(
     route: &str,
-    method: &Method,
+    method: &'static str,
     status: StatusCode,
     use_it: impl FnOnce(&Counter, &Histogram),
 ) {
@@ -108,14 +129,10 @@ fn request_series(
             None => series.entry(route.into()).or_default(),
         };
         let found = by_route.iter().position(|(known_method, known_status, _)| {
-            known_method == method && *known_status == status
+            *known_method == method && *known_status == status
         });
         let index = found.unwrap_or_else(|| {
-            by_route.push((
-                method.clone(),
-                status,
-                register_series(route, method, status),
-            ));
+            by_route.push((method, status, register_series(route, method, status)));
             by_route.len() - 1
         });
         let (_, _, (requests, duration)) = &by_route[index];
@@ -123,10 +140,10 @@ fn request_series(
     });
 }
 
-fn register_series(route: &str, method: &Method, status: StatusCode) -> Series {
+fn register_series(route: &str, method: &'static str, status: StatusCode) -> Series {
     let labels = [
         ("route", route.to_owned()),
-        ("method", method.as_str().to_owned()),
+        ("method", method.to_owned()),
         ("status", status.as_u16().to_string()),
     ];
     (

@@ -8,10 +8,11 @@ use super::state::AppState;
 use crate::admission::sign_admission;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, EventStats, EventStatus, Mode, Order, OrderItem, Sku, Ticket, TicketId,
-    TicketStatus, event_status,
+    EventConfig, EventId, EventStats, EventStatus, Mode, Order, OrderItem, OrderStatus, Sku,
+    Ticket, TicketId, TicketStatus, event_status,
 };
 use crate::error::ApiError;
+use crate::queue::chance::SaleOutlook;
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
 
 /// A ticket as its owner sees it; `admission_token`, `admission_expires_at` and
@@ -30,6 +31,12 @@ pub struct TicketView<'a> {
     /// Whether the admission has bought its order, when admitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admission_used: Option<bool>,
+    /// While waiting after the draw: how likely (0 to 1) the shopper is to find something left
+    /// to buy at their turn, from their position, the units left, the units per order so far and
+    /// the measured shares of admitted shoppers who buy and of waiting ones who leave; `null`
+    /// while unknown (before the draw) and once the ticket is not waiting.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub chance_of_success: Option<f64>,
     /// Seconds until admission at the current outflow; `null` when unknown or not waiting.
     pub eta_seconds: Option<u64>,
     pub event: &'a str,
@@ -74,10 +81,17 @@ pub async fn ticket_view<'a>(
         (TicketStatus::Admitted, _) => Some(0),
         _ => None,
     };
+    let chance_of_success = match (ticket.status, ticket.position) {
+        (TicketStatus::Waiting, Some(position)) => {
+            chance_of_success(state, config, position, now).await?
+        }
+        _ => None,
+    };
     let mut view = TicketView {
         admission_expires_at: None,
         admission_token: None,
         admission_used: None,
+        chance_of_success,
         eta_seconds: eta,
         event: config.id.as_str(),
         joined_at: to_rfc3339(ticket.joined_at),
@@ -92,6 +106,29 @@ pub async fn ticket_view<'a>(
         view.admission_used = Some(ticket.admission_used);
     }
     Ok(view)
+}
+
+/// The chance of success at `position`, from this instance's latest read of the sale's counters
+/// (its outflow ticker refreshes them every few seconds), or from the store when the ticker has
+/// not read them yet.
+async fn chance_of_success(
+    state: &AppState,
+    config: &EventConfig,
+    position: u64,
+    now: UnixMillis,
+) -> Result<Option<f64>, ApiError> {
+    let outlook = match state.outflow.snapshot(&config.id).and_then(|s| s.outlook) {
+        Some(outlook) => outlook,
+        None => match state.store.stats(&config.id).await? {
+            Some(stats) => SaleOutlook::of(&stats),
+            None => return Ok(None),
+        },
+    };
+    let status = event_status(config, outlook.units_left, now);
+    Ok(Some(match status {
+        EventStatus::SoldOut | EventStatus::Closed => 0.0,
+        _ => outlook.chance_at(position),
+    }))
 }
 
 /// The admission token of an admitted ticket, re-signed from the store's times (Ed25519 is
@@ -138,6 +175,11 @@ pub struct PublicEventView {
     /// `null` once the event is sold out or closed.
     pub estimated_wait_seconds: Option<u64>,
     pub allow_anonymous: bool,
+    /// Leading zero bits the event's proof of work asks at least (0: none); fetch a challenge
+    /// for the difficulty asked now.
+    pub proof_difficulty: u8,
+    /// Joins need an invitation.
+    pub invitation_only: bool,
     pub mode: Mode,
     pub units_left: u64,
     /// The SKUs the sale offers.
@@ -172,6 +214,8 @@ pub fn public_event_view(
         outflow_per_second: config.outflow_per_second(),
         estimated_wait_seconds: estimated_wait(config, status, next_position, now),
         allow_anonymous: config.allow_anonymous,
+        proof_difficulty: config.defences.proof_difficulty,
+        invitation_only: config.defences.invitation_only,
         mode: config.mode,
         units_left: stats.units_left(),
         skus: config
@@ -204,6 +248,8 @@ pub enum OrderState {
     Reserved,
     /// Paid: the units are sold.
     Paid,
+    /// Not paid in time: its units went back on sale.
+    Expired,
 }
 
 /// The answer to a checkout (the reservation, identical on every replay) or to a payment.
@@ -241,6 +287,18 @@ pub fn paid_view(order: &Order) -> OrderView {
     }
 }
 
+/// An order as it stands now: reserved (until `reserved_until`), paid, or expired.
+pub fn order_view(order: &Order) -> OrderView {
+    match order.status {
+        OrderStatus::Reserved => reservation_view(order),
+        OrderStatus::Paid => paid_view(order),
+        OrderStatus::Expired => OrderView {
+            status: OrderState::Expired,
+            ..reservation_view(order)
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -257,6 +315,7 @@ mod tests {
             admission_expires_at: None,
             admission_token: None,
             admission_used: None,
+            chance_of_success: Some(0.25),
             eta_seconds: None,
             event: "sale",
             joined_at: to_rfc3339(1_800_000_000_123),
@@ -270,6 +329,7 @@ mod tests {
             "event": "sale",
             "status": TicketStatus::Waiting,
             "position": Some(7),
+            "chance_of_success": Some(0.25),
             "eta_seconds": None::<u64>,
             "joined_at": to_rfc3339(1_800_000_000_123),
         });
@@ -283,6 +343,7 @@ mod tests {
             admission_expires_at: Some(to_rfc3339(1_800_000_060_000)),
             admission_token: Some("a.b.c".to_owned()),
             admission_used: Some(false),
+            chance_of_success: None,
             eta_seconds: Some(0),
             position: None,
             status: TicketStatus::Admitted,
@@ -294,6 +355,7 @@ mod tests {
             "event": "sale",
             "status": TicketStatus::Admitted,
             "position": None::<u64>,
+            "chance_of_success": None::<f64>,
             "eta_seconds": Some(0),
             "joined_at": to_rfc3339(1_800_000_000_123),
             "admission_token": "a.b.c",

@@ -13,6 +13,7 @@
 //! * [`live`]: the position socket of a queue page: its place, its wait, and its admission.
 
 pub mod bucket;
+pub mod chance;
 pub mod draw;
 pub mod eta;
 pub mod live;
@@ -20,4 +21,4 @@ pub mod outflow;
 
 pub use bucket::{Bucket, Outflow, SHOPPER};
 pub use draw::{DrawMismatch, draw_order, lottery_key, new_seed, seed_hash, verify_draw};
-pub use outflow::{Room, is_abandoned, last_seen};
+pub use outflow::{MOST_DROPPED_PER_DRAIN, Room, is_abandoned, last_seen};

@@ -2,7 +2,7 @@
 //! places.
 
 use crate::clock::UnixMillis;
-use crate::domain::EventConfig;
+use crate::domain::{EventConfig, units_kept_per_admission};
 
 /// What the caps of an event allow at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,16 +19,22 @@ impl Room {
     /// How many more shoppers may be admitted now; `None` when nothing limits it.
     ///
     /// With `max_active` set, `max_active - active`. With `cap_follows_stock`, also
-    /// `units_left - unused_admissions`: admitting more shoppers than there are units for them
-    /// only makes them wait at the checkout for nothing. (Reserved units are no longer "left",
-    /// so reservations need no second subtraction.)
+    /// `units_left / units_each - unused_admissions`, where `units_each` is what the purchase
+    /// limits let one shopper take in all (one unit when they do not limit it): admitting more
+    /// shoppers than there are units for them only makes them wait at the checkout for
+    /// nothing. (Reserved units are no longer "left", so reservations need no second
+    /// subtraction.)
     pub fn free_places(self, config: &EventConfig) -> Option<u64> {
         let by_cap = config
             .max_active
             .map(|max| u64::from(max).saturating_sub(self.active));
-        let by_stock = config
-            .cap_follows_stock
-            .then(|| self.units_left.saturating_sub(self.unused_admissions));
+        let by_stock = config.cap_follows_stock.then(|| {
+            let each = units_kept_per_admission(
+                &config.max_units_per_order,
+                &config.max_units_per_shopper,
+            );
+            (self.units_left / each).saturating_sub(self.unused_admissions)
+        });
         match (by_cap, by_stock) {
             (Some(cap), Some(stock)) => Some(cap.min(stock)),
             (cap, stock) => cap.or(stock),
@@ -40,6 +46,10 @@ impl Room {
         self.free_places(config).is_none_or(|free| free > 0)
     }
 }
+
+/// The most departed shoppers one drain drops: a crowd that left long ago is cleared over a few
+/// drains, each short, rather than by one that holds the store while it drops them all.
+pub const MOST_DROPPED_PER_DRAIN: u64 = 1_000;
 
 /// Whether a waiting shopper last seen at `last_seen` has lost the place at `now`.
 ///
@@ -81,10 +91,13 @@ mod tests {
             inventory: BTreeMap::new(),
             mode: Mode::Queue,
             abandon_after_seconds: 60,
+            max_units_per_order: Default::default(),
+            max_units_per_shopper: Default::default(),
             operator_status: OperatorStatus::Auto,
             seed_hash: String::new(),
             seed: String::new(),
             created_at: 0,
+            defences: Default::default(),
         }
     }
 

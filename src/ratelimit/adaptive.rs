@@ -8,8 +8,10 @@
 //! times itself from any sample, so a flood cannot become the new normal in one step, while a
 //! lasting rise is still learned over a few half-lives.
 //!
-//! The request path only adds to an atomic counter and reads an atomic factor; the request that
-//! finds the sample over closes it, under a lock no other request waits for.
+//! Only requests the rule let through are counted: a flood of refused requests from one client
+//! must not tighten everyone's limit. The request path only adds to an atomic counter and reads
+//! an atomic factor; the request that finds the sample over closes it, under a lock no other
+//! request waits for.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -81,12 +83,14 @@ impl TrafficTracker {
         }
     }
 
-    /// Counts one request at `now_ms` and returns the rule's factor in thousandths.
-    pub fn observe(&self, now_ms: i64, settings: &AdaptiveSettings) -> i64 {
+    /// The rule's factor in thousandths at `now_ms`, closing the sample when it is over.
+    /// Reading it counts nothing: only what the rule lets through is counted
+    /// ([`TrafficTracker::count_allowed`]), so refused and banned requests (one client flooding)
+    /// cannot raise the baseline's sample and tighten the rule for everyone else.
+    pub fn factor(&self, now_ms: i64, settings: &AdaptiveSettings) -> i64 {
         if !settings.enabled {
             return 1000;
         }
-        self.count.fetch_add(1, Ordering::Relaxed);
         let start = self.sample_start_ms.load(Ordering::Relaxed);
         if start == 0 {
             let _ = self.sample_start_ms.compare_exchange(
@@ -99,6 +103,11 @@ impl TrafficTracker {
             self.close(start, now_ms, settings);
         }
         self.permille.load(Ordering::Relaxed)
+    }
+
+    /// Counts one request the rule let through.
+    pub fn count_allowed(&self) {
+        self.count.fetch_add(1, Ordering::Relaxed);
     }
 
     fn close(&self, start: i64, now_ms: i64, settings: &AdaptiveSettings) {
@@ -152,10 +161,11 @@ mod tests {
         let mut now = 1_000_000;
         let mut run_sample = |per_second: u64| {
             for i in 0..per_second * 10 {
-                tracker.observe(now + i as i64 * 1000 / per_second as i64, &settings);
+                tracker.factor(now + i as i64 * 1000 / per_second as i64, &settings);
+                tracker.count_allowed();
             }
             now += 10_000;
-            tracker.observe(now, &settings)
+            tracker.factor(now, &settings)
         };
         for _ in 0..6 {
             assert_eq!(run_sample(30), 1000);

@@ -4,8 +4,11 @@
 //! * `PUT /v1/admin/ratelimit`: replaces them whole (JSON, or TOML with a `toml` content type);
 //!   a set with mistakes is `422 validation_failed` with every field at fault, and nothing changes.
 //! * `GET /v1/admin/bans`: current bans with reason, count and expiry.
-//! * `POST /v1/admin/bans`: `{"key": "ip:203.0.113.7", "seconds": 600, "reason": "…"}` bans a
-//!   client key (`ip:…`, `user:…`, `key:…`; a bare address is read as its `ip:` key).
+//! * `POST /v1/admin/bans`: `{"key": "ip:203.0.113.7", "seconds": 600, "reason": "…",
+//!   "scope": "everyone"}` bans a client key (`ip:…`, `user:…`, `key:…`; a bare address is read
+//!   as its `ip:` key). `scope` is `everyone` (the default: every request carrying the key) or,
+//!   for an address, `anonymous` (only its anonymous traffic; verified users behind it pass, as
+//!   with the limiter's own bans of an address).
 //! * `DELETE /v1/admin/bans/{key}`: lifts a ban (`204`), `404` when there is none.
 //!
 //! The router carries no authentication: the service nests it behind its admin check.
@@ -25,6 +28,7 @@ use utoipa_axum::routes;
 use super::identity::{ip_key, parse_net};
 use super::limiter::RateLimiter;
 use super::rules::RuleSetConfig;
+use super::scope::BanScope;
 use super::store::BanRecord;
 use crate::clock::to_rfc3339;
 use crate::error::ApiError;
@@ -96,6 +100,9 @@ struct BanView {
     count: i64,
     #[schema(format = DateTime)]
     expires_at: String,
+    /// Whom it refuses: `everyone` carrying the key, or only `anonymous` traffic from the
+    /// address (what the limiter's own bans of an address use).
+    scope: BanScope,
 }
 
 /// The bans in force.
@@ -111,6 +118,7 @@ impl From<BanRecord> for BanView {
             reason: ban.reason,
             count: ban.count,
             expires_at: to_rfc3339(ban.until_ms),
+            scope: ban.scope,
         }
     }
 }
@@ -146,6 +154,10 @@ struct NewBan {
     /// Shown in the ban list and the alert (default: banned by an operator).
     #[serde(default)]
     reason: Option<String>,
+    /// `everyone` (the default) or, for an address, `anonymous`: only requests without a
+    /// verified identity are refused.
+    #[serde(default)]
+    scope: BanScope,
 }
 
 /// The longest ban an operator can set at once.
@@ -153,6 +165,7 @@ const MAX_BAN_SECONDS: u64 = 30 * 86_400;
 
 #[utoipa::path(post, path = "/v1/admin/bans", tag = "operators",
     summary = "Ban a client key for a number of seconds (an alert is raised)",
+    description = "`scope` `everyone` (the default) refuses every request carrying the key; `anonymous` (addresses only) refuses only requests without a verified user or configured API key, as the limiter's own bans of an address do.",
     request_body = NewBan,
     security(("adminToken" = [])),
     responses(
@@ -177,12 +190,18 @@ async fn create_ban(
             format!("must be between 1 and {MAX_BAN_SECONDS}"),
         ));
     }
+    if ban.scope == BanScope::Anonymous && !key.starts_with("ip:") {
+        return Err(ApiError::invalid_field(
+            "scope",
+            "`anonymous` applies to an address (ip:…); a user or an API key is banned whole",
+        ));
+    }
     let reason = ban
         .reason
         .filter(|reason| !reason.trim().is_empty())
         .unwrap_or_else(|| "banned by an operator".to_owned());
     let record = limiter
-        .ban(&key, Duration::from_secs(ban.seconds), &reason)
+        .ban(&key, Duration::from_secs(ban.seconds), &reason, ban.scope)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(BanView::from(record))).into_response())
 }

@@ -1,12 +1,12 @@
 //! Ban alerts: every ban is a structured warning in the log, a `waitroom_ratelimit_bans_total`
 //! metric, and, when a webhook URL is configured, a JSON POST to it.
 //!
-//! The webhook is posted in the background: a slow or dead receiver never holds up a request.
-
-use std::time::Duration;
+//! The webhook is posted in the background, signed and retried ([`Webhook`]): a slow or dead
+//! receiver never holds up a request.
 
 use serde::Serialize;
 
+use crate::admin::webhook::Webhook;
 use crate::clock::{UnixMillis, to_rfc3339};
 
 /// One ban, as alerted.
@@ -45,25 +45,15 @@ impl BanAlert {
 }
 
 /// Sends ban alerts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Alerter {
-    http: reqwest::Client,
-}
-
-impl Default for Alerter {
-    fn default() -> Self {
-        Self::new()
-    }
+    webhook: Webhook,
 }
 
 impl Alerter {
-    /// An alerter with a short webhook timeout.
-    pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
-        Self { http }
+    /// An alerter posting through `webhook` (signed when it has a secret, retried).
+    pub fn new(webhook: Webhook) -> Self {
+        Self { webhook }
     }
 
     /// Logs, counts and (if `webhook_url` is set) posts the alert.
@@ -78,20 +68,12 @@ impl Alerter {
             "client banned"
         );
         metrics::counter!("waitroom_ratelimit_bans_total").increment(1);
-        let Some(url) = webhook_url.map(str::to_owned) else {
+        let Some(url) = webhook_url else {
             return;
         };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let http = self.http.clone();
-        runtime.spawn(async move {
-            let sent = http.post(&url).json(&alert).send().await;
-            match sent.map(|response| response.status()) {
-                Ok(status) if status.is_success() => {}
-                Ok(status) => tracing::warn!(%url, %status, "ban webhook refused the alert"),
-                Err(error) => tracing::warn!(%url, %error, "ban webhook unreachable"),
-            }
-        });
+        match serde_json::to_vec(&alert) {
+            Ok(body) => self.webhook.post("client_banned", url, body),
+            Err(error) => tracing::warn!(%error, "ban alert not encoded"),
+        }
     }
 }

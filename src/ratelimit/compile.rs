@@ -6,6 +6,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
+use sha2::{Digest, Sha256};
+
 use super::access::AccessLists;
 use super::adaptive::{AdaptiveSettings, TrafficTracker};
 use super::decision::Limit;
@@ -50,6 +52,8 @@ pub struct CompiledRule {
     pub concurrency: Option<i64>,
     /// Whether it adapts to traffic.
     pub adaptive: bool,
+    /// Whether its refusals count as violations (and bans of anonymous traffic refuse it).
+    pub penalties: bool,
     /// Its traffic (kept across reloads by name).
     pub traffic: Arc<TrafficTracker>,
     /// Its decision counters, registered at first use (the metrics recorder is up by then).
@@ -84,6 +88,8 @@ pub struct RuleSet {
     pub identity: IdentityConfig,
     /// The header carrying an API key, parsed.
     pub api_key_header: axum::http::HeaderName,
+    /// The SHA-256 digests of the API keys that identify a client.
+    pub api_key_digests: HashSet<[u8; 32]>,
     /// Penalties.
     pub penalty: Arc<PenaltyPolicy>,
     /// Adaptation.
@@ -98,9 +104,19 @@ pub struct RuleSet {
     pub store_timeout_ms: i64,
     /// The rules each request could match, by method and path length.
     pub index: RuleIndex,
+    /// Whether responses also carry `RateLimit-Limit`, `-Remaining` and `-Reset`.
+    pub legacy_headers: bool,
 }
 
 impl RuleSet {
+    /// Whether `api_key` is one of the configured keys (only those identify a client).
+    pub fn knows_api_key(&self, api_key: &str) -> bool {
+        !self.api_key_digests.is_empty()
+            && self
+                .api_key_digests
+                .contains(&<[u8; 32]>::from(Sha256::digest(api_key.as_bytes())))
+    }
+
     /// The first rule matching the request: its index, itself and the matched pattern's text.
     pub fn rule_for(
         &self,
@@ -247,6 +263,7 @@ pub fn compile(
             errors.push("identity.api_key_header", "is not a header name");
             axum::http::HeaderName::from_static("x-api-key")
         });
+    let api_key_digests = api_key_digests(&mut errors, &identity);
     let penalty = penalty_policy(&mut errors, config);
     let adaptive = adaptive_settings(&mut errors, config);
     let relaxations = config
@@ -277,13 +294,43 @@ pub fn compile(
         access,
         identity,
         api_key_header,
+        api_key_digests,
         penalty: Arc::new(penalty),
         adaptive,
         relaxations,
         webhook_url,
         concurrency_lease_ms: config.defaults.concurrency_lease.as_millis(),
         store_timeout_ms: config.defaults.store_timeout.as_millis(),
+        legacy_headers: config.headers.legacy,
     })
+}
+
+/// The digests of `api_keys` and `api_key_sha256`; a digest that is not 64 hex digits is a field
+/// error.
+fn api_key_digests(errors: &mut Errors, identity: &IdentityConfig) -> HashSet<[u8; 32]> {
+    let mut digests: HashSet<[u8; 32]> = identity
+        .api_keys
+        .iter()
+        .map(|key| Sha256::digest(key.as_bytes()).into())
+        .collect();
+    for (i, text) in identity.api_key_sha256.iter().enumerate() {
+        let mut digest = [0_u8; 32];
+        match hex::decode_to_slice(text.trim(), &mut digest) {
+            Ok(()) => {
+                digests.insert(digest);
+            }
+            Err(_) => errors.push(
+                format!("identity.api_key_sha256[{i}]"),
+                "must be a SHA-256 digest in hex (64 digits)",
+            ),
+        }
+    }
+    for (i, key) in identity.api_keys.iter().enumerate() {
+        if key.trim().is_empty() {
+            errors.push(format!("identity.api_keys[{i}]"), "must not be empty");
+        }
+    }
+    digests
 }
 
 fn compile_rule(
@@ -380,6 +427,7 @@ fn compile_rule(
         fail_mode: rule.fail_mode.unwrap_or(config.defaults.fail_mode),
         concurrency: rule.concurrency.map(i64::from),
         adaptive: rule.adaptive.unwrap_or(true),
+        penalties: rule.penalties.unwrap_or(true),
         traffic,
         counters: OnceLock::new(),
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::gcra::{GcraLimit, gcra};
 use super::outcome::{Decision, Quota};
 use super::penalty::{PenaltyPolicy, PenaltyState};
+use super::scope::{BanScope, Liability};
 use super::sliding_window::{WindowLimit, WindowState, sliding_window};
 
 /// The limit of one bucket, with its algorithm.
@@ -21,6 +22,14 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// Milliseconds over which a used-up budget becomes whole again.
+    pub fn window_ms(self) -> i64 {
+        match self {
+            Limit::Gcra(limit) => limit.burst.saturating_mul(limit.interval_us) / 1000,
+            Limit::SlidingWindow(limit) => limit.window_ms,
+        }
+    }
+
     /// The limit scaled by `permille` / 1000.
     pub fn scaled(self, permille: i64) -> Limit {
         if permille == 1000 {
@@ -51,6 +60,10 @@ pub struct DecisionInput {
     pub cost: i64,
     /// How violations are punished.
     pub penalty: Arc<PenaltyPolicy>,
+    /// What the request answers for on the charged key.
+    pub liability: Liability,
+    /// The scope of a ban this request's violation starts.
+    pub ban_scope: BanScope,
 }
 
 /// The result of [`decide`]: what to store, until when, and the answer.
@@ -74,7 +87,8 @@ pub fn decide(
     let now_ms = now_us.div_euclid(1000);
     let policy = &input.penalty;
     let standing_state = penalty.at(now_ms, policy);
-    if standing_state.ban_until_ms > now_ms {
+    if standing_state.ban_until_ms > now_ms && input.liability.refused_by(standing_state.ban_scope)
+    {
         return DecisionStep {
             bucket: None,
             penalty: None,
@@ -83,7 +97,12 @@ pub fn decide(
             },
         };
     }
-    let standing = standing_state.standing(policy);
+    let own = input.liability == Liability::Own;
+    let standing = if own {
+        standing_state.standing(policy)
+    } else {
+        PenaltyState::default().standing(policy)
+    };
     let (stored, outcome, expires_ms) = match input.limit.scaled(standing.limit_permille) {
         Limit::Gcra(limit) => {
             let tat = match bucket {
@@ -121,7 +140,20 @@ pub fn decide(
             },
         };
     }
-    let (violated, ban) = standing_state.violate(now_ms, policy);
+    if !own {
+        // The key's penalties are not this request's to earn.
+        return DecisionStep {
+            bucket: None,
+            penalty: None,
+            decision: Decision::Limited {
+                quota: Quota::from(outcome),
+                retry_after_ms: outcome.retry_after_ms,
+                ban: None,
+                violations: 0,
+            },
+        };
+    }
+    let (violated, ban) = standing_state.violate(now_ms, policy, input.ban_scope);
     let penalty_expires = violated.expires_at(policy).unwrap_or(now_ms + 1);
     let retry_after_ms = match &ban {
         Some(started) => started.until_ms - now_ms,

@@ -30,6 +30,10 @@ pub struct VerifiedUser {
     pub id: String,
     /// The token's `tier` (regular when missing).
     pub tier: Tier,
+    /// Whether this is the service's operator (the admin token), who must always get in: no ban
+    /// refuses it and adaptation never tightens its limit. A user token's `admin` tier is not
+    /// this.
+    pub operator: bool,
 }
 
 /// Verifies user bearer tokens for the limiter; the service's authentication implements it.
@@ -187,6 +191,17 @@ pub struct Client<'a> {
 }
 
 impl Client<'_> {
+    /// Whether the request proves an identity stronger than its address: a verified user or a
+    /// configured API key.
+    pub fn is_verified(&self) -> bool {
+        self.user.is_some() || self.api_key.is_some()
+    }
+
+    /// Whether the request is the operator's.
+    pub fn is_operator(&self) -> bool {
+        self.user.as_ref().is_some_and(|user| user.operator)
+    }
+
     /// The tier limits scale by: the user's, else anonymous.
     pub fn tier(&self) -> Tier {
         self.user.as_ref().map_or(Tier::Anonymous, |user| user.tier)

@@ -1,7 +1,10 @@
 //! The limiter as a tower layer, for any axum or tower HTTP service.
 //!
-//! Allowed responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
-//! (seconds); a limited request gets `429` problem JSON with code `rate_limited` and
+//! Allowed and limited responses carry the fields of the IETF draft "RateLimit header fields for
+//! HTTP": `RateLimit-Policy: "<rule>";q=<quota>;w=<seconds>` and
+//! `RateLimit: "<rule>";r=<remaining>;t=<seconds to reset>`; and, unless `[headers] legacy = false`,
+//! the older `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds) that
+//! existing clients read. A limited request gets `429` problem JSON with code `rate_limited` and
 //! `Retry-After` (whole seconds, at least 1, rounded up so a retry then really passes); banned
 //! clients get `403 banned` with `Retry-After`, denied ones `403 forbidden`; a store that is down
 //! under a fail-closed rule gives `503`. The peer address comes from axum's
@@ -21,7 +24,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCo
 use axum::response::IntoResponse;
 use tower::{Layer, Service};
 
-use super::limiter::{RateLimiter, RequestInfo, Verdict};
+use super::limiter::{Policy, RateLimiter, RequestInfo, Verdict};
 use super::outcome::Quota;
 use crate::error::ApiError;
 
@@ -31,6 +34,10 @@ pub static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limi
 pub static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 /// `RateLimit-Reset`.
 pub static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+/// `RateLimit-Policy` (IETF draft): the rule, its quota and its window.
+pub static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+/// `RateLimit` (IETF draft): the rule, what is left and when it is whole again.
+pub static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// Adds the rate limiter in front of a service.
 #[derive(Clone)]
@@ -116,10 +123,12 @@ where
                 headers: request.headers(),
             };
             let verdict = limiter.check(&info).await;
+            let legacy = limiter.legacy_headers();
             match verdict {
                 Verdict::Unlimited => Ok(inner.call(request).await?.map(Body::new)),
                 Verdict::Allowed {
                     quota,
+                    policy,
                     delay,
                     permit,
                 } => {
@@ -130,13 +139,13 @@ where
                     if let Some(permit) = permit {
                         permit.release().await;
                     }
-                    quota_headers(response.headers_mut(), quota);
+                    quota_headers(response.headers_mut(), quota, &policy, legacy);
                     Ok(response)
                 }
                 Verdict::Limited {
                     quota,
                     retry_after,
-                    rule,
+                    policy,
                 } => {
                     let seconds = whole_seconds(retry_after);
                     let mut response = ApiError::new(
@@ -145,11 +154,12 @@ where
                         "Too many requests",
                     )
                     .detail(format!(
-                        "the `{rule}` limit is used up; retry in {seconds} s"
+                        "the `{}` limit is used up; retry in {seconds} s",
+                        policy.name
                     ))
                     .retry_after(seconds)
                     .into_response();
-                    quota_headers(response.headers_mut(), quota);
+                    quota_headers(response.headers_mut(), quota, &policy, legacy);
                     Ok(response)
                 }
                 Verdict::Banned { retry_after } => {
@@ -185,17 +195,24 @@ pub fn whole_seconds(wait: Duration) -> u64 {
     u64::try_from(ms.div_ceil(1000)).unwrap_or(u64::MAX).max(1)
 }
 
-fn quota_headers(headers: &mut HeaderMap, quota: Quota) {
+fn quota_headers(headers: &mut HeaderMap, quota: Quota, policy: &Policy, legacy: bool) {
     let reset_s = u64::try_from(quota.reset_ms.max(0))
         .unwrap_or(0)
         .div_ceil(1000);
-    headers.insert(
-        RATELIMIT_LIMIT.clone(),
-        HeaderValue::from(quota.limit.max(0)),
-    );
-    headers.insert(
-        RATELIMIT_REMAINING.clone(),
-        HeaderValue::from(quota.remaining.max(0)),
-    );
-    headers.insert(RATELIMIT_RESET.clone(), HeaderValue::from(reset_s));
+    let limit = quota.limit.max(0);
+    let remaining = quota.remaining.max(0);
+    // Rule names are letters, digits, `_` and `-`, so they need no escaping in a quoted string.
+    let name = &policy.name;
+    let policy_field = format!("\"{name}\";q={limit};w={}", policy.window_s);
+    let state_field = format!("\"{name}\";r={remaining};t={reset_s}");
+    for (field, value) in [(&RATELIMIT_POLICY, policy_field), (&RATELIMIT, state_field)] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(field.clone(), value);
+        }
+    }
+    if legacy {
+        headers.insert(RATELIMIT_LIMIT.clone(), HeaderValue::from(limit));
+        headers.insert(RATELIMIT_REMAINING.clone(), HeaderValue::from(remaining));
+        headers.insert(RATELIMIT_RESET.clone(), HeaderValue::from(reset_s));
+    }
 }

@@ -26,11 +26,12 @@ use super::outcome::{Decision, Quota};
 use super::pattern::{MethodBit, SplitPath};
 use super::rules::{FailMode, RuleSetConfig};
 use super::sale::OpenEvents;
+use super::scope::{BanScope, Liability};
 use super::store::{
     BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
 };
 use super::tally::ClusterTally;
-pub use super::verdict::{PermitGuard, Verdict};
+pub use super::verdict::{PermitGuard, Policy, Verdict};
 use crate::clock::Clock;
 use crate::error::FieldError;
 use crate::store::StoreError;
@@ -82,7 +83,7 @@ impl RateLimiter {
             verifier: Arc::new(NoUsers),
             trusted: TrustedProxies::default(),
             open_events: OpenEvents::default(),
-            alerter: Alerter::new(),
+            alerter: Alerter::default(),
             limited: LimitedClients::default(),
             instance: uuid::Uuid::new_v4().simple().to_string(),
             cluster_tally: ArcSwap::default(),
@@ -121,6 +122,12 @@ impl RateLimiter {
         self
     }
 
+    /// Posts ban alerts through `alerter` (its webhook's secret and retries).
+    pub fn with_alerter(mut self, alerter: Alerter) -> Self {
+        self.alerter = alerter;
+        self
+    }
+
     /// Believes `X-Forwarded-For` from these proxies.
     pub fn with_trusted_proxies(mut self, trusted: TrustedProxies) -> Self {
         self.trusted = trusted;
@@ -142,6 +149,11 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Whether responses also carry the older `RateLimit-Limit`, `-Remaining` and `-Reset`.
+    pub fn legacy_headers(&self) -> bool {
+        self.rules.load().legacy_headers
+    }
+
     /// The events open now, for sale relaxations (the service keeps it current).
     pub fn open_events(&self) -> &OpenEvents {
         &self.open_events
@@ -159,15 +171,17 @@ impl RateLimiter {
         let now_ms = self.clock.now_ms();
         let user = bearer_token(request.headers, request.query)
             .and_then(|token| self.verifier.verify(token, now_ms));
-        let api_key = request
+        let sent_key = request
             .headers
             .get(&rules.api_key_header)
             .and_then(|value| value.to_str().ok());
-        if !rules.access.is_empty() {
-            match rules
-                .access
-                .judge(ip, user.as_ref().map(|u| u.id.as_str()), api_key)
-            {
+        // Only a configured key identifies a client; any other is charged as its address.
+        let api_key = sent_key.filter(|key| rules.knows_api_key(key));
+        let client = Client { ip, user, api_key };
+        let operator = client.is_operator();
+        if !rules.access.is_empty() && !operator {
+            let user_id = client.user.as_ref().map(|u| u.id.as_str());
+            match rules.access.judge(ip, user_id, sent_key) {
                 Access::Denied => return count(None, Verdict::Denied),
                 Access::Allowed => return Verdict::Unlimited,
                 Access::Unlisted => {}
@@ -182,19 +196,23 @@ impl RateLimiter {
         if rule.exempt {
             return Verdict::Unlimited;
         }
-        let client = Client { ip, user, api_key };
         let key = BucketKey {
             client: client.key(rule.key.identity, &rules.identity),
             bucket: bucket_name(rule, request, pattern),
         };
-        let others = client.other_keys(&key.client, &rules.identity);
-        if let Some(verdict) = self.banned_elsewhere(&rules, &others, now_ms).await {
-            self.limited.record(&key.client, &rule.name);
-            return count(Some(rule), verdict);
+        let liability = liability_of(&client, rule, &key.client);
+        if !operator {
+            // A request's other identities are its user, its API key and its address; only a
+            // ban covering everyone at the address refuses a verified user behind it.
+            let others = client.other_keys(&key.client, &rules.identity);
+            if let Some(verdict) = self.banned_elsewhere(&rules, &others, now_ms).await {
+                self.limited.record(&key.client, &rule.name);
+                return count(Some(rule), verdict);
+            }
         }
         let mut permille = rule.tier_permille[client.tier() as usize];
-        if rule.adaptive && rules.adaptive.enabled {
-            permille = permille * rule.traffic.observe(now_ms, &rules.adaptive) / 1000;
+        if rule.adaptive && rules.adaptive.enabled && !operator {
+            permille = permille * rule.traffic.factor(now_ms, &rules.adaptive) / 1000;
         }
         if rules
             .relaxations
@@ -212,8 +230,13 @@ impl RateLimiter {
             limit: rule.limit.scaled(permille.max(1)),
             cost: rule.cost_of_split(method, &path),
             penalty: rules.penalty.clone(),
+            liability,
+            ban_scope: BanScope::earned_by(&key.client),
         };
         let verdict = self.charge(&rules, rule, &key, &input, now_ms).await;
+        if rule.adaptive && matches!(verdict, Verdict::Allowed { .. }) {
+            rule.traffic.count_allowed();
+        }
         count(Some(rule), verdict)
     }
 
@@ -228,6 +251,10 @@ impl RateLimiter {
         let decided = match self.store.in_process() {
             Some(memory) => Ok(memory.decide_at(key, input, now_ms)),
             None => self.in_time(rules, self.store.decide(key, input)).await,
+        };
+        let policy = Policy {
+            name: rule.name.clone(),
+            window_s: (input.limit.window_ms() + 999).div_euclid(1000).max(1),
         };
         let decision = match decided {
             Ok(decision) => decision,
@@ -256,7 +283,7 @@ impl RateLimiter {
                                     ..quota
                                 },
                                 retry_after: Duration::from_secs(1),
-                                rule: rule.name.clone(),
+                                policy,
                             };
                         }
                         Err(verdict) => return verdict,
@@ -264,6 +291,7 @@ impl RateLimiter {
                 };
                 Verdict::Allowed {
                     quota,
+                    policy,
                     delay: millis(delay_ms),
                     permit,
                 }
@@ -292,7 +320,7 @@ impl RateLimiter {
                 None => Verdict::Limited {
                     quota,
                     retry_after: millis(retry_after_ms),
-                    rule: rule.name.clone(),
+                    policy,
                 },
             },
             Decision::Banned { until_ms } => Verdict::Banned {
@@ -313,9 +341,9 @@ impl RateLimiter {
             return None;
         }
         let banned = match self.store.in_process() {
-            Some(memory) => memory.banned_until_at(others, now_ms),
+            Some(memory) => memory.banned_until_at(others, Liability::Shared, now_ms),
             None => self
-                .in_time(rules, self.store.banned_until(others))
+                .in_time(rules, self.store.banned_until(others, Liability::Shared))
                 .await
                 .ok()
                 .flatten(),
@@ -392,18 +420,26 @@ impl RateLimiter {
             .unwrap_or_else(|_| Err(StoreError::Unavailable("timed out".to_owned())))
     }
 
-    /// Bans `client` for `length` with `reason` (an operator's ban), raising the alert.
+    /// Bans `client` for `length` with `reason` (an operator's ban) refusing `scope`, raising
+    /// the alert.
     pub async fn ban(
         &self,
         client: &str,
         length: Duration,
         reason: &str,
+        scope: BanScope,
     ) -> Result<BanRecord, StoreError> {
         let rules = self.rules.load_full();
         let length_ms = i64::try_from(length.as_millis()).unwrap_or(i64::MAX);
         let record = self
             .store
-            .ban(client, length_ms, reason, rules.penalty.strike_memory_ms)
+            .ban(
+                client,
+                length_ms,
+                reason,
+                rules.penalty.strike_memory_ms,
+                scope,
+            )
             .await?;
         self.alerter.raise(
             BanAlert::new(
@@ -428,6 +464,17 @@ impl RateLimiter {
     /// Every current ban.
     pub async fn bans(&self) -> Result<Vec<BanRecord>, StoreError> {
         self.store.bans().await
+    }
+}
+
+/// What a request answers for on the key its rule charges (see [`Liability`]).
+fn liability_of(client: &Client<'_>, rule: &CompiledRule, charged: &ClientKey) -> Liability {
+    if client.is_operator() {
+        Liability::Exempt
+    } else if !rule.penalties || (client.is_verified() && charged.starts_with("ip:")) {
+        Liability::Shared
+    } else {
+        Liability::Own
     }
 }
 

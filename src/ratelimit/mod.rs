@@ -36,6 +36,7 @@ pub mod reload;
 pub mod rule_index;
 pub mod rules;
 pub mod sale;
+pub mod scope;
 mod sections;
 pub mod sliding_window;
 pub mod span;

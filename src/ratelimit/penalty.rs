@@ -7,6 +7,7 @@
 //! with decay, not a log of requests, and `lua/ratelimit_penalty.lua` mirrors it line for line.
 
 use super::outcome::BanStarted;
+use super::scope::BanScope;
 
 /// How violations are weighed and punished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub struct PenaltyState {
     pub strikes_until_ms: i64,
     /// When the current ban ends (0 or past: not banned).
     pub ban_until_ms: i64,
+    /// Whom the current ban refuses.
+    pub ban_scope: BanScope,
 }
 
 /// What the client's standing costs this request.
@@ -70,6 +73,11 @@ impl PenaltyState {
                 self.ban_until_ms
             } else {
                 0
+            },
+            ban_scope: if self.ban_until_ms > now_ms {
+                self.ban_scope
+            } else {
+                BanScope::default()
             },
         }
     }
@@ -98,11 +106,13 @@ impl PenaltyState {
         }
     }
 
-    /// Counts one violation at `now_ms` on an already decayed state; may start a ban.
+    /// Counts one violation at `now_ms` on an already decayed state; may start a ban of
+    /// `scope`.
     pub fn violate(
         self,
         now_ms: i64,
         policy: &PenaltyPolicy,
+        scope: BanScope,
     ) -> (PenaltyState, Option<BanStarted>) {
         let score = self.score_milli + 1000;
         if policy.ban_after > 0 && (score + 999) / 1000 >= policy.ban_after {
@@ -121,6 +131,7 @@ impl PenaltyState {
                 strikes,
                 strikes_until_ms: until + policy.strike_memory_ms,
                 ban_until_ms: until,
+                ban_scope: scope,
             };
             return (
                 banned,
@@ -177,7 +188,10 @@ mod tests {
     ) -> (PenaltyState, Option<BanStarted>) {
         let mut ban = None;
         for _ in 0..n {
-            let (next, started) = state.at(now, &policy()).violate(now, &policy());
+            let (next, started) =
+                state
+                    .at(now, &policy())
+                    .violate(now, &policy(), BanScope::Everyone);
             state = next;
             ban = started.or(ban);
         }

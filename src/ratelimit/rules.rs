@@ -28,6 +28,8 @@ pub struct RuleSetConfig {
     pub adaptive: AdaptiveConfig,
     /// Where ban alerts go.
     pub alerts: AlertConfig,
+    /// Which rate-limit fields responses carry.
+    pub headers: HeadersConfig,
     /// Named lists of path patterns a rule can refer to with `group`.
     pub groups: BTreeMap<String, Vec<String>>,
     /// The rules, most specific first: the first that matches a request applies.
@@ -117,6 +119,14 @@ pub struct IdentityConfig {
     pub ipv6_prefix: u8,
     /// The header that carries an API key.
     pub api_key_header: String,
+    /// The API keys that identify a client. A key sent in the header that is neither here nor in
+    /// `api_key_sha256` identifies nobody: the request is charged to its address, so inventing
+    /// keys buys no budget.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub api_keys: Vec<String>,
+    /// The same, as hex SHA-256 digests of the keys, so the rules need not hold the keys.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub api_key_sha256: Vec<String>,
 }
 
 impl Default for IdentityConfig {
@@ -125,6 +135,8 @@ impl Default for IdentityConfig {
             ipv4_prefix: 32,
             ipv6_prefix: 64,
             api_key_header: "x-api-key".to_owned(),
+            api_keys: Vec::new(),
+            api_key_sha256: Vec::new(),
         }
     }
 }
@@ -228,6 +240,22 @@ pub struct AlertConfig {
     pub webhook_url: Option<String>,
 }
 
+/// The rate-limit fields of responses. `RateLimit-Policy` and `RateLimit` (the IETF draft's) are
+/// always sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HeadersConfig {
+    /// Also send the older `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, which
+    /// existing clients read.
+    pub legacy: bool,
+}
+
+impl Default for HeadersConfig {
+    fn default() -> Self {
+        Self { legacy: true }
+    }
+}
+
 /// One rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -280,6 +308,12 @@ pub struct RuleConfig {
     /// Whether the rule adapts to traffic (default: yes when `[adaptive]` is enabled).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adaptive: Option<bool>,
+    /// Whether a refusal by this rule counts as a violation (default: yes). With `false` the
+    /// rule only answers 429: it never delays, reduces or bans, and a ban earned by anonymous
+    /// traffic elsewhere does not refuse it (only a ban covering everyone does). For cheap reads
+    /// a whole crowd behind one address makes: pages, static files, an event's public state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub penalties: Option<bool>,
 }
 
 /// A cost for some of a rule's requests.

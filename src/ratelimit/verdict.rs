@@ -16,6 +16,8 @@ pub enum Verdict {
     Allowed {
         /// The figures for the `RateLimit-*` headers.
         quota: Quota,
+        /// The rule that allowed it, for `RateLimit-Policy`.
+        policy: Policy,
         /// How long to hold the request first.
         delay: Duration,
         /// The in-flight slot, given back when dropped.
@@ -27,8 +29,8 @@ pub enum Verdict {
         quota: Quota,
         /// When the request would pass.
         retry_after: Duration,
-        /// Which rule.
-        rule: Arc<str>,
+        /// The rule that refused it.
+        policy: Policy,
     },
     /// Banned: `403` with `Retry-After`.
     Banned {
@@ -39,6 +41,16 @@ pub enum Verdict {
     Denied,
     /// The store is down and the rule fails closed: `503`.
     Unavailable,
+}
+
+/// The rule behind a quota, as the `RateLimit-Policy` field describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The rule's name.
+    pub name: Arc<str>,
+    /// Seconds over which the quota is whole again once used up (GCRA: the time its burst takes
+    /// to refill; a sliding window: the window).
+    pub window_s: i64,
 }
 
 /// An in-flight slot; dropping it gives the slot back.

@@ -9,6 +9,7 @@
 //! the process exits: it says so in the log when it is built.
 
 mod checkout;
+mod claims;
 mod presence;
 mod queueing;
 mod ranks;
@@ -23,8 +24,9 @@ use self::state::EventState;
 use super::{QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 
 type SharedEvent = Arc<Mutex<EventState>>;
@@ -36,6 +38,8 @@ pub struct MemoryStore {
     /// Events by id. The map's lock is held only to find or add an event; the work happens
     /// under the event's own lock, so events never wait for each other.
     events: RwLock<BTreeMap<EventId, SharedEvent>>,
+    /// Claims on proofs of work and invitations, apart from the events' own state.
+    claims: claims::Claims,
 }
 
 impl MemoryStore {
@@ -49,6 +53,7 @@ impl MemoryStore {
         Self {
             clock,
             events: RwLock::new(BTreeMap::new()),
+            claims: claims::Claims::default(),
         }
     }
 
@@ -98,9 +103,15 @@ impl QueueStore for MemoryStore {
         Ok(true)
     }
 
-    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
-        let updated = self.with_event(&config.id, |state, _| state.update(config.clone()))?;
-        Ok(updated.is_some())
+    async fn change_event(
+        &self,
+        event: &EventId,
+        change: &EventChange,
+    ) -> Result<Option<EventConfig>, StoreError> {
+        let changed = self.with_event(event, |state, _| state.change(change))?;
+        changed
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
@@ -190,5 +201,12 @@ impl QueueStore for MemoryStore {
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
         let order = self.with_event(event, |state, now| state.order(order, now))?;
         Ok(order.flatten())
+    }
+
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        if self.shared_event(event)?.is_none() {
+            return Ok(ClaimOutcome::NoEvent);
+        }
+        Ok(self.claims.claim(event, claim, self.clock.now_ms()))
     }
 }

@@ -43,10 +43,22 @@
 //!   after its last heartbeat unless they are seen otherwise. Keeping N open pages in place thus
 //!   costs the store one report per event per instance per interval, plus one entry per socket
 //!   opened or closed, never work per socket per interval.
+//! * **Stock** of an offered SKU is derived: its total less the units sold and held by unpaid
+//!   reservations, never below zero ([`left_in_stock`](crate::domain::left_in_stock)). A total
+//!   lowered below what is held keeps the deficit, and a SKU removed and offered again keeps
+//!   what it sold, so no change of the inventory can oversell.
 //! * **Reserve** is all or nothing: the admission (identity + ticket, admitted, not expired, not
-//!   used) is consumed and every item's stock taken in one step, or nothing changes.
-//!   A retry carrying the idempotency key of the order already made with that admission gets
-//!   [`ReserveOutcome::Replayed`].
+//!   used) is consumed and every item's stock taken in one step, or nothing changes. A closed
+//!   event reserves nothing; reservations made before may still be paid until they run out.
+//!   The purchase limits (`max_units_per_order`, `max_units_per_shopper`, counting the
+//!   shopper's paid and unpaid orders) are checked in the same step. A retry carrying the
+//!   idempotency key of the order already made with that admission gets
+//!   [`ReserveOutcome::Replayed`]; a retry by the same identity with no key gets
+//!   [`ReserveOutcome::Existing`], the order as it stands.
+//! * **Claims** count who used a single-use proof of work or a limited-use invitation: a claim
+//!   names a thing, a holder, a most number of holders and a time after which it is forgotten;
+//!   a new holder is counted while there is room, the same holder again is told it already
+//!   holds it, and nothing changes otherwise.
 //! * **Reservations** that are not paid by `reserved_until` return their stock the next time any
 //!   operation of the event settles expiries (drain, reserve, pay, stats).
 
@@ -58,8 +70,9 @@ mod scripts;
 use async_trait::async_trait;
 
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 
 /// The store could not do its work: it is unreachable or answered something unexpected.
@@ -88,9 +101,21 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Creates an event with its inventory; `false` if the id exists (nothing changes).
     async fn create_event(&self, config: &EventConfig) -> Result<bool, StoreError>;
 
-    /// Replaces an existing event's settings; `false` if there is no such event. A changed
-    /// inventory moves each SKU's stock left by the change of its total (never below zero).
-    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError>;
+    /// Changes the settings `change` names, and only those, in one atomic step on the settings
+    /// in force; answers the settings as changed, or `None` if there is no such event. Stock
+    /// left follows the inventory's totals (see "Stock" above).
+    async fn change_event(
+        &self,
+        event: &EventId,
+        change: &EventChange,
+    ) -> Result<Option<EventConfig>, StoreError>;
+
+    /// Replaces every setting of an existing event (a change of all of them); `false` if there
+    /// is no such event.
+    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
+        let change = EventChange::all_of(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(self.change_event(&config.id, &change).await?.is_some())
+    }
 
     /// An event's settings.
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError>;
@@ -160,4 +185,7 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// An order, whoever owns it.
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// Counts a holder of a proof of work or an invitation (see "Claims" above).
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError>;
 }

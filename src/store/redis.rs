@@ -25,8 +25,9 @@ use super::scripts::Scripts;
 use super::{QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, PurchaseLimit,
+    ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 
 /// The set of every event id.
@@ -95,6 +96,25 @@ impl RedisStore {
     }
 }
 
+/// A change of settings, or why it could not be written.
+fn settings_change(
+    change: Result<EventChange, crate::domain::ChangeError>,
+) -> Result<EventChange, StoreError> {
+    change.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Passes each changed setting as its field name and its JSON, as the scripts read them.
+fn push_fields(
+    invocation: &mut ScriptInvocation<'_>,
+    change: &EventChange,
+) -> Result<(), StoreError> {
+    for (name, value) in change.fields() {
+        let json = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        invocation.arg(name).arg(json);
+    }
+    Ok(())
+}
+
 fn unexpected(kind: &str, script: &str) -> StoreError {
     StoreError::Corrupt(format!("{script} answered {kind:?}"))
 }
@@ -125,9 +145,14 @@ impl QueueStore for RedisStore {
     }
 
     async fn create_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut invocation = self.prepare(&self.scripts.create_event, &config.id);
-        invocation.arg(json);
+        let id =
+            serde_json::to_string(&config.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        invocation.arg("id").arg(id);
+        push_fields(
+            &mut invocation,
+            &settings_change(EventChange::all_of(config))?,
+        )?;
         let created = replies::int(self.run(&invocation).await?)? == 1;
         if created {
             let _: i64 = self
@@ -139,11 +164,19 @@ impl QueueStore for RedisStore {
         Ok(created)
     }
 
-    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut invocation = self.prepare(&self.scripts.update_event, &config.id);
-        invocation.arg(json);
-        Ok(replies::int(self.run(&invocation).await?)? == 1)
+    async fn change_event(
+        &self,
+        event: &EventId,
+        change: &EventChange,
+    ) -> Result<Option<EventConfig>, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.update_event, event);
+        push_fields(&mut invocation, change)?;
+        match self.run(&invocation).await? {
+            Value::Nil => Ok(None),
+            reply => serde_json::from_slice(&replies::bytes(reply)?)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("event settings: {e}"))),
+        }
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
@@ -314,8 +347,22 @@ impl QueueStore for RedisStore {
         match kind.as_str() {
             "reserved" => Ok(ReserveOutcome::Reserved(order()?)),
             "replayed" => Ok(ReserveOutcome::Replayed(order()?)),
+            "existing" => Ok(ReserveOutcome::Existing(order()?)),
             "not_admitted" => Ok(ReserveOutcome::NotAdmitted),
             "admission_used" => Ok(ReserveOutcome::AdmissionUsed),
+            "closed" => Ok(ReserveOutcome::Closed),
+            "purchase_limit" => {
+                let setting = replies::text(replies::nth(&mut rest, 0)?)?;
+                match setting.as_str() {
+                    "max_units_per_order" => {
+                        Ok(ReserveOutcome::PurchaseLimit(PurchaseLimit::PerOrder))
+                    }
+                    "max_units_per_shopper" => {
+                        Ok(ReserveOutcome::PurchaseLimit(PurchaseLimit::PerShopper))
+                    }
+                    other => Err(unexpected(other, "reserve")),
+                }
+            }
             "no_event" => Ok(ReserveOutcome::NoEvent),
             "sold_out" | "unknown_sku" => {
                 let word = replies::text(replies::nth(&mut rest, 0)?)?;
@@ -358,6 +405,22 @@ impl QueueStore for RedisStore {
         match self.run(&invocation).await? {
             Value::Nil => Ok(None),
             reply => replies::order(&replies::bytes(reply)?, event).map(Some),
+        }
+    }
+
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.claim, event);
+        invocation
+            .arg(&claim.name)
+            .arg(&claim.holder)
+            .arg(claim.limit)
+            .arg(claim.until);
+        match replies::int(self.run(&invocation).await?)? {
+            0 => Ok(ClaimOutcome::NoEvent),
+            1 => Ok(ClaimOutcome::Granted),
+            2 => Ok(ClaimOutcome::AlreadyHeld),
+            3 => Ok(ClaimOutcome::Refused),
+            other => Err(unexpected(&other.to_string(), "claim")),
         }
     }
 }

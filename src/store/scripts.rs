@@ -34,6 +34,7 @@ pub(crate) struct Scripts {
     pub(crate) pay: Script,
     pub(crate) stats: Script,
     pub(crate) order: Script,
+    pub(crate) claim: Script,
 }
 
 impl Scripts {
@@ -52,6 +53,7 @@ impl Scripts {
             pay: Script::new(lua!("pay")),
             stats: Script::new(lua!("stats")),
             order: Script::new(lua!("order")),
+            claim: Script::new(lua!("claim")),
         }
     }
 }

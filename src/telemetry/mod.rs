@@ -5,10 +5,12 @@
 //!   Prometheus recorder that `/metrics` renders.
 //! * [`limited_clients`]: the clients this instance refused most, for the dashboard.
 //! * [`timed_store`]: a [`QueueStore`](crate::store::QueueStore) wrapper timing every call.
+//! * [`redact`]: URLs as logs may show them, without the secrets they carry.
 
 pub mod limited_clients;
 pub mod logs;
 pub mod metrics;
+pub mod redact;
 pub mod timed_store;
 
 pub use logs::init_tracing;

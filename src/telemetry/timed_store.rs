@@ -11,8 +11,9 @@ use metrics::Histogram;
 use super::metrics::{STORE_DURATION, STORE_ERRORS};
 use crate::clock::UnixMillis;
 use crate::domain::{
-    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 use crate::store::{QueueStore, StoreError};
 
@@ -83,8 +84,12 @@ impl QueueStore for TimedStore {
         timed("create_event", self.inner.create_event(config)).await
     }
 
-    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
-        timed("update_event", self.inner.update_event(config)).await
+    async fn change_event(
+        &self,
+        event: &EventId,
+        change: &EventChange,
+    ) -> Result<Option<EventConfig>, StoreError> {
+        timed("change_event", self.inner.change_event(event, change)).await
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
@@ -161,5 +166,9 @@ impl QueueStore for TimedStore {
 
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
         timed("order", self.inner.order(event, order)).await
+    }
+
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        timed("claim", self.inner.claim(event, claim)).await
     }
 }

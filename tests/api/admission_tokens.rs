@@ -144,7 +144,7 @@ crate::on_both_stores! {
             .await;
         assert_eq!(first.status(), StatusCode::CREATED);
         let second = app
-            .checkout("sale", Some(&user), Some(&admission), None, &one_item())
+            .checkout("sale", Some(&user), Some(&admission), Some("other"), &one_item())
             .await;
         assert_problem(second, StatusCode::CONFLICT, "admission_used").await;
     }

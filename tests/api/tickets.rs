@@ -56,6 +56,53 @@ crate::on_both_stores! {
         );
     }
 
+    async fn a_waiting_ticket_tells_its_chance_of_success_once_the_draw_has_placed_it() {
+        let app = spawn_app().await;
+        let starts_at = START + 60_000;
+        let mut body = event_body("scarce", starts_at, 2);
+        body["inventory"] = json!({ "SKU-1": 2 });
+        body["outflow_burst"] = json!(1);
+        body["abandon_after_seconds"] = json!(600);
+        assert_eq!(app.create_event(&body).await.status(), StatusCode::CREATED);
+        let mut line = Vec::new();
+        for user in ["ana", "ben", "cleo", "dev", "eli"] {
+            let token = app.login(user).await;
+            let ticket = app.join_ok("scarce", &token).await;
+            line.push((token, ticket));
+        }
+        let read = |(token, ticket): &(String, String)| {
+            let (app, token, ticket) = (&app, token.clone(), ticket.clone());
+            async move {
+                let response = app.ticket("scarce", &ticket, &token).await;
+                response.json::<Value>().await.unwrap()
+            }
+        };
+        let before_the_draw = read(&line[0]).await;
+
+        app.clock.advance_ms(60_000);
+        app.drain(&waitroom::domain::EventId::parse("scarce").unwrap())
+            .await;
+        let mut waiting = Vec::new();
+        for shopper in &line {
+            let ticket = read(shopper).await;
+            if ticket["status"] == "waiting" {
+                waiting.push(ticket);
+            }
+        }
+
+        assert!(before_the_draw["chance_of_success"].is_null(), "{before_the_draw}");
+        assert_eq!(waiting.len(), 4, "one admitted by the burst: {waiting:?}");
+        waiting.sort_by_key(|t| t["position"].as_u64().unwrap());
+        let chances: Vec<f64> = waiting
+            .iter()
+            .map(|t| t["chance_of_success"].as_f64().unwrap())
+            .collect();
+        // Two units and nothing measured yet, so everyone ahead counts as a buyer: the first in
+        // line is sure to buy, the third and fourth cannot.
+        assert_eq!(chances[0], 1.0, "{waiting:?}");
+        assert_eq!(&chances[2..], &[0.0, 0.0], "{waiting:?}");
+    }
+
     async fn a_first_join_creates_a_ticket_and_a_second_returns_the_same() {
         let app = spawn_app().await;
         app.open_event("sale", 10).await;

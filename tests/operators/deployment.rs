@@ -160,3 +160,23 @@ fn the_balancer_passes_websockets_and_the_stream_and_monitoring_is_provisioned()
     assert!(grafana.contains(&format!("./deploy/grafana/dashboards:{dashboards}:ro")));
     assert!(std::path::Path::new("deploy/grafana/dashboards/waitroom.json").exists());
 }
+
+#[test]
+fn compose_does_not_start_without_the_secrets_and_ships_none_of_its_own() {
+    let compose = compose();
+    let environment = &compose["services"]["waitroom-1"]["environment"];
+    for variable in ["WAITROOM_ADMIN_TOKEN", "WAITROOM_USER_JWT_SECRET"] {
+        let value = environment[variable].as_str().unwrap();
+        assert!(
+            value.starts_with(&format!("${{{variable}:?")),
+            "{variable} must be required from the shell, not defaulted: {value}"
+        );
+    }
+    let text = std::fs::read_to_string("docker-compose.yml").unwrap();
+    for known in waitroom::config::KNOWN_SECRETS {
+        assert!(
+            !text.contains(&format!(":-{known}}}")),
+            "compose defaults a secret to {known}"
+        );
+    }
+}

@@ -173,3 +173,24 @@ fn the_example_events_file_is_valid() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].id.as_str(), "spring-drop");
 }
+
+#[test]
+fn purchase_limits_are_set_in_the_events_file() {
+    let dir = scratch("limits");
+    let path = dir.join("events.toml");
+    let limited = format!(
+        "{SALE}max_units_per_order = 2\nmax_units_per_shopper = {{ total = 4, per_sku = 3 }}\n"
+    );
+    std::fs::write(&path, limited).unwrap();
+
+    let events = read_events_file(&path, 0).unwrap();
+
+    let limits = (
+        events[0].max_units_per_order,
+        events[0].max_units_per_shopper,
+    );
+    assert_eq!(limits.0.total, Some(2));
+    assert_eq!(limits.0.per_sku, None);
+    assert_eq!(limits.1.total, Some(4));
+    assert_eq!(limits.1.per_sku, Some(3));
+}

@@ -76,3 +76,47 @@ async fn an_admin_change_is_an_info_line_inside_its_requests_span_with_the_reque
     assert_eq!(change["span"]["request_id"], request_id.as_str());
     assert_eq!(change["span"]["route"], "/v1/admin/events");
 }
+
+// The webhook is posted from a task on this one-thread runtime, so it logs through this subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn an_unreachable_ban_webhook_is_logged_by_its_origin_without_its_secret_path() {
+    use waitroom::ratelimit::alerts::{Alerter, BanAlert};
+    let captured = Captured::default();
+    let _default = tracing::subscriber::set_default(subscriber(LogFormat::Json, captured.clone()));
+    // A port nothing listens on: the post fails at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hooks/T0/s3cret-webhook-path?token=k3y-in-query");
+
+    Alerter::default().raise(
+        BanAlert::new("ip:192.0.2.1", "flood", 1, 0, None),
+        Some(&url),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let line = loop {
+        let found = captured
+            .lines()
+            .into_iter()
+            .find(|line| line["message"] == "webhook unreachable");
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failure was not logged"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+
+    assert_eq!(
+        line["url"],
+        format!("http://127.0.0.1:{port}/***"),
+        "{line}"
+    );
+    let everything = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!everything.contains("s3cret-webhook-path"), "{everything}");
+    assert!(!everything.contains("k3y-in-query"), "{everything}");
+}

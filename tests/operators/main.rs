@@ -10,6 +10,8 @@ mod audit;
 mod deployment;
 mod events_file;
 mod logs;
+mod metric_labels;
 mod metrics_exported;
 mod openapi_routes;
 mod stream;
+mod webhook;

@@ -75,7 +75,8 @@ reduce_after = 0
 ban_after = 0
 "#;
 
-/// Tokens `token:<user>:<tier>` verify as that user and tier; anything else does not.
+/// Tokens `token:<user>:<tier>` verify as that user and tier, `token:<user>:operator` as the
+/// operator (admin tier); anything else does not.
 pub struct TestTokens;
 
 impl UserVerifier for TestTokens {
@@ -85,9 +86,17 @@ impl UserVerifier for TestTokens {
         else {
             return None;
         };
+        if tier == "operator" {
+            return Some(VerifiedUser {
+                id: id.to_owned(),
+                tier: Tier::Admin,
+                operator: true,
+            });
+        }
         Some(VerifiedUser {
             id: id.to_owned(),
             tier: Tier::parse(tier)?,
+            operator: false,
         })
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use waitroom::domain::{EventConfig, OperatorStatus, TicketStatus};
+use waitroom::queue::MOST_DROPPED_PER_DRAIN;
 
 use crate::harness::{Harness, START, T0, item, open_sale, sale, shopper, sku};
 
@@ -415,4 +416,54 @@ pub async fn abandonment_can_be_turned_off(h: &Harness) {
     let drained = h.drain(&event).await;
 
     assert_eq!((drained.admitted.len(), drained.abandoned), (2, 0));
+}
+
+pub async fn ten_a_second_with_a_burst_of_one_admits_ten_a_second_at_ticks_of_150_ms(h: &Harness) {
+    let event = h
+        .create(EventConfig {
+            outflow_milli_per_second: 10_000,
+            outflow_burst: 1,
+            ..open_sale("spring")
+        })
+        .await;
+    h.join_all(&event, 1..=200).await;
+    let mut admitted = h.drain(&event).await.admitted.len();
+
+    for _ in 0..100 {
+        h.advance_ms(150);
+        admitted += h.drain(&event).await.admitted.len();
+    }
+
+    // The burst, then 15 s at 10 a second: every tick's credit, the half shoppers included.
+    assert_eq!(admitted, 1 + 150);
+}
+
+pub async fn one_drain_drops_a_bounded_number_of_departed_shoppers(h: &Harness) {
+    let event = h
+        .create(EventConfig {
+            abandon_after_seconds: 60,
+            outflow_burst: 5,
+            ..open_sale("spring")
+        })
+        .await;
+    let crowd = usize::try_from(MOST_DROPPED_PER_DRAIN).unwrap() + 2;
+    h.join_all(&event, 1..=crowd).await;
+    h.advance_secs(61);
+    h.join_all(&event, crowd + 1..=crowd + 3).await;
+
+    let first = h.drain(&event).await;
+    let second = h.drain(&event).await;
+
+    assert_eq!(
+        (first.abandoned, first.admitted.len()),
+        (MOST_DROPPED_PER_DRAIN, 0)
+    );
+    assert_eq!(first.queue_length, 5);
+    let admitted: Vec<_> = second.admitted.iter().map(|a| a.identity.clone()).collect();
+    assert_eq!(second.abandoned, 2);
+    assert_eq!(
+        admitted,
+        [shopper(crowd + 1), shopper(crowd + 2), shopper(crowd + 3)],
+        "the credit the first drain could not spend is still there"
+    );
 }

@@ -22,6 +22,9 @@ pub const START: UnixMillis = T0 + 60_000;
 pub struct Harness {
     pub store: Arc<dyn QueueStore>,
     pub clock: ManualClock,
+    /// Handles on the same store that may work at the same time as `store` (on Redis, each its
+    /// own connection, as several instances would be).
+    pub drainers: Vec<Arc<dyn QueueStore>>,
     /// Whatever must outlive the store (a private Redis server); dropped with the harness.
     pub _guard: Box<dyn Any + Send>,
 }
@@ -64,10 +67,13 @@ pub fn sale(id: &str) -> EventConfig {
         inventory: BTreeMap::from([(sku("TEE"), 10), (sku("CAP"), 5)]),
         mode: Mode::Queue,
         abandon_after_seconds: 600,
+        max_units_per_order: Default::default(),
+        max_units_per_shopper: Default::default(),
         operator_status: OperatorStatus::Auto,
         seed_hash,
         seed,
         created_at: T0,
+        defences: Default::default(),
     }
 }
 

@@ -33,6 +33,8 @@
 mod support;
 
 mod admissions;
+mod checkout_rules;
+mod claims;
 mod drain;
 mod draw;
 mod events;
@@ -43,6 +45,7 @@ mod presence;
 mod properties;
 mod queue;
 mod random_sale;
+mod stock_changes;
 
 /// Calls `$callback!($factory; <every scenario, by area>)`. Add a scenario here when you write
 /// one.
@@ -110,6 +113,8 @@ macro_rules! with_every_scenario {
                 abandoned_shoppers_are_not_charged_to_the_bucket,
                 the_drain_reports_the_queue_and_the_active_count,
                 abandonment_can_be_turned_off,
+                ten_a_second_with_a_burst_of_one_admits_ten_a_second_at_ticks_of_150_ms,
+                one_drain_drops_a_bounded_number_of_departed_shoppers,
             }
             presence {
                 a_head_shopper_held_by_a_live_instance_is_not_abandoned,
@@ -150,6 +155,23 @@ macro_rules! with_every_scenario {
                 an_order_is_read_by_its_id,
                 inventory_updates_move_the_stock_left_by_the_change,
                 a_replay_is_answered_even_after_the_admission_ran_out,
+            }
+            claims {
+                a_claim_counts_new_holders_up_to_its_limit,
+                a_claim_is_refused_at_its_end_and_forgotten_after,
+                a_claim_on_an_unknown_event_is_no_event,
+            }
+            stock_changes {
+                lowering_a_total_below_what_is_held_keeps_the_deficit,
+                a_sku_removed_and_offered_again_keeps_what_it_sold,
+            }
+            checkout_rules {
+                a_closed_event_reserves_nothing_but_earlier_reservations_may_pay,
+                a_retry_without_a_key_gets_the_order_the_admission_made,
+                an_order_over_the_per_order_limit_reserves_nothing,
+                the_per_shopper_limit_counts_paid_and_held_orders_until_they_run_out,
+                changes_made_from_the_same_read_both_stick,
+                cap_follows_stock_keeps_the_purchase_limit_for_each_admitted_shopper,
             }
         );
     };
@@ -192,9 +214,14 @@ macro_rules! stores {
         $(
             mod $store {
                 with_every_scenario!(scenario_tests!($factory));
+                #[test]
+                fn inventory_changes_never_oversell() {
+                    crate::stock_changes::inventory_changes_never_oversell($factory);
+                }
                 property_tests!($factory;
                     random_sales_never_oversell,
                     random_sales_never_admit_beyond_the_rate_or_the_cap,
+                    random_sales_admit_at_least_the_rate_while_shoppers_wait,
                     random_sales_admit_latecomers_in_join_order,
                     random_sales_never_move_the_serving_number_back,
                     random_sales_keep_one_place_per_identity,

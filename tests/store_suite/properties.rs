@@ -42,6 +42,11 @@ pub fn random_sales_never_oversell(sale: &Sale) -> Result<(), TestCaseError> {
             .any(|(t, o, _)| t == ticket && o == order);
         prop_assert!(first, "replayed {} for {}", order, ticket);
     }
+    prop_assert!(
+        sale.reserved_without_admission.is_empty(),
+        "reserved without an unused admission: {:?}",
+        sale.reserved_without_admission
+    );
     let mut admissions: Vec<TicketId> = sale.orders.iter().map(|(t, _, _)| *t).collect();
     admissions.sort_unstable();
     admissions.dedup();
@@ -53,9 +58,11 @@ pub fn random_sales_never_oversell(sale: &Sale) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Drains never admit more than `rate × (now − start) + burst` in all, nor more than
-/// `rate × (t2 − t1) + burst` between any two drains at `t1` and `t2` (the bucket never holds
-/// more than a burst), and `active` never exceeds `max_active`.
+/// Drains never admit more than `rate × (now − start) + burst` in all, nor, over the drains
+/// after one at `t1` up to one at `t2`, more than `rate × (t2 − t1) + burst`; and `active` never
+/// exceeds `max_active`. (The drain at `t1` spends credit earned before `t1`, so it belongs to
+/// the span before: counting it here would forbid any drain from admitting more than the burst,
+/// and with it any rate above one burst per drain.)
 pub fn random_sales_never_admit_beyond_the_rate_or_the_cap(
     sale: &Sale,
 ) -> Result<(), TestCaseError> {
@@ -71,15 +78,15 @@ pub fn random_sales_never_admit_beyond_the_rate_or_the_cap(
     );
     prop_assert_eq!(
         sale.stats.admitted,
-        admitted,
-        "every admission came from a drain"
+        admitted + sale.admitted_at_join,
+        "every admission came from a drain or a safety-net join"
     );
     let started = |at: UnixMillis| at.max(sale.config.starts_at);
-    for (first, &(from, _)) in sale.drains.iter().enumerate() {
+    for (first, from) in sale.drains.iter().enumerate() {
         let mut within = 0;
-        for &(to, count) in &sale.drains[first..] {
-            within += count;
-            let span = u64::try_from(started(to) - started(from)).unwrap_or(0);
+        for to in &sale.drains[first + 1..] {
+            within += to.admitted;
+            let span = u64::try_from(started(to.at) - started(from.at)).unwrap_or(0);
             let allowed = sale.config.outflow_milli_per_second * span
                 + u64::from(sale.config.outflow_burst) * SHOPPER;
             prop_assert!(
@@ -93,6 +100,43 @@ pub fn random_sales_never_admit_beyond_the_rate_or_the_cap(
     if let Some(max) = sale.config.max_active {
         let most = sale.actives.iter().copied().max().unwrap_or(0);
         prop_assert!(most <= u64::from(max), "{} active, cap {}", most, max);
+    }
+    Ok(())
+}
+
+/// While shoppers wait and no cap binds, the outflow keeps up: over the drains after one at
+/// `t1` up to one at `t2`, all of them open and each leaving shoppers waiting, at least
+/// `rate × (t2 − t1) − (burst + 1)` are admitted. A store that drops credit (a whole shopper
+/// above the burst, or a fraction below one) at any gap between drains falls below it.
+pub fn random_sales_admit_at_least_the_rate_while_shoppers_wait(
+    sale: &Sale,
+) -> Result<(), TestCaseError> {
+    if sale.config.max_active.is_some() || sale.config.cap_follows_stock {
+        return Ok(());
+    }
+    let slack = (u64::from(sale.config.outflow_burst) + 1) * SHOPPER;
+    let owing = |drain: &crate::random_sale::DrainSeen| drain.open && drain.waiting > 0;
+    for (first, from) in sale.drains.iter().enumerate() {
+        if !owing(from) {
+            continue;
+        }
+        let mut within = 0;
+        for to in &sale.drains[first + 1..] {
+            if !owing(to) {
+                break;
+            }
+            within += to.admitted;
+            let span = u64::try_from(to.at - from.at).unwrap_or(0);
+            let owed = sale.config.outflow_milli_per_second * span;
+            prop_assert!(
+                within * SHOPPER + slack >= owed,
+                "{} admitted in {} ms at {} milli-shoppers a second, burst {}",
+                within,
+                span,
+                sale.config.outflow_milli_per_second,
+                sale.config.outflow_burst
+            );
+        }
     }
     Ok(())
 }
@@ -133,17 +177,35 @@ pub fn random_sales_never_move_the_serving_number_back(sale: &Sale) -> Result<()
     Ok(())
 }
 
-/// Each identity holds one place: a join while waiting or admitted answers the same ticket, the
-/// queue holds exactly the waiting tickets, and the store's ticket is the last it gave out.
+/// Each identity holds one place: a join while waiting or admitted answers that very ticket, a
+/// new ticket is only ever given to a shopper with none or one left or expired, the store's
+/// ticket for each shopper is the last one it gave them, and the queue holds exactly the waiting
+/// tickets.
 pub fn random_sales_keep_one_place_per_identity(sale: &Sale) -> Result<(), TestCaseError> {
+    let mut last_issued: BTreeMap<usize, TicketId> = BTreeMap::new();
     for join in &sale.joins {
         let before = join.before.as_ref();
-        let held = before.filter(|t| t.status == TicketStatus::Waiting);
+        let held =
+            before.filter(|t| matches!(t.status, TicketStatus::Waiting | TicketStatus::Admitted));
         if join.created {
-            prop_assert!(held.is_none(), "a second place while waiting: {:?}", join);
+            prop_assert!(held.is_none(), "a second place: {:?}", join);
+            last_issued.insert(join.who, join.ticket_id);
         } else {
-            prop_assert_eq!(Some(join.ticket_id), before.map(|t| t.ticket_id));
+            prop_assert_eq!(
+                Some(join.ticket_id),
+                held.map(|t| t.ticket_id),
+                "{:?}",
+                join
+            );
         }
+    }
+    for (who, ticket) in sale.tickets.iter().enumerate() {
+        prop_assert_eq!(
+            ticket.as_ref().map(|t| t.ticket_id),
+            last_issued.get(&who).copied(),
+            "shopper {}",
+            who
+        );
     }
     let waiting = sale
         .tickets

@@ -1,10 +1,13 @@
 //! Random sales for the property tests: their settings and steps (proptest strategies), and
 //! the driver that plays one against a store and records what it saw.
 //!
-//! Each property runs 48 random sales of up to 40 steps against one store (a fresh event per
-//! sale, so a store that needs a server starts it once per property). The sale is driven from
-//! proptest through a tokio runtime's `block_on`; after every step the driver observes the
-//! store (stats and every shopper's ticket) and the property checks the whole sale so far.
+//! Each property runs 64 random sales of up to 48 steps against one store (a fresh event per
+//! sale, so a store that needs a server starts it once per property). Sales run in either mode,
+//! with bursts up to eight, and besides joins, leaves, drains, reservations and payments they
+//! close, restock, report open and closed pages from two instances, and drain from several
+//! connections at once (on Redis, really at once). The sale is driven from proptest through a
+//! tokio runtime's `block_on`; after every step the driver observes the store (stats and every
+//! shopper's ticket) and the property checks the whole sale so far.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -14,14 +17,15 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use waitroom::clock::{Clock, UnixMillis};
 use waitroom::domain::{
-    EventConfig, EventId, EventStats, JoinOutcome, OperatorStatus, OrderId, PayOutcome,
-    ReserveOutcome, ReserveRequest, Sku, Ticket, TicketId, TicketStatus,
+    DrainOutcome, EventConfig, EventId, EventStats, EventStatus, InstanceId, JoinOutcome, Mode,
+    OperatorStatus, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Sku,
+    Ticket, TicketId, TicketStatus,
 };
 
 use crate::harness::{Harness, item, sale, shopper, sku};
 
 /// Shoppers in each random sale.
-const SHOPPERS: usize = 8;
+const SHOPPERS: usize = 16;
 
 /// The settings of a random sale.
 #[derive(Debug, Clone)]
@@ -33,6 +37,7 @@ pub struct Shape {
     admission_ttl_seconds: u32,
     reservation_ttl_seconds: u32,
     abandon_after_seconds: u32,
+    mode: Mode,
     tees: u64,
     caps: u64,
     starts_in_ms: i64,
@@ -42,6 +47,8 @@ pub struct Shape {
 #[derive(Debug, Clone)]
 pub enum Step {
     Join(usize),
+    /// Every shopper joins, in order (a crowd arriving at once).
+    JoinAll,
     Leave(usize),
     Touch(usize),
     Drain,
@@ -57,6 +64,18 @@ pub enum Step {
     Pay(usize),
     Advance(i64),
     Pause(bool),
+    Close,
+    /// Adds units of `TEE` to the inventory.
+    Restock(u64),
+    /// Instance `instance` (of two) reports the page of `opened` open and that of `closed`
+    /// closed.
+    Presence {
+        instance: usize,
+        opened: Option<usize>,
+        closed: Option<usize>,
+    },
+    /// Drains from every connection of the harness at once.
+    ConcurrentDrains,
 }
 
 /// A random sale: its settings and what happens, in order.
@@ -70,19 +89,20 @@ fn shapes() -> impl Strategy<Value = Shape> {
     (
         (
             0..5_000_u64,
-            1..=3_u32,
+            1..=8_u32,
             prop::option::weighted(0.4, 1..=4_u32),
             prop::bool::weighted(0.3),
         ),
         (
             1..=20_u32,
             1..=20_u32,
-            prop_oneof![Just(0_u32), 10..=60_u32],
+            prop_oneof![Just(0_u32), 5..=60_u32],
+            prop_oneof![3 => Just(Mode::Queue), 1 => Just(Mode::SafetyNet)],
         ),
         (0..=8_u64, 1..=8_u64, 0..=5_000_i64),
     )
         .prop_map(
-            |((rate, burst, max_active, follows), (admit, hold, abandon), (t, c, s))| Shape {
+            |((rate, burst, max_active, follows), (admit, hold, abandon, mode), (t, c, s))| Shape {
                 rate_milli_per_second: rate,
                 burst,
                 max_active,
@@ -90,6 +110,7 @@ fn shapes() -> impl Strategy<Value = Shape> {
                 admission_ttl_seconds: admit,
                 reservation_ttl_seconds: hold,
                 abandon_after_seconds: abandon,
+                mode,
                 tees: t,
                 caps: c,
                 starts_in_ms: s,
@@ -101,29 +122,50 @@ fn steps() -> impl Strategy<Value = Step> {
     let who = 0..SHOPPERS;
     prop_oneof![
         4 => who.clone().prop_map(Step::Join),
+        1 => Just(Step::JoinAll),
         1 => who.clone().prop_map(Step::Leave),
         1 => who.clone().prop_map(Step::Touch),
         3 => Just(Step::Drain),
         3 => (who.clone(), 0..=3_u64, 0..=2_u64, prop::option::of(0..2_u8)).prop_map(
             |(pick, tees, caps, key)| Step::Reserve { pick, tees, caps, key }
         ),
-        2 => who.prop_map(Step::Pay),
+        2 => who.clone().prop_map(Step::Pay),
         3 => (0..4_000_i64).prop_map(Step::Advance),
         1 => any::<bool>().prop_map(Step::Pause),
+        1 => Just(Step::Close),
+        1 => (1..=4_u64).prop_map(Step::Restock),
+        2 => (0..2_usize, prop::option::of(who.clone()), prop::option::of(who)).prop_map(
+            |(instance, opened, closed)| Step::Presence { instance, opened, closed }
+        ),
+        2 => Just(Step::ConcurrentDrains),
     ]
 }
 
 fn plans() -> impl Strategy<Value = Plan> {
-    (shapes(), prop::collection::vec(steps(), 1..=40))
+    (shapes(), prop::collection::vec(steps(), 1..=48))
         .prop_map(|(shape, steps)| Plan { shape, steps })
 }
 
 /// A join the driver saw, with what the store said about the shopper just before it.
 #[derive(Debug, Clone)]
 pub struct JoinSeen {
+    pub who: usize,
     pub created: bool,
     pub ticket_id: TicketId,
     pub before: Option<Ticket>,
+}
+
+/// A drain the driver saw.
+#[derive(Debug, Clone, Copy)]
+pub struct DrainSeen {
+    /// The store's time of the drain.
+    pub at: UnixMillis,
+    /// How many it admitted.
+    pub admitted: u64,
+    /// Shoppers it left waiting.
+    pub waiting: u64,
+    /// Whether the event was open for outflow.
+    pub open: bool,
 }
 
 /// Everything seen of one random sale so far.
@@ -133,8 +175,12 @@ pub struct Sale {
     pub now: UnixMillis,
     /// Shoppers admitted by drains, in admission order.
     pub admitted: Vec<TicketId>,
-    /// Each drain's time and how many it admitted.
-    pub drains: Vec<(UnixMillis, u64)>,
+    /// Shoppers admitted at once by a safety-net join.
+    pub admitted_at_join: u64,
+    /// Reservations the store made for a shopper who held no unused admission at the time.
+    pub reserved_without_admission: Vec<String>,
+    /// Every drain, in order.
+    pub drains: Vec<DrainSeen>,
     /// The order in which tickets were created at or after the start (the tail joins).
     pub latecomers: HashMap<TicketId, usize>,
     /// Tickets created before the start (the drawn pre-queue).
@@ -157,7 +203,7 @@ pub struct Sale {
     pub tickets: Vec<Option<Ticket>>,
 }
 
-/// Runs `property` over 48 random sales against the store `factory` builds.
+/// Runs `property` over 64 random sales against the store `factory` builds.
 pub fn check<F, Fut>(factory: F, property: fn(&Sale) -> Result<(), TestCaseError>)
 where
     F: Fn() -> Fut,
@@ -169,7 +215,7 @@ where
         .unwrap();
     let harness = runtime.block_on(factory());
     let mut runner = TestRunner::new(Config {
-        cases: 48,
+        cases: 64,
         failure_persistence: None,
         ..Config::default()
     });
@@ -203,6 +249,7 @@ async fn run(
         admission_ttl_seconds: shape.admission_ttl_seconds,
         reservation_ttl_seconds: shape.reservation_ttl_seconds,
         abandon_after_seconds: shape.abandon_after_seconds,
+        mode: shape.mode,
         inventory: BTreeMap::from([(sku("TEE"), shape.tees), (sku("CAP"), shape.caps)]),
         ..sale(event.as_str())
     };
@@ -211,6 +258,8 @@ async fn run(
         config,
         now: base,
         admitted: Vec::new(),
+        admitted_at_join: 0,
+        reserved_without_admission: Vec::new(),
         drains: Vec::new(),
         latecomers: HashMap::new(),
         early: Vec::new(),
@@ -234,23 +283,12 @@ async fn run(
 async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
     let event = sale.config.id.clone();
     match step {
-        Step::Join(n) => {
-            let before = sale.tickets[n].clone();
-            let outcome = h.store.join(&event, &shopper(n), TicketId::random()).await;
-            if let JoinOutcome::Joined { ticket, created } = outcome.unwrap() {
-                if created && sale.now >= sale.config.starts_at {
-                    let order = sale.latecomers.len();
-                    sale.latecomers.insert(ticket.ticket_id, order);
-                } else if created {
-                    sale.early.push(ticket.ticket_id);
-                }
-                sale.joins.push(JoinSeen {
-                    created,
-                    ticket_id: ticket.ticket_id,
-                    before,
-                });
+        Step::JoinAll => {
+            for n in 0..SHOPPERS {
+                join(h, sale, n).await;
             }
         }
+        Step::Join(n) => join(h, sale, n).await,
         Step::Leave(n) => {
             if let Some(ticket) = &sale.tickets[n] {
                 h.store
@@ -262,12 +300,13 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
         Step::Touch(n) => h.store.touch(&event, &[shopper(n)]).await.unwrap(),
         Step::Drain => {
             let drained = h.store.drain(&event).await.unwrap().unwrap();
-            sale.admitted
-                .extend(drained.admitted.iter().map(|a| a.ticket_id));
-            let now = h.clock.now_ms();
-            sale.drains.push((now, drained.admitted.len() as u64));
-            sale.servings.push(drained.serving);
-            sale.actives.push(drained.active);
+            record_drains(h, sale, vec![drained]);
+        }
+        Step::ConcurrentDrains => {
+            let drains = h.drainers.iter().map(|store| store.drain(&event));
+            let drained = futures_util::future::join_all(drains).await;
+            let drained = drained.into_iter().map(|d| d.unwrap().unwrap()).collect();
+            record_drains(h, sale, drained);
         }
         Step::Reserve {
             pick,
@@ -304,8 +343,17 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
                 idempotency_key: key.map(|k| format!("key-{k}")),
                 items,
             };
+            let may_reserve = ticket.status == TicketStatus::Admitted
+                && !ticket.admission_used
+                && ticket
+                    .admission_expires_at
+                    .is_some_and(|end| end > sale.now);
             match h.store.reserve(&event, &request).await.unwrap() {
                 ReserveOutcome::Reserved(order) => {
+                    if !may_reserve {
+                        sale.reserved_without_admission
+                            .push(format!("{order:?} for {ticket:?}"));
+                    }
                     sale.orders.push((order.ticket_id, order.order_id, n));
                 }
                 ReserveOutcome::Replayed(order) => {
@@ -335,7 +383,72 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
             };
             h.set_operator_status(&event, status).await;
         }
+        Step::Close => h.set_operator_status(&event, OperatorStatus::Closed).await,
+        Step::Restock(units) => {
+            h.change(&event, |config| {
+                *config.inventory.entry(sku("TEE")).or_insert(0) += units;
+            })
+            .await;
+            *sale.config.inventory.entry(sku("TEE")).or_insert(0) += units;
+        }
+        Step::Presence {
+            instance,
+            opened,
+            closed,
+        } => {
+            let report = PresenceReport {
+                instance: InstanceId::parse(&format!("instance-{instance}")).unwrap(),
+                opened: opened.into_iter().map(shopper).collect(),
+                closed: closed.into_iter().map(shopper).collect(),
+            };
+            h.store.presence(&event, &report).await.unwrap();
+        }
     }
+}
+
+/// Shopper `n` joins; the driver notes what the store answered.
+async fn join(h: &Harness, sale: &mut Sale, n: usize) {
+    let event = sale.config.id.clone();
+    let before = sale.tickets[n].clone();
+    let outcome = h.store.join(&event, &shopper(n), TicketId::random()).await;
+    if let JoinOutcome::Joined { ticket, created } = outcome.unwrap() {
+        if created && ticket.status == TicketStatus::Admitted {
+            sale.admitted_at_join += 1;
+        }
+        if created && sale.now >= sale.config.starts_at {
+            let order = sale.latecomers.len();
+            sale.latecomers.insert(ticket.ticket_id, order);
+        } else if created {
+            sale.early.push(ticket.ticket_id);
+        }
+        sale.joins.push(JoinSeen {
+            who: n,
+            created,
+            ticket_id: ticket.ticket_id,
+            before,
+        });
+    }
+}
+
+/// Records drains made at one moment (several at once count as one: their order inside the
+/// store is not known, and together they must admit what one would).
+fn record_drains(h: &Harness, sale: &mut Sale, drained: Vec<DrainOutcome>) {
+    let mut seen = DrainSeen {
+        at: h.clock.now_ms(),
+        admitted: 0,
+        waiting: u64::MAX,
+        open: true,
+    };
+    for outcome in drained {
+        sale.admitted
+            .extend(outcome.admitted.iter().map(|a| a.ticket_id));
+        seen.admitted += outcome.admitted.len() as u64;
+        seen.waiting = seen.waiting.min(outcome.queue_length);
+        seen.open &= outcome.status == Some(EventStatus::Open);
+        sale.servings.push(outcome.serving);
+        sale.actives.push(outcome.active);
+    }
+    sale.drains.push(seen);
 }
 
 async fn observe(h: &Harness, sale: &mut Sale) {

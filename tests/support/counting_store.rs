@@ -13,8 +13,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use waitroom::clock::UnixMillis;
 use waitroom::domain::{
-    DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order,
-    OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
+    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
+    ReserveRequest, Ticket, TicketId,
 };
 use waitroom::store::{QueueStore, StoreError};
 
@@ -103,9 +104,13 @@ impl QueueStore for CountingStore {
         self.inner.create_event(config).await
     }
 
-    async fn update_event(&self, config: &EventConfig) -> Result<bool, StoreError> {
-        self.count("update_event");
-        self.inner.update_event(config).await
+    async fn change_event(
+        &self,
+        event: &EventId,
+        change: &EventChange,
+    ) -> Result<Option<EventConfig>, StoreError> {
+        self.count("change_event");
+        self.inner.change_event(event, change).await
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
@@ -204,5 +209,10 @@ impl QueueStore for CountingStore {
     async fn order(&self, event: &EventId, order: OrderId) -> Result<Option<Order>, StoreError> {
         self.count("order");
         self.inner.order(event, order).await
+    }
+
+    async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        self.count("claim");
+        self.inner.claim(event, claim).await
     }
 }

@@ -29,10 +29,13 @@ pub fn sale(
         inventory: BTreeMap::from([(tshirt(), units)]),
         mode: Mode::Queue,
         abandon_after_seconds: 0,
+        max_units_per_order: Default::default(),
+        max_units_per_shopper: Default::default(),
         operator_status: OperatorStatus::Auto,
         seed_hash: String::new(),
         seed: "5eed".into(),
         created_at: starts_at - 3_600_000,
+        defences: Default::default(),
     }
 }
 

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use crate::clock::UnixMillis;
 use crate::domain::{
-    Admitted, DrainOutcome, DrawOutcome, EventConfig, EventId, EventStats, EventStatus, Identity,
-    JoinOutcome, Mode, OperatorStatus, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
-    ReserveRequest, Ticket, TicketId,
+    Admitted, Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId,
+    EventStats, EventStatus, Identity, JoinOutcome, Mode, OperatorStatus, Order, OrderId,
+    PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 use crate::store::{QueueStore, StoreError};
 
@@ -81,10 +81,13 @@ pub fn event_config(id: &str, operator_status: OperatorStatus) -> EventConfig {
         inventory: BTreeMap::new(),
         mode: Mode::Queue,
         abandon_after_seconds: 20,
+        max_units_per_order: Default::default(),
+        max_units_per_shopper: Default::default(),
         operator_status,
         seed_hash: String::new(),
         seed: String::new(),
         created_at: 0,
+        defences: Default::default(),
     }
 }
 
@@ -106,7 +109,11 @@ impl QueueStore for ScriptedStore {
         Err(not_scripted())
     }
 
-    async fn update_event(&self, _config: &EventConfig) -> Result<bool, StoreError> {
+    async fn change_event(
+        &self,
+        _event: &EventId,
+        _change: &EventChange,
+    ) -> Result<Option<EventConfig>, StoreError> {
         Err(not_scripted())
     }
 
@@ -225,6 +232,10 @@ impl QueueStore for ScriptedStore {
     }
 
     async fn order(&self, _event: &EventId, _order: OrderId) -> Result<Option<Order>, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn claim(&self, _event: &EventId, _claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         Err(not_scripted())
     }
 }

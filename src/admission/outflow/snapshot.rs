@@ -2,6 +2,7 @@
 //! asking the store itself.
 
 use crate::domain::{Admitted, DrainOutcome, EventStatus, TicketId};
+use crate::queue::chance::SaleOutlook;
 
 /// The state of an event's queue as of the latest drain on this instance.
 ///
@@ -32,6 +33,9 @@ pub struct OutflowSnapshot {
     /// How fast the serving number actually moved lately, scores per second, when measured over
     /// a spell with shoppers waiting throughout.
     pub serving_per_second: Option<f64>,
+    /// What the sale's counters say of the shoppers ahead of any place, refreshed with the
+    /// settings; `None` before the first refresh.
+    pub outlook: Option<SaleOutlook>,
 }
 
 impl OutflowSnapshot {
@@ -82,6 +86,17 @@ impl OutflowSnapshot {
             return None;
         }
         Some((position as f64 / rate).ceil() as u64)
+    }
+
+    /// The chance of success of a waiting shopper at `position`; `None` while unknown (before
+    /// the draw, or before the sale's counters were read). Nothing more is sold once the event
+    /// is sold out or closed.
+    pub fn chance_of_success(&self, position: Option<u64>) -> Option<f64> {
+        let (position, outlook) = (position?, self.outlook?);
+        match self.status {
+            Some(EventStatus::SoldOut | EventStatus::Closed) => Some(0.0),
+            _ => Some(outlook.chance_at(position)),
+        }
     }
 
     /// The most shoppers the outflow can let through within `seconds` from now: a shopper further

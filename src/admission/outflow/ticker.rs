@@ -15,6 +15,7 @@ use super::presence::Presence;
 use super::rate::ServingRate;
 use super::{OutflowSettings, OutflowSnapshot};
 use crate::domain::{DrainOutcome, EventId, EventStatus, InstanceId, PresenceReport};
+use crate::queue::chance::SaleOutlook;
 use crate::store::{QueueStore, StoreError};
 
 /// The channel an event's snapshots go out on, and the sockets it serves on this instance.
@@ -161,6 +162,7 @@ impl Ticker {
             if let Some(stats) = &stats {
                 snapshot.last_score = Some(stats.last_score);
                 snapshot.drawn |= stats.drawn;
+                snapshot.outlook = Some(SaleOutlook::of(stats));
             }
             // Settings alone do not move anyone's position: sockets are not woken for them.
             false

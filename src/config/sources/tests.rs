@@ -31,7 +31,7 @@ fn variables_override_the_file() {
     let settings = load(
         Some(file),
         &[
-            ("WAITROOM_ADMIN_TOKEN", "from-the-environment"),
+            ("WAITROOM_ADMIN_TOKEN", "from-the-environment-0123456789"),
             ("PATH", "/bin"),
         ],
     )
@@ -39,7 +39,7 @@ fn variables_override_the_file() {
     assert_eq!(settings.listen.to_string(), "127.0.0.1:9000");
     assert_eq!(
         settings.admin_token.as_deref(),
-        Some("from-the-environment")
+        Some("from-the-environment-0123456789")
     );
 }
 
@@ -103,7 +103,10 @@ fn bad_settings_are_refused_with_one_line_naming_them() {
         (
             None,
             &[
-                ("WAITROOM_USER_JWT_SECRET", "s"),
+                (
+                    "WAITROOM_USER_JWT_SECRET",
+                    "an-unguessable-secret-of-forty-two-bytes!!",
+                ),
                 ("WAITROOM_USER_JWKS_FILE", "keys.json"),
             ],
             "both set",
@@ -143,4 +146,30 @@ fn the_demo_config_is_valid() {
     assert!(settings.demo);
     assert!(settings.dev_login);
     assert_eq!(settings.store, StoreSettings::Memory);
+}
+
+#[test]
+fn a_jwks_needs_an_audience_or_an_explicit_opt_out() {
+    let jwks = [("WAITROOM_USER_JWKS_FILE", "idp.json")];
+    let error = load(None, &jwks).unwrap_err();
+    assert!(error.0.contains("user_jwt_audience"), "{error}");
+    let audience = load(None, &[jwks[0], ("WAITROOM_USER_JWT_AUDIENCE", "waitroom")]).unwrap();
+    assert_eq!(audience.user_jwt_audience.as_deref(), Some("waitroom"));
+    let any = load(None, &[jwks[0], ("WAITROOM_USER_JWT_ANY_AUDIENCE", "true")]).unwrap();
+    assert!(any.user_jwt_any_audience);
+}
+
+#[test]
+fn socket_caps_have_defaults_and_bounds() {
+    let settings = load(None, &[]).unwrap();
+    assert_eq!(settings.max_sockets_per_identity, 5);
+    assert_eq!(settings.max_sockets, 16_000);
+    let set = load(
+        Some("max_sockets_per_identity = 2\nmax_sockets = 100\n"),
+        &[("WAITROOM_MAX_SOCKETS", "50")],
+    )
+    .unwrap();
+    assert_eq!((set.max_sockets_per_identity, set.max_sockets), (2, 50));
+    let error = load(None, &[("WAITROOM_MAX_SOCKETS_PER_IDENTITY", "0")]).unwrap_err();
+    assert!(error.0.contains("max_sockets_per_identity"), "{error}");
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 
 use crate::clock::{UnixMillis, parse_rfc3339};
-use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
+use crate::domain::{EventConfig, EventId, JoinDefences, Mode, OperatorStatus, Sku, UnitLimit};
 use crate::error::{ApiError, FieldError};
 
 /// Largest number of SKUs an event may sell.
@@ -69,6 +69,23 @@ pub struct CreateEventBody {
     #[garde(inner(range(min = 1, max = 86_400)))]
     #[schema(minimum = 1, maximum = 86_400)]
     pub abandon_after_seconds: Option<u32>,
+    /// Leading zero bits of SHA-256 a join's proof of work needs (`GET
+    /// /v1/events/{event}/challenge`); 0, the default, turns it off. The server adds up to 8
+    /// bits on its own while new identities join far faster than usual.
+    #[garde(inner(range(max = 32)))]
+    #[schema(minimum = 0, maximum = 32)]
+    pub proof_difficulty: Option<u8>,
+    /// Joins need an invitation (`POST /v1/admin/events/{event}/invitations`); default false.
+    #[garde(skip)]
+    pub invitation_only: Option<bool>,
+    /// Most units one order may take: a number (in all), or `{"total": N, "per_sku": M}`
+    /// (`per_sku`: of any one SKU). Default: no limit.
+    #[garde(inner(custom(valid_limit)))]
+    pub max_units_per_order: Option<UnitLimit>,
+    /// Most units one shopper may have in paid and unpaid orders together: a number (in all),
+    /// or `{"total": N, "per_sku": M}`. Default: no limit.
+    #[garde(inner(custom(valid_limit)))]
+    pub max_units_per_shopper: Option<UnitLimit>,
 }
 
 /// What `PATCH` may set on the operator status.
@@ -133,9 +150,30 @@ pub struct PatchEventBody {
     #[garde(inner(range(min = 1, max = 86_400)))]
     #[schema(minimum = 1, maximum = 86_400)]
     pub abandon_after_seconds: Option<u32>,
-    /// `paused` stops the outflow, `open` resumes it, `closed` ends the event.
+    /// Leading zero bits of SHA-256 a join's proof of work needs (`GET
+    /// /v1/events/{event}/challenge`); 0, the default, turns it off. The server adds up to 8
+    /// bits on its own while new identities join far faster than usual.
+    #[garde(inner(range(max = 32)))]
+    #[schema(minimum = 0, maximum = 32)]
+    pub proof_difficulty: Option<u8>,
+    /// Joins need an invitation (`POST /v1/admin/events/{event}/invitations`); default false.
+    #[garde(skip)]
+    pub invitation_only: Option<bool>,
+    /// `paused` stops the outflow, `open` resumes it, `closed` ends the event (no joins, no
+    /// admissions, no new reservations; reservations made before may still be paid until they
+    /// run out).
     #[garde(skip)]
     pub status: Option<StatusChange>,
+    /// A number (in all) or `{"total": N, "per_sku": M}`; `null` removes the limit.
+    #[serde(default, deserialize_with = "present")]
+    #[garde(inner(inner(custom(valid_limit))))]
+    #[schema(value_type = Option<UnitLimit>)]
+    pub max_units_per_order: Option<Option<UnitLimit>>,
+    /// A number (in all) or `{"total": N, "per_sku": M}`; `null` removes the limit.
+    #[serde(default, deserialize_with = "present")]
+    #[garde(inner(inner(custom(valid_limit))))]
+    #[schema(value_type = Option<UnitLimit>)]
+    pub max_units_per_shopper: Option<Option<UnitLimit>>,
 }
 
 /// A field that is present (even as `null`) is `Some`; an absent one stays `None` (`default`).
@@ -171,6 +209,20 @@ fn valid_inventory(inventory: &BTreeMap<Sku, u64>, _: &()) -> garde::Result {
     }
 }
 
+fn valid_limit(limit: &UnitLimit, _: &()) -> garde::Result {
+    let parts = [limit.total, limit.per_sku];
+    if parts
+        .iter()
+        .flatten()
+        .any(|&units| !(1..=MAX_UNITS).contains(&units))
+    {
+        return Err(garde::Error::new(format!(
+            "each limit is 1 to {MAX_UNITS} units (or null for none)"
+        )));
+    }
+    Ok(())
+}
+
 fn time(field: &str, text: &str) -> Result<UnixMillis, ApiError> {
     parse_rfc3339(text).ok_or_else(|| ApiError::invalid_field(field, "not an RFC 3339 time"))
 }
@@ -204,10 +256,16 @@ impl CreateEventBody {
             inventory: self.inventory,
             mode: self.mode.unwrap_or_default(),
             abandon_after_seconds: self.abandon_after_seconds.unwrap_or(60),
+            max_units_per_order: self.max_units_per_order.unwrap_or_default(),
+            max_units_per_shopper: self.max_units_per_shopper.unwrap_or_default(),
             operator_status: OperatorStatus::Auto,
             seed_hash,
             seed,
             created_at: now,
+            defences: JoinDefences {
+                proof_difficulty: self.proof_difficulty.unwrap_or(0),
+                invitation_only: self.invitation_only.unwrap_or(false),
+            },
         };
         check_config(&config)?;
         Ok(config)
@@ -251,6 +309,15 @@ impl PatchEventBody {
         config.abandon_after_seconds = self
             .abandon_after_seconds
             .unwrap_or(config.abandon_after_seconds);
+        let defences = &mut config.defences;
+        defences.proof_difficulty = self.proof_difficulty.unwrap_or(defences.proof_difficulty);
+        defences.invitation_only = self.invitation_only.unwrap_or(defences.invitation_only);
+        if let Some(limit) = self.max_units_per_order {
+            config.max_units_per_order = limit.unwrap_or_default();
+        }
+        if let Some(limit) = self.max_units_per_shopper {
+            config.max_units_per_shopper = limit.unwrap_or_default();
+        }
         if let Some(status) = self.status {
             config.operator_status = match status {
                 StatusChange::Paused => OperatorStatus::Paused,

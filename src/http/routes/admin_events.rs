@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 use super::admin_bodies::{CreateEventBody, PatchEventBody};
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, EventStats, EventStatus, Mode, OperatorStatus, event_status,
+    EventChange, EventConfig, EventId, EventStats, EventStatus, Mode, OperatorStatus, UnitLimit,
+    event_status,
 };
 use crate::error::ApiError;
 use crate::http::json::ValidJson;
@@ -42,6 +43,14 @@ pub struct AdminEventView {
     pub inventory: BTreeMap<String, u64>,
     pub mode: Mode,
     pub abandon_after_seconds: u32,
+    /// Leading zero bits the event's own proof of work asks (0: off); the surge may add more.
+    pub proof_difficulty: u8,
+    /// Joins need an invitation.
+    pub invitation_only: bool,
+    /// Most units one order may take (`null` parts: no limit).
+    pub max_units_per_order: UnitLimit,
+    /// Most units one shopper may have in paid and unpaid orders (`null` parts: no limit).
+    pub max_units_per_shopper: UnitLimit,
     /// Hex SHA-256 of the draw's seed.
     pub seed_hash: String,
     /// The seed, once the draw is done (secret until then, from operators too).
@@ -180,11 +189,16 @@ pub async fn change(
         .event(&event)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no event {event}")))?;
-    let changed = body.apply(current)?;
-    let updated = state.store.update_event(&changed).await;
-    state.event_settings.forget(&event);
-    if !updated? {
-        return Err(ApiError::not_found(format!("no event {event}")));
+    // The body is checked against the settings as read; the store then writes only the
+    // settings it changes, so a change made meanwhile through another instance stays.
+    let changed = body.apply(current.clone())?;
+    let change = EventChange::between(&current, &changed).map_err(ApiError::internal)?;
+    if !change.is_empty() {
+        let updated = state.store.change_event(&event, &change).await;
+        state.event_settings.forget(&event);
+        if updated?.is_none() {
+            return Err(ApiError::not_found(format!("no event {event}")));
+        }
     }
     tracing::info!(%event, "event changed");
     Ok(Json(detail_view(&state, &event).await?))
@@ -232,6 +246,10 @@ fn admin_view(
             .collect(),
         mode: config.mode,
         abandon_after_seconds: config.abandon_after_seconds,
+        proof_difficulty: config.defences.proof_difficulty,
+        invitation_only: config.defences.invitation_only,
+        max_units_per_order: config.max_units_per_order,
+        max_units_per_shopper: config.max_units_per_shopper,
         seed_hash: config.seed_hash.clone(),
         // The seed stays secret until the draw, from operators' dashboards too.
         seed: stats.drawn.then(|| config.seed.clone()),

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::http::json::ValidJson;
 use crate::http::paths::{EventPath, OrderPath};
 use crate::http::state::AppState;
-use crate::http::views::{OrderView, paid_view, reservation_view};
+use crate::http::views::{OrderView, order_view, paid_view, reservation_view};
 use crate::identity::Shopper;
 
 /// The header whose value makes a retried checkout answer the first result again.
@@ -81,7 +81,7 @@ fn distinct_skus(items: &[ItemBody], _: &()) -> garde::Result {
 /// `POST /v1/events/{event}/checkout`: `201` with the reservation.
 #[utoipa::path(post, path = "/v1/events/{event}/checkout", tag = "checkout",
     summary = "Reserve stock with an admission (consumed atomically)",
-    description = "Authorization names the admitted shopper; a retry with the same Idempotency-Key gets the first answer again.",
+    description = "Authorization names the admitted shopper; a retry with the same Idempotency-Key gets the first answer again (201), and a retry with the same admission and no Idempotency-Key answers 200 with the order that admission made, as it stands now. A closed event makes no new reservations (those made before may still be paid until they run out). An order beyond the event's max_units_per_order, or taking the shopper beyond max_units_per_shopper (paid and unpaid orders together), is refused with purchase_limit.",
     params(EventPath,
         ("Admission-Token" = String, Header, description = "the admission JWT from the ticket"),
         ("Idempotency-Key" = Option<String>, Header, max_length = 255,
@@ -93,10 +93,11 @@ fn distinct_skus(items: &[ItemBody], _: &()) -> garde::Result {
         (status = 201, description = "reserved", body = OrderView, links(
             ("Pay" = (operation_id = "pay", parameters(("event" = "$request.path.event"), ("order" = "$response.body#/order_id")))),
         )),
+        (status = 200, description = "a retry without Idempotency-Key: the order this admission made, as it stands", body = OrderView),
         (status = 400, description = "malformed JSON"),
         (status = 401, description = "no or bad user token"),
-        (status = 403, description = "not_admitted: a missing, forged, expired, another shopper's or another event's admission token"),
-        (status = 409, description = "admission_used or sold_out"),
+        (status = 403, description = "not_admitted: a missing, forged, expired, another shopper's or another event's admission token; members_only: a visitor identity in an event for signed-in shoppers"),
+        (status = 409, description = "admission_used (a retry with another Idempotency-Key), sold_out, event_closed or purchase_limit"),
         (status = 422, description = "validation_failed"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]
@@ -129,6 +130,22 @@ pub async fn checkout(
         ReserveOutcome::Reserved(order) | ReserveOutcome::Replayed(order) => {
             Ok((StatusCode::CREATED, Json(reservation_view(&order))))
         }
+        ReserveOutcome::Existing(order) => Ok((StatusCode::OK, Json(order_view(&order)))),
+        ReserveOutcome::Closed => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "event_closed",
+            "The event is closed",
+        )
+        .detail("the event has ended: nothing new is reserved; reservations made before may still be paid until they run out")),
+        ReserveOutcome::PurchaseLimit(limit) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "purchase_limit",
+            "Over the purchase limit",
+        )
+        .detail(format!(
+            "the order is over the event's {}; nothing was reserved",
+            limit.setting()
+        ))),
         ReserveOutcome::NotAdmitted => {
             Err(
                 ApiError::new(StatusCode::FORBIDDEN, "not_admitted", "Not admitted")
@@ -140,7 +157,7 @@ pub async fn checkout(
             "admission_used",
             "The admission was already used",
         )
-        .detail("each admission buys one order; send the same Idempotency-Key to see it again")),
+        .detail("each admission buys one order; retry with the first Idempotency-Key, or none, to see it again")),
         ReserveOutcome::SoldOut(sku) => {
             Err(
                 ApiError::new(StatusCode::CONFLICT, "sold_out", "Sold out").detail(format!(
@@ -193,6 +210,28 @@ pub async fn pay(
         )
         .detail("the order was not paid in time and its stock went back on sale")),
         PayOutcome::NotFound => Err(ApiError::not_found("no such order")),
+    }
+}
+
+/// `GET /v1/events/{event}/orders/{order}`: the order as it stands, for its owner only.
+#[utoipa::path(get, path = "/v1/events/{event}/orders/{order}", tag = "checkout",
+    summary = "An order as it stands (reserved, paid or expired), for the shopper who made it",
+    params(OrderPath),
+    security(("userToken" = [])),
+    responses(
+        (status = 200, description = "the order", body = OrderView),
+        (status = 401, description = "no or bad user token"),
+        (status = 404, description = "no such order of this shopper (another shopper's order is not found either)"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
+pub async fn order(
+    State(state): State<AppState>,
+    path: OrderPath,
+    shopper: Shopper,
+) -> Result<Json<OrderView>, ApiError> {
+    match state.store.order(&path.event, path.order).await? {
+        Some(order) if order.identity == shopper.identity => Ok(Json(order_view(&order))),
+        _ => Err(ApiError::not_found("no such order")),
     }
 }
 

@@ -2,32 +2,45 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 
+use crate::clock::UnixMillis;
 use crate::domain::{EventConfig, EventId, EventStatus, JoinOutcome, TicketId};
 use crate::error::ApiError;
 use crate::http::auth::Caller;
+use crate::http::join_defences::{self, ProofBody};
 use crate::http::json::ValidJson;
+use crate::http::membership::require_member;
 use crate::http::paths::{EventPath, TicketPath};
 use crate::http::state::AppState;
 use crate::http::views::{TicketView, ticket_view};
-use crate::identity::{Shopper, VISITOR_COOKIE, VISITOR_TTL_SECONDS};
+use crate::http::visitor_cookie::{came_over_https, visitor_cookie};
+use crate::identity::Shopper;
 
-/// The body of a join: `{}` today; proof-of-work fields will come here.
+/// The body of a join: `{}`, or what the event's defences ask for.
 #[derive(Debug, Default, Deserialize, garde::Validate, utoipa::ToSchema)]
 #[schema(as = JoinRequest)]
-pub struct JoinBody {}
+pub struct JoinBody {
+    /// A proof of work, where the event's `proof_difficulty` is above 0.
+    #[garde(dive)]
+    pub proof: Option<ProofBody>,
+    /// An invitation issued by the operator, where the event is `invitation_only`.
+    #[garde(skip)]
+    pub invitation: Option<String>,
+}
 
 /// `POST /v1/events/{event}/tickets`: `201` with a new ticket, `200` with the caller's existing one.
 #[utoipa::path(post, path = "/v1/events/{event}/tickets", tag = "shoppers",
     summary = "Join the queue (idempotent per identity)",
-    description = "Anonymous callers get a visitor identity where the event allows it (cookie `waitroom_visitor` and field `visitor_token`).",
+    description = "Anonymous callers get a visitor identity where the event allows it (cookie `waitroom_visitor` and field `visitor_token`). The cookie is `HttpOnly; SameSite=Lax`, and `Secure` when a trusted proxy says the request came over HTTPS (`X-Forwarded-Proto: https`). An event that does not allow anonymous visitors refuses visitor identities too (`403 members_only`).",
     params(EventPath),
-    request_body(content = Option<JoinBody>, description = "`{}` or nothing"),
+    request_body(content = Option<JoinBody>, description = "`{}` or nothing; `proof` and `invitation` where the event asks for them"),
     security(("userToken" = []), ("visitorCookie" = []), ()),
     responses(
         (status = 201, description = "a new ticket", body = TicketView, links(
@@ -40,6 +53,7 @@ pub struct JoinBody {}
         )),
         (status = 400, description = "malformed JSON"),
         (status = 401, description = "no or bad credentials, and the event admits signed-in shoppers only"),
+        (status = 403, description = "members_only: a visitor identity, and the event admits signed-in shoppers only; proof_required or proof_invalid: the event asks for a proof of work; invitation_required: the event is invitation-only and the join has no valid invitation with a use left"),
         (status = 404, description = "no such event"),
         (status = 409, description = "event_not_open, event_closed or sold_out"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
@@ -48,28 +62,18 @@ pub async fn join(
     State(state): State<AppState>,
     EventPath(event): EventPath,
     caller: Caller,
-    ValidJson(_body): ValidJson<JoinBody>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<JoinBody>,
 ) -> Result<Response, ApiError> {
     let config = event_config(&state, &event).await?;
     let now = state.now();
-    let (shopper, visitor_token) = match caller {
-        Caller::Shopper(shopper) => {
-            let renewed = state
-                .auth
-                .renew_visitor(&shopper, now)
-                .map_err(ApiError::internal)?;
-            (shopper, renewed)
-        }
-        Caller::Anonymous if config.allow_anonymous => {
-            let (shopper, token) = state.auth.new_visitor(now).map_err(ApiError::internal)?;
-            (shopper, Some(token))
-        }
-        Caller::Anonymous => {
-            return Err(ApiError::unauthenticated(
-                "this event admits signed-in shoppers only: send Authorization: Bearer <token>",
-            ));
-        }
+    let (shopper, visitor_token) = shopper_of(&state, &config, caller, now)?;
+    let presented = join_defences::Presented {
+        proof: body.proof.as_ref(),
+        invitation: body.invitation.as_deref(),
     };
+    join_defences::check(&state, &config, &shopper.identity, presented, now).await?;
     let outcome = state
         .store
         .join(&event, &shopper.identity, TicketId::random())
@@ -79,6 +83,9 @@ pub async fn join(
         JoinOutcome::NoEvent => return Err(ApiError::not_found(format!("no event {event}"))),
         JoinOutcome::NotAccepting(status) => return Err(not_accepting(&config, status)),
     };
+    if created {
+        state.surge.record_new_identity(&event, now);
+    }
     let mut view = ticket_view(&state, &config, &ticket).await?;
     let status = if created {
         StatusCode::CREATED
@@ -90,13 +97,52 @@ pub async fn join(
     };
     view.visitor_token = Some(token.clone());
     let mut response = (status, Json(view)).into_response();
-    let cookie = format!(
-        "{VISITOR_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={VISITOR_TTL_SECONDS}"
-    );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
+    let peer = peer.map(|Extension(ConnectInfo(peer))| peer);
+    set_visitor_cookie(&state, &mut response, &token, peer, &headers);
+    Ok(response)
+}
+
+/// Who the caller shops as on this event: their user or visitor identity (a member where the
+/// event admits members only), or a new visitor (with its token to hand back) where the event
+/// admits anonymous shoppers.
+pub(crate) fn shopper_of(
+    state: &AppState,
+    config: &EventConfig,
+    caller: Caller,
+    now: UnixMillis,
+) -> Result<(Shopper, Option<String>), ApiError> {
+    match caller {
+        Caller::Shopper(shopper) => {
+            require_member(config, &shopper)?;
+            let renewed = state
+                .auth
+                .renew_visitor(&shopper, now)
+                .map_err(ApiError::internal)?;
+            Ok((shopper, renewed))
+        }
+        Caller::Anonymous if config.allow_anonymous => {
+            let (shopper, token) = state.auth.new_visitor(now).map_err(ApiError::internal)?;
+            Ok((shopper, Some(token)))
+        }
+        Caller::Anonymous => Err(ApiError::unauthenticated(
+            "this event admits signed-in shoppers only: send Authorization: Bearer <token>",
+        )),
+    }
+}
+
+/// Hands a visitor token to the browser as the visitor cookie (`Secure` when a trusted proxy
+/// says the request came over HTTPS).
+pub(crate) fn set_visitor_cookie(
+    state: &AppState,
+    response: &mut Response,
+    token: &str,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) {
+    let secure = came_over_https(&state.settings.trusted_proxies, peer, headers);
+    if let Ok(value) = HeaderValue::from_str(&visitor_cookie(token, secure)) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
-    Ok(response)
 }
 
 /// `GET /v1/events/{event}/tickets/{ticket}`: the caller's ticket (others get `404`). Reading it
@@ -156,7 +202,10 @@ pub async fn leave(
         .ok_or_else(|| ApiError::not_found("no such ticket"))
 }
 
-async fn event_config(state: &AppState, event: &EventId) -> Result<Arc<EventConfig>, ApiError> {
+pub(crate) async fn event_config(
+    state: &AppState,
+    event: &EventId,
+) -> Result<Arc<EventConfig>, ApiError> {
     state
         .event_settings
         .get(event)

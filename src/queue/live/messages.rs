@@ -11,10 +11,14 @@ use crate::domain::{EventStatus, TicketStatus};
 pub enum ServerMessage {
     /// Where the shopper stands. `position` and `eta_seconds` are `null` in the pre-queue before
     /// the draw (nobody has a place yet) and `eta_seconds` is `null` when nothing moves the queue.
+    /// `chance_of_success` (0 to 1) is how likely the shopper is to find something left to buy
+    /// at their turn, `null` while unknown (before the draw).
     Position {
         position: Option<u64>,
         eta_seconds: Option<u64>,
         serving: u64,
+        #[schema(minimum = 0.0, maximum = 1.0)]
+        chance_of_success: Option<f64>,
     },
     /// Let through: the token to present at checkout, valid until `admission_expires_at`.
     Admitted {
@@ -64,10 +68,21 @@ mod tests {
             position: Some(12),
             eta_seconds: Some(3),
             serving: 40,
+            chance_of_success: Some(0.7),
         };
         assert_eq!(
             position.to_json(),
-            r#"{"type":"position","position":12,"eta_seconds":3,"serving":40}"#
+            r#"{"type":"position","position":12,"eta_seconds":3,"serving":40,"chance_of_success":0.7}"#
+        );
+        let unknown = ServerMessage::Position {
+            position: None,
+            eta_seconds: None,
+            serving: 0,
+            chance_of_success: None,
+        };
+        assert_eq!(
+            unknown.to_json(),
+            r#"{"type":"position","position":null,"eta_seconds":null,"serving":0,"chance_of_success":null}"#
         );
         let status = ServerMessage::Status {
             status: EventStatus::Paused,

@@ -124,6 +124,7 @@ struct View {
     drawn: bool,
     admission: Option<Admitted>,
     eta: Option<u64>,
+    chance: Option<f64>,
 }
 
 /// One socket's state between wake-ups.
@@ -233,6 +234,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
             drawn: snapshot.drawn,
             admission: snapshot.admission_of(self.ticket_id).cloned(),
             eta: position.and_then(|p| snapshot.eta_seconds(p)),
+            chance: snapshot.chance_of_success(position),
         }
     }
 
@@ -258,6 +260,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
                 position,
                 eta_seconds: view.eta,
                 serving: view.serving,
+                chance_of_success: view.chance,
             })
             .await?;
             self.position_told = Some(told);
@@ -277,6 +280,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
             position,
             eta_seconds: None,
             serving,
+            chance_of_success: None,
         })
         .await?;
         self.last_position_at = Some(now);

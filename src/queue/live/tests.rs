@@ -161,9 +161,13 @@ async fn a_new_socket_hears_the_status_and_its_position() {
     let position = socket.next_json().await;
 
     assert_eq!(status, json!({"type": "status", "status": "open"}));
+    // The scripted event has no stock left: nothing more can be bought.
     assert_eq!(
         position,
-        json!({"type": "position", "position": 50, "eta_seconds": 5, "serving": 0})
+        json!({
+            "type": "position", "position": 50, "eta_seconds": 5, "serving": 0,
+            "chance_of_success": 0.0,
+        })
     );
 }
 

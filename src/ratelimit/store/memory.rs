@@ -21,6 +21,7 @@ use crate::ratelimit::client_key::ClientKey;
 use crate::ratelimit::decision::{BucketState, DecisionInput, decide};
 use crate::ratelimit::outcome::Decision;
 use crate::ratelimit::penalty::PenaltyState;
+use crate::ratelimit::scope::{BanScope, Liability};
 use crate::store::StoreError;
 
 const SHARDS: usize = 64;
@@ -230,7 +231,12 @@ impl MemoryRateLimitStore {
 
 impl MemoryRateLimitStore {
     /// [`RateLimitStore::banned_until`] at `now_ms`, synchronously.
-    pub fn banned_until_at(&self, clients: &[ClientKey], now_ms: i64) -> Option<i64> {
+    pub fn banned_until_at(
+        &self,
+        clients: &[ClientKey],
+        liability: Liability,
+        now_ms: i64,
+    ) -> Option<i64> {
         if self.latest_ban_ms.load(Ordering::Relaxed) <= now_ms {
             return None;
         }
@@ -239,8 +245,9 @@ impl MemoryRateLimitStore {
             .filter_map(|client| {
                 let shard = self.shard(client.as_bytes());
                 let state = shard.clients.get(client.as_bytes())?;
-                let until = state.penalty(now_ms).ban_until_ms;
-                (until > now_ms).then_some(until)
+                let penalty = state.penalty(now_ms);
+                let until = penalty.ban_until_ms;
+                (until > now_ms && liability.refused_by(penalty.ban_scope)).then_some(until)
             })
             .max()
     }
@@ -280,6 +287,10 @@ fn ban_record(client: &str, state: &ClientState) -> BanRecord {
             .cold
             .as_ref()
             .map_or(0, |cold| cold.penalty.ban_until_ms),
+        scope: state
+            .cold
+            .as_ref()
+            .map_or(BanScope::default(), |cold| cold.penalty.ban_scope),
     }
 }
 
@@ -323,6 +334,7 @@ impl RateLimitStore for MemoryRateLimitStore {
         length_ms: i64,
         reason: &str,
         strike_memory_ms: i64,
+        scope: BanScope,
     ) -> Result<BanRecord, StoreError> {
         let now_ms = self.clock.now_ms();
         Ok(self.with_client(client.as_bytes(), now_ms, |state| {
@@ -339,6 +351,7 @@ impl RateLimitStore for MemoryRateLimitStore {
                 },
                 strikes_until_ms: until + strike_memory_ms,
                 ban_until_ms: until,
+                ban_scope: scope,
             };
             cold.penalty_expires_ms = until + strike_memory_ms;
             cold.reason = reason.to_owned();
@@ -377,8 +390,12 @@ impl RateLimitStore for MemoryRateLimitStore {
         Ok(bans)
     }
 
-    async fn banned_until(&self, clients: &[ClientKey]) -> Result<Option<UnixMillis>, StoreError> {
-        Ok(self.banned_until_at(clients, self.clock.now_ms()))
+    async fn banned_until(
+        &self,
+        clients: &[ClientKey],
+        liability: Liability,
+    ) -> Result<Option<UnixMillis>, StoreError> {
+        Ok(self.banned_until_at(clients, liability, self.clock.now_ms()))
     }
 
     async fn now_ms(&self) -> Result<UnixMillis, StoreError> {

@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::client_key::ClientKey;
 use super::decision::DecisionInput;
 use super::outcome::Decision;
+use super::scope::{BanScope, Liability};
 use super::tally::Tally;
 use crate::clock::UnixMillis;
 use crate::store::StoreError;
@@ -48,6 +49,8 @@ pub struct BanRecord {
     pub count: i64,
     /// When the ban ends.
     pub until_ms: UnixMillis,
+    /// Whom it refuses.
+    pub scope: BanScope,
 }
 
 /// A slot among a bucket's in-flight requests, given back when the request ends.
@@ -78,13 +81,15 @@ pub trait RateLimitStore: Send + Sync + 'static {
     /// Gives a slot back.
     async fn release(&self, permit: &Permit) -> Result<(), StoreError>;
 
-    /// Bans `client` for `length_ms` (replacing a shorter current ban), counting a strike.
+    /// Bans `client` for `length_ms` (replacing a shorter current ban) with `scope`, counting a
+    /// strike.
     async fn ban(
         &self,
         client: &str,
         length_ms: i64,
         reason: &str,
         strike_memory_ms: i64,
+        scope: BanScope,
     ) -> Result<BanRecord, StoreError>;
 
     /// Lifts the client's ban; `false` when it was not banned.
@@ -93,10 +98,15 @@ pub trait RateLimitStore: Send + Sync + 'static {
     /// Every current ban, soonest to end first.
     async fn bans(&self) -> Result<Vec<BanRecord>, StoreError>;
 
-    /// The latest end of the current bans of any of `clients`; `None` when none is banned.
-    /// A request is refused while any of its identities is banned, whichever one its rule
-    /// charges.
-    async fn banned_until(&self, clients: &[ClientKey]) -> Result<Option<UnixMillis>, StoreError>;
+    /// The latest end of the current bans of any of `clients` that refuse a request with
+    /// `liability` on them; `None` when none does. A request is refused while any of its
+    /// identities is banned, whichever one its rule charges (a verified user's address only by
+    /// a ban of scope everyone).
+    async fn banned_until(
+        &self,
+        clients: &[ClientKey],
+        liability: Liability,
+    ) -> Result<Option<UnixMillis>, StoreError>;
 
     /// The store's current time (Redis `TIME`, or the injected clock).
     async fn now_ms(&self) -> Result<UnixMillis, StoreError>;

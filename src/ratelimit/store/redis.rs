@@ -20,6 +20,7 @@ use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::client_key::ClientKey;
 use crate::ratelimit::decision::{DecisionInput, Limit};
 use crate::ratelimit::outcome::{BanStarted, Decision, Quota};
+use crate::ratelimit::scope::{BanScope, Liability};
 use crate::ratelimit::tally::{STALE_AFTER_MS, Tally};
 use crate::store::StoreError;
 
@@ -36,6 +37,9 @@ const BANNED_LUA: &str = include_str!("../../../lua/ratelimit_banned.lua");
 const TALLY_KEY: &str = "wr:rl:tallies";
 /// The sorted set of current bans (client key scored by the ban's end), for listing.
 const BAN_INDEX_KEY: &str = "wr:rl:bans";
+/// The same for the bans of scope everyone, which refuse verified users too. Its hash tag puts
+/// it in the slot of [`BAN_INDEX_KEY`] (whose whole name is hashed), so one script writes both.
+const EVERYONE_BAN_INDEX_KEY: &str = "{wr:rl:bans}:everyone";
 
 struct Scripts {
     gcra: Script,
@@ -164,11 +168,21 @@ where
         self.horizon.any_ban_at(now)
     }
 
-    async fn index_ban(&self, client: &str, until_ms: i64) -> Result<(), StoreError> {
+    async fn index_ban(
+        &self,
+        client: &str,
+        until_ms: i64,
+        scope: BanScope,
+    ) -> Result<(), StoreError> {
         self.horizon.banned(until_ms);
         let now = RateLimitStore::now_ms(self).await?;
         let mut invocation = self.scripts.ban_index.key(BAN_INDEX_KEY);
-        invocation.arg(now).arg(client).arg(until_ms);
+        invocation
+            .key(EVERYONE_BAN_INDEX_KEY)
+            .arg(now)
+            .arg(client)
+            .arg(until_ms)
+            .arg(scope.code());
         self.run::<i64>(&invocation).await.map(|_| ())
     }
 }
@@ -268,11 +282,14 @@ where
             .arg(policy.strike_memory_ms)
             .arg(lengths)
             .arg(a)
-            .arg(b);
+            .arg(b)
+            .arg(input.liability.code())
+            .arg(input.ban_scope.code());
         let reply: Vec<i64> = self.run(&invocation).await?;
         let decision = decision_from_reply(&reply)?;
         if let Decision::Limited { ban: Some(ban), .. } = &decision {
-            self.index_ban(&key.client, ban.until_ms).await?;
+            self.index_ban(&key.client, ban.until_ms, input.ban_scope)
+                .await?;
         }
         Ok(decision)
     }
@@ -314,23 +331,26 @@ where
         length_ms: i64,
         reason: &str,
         strike_memory_ms: i64,
+        scope: BanScope,
     ) -> Result<BanRecord, StoreError> {
         let mut invocation = self.scripts.ban.key(penalty_key(client));
         invocation
             .arg(self.now_arg())
             .arg(length_ms)
             .arg(reason)
-            .arg(strike_memory_ms);
+            .arg(strike_memory_ms)
+            .arg(scope.code());
         let reply: Vec<i64> = self.run(&invocation).await?;
         let [until_ms, count] = reply[..] else {
             return Err(corrupt(&reply));
         };
-        self.index_ban(client, until_ms).await?;
+        self.index_ban(client, until_ms, scope).await?;
         Ok(BanRecord {
             key: client.to_owned(),
             reason: reason.to_owned(),
             count,
             until_ms,
+            scope,
         })
     }
 
@@ -339,12 +359,14 @@ where
         invocation.arg(self.now_arg());
         let lifted: i64 = self.run(&invocation).await?;
         let mut connection = self.connection.clone();
-        redis::cmd("ZREM")
-            .arg(BAN_INDEX_KEY)
-            .arg(client)
-            .query_async::<i64>(&mut connection)
-            .await
-            .map_err(unavailable)?;
+        for index in [BAN_INDEX_KEY, EVERYONE_BAN_INDEX_KEY] {
+            redis::cmd("ZREM")
+                .arg(index)
+                .arg(client)
+                .query_async::<i64>(&mut connection)
+                .await
+                .map_err(unavailable)?;
+        }
         Ok(lifted == 1)
     }
 
@@ -360,15 +382,20 @@ where
             .map_err(unavailable)?;
         let mut bans = Vec::with_capacity(clients.len());
         for client in clients {
-            let (reason, count, until_ms): (Option<String>, Option<i64>, Option<i64>) =
-                redis::cmd("HMGET")
-                    .arg(penalty_key(&client))
-                    .arg("r")
-                    .arg("k")
-                    .arg("b")
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(unavailable)?;
+            let (reason, count, until_ms, scope): (
+                Option<String>,
+                Option<i64>,
+                Option<i64>,
+                Option<String>,
+            ) = redis::cmd("HMGET")
+                .arg(penalty_key(&client))
+                .arg("r")
+                .arg("k")
+                .arg("b")
+                .arg("sc")
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
             let until_ms = until_ms.unwrap_or(0);
             if until_ms > now {
                 bans.push(BanRecord {
@@ -376,6 +403,7 @@ where
                     reason: reason.unwrap_or_else(|| VIOLATIONS_REASON.to_owned()),
                     count: count.unwrap_or(1),
                     until_ms,
+                    scope: BanScope::from_code(scope.as_deref()),
                 });
             }
         }
@@ -383,11 +411,19 @@ where
         Ok(bans)
     }
 
-    async fn banned_until(&self, clients: &[ClientKey]) -> Result<Option<UnixMillis>, StoreError> {
-        if clients.is_empty() || !self.any_ban().await {
+    async fn banned_until(
+        &self,
+        clients: &[ClientKey],
+        liability: Liability,
+    ) -> Result<Option<UnixMillis>, StoreError> {
+        if clients.is_empty() || liability == Liability::Exempt || !self.any_ban().await {
             return Ok(None);
         }
-        let mut invocation = self.scripts.banned.key(BAN_INDEX_KEY);
+        let index = match liability {
+            Liability::Shared => EVERYONE_BAN_INDEX_KEY,
+            _ => BAN_INDEX_KEY,
+        };
+        let mut invocation = self.scripts.banned.key(index);
         invocation.arg(self.now_arg());
         for client in clients {
             invocation.arg(client.as_str());

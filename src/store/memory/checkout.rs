@@ -5,15 +5,32 @@ use std::collections::BTreeMap;
 use super::state::{EventState, put, take};
 use crate::clock::UnixMillis;
 use crate::domain::{
-    Order, OrderId, OrderStatus, PayOutcome, ReserveOutcome, ReserveRequest, Sku, TicketStatus,
+    Holdings, OperatorStatus, Order, OrderId, OrderStatus, PayOutcome, ReserveOutcome,
+    ReserveRequest, Sku, TicketStatus, broken_limit,
 };
+
+/// The answer to a checkout with an admission that already made `order`: the same order to
+/// its owner when the retry carries the first idempotency key or none (a lost response must
+/// not lose the purchase), `AdmissionUsed` when it carries another key.
+fn prior_order(order: &Order, request: &ReserveRequest) -> ReserveOutcome {
+    if order.identity != request.identity {
+        return ReserveOutcome::NotAdmitted;
+    }
+    match &request.idempotency_key {
+        None => ReserveOutcome::Existing(order.clone()),
+        Some(key) if order.idempotency_key.as_ref() == Some(key) => {
+            ReserveOutcome::Replayed(order.clone())
+        }
+        Some(_) => ReserveOutcome::AdmissionUsed,
+    }
+}
 
 impl EventState {
     /// Consumes the admission and reserves every item, or changes nothing.
     ///
-    /// Checks, in order: an order already made with this admission (replayed when the
-    /// idempotency key matches, else the admission is used), a valid admission, SKUs the event
-    /// sells, then stock.
+    /// Checks, in order: an order already made with this admission (see [`prior_order`]), the
+    /// event not closed, a valid admission, SKUs the event sells, the purchase limits, then
+    /// stock.
     pub(super) fn reserve(&mut self, request: &ReserveRequest, now: UnixMillis) -> ReserveOutcome {
         self.settle(now);
         if let Some(order) = self
@@ -21,15 +38,10 @@ impl EventState {
             .get(&request.ticket_id)
             .and_then(|order_id| self.orders.get(order_id))
         {
-            return if order.identity != request.identity {
-                ReserveOutcome::NotAdmitted
-            } else if request.idempotency_key.is_some()
-                && request.idempotency_key == order.idempotency_key
-            {
-                ReserveOutcome::Replayed(order.clone())
-            } else {
-                ReserveOutcome::AdmissionUsed
-            };
+            return prior_order(order, request);
+        }
+        if self.config.operator_status == OperatorStatus::Closed {
+            return ReserveOutcome::Closed;
         }
         let Some(record) = self.tickets.get(&request.identity) else {
             return ReserveOutcome::NotAdmitted;
@@ -55,16 +67,32 @@ impl EventState {
         {
             return ReserveOutcome::UnknownSku(item.sku.clone());
         }
-        if let Some(item) = request.items.iter().find(|item| {
-            let left = self.stock_left.get(&item.sku).copied().unwrap_or(0);
-            wanted.get(&item.sku).copied().unwrap_or(0) > left
-        }) {
+        let empty = BTreeMap::new();
+        let held = self.holdings.get(&request.identity).unwrap_or(&empty);
+        let has = Holdings {
+            in_all: held.values().sum(),
+            of_sku: |sku: &Sku| held.get(sku).copied().unwrap_or(0),
+        };
+        if let Some(limit) = broken_limit(
+            &self.config.max_units_per_order,
+            &self.config.max_units_per_shopper,
+            &wanted,
+            &has,
+        ) {
+            return ReserveOutcome::PurchaseLimit(limit);
+        }
+        if let Some(item) = request
+            .items
+            .iter()
+            .find(|item| wanted.get(&item.sku).copied().unwrap_or(0) > self.left_of(&item.sku))
+        {
             return ReserveOutcome::SoldOut(item.sku.clone());
         }
 
+        let holdings = self.holdings.entry(request.identity.clone()).or_default();
         for (sku, units) in wanted {
-            take(&mut self.stock_left, sku, units);
             put(&mut self.reserved, sku, units);
+            put(holdings, sku, units);
         }
         if let Some(record) = self.tickets.get_mut(&request.identity) {
             record.ticket.admission_used = true;

@@ -9,7 +9,7 @@ use crate::domain::{
     Admitted, DrainOutcome, DrawOutcome, EventStatus, Identity, JoinOutcome, Mode, Ticket,
     TicketId, TicketStatus,
 };
-use crate::queue::{Bucket, Outflow, is_abandoned};
+use crate::queue::{Bucket, MOST_DROPPED_PER_DRAIN, Outflow, is_abandoned};
 
 impl EventState {
     /// Joins `identity`, or answers its current place (see [`crate::store::QueueStore::join`]).
@@ -154,7 +154,8 @@ impl EventState {
     }
 
     /// Runs the leaky bucket once: settles expiries, then admits from the head what the bucket
-    /// and the caps allow, dropping head shoppers whose page is gone.
+    /// and the caps allow, dropping head shoppers whose page is gone (at most
+    /// [`MOST_DROPPED_PER_DRAIN`], so one drain stays short however many have left).
     pub(super) fn drain(&mut self, now: UnixMillis) -> DrainOutcome {
         self.draw_if_due(now);
         self.settle(now);
@@ -167,7 +168,7 @@ impl EventState {
         if let (true, Some(bucket)) = (flowing, self.bucket) {
             let free = self.room().free_places(&self.config).unwrap_or(u64::MAX);
             let allowed = bucket.whole_shoppers().min(free);
-            while (admitted.len() as u64) < allowed {
+            while (admitted.len() as u64) < allowed && abandoned < MOST_DROPPED_PER_DRAIN {
                 let Some((score, identity)) = self.queue.pop_first() else {
                     break;
                 };
@@ -183,7 +184,12 @@ impl EventState {
                     admitted.push(admission);
                 }
             }
-            self.bucket = Some(bucket.spend(admitted.len() as u64));
+            let waiting = !self.queue.is_empty();
+            self.bucket = Some(
+                bucket
+                    .spend(admitted.len() as u64)
+                    .after_drain(outflow, waiting),
+            );
         }
         DrainOutcome {
             admitted,

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::ranks::ScoreRanks;
 use crate::clock::UnixMillis;
 use crate::domain::{
-    EventConfig, EventStats, EventStatus, Identity, InstanceId, Order, OrderId, OrderStatus, Sku,
-    Ticket, TicketId, TicketStatus, event_status,
+    ChangeError, EventChange, EventConfig, EventStats, EventStatus, Identity, InstanceId, Order,
+    OrderId, OrderStatus, Sku, Ticket, TicketId, TicketStatus, event_status, left_in_stock,
 };
 use crate::queue::{Bucket, Room, draw_order};
 
@@ -41,8 +41,6 @@ pub(super) struct Counters {
 #[derive(Debug)]
 pub(super) struct EventState {
     pub(super) config: EventConfig,
-    /// Units left to sell per offered SKU.
-    pub(super) stock_left: BTreeMap<Sku, u64>,
     /// Units paid for per SKU.
     pub(super) sold: BTreeMap<Sku, u64>,
     /// Units held by unpaid reservations per SKU.
@@ -67,6 +65,8 @@ pub(super) struct EventState {
     pub(super) orders: HashMap<OrderId, Order>,
     /// The order made with each used admission, for idempotent replays.
     pub(super) order_of_ticket: HashMap<TicketId, OrderId>,
+    /// Units each shopper has in paid and unpaid orders, per SKU (the per-shopper limit).
+    pub(super) holdings: HashMap<Identity, BTreeMap<Sku, u64>>,
     pub(super) counters: Counters,
     /// Each reporting instance's latest heartbeat.
     pub(super) beats: HashMap<InstanceId, UnixMillis>,
@@ -76,7 +76,6 @@ impl EventState {
     /// A new event with all its inventory in stock.
     pub(super) fn new(config: EventConfig) -> Self {
         Self {
-            stock_left: config.inventory.clone(),
             sold: BTreeMap::new(),
             reserved: BTreeMap::new(),
             config,
@@ -91,28 +90,43 @@ impl EventState {
             reservations_due: BTreeSet::new(),
             orders: HashMap::new(),
             order_of_ticket: HashMap::new(),
+            holdings: HashMap::new(),
             counters: Counters::default(),
             beats: HashMap::new(),
         }
     }
 
-    /// Replaces the settings; each SKU's stock left moves by the change of its total (never
-    /// below zero), and SKUs no longer offered leave the stock.
-    pub(super) fn update(&mut self, config: EventConfig) {
-        let mut stock_left = BTreeMap::new();
-        for (sku, &total) in &config.inventory {
-            let before = self.config.inventory.get(sku).copied().unwrap_or(0);
-            let left = self.stock_left.get(sku).copied().unwrap_or(0);
-            let moved = i128::from(left) + i128::from(total) - i128::from(before);
-            stock_left.insert(sku.clone(), u64::try_from(moved.max(0)).unwrap_or(u64::MAX));
-        }
-        self.stock_left = stock_left;
-        self.config = config;
+    /// Changes some settings at once, on the settings in force; returns them as changed.
+    pub(super) fn change(&mut self, change: &EventChange) -> Result<EventConfig, ChangeError> {
+        self.config = change.apply(&self.config)?;
+        Ok(self.config.clone())
+    }
+
+    /// Units left to sell of an offered SKU: its total less what is sold and held (never below
+    /// zero). Derived, never kept, so no change of the totals can forget a deficit or give back
+    /// units already sold.
+    pub(super) fn left_of(&self, sku: &Sku) -> u64 {
+        let total = self.config.inventory.get(sku).copied().unwrap_or(0);
+        let count = |counts: &BTreeMap<Sku, u64>| counts.get(sku).copied().unwrap_or(0);
+        left_in_stock(total, count(&self.sold), count(&self.reserved))
+    }
+
+    /// Units left per offered SKU.
+    pub(super) fn stock_left(&self) -> BTreeMap<Sku, u64> {
+        self.config
+            .inventory
+            .keys()
+            .map(|sku| (sku.clone(), self.left_of(sku)))
+            .collect()
     }
 
     /// Units left in all SKUs together.
     pub(super) fn units_left(&self) -> u64 {
-        self.stock_left.values().sum()
+        self.config
+            .inventory
+            .keys()
+            .map(|sku| self.left_of(sku))
+            .sum()
     }
 
     /// The event's status at `now`.
@@ -200,11 +214,10 @@ impl EventState {
                 continue;
             };
             order.status = OrderStatus::Expired;
+            let holdings = self.holdings.entry(order.identity.clone()).or_default();
             for item in &order.items {
                 take(&mut self.reserved, &item.sku, item.quantity);
-                if let Some(left) = self.stock_left.get_mut(&item.sku) {
-                    *left += item.quantity;
-                }
+                take(holdings, &item.sku, item.quantity);
             }
             self.counters.orders_expired += 1;
         }
@@ -249,7 +262,7 @@ impl EventState {
             orders_reserved: c.orders_reserved,
             orders_paid: c.orders_paid,
             orders_expired: c.orders_expired,
-            stock_left: self.stock_left.clone(),
+            stock_left: self.stock_left(),
             sold: offered(&self.sold),
             reserved: offered(&self.reserved),
         }

@@ -8,6 +8,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, ServerErrorKind, Value};
 
 use crate::store::StoreError;
+use crate::telemetry::redact::redact_url;
 
 /// How long connecting, and waiting for any one reply, may take: a dead Redis is reported as
 /// unavailable within a couple of seconds instead of hanging the request.
@@ -41,7 +42,10 @@ impl Connection {
         // The clients bound each attempt; this bounds the whole, retries included.
         tokio::time::timeout(TIMEOUT * 2, connecting)
             .await
-            .map_err(|_| StoreError::Unavailable(format!("connecting to {urls} timed out")))?
+            .map_err(|_| {
+                let nodes: Vec<String> = nodes.iter().map(|url| redact_url(url)).collect();
+                StoreError::Unavailable(format!("connecting to {} timed out", nodes.join(",")))
+            })?
     }
 
     async fn single(url: &str) -> Result<Self, StoreError> {

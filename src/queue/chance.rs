@@ -1,0 +1,233 @@
+//! The chance of success: how likely a waiting shopper is to find something left to buy.
+//!
+//! Ahead of a shopper at position `p` stand the admitted shoppers who have not used their
+//! admission yet and the `p − 1` shoppers waiting in front. Each of those buys with the share of
+//! admitted shoppers who bought so far, the waiting ones only if they do not leave first (the
+//! share of shoppers who left or were dropped), and each buyer takes the units per order seen so
+//! far. The shopper can buy while fewer buyers come first than the units left can serve: with
+//! the buyers ahead counted as a binomial, the chance is its distribution function there.
+//!
+//! The shares are measured from the event's counters, starting from a cautious prior (every
+//! admitted shopper buys, nobody leaves) that the counts outweigh as the sale goes on, so the
+//! first shoppers are not promised more than the stock can give.
+
+use crate::domain::EventStats;
+
+/// How many shoppers' worth the prior counts for against what is measured.
+const PRIOR_WEIGHT: f64 = 5.0;
+
+/// What the counters of a sale say about the shoppers ahead of any place in its queue.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SaleOutlook {
+    /// Units left in stock, all SKUs together.
+    pub units_left: u64,
+    /// Admitted shoppers who have not used their admission yet: all ahead of every waiting one.
+    pub unused_admissions: u64,
+    /// Units per order so far (1 before any order).
+    pub units_per_order: f64,
+    /// Share of admitted shoppers who buy.
+    pub buy_share: f64,
+    /// Share of waiting shoppers who leave (or are dropped) before their turn.
+    pub leave_share: f64,
+}
+
+impl SaleOutlook {
+    /// The outlook from an event's counters.
+    pub fn of(stats: &EventStats) -> Self {
+        let live_reservations = stats
+            .orders_reserved
+            .saturating_sub(stats.orders_paid)
+            .saturating_sub(stats.orders_expired);
+        let unused = stats.active.saturating_sub(live_reservations);
+        let finished = stats.admitted.saturating_sub(unused) as f64;
+        let bought = stats.orders_reserved as f64;
+        let buy_share = ((bought + PRIOR_WEIGHT) / (finished + PRIOR_WEIGHT)).clamp(0.0, 1.0);
+        let departed = (stats.left + stats.abandoned) as f64;
+        let reached = stats.admitted as f64;
+        let leave_share = (departed / (departed + reached + PRIOR_WEIGHT)).clamp(0.0, 1.0);
+        let orders = (stats.orders_paid + live_reservations) as f64;
+        let units: u64 = stats.sold.values().chain(stats.reserved.values()).sum();
+        Self {
+            units_left: stats.units_left(),
+            unused_admissions: unused,
+            units_per_order: ((units as f64 + 1.0) / (orders + 1.0)).max(1.0),
+            buy_share,
+            leave_share,
+        }
+    }
+
+    /// The chance, from 0 to 1 in hundredths, that a shopper waiting at `position` (1 = next)
+    /// can still buy when their turn comes.
+    pub fn chance_at(&self, position: u64) -> f64 {
+        if self.units_left == 0 {
+            return 0.0;
+        }
+        let waiting_ahead = position.saturating_sub(1);
+        let ahead = self.unused_admissions.saturating_add(waiting_ahead);
+        let expected_buyers = self.unused_admissions as f64 * self.buy_share
+            + waiting_ahead as f64 * self.buy_share * (1.0 - self.leave_share);
+        let share = if ahead == 0 {
+            0.0
+        } else {
+            expected_buyers / ahead as f64
+        };
+        // Buyers the units left can serve before this shopper, leaving them at least one unit.
+        let servable = (self.units_left as f64 / self.units_per_order).ceil() as u64;
+        let chance = binomial_cdf(ahead, share, servable.saturating_sub(1));
+        (chance * 100.0).round() / 100.0
+    }
+}
+
+/// P(X ≤ k) for X ~ Binomial(n, q): exact for small variances, the normal approximation (with
+/// continuity correction) beyond, where it is within a fraction of a percent.
+fn binomial_cdf(n: u64, q: f64, k: u64) -> f64 {
+    if k >= n || q <= 0.0 {
+        return 1.0;
+    }
+    if q >= 1.0 {
+        return 0.0;
+    }
+    let (nf, kf) = (n as f64, k as f64);
+    let variance = nf * q * (1.0 - q);
+    if variance >= 25.0 {
+        return normal_cdf((kf + 0.5 - nf * q) / variance.sqrt());
+    }
+    if q > 0.5 {
+        // X ≤ k is n − X ≥ n − k, with n − X ~ Binomial(n, 1 − q).
+        return 1.0 - binomial_cdf(n, 1.0 - q, n - k - 1);
+    }
+    // Small variance and q ≤ ½: n·q < 50, so (1 − q)^n stays far from underflow.
+    let mut term = (1.0 - q).powf(nf);
+    let mut sum = term;
+    let ratio = q / (1.0 - q);
+    for i in 0..k {
+        term *= (nf - i as f64) / (i as f64 + 1.0) * ratio;
+        sum += term;
+        if term < 1e-15 && i as f64 > nf * q {
+            break;
+        }
+    }
+    sum.min(1.0)
+}
+
+/// The standard normal distribution function (Abramowitz and Stegun 7.1.26, error < 1e-7).
+fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::domain::Sku;
+
+    fn outlook(units_left: u64, buy_share: f64, leave_share: f64) -> SaleOutlook {
+        SaleOutlook {
+            units_left,
+            unused_admissions: 0,
+            units_per_order: 1.0,
+            buy_share,
+            leave_share,
+        }
+    }
+
+    #[test]
+    fn with_every_shopper_buying_one_unit_the_first_units_left_places_are_sure() {
+        let sure = outlook(100, 1.0, 0.0);
+        assert_eq!(sure.chance_at(1), 1.0);
+        assert_eq!(sure.chance_at(100), 1.0);
+        assert_eq!(sure.chance_at(101), 0.0);
+    }
+
+    #[test]
+    fn nothing_left_is_no_chance() {
+        assert_eq!(outlook(0, 0.5, 0.5).chance_at(1), 0.0);
+    }
+
+    #[test]
+    fn half_the_shoppers_buying_doubles_the_places_with_a_chance() {
+        let half = outlook(100, 0.5, 0.0);
+        assert!(half.chance_at(150) > 0.95, "{}", half.chance_at(150));
+        assert!(
+            (half.chance_at(200) - 0.5).abs() <= 0.05,
+            "{}",
+            half.chance_at(200)
+        );
+        assert!(half.chance_at(260) < 0.05, "{}", half.chance_at(260));
+    }
+
+    #[test]
+    fn the_chance_never_rises_further_back() {
+        let sale = SaleOutlook {
+            units_left: 40,
+            unused_admissions: 7,
+            units_per_order: 1.6,
+            buy_share: 0.7,
+            leave_share: 0.2,
+        };
+        let mut before = 1.0;
+        for position in 1..400 {
+            let chance = sale.chance_at(position);
+            assert!((0.0..=1.0).contains(&chance));
+            assert!(chance <= before, "{chance} at {position} after {before}");
+            before = chance;
+        }
+    }
+
+    #[test]
+    fn the_exact_and_the_approximate_distribution_agree_where_they_meet() {
+        // Variance just under and just over 25: the two branches give nearly the same answer.
+        let exact = binomial_cdf(104, 0.5, 52);
+        let approx = binomial_cdf(100, 0.5, 50);
+        assert!((exact - approx).abs() < 0.02, "{exact} vs {approx}");
+        assert!((binomial_cdf(10, 0.3, 3) - 0.6496).abs() < 1e-3);
+        assert!((binomial_cdf(10, 0.9, 8) - 0.2639).abs() < 1e-3);
+    }
+
+    #[test]
+    fn the_outlook_measures_the_sale_from_its_counters() {
+        let tee = Sku::parse("TEE").unwrap_or_else(|_| unreachable!());
+        let stats = EventStats {
+            admitted: 105,
+            active: 10,
+            left: 45,
+            abandoned: 0,
+            orders_reserved: 50,
+            orders_paid: 40,
+            orders_expired: 5,
+            sold: BTreeMap::from([(tee.clone(), 80)]),
+            reserved: BTreeMap::from([(tee.clone(), 10)]),
+            stock_left: BTreeMap::from([(tee, 30)]),
+            ..EventStats::default()
+        };
+        let seen = SaleOutlook::of(&stats);
+        // 5 live reservations, so 5 unused admissions; 100 finished, 50 bought.
+        assert_eq!((seen.units_left, seen.unused_admissions), (30, 5));
+        assert!((seen.buy_share - 55.0 / 105.0).abs() < 1e-9);
+        assert!((seen.leave_share - 45.0 / 155.0).abs() < 1e-9);
+        assert!((seen.units_per_order - 91.0 / 46.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn before_anything_is_measured_every_admitted_shopper_is_counted_as_a_buyer() {
+        let fresh = SaleOutlook::of(&EventStats {
+            stock_left: BTreeMap::from([(Sku::parse("TEE").unwrap_or_else(|_| unreachable!()), 3)]),
+            ..EventStats::default()
+        });
+        assert_eq!((fresh.buy_share, fresh.leave_share), (1.0, 0.0));
+        assert_eq!(fresh.chance_at(3), 1.0);
+        assert_eq!(fresh.chance_at(4), 0.0);
+    }
+}
