@@ -12,6 +12,7 @@ use waitroom::ratelimit::decision::{DecisionInput, Limit};
 use waitroom::ratelimit::gcra::GcraLimit;
 use waitroom::ratelimit::outcome::Decision;
 use waitroom::ratelimit::penalty::PenaltyPolicy;
+use waitroom::ratelimit::scope::Liability;
 use waitroom::ratelimit::sliding_window::WindowLimit;
 use waitroom::ratelimit::store::{BucketKey, RateLimitStore, RedisRateLimitStore};
 
@@ -30,7 +31,7 @@ fn input(limit: Limit) -> DecisionInput {
             ban_lengths_ms: vec![60_000],
             strike_memory_ms: 3_600_000,
         }),
-        liability: waitroom::ratelimit::scope::Liability::Own,
+        liability: Liability::Own,
         ban_scope: waitroom::ratelimit::scope::BanScope::Everyone,
     }
 }

@@ -128,6 +128,9 @@ pub struct BotPlan {
     pub identities: u32,
     /// Pause between two requests of one bot.
     pub interval_ms: u64,
+    /// The largest share of the admissions (0 to 1) the bots may take before the run fails;
+    /// unset, the bots' share is reported and not judged.
+    pub max_share_of_admissions: Option<f64>,
 }
 
 impl Default for BotPlan {
@@ -136,6 +139,7 @@ impl Default for BotPlan {
             count: 0,
             identities: 10,
             interval_ms: 20,
+            max_share_of_admissions: None,
         }
     }
 }
@@ -253,6 +257,13 @@ impl Scenario {
         }
         if self.bots.count > 0 && self.bots.identities == 0 {
             return invalid("bots.identities", "a bot needs at least one identity");
+        }
+        if self
+            .bots
+            .max_share_of_admissions
+            .is_some_and(|share| !share_ok(share))
+        {
+            return invalid("bots.max_share_of_admissions", "a share is between 0 and 1");
         }
         if !positive(self.run.max_seconds) || !non_negative(self.run.lead_seconds) {
             return invalid("run", "durations must be positive");
