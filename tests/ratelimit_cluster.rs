@@ -5,7 +5,7 @@
 mod support;
 
 use std::sync::Arc;
-use waitroom::ratelimit::scope::BanScope;
+use waitroom::ratelimit::scope::{BanScope, Liability};
 
 use support::redis_cluster::RedisCluster;
 use waitroom::ratelimit::decision::{DecisionInput, Limit};
@@ -81,7 +81,7 @@ async fn decisions_penalties_and_bans_work_across_a_redis_cluster() {
             "client {i}"
         );
         let banned = store
-            .banned_until(std::slice::from_ref(&key.client))
+            .banned_until(std::slice::from_ref(&key.client), Liability::Own)
             .await
             .unwrap();
         assert!(banned.is_some(), "client {i} is banned");
