@@ -7,10 +7,9 @@ RUN cargo build --release --locked --bin waitroom
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 waitroom
 COPY --from=build /src/target/release/waitroom /usr/local/bin/waitroom
-COPY static /usr/share/waitroom/static
 USER waitroom
+# The pages are built into the binary: no static directory to ship.
 ENV WAITROOM_LISTEN=0.0.0.0:8080 \
-    WAITROOM_STATIC_DIR=/usr/share/waitroom/static \
     WAITROOM_LOG_FORMAT=json
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/waitroom"]

@@ -1,4 +1,4 @@
-// waitroom's JSON API as the shopper's pages use it: credentials, problem errors, small helpers.
+// waitroom's JSON API as the shopper's pages use it: credentials, problem errors, retries.
 
 /** The event of this page: `?event=` or the demo event. */
 export function eventFromQuery() {
@@ -9,10 +9,26 @@ export function eventFromQuery() {
 /** Where this shopper's bearer token (user JWT or visitor token) is kept between pages. */
 const TOKEN_KEY = "waitroom.token";
 
+/**
+ * The shopper's bearer token. A shop hands a signed-in shopper over with the token in the
+ * address's fragment (`#token=…`): browsers never send a fragment to any server, so it reaches no
+ * log, and the page takes it once and removes it from the address bar (and so from the history
+ * and from any link the shopper copies). A token in the query (`?token=`) is never used: it would
+ * be in every log on the way, and anyone could plant their own identity on a shopper with a link.
+ */
 export function storedToken() {
-  const fromQuery = new URLSearchParams(location.search).get("token");
-  if (fromQuery) {
-    localStorage.setItem(TOKEN_KEY, fromQuery);
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const query = new URLSearchParams(location.search);
+  const handedOver = fragment.get("token");
+  if (handedOver || query.has("token")) {
+    if (handedOver) {
+      localStorage.setItem(TOKEN_KEY, handedOver);
+    }
+    fragment.delete("token");
+    query.delete("token");
+    const search = query.toString();
+    const hash = fragment.toString();
+    history.replaceState(history.state, "", `${location.pathname}${search ? `?${search}` : ""}${hash ? `#${hash}` : ""}`);
   }
   return localStorage.getItem(TOKEN_KEY);
 }
@@ -27,17 +43,20 @@ export function storeToken(token) {
 
 /** An API answer that was not a success: carries the problem document when there is one. */
 export class ApiProblem extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
     this.status = status;
     this.code = problem && problem.code;
     this.problem = problem;
+    /** Seconds the server asked to wait (`Retry-After`), when it did. */
+    this.retryAfter = retryAfter;
   }
 }
 
 /**
  * Calls the API: JSON in and out, the bearer token when there is one, cookies always (anonymous
- * visitors are known by theirs). Resolves with `{status, body}`; rejects with ApiProblem.
+ * visitors are known by theirs). Resolves with `{status, body}`; rejects with ApiProblem, or with
+ * a TypeError when the network failed.
  */
 export async function api(path, { method = "GET", body, token, headers = {} } = {}) {
   const request = { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin" };
@@ -57,40 +76,117 @@ export async function api(path, { method = "GET", body, token, headers = {} } = 
     parsed = null;
   }
   if (!response.ok) {
-    throw new ApiProblem(response.status, parsed);
+    throw new ApiProblem(response.status, parsed, retryAfterSeconds(response.headers.get("Retry-After")));
   }
   return { status: response.status, body: parsed };
 }
 
-/** A wait in words: "about 3 min", "less than a minute". */
-export function waitInWords(seconds) {
-  if (seconds === null || seconds === undefined) {
-    return "unknown for now";
+function retryAfterSeconds(value) {
+  if (!value) {
+    return null;
   }
-  if (seconds < 60) {
-    return "less than a minute";
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) {
+    return Math.max(0, seconds);
   }
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) {
-    return `about ${minutes} min`;
-  }
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  return rest ? `about ${hours} h ${rest} min` : `about ${hours} h`;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, (at - Date.now()) / 1000);
 }
 
-/** A time for people, in the shopper's own zone. */
-export function clockTime(rfc3339) {
-  const at = new Date(rfc3339);
-  return Number.isNaN(at.getTime()) ? "" : at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+/** Whether trying again later may succeed: the server is busy or away, or the network failed. */
+export function isRetryable(error) {
+  if (error instanceof ApiProblem) {
+    return error.status === 429 || error.status === 502 || error.status === 503 || error.status === 504;
+  }
+  return error instanceof TypeError;
 }
 
-/** What each event status means to a shopper. */
-export const STATUS_WORDS = {
-  scheduled: ["Not open yet", "The waiting room opens before the sale starts. Come back a little before the start."],
-  prequeue: ["Before the start", "Everyone here before the start gets a place by fair lottery when the sale starts: arriving early buys nothing, so relax."],
-  open: ["Open", "The line is moving. Keep this page open: you'll go to checkout by yourself when it's your turn."],
-  paused: ["Paused", "The shop has paused the line for a moment. You keep your place."],
-  sold_out: ["Sold out", "Everything has been sold. Sorry!"],
-  closed: ["Closed", "This sale has ended."],
-};
+/** The longest wait between two tries. */
+export const LONGEST_BACKOFF_MS = 30000;
+
+/**
+ * How long to wait before try `attempt` + 1 (counted from 0): doubling from one second up to
+ * 30 s, never sooner than the server's `Retry-After`, and spread at random so that a crowd
+ * turned away in the same second does not come back in the same second.
+ */
+export function retryDelay(attempt, retryAfter = null) {
+  const backoff = Math.min(LONGEST_BACKOFF_MS, 1000 * 2 ** Math.min(attempt, 10));
+  const spread = backoff / 2 + Math.random() * (backoff / 2);
+  const asked = retryAfter === null || retryAfter === undefined ? 0 : retryAfter * 1000 * (1 + Math.random() * 0.5);
+  return Math.round(Math.max(spread, asked));
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Where an admission is kept between the queue page, a reload and the checkout page. */
+export function admissionKey(event) {
+  return `waitroom.admission.${event}`;
+}
+
+/** The admission kept for `event`, if it is still valid; an expired one is forgotten. */
+export function keptAdmission(event) {
+  let admission = null;
+  try {
+    admission = JSON.parse(sessionStorage.getItem(admissionKey(event)) || "null");
+  } catch {
+    admission = null;
+  }
+  if (!admission || !admission.admission_token) {
+    return null;
+  }
+  const expires = Date.parse(admission.admission_expires_at);
+  if (!Number.isNaN(expires) && expires <= Date.now()) {
+    sessionStorage.removeItem(admissionKey(event));
+    return null;
+  }
+  return admission;
+}
+
+/** Applies an event's `page` settings: name, message, logo, colours and links. */
+export function applyBranding(page) {
+  if (!page || typeof page !== "object") {
+    return;
+  }
+  const root = document.documentElement;
+  const colors = page.colors || {};
+  for (const [name, value] of Object.entries(colors)) {
+    if (/^[a-z_]+$/.test(name) && /^#[0-9a-fA-F]{3,8}$/.test(value)) {
+      root.style.setProperty(`--brand-${name.replace(/_/g, "-")}`, value);
+    }
+  }
+  const title = document.getElementById("brand-title");
+  if (title && page.title) {
+    title.textContent = page.title;
+  }
+  const message = document.getElementById("brand-message");
+  if (message && page.message) {
+    message.textContent = page.message;
+    message.hidden = false;
+  }
+  const logo = document.getElementById("brand-logo");
+  if (logo && page.logo_url && safeUrl(page.logo_url)) {
+    logo.src = page.logo_url;
+    logo.alt = page.title || "";
+    logo.hidden = false;
+  }
+  const links = document.getElementById("brand-links");
+  if (links && Array.isArray(page.links)) {
+    links.replaceChildren(
+      ...page.links.filter((link) => link && safeUrl(link.url)).map((link) => {
+        const item = document.createElement("li");
+        const anchor = document.createElement("a");
+        anchor.href = link.url;
+        anchor.textContent = link.label;
+        anchor.rel = "noopener";
+        item.append(anchor);
+        return item;
+      }),
+    );
+    links.hidden = page.links.length === 0;
+  }
+}
+
+/** Only https or same-site addresses: the server checks it too, this keeps `javascript:` out. */
+function safeUrl(url) {
+  return typeof url === "string" && /^(https:\/\/|\/(?!\/))/.test(url);
+}

@@ -1,22 +1,41 @@
 // The reference checkout page: reserve with the admission token, then pay (a mock payment).
 
-import { api, ApiProblem, eventFromQuery, storedToken, clockTime } from "./api.js";
+import { api, ApiProblem, applyBranding, eventFromQuery, keptAdmission, storedToken } from "./api.js";
+import { clockTime, setupLanguage, t } from "./i18n.js";
 
 const event = eventFromQuery();
 const el = (id) => document.getElementById(id);
 const token = storedToken();
-const admission = readAdmission();
+/** The admission the queue page kept; `null` when there is none or it has expired. */
+const admission = event ? keptAdmission(event) : null;
 let orderId = null;
+/** What the script wrote last, said again when the language changes. */
+let headline = "its_your_turn";
+let shownError = null;
+let eventName = null;
 
 el("back").href = `index.html?event=${encodeURIComponent(event || "")}`;
+setupLanguage(redraw);
 start().catch(showError);
 
-function readAdmission() {
-  try {
-    return JSON.parse(sessionStorage.getItem(`waitroom.admission.${event}`) || "null");
-  } catch {
-    return null;
+function redraw() {
+  el("headline").textContent = t(headline);
+  el("event-name").textContent = eventName || t("checkout");
+  showExpiry();
+  if (shownError) {
+    showError(shownError);
   }
+}
+
+function showExpiry() {
+  el("expires").textContent = admission && admission.admission_expires_at && !orderId
+    ? t("turn_lasts", { time: clockTime(admission.admission_expires_at) })
+    : "";
+}
+
+function setHeadline(key) {
+  headline = key;
+  el("headline").textContent = t(key);
 }
 
 /** The idempotency key of this admission's order: a retried reserve gets the same order back. */
@@ -36,14 +55,14 @@ function checkoutHeaders() {
 
 async function start() {
   if (!event || !admission || !admission.admission_token) {
-    el("headline").textContent = "No admission here";
-    throw new Error("Join the waiting room first: you'll be sent here when it's your turn.");
+    setHeadline("no_admission");
+    throw new KeyedError("join_first");
   }
-  el("expires").textContent = admission.admission_expires_at
-    ? `Your turn lasts until ${clockTime(admission.admission_expires_at)}.`
-    : "";
+  showExpiry();
   const { body } = await api(`/v1/events/${event}`);
-  el("event-name").textContent = body.name || event;
+  applyBranding(body.page);
+  eventName = (body.page && body.page.title) || body.name || event;
+  el("event-name").textContent = eventName;
   offerSkus(skusOf(body));
   el("reserve-form").hidden = false;
   el("reserve-form").addEventListener("submit", reserve);
@@ -104,7 +123,7 @@ function showOrder(order) {
   orderId = order.order_id;
   el("reserve-form").hidden = true;
   el("order").hidden = false;
-  el("headline").textContent = "Reserved: now pay";
+  setHeadline("reserved_pay");
   el("order-id").textContent = order.order_id;
   el("order-items").textContent = (order.items || []).map((i) => `${i.quantity} × ${i.sku}`).join(", ");
   el("order-until").textContent = order.reserved_until ? clockTime(order.reserved_until) : "";
@@ -125,7 +144,7 @@ async function pay(submit) {
     setOrderStatus(body.status);
     el("pay-form").hidden = true;
     el("paid").hidden = false;
-    el("headline").textContent = "Done!";
+    setHeadline("done");
     el("expires").textContent = "";
   } catch (error) {
     el("pay").disabled = false;
@@ -138,20 +157,31 @@ function setOrderStatus(status) {
   el("order-status").dataset.status = status;
 }
 
-const PROBLEM_WORDS = {
-  sold_out: "Sorry, that item just sold out.",
-  admission_used: "This turn was already used for an order.",
-  not_admitted: "Your turn has run out or is not valid here. Join the waiting room again.",
-  rate_limited: "Too many tries at once: wait a moment and try again.",
-};
+/** Problems whose words are in the strings table. */
+const WORDED_PROBLEMS = new Set(["sold_out", "admission_used", "not_admitted", "rate_limited", "purchase_limit"]);
+
+/** An error whose words are in the strings table. */
+class KeyedError extends Error {
+  constructor(key) {
+    super(key);
+    this.key = key;
+  }
+}
 
 function showError(error) {
+  shownError = error;
   const box = el("error");
   box.hidden = false;
-  const words = error instanceof ApiProblem ? PROBLEM_WORDS[error.code] : null;
-  box.textContent = words || (error instanceof Error ? error.message : String(error));
+  if (error instanceof KeyedError) {
+    box.textContent = t(error.key);
+  } else if (error instanceof ApiProblem && WORDED_PROBLEMS.has(error.code)) {
+    box.textContent = t(`problem.${error.code}`);
+  } else {
+    box.textContent = error instanceof Error ? error.message : String(error);
+  }
 }
 
 function hideError() {
+  shownError = null;
   el("error").hidden = true;
 }

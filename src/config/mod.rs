@@ -91,8 +91,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Whether to create the demo event `demo-sale` at start.
     pub demo: bool,
-    /// Directory of the queue page and other static files, served at `/`.
-    pub static_dir: PathBuf,
+    /// A directory of pages served at `/` instead of the ones built into the binary.
+    pub static_dir: Option<PathBuf>,
     /// A TOML file of `[[events]]` (the admin API's create bodies), applied at start and on
     /// every save: missing events are created, changed ones updated.
     pub events_file: Option<PathBuf>,
@@ -131,7 +131,7 @@ impl Default for Settings {
             allowed_origins: Vec::new(),
             log_format: LogFormat::Pretty,
             demo: false,
-            static_dir: PathBuf::from("static"),
+            static_dir: None,
             events_file: None,
             request_timeout: Duration::from_secs(10),
             body_limit_bytes: 64 * 1024,

@@ -249,7 +249,10 @@ impl RawSettings {
             allowed_origins,
             log_format,
             demo: self.demo.unwrap_or(false),
-            static_dir: self.static_dir.unwrap_or(defaults.static_dir),
+            static_dir: self
+                .static_dir
+                .filter(|p| !p.as_os_str().is_empty())
+                .or(defaults.static_dir),
             events_file: self.events_file,
             request_timeout,
             body_limit_bytes,

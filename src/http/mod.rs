@@ -9,6 +9,7 @@
 //! * [`membership`] keeps visitors out of members-only events; [`visitor_cookie`] sets their
 //!   cookie.
 //! * [`panic`] turns a handler's panic into a logged `500` problem.
+//! * [`pages`] serves the pages (built in, or `static_dir`) with their security headers.
 //! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
 
 pub mod admission;
@@ -19,6 +20,7 @@ pub mod json;
 pub mod membership;
 pub mod openapi;
 pub mod outflow_meter;
+pub mod pages;
 pub mod panic;
 pub mod paths;
 pub mod public_snapshot;

@@ -9,23 +9,24 @@
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::any;
 use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::admission::require_admission;
 use super::auth::{authenticate, identify, require_admin};
 use super::openapi;
+use super::pages::{self, add_security_headers};
 use super::panic::catch_panics;
 use super::routes::{
     admin_audit, admin_events, admin_stream, challenge, checkout, dashboard, events, invitations,
-    operations, tickets,
+    operations, socket_tickets, tickets,
 };
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         )
         .routes(routes!(tickets::read).layer(shopper("ticket_read")))
         .routes(routes!(tickets::leave).layer(shopper("ticket_leave")))
+        .routes(routes!(socket_tickets::issue).layer(shopper("socket_ticket")))
         // Authentication is the route's own: browsers send the token in the query.
         .routes(routes!(ws::position_socket).layer(public("ws")))
         .routes(routes!(operations::jwks).layer(public("jwks")));
@@ -108,7 +110,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin_audit::audit_log).layer(admin("admin")))
         .routes(routes!(admin_stream::stream).layer(admin("admin")))
         // The dashboard page itself is public: its data needs the token.
-        .routes(routes!(dashboard::page).layer(public("admin")));
+        .routes(
+            routes!(dashboard::page)
+                .layer(from_fn(add_security_headers))
+                .layer(public("admin")),
+        );
 
     let operations = OpenApiRouter::new()
         .routes(routes!(operations::healthz))
@@ -125,20 +131,20 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
 
     // Pages and static files pass the limiter too (its `pages` rule is sized for a crowd behind
-    // one address) and may be cached for a few minutes by browsers and proxies.
-    let static_files = ServiceBuilder::new()
-        .layer(public("static"))
+    // one address) and may be cached for a minute by browsers and proxies.
+    let static_files = pages::serve
+        .layer(from_fn(add_security_headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static(STATIC_CACHE_CONTROL),
         ))
-        .service(ServeDir::new(&s.settings.static_dir));
+        .layer(public("static"));
     let timeout = s.settings.request_timeout;
     let body_limit = s.settings.body_limit_bytes;
 
     documented
         .route("/v1/{*rest}", any(api_not_found).layer(public("unmatched")))
-        .fallback_service(static_files)
+        .fallback(static_files)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(openapi::Document(openapi::finish(collected))))
         .layer(
@@ -156,9 +162,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// How long browsers and proxies may keep a static file: short enough that a new release is
-/// picked up within minutes, long enough that a crowd reloading its pages asks us once.
-const STATIC_CACHE_CONTROL: &str = "public, max-age=300, stale-while-revalidate=60";
+/// How long browsers and proxies may keep a page or asset: short enough that a new release is
+/// picked up within a minute (its modules are not mixed with an old release's for long), long
+/// enough that a crowd reloading its pages asks us about once a minute each.
+const STATIC_CACHE_CONTROL: &str = "public, max-age=60";
 
 async fn api_not_found() -> ApiError {
     ApiError::not_found("no such endpoint: see /openapi.json")

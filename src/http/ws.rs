@@ -2,7 +2,8 @@
 //!
 //! The route checks everything before upgrading: the page's `Origin` (the server's own, one of
 //! `WAITROOM_ALLOWED_ORIGINS`, or none at all for apps and scripts), the owner's credentials
-//! (`?access_token=`, `Authorization`, or the visitor cookie) and the ticket (others' are `404`).
+//! (a socket ticket in `?ticket=`, `?access_token=`, `Authorization`, or the visitor cookie) and
+//! the ticket (others' are `404`).
 //! The socket itself is [`run_socket`], which the route hands a small, bounded WebSocket.
 
 use axum::extract::rejection::QueryRejection;
@@ -35,19 +36,23 @@ const LARGEST_SEND_BACKLOG: usize = 64 * 1024;
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SocketQuery {
-    /// A user or visitor token, for browsers (which cannot set `Authorization` on a WebSocket).
+    /// A socket ticket from `POST …/tickets/{ticket}/socket-ticket`: short-lived and single-use,
+    /// so the URL a proxy logs holds nothing worth stealing. What the queue page uses.
+    ticket: Option<String>,
+    /// A user or visitor token, for apps that cannot set `Authorization` on a WebSocket. It is
+    /// logged wherever the URL is: browsers use `ticket` (or the visitor cookie) instead.
     access_token: Option<String>,
 }
 
 /// Opens the position socket of the caller's own ticket.
 #[utoipa::path(get, path = "/v1/events/{event}/tickets/{ticket}/ws", tag = "shoppers",
     summary = "The live position socket of the ticket's owner (WebSocket)",
-    description = "Credentials: `?access_token=` (a user or visitor token: browsers cannot set headers on a WebSocket), `Authorization`, or the visitor cookie. `Origin` must be the server's own or one of WAITROOM_ALLOWED_ORIGINS (none is accepted, for apps). Server frames are `SocketServerFrame`s: `position` when it changes and at least every 2 s, `admitted` then close 1000, `status` on status changes, `ticket` (expired or left) then close 1000, `pong` to a client's `ping` (`SocketClientFrame`). Close 1001 on shutdown: reconnect. Close 1008 right after the handshake: the shopper holds max_sockets_per_identity sockets already on this instance; close 1013: the instance holds max_sockets sockets (reconnect later or poll).",
+    description = "Credentials: `?ticket=` (a socket ticket from `POST …/socket-ticket`: short-lived and single-use, what browsers should use), `?access_token=` (a user or visitor token, for apps; it ends up in proxies' logs), `Authorization`, or the visitor cookie. `Origin` must be the server's own or one of WAITROOM_ALLOWED_ORIGINS (none is accepted, for apps). Server frames are `SocketServerFrame`s: `position` when it changes and at least every 2 s, `admitted` then close 1000, `status` on status changes, `ticket` (expired or left) then close 1000, `pong` to a client's `ping` (`SocketClientFrame`). Close 1001 on shutdown: reconnect. Close 1008 right after the handshake: the shopper holds max_sockets_per_identity sockets already on this instance; close 1013: the instance holds max_sockets sockets (reconnect later or poll).",
     params(TicketPath, SocketQuery),
     security(("userToken" = []), ("visitorCookie" = [])),
     responses(
         (status = 101, description = "switching to the WebSocket protocol"),
-        (status = 401, description = "no or bad credentials"),
+        (status = 401, description = "no or bad credentials, or a spent, expired or foreign socket ticket"),
         (status = 403, description = "origin_not_allowed: the page's origin may not open the socket; members_only: a visitor identity on an event for signed-in shoppers"),
         (status = 404, description = "no such ticket for this caller, or no such event"),
         (status = 426, description = "upgrade_required: not a WebSocket handshake"),
@@ -71,8 +76,8 @@ pub async fn position_socket(
             "open it as a WebSocket ({rejection}); poll GET …/tickets/{{ticket}} instead"
         ))
     })?;
-    let token = query.ok().and_then(|Query(query)| query.access_token);
-    let shopper = owner(&state, token.as_deref(), &headers)?;
+    let query = query.map(|Query(query)| query).unwrap_or_default();
+    let shopper = owner(&state, &path, &query, &headers)?;
     let config = state
         .event_settings
         .get(&path.event)
@@ -126,10 +131,25 @@ fn refuse(upgrade: WebSocketUpgrade, refusal: SlotRefusal) -> Response {
     })
 }
 
-/// The shopper whose credentials came with the handshake: `?access_token=` first, then the
-/// `Authorization` header, then the visitor cookie.
-fn owner(state: &AppState, token: Option<&str>, headers: &HeaderMap) -> Result<Shopper, ApiError> {
-    if let Some(token) = token.filter(|token| !token.is_empty()) {
+/// The shopper whose credentials came with the handshake: `?ticket=` first, then
+/// `?access_token=`, then the `Authorization` header, then the visitor cookie.
+fn owner(
+    state: &AppState,
+    path: &TicketPath,
+    query: &SocketQuery,
+    headers: &HeaderMap,
+) -> Result<Shopper, ApiError> {
+    if let Some(ticket) = query.ticket.as_deref().filter(|ticket| !ticket.is_empty()) {
+        let now = state.now();
+        return Ok(state
+            .auth
+            .redeem_socket_ticket(ticket, &path.event, path.ticket, now)?);
+    }
+    if let Some(token) = query
+        .access_token
+        .as_deref()
+        .filter(|token| !token.is_empty())
+    {
         return Ok(state.auth.bearer(token, state.now())?);
     }
     match caller_of(state, headers)? {

@@ -5,14 +5,17 @@
 //! WebSocket route (token in `?access_token=`) and the REST routes share one judgement.
 
 mod proof;
+mod socket_ticket;
 mod user_token;
 mod visitor;
 
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::UnixMillis;
-use crate::domain::{Identity, Tier};
+use crate::domain::{EventId, Identity, TicketId, Tier};
 use proof::{Proof, Proofs};
+use socket_ticket::SpentSocketTickets;
 
+pub use socket_ticket::{SOCKET_TICKET_AUDIENCE, SOCKET_TICKET_TTL_SECONDS};
 pub use user_token::{UserClaims, UserTokens, VerifiedUser};
 pub use visitor::{VISITOR_AUDIENCE, VISITOR_COOKIE, VISITOR_TTL_SECONDS};
 
@@ -43,6 +46,8 @@ pub struct Authenticator {
     verifier: AdmissionVerifier,
     /// Bearer tokens proved lately (the keys above never change, so neither do their proofs).
     proofs: Proofs,
+    /// Socket tickets already used here.
+    spent_socket_tickets: SpentSocketTickets,
 }
 
 impl Authenticator {
@@ -53,7 +58,31 @@ impl Authenticator {
             verifier: AdmissionVerifier::from_keys(keys),
             keys: keys.clone(),
             proofs: Proofs::new(),
+            spent_socket_tickets: SpentSocketTickets::default(),
         }
+    }
+
+    /// A socket ticket opening `shopper`'s socket of `event`'s `ticket`, and when it expires.
+    pub fn issue_socket_ticket(
+        &self,
+        shopper: &Shopper,
+        event: &EventId,
+        ticket: TicketId,
+        now: UnixMillis,
+    ) -> Result<(String, UnixMillis), KeyError> {
+        socket_ticket::issue_socket_ticket(&self.keys, shopper, event, ticket, now)
+    }
+
+    /// The shopper a socket ticket names, if it opens `event`'s `ticket` at `now`; it is spent.
+    pub fn redeem_socket_ticket(
+        &self,
+        token: &str,
+        event: &EventId,
+        ticket: TicketId,
+        now: UnixMillis,
+    ) -> Result<Shopper, AuthError> {
+        self.spent_socket_tickets
+            .redeem(&self.verifier, token, event, ticket, now)
     }
 
     /// A bearer token: a visitor token of ours, or a user token.

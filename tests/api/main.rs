@@ -17,6 +17,7 @@ mod malformed_input;
 mod members_only;
 mod operations;
 mod orders;
+mod pages;
 mod redis_instances;
 mod sale;
 mod socket_caps;

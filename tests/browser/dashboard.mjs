@@ -120,13 +120,29 @@ async function main() {
     await card.locator('[data-action="pause"]').click();
     await card.locator('[data-field="status"]', { hasText: "paused" }).waitFor({ timeout: 10_000 });
     await page.waitForTimeout(1_500); // let a drain already under way finish
+    // Shoppers join while paused, so there is always someone the outflow could admit: a stopped
+    // count then means the pause holds, not that the line ran dry.
+    for (let i = 0; i < 5; i += 1) {
+      const { access_token } = await call("/v1/dev/login", { method: "POST", body: { user_id: `${event}-while-paused-${i}` } });
+      await call(`/v1/events/${event}/tickets`, { method: "POST", token: access_token, body: {} });
+    }
+    await page.waitForTimeout(1_500); // the page hears of them
     const atPause = await number(card, "admitted");
+    const apiAtPause = await call(`/v1/admin/events/${event}`, { token: adminToken });
     await page.waitForTimeout(3_000);
     const afterPause = await number(card, "admitted");
+    const apiAfterPause = await call(`/v1/admin/events/${event}`, { token: adminToken });
     check(afterPause === atPause, `admissions continued after the pause: ${atPause} -> ${afterPause}`);
     const waiting = await number(card, "queue_length");
     check(waiting > 0, "shoppers still wait while paused");
-    console.log(`dashboard: paused at ${atPause} admitted, still ${afterPause} three seconds later, ${waiting} waiting`);
+    // The page could freeze and still pass the checks above: the API must agree that the event
+    // is paused, that admissions stopped while shoppers wait, and with the figure the page shows.
+    check(apiAtPause.operator_status === "paused" && apiAfterPause.status === "paused", `the API says ${apiAfterPause.status}`);
+    check(apiAfterPause.stats.admitted === apiAtPause.stats.admitted, `the API saw admissions after the pause: ${apiAtPause.stats.admitted} -> ${apiAfterPause.stats.admitted}`);
+    check(apiAfterPause.serving === apiAtPause.serving, `the serving number moved while paused: ${apiAtPause.serving} -> ${apiAfterPause.serving}`);
+    check(apiAfterPause.stats.admitted === afterPause, `the page shows ${afterPause} admitted, the API ${apiAfterPause.stats.admitted}`);
+    check(apiAfterPause.stats.queue_length > 0, "the API has shoppers waiting while paused");
+    console.log(`dashboard: paused at ${atPause} admitted, still ${afterPause} three seconds later (API: ${apiAfterPause.stats.admitted}), ${waiting} waiting`);
     await page.screenshot({ path: `${shots}/dashboard-paused.png`, fullPage: true });
 
     // The audit log shows the pause, with who made it.

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Browser tests in a real headless Chromium against a freshly built waitroom on the embedded
-# store: the shopper's journey (journey.mjs) and the operators' dashboard (dashboard.mjs).
-# Usage: tests/browser/run.sh [journey|dashboard]...   (all by default; screenshots go to
-# target/browser/)
+# store: the shopper's journey (journey.mjs), the queue page on a busy server and a bad network
+# (conditions.mjs), the pages' headers, languages, branding and accessibility (pages.mjs) and the
+# operators' dashboard (dashboard.mjs). The server runs from an empty directory with no
+# static_dir: every page comes out of the binary itself.
+# Usage: tests/browser/run.sh [journey|conditions|pages|dashboard]...   (all by default;
+# screenshots go to target/browser/)
 #
 # Needs Debian's chromium (apt-get install -y chromium) and Node.js with npm; playwright-core
 # comes from npm (package-lock.json) and drives /usr/bin/chromium: it never downloads a browser.
@@ -36,12 +39,11 @@ profile="$(mktemp -d)"
 mkdir -p "$out"
 port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 
-env -u WAITROOM_CONFIG -u WAITROOM_REDIS_URL \
+(cd "$profile" && exec env -u WAITROOM_CONFIG -u WAITROOM_REDIS_URL -u WAITROOM_STATIC_DIR \
   WAITROOM_LISTEN="127.0.0.1:$port" \
   WAITROOM_DEV_LOGIN=true \
   WAITROOM_ADMIN_TOKEN=browser-test-admin \
-  WAITROOM_STATIC_DIR="$root/static" \
-  "$bin" serve >"$out/server.log" 2>&1 &
+  "$bin" serve) >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$profile"' EXIT
 
@@ -54,7 +56,7 @@ for _ in $(seq 1 100); do
 done
 
 scripts=("$@")
-[ ${#scripts[@]} -gt 0 ] || scripts=(journey dashboard)
+[ ${#scripts[@]} -gt 0 ] || scripts=(journey conditions pages dashboard)
 for script in "${scripts[@]}"; do
   WAITROOM_URL="http://127.0.0.1:$port" \
     WAITROOM_ADMIN_TOKEN=browser-test-admin \

@@ -11,4 +11,5 @@ pub mod dashboard;
 pub mod events;
 pub mod invitations;
 pub mod operations;
+pub mod socket_tickets;
 pub mod tickets;
