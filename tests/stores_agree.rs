@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use support::redis_server::RedisServer;
 use waitroom::clock::ManualClock;
 use waitroom::domain::{
     EventConfig, EventId, Identity, InstanceId, Mode, OperatorStatus, OrderId, OrderItem,
-    PayOutcome, PresenceReport, ReserveRequest, Sku, TicketId,
+    PayOutcome, PresenceReport, ReserveRequest, Sku, TicketId, TicketStatus,
 };
 use waitroom::store::QueueStore;
 use waitroom::store::memory::MemoryStore;
@@ -279,6 +279,45 @@ async fn answer(store: &dyn QueueStore, event: &EventConfig, step: &Step, ids: &
     format!("{answer}\n{stats:?}")
 }
 
+/// What must hold of a store after any step, checked on each store on its own, so that both
+/// stores being wrong the same way still fails: the queue holds exactly the waiting tickets,
+/// each at its own position within the queue; the serving number never moves back nor passes the
+/// last score handed out; and the cap on active shoppers is never exceeded.
+async fn keeps_the_invariants(
+    store: &dyn QueueStore,
+    config: &EventConfig,
+    serving_before: &mut u64,
+) -> Result<(), TestCaseError> {
+    let id = &config.id;
+    let stats = store.stats(id).await.unwrap().unwrap();
+    let mut positions = Vec::new();
+    let mut waiting = 0;
+    for n in 0..SHOPPERS {
+        let Some(ticket) = store.ticket(id, &shopper(n), false).await.unwrap() else {
+            continue;
+        };
+        if ticket.status == TicketStatus::Waiting {
+            waiting += 1;
+            positions.extend(ticket.position);
+        } else {
+            prop_assert_eq!(ticket.position, None, "{:?}", ticket);
+        }
+    }
+    prop_assert_eq!(waiting, stats.queue_length, "{:?}", stats);
+    positions.sort_unstable();
+    if stats.drawn {
+        let expected: Vec<u64> = (1..=waiting).collect();
+        prop_assert_eq!(positions, expected, "{:?}", stats);
+    }
+    prop_assert!(stats.serving <= stats.last_score, "{:?}", stats);
+    prop_assert!(stats.serving >= *serving_before, "{:?}", stats);
+    *serving_before = stats.serving;
+    if let Some(max) = config.max_active {
+        prop_assert!(stats.active <= u64::from(max), "{:?}", stats);
+    }
+    Ok(())
+}
+
 #[test]
 fn random_sales_get_the_same_answers_from_both_stores() {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -302,6 +341,7 @@ fn random_sales_get_the_same_answers_from_both_stores() {
             assert!(memory.create_event(&plan.config).await.unwrap());
             assert!(redis.create_event(&plan.config).await.unwrap());
             let (mut memory_ids, mut redis_ids) = (Ids(0), Ids(0));
+            let (mut memory_serving, mut redis_serving) = (0, 0);
             for (i, step) in plan.steps.iter().enumerate() {
                 if let Step::Advance(ms) = step {
                     clock.advance_ms(*ms);
@@ -309,6 +349,8 @@ fn random_sales_get_the_same_answers_from_both_stores() {
                 let expected = answer(&memory, &plan.config, step, &mut memory_ids).await;
                 let actual = answer(&redis, &plan.config, step, &mut redis_ids).await;
                 prop_assert_eq!(expected, actual, "step {} {:?}", i, step);
+                keeps_the_invariants(&memory, &plan.config, &mut memory_serving).await?;
+                keeps_the_invariants(&redis, &plan.config, &mut redis_serving).await?;
             }
             Ok(())
         })
