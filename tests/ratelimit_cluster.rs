@@ -12,7 +12,6 @@ use waitroom::ratelimit::decision::{DecisionInput, Limit};
 use waitroom::ratelimit::gcra::GcraLimit;
 use waitroom::ratelimit::outcome::Decision;
 use waitroom::ratelimit::penalty::PenaltyPolicy;
-use waitroom::ratelimit::scope::Liability;
 use waitroom::ratelimit::sliding_window::WindowLimit;
 use waitroom::ratelimit::store::{BucketKey, RateLimitStore, RedisRateLimitStore};
 
