@@ -17,7 +17,10 @@ fn every_shipped_scenario_loads_and_validates() {
         }
     }
     names.sort();
-    assert_eq!(names, ["flash-sale", "prequeue", "smoke", "ws-hold"]);
+    assert_eq!(
+        names,
+        ["flash-sale", "one-address", "prequeue", "smoke", "ws-hold"]
+    );
 }
 
 #[test]
