@@ -14,6 +14,7 @@ if not c then
 end
 settle(now)
 draw_if_due(c, now)
+local presence = presence_now(now)
 local left = units_left()
 local status = event_status(c, left, now)
 
@@ -53,7 +54,7 @@ else
     if not t then
       return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
     end
-    if is_gone(t, now, c.abandon_after_seconds) then
+    if is_gone(t, presence, c.abandon_after_seconds) then
       t.tag = 'x'
       put_ticket(t)
       abandoned = abandoned + 1

@@ -17,12 +17,13 @@ local drawn, entrants = draw_if_due(c, now, st[1])
 settle(now, st[2])
 local identity = ARGV[2]
 local bucket = bucket_of(identity)
+local seen = presence_now(now)
 
 local old = get_ticket(identity, bucket)
 if old then
   local status = ticket_status(old, now)
   if status == 'w' then
-    old.seen = now
+    old.seen = seen
     put_ticket(old)
   end
   if status == 'w' or status == 'a' then
@@ -37,7 +38,7 @@ if not accepts_joins(status) then
 end
 
 -- A left or expired ticket is replaced by a new one at the tail.
-local t = new_ticket(identity, ARGV[3], now)
+local t = new_ticket(identity, ARGV[3], now, seen)
 t.bucket = bucket
 local joined = tonumber(st[4] or '0') + 1
 -- A draw made by this call has set `last` to its number of entrants.

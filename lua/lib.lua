@@ -18,6 +18,8 @@
 --                          '1' when the last drain left shoppers waiting),
 --                          nx (no admission or reservation ends before this ms; 'none' when
 --                          none is pending; absent in state written before it existed: unknown),
+--                          pm/px (the presence clock: when presence was last recorded or the queue
+--                          drained, in ms, and the ms of silence left out so far; absent: none yet),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
 --   q              zset    waiting identities by score (before the draw, a pre-queue entrant's
 --                          score is the first 52 bits of its lottery key; see run_draw)
@@ -60,6 +62,9 @@ local SHOPPER = 1000000
 
 -- Mirrors MOST_DROPPED_PER_DRAIN (src/queue/outflow.rs).
 local MOST_DROPPED_PER_DRAIN = 1000
+
+-- Mirrors PRESENCE_GAP_MS (src/queue/outflow.rs).
+local PRESENCE_GAP_MS = 5000
 
 -- Integers are written with %d: Lua's default number formatting would round or use exponents.
 local function int(x)
@@ -361,6 +366,22 @@ local function put_ticket(t)
   redis.call('HSET', t.bucket or bucket_of(t.identity), t.identity, raw)
 end
 
+-- Mirrors PresenceClock::at and reading (src/queue/outflow.rs): moves the event's presence clock
+-- to `now` (a silence of the whole store beyond PRESENCE_GAP_MS is left out) and reads it. Seen
+-- times and heartbeats are kept on this clock, so our outage is not the shoppers' absence.
+local function presence_now(now)
+  local clock = redis.call('HMGET', K.st, 'pm', 'px')
+  local mark, excluded = tonumber(clock[1]), tonumber(clock[2] or '0')
+  if mark then
+    excluded = excluded + math.max(0, now - mark - PRESENCE_GAP_MS)
+    mark = math.max(mark, now)
+  else
+    mark = now
+  end
+  redis.call('HSET', K.st, 'pm', int(mark), 'px', int(excluded))
+  return now - excluded
+end
+
 -- Heartbeats of the instances holding shoppers, as this script has read them (ms; 0: none).
 local BEATS = {}
 
@@ -390,9 +411,9 @@ local function is_gone(t, now, abandon_after_seconds)
     and is_abandoned(last_seen(t), now, abandon_after_seconds)
 end
 
--- A new ticket record, waiting and seen now.
-local function new_ticket(identity, tid, now)
-  return { identity = identity, tag = 'w', tid = tid, joined = now, seen = now }
+-- A new ticket record, waiting and seen now (`seen` on the presence clock).
+local function new_ticket(identity, tid, now, seen)
+  return { identity = identity, tag = 'w', tid = tid, joined = now, seen = seen }
 end
 
 -- 'w' waiting, 'a' admitted, 'x' expired, 'l' left, as the ticket stands at `now`.

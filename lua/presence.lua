@@ -15,16 +15,18 @@ if not c then
   return false
 end
 local instance = ARGV[2]
+-- The heartbeat and seen times are on the presence clock (see presence_now in lib.lua).
+local seen = presence_now(now)
 -- The key outlives the grace period: a holder's heartbeat must be readable as long as it could
 -- keep a shopper in place. The expiry is only housekeeping for instances gone for good.
-redis.call('SET', beat_key(instance), int(now), 'PX', int(c.abandon_after_seconds * 1000 + 3600000))
+redis.call('SET', beat_key(instance), int(seen), 'PX', int(c.abandon_after_seconds * 1000 + 3600000))
 
 local opened = tonumber(ARGV[3])
 local held, released = 0, 0
 for i = 4, 3 + opened do
   local t = get_ticket(ARGV[i])
   if t and t.tag == 'w' then
-    t.seen = now
+    t.seen = seen
     t.holder = instance
     put_ticket(t)
     held = held + 1
@@ -33,7 +35,7 @@ end
 for i = 4 + opened, #ARGV do
   local t = get_ticket(ARGV[i])
   if t and t.tag == 'w' and t.holder == instance then
-    t.seen = now
+    t.seen = seen
     t.holder = nil
     put_ticket(t)
     released = released + 1

@@ -17,7 +17,7 @@ if not t then
   return false
 end
 if ARGV[3] == '1' and t.tag == 'w' then
-  t.seen = now
+  t.seen = presence_now(now)
   put_ticket(t)
 end
 return ticket_reply(t, now, drawn)

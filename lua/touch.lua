@@ -5,11 +5,14 @@
 -- Reply: how many waiting shoppers were marked.
 
 local now = now_ms(ARGV[1])
+-- Read lazily: a touch of nobody waiting (or of an unknown event) writes nothing.
+local seen = nil
 local marked = 0
 for i = 2, #ARGV do
   local t = get_ticket(ARGV[i])
   if t and t.tag == 'w' then
-    t.seen = now
+    seen = seen or presence_now(now)
+    t.seen = seen
     put_ticket(t)
     marked = marked + 1
   end

@@ -21,4 +21,6 @@ pub mod outflow;
 
 pub use bucket::{Bucket, Outflow, SHOPPER};
 pub use draw::{DrawMismatch, draw_order, lottery_key, new_seed, seed_hash, verify_draw};
-pub use outflow::{MOST_DROPPED_PER_DRAIN, Room, is_abandoned, last_seen};
+pub use outflow::{
+    MOST_DROPPED_PER_DRAIN, PRESENCE_GAP_MS, PresenceClock, Room, is_abandoned, last_seen,
+};

@@ -60,6 +60,48 @@ pub fn is_abandoned(last_seen: UnixMillis, now: UnixMillis, abandon_after_second
         && now.saturating_sub(last_seen) >= i64::from(abandon_after_seconds) * 1_000
 }
 
+/// The longest spell without any drain or presence record that is still ordinary running. The
+/// instances drain every event several times a second and report presence every few seconds, so a
+/// longer silence means nobody could record presence: the store was unreachable or every
+/// instance was down.
+pub const PRESENCE_GAP_MS: i64 = 5_000;
+
+/// The clock that presence is measured on: wall time less the silences longer than
+/// [`PRESENCE_GAP_MS`] (beyond that length), so our own outage never counts as a shopper's
+/// absence. Seen times and heartbeats are kept on it, and the drain compares them with its
+/// reading, so a page that stayed open through an outage keeps its place however long it lasted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PresenceClock {
+    /// When presence was last recorded or the queue drained; `None` before the first time.
+    pub mark: Option<UnixMillis>,
+    /// The milliseconds of silence left out so far.
+    pub excluded: i64,
+}
+
+impl PresenceClock {
+    /// The clock once an operation runs at `now`: the silence since the mark beyond
+    /// [`PRESENCE_GAP_MS`] is left out, and the mark moves to `now`.
+    pub fn at(self, now: UnixMillis) -> Self {
+        match self.mark {
+            None => Self {
+                mark: Some(now),
+                excluded: self.excluded,
+            },
+            Some(mark) => Self {
+                mark: Some(mark.max(now)),
+                excluded: self
+                    .excluded
+                    .saturating_add((now.saturating_sub(mark) - PRESENCE_GAP_MS).max(0)),
+            },
+        }
+    }
+
+    /// The presence time of `now` on this clock.
+    pub fn reading(self, now: UnixMillis) -> UnixMillis {
+        now.saturating_sub(self.excluded)
+    }
+}
+
 /// When a waiting shopper was last seen, for the drain: their own seen time, or the latest
 /// heartbeat of the instance holding their open socket when that is later (a live instance keeps
 /// every page it holds seen). `holder_beat` is `None` when no instance holds them, or the holder
@@ -132,6 +174,26 @@ mod tests {
         assert_eq!(last_seen(5_000, None), 5_000);
         assert_eq!(last_seen(5_000, Some(9_000)), 9_000);
         assert_eq!(last_seen(5_000, Some(1_000)), 5_000);
+    }
+
+    #[test]
+    fn only_silence_beyond_the_gap_is_left_out_of_the_presence_clock() {
+        let clock = PresenceClock::default().at(10_000);
+        assert_eq!(clock.reading(10_000), 10_000);
+        let ticking = clock.at(10_150).at(10_300);
+        assert_eq!(
+            ticking.reading(10_300),
+            10_300,
+            "ordinary ticks are counted"
+        );
+        let after_outage = ticking.at(10_300 + 20_000);
+        assert_eq!(after_outage.excluded, 20_000 - PRESENCE_GAP_MS);
+        assert_eq!(after_outage.reading(30_300), 10_300 + PRESENCE_GAP_MS);
+        let late = after_outage.at(29_000);
+        assert_eq!(
+            late, after_outage,
+            "a call with an older time changes nothing"
+        );
     }
 
     #[test]

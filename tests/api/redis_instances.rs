@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use waitroom::admission::SigningKeys;
 use waitroom::clock::ManualClock;
 use waitroom::config::{Settings, StoreSettings};
@@ -230,5 +230,83 @@ async fn changes_of_different_settings_sent_at_once_to_two_instances_both_stick(
             "round {round}: {detail}"
         );
     }
+    let _ = std::fs::remove_file(key_file);
+}
+
+/// Reads every ticket of `line` over HTTP, alternating between the instances; the statuses, or
+/// `None` where a read failed.
+async fn poll(instances: &[&TestApp], line: &[(String, String)]) -> Vec<Option<String>> {
+    let mut statuses = Vec::new();
+    for (n, (token, ticket)) in line.iter().enumerate() {
+        let response = instances[n % instances.len()]
+            .ticket("sale", ticket, token)
+            .await;
+        statuses.push(if response.status() == StatusCode::OK {
+            let body: Value = response.json().await.unwrap();
+            body["status"].as_str().map(str::to_owned)
+        } else {
+            None
+        });
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn pages_polling_through_a_redis_outage_of_twice_the_grace_keep_their_places() {
+    let mut redis = RedisServer::start();
+    let key_file = key_file();
+    let clock = ManualClock::new(START);
+    let a = spawn_instance(instance_settings(&redis, &key_file), clock.clone()).await;
+    let b = spawn_instance(instance_settings(&redis, &key_file), clock.clone()).await;
+    let mut body = crate::test_app::event_body("sale", START, 50);
+    body["outflow_per_second"] = json!(1);
+    body["outflow_burst"] = json!(1);
+    body["abandon_after_seconds"] = json!(10);
+    assert_eq!(a.create_event(&body).await.status(), StatusCode::CREATED);
+    let event = waitroom::domain::EventId::parse("sale").unwrap();
+    let mut line = Vec::new();
+    for n in 0..20 {
+        let token = a.login(&format!("shopper{n}")).await;
+        let ticket = a.join_ok("sale", &token).await;
+        line.push((token, ticket));
+    }
+    for _ in 0..3 {
+        clock.advance_ms(1_000);
+        poll(&[&a, &b], &line).await;
+        a.drain(&event).await;
+        b.drain(&event).await;
+    }
+
+    // The outage: Redis is stopped (its data saved, as a failover keeps it) for 20 s while the
+    // pages keep polling and the instances keep trying to drain.
+    redis.cli(&["SAVE"]);
+    redis.stop();
+    for _ in 0..20 {
+        clock.advance_ms(1_000);
+        let during = poll(&[&a, &b], &line).await;
+        assert!(during.iter().all(Option::is_none), "{during:?}");
+        assert!(a.state.store.drain(&event).await.is_err());
+    }
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while a.state.store.drain(&event).await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not reconnect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The first drain after the outage has run before any page was seen again.
+    b.drain(&event).await;
+    let after = poll(&[&a, &b], &line).await;
+    let expired = after
+        .iter()
+        .filter(|status| status.as_deref() == Some("expired"))
+        .count();
+    assert_eq!(expired, 0, "{after:?}");
+    assert!(
+        after
+            .iter()
+            .all(|status| matches!(status.as_deref(), Some("waiting" | "admitted"))),
+        "{after:?}"
+    );
     let _ = std::fs::remove_file(key_file);
 }

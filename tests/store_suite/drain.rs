@@ -267,9 +267,9 @@ pub async fn a_shopper_not_seen_for_the_grace_period_is_abandoned(h: &Harness) {
         })
         .await;
     h.join_all(&event, 1..=3).await;
-    h.advance_secs(59);
+    h.run_secs(&event, 59).await;
     h.store.touch(&event, &[shopper(3)]).await.unwrap();
-    h.advance_secs(1);
+    h.run_secs(&event, 1).await;
     h.set_operator_status(&event, OperatorStatus::Auto).await;
 
     let drained = h.drain(&event).await;
@@ -343,9 +343,9 @@ pub async fn reading_the_ticket_without_touch_is_not_being_seen(h: &Harness) {
         })
         .await;
     h.join(&event, &shopper(1)).await;
-    h.advance_secs(45);
+    h.run_secs(&event, 45).await;
     h.store.ticket(&event, &shopper(1), false).await.unwrap();
-    h.advance_secs(45);
+    h.run_secs(&event, 45).await;
     h.set_operator_status(&event, OperatorStatus::Auto).await;
 
     let drained = h.drain(&event).await;
@@ -363,7 +363,7 @@ pub async fn abandoned_shoppers_are_not_charged_to_the_bucket(h: &Harness) {
         })
         .await;
     h.join_all(&event, 1..=3).await;
-    h.advance_secs(60);
+    h.run_secs(&event, 60).await;
     h.store.touch(&event, &[shopper(3)]).await.unwrap();
     h.set_operator_status(&event, OperatorStatus::Auto).await;
 
@@ -448,7 +448,7 @@ pub async fn one_drain_drops_a_bounded_number_of_departed_shoppers(h: &Harness) 
         .await;
     let crowd = usize::try_from(MOST_DROPPED_PER_DRAIN).unwrap() + 2;
     h.join_all(&event, 1..=crowd).await;
-    h.advance_secs(61);
+    h.run_secs(&event, 61).await;
     h.join_all(&event, crowd + 1..=crowd + 3).await;
 
     let first = h.drain(&event).await;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use waitroom::clock::{ManualClock, UnixMillis};
 use waitroom::domain::{
-    DrainOutcome, EventConfig, EventId, EventStats, Identity, JoinOutcome, Mode, OperatorStatus,
-    OrderId, OrderItem, ReserveOutcome, ReserveRequest, Sku, Ticket, TicketId, TicketStatus,
+    DrainOutcome, EventConfig, EventId, EventStats, Identity, InstanceId, JoinOutcome, Mode,
+    OperatorStatus, OrderId, OrderItem, PresenceReport, ReserveOutcome, ReserveRequest, Sku,
+    Ticket, TicketId, TicketStatus,
 };
 use waitroom::queue::new_seed;
 use waitroom::store::QueueStore;
@@ -94,6 +95,22 @@ impl Harness {
     /// Moves the store's clock forward by whole seconds.
     pub fn advance_secs(&self, seconds: i64) {
         self.clock.advance_ms(seconds * 1_000);
+    }
+
+    /// Moves the clock forward by whole seconds while the store runs: an instance reports (holding
+    /// nobody) every second, so the time counts towards abandonment. A bare `advance_*` is a
+    /// silence of the whole store (an outage), which presence leaves out beyond
+    /// `PRESENCE_GAP_MS`.
+    pub async fn run_secs(&self, event: &EventId, seconds: i64) {
+        let ticker = PresenceReport {
+            instance: InstanceId::parse("ticker").unwrap(),
+            opened: Vec::new(),
+            closed: Vec::new(),
+        };
+        for _ in 0..seconds {
+            self.advance_secs(1);
+            self.store.presence(event, &ticker).await.unwrap();
+        }
     }
 
     /// Moves the store's clock to `at`.

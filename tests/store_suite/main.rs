@@ -123,6 +123,8 @@ macro_rules! with_every_scenario {
                 a_closed_page_counts_as_seen_when_it_closed,
                 polling_keeps_the_place_of_a_shopper_whose_instance_is_gone,
                 a_page_reopened_on_another_instance_is_held_there,
+                pages_open_through_an_outage_of_twice_the_grace_keep_their_places,
+                a_page_closed_before_an_outage_is_freed_after_the_grace_of_ordinary_time,
                 only_waiting_shoppers_are_held,
                 a_report_on_an_unknown_event_changes_nothing,
             }

@@ -12,6 +12,7 @@ use crate::queue::last_seen;
 impl EventState {
     /// Applies one instance's report at `now`: its heartbeat, then who it holds and releases.
     pub(super) fn presence(&mut self, report: &PresenceReport, now: UnixMillis) {
+        let now = self.presence_now(now);
         self.beats.insert(report.instance.clone(), now);
         for identity in &report.opened {
             if let Some(record) = self.waiting_record(identity) {
@@ -29,7 +30,15 @@ impl EventState {
         }
     }
 
-    /// When the drain counts `identity` as last seen: its own seen time, or its holder's latest
+    /// Moves the presence clock to `now` and reads it: every operation that records presence or
+    /// drains calls it first, so a silence of the whole store is left out before anything is
+    /// measured.
+    pub(super) fn presence_now(&mut self, now: UnixMillis) -> UnixMillis {
+        self.presence = self.presence.at(now);
+        self.presence.reading(now)
+    }
+
+    /// When the drain counts `identity` as last seen (on the presence clock): its own seen time, or its holder's latest
     /// heartbeat when later. `None` for an unknown identity.
     pub(super) fn last_seen(&self, identity: &Identity) -> Option<UnixMillis> {
         let record = self.tickets.get(identity)?;

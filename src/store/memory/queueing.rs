@@ -21,11 +21,12 @@ impl EventState {
     ) -> JoinOutcome {
         self.draw_if_due(now);
         self.settle(now);
+        let seen = self.presence_now(now);
         if let Some(record) = self.tickets.get_mut(identity) {
             match record.ticket.status {
                 TicketStatus::Waiting | TicketStatus::Admitted => {
                     if record.ticket.status == TicketStatus::Waiting {
-                        record.last_seen = now;
+                        record.last_seen = seen;
                     }
                     return self.joined(identity, false);
                 }
@@ -49,7 +50,7 @@ impl EventState {
                 admission_used: false,
             },
             score: None,
-            last_seen: now,
+            last_seen: seen,
             holder: None,
         };
         self.counters.joined += 1;
@@ -97,11 +98,12 @@ impl EventState {
 
     /// Marks the waiting shoppers among `identities` as seen at `now`.
     pub(super) fn touch(&mut self, identities: &[Identity], now: UnixMillis) {
+        let seen = self.presence_now(now);
         for identity in identities {
             if let Some(record) = self.tickets.get_mut(identity)
                 && record.ticket.status == TicketStatus::Waiting
             {
-                record.last_seen = now;
+                record.last_seen = seen;
             }
         }
     }
@@ -159,6 +161,7 @@ impl EventState {
     pub(super) fn drain(&mut self, now: UnixMillis) -> DrainOutcome {
         self.draw_if_due(now);
         self.settle(now);
+        let presence_now = self.presence_now(now);
         let status = self.status(now);
         let flowing = status == EventStatus::Open;
         let outflow = Outflow::of(&self.config);
@@ -173,8 +176,8 @@ impl EventState {
                     break;
                 };
                 self.ranks.remove(score);
-                let last_seen = self.last_seen(&identity).unwrap_or(now);
-                if is_abandoned(last_seen, now, self.config.abandon_after_seconds) {
+                let last_seen = self.last_seen(&identity).unwrap_or(presence_now);
+                if is_abandoned(last_seen, presence_now, self.config.abandon_after_seconds) {
                     if let Some(record) = self.tickets.get_mut(&identity) {
                         record.ticket.status = TicketStatus::Expired;
                     }

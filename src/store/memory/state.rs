@@ -9,7 +9,7 @@ use crate::domain::{
     ChangeError, EventChange, EventConfig, EventStats, EventStatus, Identity, InstanceId, Order,
     OrderId, OrderStatus, Sku, Ticket, TicketId, TicketStatus, event_status, left_in_stock,
 };
-use crate::queue::{Bucket, Room, draw_order};
+use crate::queue::{Bucket, PresenceClock, Room, draw_order};
 
 /// A ticket as kept: what the shopper sees, plus when they were last seen.
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub(super) struct TicketRecord {
     pub(super) ticket: Ticket,
     /// The queue score once drawn or joined after the draw; kept after admission.
     pub(super) score: Option<u64>,
-    /// The last time the shopper's page showed signs of life.
+    /// The last time the shopper's page showed signs of life, on the presence clock.
     pub(super) last_seen: UnixMillis,
     /// The instance holding the shopper's open socket, while waiting.
     pub(super) holder: Option<InstanceId>,
@@ -68,8 +68,10 @@ pub(super) struct EventState {
     /// Units each shopper has in paid and unpaid orders, per SKU (the per-shopper limit).
     pub(super) holdings: HashMap<Identity, BTreeMap<Sku, u64>>,
     pub(super) counters: Counters,
-    /// Each reporting instance's latest heartbeat.
+    /// Each reporting instance's latest heartbeat, on the presence clock.
     pub(super) beats: HashMap<InstanceId, UnixMillis>,
+    /// What presence is measured on (our silences left out).
+    pub(super) presence: PresenceClock,
 }
 
 impl EventState {
@@ -93,6 +95,7 @@ impl EventState {
             holdings: HashMap::new(),
             counters: Counters::default(),
             beats: HashMap::new(),
+            presence: PresenceClock::default(),
         }
     }
 
