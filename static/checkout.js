@@ -1,6 +1,6 @@
 // The reference checkout page: reserve with the admission token, then pay (a mock payment).
 
-import { api, ApiProblem, applyBranding, eventFromQuery, keptAdmission, storedToken } from "./api.js";
+import { api, ApiProblem, eventFromQuery, keptAdmission, storedToken } from "./api.js";
 import { clockTime, setupLanguage, t } from "./i18n.js";
 
 const event = eventFromQuery();
@@ -60,8 +60,7 @@ async function start() {
   }
   showExpiry();
   const { body } = await api(`/v1/events/${event}`);
-  applyBranding(body.page);
-  eventName = (body.page && body.page.title) || body.name || event;
+  eventName = body.name || event;
   el("event-name").textContent = eventName;
   offerSkus(skusOf(body));
   el("reserve-form").hidden = false;

@@ -7,7 +7,7 @@
 // takes over while it cannot stay up. The admission is kept for a reload, and one that has
 // expired is never shown as "your turn".
 
-import { api, ApiProblem, admissionKey, applyBranding, eventFromQuery, isRetryable, keptAdmission, retryDelay, LONGEST_BACKOFF_MS, sleep, storedToken, storeToken } from "./api.js";
+import { api, ApiProblem, admissionKey, eventFromQuery, isRetryable, keptAdmission, retryDelay, LONGEST_BACKOFF_MS, sleep, storedToken, storeToken } from "./api.js";
 import { clockTime, number, setupLanguage, t, waitInWords } from "./i18n.js";
 import { proofFor } from "./pow.js";
 
@@ -106,8 +106,7 @@ function busyOrLost(error) {
 
 async function loadEvent() {
   const { body } = await api(`/v1/events/${event}`);
-  applyBranding(body.page);
-  const name = (body.page && body.page.title) || body.name || event;
+  const name = body.name || event;
   el("event-name").textContent = name;
   document.title = `${name} · ${t("title_suffix")}`;
   startsAt = body.starts_at;

@@ -30,7 +30,7 @@ fn input(limit: Limit) -> DecisionInput {
             ban_lengths_ms: vec![60_000],
             strike_memory_ms: 3_600_000,
         }),
-        liability: waitroom::ratelimit::scope::Liability::Own,
+        liability: Liability::Own,
         ban_scope: waitroom::ratelimit::scope::BanScope::Everyone,
     }
 }

@@ -77,6 +77,52 @@ async fn a_socket_ticket_opens_the_socket_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_ticket_spent_on_one_instance_is_refused_by_another() {
+    let redis = support::redis_server::RedisServer::start();
+    let key_file = std::env::temp_dir().join(format!("waitroom-key-{}.pem", uuid::Uuid::new_v4()));
+    std::fs::write(
+        &key_file,
+        waitroom::admission::SigningKeys::generate_pem().unwrap(),
+    )
+    .unwrap();
+    let store = || async {
+        let store: Arc<dyn waitroom::store::QueueStore> = Arc::new(
+            waitroom::store::redis::RedisStore::connect(&redis.url(), None)
+                .await
+                .unwrap(),
+        );
+        store
+    };
+    let first = TestApp::spawn_with_key_file(store().await, Some(key_file.clone())).await;
+    let second = TestApp::spawn_with_key_file(store().await, Some(key_file)).await;
+    let (token, ticket) = one_shopper_waiting(&first, "tickets-shared").await;
+    let pass = socket_ticket(&first, "tickets-shared", &ticket, &token).await;
+
+    let opened = first
+        .open_socket(
+            &url_with_ticket(&first, "tickets-shared", &ticket, &pass),
+            &[],
+        )
+        .await;
+    let replayed = second
+        .open_socket(
+            &url_with_ticket(&second, "tickets-shared", &ticket, &pass),
+            &[],
+        )
+        .await;
+
+    assert!(
+        opened.is_ok(),
+        "the socket ticket opens the socket on the first instance"
+    );
+    assert_eq!(
+        replayed.err(),
+        Some(401),
+        "the second instance refuses a socket ticket the first one spent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_ticket_opens_only_the_socket_of_its_own_ticket() {
     let app = spawn().await;
     let (token, ticket) = one_shopper_waiting(&app, "tickets-own").await;

@@ -4,6 +4,9 @@
 //
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 -e ADMIN_TOKEN=… -e SHOPPERS=500 -e DURATION=90s \
 //     load/k6/flash-sale.js
+//
+// By default every shopper comes from the one machine k6 runs on, as a crowd behind a carrier's
+// NAT does (-e ADDRESSES=one); -e ADDRESSES=per-shopper gives each its own X-Forwarded-For.
 
 import http from 'k6/http';
 import ws from 'k6/ws';
@@ -18,6 +21,7 @@ import {
   durationSeconds,
   envNumber,
   serverErrorCounter,
+  shopperAddress,
   sleepUntil,
   soldUnits,
   userToken,
@@ -84,7 +88,8 @@ const watch = serverErrorCounter(serverErrors);
 function waitOnSocket(sale, ticket, token, untilMs) {
   const url = `${BASE_URL.replace(/^http/, 'ws')}/v1/events/${sale.id}/tickets/${ticket}/ws`;
   let admission = '';
-  const res = ws.connect(url, { headers: { Authorization: `Bearer ${token}` }, tags: { endpoint: 'ws' } }, (socket) => {
+  const headers = Object.assign({ Authorization: `Bearer ${token}` }, shopperAddress());
+  const res = ws.connect(url, { headers, tags: { endpoint: 'ws' } }, (socket) => {
     socket.on('message', (text) => {
       /** @type {Record<string, any>} */
       let message = {};
@@ -124,7 +129,7 @@ function poll(sale, ticket, token, untilMs) {
     if (res.status === 404 || state.status === 'expired' || state.status === 'left') {
       return '';
     }
-    const event = body(http.get(`${BASE_URL}/v1/events/${sale.id}`, { tags: { endpoint: 'event' } }));
+    const event = body(http.get(`${BASE_URL}/v1/events/${sale.id}`, { headers: shopperAddress(), tags: { endpoint: 'event' } }));
     if (event.status === 'sold_out' || event.status === 'closed') {
       return '';
     }

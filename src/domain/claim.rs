@@ -6,7 +6,7 @@ use crate::clock::UnixMillis;
 /// until `until`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
-    /// What is claimed: `pow:<challenge id>` or `inv:<invitation id>`.
+    /// What is claimed: `pow:<challenge id>`, `inv:<invitation id>` or `sock:<socket ticket id>`.
     pub name: String,
     /// Who claims it (an identity).
     pub holder: String,

@@ -5,7 +5,7 @@
 //! a snapshot each read would cost two store calls. With it, one request per event and second
 //! reads the store (the others wait for it rather than all asking at once) and everyone else is
 //! answered with the same bytes. The figures are at most a second old, which is finer than any
-//! page shows them.
+//! page shows them; a change made through this instance is seen at once ([`PublicSnapshots::forget`]).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -51,6 +51,14 @@ impl PublicSnapshots {
         let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
         latest.insert(event.clone(), (now_ms, body.clone()));
         Ok(body)
+    }
+
+    /// Drops the event's snapshot, so that the next read sees a change this instance just made
+    /// (an operator's, or a sale that sold its last unit). Changes made through other instances
+    /// show within [`FRESH_FOR_MS`].
+    pub fn forget(&self, event: &EventId) {
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        latest.remove(event);
     }
 
     fn fresh(&self, event: &EventId, now_ms: UnixMillis) -> Option<Bytes> {

@@ -15,14 +15,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures_util::StreamExt;
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::auth::{Caller, caller_of};
 use super::membership::require_member;
 use super::paths::TicketPath;
 use super::socket_slots::SlotRefusal;
 use super::state::AppState;
+use crate::domain::{Claim, ClaimOutcome, EventId};
 use crate::error::ApiError;
-use crate::identity::{AuthError, Shopper};
+use crate::identity::{AuthError, RedeemedSocketTicket, Shopper};
 use crate::queue::live::run_socket;
 
 /// Client frames are tiny (`{"type":"ping"}`): anything larger is refused by the protocol layer.
@@ -77,7 +79,7 @@ pub async fn position_socket(
         ))
     })?;
     let query = query.map(|Query(query)| query).unwrap_or_default();
-    let shopper = owner(&state, &path, &query, &headers)?;
+    let shopper = owner(&state, &path, &query, &headers).await?;
     let config = state
         .event_settings
         .get(&path.event)
@@ -131,9 +133,29 @@ fn refuse(upgrade: WebSocketUpgrade, refusal: SlotRefusal) -> Response {
     })
 }
 
+/// Records a socket ticket's one use in the store: a claim that admits one holder, and every
+/// redemption is a new holder, so the second use is refused whichever instance it reaches.
+async fn spend_on_every_instance(
+    state: &AppState,
+    event: &EventId,
+    redeemed: &RedeemedSocketTicket,
+) -> Result<(), ApiError> {
+    let claim = Claim {
+        name: format!("sock:{}", redeemed.id),
+        holder: Uuid::new_v4().simple().to_string(),
+        limit: 1,
+        until: redeemed.expires_at,
+    };
+    match state.store.claim(event, &claim).await? {
+        ClaimOutcome::Granted => Ok(()),
+        ClaimOutcome::NoEvent => Err(ApiError::not_found(format!("no event {event}"))),
+        ClaimOutcome::AlreadyHeld | ClaimOutcome::Refused => Err(AuthError::Invalid.into()),
+    }
+}
+
 /// The shopper whose credentials came with the handshake: `?ticket=` first, then
 /// `?access_token=`, then the `Authorization` header, then the visitor cookie.
-fn owner(
+async fn owner(
     state: &AppState,
     path: &TicketPath,
     query: &SocketQuery,
@@ -141,9 +163,11 @@ fn owner(
 ) -> Result<Shopper, ApiError> {
     if let Some(ticket) = query.ticket.as_deref().filter(|ticket| !ticket.is_empty()) {
         let now = state.now();
-        return Ok(state
+        let redeemed = state
             .auth
-            .redeem_socket_ticket(ticket, &path.event, path.ticket, now)?);
+            .redeem_socket_ticket(ticket, &path.event, path.ticket, now)?;
+        spend_on_every_instance(state, &path.event, &redeemed).await?;
+        return Ok(redeemed.shopper);
     }
     if let Some(token) = query
         .access_token

@@ -15,7 +15,7 @@ use crate::domain::{EventId, Identity, TicketId, Tier};
 use proof::{Proof, Proofs};
 use socket_ticket::SpentSocketTickets;
 
-pub use socket_ticket::{SOCKET_TICKET_AUDIENCE, SOCKET_TICKET_TTL_SECONDS};
+pub use socket_ticket::{RedeemedSocketTicket, SOCKET_TICKET_AUDIENCE, SOCKET_TICKET_TTL_SECONDS};
 pub use user_token::{UserClaims, UserTokens, VerifiedUser};
 pub use visitor::{VISITOR_AUDIENCE, VISITOR_COOKIE, VISITOR_TTL_SECONDS};
 
@@ -73,14 +73,15 @@ impl Authenticator {
         socket_ticket::issue_socket_ticket(&self.keys, shopper, event, ticket, now)
     }
 
-    /// The shopper a socket ticket names, if it opens `event`'s `ticket` at `now`; it is spent.
+    /// The shopper a socket ticket names, if it opens `event`'s `ticket` at `now`; it is spent on
+    /// this instance (the caller records the use in the store for the others).
     pub fn redeem_socket_ticket(
         &self,
         token: &str,
         event: &EventId,
         ticket: TicketId,
         now: UnixMillis,
-    ) -> Result<Shopper, AuthError> {
+    ) -> Result<RedeemedSocketTicket, AuthError> {
         self.spent_socket_tickets
             .redeem(&self.verifier, token, event, ticket, now)
     }

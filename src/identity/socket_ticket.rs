@@ -6,8 +6,9 @@
 //! and opens one socket. A logged one is spent or about to expire.
 //!
 //! The ticket is an EdDSA JWT of our own keys (audience `waitroom-socket`), so every instance
-//! sharing the key file accepts it. That it is used once is remembered by the instance that
-//! accepts it; within its few seconds of life, another instance could accept it once more.
+//! sharing the key file accepts it. The instance that accepts it remembers it (a replay to the
+//! same instance is refused without a store call), and the socket's route records its one use in
+//! the store, so that no other instance accepts it again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -68,6 +69,18 @@ pub fn issue_socket_ticket(
     Ok((sign(keys, &claims)?, exp * 1000))
 }
 
+/// A socket ticket this instance accepted: whose it is, and its id and end, under which the
+/// store records its one use for every instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedeemedSocketTicket {
+    /// The shopper it names.
+    pub shopper: Shopper,
+    /// The ticket's own id (`jti`).
+    pub id: String,
+    /// When it stops being accepted.
+    pub expires_at: UnixMillis,
+}
+
 /// The socket tickets this instance has accepted and that have not expired yet.
 #[derive(Debug, Default)]
 pub struct SpentSocketTickets {
@@ -84,7 +97,7 @@ impl SpentSocketTickets {
         event: &EventId,
         ticket: TicketId,
         now: UnixMillis,
-    ) -> Result<Shopper, AuthError> {
+    ) -> Result<RedeemedSocketTicket, AuthError> {
         let claims: SocketTicketClaims =
             verifier
                 .decode(token, SOCKET_TICKET_AUDIENCE)
@@ -105,12 +118,16 @@ impl SpentSocketTickets {
         let identity: Identity = claims.sub.parse().map_err(|_| AuthError::Invalid)?;
         let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
         spent.retain(|_, expires| *expires > now_seconds);
-        if spent.insert(claims.jti, claims.exp).is_some() {
+        if spent.insert(claims.jti.clone(), claims.exp).is_some() {
             return Err(AuthError::Invalid);
         }
-        Ok(Shopper {
-            identity,
-            tier: claims.tier,
+        Ok(RedeemedSocketTicket {
+            shopper: Shopper {
+                identity,
+                tier: claims.tier,
+            },
+            id: claims.jti,
+            expires_at: claims.exp * 1000,
         })
     }
 }
@@ -160,6 +177,7 @@ mod tests {
         ) -> Result<Shopper, AuthError> {
             self.spent
                 .redeem(&self.verifier, token, &self.event, ticket, at)
+                .map(|redeemed| redeemed.shopper)
         }
     }
 

@@ -92,7 +92,7 @@ async fn put_rules(
 /// A ban as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Ban)]
-struct BanView {
+pub struct BanView {
     /// `ip:…`, `user:…` or `key:…` (a digest of the API key).
     key: String,
     reason: String,

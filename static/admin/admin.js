@@ -209,10 +209,16 @@
     const bans = limiter.bans || [];
     const body = $('[data-testid="bans"] tbody');
     body.innerHTML = bans.length
-      ? bans.map((b) => `<tr><td><code>${escape(b.key)}</code></td><td>${escape(b.reason)}</td><td title="${escape(b.expires_at)}">${escape(clockTime(b.expires_at))}</td>` +
+      ? bans.map((b) => `<tr><td><code>${escape(b.key)}</code></td><td data-field="scope">${escape(SCOPE_WORDS[b.scope] || b.scope)}</td><td>${escape(b.reason)}</td><td title="${escape(b.expires_at)}">${escape(clockTime(b.expires_at))}</td>` +
           `<td><button type="button" data-lift="${escape(b.key)}">Lift</button></td></tr>`).join("")
-      : '<tr><td colspan="4" class="muted">none</td></tr>';
+      : '<tr><td colspan="5" class="muted">none</td></tr>';
   }
+
+  /** A ban's scope as the operator reads it: an automatic ban of an address spares its users. */
+  const SCOPE_WORDS = {
+    everyone: "everyone",
+    anonymous: "anonymous only (signed-in users pass)",
+  };
 
   // ---- controls ----
 
@@ -268,6 +274,7 @@
       await api("POST", "/v1/admin/bans", {
         key: form.elements.key.value.trim(),
         seconds: Number(form.elements.seconds.value),
+        scope: form.elements.scope.value,
         reason: form.elements.reason.value.trim() || undefined,
       });
       form.reset();

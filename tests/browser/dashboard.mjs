@@ -151,9 +151,17 @@ async function main() {
     // A ban made from the page shows in the list, and its Lift button ends it.
     await page.locator('#ban-form [name="key"]').fill("ip:203.0.113.7");
     await page.locator('#ban-form [name="reason"]').fill("scraping the catalogue");
+    await page.locator('#ban-form [name="scope"]').selectOption("anonymous");
     await page.locator('#ban-form button[type="submit"]').click();
     const banRow = page.locator('[data-testid="bans"] tr', { hasText: "ip:203.0.113.7" });
     await banRow.waitFor({ timeout: 5_000 });
+    const shownScope = await banRow.locator('[data-field="scope"]').textContent();
+    check(shownScope.startsWith("anonymous"), `the ban's scope shows as ${shownScope}`);
+    const { bans: madeBans } = await call("/v1/admin/bans", { token: adminToken });
+    check(
+      madeBans.some((ban) => ban.key === "ip:203.0.113.7" && ban.scope === "anonymous"),
+      "the API keeps the scope chosen on the page",
+    );
     await page.locator("#ratelimit").screenshot({ path: `${shots}/dashboard-ban.png` });
     await banRow.locator("button[data-lift]").click();
     await banRow.waitFor({ state: "detached", timeout: 5_000 });

@@ -1,6 +1,10 @@
 //! Every metric the Grafana dashboard and the alert rules name is one `/metrics` really exports,
-//! after a short sale on a running app: joins, a socket, admissions, a checkout and payment, an
-//! admin change, a ban, and a store outage.
+//! and moves by what a short sale on a running app did: joins, a socket, admissions, a checkout
+//! and payment, an admin change, a ban, and a store outage. Series are created at zero, so a name
+//! that is exported proves nothing: the values before and after the sale are compared.
+//!
+//! Per-event series (this sale's event is its own) must move by exactly what the sale did; the
+//! process-wide ones (other tests in this binary share the recorder) by at least that.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,7 +16,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use waitroom::domain::EventId;
 use waitroom::store::redis::RedisStore;
-use waitroom::telemetry::metrics::ALL;
+use waitroom::telemetry::metrics::{self as m, ALL};
 
 use crate::admin_app::{TestApp, admin, get, open_sale};
 use crate::support::redis_server::RedisServer;
@@ -60,8 +64,45 @@ fn referenced_metrics() -> BTreeSet<String> {
     expressions.iter().flat_map(|e| metric_names(e)).collect()
 }
 
-/// A short sale through every part of the app that counts something.
-async fn run_a_sale(app: &TestApp) {
+/// `/metrics` as series (name and labels, as written) and values.
+struct Scrape(Vec<(String, f64)>);
+
+impl Scrape {
+    fn parse(text: &str) -> Self {
+        Scrape(
+            text.lines()
+                .filter(|line| line.starts_with("waitroom_"))
+                .filter_map(|line| {
+                    let (series, value) = line.rsplit_once(' ')?;
+                    Some((series.to_owned(), value.parse().ok()?))
+                })
+                .collect(),
+        )
+    }
+
+    async fn of(app: &TestApp) -> Self {
+        Self::parse(&get(app, "/metrics").await.text().await.unwrap())
+    }
+
+    /// The sum of `name`'s series that carry every one of `labels`.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.0
+            .iter()
+            .filter(|(series, _)| {
+                let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
+                series_name == name
+                    && labels
+                        .iter()
+                        .all(|(label, value)| rest.contains(&format!("{label}=\"{value}\"")))
+            })
+            .map(|(_, value)| value)
+            .sum()
+    }
+}
+
+/// A short sale through every part of the app that counts something; `/metrics` while its
+/// socket was open.
+async fn run_a_sale(app: &TestApp) -> Scrape {
     let created = admin(
         app,
         Method::POST,
@@ -82,11 +123,30 @@ async fn run_a_sale(app: &TestApp) {
     let first = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
     assert!(matches!(first, Ok(Some(Ok(_)))), "the socket speaks");
 
+    let while_open = Scrape::of(app).await;
+
     app.state
         .store
         .drain(&EventId::parse("metered").unwrap())
         .await
         .unwrap();
+    // The socket hands the admission over (the instance's ticker sees it within a tick).
+    let pushed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if message
+                .to_text()
+                .is_ok_and(|text| text.contains("\"admitted\""))
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        matches!(pushed, Ok(true)),
+        "the socket told of the admission"
+    );
     let read: Value = app
         .http
         .get(format!(
@@ -149,6 +209,7 @@ async fn run_a_sale(app: &TestApp) {
     assert_eq!(banned.status(), StatusCode::CREATED);
     app.state.live_stats.poll().await.unwrap();
     exceed_a_tight_rule(app).await;
+    while_open
 }
 
 /// Puts a rule of one request a minute on the public event state in force, then asks twelve
@@ -188,12 +249,17 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported() {
     let mut redis = RedisServer::start();
     let store = Arc::new(RedisStore::connect(&redis.url(), None).await.unwrap());
     let app = TestApp::spawn(store).await;
-    run_a_sale(&app).await;
+    let before = Scrape::of(&app).await;
+    let while_open = run_a_sale(&app).await;
+    let after_sale = Scrape::of(&app).await;
     redis.stop();
     assert_eq!(
         get(&app, "/readyz").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
+    let after_outage = Scrape::of(&app).await;
+
+    the_sale_moved_every_metric(&before, &while_open, &after_sale, &after_outage);
 
     let response = get(&app, "/metrics").await;
     assert!(
@@ -222,6 +288,90 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported() {
     assert!(
         never_exported.is_empty(),
         "described but not exported: {never_exported:?}"
+    );
+}
+
+/// What the sale of [`run_a_sale`] did, metric by metric.
+fn the_sale_moved_every_metric(
+    before: &Scrape,
+    while_open: &Scrape,
+    after: &Scrape,
+    after_outage: &Scrape,
+) {
+    let metered = [("event", "metered")];
+    let exactly = |name: &str, labels: &[(&str, &str)], expected: f64| {
+        let value = after.value(name, labels);
+        assert_eq!(value, expected, "{name}{labels:?} after the sale");
+    };
+    // One shopper joined, was admitted, bought one of 50 T-shirts; then the event was paused.
+    exactly(m::JOINS, &metered, 1.0);
+    exactly(m::ADMISSIONS, &metered, 1.0);
+    exactly(m::ABANDONED, &metered, 0.0);
+    exactly(m::QUEUE_LENGTH, &metered, 0.0);
+    exactly(m::ACTIVE, &metered, 0.0);
+    exactly(m::SERVING, &metered, 1.0);
+    exactly(m::OUTFLOW_SET, &metered, 100.0);
+    exactly(m::PAUSED, &metered, 1.0);
+    exactly(m::ORDERS, &[("event", "metered"), ("state", "paid")], 1.0);
+    exactly(
+        m::UNITS_SOLD,
+        &[("event", "metered"), ("sku", "TSHIRT")],
+        1.0,
+    );
+    exactly(
+        m::UNITS_LEFT,
+        &[("event", "metered"), ("sku", "TSHIRT")],
+        49.0,
+    );
+    exactly(m::BUILD_INFO, &[], 1.0);
+    // The tight rule is this test's own: one request allowed, then refusals up to a ban.
+    let tight = |outcome| [("rule", "tight"), ("outcome", outcome)];
+    exactly(m::RATELIMIT_DECISIONS, &tight("allowed"), 1.0);
+    let at_least = |scrape: &Scrape, name: &str, labels: &[(&str, &str)], moved: f64| {
+        let delta = scrape.value(name, labels) - before.value(name, labels);
+        assert!(
+            delta >= moved,
+            "{name}{labels:?} moved by {delta}, at least {moved} expected"
+        );
+    };
+    at_least(after, m::RATELIMIT_DECISIONS, &tight("limited"), 1.0);
+    at_least(after, m::RATELIMIT_DECISIONS, &tight("banned"), 1.0);
+    at_least(after, m::RATELIMIT_PENALTIES, &[("stage", "ban")], 1.0);
+    // The operator's ban and the penalty's.
+    at_least(after, m::RATELIMIT_BANS, &[], 2.0);
+    let join = [("route", "/v1/events/{event}/tickets"), ("method", "POST")];
+    at_least(after, m::HTTP_REQUESTS, &join, 1.0);
+    at_least(after, &format!("{}_count", m::HTTP_DURATION), &join, 1.0);
+    at_least(
+        after,
+        m::CHECKOUT_OUTCOMES,
+        &[("step", "checkout"), ("outcome", "reserved")],
+        1.0,
+    );
+    at_least(
+        after,
+        m::CHECKOUT_OUTCOMES,
+        &[("step", "pay"), ("outcome", "paid")],
+        1.0,
+    );
+    // Create, pause, ban, the rules replaced.
+    at_least(after, m::ADMIN_CHANGES, &[], 4.0);
+    at_least(while_open, m::WS_CONNECTIONS, &[], 1.0);
+    at_least(after, m::WS_MESSAGES_RECEIVED, &[], 1.0);
+    at_least(after, m::WS_MESSAGES_SENT, &[], 2.0);
+    at_least(after, m::WS_ADMISSIONS_PUSHED, &[], 1.0);
+    at_least(
+        after,
+        &format!("{}_count", m::STORE_DURATION),
+        &[("operation", "join")],
+        1.0,
+    );
+    // The outage: Redis stopped, the readiness probe's ping failed.
+    at_least(
+        after_outage,
+        m::STORE_ERRORS,
+        &[("kind", "unavailable")],
+        1.0,
     );
 }
 

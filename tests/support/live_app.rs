@@ -35,11 +35,21 @@ pub struct TestApp {
 impl TestApp {
     /// Serves an instance on `store` (share a store between two apps for two instances).
     pub async fn spawn(store: Arc<dyn QueueStore>) -> TestApp {
+        Self::spawn_with_key_file(store, None).await
+    }
+
+    /// Serves an instance on `store` signing with the keys of `key_file` (two instances given the
+    /// same file accept each other's tokens), or with keys of its own.
+    pub async fn spawn_with_key_file(
+        store: Arc<dyn QueueStore>,
+        key_file: Option<std::path::PathBuf>,
+    ) -> TestApp {
         let settings = Settings {
             dev_login: true,
             user_key: UserKeySettings::Secret("end-to-end-test-secret".into()),
             admin_token: Some("test-admin".into()),
             allowed_origins: vec![SHOP_ORIGIN.into()],
+            signing_key_file: key_file,
             ..Settings::default()
         };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -117,9 +117,36 @@ export function userToken(userId) {
  */
 export function asUser(token, endpoint, extra = {}) {
   return {
-    headers: Object.assign({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, extra),
+    headers: Object.assign(
+      { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      shopperAddress(),
+      extra,
+    ),
     tags: { endpoint },
   };
+}
+
+/**
+ * Where the shoppers come from. `one` (the default): every request from the machine k6 runs on,
+ * as a crowd behind one carrier NAT, campus or office arrives. `per-shopper`: each virtual user
+ * sends its own documentation address in `X-Forwarded-For` (for a server that trusts the k6
+ * machine as a proxy), so each shopper is its own client to the rate limiter.
+ */
+export const ADDRESSES = __ENV.ADDRESSES || 'one';
+if (ADDRESSES !== 'one' && ADDRESSES !== 'per-shopper') {
+  throw new Error(`ADDRESSES must be "one" or "per-shopper", not "${ADDRESSES}"`);
+}
+
+/**
+ * The headers naming this virtual user's address, if shoppers have addresses of their own.
+ * @returns {Record<string, string>}
+ */
+export function shopperAddress() {
+  if (ADDRESSES !== 'per-shopper' || typeof __VU !== 'number' || __VU < 1) {
+    return {};
+  }
+  const vu = __VU;
+  return { 'X-Forwarded-For': `2001:db8:0:0:0:0:${Math.floor(vu / 65536).toString(16)}:${(vu % 65536).toString(16)}` };
 }
 
 /**

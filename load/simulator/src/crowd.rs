@@ -58,17 +58,24 @@ fn seconds_to_ms(seconds: f64) -> i64 {
 
 /// The identities to sign in: shoppers first, then every bot's identities.
 pub fn identities(scenario: &Scenario, run_tag: &str) -> Vec<Pending> {
-    let forwarded = scenario.run.forwarded_for;
-    let shoppers = (0..scenario.shoppers.count).map(|index| Pending {
+    let run = &scenario.run;
+    let (forwarded, one_address) = (run.forwarded_for, run.one_address);
+    // Behind one NAT, shoppers and bots alike come from the one address.
+    let address = move |crowd: u16, index: u32| match (one_address, forwarded) {
+        (true, _) => Some(documentation_address(0, 0)),
+        (false, true) => Some(documentation_address(crowd, index)),
+        (false, false) => None,
+    };
+    let shoppers = (0..scenario.shoppers.count).map(move |index| Pending {
         user_id: format!("shopper-{run_tag}-{index}"),
-        forwarded_for: forwarded.then(|| documentation_address(0, index)),
+        forwarded_for: address(0, index),
         actor: Actor::Shopper,
     });
-    let bots = (0..scenario.bots.count).flat_map(|bot| {
+    let bots = (0..scenario.bots.count).flat_map(move |bot| {
         (0..scenario.bots.identities).map(move |identity| Pending {
             user_id: format!("bot-{run_tag}-{bot}-{identity}"),
             // A bot's identities share its one address: the limiter can see them together.
-            forwarded_for: forwarded.then(|| documentation_address(1, bot)),
+            forwarded_for: address(1, bot),
             actor: Actor::Bot,
         })
     });
@@ -153,5 +160,21 @@ mod tests {
         assert_eq!(crowd[2].forwarded_for, crowd[4].forwarded_for);
         assert_ne!(crowd[4].forwarded_for, crowd[5].forwarded_for);
         assert_ne!(crowd[0].forwarded_for, crowd[1].forwarded_for);
+    }
+
+    #[test]
+    fn in_one_address_mode_everyone_shares_one_address() {
+        let scenario = Scenario::parse(
+            "[shoppers]\ncount = 3\n[bots]\ncount = 1\nidentities = 2\n[run]\none_address = true\n",
+        )
+        .unwrap();
+        let crowd = identities(&scenario, "t");
+        assert_eq!(crowd.len(), 5);
+        assert!(crowd[0].forwarded_for.is_some());
+        assert!(
+            crowd
+                .iter()
+                .all(|who| who.forwarded_for == crowd[0].forwarded_for)
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! `waitroom-sim`: plays a scenario against a server, writes the report, and exits non-zero
-//! when the sale oversold, answered a 5xx, or admitted out of order.
+//! when the sale oversold, answered a 5xx, admitted out of order, broke either bound of the
+//! outflow, or let the bots take more of the admissions than the scenario allows.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -128,6 +128,9 @@ pub struct BotPlan {
     pub identities: u32,
     /// Pause between two requests of one bot.
     pub interval_ms: u64,
+    /// The largest share of the admissions (0 to 1) the bots may take before the run fails;
+    /// unset, the bots' share is reported and not judged.
+    pub max_share_of_admissions: Option<f64>,
 }
 
 impl Default for BotPlan {
@@ -136,6 +139,7 @@ impl Default for BotPlan {
             count: 0,
             identities: 10,
             interval_ms: 20,
+            max_share_of_admissions: None,
         }
     }
 }
@@ -158,6 +162,10 @@ pub struct RunPlan {
     /// Send `X-Forwarded-For` with a distinct documentation address per shopper (for a server
     /// that trusts loopback as a proxy), so each shopper is its own client to the rate limiter.
     pub forwarded_for: bool,
+    /// Send every shopper's and bot's requests with one and the same `X-Forwarded-For` address,
+    /// as a crowd behind a carrier's NAT, a campus or an office arrives (for a server that
+    /// trusts loopback as a proxy). Takes precedence over `forwarded_for`.
+    pub one_address: bool,
 }
 
 impl Default for RunPlan {
@@ -169,6 +177,7 @@ impl Default for RunPlan {
             sockets_per_address: 20_000,
             sample_interval_ms: 250,
             forwarded_for: false,
+            one_address: false,
         }
     }
 }
@@ -248,6 +257,13 @@ impl Scenario {
         }
         if self.bots.count > 0 && self.bots.identities == 0 {
             return invalid("bots.identities", "a bot needs at least one identity");
+        }
+        if self
+            .bots
+            .max_share_of_admissions
+            .is_some_and(|share| !share_ok(share))
+        {
+            return invalid("bots.max_share_of_admissions", "a share is between 0 and 1");
         }
         if !positive(self.run.max_seconds) || !non_negative(self.run.lead_seconds) {
             return invalid("run", "durations must be positive");

@@ -17,7 +17,10 @@ fn every_shipped_scenario_loads_and_validates() {
         }
     }
     names.sort();
-    assert_eq!(names, ["flash-sale", "prequeue", "smoke", "ws-hold"]);
+    assert_eq!(
+        names,
+        ["flash-sale", "one-address", "prequeue", "smoke", "ws-hold"]
+    );
 }
 
 #[test]
@@ -26,4 +29,28 @@ fn the_full_sale_is_the_benchmark_one() {
     let sale = Scenario::load(&dir.join("flash-sale.toml")).unwrap();
     assert_eq!(sale.shoppers.count, 100_000);
     assert_eq!(sale.event.units, 1_000);
+}
+
+#[test]
+fn the_full_sale_judges_the_bots_at_one_tenth_above_their_share_of_identities() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let sale = Scenario::load(&dir.join("flash-sale.toml")).unwrap();
+    let bot_identities = f64::from(sale.bots.count * sale.bots.identities);
+    let share = bot_identities / (bot_identities + f64::from(sale.shoppers.count));
+    let limit = sale.bots.max_share_of_admissions.expect("a limit is set");
+    assert!(
+        (limit - 1.1 * share).abs() < 0.0005,
+        "limit {limit}, 1.1 × share {}",
+        1.1 * share
+    );
+}
+
+#[test]
+fn a_share_of_admissions_outside_zero_to_one_is_refused() {
+    let scenario = Scenario::parse("[bots]\ncount = 1\nmax_share_of_admissions = 1.5\n").unwrap();
+    let error = scenario.validate().expect_err("refused");
+    assert!(
+        error.to_string().contains("bots.max_share_of_admissions"),
+        "{error}"
+    );
 }

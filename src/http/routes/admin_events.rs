@@ -196,6 +196,7 @@ pub async fn change(
     if !change.is_empty() {
         let updated = state.store.change_event(&event, &change).await;
         state.event_settings.forget(&event);
+        state.public_snapshots.forget(&event);
         if updated?.is_none() {
             return Err(ApiError::not_found(format!("no event {event}")));
         }

@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::admin::live_stats::StatsFrame;
-use crate::clock::to_rfc3339;
 use crate::http::state::AppState;
+use crate::ratelimit::admin::BanView;
 
 /// `GET /v1/admin/stream`.
 #[utoipa::path(get, path = "/v1/admin/stream", tag = "operators",
@@ -63,18 +63,9 @@ async fn next_frame(frames: &mut watch::Receiver<Arc<StatsFrame>>, state: &AppSt
 
 /// One event of the stream: the statistics and the limiter.
 async fn feed(state: &AppState, frame: &StatsFrame) -> Value {
-    let bans: Vec<Value> = match state.ratelimit.bans().await {
-        Ok(bans) => bans
-            .into_iter()
-            .map(|ban| {
-                json!({
-                    "key": ban.key,
-                    "reason": ban.reason,
-                    "count": ban.count,
-                    "expires_at": to_rfc3339(ban.until_ms),
-                })
-            })
-            .collect(),
+    // The same view of a ban as `GET /v1/admin/bans`, scope included.
+    let bans: Vec<BanView> = match state.ratelimit.bans().await {
+        Ok(bans) => bans.into_iter().map(BanView::from).collect(),
         Err(error) => {
             tracing::warn!(%error, "dashboard stream: bans unavailable");
             Vec::new()

@@ -128,6 +128,8 @@ pub async fn checkout(
     };
     match state.store.reserve(&event, &request).await? {
         ReserveOutcome::Reserved(order) | ReserveOutcome::Replayed(order) => {
+            // The units left have changed, possibly to none: pages hear it at once.
+            state.public_snapshots.forget(&event);
             Ok((StatusCode::CREATED, Json(reservation_view(&order))))
         }
         ReserveOutcome::Existing(order) => Ok((StatusCode::OK, Json(order_view(&order)))),
@@ -202,7 +204,11 @@ pub async fn pay(
         .pay(&path.event, &shopper.identity, path.order)
         .await?
     {
-        PayOutcome::Paid(order) | PayOutcome::AlreadyPaid(order) => Ok(Json(paid_view(&order))),
+        PayOutcome::Paid(order) | PayOutcome::AlreadyPaid(order) => {
+            // A paid order can end the sale (sold out): pages hear it at once.
+            state.public_snapshots.forget(&path.event);
+            Ok(Json(paid_view(&order)))
+        }
         PayOutcome::Expired(_) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "reservation_expired",

@@ -50,7 +50,7 @@ pub struct InvitationsView {
 }
 
 /// `POST /v1/admin/events/{event}/invitations`.
-#[utoipa::path(post, path = "/v1/admin/events/{event}/invitations", tag = "operators",
+#[utoipa::path(post, path = "/v1/admin/events/{event}/invitations", tag = "operators", operation_id = "issue_invitations",
     summary = "Issue invitations to an event",
     description = "Signed invitation texts for an event (`invitation_only` makes joins need one). An invitation serves `uses` identities; another identity beyond them is refused with `403 invitation_required`, and those it served may join again with it.",
     params(EventPath),

@@ -24,7 +24,7 @@ pub struct SocketTicketView {
 }
 
 /// Issues a socket ticket for the caller's own queue ticket.
-#[utoipa::path(post, path = "/v1/events/{event}/tickets/{ticket}/socket-ticket", tag = "shoppers",
+#[utoipa::path(post, path = "/v1/events/{event}/tickets/{ticket}/socket-ticket", tag = "shoppers", operation_id = "issue_socket_ticket",
     summary = "A short-lived, single-use ticket for the position socket's URL",
     description = "Browsers cannot send `Authorization` on a WebSocket, and a token in a URL is logged by proxies. Send the credentials here (bearer token or visitor cookie) and open `…/ws?ticket=<socket_ticket>` within 30 s. The ticket opens one socket, of this queue ticket, for this shopper; the socket answers 401 to a spent, expired or foreign one, and 404 when the queue ticket is not the caller's.",
     params(TicketPath),

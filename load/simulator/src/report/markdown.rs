@@ -86,7 +86,7 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
     let o = &r.outflow;
     writeln!(
         out,
-        "Set {:.2}/s (burst {}); over {} busy seconds {} admissions: **{} /s**, accuracy {}. Largest excess over rate × time + burst: {:.1} ({}).\n",
+        "Set {:.2}/s (burst {}); over {} busy seconds {} admissions: **{} /s**, accuracy {}. Largest excess over rate × time + burst: {:.1} ({}); largest shortfall under rate × time − (burst + 1) while shoppers waited: {:.1} ({}).\n",
         o.set_per_second,
         o.burst,
         o.busy_seconds,
@@ -96,9 +96,15 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
             .map_or_else(|| "n/a".to_owned(), |a| format!("{:.1}%", a * 100.0)),
         o.max_excess,
         if o.exceeded {
-            "**bound broken**"
+            "**ceiling broken**"
         } else {
-            "bound held"
+            "ceiling held"
+        },
+        o.max_shortfall,
+        if o.short {
+            "**floor broken**"
+        } else {
+            "floor held"
         }
     )?;
     let server_count =

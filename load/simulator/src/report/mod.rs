@@ -156,7 +156,18 @@ impl Report {
         let stock = stock::measure(run);
         let order = order_report(journeys);
         let server_errors = run.server_errors;
-        let verdict = verdict(&stock, &order, server_errors, &admissions, run);
+        let bots = bot_report(journeys);
+        let verdict = verdict(
+            Judged {
+                stock: &stock,
+                order: &order,
+                outflow: &outflow,
+                bots: bots.as_ref(),
+                server_errors,
+            },
+            &admissions,
+            run,
+        );
         Self {
             scenario: run.scenario.name.clone(),
             base_url: run.base_url.clone(),
@@ -191,7 +202,7 @@ impl Report {
                 .as_ref()
                 .and_then(|d| stock::counter(d, "joined")),
             order,
-            bots: bot_report(journeys),
+            bots,
             outcomes: outcome_counts(journeys),
             stock,
             errors: run.errors.clone(),
@@ -326,13 +337,23 @@ fn outcome_counts(journeys: &[Journey]) -> BTreeMap<String, OutcomeCount> {
         .collect()
 }
 
-fn verdict(
-    stock: &StockReport,
-    order: &OrderReport,
+/// The figures the verdict judges.
+struct Judged<'a> {
+    stock: &'a StockReport,
+    order: &'a OrderReport,
+    outflow: &'a OutflowReport,
+    bots: Option<&'a BotReport>,
     server_errors: u64,
-    admissions: &[i64],
-    run: &RunData,
-) -> Verdict {
+}
+
+fn verdict(judged: Judged<'_>, admissions: &[i64], run: &RunData) -> Verdict {
+    let Judged {
+        stock,
+        order,
+        outflow,
+        bots,
+        server_errors,
+    } = judged;
     let mut failures = Vec::new();
     if stock.oversold {
         failures.push(format!(
@@ -357,6 +378,30 @@ fn verdict(
         failures.push(format!(
             "{} order inversions among post-start joins",
             order.inversions
+        ));
+    }
+    if outflow.exceeded {
+        failures.push(format!(
+            "the outflow broke its ceiling: {:.1} admissions above rate × time + burst",
+            outflow.max_excess
+        ));
+    }
+    // The floor holds only while nothing else caps the outflow: a `max_active` cap that is
+    // reached admits fewer by design.
+    if outflow.short && run.scenario.event.max_active.is_none() {
+        failures.push(format!(
+            "the outflow broke its floor: {:.1} admissions short of rate × time − (burst + 1) \
+             while shoppers waited",
+            outflow.max_shortfall
+        ));
+    }
+    if let (Some(limit), Some(bots)) = (run.scenario.bots.max_share_of_admissions, bots)
+        && bots.share_of_admissions > limit
+    {
+        failures.push(format!(
+            "bots took {:.1}% of the admissions, above the scenario's limit of {:.1}%",
+            bots.share_of_admissions * 100.0,
+            limit * 100.0
         ));
     }
     let crowd = run.scenario.shoppers.count + run.scenario.bots.count;

@@ -1,6 +1,7 @@
 //! Outflow: admissions per second against the set rate, over the seconds when someone was
-//! waiting (an empty queue admits nobody, and that is no fault of the outflow), and the hard
-//! bound that no prefix of the sale may admit more than `rate × elapsed + burst`.
+//! waiting (an empty queue admits nobody, and that is no fault of the outflow), and its two
+//! bounds: no prefix of the sale may admit more than `rate × elapsed + burst`, and no stretch of
+//! busy seconds may admit fewer than `rate × length − (burst + 1)`.
 
 use serde::Serialize;
 
@@ -41,6 +42,11 @@ pub struct OutflowReport {
     pub max_excess: f64,
     /// Whether the bound was broken by more than one admission (the time stamps' rounding).
     pub exceeded: bool,
+    /// The largest number of admissions by which a stretch of busy seconds fell short of
+    /// `rate × length − (burst + 1)`; zero or less when the floor held.
+    pub max_shortfall: f64,
+    /// Whether the floor was broken by more than one admission (the time stamps' rounding).
+    pub short: bool,
 }
 
 /// Counts admissions (Unix ms) into seconds from `start_ms`, `seconds` buckets.
@@ -87,6 +93,26 @@ pub fn max_excess(admissions_ms: &[i64], start_ms: i64, rate: f64, burst: u32) -
         .max(-f64::from(burst))
 }
 
+/// The largest shortfall of admissions under `rate × length − (burst + 1)` over any stretch of
+/// consecutive busy seconds (every stretch inside a run of busy seconds, not only the whole run:
+/// a stall in the middle of a long run must not hide behind a burst at its start).
+pub fn max_shortfall(per_second: &[u64], busy: &[bool], rate: f64, burst: u32) -> f64 {
+    let slack = f64::from(burst) + 1.0;
+    let mut worst = f64::NEG_INFINITY;
+    for from in 0..per_second.len() {
+        let mut admitted = 0;
+        for (to, &in_second) in per_second.iter().enumerate().skip(from) {
+            if !busy.get(to).copied().unwrap_or(false) {
+                break;
+            }
+            admitted += in_second;
+            let length = (to - from + 1) as f64;
+            worst = worst.max(rate * length - slack - admitted as f64);
+        }
+    }
+    worst.max(-slack)
+}
+
 /// Measures the outflow of a sale.
 pub fn measure(
     admissions_ms: &[i64],
@@ -108,6 +134,7 @@ pub fn measure(
         .sum();
     let actual = (busy_count > 0).then(|| admitted_while_busy as f64 / busy_count as f64);
     let excess = max_excess(admissions_ms, start_ms, rate, burst);
+    let shortfall = max_shortfall(&per_second, &busy, rate, burst);
     let last = admissions_ms.iter().copied().max().unwrap_or(start_ms);
     let over_run_seconds = (last - start_ms) as f64 / 1_000.0;
     OutflowReport {
@@ -124,6 +151,8 @@ pub fn measure(
         accuracy: actual.map(|actual| actual / rate),
         max_excess: excess,
         exceeded: excess > 1.0,
+        max_shortfall: shortfall,
+        short: shortfall > 1.0,
     }
 }
 
@@ -155,6 +184,42 @@ mod tests {
         // 100 admissions, the last at 9.9 s.
         assert!((report.over_run_per_second.unwrap() - 100.0 / 9.9).abs() < 1e-9);
         assert!(!report.exceeded);
+        assert!(!report.short, "{}", report.max_shortfall);
+    }
+
+    #[test]
+    fn an_outflow_at_half_the_rate_breaks_the_floor() {
+        let report = measure(&steady(5, 10), &busy_throughout(10), 0, 10_000, 10.0, 10);
+        assert!(!report.exceeded);
+        assert!(report.short);
+        // Ten busy seconds at 10/s owe at least 100 − 11 admissions; 50 came.
+        assert!(
+            (report.max_shortfall - 39.0).abs() < 1e-9,
+            "{}",
+            report.max_shortfall
+        );
+    }
+
+    #[test]
+    fn a_stall_after_a_burst_breaks_the_floor() {
+        // The burst and two good seconds, then five busy seconds with nobody admitted.
+        let mut admissions = vec![0; 10];
+        admissions.extend(steady(10, 2).into_iter().map(|t| t + 1));
+        let report = measure(&admissions, &busy_throughout(7), 0, 7_000, 10.0, 10);
+        assert!(report.short, "{}", report.max_shortfall);
+        assert!(
+            (report.max_shortfall - 39.0).abs() < 1e-9,
+            "{}",
+            report.max_shortfall
+        );
+    }
+
+    #[test]
+    fn one_admission_late_at_a_second_boundary_is_within_the_floor() {
+        let mut admissions = steady(10, 10);
+        admissions.retain(|&t| t != 9_900);
+        let report = measure(&admissions, &busy_throughout(10), 0, 10_000, 10.0, 10);
+        assert!(!report.short, "{}", report.max_shortfall);
     }
 
     #[test]
@@ -181,6 +246,7 @@ mod tests {
         let report = measure(&steady(10, 5), &samples, 0, 10_000, 10.0, 10);
         assert_eq!(report.busy_seconds, 5);
         assert_eq!(report.accuracy, Some(1.0));
+        assert!(!report.short, "{}", report.max_shortfall);
     }
 
     #[test]

@@ -32,7 +32,9 @@ fn paid(joined: i64, admitted: i64) -> Journey {
 }
 
 fn run(journeys: Vec<Journey>, sold: u64, server_errors: u64) -> RunData {
-    let mut scenario = Scenario::parse("[event]\nunits = 3\n").unwrap();
+    // Two a second: the three made-up admissions at 0.1–0.4 s stay within both outflow bounds.
+    let mut scenario =
+        Scenario::parse("[event]\nunits = 3\noutflow_per_second = 2\noutflow_burst = 2\n").unwrap();
     scenario.name = "made-up".to_owned();
     RunData {
         timeline: Timeline {
@@ -126,6 +128,81 @@ fn bots_shares_compare_tickets_and_admissions() {
     let bots = report.bots.unwrap();
     assert!((bots.share_of_crowd - 1.0 / 3.0).abs() < 1e-9);
     assert!((bots.share_of_admissions - 0.5).abs() < 1e-9);
+}
+
+#[test]
+fn admitting_faster_than_the_outflow_allows_fails() {
+    let mut data = run(vec![paid(0, 100), paid(50, 200), paid(100, 300)], 3, 0);
+    data.scenario.event.outflow_per_second = 1.0;
+    data.scenario.event.outflow_burst = 1;
+
+    let report = Report::from_run(&data);
+
+    assert!(report.outflow.exceeded);
+    assert!(
+        report
+            .verdict
+            .failures
+            .iter()
+            .any(|f| f.starts_with("the outflow broke its ceiling")),
+        "{:?}",
+        report.verdict.failures
+    );
+}
+
+#[test]
+fn admitting_too_few_while_shoppers_wait_fails_unless_a_cap_explains_it() {
+    let mut data = run(vec![paid(0, 100), paid(50, 200), paid(100, 300)], 3, 0);
+    // Two busy seconds at 20 a second owe at least 40 − 3; three came.
+    data.scenario.event.outflow_per_second = 20.0;
+
+    let report = Report::from_run(&data);
+    assert!(report.outflow.short);
+    assert!(
+        report
+            .verdict
+            .failures
+            .iter()
+            .any(|f| f.starts_with("the outflow broke its floor")),
+        "{:?}",
+        report.verdict.failures
+    );
+
+    data.scenario.event.max_active = Some(3);
+    let capped = Report::from_run(&data);
+    assert!(capped.verdict.passed, "{:?}", capped.verdict.failures);
+}
+
+/// A run where one of the three admitted is a bot.
+fn one_bot_in_three() -> RunData {
+    let mut bot = paid(0, 100);
+    bot.actor = Actor::Bot;
+    run(vec![bot, paid(50, 200), paid(100, 300)], 3, 0)
+}
+
+#[test]
+fn bots_above_the_scenarios_share_of_admissions_fail() {
+    let mut data = one_bot_in_three();
+    data.scenario.bots.max_share_of_admissions = Some(0.3);
+
+    let report = Report::from_run(&data);
+
+    assert!(!report.verdict.passed);
+    assert_eq!(
+        report.verdict.failures,
+        ["bots took 33.3% of the admissions, above the scenario's limit of 30.0%"]
+    );
+}
+
+#[test]
+fn bots_within_the_scenarios_share_or_without_a_limit_pass() {
+    let mut data = one_bot_in_three();
+    let unjudged = Report::from_run(&data);
+    assert!(unjudged.verdict.passed, "{:?}", unjudged.verdict.failures);
+
+    data.scenario.bots.max_share_of_admissions = Some(0.34);
+    let within = Report::from_run(&data);
+    assert!(within.verdict.passed, "{:?}", within.verdict.failures);
 }
 
 #[test]
