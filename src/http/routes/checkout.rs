@@ -97,6 +97,7 @@ fn distinct_skus(items: &[ItemBody], _: &()) -> garde::Result {
         (status = 400, description = "malformed JSON"),
         (status = 401, description = "no or bad user token"),
         (status = 403, description = "not_admitted: a missing, forged, expired, another shopper's or another event's admission token; members_only: a visitor identity in an event for signed-in shoppers"),
+        (status = 404, description = "no such event"),
         (status = 409, description = "admission_used (a retry with another Idempotency-Key), sold_out, event_closed or purchase_limit"),
         (status = 422, description = "validation_failed"),
         (status = 503, description = "the store is unavailable (Retry-After)"),

@@ -58,9 +58,11 @@ pub struct InvitationsView {
     security(("adminToken" = [])),
     responses(
         (status = 201, description = "the invitations", body = InvitationsView),
+        (status = 400, description = "malformed JSON"),
         (status = 401, description = "no or bad admin token"),
         (status = 404, description = "no such event"),
         (status = 422, description = "validation_failed"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]
 pub async fn issue(
     State(state): State<AppState>,

@@ -34,6 +34,7 @@ pub struct SocketTicketView {
         (status = 401, description = "no or bad credentials"),
         (status = 404, description = "no such event or ticket"),
         (status = 429, description = "rate_limited (Retry-After)"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]
 pub async fn issue(
     State(state): State<AppState>,

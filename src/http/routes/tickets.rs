@@ -56,6 +56,7 @@ pub struct JoinBody {
         (status = 403, description = "members_only: a visitor identity, and the event admits signed-in shoppers only; proof_required or proof_invalid: the event asks for a proof of work; invitation_required: the event is invitation-only and the join has no valid invitation with a use left"),
         (status = 404, description = "no such event"),
         (status = 409, description = "event_not_open, event_closed or sold_out"),
+        (status = 422, description = "validation_failed: the body is not a join (an object with an optional `proof` and `invitation`)"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]
 pub async fn join(
