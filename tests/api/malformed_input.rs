@@ -98,6 +98,16 @@ crate::on_both_stores! {
         assert_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
     }
 
+    async fn a_query_string_that_cannot_be_read_is_a_bad_request_problem() {
+        let app = spawn_app().await;
+        let response = app
+            .admin(Method::GET, "/v1/admin/audit?limit=1&limit=2")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+
     async fn an_oversized_body_is_refused() {
         let app = spawn_app().await;
         let huge = json!({ "name": "x".repeat(200_000) });

@@ -1,6 +1,7 @@
 //! `GET /v1/admin/audit`: the audit log, newest first.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -59,13 +60,16 @@ pub struct AuditLog {
     security(("adminToken" = [])),
     responses(
         (status = 200, description = "the entries", body = AuditLog),
+        (status = 400, description = "a query string that cannot be read (such as `limit` given twice)"),
         (status = 422, description = "validation_failed: limit"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]
 pub async fn audit_log(
     State(state): State<AppState>,
-    Query(query): Query<AuditQuery>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<AuditLog>, ApiError> {
+    // A query axum cannot read is the caller's mistake, answered as a problem like any other.
+    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let limit = match query.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(text) => text
