@@ -74,6 +74,8 @@ pub struct LiveCounters {
     pub finished: AtomicU64,
     /// HTTP 5xx answers.
     pub server_errors: AtomicU64,
+    /// Answers `403` or `429` to a legitimate shopper: our own defences turning one away.
+    pub shopper_refusals: AtomicU64,
     /// The queue length last sampled.
     pub queue_length: AtomicU64,
     /// Queue sockets open now.
@@ -121,6 +123,9 @@ impl Recorder {
     pub fn status(&self, actor: Actor, endpoint: Endpoint, status: u16) {
         if status >= 500 {
             self.live.server_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if actor == Actor::Shopper && matches!(status, 403 | 429) {
+            self.live.shopper_refusals.fetch_add(1, Ordering::Relaxed);
         }
         self.error(actor, endpoint, &status.to_string());
     }

@@ -71,6 +71,8 @@ pub struct RunData {
     pub errors: BTreeMap<String, u64>,
     /// HTTP 5xx answers.
     pub server_errors: u64,
+    /// Answers `403` or `429` to legitimate shoppers.
+    pub shopper_refusals: u64,
     /// The most queue sockets open at once.
     pub sockets_peak: u64,
     /// The admin detail of the event after the run.
@@ -188,6 +190,7 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
         histograms: recorder.histograms(),
         errors: recorder.errors(),
         server_errors: recorder.live.server_errors.load(Ordering::Relaxed),
+        shopper_refusals: recorder.live.shopper_refusals.load(Ordering::Relaxed),
         sockets_peak: recorder.live.sockets_peak.load(Ordering::Relaxed),
         admin_final,
         inventory,

@@ -182,6 +182,11 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
 
     writeln!(out, "## Errors\n")?;
     writeln!(out, "{} server errors (5xx).\n", r.server_errors)?;
+    writeln!(
+        out,
+        "{} answers refused a legitimate shopper (403 or 429).\n",
+        r.shopper_refusals
+    )?;
     if !r.errors.is_empty() {
         writeln!(out, "| kind | count |\n| --- | ---: |")?;
         for (kind, count) in &r.errors {

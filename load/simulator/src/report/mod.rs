@@ -121,6 +121,8 @@ pub struct Report {
     pub errors: BTreeMap<String, u64>,
     /// HTTP 5xx answers, all endpoints.
     pub server_errors: u64,
+    /// Answers `403` or `429` to legitimate shoppers (bots' refusals are in `errors` only).
+    pub shopper_refusals: u64,
     /// Queue length over time: (seconds from the start, length).
     pub queue_length: Vec<(f64, u64)>,
     pub verdict: Verdict,
@@ -164,6 +166,7 @@ impl Report {
                 outflow: &outflow,
                 bots: bots.as_ref(),
                 server_errors,
+                shopper_refusals: run.shopper_refusals,
             },
             &admissions,
             run,
@@ -207,6 +210,7 @@ impl Report {
             stock,
             errors: run.errors.clone(),
             server_errors,
+            shopper_refusals: run.shopper_refusals,
             queue_length: run
                 .samples
                 .iter()
@@ -344,6 +348,7 @@ struct Judged<'a> {
     outflow: &'a OutflowReport,
     bots: Option<&'a BotReport>,
     server_errors: u64,
+    shopper_refusals: u64,
 }
 
 fn verdict(judged: Judged<'_>, admissions: &[i64], run: &RunData) -> Verdict {
@@ -353,6 +358,7 @@ fn verdict(judged: Judged<'_>, admissions: &[i64], run: &RunData) -> Verdict {
         outflow,
         bots,
         server_errors,
+        shopper_refusals,
     } = judged;
     let mut failures = Vec::new();
     if stock.oversold {
@@ -373,6 +379,12 @@ fn verdict(judged: Judged<'_>, admissions: &[i64], run: &RunData) -> Verdict {
     }
     if server_errors > 0 {
         failures.push(format!("{server_errors} server errors (5xx)"));
+    }
+    // A defence that turns away a legitimate shopper is a failure of the sale, not a margin.
+    if shopper_refusals > 0 {
+        failures.push(format!(
+            "{shopper_refusals} answers refused legitimate shoppers (403 or 429)"
+        ));
     }
     if order.inversions > 0 {
         failures.push(format!(

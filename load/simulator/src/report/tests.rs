@@ -6,9 +6,10 @@ use serde_json::json;
 use super::*;
 use crate::crowd::Timeline;
 use crate::journey::{AdmissionRecord, JoinRecord};
-use crate::recorder::Actor;
+use crate::recorder::{Actor, Endpoint, Recorder};
 use crate::sampler::QueueSample;
 use crate::scenario::Scenario;
+use std::sync::atomic::Ordering;
 
 const START: i64 = 1_000_000;
 
@@ -58,6 +59,7 @@ fn run(journeys: Vec<Journey>, sold: u64, server_errors: u64) -> RunData {
         histograms: BTreeMap::new(),
         errors: BTreeMap::new(),
         server_errors,
+        shopper_refusals: 0,
         sockets_peak: 0,
         admin_final: Some(json!({"stats": {"sold": {"sku-1": sold}, "admitted": 3}})),
         inventory: vec![("sku-1".to_owned(), 3)],
@@ -95,6 +97,35 @@ fn a_single_server_error_fails() {
         1,
     ));
     assert!(!report.verdict.passed);
+}
+
+#[test]
+fn a_single_refusal_of_a_legitimate_shopper_fails() {
+    let mut refused = run(vec![paid(0, 100), paid(50, 200), paid(100, 300)], 3, 0);
+    refused.shopper_refusals = 1;
+    let report = Report::from_run(&refused);
+    assert!(!report.verdict.passed);
+    assert!(
+        report.verdict.failures[0].contains("1 answers refused legitimate shoppers"),
+        "{:?}",
+        report.verdict.failures
+    );
+    assert!(
+        markdown::render(&report, &[]).contains("1 answers refused a legitimate shopper"),
+        "the summary shows the count"
+    );
+}
+
+#[test]
+fn a_refusal_counts_for_shoppers_and_not_for_bots() {
+    let recorder = Recorder::default();
+    recorder.status(Actor::Bot, Endpoint::Join, 429);
+    recorder.status(Actor::Shopper, Endpoint::Join, 409);
+    recorder.status(Actor::Shopper, Endpoint::Join, 503);
+    assert_eq!(recorder.live.shopper_refusals.load(Ordering::Relaxed), 0);
+    recorder.status(Actor::Shopper, Endpoint::Join, 429);
+    recorder.status(Actor::Shopper, Endpoint::Ticket, 403);
+    assert_eq!(recorder.live.shopper_refusals.load(Ordering::Relaxed), 2);
 }
 
 #[test]
