@@ -108,6 +108,13 @@ async fn every_documented_operation_is_served() {
                 status != 405 && !unrouted,
                 "{method} {path} is documented but not served: {status} {code} {detail}"
             );
+            // Whatever it answered (an unknown event's 404, a missing body's 4xx) is an answer
+            // the document lists for this operation.
+            let responses = &document["paths"][path][method]["responses"];
+            assert!(
+                responses.get(status.to_string()).is_some() || responses.get("default").is_some(),
+                "{method} {path} answered {status} {code}, which its document leaves out"
+            );
         }
     }
 }
