@@ -3,7 +3,7 @@
 -- ARGV[1] now in ms, or '' (unused: every script takes the time first)
 -- ARGV[2..] the EventConfig's fields: name, the field's JSON, name, JSON, ...
 -- Reply: 1 if created, 0 if the event existed (nothing changes).
--- (Rust then adds the id to `wr:events`, another slot, with its own command.)
+-- (Rust lists the id in `wr:events`, another slot, with its own command just before.)
 
 if redis.call('EXISTS', K.cfg) == 1 then
   return 0

@@ -237,6 +237,21 @@ async fn every_key_of_an_event_carries_the_event_hash_tag() {
 }
 
 #[tokio::test]
+async fn an_event_whose_listing_a_crash_lost_is_listed_again_by_a_retried_create() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let config = sale("listed", START, 10, 10, 5);
+    assert!(store.create_event(&config).await.unwrap());
+    // What a crash between the creating script and the listing leaves behind.
+    server.cli(&["SREM", EVENTS_KEY, "listed"]);
+    assert_eq!(store.event_ids().await.unwrap(), Vec::<EventId>::new());
+
+    assert!(!store.create_event(&config).await.unwrap(), "it exists");
+    assert_eq!(store.event_ids().await.unwrap(), vec![config.id.clone()]);
+}
+
+#[tokio::test]
 async fn a_waiting_shopper_read_back_keeps_its_ticket_and_times() {
     let server = RedisServer::start();
     let clock = ManualClock::new(START + 1);

@@ -5,7 +5,8 @@
 //! between instances. Every key of an event starts with `wr:{<event>}:` (see
 //! [`event_key_prefix`]), so one event lives in one cluster slot and different events spread
 //! over the cluster. The list of events is the set [`EVENTS_KEY`], in a slot of its own, touched
-//! by a separate command after an event is created.
+//! by a separate command just before an event is created (a crash between them leaves an id
+//! without settings, which readers skip; never an event nobody can find).
 //!
 //! Time comes from the Redis server (`TIME` inside each script), so instances never disagree
 //! about the outflow; a [`Clock`] may be injected instead (tests drive a manual one), and is
@@ -153,15 +154,16 @@ impl QueueStore for RedisStore {
             &mut invocation,
             &settings_change(EventChange::all_of(config))?,
         )?;
-        let created = replies::int(self.run(&invocation).await?)? == 1;
-        if created {
-            let _: i64 = self
-                .connection()
-                .sadd(EVENTS_KEY, config.id.as_str())
-                .await
-                .map_err(store_error)?;
-        }
-        Ok(created)
+        // Listed before it is created: the list lives in a slot of its own, so the two cannot be
+        // one script. A crash between them leaves at worst a listed id without settings, which
+        // every reader of the list skips; never an event that discovery cannot find. Listing on
+        // every try also repairs an event whose listing an earlier crash lost: retry the create.
+        let _: i64 = self
+            .connection()
+            .sadd(EVENTS_KEY, config.id.as_str())
+            .await
+            .map_err(store_error)?;
+        Ok(replies::int(self.run(&invocation).await?)? == 1)
     }
 
     async fn change_event(
