@@ -20,8 +20,9 @@ use crate::domain::{EventId, TicketId};
 pub const ISSUER: &str = "waitroom";
 /// The audience of admission tokens.
 pub const ADMISSION_AUDIENCE: &str = "checkout";
-/// Clock skew tolerated on `nbf` between instances (never on `exp`: the store is the judge).
-const NOT_BEFORE_LEEWAY_SECONDS: i64 = 5;
+/// Clock skew tolerated on `nbf` between instances: a token one instance signed is good at once
+/// on another whose clock is up to this much behind. Never on `exp`: the store is the judge.
+pub const NOT_BEFORE_LEEWAY_SECONDS: i64 = 5;
 
 /// The claims of an admission token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{AuthError, Shopper};
-use crate::admission::token::{ISSUER, sign};
+use crate::admission::token::{ISSUER, NOT_BEFORE_LEEWAY_SECONDS, sign};
 use crate::admission::{AdmissionError, AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::UnixMillis;
 use crate::domain::{EventId, Identity, TicketId, Tier};
@@ -109,7 +109,9 @@ impl SpentSocketTickets {
         if now_seconds >= claims.exp {
             return Err(AuthError::Expired);
         }
-        if now_seconds < claims.nbf
+        // Signed by whichever instance the page asked, spent on whichever its socket reaches:
+        // the same skew between instances is tolerated as for admission tokens.
+        if now_seconds + NOT_BEFORE_LEEWAY_SECONDS < claims.nbf
             || claims.evt != event.as_str()
             || claims.tkt != ticket.to_string()
         {

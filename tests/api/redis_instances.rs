@@ -311,3 +311,110 @@ async fn pages_polling_through_a_redis_outage_of_twice_the_grace_keep_their_plac
     );
     let _ = std::fs::remove_file(key_file);
 }
+
+/// The status of a socket handshake on `app` with a socket ticket in the URL (`101` accepted).
+async fn socket_status_with_ticket(app: &TestApp, ticket: &str, socket_ticket: &str) -> u16 {
+    let url = format!(
+        "{}/v1/events/sale/tickets/{ticket}/ws?ticket={socket_ticket}",
+        app.address.replacen("http", "ws", 1)
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((_socket, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("the handshake failed: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn an_instance_whose_clock_runs_five_seconds_ahead_serves_the_same_sale() {
+    use waitroom::clock::{Clock as _, SystemClock};
+    use waitroom::store::redis::RedisStore;
+
+    let redis = RedisServer::start();
+    let key_file = key_file();
+    // The store keeps Redis's own time; the instances' wall clocks disagree by five seconds.
+    let now = SystemClock.now_ms();
+    let on_time = ManualClock::new(now);
+    let ahead = ManualClock::new(now + 5_000);
+    let mut instances = Vec::new();
+    for clock in [on_time, ahead] {
+        let store = RedisStore::connect(&redis.url(), None).await.unwrap();
+        let settings = instance_settings(&redis, &key_file);
+        instances.push(
+            crate::test_app::spawn_instance_on(settings, clock, std::sync::Arc::new(store)).await,
+        );
+    }
+    let (a, b) = (&instances[0], &instances[1]);
+    let body = json!({
+        "id": "sale", "name": "Skewed",
+        "starts_at": waitroom::clock::to_rfc3339(now - 1_000),
+        "outflow_per_second": 2, "outflow_burst": 1,
+        "admission_ttl_seconds": 120, "reservation_ttl_seconds": 300,
+        "inventory": { "SKU-1": 50 },
+    });
+    assert_eq!(a.create_event(&body).await.status(), StatusCode::CREATED);
+    let event = waitroom::domain::EventId::parse("sale").unwrap();
+
+    // Twenty shoppers, signed in on the instance ahead, join on the other.
+    let mut shoppers = Vec::new();
+    for index in 0..20 {
+        let token = b.login(&format!("skewed-{index}")).await;
+        let ticket = a.join_ok("sale", &token).await;
+        shoppers.push((token, ticket));
+    }
+
+    // A page asks the instance ahead for a socket ticket and its socket lands on the other.
+    let (token, followed) = &shoppers[5];
+    let issued: Value = b
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/events/sale/tickets/{followed}/socket-ticket"),
+        )
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let socket_ticket = issued["socket_ticket"].as_str().unwrap();
+    assert_eq!(
+        socket_status_with_ticket(a, followed, socket_ticket).await,
+        101,
+        "a socket ticket signed five seconds ahead opens the socket at once"
+    );
+
+    // Both instances drain as fast as they can for two seconds: the outflow follows the store's
+    // time, so the pair admits at the set rate, never more.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(2) {
+        a.drain(&event).await;
+        b.drain(&event).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut admitted = Vec::new();
+    for (token, ticket_id) in &shoppers {
+        let seen = ticket(a, token, ticket_id).await;
+        if seen["status"] == "admitted" {
+            admitted.push((token.clone(), seen));
+        }
+    }
+    let ceiling = (2.0 * (seconds + 0.2) + 1.0).floor() as usize;
+    assert!(
+        (3..=ceiling).contains(&admitted.len()),
+        "{} admitted in {seconds:.2} s at 2/s with a burst of 1",
+        admitted.len()
+    );
+
+    // The admission signed from the store's time checks out on either instance.
+    for (index, (token, seen)) in admitted.iter().enumerate() {
+        let admission = seen["admission_token"].as_str().unwrap();
+        let at = if index % 2 == 0 { a } else { b };
+        let bought = at
+            .checkout("sale", Some(token), Some(admission), None, &one_item())
+            .await;
+        assert_eq!(bought.status(), StatusCode::CREATED, "shopper {index}");
+    }
+    let _ = std::fs::remove_file(key_file);
+}

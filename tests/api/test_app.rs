@@ -84,6 +84,19 @@ pub async fn spawn_instance(settings: Settings, clock: ManualClock) -> TestApp {
     serve(app, clock).await
 }
 
+/// One more instance with `settings` on `clock` over `store` (a store that keeps its own time,
+/// such as Redis without an injected clock, under instances whose clocks disagree).
+pub async fn spawn_instance_on(
+    settings: Settings,
+    clock: ManualClock,
+    store: Arc<dyn waitroom::store::QueueStore>,
+) -> TestApp {
+    let app = waitroom::app::build_with_store(settings, Arc::new(clock.clone()), store)
+        .await
+        .expect("build the app");
+    serve(app, clock).await
+}
+
 async fn serve(app: App, clock: ManualClock) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = format!("http://{}", listener.local_addr().expect("local address"));
