@@ -9,83 +9,24 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::redis_server::RedisServer;
+use support::processes::{Running, keygen_file, scratch_dir, wait_ready};
+use support::redis_server::{RedisServer, free_port};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use waitroom::clock::{Clock, SystemClock, to_rfc3339};
 use waitroom::domain::Tier;
 use waitroom::identity::UserTokens;
 
-/// A child process stopped when the test ends, however it ends: asked with SIGTERM first, so
-/// nginx's master takes its workers down with it, then killed if it lingers.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "waitroom-deploy-{name}-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs `program`, panicking with install instructions when it is missing: this test is never
-/// skipped silently.
-fn spawn(command: &mut Command, program: &str) -> Running {
-    Running(command.spawn().unwrap_or_else(|error| {
-        panic!(
-            "cannot start {program} ({error}): the deployment test needs nginx and prometheus \
-             (`apt-get install nginx prometheus` on Debian/Ubuntu)"
-        )
-    }))
-}
-
-/// Waits until `url` answers 200.
-async fn wait_ready(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(response) = http.get(url).send().await
-            && response.status() == StatusCode::OK
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{url} did not become ready");
-}
+/// How to get what this test runs besides waitroom and Redis.
+const INSTALL: &str = "the deployment test needs nginx and prometheus \
+                       (`apt-get install nginx prometheus` on Debian/Ubuntu)";
 
 /// The compose file, parsed.
 fn compose() -> serde_yaml::Value {
@@ -280,13 +221,7 @@ async fn the_shipped_deployment_plays_a_sale_through_nginx_with_sockets() {
 
     // One signing key for both instances, made by the binary as the compose file's comment says.
     let dir = scratch_dir("site");
-    let key = Command::new(env!("CARGO_BIN_EXE_waitroom"))
-        .arg("keygen")
-        .output()
-        .unwrap();
-    assert!(key.status.success());
-    let key_file = dir.join("signing-key.pem");
-    std::fs::write(&key_file, &key.stdout).unwrap();
+    let key_file = keygen_file(&dir);
 
     let admin_token = format!("admin-{}", uuid::Uuid::new_v4().simple());
     let user_secret = format!("shop-secret-{}", uuid::Uuid::new_v4().simple());
@@ -306,7 +241,7 @@ async fn the_shipped_deployment_plays_a_sale_through_nginx_with_sockets() {
             .envs(instance_environment(&compose, &host))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        instances.push(spawn(&mut command, "waitroom"));
+        instances.push(Running::start(&mut command, "waitroom", "cargo build"));
     }
     let http = reqwest::Client::new();
     for port in ports {
@@ -321,7 +256,7 @@ async fn the_shipped_deployment_plays_a_sale_through_nginx_with_sockets() {
         "daemon off; pid {0}/nginx.pid; error_log {0}/error.log;",
         nginx_dir.display()
     );
-    let _nginx = spawn(
+    let _nginx = Running::start(
         Command::new("nginx")
             .arg("-p")
             .arg(&nginx_dir)
@@ -331,6 +266,7 @@ async fn the_shipped_deployment_plays_a_sale_through_nginx_with_sockets() {
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
         "nginx",
+        INSTALL,
     );
     let site = format!("http://127.0.0.1:{lb_port}");
     wait_ready(&http, &format!("{site}/healthz")).await;
@@ -453,7 +389,7 @@ async fn the_shipped_deployment_plays_a_sale_through_nginx_with_sockets() {
     promtool(&["check", "rules", rules.to_str().unwrap()]);
     promtool(&["check", "config", config.to_str().unwrap()]);
     let prometheus_port = free_port();
-    let _prometheus = spawn(
+    let _prometheus = Running::start(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
@@ -464,6 +400,7 @@ async fn the_shipped_deployment_plays_a_sale_through_nginx_with_sockets() {
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
         "prometheus",
+        INSTALL,
     );
     let targets_url = format!("http://127.0.0.1:{prometheus_port}/api/v1/targets");
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -4,5 +4,6 @@
 pub mod counting_store;
 pub mod events;
 pub mod live_app;
+pub mod processes;
 pub mod redis_cluster;
 pub mod redis_server;
