@@ -265,10 +265,19 @@ async fn open_store(
             Arc::new(MemoryAuditLog::default()),
         )),
         StoreSettings::Redis { urls } => {
-            let store = RedisStore::connect(&urls.join(","), redis_clock)
+            let joined = urls.join(",");
+            let store = RedisStore::connect(&joined, redis_clock)
                 .await
                 .map_err(|error| {
                     StartError::Store(redact_passwords(&format!("redis_url: {error}"), urls))
+                })?
+                .with_checkout_durability(&joined, settings.checkout_durability)
+                .await
+                .map_err(|error| {
+                    StartError::Store(redact_passwords(
+                        &format!("checkout_durability: {error}"),
+                        urls,
+                    ))
                 })?;
             tracing::info!(nodes = urls.len(), "using the Redis store");
             let store = Arc::new(store);

@@ -23,6 +23,8 @@ pub use sources::RawSettings;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+pub use crate::store::CheckoutDurability;
+
 /// Where the queue state lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSettings {
@@ -109,6 +111,8 @@ pub struct Settings {
     /// The secret shared with the alert webhook's receiver: every alert is signed with it
     /// (`Waitroom-Signature`); unset, alerts go unsigned.
     pub webhook_secret: Option<String>,
+    /// When a reservation or a payment is acknowledged (Redis only).
+    pub checkout_durability: CheckoutDurability,
     /// Things worth telling the operator once logging is up (unknown variables, weak secrets).
     pub warnings: Vec<String>,
 }
@@ -134,6 +138,7 @@ impl Default for Settings {
             static_dir: None,
             events_file: None,
             request_timeout: Duration::from_secs(10),
+            checkout_durability: CheckoutDurability::Applied,
             body_limit_bytes: 64 * 1024,
             max_sockets_per_identity: 5,
             max_sockets: 16_000,

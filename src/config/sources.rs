@@ -10,7 +10,7 @@ use redis::IntoConnectionInfo;
 use serde::Deserialize;
 
 use super::secrets::{SecretKind, judge_secret};
-use super::{ConfigError, LogFormat, Settings, StoreSettings, UserKeySettings};
+use super::{CheckoutDurability, ConfigError, LogFormat, Settings, StoreSettings, UserKeySettings};
 use crate::telemetry::redact::redact_url;
 
 /// A list written either as a TOML array or as one comma-separated string (as in variables).
@@ -63,6 +63,7 @@ pub struct RawSettings {
     max_sockets: Option<usize>,
     ratelimit: Option<toml::Table>,
     webhook_secret: Option<String>,
+    checkout_durability: Option<String>,
 }
 
 impl RawSettings {
@@ -134,6 +135,7 @@ impl RawSettings {
                     self.max_sockets_per_identity = Some(parse_number(name, value)?)
                 }
                 "MAX_SOCKETS" => self.max_sockets = Some(parse_number(name, value)?),
+                "CHECKOUT_DURABILITY" => self.checkout_durability = text(),
                 _ => warnings.push(format!("unknown setting {name} is ignored")),
             }
         }
@@ -158,6 +160,21 @@ impl RawSettings {
             },
             None => StoreSettings::Memory,
         };
+        let checkout_durability = match non_empty(self.checkout_durability).as_deref() {
+            None | Some("applied") => CheckoutDurability::Applied,
+            Some("replica") => CheckoutDurability::Replica,
+            Some("fsync") => CheckoutDurability::Fsync,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "checkout_durability: {other:?} is not \"applied\", \"replica\" or \"fsync\""
+                )));
+            }
+        };
+        if checkout_durability != CheckoutDurability::Applied && store == StoreSettings::Memory {
+            return Err(ConfigError(
+                "checkout_durability: replica and fsync need the Redis store (redis_url)".into(),
+            ));
+        }
         let admin_token = non_empty(self.admin_token);
         let dev_login = self.dev_login.unwrap_or(false);
         judge_secret(
@@ -255,6 +272,7 @@ impl RawSettings {
                 .or(defaults.static_dir),
             events_file: self.events_file,
             request_timeout,
+            checkout_durability,
             body_limit_bytes,
             max_sockets_per_identity,
             max_sockets,

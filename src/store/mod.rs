@@ -81,6 +81,20 @@ use crate::domain::{
     ReserveRequest, Ticket, TicketId,
 };
 
+/// When the store acknowledges a reservation or a payment, on Redis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CheckoutDurability {
+    /// When Redis has applied it in memory (its own persistence settings decide the rest).
+    #[default]
+    Applied,
+    /// Only once at least one replica has it (`WAIT 1`, up to a second); otherwise the answer is
+    /// a `503` and the shopper's retry finds the order. A failover to that replica keeps it.
+    Replica,
+    /// Only on a Redis that writes every change to its append-only file before answering
+    /// (`appendonly yes`, `appendfsync always`): start-up checks it.
+    Fsync,
+}
+
 /// The store could not do its work: it is unreachable or answered something unexpected.
 ///
 /// Domain outcomes (sold out, not admitted, …) are never errors: they are values of the

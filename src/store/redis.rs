@@ -23,7 +23,7 @@ use redis::{AsyncCommands, Script, ScriptInvocation, Value};
 
 use self::connection::{Connection, store_error};
 use super::scripts::Scripts;
-use super::{QueueStore, StoreError};
+use super::{CheckoutDurability, QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
     Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
@@ -44,10 +44,18 @@ pub fn event_key_prefix(event: &EventId) -> String {
     format!("wr:{{{event}}}:")
 }
 
+/// How long a reservation or a payment waits for a replica to have it, under
+/// [`CheckoutDurability::Replica`].
+const REPLICA_WAIT_MS: u64 = 1_000;
+
 /// The queue engine's state in Redis.
 #[derive(Clone)]
 pub struct RedisStore {
     connection: Connection,
+    /// Under [`CheckoutDurability::Replica`], the connection reservations and payments go
+    /// through, each followed by `WAIT` on it: `WAIT` counts the writes of its own connection, so
+    /// the rest of the traffic never waits behind a checkout's replica.
+    replicated: Option<Connection>,
     scripts: Arc<Scripts>,
     clock: Option<Arc<dyn Clock>>,
 }
@@ -64,11 +72,79 @@ impl RedisStore {
         let connection = Connection::open(urls).await?;
         let store = RedisStore {
             connection,
+            replicated: None,
             scripts: Arc::new(Scripts::new()),
             clock,
         };
         store.ping().await?;
         Ok(store)
+    }
+
+    /// Acknowledges reservations and payments only as `durability` says. `Replica` needs one
+    /// Redis (not a cluster, whose nodes each have their own replicas); `Fsync` needs a Redis
+    /// that answers `CONFIG GET` with `appendonly yes` and `appendfsync always`. Otherwise
+    /// [`StoreError::Unavailable`] says what is missing.
+    pub async fn with_checkout_durability(
+        mut self,
+        urls: &str,
+        durability: CheckoutDurability,
+    ) -> Result<RedisStore, StoreError> {
+        match durability {
+            CheckoutDurability::Applied => {}
+            CheckoutDurability::Replica => {
+                let connection = Connection::open(urls).await?;
+                if !matches!(connection, Connection::Single(_)) {
+                    return Err(StoreError::Unavailable(
+                        "checkout_durability replica needs one Redis, not a cluster".into(),
+                    ));
+                }
+                self.replicated = Some(connection);
+            }
+            CheckoutDurability::Fsync => {
+                for (name, wanted) in [("appendonly", "yes"), ("appendfsync", "always")] {
+                    let reply: Vec<String> = redis::cmd("CONFIG")
+                        .arg("GET")
+                        .arg(name)
+                        .query_async(&mut self.connection())
+                        .await
+                        .map_err(store_error)?;
+                    if reply.get(1).map(String::as_str) != Some(wanted) {
+                        return Err(StoreError::Unavailable(format!(
+                            "checkout_durability fsync needs Redis with {name} {wanted} \
+                             (it has {:?})",
+                            reply.get(1)
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Runs a reservation's or a payment's script: on the replicated connection and followed by
+    /// `WAIT` when checkouts must reach a replica before they are acknowledged.
+    async fn run_checkout(&self, invocation: &ScriptInvocation<'_>) -> Result<Value, StoreError> {
+        let Some(replicated) = &self.replicated else {
+            return self.run(invocation).await;
+        };
+        let mut connection = replicated.clone();
+        let reply = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(store_error)?;
+        // A broken connection fails the WAIT itself, never counts as copied.
+        let copies: i64 = redis::cmd("WAIT")
+            .arg(1)
+            .arg(REPLICA_WAIT_MS)
+            .query_async(&mut connection)
+            .await
+            .map_err(store_error)?;
+        if copies < 1 {
+            return Err(StoreError::Unavailable(
+                "no replica acknowledged the checkout in time".into(),
+            ));
+        }
+        Ok(reply)
     }
 
     /// A script call on `event`'s keys, with the time argument every script takes first.
@@ -342,7 +418,7 @@ impl QueueStore for RedisStore {
         for item in &request.items {
             invocation.arg(item.sku.as_str()).arg(item.quantity);
         }
-        let (kind, mut rest) = replies::tagged(self.run(&invocation).await?)?;
+        let (kind, mut rest) = replies::tagged(self.run_checkout(&invocation).await?)?;
         let mut order = || -> Result<Order, StoreError> {
             replies::order(&replies::bytes(replies::nth(&mut rest, 0)?)?, event)
         };

@@ -11,6 +11,8 @@ pub struct RedisServer {
     child: Child,
     port: u16,
     dir: PathBuf,
+    /// The settings it was started with, kept for a restart.
+    extra: Vec<String>,
 }
 
 impl RedisServer {
@@ -45,7 +47,13 @@ impl RedisServer {
                      or `brew install redis` (macOS)."
                 )
             });
-        let server = Self { child, port, dir };
+        let extra = extra.iter().map(|setting| (*setting).to_owned()).collect();
+        let server = Self {
+            child,
+            port,
+            dir,
+            extra,
+        };
         server.wait_until_ready();
         server
     }
@@ -66,7 +74,26 @@ impl RedisServer {
         let _ = self.child.wait();
     }
 
-    /// Starts the server again on the same port and directory.
+    /// Freezes the process (SIGSTOP), as a stalled machine would, until [`Self::resume`].
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused process run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} redis-server");
+    }
+
+    /// Starts the server again on the same port and directory, with the same settings (an
+    /// append-only file is read back).
     pub fn restart(&mut self) {
         self.stop();
         self.child = Command::new("redis-server")
@@ -74,6 +101,7 @@ impl RedisServer {
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
             .arg("--dir")
             .arg(&self.dir)
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
