@@ -60,6 +60,21 @@ pub enum StartError {
     /// The rate limiter's rules or store could not be set up.
     #[error("{0}")]
     RateLimit(String),
+    /// The store cannot give the checkout durability asked for (`checkout_durability`).
+    #[error("{0}")]
+    Durability(String),
+}
+
+impl StartError {
+    /// The process's exit code for it: 2 for a setting, key or file that cannot work as given
+    /// (fix the configuration), 1 for surroundings that failed (a store that cannot be reached;
+    /// trying again may work).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Keys(_) | Self::Events(_) | Self::RateLimit(_) | Self::Durability(_) => 2,
+            Self::Store(_) => 1,
+        }
+    }
 }
 
 /// A built application, ready to [`run`].
@@ -274,7 +289,7 @@ async fn open_store(
                 .with_checkout_durability(&joined, settings.checkout_durability)
                 .await
                 .map_err(|error| {
-                    StartError::Store(redact_passwords(
+                    StartError::Durability(redact_passwords(
                         &format!("checkout_durability: {error}"),
                         urls,
                     ))

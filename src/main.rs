@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use waitroom::admission::SigningKeys;
-use waitroom::app::StartError;
 use waitroom::config::Settings;
 
 /// A virtual waiting room and flash-sale admission gateway.
@@ -79,10 +78,7 @@ fn serve(config: Option<PathBuf>) -> ExitCode {
         let listen = settings.listen;
         let app = match waitroom::app::build(settings).await {
             Ok(app) => app,
-            Err(error @ StartError::Keys(_)) => return fail(&error.to_string(), 2),
-            Err(error @ StartError::Events(_)) => return fail(&error.to_string(), 2),
-            Err(error @ StartError::Store(_)) => return fail(&error.to_string(), 1),
-            Err(error @ StartError::RateLimit(_)) => return fail(&error.to_string(), 2),
+            Err(error) => return fail(&error.to_string(), error.exit_code()),
         };
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(listener) => listener,
