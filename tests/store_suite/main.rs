@@ -224,6 +224,8 @@ macro_rules! stores {
                     random_sales_never_oversell,
                     random_sales_never_admit_beyond_the_rate_or_the_cap,
                     random_sales_admit_at_least_the_rate_while_shoppers_wait,
+                    random_sales_admit_and_seat_nobody_once_closed,
+                    random_sales_drop_nobody_seen_within_the_grace_period,
                     random_sales_admit_latecomers_in_join_order,
                     random_sales_never_move_the_serving_number_back,
                     random_sales_keep_one_place_per_identity,

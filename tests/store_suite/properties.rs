@@ -1,7 +1,9 @@
 //! Properties of random sales: whatever the interleaving of joins, leaves, touches, drains,
 //! reservations, payments, pauses and clock steps, a store never oversells, never admits beyond
-//! `rate × elapsed + burst` nor beyond `max_active`, admits latecomers in join order, never
-//! moves the serving number back, and keeps one place per identity.
+//! `rate × elapsed + burst` nor beyond `max_active`, admits at least the rate while shoppers
+//! wait, admits and seats nobody once closed, drops nobody seen within the grace period, admits
+//! latecomers in join order, never moves the serving number back, and keeps one place per
+//! identity.
 //!
 //! Each property is a check of everything seen of a [`Sale`] so far, run after every step by
 //! [`crate::random_sale::check`].
@@ -138,6 +140,31 @@ pub fn random_sales_admit_at_least_the_rate_while_shoppers_wait(
             );
         }
     }
+    Ok(())
+}
+
+/// Once the operator closes the event (and until they change its status again), no drain
+/// admits anyone and no join creates a ticket.
+pub fn random_sales_admit_and_seat_nobody_once_closed(sale: &Sale) -> Result<(), TestCaseError> {
+    prop_assert!(
+        sale.seated_while_closed.is_empty(),
+        "admitted or joined after the close: {:?}",
+        sale.seated_while_closed
+    );
+    Ok(())
+}
+
+/// A waiting shopper is dropped as gone only when unseen for the whole grace period: not seen
+/// themselves (a join, a touch, their page reported opened or closed) and not held by an
+/// instance whose heartbeat came within it.
+pub fn random_sales_drop_nobody_seen_within_the_grace_period(
+    sale: &Sale,
+) -> Result<(), TestCaseError> {
+    prop_assert!(
+        sale.dropped_while_seen.is_empty(),
+        "{:?}",
+        sale.dropped_while_seen
+    );
     Ok(())
 }
 

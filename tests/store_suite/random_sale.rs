@@ -4,10 +4,11 @@
 //! Each property runs 64 random sales of up to 48 steps against one store (a fresh event per
 //! sale, so a store that needs a server starts it once per property). Sales run in either mode,
 //! with bursts up to eight, and besides joins, leaves, drains, reservations and payments they
-//! close, restock, report open and closed pages from two instances, and drain from several
-//! connections at once (on Redis, really at once). The sale is driven from proptest through a
-//! tokio runtime's `block_on`; after every step the driver observes the store (stats and every
-//! shopper's ticket) and the property checks the whole sale so far.
+//! close, restock, report open and closed pages from two instances, drain from several
+//! connections at once (on Redis, really at once) and tick (a run of drains at a steady pace).
+//! The sale is driven from proptest through a tokio runtime's `block_on`; after every step the
+//! driver observes the store (stats and every shopper's ticket) and the property checks the
+//! whole sale so far.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -76,6 +77,13 @@ pub enum Step {
     },
     /// Drains from every connection of the harness at once.
     ConcurrentDrains,
+    /// An instance ticking: `count` drains, each `every_ms` after the last. (Single drains
+    /// between random steps rarely keep a line waiting long enough for a store that admits a
+    /// fraction of the rate to fall below the floor.)
+    Ticks {
+        count: u32,
+        every_ms: i64,
+    },
 }
 
 /// A random sale: its settings and what happens, in order.
@@ -134,10 +142,11 @@ fn steps() -> impl Strategy<Value = Step> {
         1 => any::<bool>().prop_map(Step::Pause),
         1 => Just(Step::Close),
         1 => (1..=4_u64).prop_map(Step::Restock),
-        2 => (0..2_usize, prop::option::of(who.clone()), prop::option::of(who)).prop_map(
+        4 => (0..2_usize, prop::option::of(who.clone()), prop::option::of(who)).prop_map(
             |(instance, opened, closed)| Step::Presence { instance, opened, closed }
         ),
         2 => Just(Step::ConcurrentDrains),
+        2 => (1..=20_u32, 50..=1_000_i64).prop_map(|(count, every_ms)| Step::Ticks { count, every_ms }),
     ]
 }
 
@@ -181,6 +190,20 @@ pub struct Sale {
     pub reserved_without_admission: Vec<String>,
     /// Every drain, in order.
     pub drains: Vec<DrainSeen>,
+    /// The operator closed the event and has not changed its status since.
+    pub closed: bool,
+    /// Tickets admitted or created while the event was closed (none may be).
+    pub seated_while_closed: Vec<TicketId>,
+    /// Per shopper, the last time the driver made sure the store saw them waiting: a join, a
+    /// touch, their page reported opened or closed.
+    pub seen_at: Vec<Option<UnixMillis>>,
+    /// Per shopper, the instance whose report holds their open page.
+    pub holder: Vec<Option<usize>>,
+    /// Per instance, its last report (its heartbeat).
+    pub beats: [Option<UnixMillis>; 2],
+    /// Waiting shoppers dropped as gone although seen (themselves or through their page's
+    /// instance) within the grace period.
+    pub dropped_while_seen: Vec<String>,
     /// The order in which tickets were created at or after the start (the tail joins).
     pub latecomers: HashMap<TicketId, usize>,
     /// Tickets created before the start (the drawn pre-queue).
@@ -261,6 +284,12 @@ async fn run(
         admitted_at_join: 0,
         reserved_without_admission: Vec::new(),
         drains: Vec::new(),
+        closed: false,
+        seated_while_closed: Vec::new(),
+        seen_at: vec![None; SHOPPERS],
+        holder: vec![None; SHOPPERS],
+        beats: [None; 2],
+        dropped_while_seen: Vec::new(),
         latecomers: HashMap::new(),
         early: Vec::new(),
         servings: Vec::new(),
@@ -297,7 +326,12 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
                     .unwrap();
             }
         }
-        Step::Touch(n) => h.store.touch(&event, &[shopper(n)]).await.unwrap(),
+        Step::Touch(n) => {
+            h.store.touch(&event, &[shopper(n)]).await.unwrap();
+            if is_waiting(sale, n) {
+                sale.seen_at[n] = Some(h.clock.now_ms());
+            }
+        }
         Step::Drain => {
             let drained = h.store.drain(&event).await.unwrap().unwrap();
             record_drains(h, sale, vec![drained]);
@@ -307,6 +341,13 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
             let drained = futures_util::future::join_all(drains).await;
             let drained = drained.into_iter().map(|d| d.unwrap().unwrap()).collect();
             record_drains(h, sale, drained);
+        }
+        Step::Ticks { count, every_ms } => {
+            for _ in 0..count {
+                h.advance_ms(every_ms);
+                let drained = h.store.drain(&event).await.unwrap().unwrap();
+                record_drains(h, sale, vec![drained]);
+            }
         }
         Step::Reserve {
             pick,
@@ -382,8 +423,12 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
                 OperatorStatus::Auto
             };
             h.set_operator_status(&event, status).await;
+            sale.closed = false;
         }
-        Step::Close => h.set_operator_status(&event, OperatorStatus::Closed).await,
+        Step::Close => {
+            h.set_operator_status(&event, OperatorStatus::Closed).await;
+            sale.closed = true;
+        }
         Step::Restock(units) => {
             h.change(&event, |config| {
                 *config.inventory.entry(sku("TEE")).or_insert(0) += units;
@@ -398,10 +443,22 @@ async fn take_step(h: &Harness, sale: &mut Sale, step: Step) {
         } => {
             let report = PresenceReport {
                 instance: InstanceId::parse(&format!("instance-{instance}")).unwrap(),
-                opened: opened.into_iter().map(shopper).collect(),
-                closed: closed.into_iter().map(shopper).collect(),
+                opened: opened.iter().copied().map(shopper).collect(),
+                closed: closed.iter().copied().map(shopper).collect(),
             };
             h.store.presence(&event, &report).await.unwrap();
+            let now = h.clock.now_ms();
+            sale.beats[instance] = Some(now);
+            if let Some(n) = opened.filter(|n| is_waiting(sale, *n)) {
+                sale.holder[n] = Some(instance);
+                sale.seen_at[n] = Some(now);
+            }
+            if let Some(n) = closed.filter(|n| is_waiting(sale, *n))
+                && sale.holder[n] == Some(instance)
+            {
+                sale.holder[n] = None;
+                sale.seen_at[n] = Some(now);
+            }
         }
     }
 }
@@ -412,6 +469,15 @@ async fn join(h: &Harness, sale: &mut Sale, n: usize) {
     let before = sale.tickets[n].clone();
     let outcome = h.store.join(&event, &shopper(n), TicketId::random()).await;
     if let JoinOutcome::Joined { ticket, created } = outcome.unwrap() {
+        if created && sale.closed {
+            sale.seated_while_closed.push(ticket.ticket_id);
+        }
+        if created {
+            sale.holder[n] = None;
+        }
+        if ticket.status == TicketStatus::Waiting {
+            sale.seen_at[n] = Some(h.clock.now_ms());
+        }
         if created && ticket.status == TicketStatus::Admitted {
             sale.admitted_at_join += 1;
         }
@@ -440,6 +506,10 @@ fn record_drains(h: &Harness, sale: &mut Sale, drained: Vec<DrainOutcome>) {
         open: true,
     };
     for outcome in drained {
+        if sale.closed {
+            sale.seated_while_closed
+                .extend(outcome.admitted.iter().map(|a| a.ticket_id));
+        }
         sale.admitted
             .extend(outcome.admitted.iter().map(|a| a.ticket_id));
         seen.admitted += outcome.admitted.len() as u64;
@@ -454,10 +524,31 @@ fn record_drains(h: &Harness, sale: &mut Sale, drained: Vec<DrainOutcome>) {
 async fn observe(h: &Harness, sale: &mut Sale) {
     let event = sale.config.id.clone();
     sale.now = h.clock.now_ms();
+    let grace_ms = i64::from(sale.config.abandon_after_seconds) * 1_000;
     for n in 0..SHOPPERS {
-        sale.tickets[n] = h.store.ticket(&event, &shopper(n), false).await.unwrap();
+        let ticket = h.store.ticket(&event, &shopper(n), false).await.unwrap();
+        let dropped = is_waiting(sale, n)
+            && ticket
+                .as_ref()
+                .is_some_and(|t| t.status == TicketStatus::Expired && t.admitted_at.is_none());
+        let seen = sale.seen_at[n].max(sale.holder[n].and_then(|i| sale.beats[i]));
+        if dropped && grace_ms > 0 && seen.is_some_and(|at| sale.now - at < grace_ms) {
+            sale.dropped_while_seen.push(format!(
+                "shopper {n} dropped at {} ms, seen at {seen:?}, grace {grace_ms} ms, page held by {:?}",
+                sale.now,
+                sale.holder[n]
+            ));
+        }
+        sale.tickets[n] = ticket;
     }
     sale.stats = h.stats(&event).await;
     sale.servings.push(sale.stats.serving);
     sale.actives.push(sale.stats.active);
+}
+
+/// Whether shopper `n`'s ticket was waiting when the store was last observed.
+fn is_waiting(sale: &Sale, n: usize) -> bool {
+    sale.tickets[n]
+        .as_ref()
+        .is_some_and(|t| t.status == TicketStatus::Waiting)
 }
