@@ -256,7 +256,7 @@ fn within_url_length(text: &str) -> garde::Result {
     }
 }
 
-fn valid_logo_url(text: &String, _: &()) -> garde::Result {
+fn valid_logo_url(text: &str, _: &()) -> garde::Result {
     within_url_length(text)?;
     if is_https_url(text) || is_site_path(text) {
         Ok(())
@@ -267,7 +267,7 @@ fn valid_logo_url(text: &String, _: &()) -> garde::Result {
     }
 }
 
-fn valid_link_url(text: &String, _: &()) -> garde::Result {
+fn valid_link_url(text: &str, _: &()) -> garde::Result {
     within_url_length(text)?;
     if is_https_url(text) {
         Ok(())
@@ -331,7 +331,7 @@ mod tests {
     #[test]
     fn only_https_or_a_site_path_is_a_logo() {
         for good in ["https://cdn.example/logo.png", "/static/logo.svg"] {
-            assert!(valid_logo_url(&good.to_owned(), &()).is_ok(), "{good}");
+            assert!(valid_logo_url(good, &()).is_ok(), "{good}");
         }
         for bad in [
             "javascript:alert(1)",
@@ -346,20 +346,20 @@ mod tests {
             "logo.png",
             "",
         ] {
-            assert!(valid_logo_url(&bad.to_owned(), &()).is_err(), "{bad:?}");
+            assert!(valid_logo_url(bad, &()).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn links_must_be_https() {
-        assert!(valid_link_url(&"https://shop.example/help".to_owned(), &()).is_ok());
+        assert!(valid_link_url("https://shop.example/help", &()).is_ok());
         for bad in [
             "/help",
             "http://shop.example",
             "mailto:a@b.example",
             "javascript:x",
         ] {
-            assert!(valid_link_url(&bad.to_owned(), &()).is_err(), "{bad}");
+            assert!(valid_link_url(bad, &()).is_err(), "{bad}");
         }
     }
 
