@@ -71,6 +71,20 @@ crate::on_both_stores! {
         assert_eq!(shown["colors"]["adjusted"], true);
     }
 
+    async fn the_page_stays_through_a_change_of_another_setting() {
+        let app = spawn_app().await;
+        let mut body = event_body("drop", app.now(), 10);
+        body["page"] = json!({ "title": "Drop" });
+        assert_eq!(app.create_event(&body).await.status(), StatusCode::CREATED);
+
+        let response = patch(&app, "drop", &json!({ "status": "paused", "name": "Renamed" })).await;
+        assert_eq!(response.status(), StatusCode::OK);
+
+        let shown = public_page(&app, "drop").await;
+        assert_eq!(shown["title"], "Drop");
+        assert_eq!(shown["links"], json!([]));
+    }
+
     async fn an_event_without_branding_sends_no_page() {
         let app = spawn_app().await;
         app.open_event("plain", 5).await;
