@@ -4,12 +4,9 @@
 // alt text, the footer links; a title holding markup shows as text and runs nothing; axe-core
 // finds no serious or critical violation. Screenshots: target/browser/branding-*.png.
 
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { base, call, check, launch, pausedSale, run, shots } from "./harness.mjs";
+import { accessibilityProblems, base, call, check, launch, pausedSale, run, shots } from "./harness.mjs";
 
 const stamp = Date.now().toString(36);
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const LOGO_URL = "https://cdn.shop.example/logo.svg";
 const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="48"><rect width="160" height="48" rx="8" fill="#7b2cbf"/><text x="16" y="32" font-size="22" fill="#fff">SHOP</text></svg>`;
 const INJECTED = "<script>window.injected = true</script><b>Soldes</b>";
@@ -25,13 +22,6 @@ const PAGE = {
   ],
 };
 
-async function accessibilityProblems(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  console.log(`branding: axe on ${name}: ${result.violations.map((v) => `${v.id} (${v.impact})`).join(", ") || "none"}`);
-  return bad.map((v) => `${name}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`);
-}
 
 /** A new page whose requests for the logo get an SVG (the test has no real CDN). */
 async function brandedPage(browser, options) {
