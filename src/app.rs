@@ -366,6 +366,7 @@ pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
         seed,
         created_at: now,
         defences: Default::default(),
+        page: None,
     })
 }
 

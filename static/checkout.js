@@ -1,6 +1,7 @@
 // The reference checkout page: reserve with the admission token, then pay (a mock payment).
 
 import { api, ApiProblem, eventFromQuery, keptAdmission, storedToken } from "./api.js";
+import { showBranding } from "./branding.js";
 import { clockTime, setupLanguage, t } from "./i18n.js";
 
 const event = eventFromQuery();
@@ -21,6 +22,7 @@ start().catch(showError);
 function redraw() {
   el("headline").textContent = t(headline);
   el("event-name").textContent = eventName || t("checkout");
+  showBranding();
   showExpiry();
   if (shownError) {
     showError(shownError);
@@ -56,12 +58,17 @@ function checkoutHeaders() {
 async function start() {
   if (!event || !admission || !admission.admission_token) {
     setHeadline("no_admission");
+    if (event) {
+      // The shop's look even here; a failure to load it changes nothing on this page.
+      await api(`/v1/events/${event}`).then(({ body }) => showBranding(body), () => {});
+    }
     throw new KeyedError("join_first");
   }
   showExpiry();
   const { body } = await api(`/v1/events/${event}`);
   eventName = body.name || event;
   el("event-name").textContent = eventName;
+  showBranding(body);
   offerSkus(skusOf(body));
   el("reserve-form").hidden = false;
   el("reserve-form").addEventListener("submit", reserve);

@@ -8,6 +8,7 @@
 // expired is never shown as "your turn".
 
 import { api, ApiProblem, admissionKey, eventFromQuery, isRetryable, keptAdmission, retryDelay, LONGEST_BACKOFF_MS, sleep, storedToken, storeToken } from "./api.js";
+import { showBranding } from "./branding.js";
 import { clockTime, number, setupLanguage, t, waitInWords } from "./i18n.js";
 import { proofFor } from "./pow.js";
 
@@ -109,6 +110,7 @@ async function loadEvent() {
   const name = body.name || event;
   el("event-name").textContent = name;
   document.title = `${name} · ${t("title_suffix")}`;
+  showBranding(body);
   startsAt = body.starts_at;
   needsProof = body.proof_difficulty > 0;
   showStatus(body.status);
@@ -343,6 +345,7 @@ async function poll() {
 
 /** Says again everything the script wrote, in the language just chosen. */
 function redraw() {
+  showBranding();
   if (eventStatus) {
     showStatus(eventStatus);
   }

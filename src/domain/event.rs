@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EventId, Sku, UnitLimit};
+use super::{EventId, PageBranding, Sku, UnitLimit};
 use crate::clock::UnixMillis;
 
 /// How shoppers reach the checkout.
@@ -118,6 +118,10 @@ pub struct EventConfig {
     /// What a join must show beyond an identity (none by default).
     #[serde(default)]
     pub defences: JoinDefences,
+    /// How the shoppers' pages look (`None`: the default look). Always written, even as
+    /// `null`, so that removing it is a change like any other.
+    #[serde(default)]
+    pub page: Option<PageBranding>,
 }
 
 /// What an event asks of a join beyond an identity: a proof of work, an invitation.

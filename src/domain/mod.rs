@@ -3,7 +3,9 @@
 //! Input from outside (paths, bodies, tokens) is parsed into these types at the edge; code past the
 //! edge never re-checks an event id or a quantity.
 
+mod branding;
 mod claim;
+mod color;
 mod event;
 mod event_change;
 mod ids;
@@ -12,7 +14,9 @@ mod purchase;
 mod ticket;
 mod tier;
 
+pub use branding::{LocalText, PageBranding, PageColors, PageLink, ShopperColors, ShopperPage};
 pub use claim::{Claim, ClaimOutcome, claim_step};
+pub use color::{Rgb, contrast_ratio, readable_ink};
 pub use event::{EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status};
 pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};

@@ -8,8 +8,8 @@ use super::state::AppState;
 use crate::admission::sign_admission;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, EventStats, EventStatus, Mode, Order, OrderItem, OrderStatus, Sku,
-    Ticket, TicketId, TicketStatus, event_status,
+    EventConfig, EventId, EventStats, EventStatus, Mode, Order, OrderItem, OrderStatus,
+    PageBranding, ShopperPage, Sku, Ticket, TicketId, TicketStatus, event_status,
 };
 use crate::error::ApiError;
 use crate::queue::chance::SaleOutlook;
@@ -189,6 +189,10 @@ pub struct PublicEventView {
     /// The draw's seed, once the draw is done: anyone can check it against `seed_hash`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<String>,
+    /// The operator's branding of the shoppers' pages, when set; its colours are the ones to
+    /// paint with (made readable where the operator's would not be).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<ShopperPage>,
 }
 
 /// The public state of an event, for shoppers.
@@ -225,6 +229,7 @@ pub fn public_event_view(
             .collect(),
         seed_hash: config.seed_hash.clone(),
         seed: stats.drawn.then(|| config.seed.clone()),
+        page: config.page.as_ref().map(PageBranding::for_shoppers),
     }
 }
 

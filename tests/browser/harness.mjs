@@ -1,6 +1,7 @@
 // What the browser scripts share: the server's address and admin token, API calls, Chromium.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 export function required(name) {
@@ -96,4 +97,16 @@ export function run(name, main) {
 export async function numberIn(page, selector) {
   const text = (await page.textContent(selector)) || "";
   return /[0-9]/.test(text) ? Number(text.replace(/[^0-9]/g, "")) : null;
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core's serious and critical violations on the page as it stands (all are logged). */
+export async function accessibilityProblems(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const all = result.violations.map((v) => `${v.id} (${v.impact})`).join(", ") || "none";
+  console.log(`axe on ${name}: ${all}`);
+  return bad.map((v) => `${name}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`);
 }

@@ -4,12 +4,9 @@
 // - accessibility: axe-core finds no serious or critical violation on the queue page (English
 //   and Arabic), the checkout page and the dashboard; places are announced politely.
 
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { adminToken, base, call, check, launch, pausedSale, run, setStatus, shots } from "./harness.mjs";
+import { accessibilityProblems, adminToken, base, call, check, launch, pausedSale, run, setStatus, shots } from "./harness.mjs";
 
 const stamp = Date.now().toString(36);
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 /** Collects what the browser refused under the page's Content-Security-Policy. */
 function watchPolicy(page) {
@@ -21,15 +18,6 @@ function watchPolicy(page) {
   return refused;
 }
 
-/** axe-core's serious and critical violations on the page as it stands. */
-async function accessibilityProblems(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  const all = result.violations.map((v) => `${v.id} (${v.impact})`).join(", ") || "none";
-  console.log(`pages: axe on ${name}: ${all}`);
-  return bad.map((v) => `${name}: ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`);
-}
 
 async function headers() {
   for (const path of ["/", "/checkout.html", "/admin", "/queue.js"]) {

@@ -4,7 +4,7 @@
 # (conditions.mjs), the pages' headers, languages, branding and accessibility (pages.mjs) and the
 # operators' dashboard (dashboard.mjs). The server runs from an empty directory with no
 # static_dir: every page comes out of the binary itself.
-# Usage: tests/browser/run.sh [journey|conditions|pages|dashboard]...   (all by default;
+# Usage: tests/browser/run.sh [journey|conditions|pages|dashboard|branding]...   (all by default;
 # screenshots go to target/browser/)
 #
 # Needs Debian's chromium (apt-get install -y chromium) and Node.js with npm; playwright-core
@@ -56,7 +56,7 @@ for _ in $(seq 1 100); do
 done
 
 scripts=("$@")
-[ ${#scripts[@]} -gt 0 ] || scripts=(journey conditions pages dashboard)
+[ ${#scripts[@]} -gt 0 ] || scripts=(journey conditions pages dashboard branding)
 for script in "${scripts[@]}"; do
   WAITROOM_URL="http://127.0.0.1:$port" \
     WAITROOM_ADMIN_TOKEN=browser-test-admin \

@@ -194,3 +194,45 @@ fn purchase_limits_are_set_in_the_events_file() {
     assert_eq!(limits.1.total, Some(4));
     assert_eq!(limits.1.per_sku, Some(3));
 }
+
+const BRANDED: &str = r##"
+[events.page]
+title = { en = "Spring drop", fr = "Lancement de printemps" }
+message = "One per customer."
+logo_url = "/brand/logo.svg"
+colors = { primary = "#7B2CBF", background = "#fff8e7", text = "#2b2d42" }
+links = [{ label = "Help", url = "https://shop.example/help" }]
+"##;
+
+#[test]
+fn the_page_branding_is_set_in_the_events_file() {
+    let dir = scratch("branding");
+    let path = dir.join("events.toml");
+    std::fs::write(&path, format!("{SALE}{BRANDED}")).unwrap();
+
+    let events = read_events_file(&path, 0).unwrap();
+
+    let page = events[0].page.as_ref().expect("the page is set");
+    let shown = serde_json::to_value(page).unwrap();
+    assert_eq!(shown["title"]["fr"], "Lancement de printemps");
+    assert_eq!(shown["message"], "One per customer.");
+    assert_eq!(shown["logo_url"], "/brand/logo.svg");
+    assert_eq!(shown["colors"]["primary"], "#7b2cbf");
+    assert_eq!(shown["links"][0]["url"], "https://shop.example/help");
+}
+
+#[test]
+fn an_unsafe_logo_in_the_events_file_is_refused_by_name() {
+    let dir = scratch("branding-bad");
+    let path = dir.join("events.toml");
+    let unsafe_logo = BRANDED.replace("/brand/logo.svg", "javascript:alert(1)");
+    std::fs::write(&path, format!("{SALE}{unsafe_logo}")).unwrap();
+
+    let mistakes = read_events_file(&path, 0).unwrap_err();
+
+    assert_eq!(mistakes.len(), 1, "{mistakes:?}");
+    assert!(
+        mistakes[0].starts_with("events[0].page.logo_url:"),
+        "{mistakes:?}"
+    );
+}

@@ -240,3 +240,32 @@ async fn every_link_leads_to_an_operation_and_its_parameters() {
     }
     assert!(links >= 6, "the document links operations: {links}");
 }
+
+#[tokio::test]
+async fn the_page_branding_is_documented() {
+    let app = spawn_on_memory().await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("CreateEvent", "page"),
+        ("PatchEvent", "page"),
+        ("AdminEvent", "page"),
+        ("PublicEvent", "page"),
+        ("PageBranding", "logo_url"),
+        ("PageBranding", "links"),
+        ("PageColors", "primary"),
+        ("PageLink", "url"),
+        ("ShopperPage", "colors"),
+        ("ShopperColors", "on_primary"),
+        ("ShopperColors", "adjusted"),
+    ] {
+        assert!(
+            !schemas[schema]["properties"][field].is_null(),
+            "{schema}.{field} is not documented"
+        );
+    }
+    assert!(
+        !schemas["LocalText"].is_null(),
+        "LocalText is not documented"
+    );
+}

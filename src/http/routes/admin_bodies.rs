@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 
 use crate::clock::{UnixMillis, parse_rfc3339};
-use crate::domain::{EventConfig, EventId, JoinDefences, Mode, OperatorStatus, Sku, UnitLimit};
+use crate::domain::{
+    EventConfig, EventId, JoinDefences, Mode, OperatorStatus, PageBranding, Sku, UnitLimit,
+};
 use crate::error::{ApiError, FieldError};
 
 /// Largest number of SKUs an event may sell.
@@ -86,6 +88,10 @@ pub struct CreateEventBody {
     /// or `{"total": N, "per_sku": M}`. Default: no limit.
     #[garde(inner(custom(valid_limit)))]
     pub max_units_per_shopper: Option<UnitLimit>,
+    /// How the queue and checkout pages look: `title`, `message`, `logo_url`, `colors`,
+    /// `links`. Default: the plain look.
+    #[garde(dive)]
+    pub page: Option<PageBranding>,
 }
 
 /// What `PATCH` may set on the operator status.
@@ -174,6 +180,11 @@ pub struct PatchEventBody {
     #[garde(inner(inner(custom(valid_limit))))]
     #[schema(value_type = Option<UnitLimit>)]
     pub max_units_per_shopper: Option<Option<UnitLimit>>,
+    /// Replaces the page branding whole; `null` returns to the plain look.
+    #[serde(default, deserialize_with = "present")]
+    #[garde(dive)]
+    #[schema(value_type = Option<PageBranding>)]
+    pub page: Option<Option<PageBranding>>,
 }
 
 /// A field that is present (even as `null`) is `Some`; an absent one stays `None` (`default`).
@@ -266,6 +277,7 @@ impl CreateEventBody {
                 proof_difficulty: self.proof_difficulty.unwrap_or(0),
                 invitation_only: self.invitation_only.unwrap_or(false),
             },
+            page: self.page,
         };
         check_config(&config)?;
         Ok(config)
@@ -317,6 +329,9 @@ impl PatchEventBody {
         }
         if let Some(limit) = self.max_units_per_shopper {
             config.max_units_per_shopper = limit.unwrap_or_default();
+        }
+        if let Some(page) = self.page {
+            config.page = page;
         }
         if let Some(status) = self.status {
             config.operator_status = match status {

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use super::admin_bodies::{CreateEventBody, PatchEventBody};
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventChange, EventConfig, EventId, EventStats, EventStatus, Mode, OperatorStatus, UnitLimit,
-    event_status,
+    EventChange, EventConfig, EventId, EventStats, EventStatus, Mode, OperatorStatus, PageBranding,
+    UnitLimit, event_status,
 };
 use crate::error::ApiError;
 use crate::http::json::ValidJson;
@@ -51,6 +51,8 @@ pub struct AdminEventView {
     pub max_units_per_order: UnitLimit,
     /// Most units one shopper may have in paid and unpaid orders (`null` parts: no limit).
     pub max_units_per_shopper: UnitLimit,
+    /// The page branding as set (`null`: the plain look).
+    pub page: Option<PageBranding>,
     /// Hex SHA-256 of the draw's seed.
     pub seed_hash: String,
     /// The seed, once the draw is done (secret until then, from operators too).
@@ -251,6 +253,7 @@ fn admin_view(
         invitation_only: config.defences.invitation_only,
         max_units_per_order: config.max_units_per_order,
         max_units_per_shopper: config.max_units_per_shopper,
+        page: config.page.clone(),
         seed_hash: config.seed_hash.clone(),
         // The seed stays secret until the draw, from operators' dashboards too.
         seed: stats.drawn.then(|| config.seed.clone()),
