@@ -237,6 +237,13 @@ pub async fn run(
             .clone()
             .run_tally_exchange(state.shutdown.clone()),
     );
+    // Rules stored through the admin API reach every instance within a second.
+    tokio::spawn(
+        state
+            .ratelimit
+            .clone()
+            .run_rules_follower(state.shutdown.clone()),
+    );
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");

@@ -15,6 +15,7 @@ use foldhash::fast::RandomState;
 use async_trait::async_trait;
 
 use super::inline_key::InlineKey;
+use super::stored_rules::{RulesCell, StoredRules};
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
 use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::client_key::ClientKey;
@@ -35,6 +36,8 @@ pub struct MemoryRateLimitStore {
     latest_ban_ms: AtomicI64,
     hasher: RandomState,
     clock: Arc<dyn Clock>,
+    /// The rules stored through the admin API (this process is every instance).
+    rules: RulesCell,
 }
 
 #[derive(Default)]
@@ -141,6 +144,7 @@ impl MemoryRateLimitStore {
             latest_ban_ms: AtomicI64::new(0),
             hasher: RandomState::default(),
             clock,
+            rules: RulesCell::default(),
         }
     }
 
@@ -326,6 +330,23 @@ impl RateLimitStore for MemoryRateLimitStore {
     async fn release(&self, permit: &Permit) -> Result<(), StoreError> {
         self.release_now(permit);
         Ok(())
+    }
+
+    async fn rules_version(&self) -> Result<u64, StoreError> {
+        Ok(self.rules.read().version)
+    }
+
+    async fn stored_rules(&self) -> Result<StoredRules, StoreError> {
+        Ok(self.rules.read())
+    }
+
+    async fn put_stored_rules(
+        &self,
+        rules: Option<&str>,
+        author: &str,
+        at_ms: UnixMillis,
+    ) -> Result<u64, StoreError> {
+        Ok(self.rules.put(rules, author, at_ms))
     }
 
     async fn ban(
