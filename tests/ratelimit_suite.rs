@@ -450,7 +450,25 @@ async fn stored_rules_reach_a_second_limiter_and_dropping_them_returns_it_to_its
     assert_eq!(h.store.stored_rules().await.unwrap().rules, None);
 }
 
+async fn a_cluster_wide_alert_is_claimed_once_per_fact(backend: Backend) {
+    let h = Harness::start(
+        backend,
+        &quiet("[[rules]]\nname = \"api\"\nlimit = 1\nperiod = \"1h\""),
+    )
+    .await;
+    assert!(h.store.claim_alert("sold_out:sale", 60_000).await.unwrap());
+    assert!(
+        !h.store.claim_alert("sold_out:sale", 60_000).await.unwrap(),
+        "held"
+    );
+    assert!(
+        h.store.claim_alert("sold_out:other", 60_000).await.unwrap(),
+        "another fact"
+    );
+}
+
 on_both_stores!(
+    a_cluster_wide_alert_is_claimed_once_per_fact,
     stored_rules_reach_a_second_limiter_and_dropping_them_returns_it_to_its_own,
     gcra_allows_exactly_its_burst_then_its_rate,
     a_sliding_window_allows_exactly_its_count_and_weighs_the_last_window,

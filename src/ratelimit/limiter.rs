@@ -14,7 +14,7 @@ use arc_swap::ArcSwap;
 use axum::http::{HeaderMap, Method};
 
 use super::access::Access;
-use super::alerts::{Alerter, BanAlert};
+use super::alerts::{Alert, Alerter, BanAlert};
 use super::client_key::ClientKey;
 use super::compile::{CompiledRule, RuleSet};
 use super::counters::{count, record_penalty};
@@ -155,6 +155,29 @@ impl RateLimiter {
         self.rules.load_full()
     }
 
+    /// Raises `alert` to the rules' webhook (signed and retried). A fact of the whole cluster
+    /// (sold out, store down or back) is claimed in the store first, so that one instance sends
+    /// it; when the store cannot be asked, this instance sends it anyway. `true` when this
+    /// instance raised it.
+    ///
+    /// Other parts of the service raise theirs here: the outflow its `outflow_backoff`, the
+    /// checkout `sold_out`.
+    pub async fn raise_alert(&self, alert: Alert) -> bool {
+        if let Some(claim) = alert.claim() {
+            match self.store.claim_alert(&claim.key, claim.hold_ms).await {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(error) => {
+                    tracing::debug!(%error, kind = alert.kind(), "alert unclaimed: sent from here");
+                }
+            }
+        }
+        let rules = self.rules.load_full();
+        self.alerter
+            .raise(alert, rules.webhook_url.as_deref(), self.clock.now_ms());
+        true
+    }
+
     /// Whether responses also carry the older `RateLimit-Limit`, `-Remaining` and `-Reset`.
     pub fn legacy_headers(&self) -> bool {
         self.rules.load().legacy_headers
@@ -218,7 +241,20 @@ impl RateLimiter {
         }
         let mut permille = rule.tier_permille[client.tier() as usize];
         if rule.adaptive && rules.adaptive.enabled && !operator {
-            permille = permille * rule.traffic.factor(now_ms, &rules.adaptive) / 1000;
+            let before = rule.traffic.permille();
+            let factor = rule.traffic.factor(now_ms, &rules.adaptive);
+            // The request that sees the rule tighten raises the alert (two at the same instant may).
+            if factor < 1000 && before >= 1000 {
+                self.alerter.raise(
+                    Alert::AdaptiveTightening {
+                        rule: rule.name.to_string(),
+                        factor: factor as f64 / 1000.0,
+                    },
+                    rules.webhook_url.as_deref(),
+                    now_ms,
+                );
+            }
+            permille = permille * factor / 1000;
         }
         if rules
             .relaxations
@@ -318,6 +354,7 @@ impl RateLimiter {
                             Some(&rule.name),
                         ),
                         rules.webhook_url.as_deref(),
+                        now_ms,
                     );
                     Verdict::Banned {
                         retry_after: millis(retry_after_ms),
@@ -456,6 +493,7 @@ impl RateLimiter {
                 None,
             ),
             rules.webhook_url.as_deref(),
+            self.clock.now_ms(),
         );
         Ok(record)
     }

@@ -15,7 +15,7 @@ use foldhash::fast::RandomState;
 use async_trait::async_trait;
 
 use super::inline_key::InlineKey;
-use super::stored_rules::{RulesCell, StoredRules};
+use super::stored_rules::{AlertClaims, RulesCell, StoredRules};
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
 use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::client_key::ClientKey;
@@ -38,6 +38,8 @@ pub struct MemoryRateLimitStore {
     clock: Arc<dyn Clock>,
     /// The rules stored through the admin API (this process is every instance).
     rules: RulesCell,
+    /// Cluster-wide alerts sent (this process is the cluster).
+    alert_claims: AlertClaims,
 }
 
 #[derive(Default)]
@@ -145,6 +147,7 @@ impl MemoryRateLimitStore {
             hasher: RandomState::default(),
             clock,
             rules: RulesCell::default(),
+            alert_claims: AlertClaims::default(),
         }
     }
 
@@ -330,6 +333,10 @@ impl RateLimitStore for MemoryRateLimitStore {
     async fn release(&self, permit: &Permit) -> Result<(), StoreError> {
         self.release_now(permit);
         Ok(())
+    }
+
+    async fn claim_alert(&self, fact: &str, hold_ms: i64) -> Result<bool, StoreError> {
+        Ok(self.alert_claims.claim(fact, self.clock.now_ms(), hold_ms))
     }
 
     async fn rules_version(&self) -> Result<u64, StoreError> {

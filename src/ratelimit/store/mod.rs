@@ -137,6 +137,10 @@ pub trait RateLimitStore: Send + Sync + 'static {
         at_ms: UnixMillis,
     ) -> Result<u64, StoreError>;
 
+    /// Claims the cluster-wide alert `fact` for `hold_ms`: `true` for the first instance to
+    /// claim it, `false` while that claim holds (another instance sends the alert).
+    async fn claim_alert(&self, fact: &str, hold_ms: i64) -> Result<bool, StoreError>;
+
     /// The store as an in-process one, when it is: decisions then need no await and no timeout.
     fn in_process(&self) -> Option<&MemoryRateLimitStore> {
         None

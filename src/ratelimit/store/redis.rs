@@ -469,6 +469,20 @@ where
         Ok(live)
     }
 
+    async fn claim_alert(&self, fact: &str, hold_ms: i64) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let claimed: Option<String> = redis::cmd("SET")
+            .arg(format!("wr:rl:alert:{fact}"))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(hold_ms.max(1))
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(claimed.is_some())
+    }
+
     async fn rules_version(&self) -> Result<u64, StoreError> {
         let mut connection = self.connection.clone();
         let version: Option<u64> = redis::cmd("HGET")

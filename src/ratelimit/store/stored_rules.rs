@@ -1,7 +1,8 @@
 //! Rules an operator stored for every instance, as the store keeps them: the rule set's JSON,
 //! a version that grows with every change (so instances notice one by reading a number), and
-//! who made the change and when.
+//! who made the change and when. Also the claims that send a cluster-wide alert once.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::clock::UnixMillis;
@@ -41,5 +42,24 @@ impl RulesCell {
             at_ms: Some(at_ms),
         };
         stored.version
+    }
+}
+
+/// Claims of cluster-wide alerts in a store of one process: fact → when its claim ends.
+#[derive(Debug, Default)]
+pub(super) struct AlertClaims(Mutex<HashMap<String, UnixMillis>>);
+
+impl AlertClaims {
+    /// Claims `fact` until `now_ms + hold_ms`; `false` when a claim of it still holds.
+    pub(super) fn claim(&self, fact: &str, now_ms: UnixMillis, hold_ms: i64) -> bool {
+        let Ok(mut claims) = self.0.lock() else {
+            return true;
+        };
+        claims.retain(|_, until| *until > now_ms);
+        if claims.contains_key(fact) {
+            return false;
+        }
+        claims.insert(fact.to_owned(), now_ms.saturating_add(hold_ms));
+        true
     }
 }
