@@ -15,12 +15,13 @@
 //! receiver never holds up a request.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::admin::webhook::Webhook;
 use crate::clock::{UnixMillis, to_rfc3339};
 
 /// One ban, as alerted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct BanAlert {
     /// The banned client key.
     pub key: String,
@@ -54,8 +55,10 @@ impl BanAlert {
     }
 }
 
-/// Something an operator should hear about at once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Something an operator should hear about at once: the body POSTed to the alert webhook
+/// (`[alerts] webhook_url` of the rate-limit rules), with `at` (RFC 3339) added, signed with
+/// `Waitroom-Signature` (HMAC-SHA256 of `<Waitroom-Timestamp>.<body>`) and retried on failure.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Alert {
     /// A client was banned, by the limiter or by an operator.
