@@ -467,7 +467,40 @@ async fn a_cluster_wide_alert_is_claimed_once_per_fact(backend: Backend) {
     );
 }
 
+async fn a_file_saved_under_stored_rules_waits_until_they_are_dropped(backend: Backend) {
+    let api = |limit: u32| {
+        waitroom::ratelimit::RuleSetConfig::from_toml(&quiet(&format!(
+            "[[rules]]\nname = \"api\"\nlimit = {limit}\nperiod = \"1h\""
+        )))
+        .unwrap()
+    };
+    let h = Harness::start(
+        backend,
+        &quiet("[[rules]]\nname = \"api\"\nlimit = 1\nperiod = \"1h\""),
+    )
+    .await;
+    h.limiter
+        .store_rules(&api(3), "admin:0123456789ab")
+        .await
+        .unwrap();
+
+    let applied = h.limiter.file_rules_saved(&api(7)).unwrap();
+
+    assert!(!applied, "stored rules win over the file");
+    assert_eq!(h.limiter.rules().config.rules[0].limit, 3);
+    h.limiter
+        .drop_stored_rules("admin:0123456789ab")
+        .await
+        .unwrap();
+    assert_eq!(
+        h.limiter.rules().config.rules[0].limit,
+        7,
+        "the saved file, not the first one"
+    );
+}
+
 on_both_stores!(
+    a_file_saved_under_stored_rules_waits_until_they_are_dropped,
     a_cluster_wide_alert_is_claimed_once_per_fact,
     stored_rules_reach_a_second_limiter_and_dropping_them_returns_it_to_its_own,
     gcra_allows_exactly_its_burst_then_its_rate,
