@@ -198,6 +198,14 @@ pub async fn build_with_stores(
         state.clock.clone(),
         state.shutdown.clone(),
     );
+    // Sold out, store down, store back: alerted once for the whole cluster.
+    crate::http::fact_alerts::watch_facts(
+        state.ratelimit.clone(),
+        state.store.clone(),
+        state.live_stats.clone(),
+        state.clock.clone(),
+        state.shutdown.clone(),
+    );
     let events_watcher = match &state.settings.events_file {
         Some(path) => Some(
             follow_events_file(
@@ -251,6 +259,13 @@ pub async fn run(
             .ratelimit
             .clone()
             .run_tally_exchange(state.shutdown.clone()),
+    );
+    // Rules stored through the admin API reach every instance within a second.
+    tokio::spawn(
+        state
+            .ratelimit
+            .clone()
+            .run_rules_follower(state.shutdown.clone()),
     );
     let signal = async move {
         shutdown.await;

@@ -11,6 +11,7 @@ use waitroom::ratelimit::scope::BanScope;
 
 use axum::http::Method;
 use ratelimit_support::{Backend, Harness, QUIET, STRICT_PENALTIES, get, passed, request};
+use waitroom::clock::Clock;
 use waitroom::ratelimit::limiter::Verdict;
 
 const CLIENT: &str = "203.0.113.7";
@@ -384,7 +385,124 @@ async fn one_flooding_client_does_not_tighten_everyones_limit(backend: Backend) 
     );
 }
 
+async fn stored_rules_reach_a_second_limiter_and_dropping_them_returns_it_to_its_own(
+    backend: Backend,
+) {
+    let h = Harness::start(
+        backend,
+        &quiet("[[rules]]\nname = \"api\"\nlimit = 1\nperiod = \"1h\""),
+    )
+    .await;
+    let clock: std::sync::Arc<dyn waitroom::clock::Clock> = std::sync::Arc::new(h.clock.clone());
+    let other = waitroom::ratelimit::RateLimiter::new(
+        ratelimit_support::rules(&quiet(
+            "[[rules]]\nname = \"api\"\nlimit = 1\nperiod = \"1h\"",
+        )),
+        h.store.clone(),
+        clock,
+    );
+    let req = get("/v1/things", CLIENT);
+    assert_eq!(
+        h.store.rules_version().await.unwrap(),
+        0,
+        "nothing stored yet"
+    );
+    let wider = waitroom::ratelimit::RuleSetConfig::from_toml(&quiet(
+        "[[rules]]\nname = \"api\"\nlimit = 3\nperiod = \"1h\"",
+    ))
+    .unwrap();
+
+    let origin = h
+        .limiter
+        .store_rules(&wider, "admin:0123456789ab")
+        .await
+        .unwrap();
+    assert_eq!((origin.source.as_str(), origin.version), ("store", 1));
+    assert!(
+        other.follow_stored_rules().await.unwrap(),
+        "the change is seen"
+    );
+    assert!(
+        !other.follow_stored_rules().await.unwrap(),
+        "and applied once"
+    );
+    assert_eq!(ratelimit_support::allowed_of(&other, 5, &req).await, 3);
+    let stored = h.store.stored_rules().await.unwrap();
+    assert_eq!(stored.author.as_deref(), Some("admin:0123456789ab"));
+    assert_eq!(stored.at_ms, Some(h.clock.now_ms()));
+
+    let origin = h
+        .limiter
+        .drop_stored_rules("admin:ba9876543210")
+        .await
+        .unwrap();
+    assert_eq!((origin.source.as_str(), origin.version), ("file", 2));
+    assert!(other.follow_stored_rules().await.unwrap());
+    assert_eq!(
+        other.rules_origin().author.as_deref(),
+        Some("admin:ba9876543210")
+    );
+    assert_eq!(
+        other.rules().config.rules[0].limit,
+        1,
+        "back to its own rules"
+    );
+    assert_eq!(h.store.stored_rules().await.unwrap().rules, None);
+}
+
+async fn a_cluster_wide_alert_is_claimed_once_per_fact(backend: Backend) {
+    let h = Harness::start(
+        backend,
+        &quiet("[[rules]]\nname = \"api\"\nlimit = 1\nperiod = \"1h\""),
+    )
+    .await;
+    assert!(h.store.claim_alert("sold_out:sale", 60_000).await.unwrap());
+    assert!(
+        !h.store.claim_alert("sold_out:sale", 60_000).await.unwrap(),
+        "held"
+    );
+    assert!(
+        h.store.claim_alert("sold_out:other", 60_000).await.unwrap(),
+        "another fact"
+    );
+}
+
+async fn a_file_saved_under_stored_rules_waits_until_they_are_dropped(backend: Backend) {
+    let api = |limit: u32| {
+        waitroom::ratelimit::RuleSetConfig::from_toml(&quiet(&format!(
+            "[[rules]]\nname = \"api\"\nlimit = {limit}\nperiod = \"1h\""
+        )))
+        .unwrap()
+    };
+    let h = Harness::start(
+        backend,
+        &quiet("[[rules]]\nname = \"api\"\nlimit = 1\nperiod = \"1h\""),
+    )
+    .await;
+    h.limiter
+        .store_rules(&api(3), "admin:0123456789ab")
+        .await
+        .unwrap();
+
+    let applied = h.limiter.file_rules_saved(&api(7)).unwrap();
+
+    assert!(!applied, "stored rules win over the file");
+    assert_eq!(h.limiter.rules().config.rules[0].limit, 3);
+    h.limiter
+        .drop_stored_rules("admin:0123456789ab")
+        .await
+        .unwrap();
+    assert_eq!(
+        h.limiter.rules().config.rules[0].limit,
+        7,
+        "the saved file, not the first one"
+    );
+}
+
 on_both_stores!(
+    a_file_saved_under_stored_rules_waits_until_they_are_dropped,
+    a_cluster_wide_alert_is_claimed_once_per_fact,
+    stored_rules_reach_a_second_limiter_and_dropping_them_returns_it_to_its_own,
     gcra_allows_exactly_its_burst_then_its_rate,
     a_sliding_window_allows_exactly_its_count_and_weighs_the_last_window,
     no_double_burst_across_a_window_boundary,

@@ -45,6 +45,7 @@ impl Subject {
                 .ok()
                 .map(|event| ("event.change", Subject::Event(event))),
             ("PUT", "/v1/admin/ratelimit") => Some(("ratelimit.replace", Subject::Rules)),
+            ("DELETE", "/v1/admin/ratelimit") => Some(("ratelimit.delete", Subject::Rules)),
             ("POST", "/v1/admin/bans") => Some(("ban.create", Subject::NewBan)),
             ("DELETE", "/v1/admin/bans/{key}") => {
                 Some(("ban.lift", Subject::Ban(percent_decoded(last))))

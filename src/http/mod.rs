@@ -15,6 +15,7 @@
 pub mod admission;
 pub mod auth;
 pub mod event_settings;
+pub mod fact_alerts;
 pub mod join_defences;
 pub mod json;
 pub mod membership;

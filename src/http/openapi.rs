@@ -25,7 +25,7 @@ use crate::queue::live::{ClientMessage, ServerMessage};
         title = "waitroom",
         description = "A virtual waiting room and flash-sale admission gateway. Errors are RFC 9457 problem documents with a machine-readable `code`."
     ),
-    components(schemas(Problem, ServerMessage, ClientMessage)),
+    components(schemas(Problem, ServerMessage, ClientMessage, crate::ratelimit::alerts::Alert)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "shoppers", description = "The queue: events, tickets, the live socket"),

@@ -3,7 +3,9 @@
 //!
 //! Rules come from the `[ratelimit]` table of the configuration file: `file = "…"` names a rules
 //! file that is then watched and reloaded on every save; otherwise the table itself is the rule
-//! set; with no table the shipped `config/ratelimit.toml` applies. The limiter keeps its state in
+//! set; with no table the shipped `config/ratelimit.toml` applies. Rules an operator stored for
+//! every instance (`PUT /v1/admin/ratelimit`) win over all of these, from start-up on, until
+//! they are dropped ([`crate::ratelimit::shared_rules`]). The limiter keeps its state in
 //! the same place as the queue (memory, or the same Redis).
 
 use std::path::PathBuf;
@@ -130,6 +132,11 @@ pub async fn build_limiter(
             }))
             .with_trusted_proxies(TrustedProxies::new(settings.trusted_proxies.clone())),
     );
+    // Stored rules win over the file from the first request; a store that cannot tell now
+    // leaves the file's rules in force until the follower reads them.
+    if let Err(error) = limiter.follow_stored_rules().await {
+        tracing::warn!(%error, "stored rate-limit rules unreadable at start; the file's apply for now");
+    }
     let watcher = match file {
         Some(path) => Some(watch_rules_file(limiter.clone(), path).map_err(|error| {
             StartError::RateLimit(format!("ratelimit.file: cannot watch it: {error}"))

@@ -1,8 +1,13 @@
 //! The operators' API for the limiter: rules and bans.
 //!
 //! * `GET /v1/admin/ratelimit`: the rules in force (the rules file's shape, as JSON).
-//! * `PUT /v1/admin/ratelimit`: replaces them whole (JSON, or TOML with a `toml` content type);
-//!   a set with mistakes is `422 validation_failed` with every field at fault, and nothing changes.
+//! * `PUT /v1/admin/ratelimit`: replaces them whole (JSON, or TOML with a `toml` content type)
+//!   and stores them for every instance (they win over the rules file, after restarts too); a
+//!   set with mistakes is `422 validation_failed` with every field at fault, and nothing changes.
+//! * `DELETE /v1/admin/ratelimit`: drops the stored rules; every instance returns to its file.
+//!
+//! The rules' answers carry `Waitroom-Rules-Source` (`file` or `store`) and
+//! `Waitroom-Rules-Version` (the stored rules' version this instance applied).
 //! * `GET /v1/admin/bans`: current bans with reason, count and expiry.
 //! * `POST /v1/admin/bans`: `{"key": "ip:203.0.113.7", "seconds": 600, "reason": "…",
 //!   "scope": "everyone"}` bans a client key (`ip:…`, `user:…`, `key:…`; a bare address is read
@@ -29,7 +34,9 @@ use super::identity::{ip_key, parse_net};
 use super::limiter::RateLimiter;
 use super::rules::RuleSetConfig;
 use super::scope::BanScope;
+use super::shared_rules::{RulesChangeError, RulesOrigin};
 use super::store::BanRecord;
+use crate::admin::audit::actor_of;
 use crate::clock::to_rfc3339;
 use crate::error::ApiError;
 
@@ -38,34 +45,58 @@ pub fn admin_routes<S: Clone + Send + Sync + 'static>(
     limiter: Arc<RateLimiter>,
 ) -> OpenApiRouter<S> {
     OpenApiRouter::new()
-        .routes(routes!(get_rules, put_rules))
+        .routes(routes!(get_rules, put_rules, delete_rules))
         .routes(routes!(list_bans, create_ban))
         .routes(routes!(lift_ban))
         .with_state(limiter)
+}
+
+/// The header naming where the rules in force come from: `file` or `store`.
+pub const RULES_SOURCE_HEADER: &str = "Waitroom-Rules-Source";
+/// The header with the version of the stored rules the instance applied (`0`: none ever).
+pub const RULES_VERSION_HEADER: &str = "Waitroom-Rules-Version";
+
+/// The rules in force as the rules' endpoints answer them: the body, and their origin in headers.
+fn rules_answer(limiter: &RateLimiter, origin: &RulesOrigin) -> Response {
+    (
+        [
+            (RULES_SOURCE_HEADER, origin.source.as_str().to_owned()),
+            (RULES_VERSION_HEADER, origin.version.to_string()),
+        ],
+        axum::Json(limiter.rules().config.clone()),
+    )
+        .into_response()
 }
 
 #[utoipa::path(get, path = "/v1/admin/ratelimit", tag = "operators",
     summary = "The rate-limit rules in force (the shape of config/ratelimit.toml, as JSON)",
     security(("adminToken" = [])),
     responses(
-        (status = 200, description = "the rules", body = Object),
+        (status = 200, description = "the rules", body = Object, headers(
+            ("Waitroom-Rules-Source" = String, description = "`store` (rules stored for every instance) or `file` (this instance's configuration)"),
+            ("Waitroom-Rules-Version" = u64, description = "the stored rules' version this instance applied; `0` while none were ever stored"),
+        )),
     ))]
 async fn get_rules(State(limiter): State<Arc<RateLimiter>>) -> Response {
-    axum::Json(limiter.rules().config.clone()).into_response()
+    rules_answer(&limiter, &limiter.rules_origin())
 }
 
 #[utoipa::path(put, path = "/v1/admin/ratelimit", tag = "operators",
-    summary = "Replace the rate-limit rules whole",
-    description = "JSON, or TOML with a `toml` content type. A set with mistakes is refused with every field at fault, and the rules in force stay.",
+    summary = "Replace the rate-limit rules whole, on every instance",
+    description = "JSON, or TOML with a `toml` content type. A set with mistakes is refused with every field at fault, and the rules in force stay. The rules are stored (with a version and their author) and win over every instance's rules file, after restarts too, until `DELETE` drops them; this instance applies them at once, the others within a second.",
     security(("adminToken" = [])),
     request_body(content(
         (Object = "application/json"),
         (String = "application/toml"),
     )),
     responses(
-        (status = 200, description = "the rules now in force", body = Object),
+        (status = 200, description = "the rules now in force", body = Object, headers(
+            ("Waitroom-Rules-Source" = String, description = "`store`"),
+            ("Waitroom-Rules-Version" = u64, description = "the new version of the stored rules"),
+        )),
         (status = 400, description = "malformed body"),
         (status = 422, description = "validation_failed, with errors per field"),
+        (status = 503, description = "the store did not take the rules; nothing changed (Retry-After)"),
     ))]
 async fn put_rules(
     State(limiter): State<Arc<RateLimiter>>,
@@ -83,10 +114,40 @@ async fn put_rules(
         serde_json::from_slice::<RuleSetConfig>(&body).map_err(|error| error.to_string())
     }
     .map_err(|message| ApiError::invalid_field("body", message))?;
-    limiter
-        .replace_rules(&config)
-        .map_err(ApiError::validation)?;
-    Ok(axum::Json(limiter.rules().config.clone()).into_response())
+    let origin = limiter
+        .store_rules(&config, &actor_of(&headers))
+        .await
+        .map_err(change_error)?;
+    Ok(rules_answer(&limiter, &origin))
+}
+
+#[utoipa::path(delete, path = "/v1/admin/ratelimit", tag = "operators",
+    summary = "Drop the stored rate-limit rules: every instance returns to its rules file",
+    description = "This instance applies its configuration's rules at once, the others within a second. Dropping when no rules are stored is harmless.",
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "the rules now in force (the file's)", body = Object, headers(
+            ("Waitroom-Rules-Source" = String, description = "`file`"),
+            ("Waitroom-Rules-Version" = u64, description = "the new version of the stored rules"),
+        )),
+        (status = 503, description = "the store did not take the change; nothing changed (Retry-After)"),
+    ))]
+async fn delete_rules(
+    State(limiter): State<Arc<RateLimiter>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let origin = limiter
+        .drop_stored_rules(&actor_of(&headers))
+        .await
+        .map_err(change_error)?;
+    Ok(rules_answer(&limiter, &origin))
+}
+
+fn change_error(error: RulesChangeError) -> ApiError {
+    match error {
+        RulesChangeError::Invalid(errors) => ApiError::validation(errors),
+        RulesChangeError::Store(error) => error.into(),
+    }
 }
 
 /// A ban as the API shows it.

@@ -14,9 +14,9 @@ use arc_swap::ArcSwap;
 use axum::http::{HeaderMap, Method};
 
 use super::access::Access;
-use super::alerts::{Alerter, BanAlert};
+use super::alerts::{Alert, Alerter, BanAlert};
 use super::client_key::ClientKey;
-use super::compile::{CompiledRule, RuleSet, compile};
+use super::compile::{CompiledRule, RuleSet};
 use super::counters::{count, record_penalty};
 use super::decision::DecisionInput;
 use super::identity::{
@@ -24,16 +24,16 @@ use super::identity::{
 };
 use super::outcome::{Decision, Quota};
 use super::pattern::{MethodBit, SplitPath};
-use super::rules::{FailMode, RuleSetConfig};
+use super::rules::FailMode;
 use super::sale::OpenEvents;
 use super::scope::{BanScope, Liability};
+use super::shared_rules::RulesSources;
 use super::store::{
     BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
 };
 use super::tally::ClusterTally;
 pub use super::verdict::{PermitGuard, Policy, Verdict};
 use crate::clock::Clock;
-use crate::error::FieldError;
 use crate::store::StoreError;
 use crate::telemetry::limited_clients::LimitedClients;
 
@@ -70,12 +70,15 @@ pub struct RateLimiter {
     instance: String,
     /// The sum of every live instance's tally, as last exchanged.
     cluster_tally: ArcSwap<ClusterTally>,
+    /// Whether the rules in force are the configuration's or stored ones ([`super::shared_rules`]).
+    sources: std::sync::Mutex<RulesSources>,
 }
 
 impl RateLimiter {
     /// A limiter with `rules` over `store`, knowing no users and trusting no proxy.
     pub fn new(rules: RuleSet, store: Arc<dyn RateLimitStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
+            sources: RulesSources::from_file(rules.config.clone()),
             rules: ArcSwap::from_pointee(rules),
             store,
             fallback: Arc::new(MemoryRateLimitStore::new(clock.clone())),
@@ -102,6 +105,19 @@ impl RateLimiter {
 
     pub(super) fn set_cluster_tally(&self, tally: ClusterTally) {
         self.cluster_tally.store(Arc::new(tally));
+    }
+
+    pub(super) fn rules_sources(&self) -> &std::sync::Mutex<RulesSources> {
+        &self.sources
+    }
+
+    /// Swaps `rules` in: every request from now on is judged by them.
+    pub(super) fn put_in_force(&self, rules: RuleSet) {
+        tracing::info!(
+            rules = rules.config.rules.len(),
+            "rate-limit rules replaced"
+        );
+        self.rules.store(Arc::new(rules));
     }
 
     pub(super) fn instance(&self) -> &str {
@@ -139,14 +155,27 @@ impl RateLimiter {
         self.rules.load_full()
     }
 
-    /// Validates `config` whole and, if it is sound, puts it in force at once; otherwise the
-    /// rules in force stay and every mistake is returned with its field.
-    pub fn replace_rules(&self, config: &RuleSetConfig) -> Result<(), Vec<FieldError>> {
-        let current = self.rules.load_full();
-        let compiled = compile(config, Some(&current))?;
-        self.rules.store(Arc::new(compiled));
-        tracing::info!(rules = config.rules.len(), "rate-limit rules replaced");
-        Ok(())
+    /// Raises `alert` to the rules' webhook (signed and retried). A fact of the whole cluster
+    /// (sold out, store down or back) is claimed in the store first, so that one instance sends
+    /// it; when the store cannot be asked, this instance sends it anyway. `true` when this
+    /// instance raised it.
+    ///
+    /// Other parts of the service raise theirs here: the outflow its `outflow_backoff`, the
+    /// checkout `sold_out`.
+    pub async fn raise_alert(&self, alert: Alert) -> bool {
+        if let Some(claim) = alert.claim() {
+            match self.store.claim_alert(&claim.key, claim.hold_ms).await {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(error) => {
+                    tracing::debug!(%error, kind = alert.kind(), "alert unclaimed: sent from here");
+                }
+            }
+        }
+        let rules = self.rules.load_full();
+        self.alerter
+            .raise(alert, rules.webhook_url.as_deref(), self.clock.now_ms());
+        true
     }
 
     /// Whether responses also carry the older `RateLimit-Limit`, `-Remaining` and `-Reset`.
@@ -212,7 +241,20 @@ impl RateLimiter {
         }
         let mut permille = rule.tier_permille[client.tier() as usize];
         if rule.adaptive && rules.adaptive.enabled && !operator {
-            permille = permille * rule.traffic.factor(now_ms, &rules.adaptive) / 1000;
+            let before = rule.traffic.permille();
+            let factor = rule.traffic.factor(now_ms, &rules.adaptive);
+            // The request that sees the rule tighten raises the alert (two at the same instant may).
+            if factor < 1000 && before >= 1000 {
+                self.alerter.raise(
+                    Alert::AdaptiveTightening {
+                        rule: rule.name.to_string(),
+                        factor: factor as f64 / 1000.0,
+                    },
+                    rules.webhook_url.as_deref(),
+                    now_ms,
+                );
+            }
+            permille = permille * factor / 1000;
         }
         if rules
             .relaxations
@@ -312,6 +354,7 @@ impl RateLimiter {
                             Some(&rule.name),
                         ),
                         rules.webhook_url.as_deref(),
+                        now_ms,
                     );
                     Verdict::Banned {
                         retry_after: millis(retry_after_ms),
@@ -450,6 +493,7 @@ impl RateLimiter {
                 None,
             ),
             rules.webhook_url.as_deref(),
+            self.clock.now_ms(),
         );
         Ok(record)
     }

@@ -7,7 +7,8 @@
 //! * [`access`]: allow and deny lists of CIDRs, user ids and API keys.
 //! * [`rules`] (the data, `config/ratelimit.toml`), [`compile`] (validated whole, compiled once),
 //!   [`pattern`] (which requests a rule matches); swapped atomically by [`limiter`] and reloaded
-//!   from the file by [`reload`] or through [`admin`].
+//!   from the file by [`reload`] or through [`admin`], which stores them for every instance
+//!   ([`shared_rules`]: stored rules win over the file).
 //! * [`gcra`], [`sliding_window`], [`penalty`] and [`decision`]: the algorithms as pure functions
 //!   of (state, now), run by the [`store`] in memory or as Lua scripts in Redis.
 //! * [`adaptive`] (baselines that tighten a flooded rule) and [`sale`] (relaxations while an event
@@ -38,6 +39,7 @@ pub mod rules;
 pub mod sale;
 pub mod scope;
 mod sections;
+pub mod shared_rules;
 pub mod sliding_window;
 pub mod span;
 mod split_path;

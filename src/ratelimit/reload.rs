@@ -1,7 +1,8 @@
 //! Rules from a file, and the watcher that applies the file's changes within a second.
 //!
 //! The shared [`watch_file`] tells of each settled save; the watcher then reads, validates and
-//! applies the whole file. A file with mistakes is logged with every field at fault and the
+//! applies the whole file (unless rules stored for every instance are in force: they win, and
+//! the file's rules wait until they are dropped). A file with mistakes is logged with every field at fault and the
 //! rules in force stay.
 
 use std::path::{Path, PathBuf};
@@ -90,12 +91,7 @@ pub fn watch_rules_file(
 /// Reads the file and puts it in force if it differs from the rules in force and is sound;
 /// `Ok(false)` when it is the same.
 fn apply_file(limiter: &RateLimiter, path: &Path) -> Result<bool, Vec<FieldError>> {
-    let applied = read_rules_file(path).and_then(|config| {
-        if limiter.rules().config == config {
-            return Ok(false);
-        }
-        limiter.replace_rules(&config).map(|()| true)
-    });
+    let applied = read_rules_file(path).and_then(|config| limiter.file_rules_saved(&config));
     match &applied {
         Ok(true) => tracing::info!(file = %path.display(), "rate-limit rules reloaded"),
         Ok(false) => {}

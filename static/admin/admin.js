@@ -195,6 +195,7 @@
   }
 
   function renderLimiter(limiter) {
+    $('[data-testid="rules-source"]').textContent = rulesSource(limiter.rules);
     const instances = limiter.instances || 0;
     $('[data-testid="limiter-instances"]').textContent =
       instances > 1 ? `(all ${instances} instances)` : instances === 1 ? "(one instance)" : "";
@@ -212,6 +213,17 @@
       ? bans.map((b) => `<tr><td><code>${escape(b.key)}</code></td><td data-field="scope">${escape(SCOPE_WORDS[b.scope] || b.scope)}</td><td>${escape(b.reason)}</td><td title="${escape(b.expires_at)}">${escape(clockTime(b.expires_at))}</td>` +
           `<td><button type="button" data-lift="${escape(b.key)}">Lift</button></td></tr>`).join("")
       : '<tr><td colspan="5" class="muted">none</td></tr>';
+  }
+
+  /** Where the rules in force come from, as the operator reads it. */
+  function rulesSource(origin) {
+    if (!origin) return "";
+    if (origin.source === "store") {
+      const by = origin.author ? ` by ${origin.author}` : "";
+      const at = origin.changed_at ? ` at ${clockTime(origin.changed_at)}` : "";
+      return `(stored for every instance: version ${origin.version}${by}${at}; they win over the rules file)`;
+    }
+    return "(from the rules file)";
   }
 
   /** A ban's scope as the operator reads it: an automatic ban of an address spares its users. */
@@ -315,6 +327,18 @@
       list.innerHTML = (errors.length ? errors : [{ field: "", message: error.message }])
         .map((e) => `<li>${e.field ? `<code>${escape(e.field)}</code>: ` : ""}${escape(e.message)}</li>`).join("");
       $("#rules-status").textContent = "refused: the rules in force stay";
+    }
+  });
+
+  $("#rules-drop").addEventListener("click", async () => {
+    $("#rules-errors").innerHTML = "";
+    try {
+      const rules = await api("DELETE", "/v1/admin/ratelimit");
+      $("#rules").value = JSON.stringify(rules, null, 2);
+      $("#rules-status").textContent = "back to the rules file";
+      loadAudit();
+    } catch (error) {
+      $("#rules-status").textContent = error.message;
     }
   });
 

@@ -94,6 +94,7 @@ async fn an_unreachable_ban_webhook_is_logged_by_its_origin_without_its_secret_p
     Alerter::default().raise(
         BanAlert::new("ip:192.0.2.1", "flood", 1, 0, None),
         Some(&url),
+        0,
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let line = loop {

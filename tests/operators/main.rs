@@ -13,5 +13,6 @@ mod logs;
 mod metric_labels;
 mod metrics_exported;
 mod openapi_routes;
+mod shared_rules;
 mod stream;
 mod webhook;

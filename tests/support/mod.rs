@@ -1,6 +1,7 @@
 //! Test support shared by the integration test binaries (`mod support;` in each).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod alert_receiver;
 pub mod counting_store;
 pub mod events;
 pub mod live_app;

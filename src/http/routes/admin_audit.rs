@@ -33,7 +33,7 @@ pub struct AuditEntryView {
     pub at: String,
     /// `admin:` and a fingerprint of the admin token.
     pub actor: String,
-    /// `event.create`, `event.change`, `ratelimit.replace`, `ban.create` or `ban.lift`.
+    /// `event.create`, `event.change`, `ratelimit.replace`, `ratelimit.delete`, `ban.create` or `ban.lift`.
     pub action: String,
     /// What changed: an event id, a client key, `rules`.
     pub target: String,

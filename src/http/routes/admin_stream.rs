@@ -2,7 +2,7 @@
 //!
 //! One `stats` event per poll of the live statistics (about a second): every event's figures,
 //! and the limiter across instances (refusals per rule, the clients refused most, the bans in
-//! force). It needs the admin token like every admin route; the dashboard reads it with
+//! force, where the rules come from). It needs the admin token like every admin route; the dashboard reads it with
 //! `fetch`, so the token travels in the `Authorization` header and never in a URL.
 
 use std::convert::Infallible;
@@ -81,6 +81,8 @@ async fn feed(state: &AppState, frame: &StatsFrame) -> Value {
             "top_limited_clients": tally.top_limited_clients,
             "instances": tally.instances,
             "bans": bans,
+            // Whether the rules in force are stored ones (and which version) or the file's.
+            "rules": state.ratelimit.rules_origin(),
         },
     })
 }

@@ -15,6 +15,7 @@ use foldhash::fast::RandomState;
 use async_trait::async_trait;
 
 use super::inline_key::InlineKey;
+use super::stored_rules::{AlertClaims, RulesCell, StoredRules};
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
 use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::client_key::ClientKey;
@@ -35,6 +36,10 @@ pub struct MemoryRateLimitStore {
     latest_ban_ms: AtomicI64,
     hasher: RandomState,
     clock: Arc<dyn Clock>,
+    /// The rules stored through the admin API (this process is every instance).
+    rules: RulesCell,
+    /// Cluster-wide alerts sent (this process is the cluster).
+    alert_claims: AlertClaims,
 }
 
 #[derive(Default)]
@@ -141,6 +146,8 @@ impl MemoryRateLimitStore {
             latest_ban_ms: AtomicI64::new(0),
             hasher: RandomState::default(),
             clock,
+            rules: RulesCell::default(),
+            alert_claims: AlertClaims::default(),
         }
     }
 
@@ -326,6 +333,27 @@ impl RateLimitStore for MemoryRateLimitStore {
     async fn release(&self, permit: &Permit) -> Result<(), StoreError> {
         self.release_now(permit);
         Ok(())
+    }
+
+    async fn claim_alert(&self, fact: &str, hold_ms: i64) -> Result<bool, StoreError> {
+        Ok(self.alert_claims.claim(fact, self.clock.now_ms(), hold_ms))
+    }
+
+    async fn rules_version(&self) -> Result<u64, StoreError> {
+        Ok(self.rules.read().version)
+    }
+
+    async fn stored_rules(&self) -> Result<StoredRules, StoreError> {
+        Ok(self.rules.read())
+    }
+
+    async fn put_stored_rules(
+        &self,
+        rules: Option<&str>,
+        author: &str,
+        at_ms: UnixMillis,
+    ) -> Result<u64, StoreError> {
+        Ok(self.rules.put(rules, author, at_ms))
     }
 
     async fn ban(

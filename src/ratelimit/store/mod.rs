@@ -6,6 +6,9 @@
 //! every piece of state when it stops mattering, and the conformance suite in
 //! `tests/ratelimit_suite.rs` holds them to the same answers.
 //!
+//! Besides client state, the store keeps the rules an operator stored for every instance
+//! ([`StoredRules`]).
+//!
 //! All of one client's state is keyed under its client key, which in Redis is the hash tag
 //! (`wr:rl:{<client>}:…`): one decision touches one cluster slot, and clients spread over the
 //! cluster.
@@ -14,9 +17,11 @@ mod ban_horizon;
 mod inline_key;
 mod memory;
 mod redis;
+mod stored_rules;
 
 pub use memory::MemoryRateLimitStore;
 pub use redis::RedisRateLimitStore;
+pub use stored_rules::StoredRules;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -116,6 +121,25 @@ pub trait RateLimitStore: Send + Sync + 'static {
     async fn exchange_tally(&self, mine: &Tally) -> Result<Vec<Tally>, StoreError> {
         Ok(vec![mine.clone()])
     }
+
+    /// The version of the stored rules alone: what every instance polls to notice a change.
+    async fn rules_version(&self) -> Result<u64, StoreError>;
+
+    /// The stored rules, their version and their author.
+    async fn stored_rules(&self) -> Result<StoredRules, StoreError>;
+
+    /// Stores `rules` (the rule set's JSON) for every instance, or drops the stored rules with
+    /// `None`, as `author` at `at_ms`; answers the new version.
+    async fn put_stored_rules(
+        &self,
+        rules: Option<&str>,
+        author: &str,
+        at_ms: UnixMillis,
+    ) -> Result<u64, StoreError>;
+
+    /// Claims the cluster-wide alert `fact` for `hold_ms`: `true` for the first instance to
+    /// claim it, `false` while that claim holds (another instance sends the alert).
+    async fn claim_alert(&self, fact: &str, hold_ms: i64) -> Result<bool, StoreError>;
 
     /// The store as an in-process one, when it is: decisions then need no await and no timeout.
     fn in_process(&self) -> Option<&MemoryRateLimitStore> {

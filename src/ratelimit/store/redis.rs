@@ -15,7 +15,7 @@ use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::{Script, ScriptInvocation};
 
 use super::ban_horizon::BanHorizon;
-use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
+use super::{BanRecord, BucketKey, Permit, RateLimitStore, StoredRules, VIOLATIONS_REASON};
 use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::client_key::ClientKey;
 use crate::ratelimit::decision::{DecisionInput, Limit};
@@ -35,6 +35,10 @@ const BANNED_LUA: &str = include_str!("../../../lua/ratelimit_banned.lua");
 
 /// The instances' refusal tallies: a hash of instance id → tally (JSON), for the dashboard.
 const TALLY_KEY: &str = "wr:rl:tallies";
+/// The rules stored for every instance: a hash of `version` (grows with every change), `rules`
+/// (the rule set's JSON, absent when dropped), `author` and `at` (unix ms). Configuration, not
+/// client state: it never expires.
+pub const RULES_KEY: &str = "wr:rl:rules";
 /// The sorted set of current bans (client key scored by the ban's end), for listing.
 const BAN_INDEX_KEY: &str = "wr:rl:bans";
 /// The same for the bans of scope everyone, which refuse verified users too. Its hash tag puts
@@ -463,6 +467,75 @@ where
                 .map_err(unavailable)?;
         }
         Ok(live)
+    }
+
+    async fn claim_alert(&self, fact: &str, hold_ms: i64) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let claimed: Option<String> = redis::cmd("SET")
+            .arg(format!("wr:rl:alert:{fact}"))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(hold_ms.max(1))
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(claimed.is_some())
+    }
+
+    async fn rules_version(&self) -> Result<u64, StoreError> {
+        let mut connection = self.connection.clone();
+        let version: Option<u64> = redis::cmd("HGET")
+            .arg(RULES_KEY)
+            .arg("version")
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(version.unwrap_or(0))
+    }
+
+    async fn stored_rules(&self) -> Result<StoredRules, StoreError> {
+        let mut connection = self.connection.clone();
+        let (version, rules, author, at_ms): (
+            Option<u64>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+        ) = redis::cmd("HMGET")
+            .arg(RULES_KEY)
+            .arg(&["version", "rules", "author", "at"])
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(StoredRules {
+            version: version.unwrap_or(0),
+            rules,
+            author,
+            at_ms,
+        })
+    }
+
+    async fn put_stored_rules(
+        &self,
+        rules: Option<&str>,
+        author: &str,
+        at_ms: UnixMillis,
+    ) -> Result<u64, StoreError> {
+        let mut connection = self.connection.clone();
+        // One key, one MULTI: the version and the text it numbers change together.
+        let mut pipe = redis::pipe();
+        pipe.atomic().hincr(RULES_KEY, "version", 1);
+        match rules {
+            Some(text) => pipe.hset(RULES_KEY, "rules", text).ignore(),
+            None => pipe.hdel(RULES_KEY, "rules").ignore(),
+        };
+        pipe.hset_multiple(RULES_KEY, &[("author", author), ("at", &at_ms.to_string())])
+            .ignore();
+        let (version,): (u64,) = pipe
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(version)
     }
 
     async fn now_ms(&self) -> Result<UnixMillis, StoreError> {
