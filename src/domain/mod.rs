@@ -13,7 +13,9 @@ mod ticket;
 mod tier;
 
 pub use claim::{Claim, ClaimOutcome, claim_step};
-pub use event::{EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status};
+pub use event::{
+    CheckoutTarget, EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status,
+};
 pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
 pub use presence::{InstanceId, PresenceReport};

@@ -140,6 +140,7 @@ mod tests {
             seed: String::new(),
             created_at: 0,
             defences: Default::default(),
+            checkout_target: None,
         }
     }
 

@@ -88,6 +88,7 @@ pub fn event_config(id: &str, operator_status: OperatorStatus) -> EventConfig {
         seed: String::new(),
         created_at: 0,
         defences: Default::default(),
+        checkout_target: None,
     }
 }
 

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use super::admin_bodies::{CreateEventBody, PatchEventBody};
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventChange, EventConfig, EventId, EventStats, EventStatus, Mode, OperatorStatus, UnitLimit,
-    event_status,
+    CheckoutTarget, EventChange, EventConfig, EventId, EventStats, EventStatus, Mode,
+    OperatorStatus, UnitLimit, event_status,
 };
 use crate::error::ApiError;
 use crate::http::json::ValidJson;
@@ -51,6 +51,8 @@ pub struct AdminEventView {
     pub max_units_per_order: UnitLimit,
     /// Most units one shopper may have in paid and unpaid orders (`null` parts: no limit).
     pub max_units_per_shopper: UnitLimit,
+    /// The checkout's health the outflow follows (`null`: off).
+    pub checkout_target: Option<CheckoutTarget>,
     /// Hex SHA-256 of the draw's seed.
     pub seed_hash: String,
     /// The seed, once the draw is done (secret until then, from operators too).
@@ -251,6 +253,7 @@ fn admin_view(
         invitation_only: config.defences.invitation_only,
         max_units_per_order: config.max_units_per_order,
         max_units_per_shopper: config.max_units_per_shopper,
+        checkout_target: config.checkout_target,
         seed_hash: config.seed_hash.clone(),
         // The seed stays secret until the draw, from operators' dashboards too.
         seed: stats.drawn.then(|| config.seed.clone()),
