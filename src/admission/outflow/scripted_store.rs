@@ -2,6 +2,7 @@
 //! demand and records presence reports. The store's real behaviour is tested in the store suite; these
 //! tests are about what the ticker does with its answers.
 
+use crate::queue::backoff::FollowedOutflow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
@@ -237,6 +238,22 @@ impl QueueStore for ScriptedStore {
     }
 
     async fn claim(&self, _event: &EventId, _claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn followed_outflow(
+        &self,
+        _event: &EventId,
+    ) -> Result<Option<FollowedOutflow>, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn follow_outflow(
+        &self,
+        _event: &EventId,
+        _seen: Option<UnixMillis>,
+        _next: &FollowedOutflow,
+    ) -> Result<bool, StoreError> {
         Err(not_scripted())
     }
 }
