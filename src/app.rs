@@ -157,8 +157,8 @@ pub async fn build_with_stores(
         issuer: keys.clone(),
         settings: LiveSettings::default(),
     };
-    let live_stats = LiveStats::new(store.clone(), clock.clone());
     let checkout_health = Arc::new(CheckoutHealthMeter::default());
+    let live_stats = LiveStats::new(store.clone(), clock.clone(), checkout_health.clone());
     let outflow_follower = OutflowFollower::new(
         store.clone(),
         checkout_health.clone(),

@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use crate::clock::UnixMillis;
-use crate::domain::CheckoutTarget;
+use crate::domain::{CheckoutTarget, EventConfig};
 
 /// Shortest time between two steps: the checkout needs that long to show what a step did.
 pub const STEP_EVERY_MS: i64 = 5_000;
@@ -99,6 +99,15 @@ pub struct FollowedOutflow {
 /// `lua/drain.lua` computes the same.
 pub fn effective_rate(set: u64, followed: Option<u64>) -> u64 {
     followed.map_or(set, |rate| rate.min(set))
+}
+
+/// The outflow in force in shoppers per second, for people and gauges.
+pub fn effective_per_second(config: &EventConfig, followed: Option<FollowedOutflow>) -> f64 {
+    let milli = effective_rate(
+        config.outflow_milli_per_second,
+        followed.and_then(|followed| followed.milli_per_second),
+    );
+    milli as f64 / 1000.0
 }
 
 /// The lowest the outflow backs off to: a tenth of the set rate, at least one shopper a

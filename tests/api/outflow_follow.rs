@@ -256,4 +256,41 @@ crate::on_both_stores! {
             .await;
         assert_eq!(detail["checkout_health"], Value::Null);
     }
+
+    async fn the_outflow_in_force_is_a_gauge_and_in_the_dashboards_feed() {
+        let app = spawn_app().await;
+        // The metrics registry is the process's: each store's test has its own event.
+        let id = match crate::stores::Backend::selected() {
+            crate::stores::Backend::Memory => "metered-memory",
+            crate::stores::Backend::Redis => "metered-redis",
+        };
+        let target = json!({ "p95_ms": 500, "max_error_rate": 0.05 });
+        event_with(&app, id, json!({ "checkout_target": target })).await;
+        report(&app, id, 2_000, 0.0).await;
+        assert_eq!(follow(&app, id).await, 5.0);
+
+        app.state.live_stats.poll().await.unwrap();
+        let event = waitroom::domain::EventId::parse(id).unwrap();
+        let live = app.state.live_stats.event(&event).unwrap();
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+
+        assert_eq!(live.outflow_effective_per_second, 5.0);
+        assert_eq!(live.outflow_set_per_second, 10.0);
+        assert_eq!(live.checkout_health.map(|h| h.health.p95_ms), Some(2_000));
+        let gauge = format!("waitroom_event_outflow_effective_per_second{{event=\"{id}\"}} 5");
+        assert!(metrics.lines().any(|line| line == gauge), "{gauge} in {metrics}");
+    }
+
+    async fn the_openapi_document_shows_the_target_and_the_health_report() {
+        let app = spawn_app().await;
+        let document: Value = app.get("/openapi.json").await.json().await.unwrap();
+        let schemas = &document["components"]["schemas"];
+        let report = &document["paths"]["/v1/admin/events/{event}/checkout-health"]["post"];
+        assert_eq!(report["operationId"], "report_checkout_health");
+        assert!(schemas["CreateEvent"]["properties"]["checkout_target"].is_object());
+        assert!(schemas["PatchEvent"]["properties"]["checkout_target"].is_object());
+        assert!(schemas["AdminEvent"]["properties"]["outflow_effective_per_second"].is_object());
+        assert!(schemas["CheckoutTarget"]["properties"]["max_error_rate"].is_object());
+        assert!(schemas["CheckoutHealthReport"]["properties"]["samples"].is_object());
+    }
 }

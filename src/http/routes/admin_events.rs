@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::http::json::ValidJson;
 use crate::http::paths::EventPath;
 use crate::http::state::AppState;
-use crate::queue::backoff::{FollowedOutflow, effective_rate};
+use crate::queue::backoff::effective_per_second;
 
 /// An event as operators see it: its settings, its live status and its figures.
 #[derive(Debug, Serialize, ToSchema)]
@@ -284,13 +284,4 @@ fn admin_view(
         },
         stats,
     }
-}
-
-/// The outflow in force, shoppers per second, given what the store keeps of the followed one.
-pub fn effective_per_second(config: &EventConfig, followed: Option<FollowedOutflow>) -> f64 {
-    let milli = effective_rate(
-        config.outflow_milli_per_second,
-        followed.and_then(|followed| followed.milli_per_second),
-    );
-    milli as f64 / 1000.0
 }
