@@ -224,6 +224,11 @@ fn export(config: &EventConfig, live: &EventLive) {
     let counter = |name: &'static str, value: u64| {
         metrics::counter!(name, "event" => event.clone()).absolute(value);
     };
+    // From zero, so that `increase()` sees an event's first change of the followed outflow.
+    for direction in ["down", "up"] {
+        metrics::counter!(m::OUTFLOW_FOLLOW_CHANGES, "event" => event.clone(), "direction" => direction)
+            .increment(0);
+    }
     counter(m::JOINS, stats.joined);
     counter(m::ADMISSIONS, stats.admitted);
     counter(m::ABANDONED, stats.abandoned);
