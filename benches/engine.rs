@@ -62,6 +62,7 @@ fn open_event(id: &str, now: i64, per_second: u64, burst: u32) -> EventConfig {
         created_at: now - 60_000,
         defences: Default::default(),
         page: None,
+        checkout_target: None,
     }
 }
 

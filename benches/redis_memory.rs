@@ -59,6 +59,7 @@ fn open_event(now: i64) -> EventConfig {
         created_at: now - 60_000,
         defences: Default::default(),
         page: None,
+        checkout_target: None,
     }
 }
 

@@ -19,10 +19,17 @@ local left = units_left()
 local status = event_status(c, left, now)
 
 local admitted, abandoned = {}, 0
-local bucket = redis.call('HMGET', K.st, 'tok', 'lt', 'srv', 'ow')
+local bucket = redis.call('HMGET', K.st, 'tok', 'lt', 'srv', 'ow', 'fr')
 local tokens, last = tonumber(bucket[1]), tonumber(bucket[2])
 local serving = tonumber(bucket[3] or '0')
 local owed = bucket[4] == '1'
+-- Mirrors effective_rate in src/queue/backoff.rs: the rate the checkout's health allows, never
+-- above the set one.
+local rate = c.outflow_milli_per_second
+local followed = tonumber(bucket[5] or '')
+if followed and followed < rate then
+  rate = followed
+end
 
 if now < c.starts_at or status ~= 'open' then
   -- No credit accrues while the outflow is stopped: `last` follows the clock.
@@ -36,7 +43,7 @@ else
   end
   -- Mirrors Bucket::at: the credit since the last drain is owed whole to the shoppers that
   -- drain left waiting, and only up to the burst after an idle spell.
-  tokens = tokens + c.outflow_milli_per_second * math.max(0, now - last)
+  tokens = tokens + rate * math.max(0, now - last)
   if not owed then
     tokens = math.min(capacity, tokens)
   end

@@ -20,6 +20,9 @@
 --                          none is pending; absent in state written before it existed: unknown),
 --                          pm/px (the presence clock: when presence was last recorded or the queue
 --                          drained, in ms, and the ms of silence left out so far; absent: none yet),
+--                          fr/fat (the outflow in force while it follows the checkout's health,
+--                          thousandths of a shopper per second, '' for the set rate, and when it
+--                          last changed, in ms; absent: never changed),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
 --   q              zset    waiting identities by score (before the draw, a pre-queue entrant's
 --                          score is the first 52 bits of its lottery key; see run_draw)

@@ -16,6 +16,8 @@ use tokio::sync::watch;
 
 use crate::admin::events_file::{EventsFileCount, EventsFileWatcher, follow_events_file};
 use crate::admin::live_stats::LiveStats;
+use crate::admission::checkout_health::CheckoutHealthMeter;
+use crate::admission::follow_checkout::OutflowFollower;
 use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock, UnixMillis};
@@ -41,6 +43,9 @@ use crate::telemetry::timed_store::TimedStore;
 
 /// How often every event's live figures are read for the gauges and the dashboard.
 const LIVE_STATS_EVERY: Duration = Duration::from_secs(1);
+
+/// How often each event's outflow is judged against its checkout's health (a step needs 5 s).
+const FOLLOW_CHECKOUT_EVERY: Duration = Duration::from_secs(1);
 
 /// The id of the event `demo = true` creates.
 pub const DEMO_EVENT: &str = "demo-sale";
@@ -167,7 +172,15 @@ pub async fn build_with_stores(
         issuer: keys.clone(),
         settings: LiveSettings::default(),
     };
-    let live_stats = LiveStats::new(store.clone(), clock.clone());
+    let checkout_health = Arc::new(CheckoutHealthMeter::default());
+    let live_stats = LiveStats::new(store.clone(), clock.clone(), checkout_health.clone());
+    let outflow_follower = OutflowFollower::new(
+        store.clone(),
+        checkout_health.clone(),
+        audit.clone(),
+        limiter.limiter.clone(),
+        clock.clone(),
+    );
     let state = AppState::new(SharedState {
         outflow: OutflowRegistry::new(store.clone(), OutflowSettings::default()),
         live: Arc::new(live),
@@ -187,6 +200,8 @@ pub async fn build_with_stores(
         public_snapshots: Default::default(),
         defence_keys,
         surge: Arc::new(SurgeMeter::default()),
+        checkout_health,
+        outflow_follower,
         shutdown: shutdown_watch,
     });
     if state.settings.demo {
@@ -252,6 +267,13 @@ pub async fn run(
             .live_stats
             .clone()
             .run(LIVE_STATS_EVERY, state.shutdown.clone()),
+    );
+    // Every instance judges the checkout it serves; the store takes one step for all.
+    tokio::spawn(
+        state
+            .outflow_follower
+            .clone()
+            .run(FOLLOW_CHECKOUT_EVERY, state.shutdown.clone()),
     );
     // The dashboard shows every instance's refusals: each publishes its own.
     tokio::spawn(
@@ -382,6 +404,7 @@ pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
         created_at: now,
         defences: Default::default(),
         page: None,
+        checkout_target: None,
     })
 }
 

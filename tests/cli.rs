@@ -247,7 +247,10 @@ fn dev_mode_starts_with_the_demo_s_weak_admin_token() {
 
 #[test]
 fn a_checkout_durability_the_store_cannot_give_stops_start_up() {
-    let unknown = waitroom(&["serve"], &[("WAITROOM_CHECKOUT_DURABILITY", "eventually")]);
+    let unknown = waitroom(
+        &["serve"],
+        &[("WAITROOM_CHECKOUT_DURABILITY", "eventually")],
+    );
     assert_refused(&unknown, "checkout_durability");
     let without_redis = waitroom(&["serve"], &[("WAITROOM_CHECKOUT_DURABILITY", "replica")]);
     assert_refused(&without_redis, "need the Redis store");

@@ -114,6 +114,7 @@ fn configs() -> impl Strategy<Value = EventConfig> {
                     created_at: T0,
                     defences: Default::default(),
                     page: None,
+                    checkout_target: None,
                 }
             },
         )

@@ -11,8 +11,10 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::admission::checkout_health::{CheckoutHealthMeter, HealthReading};
 use crate::clock::{Clock, UnixMillis, to_rfc3339};
 use crate::domain::{EventConfig, EventId, EventStats, OperatorStatus, Sku, event_status};
+use crate::queue::backoff::effective_per_second;
 use crate::store::{QueueStore, StoreError};
 use crate::telemetry::metrics as m;
 
@@ -32,8 +34,13 @@ pub struct EventLive {
     pub starts_at: String,
     /// The configured outflow, shoppers per second.
     pub outflow_set_per_second: f64,
+    /// The outflow in force: the set one, or lower while it follows an unhealthy checkout.
+    pub outflow_effective_per_second: f64,
     /// The outflow achieved over the last seconds (`None` until measured).
     pub outflow_actual_per_second: Option<f64>,
+    /// The checkout's health the outflow follows, when the event has a target, as this
+    /// instance judges it (`None`: no target, or no figures yet).
+    pub checkout_health: Option<HealthReading>,
     /// Joins per second over the last seconds (`None` until measured).
     pub joins_per_second: Option<f64>,
     /// The cap on admitted, unfinished shoppers.
@@ -62,16 +69,22 @@ type Samples = VecDeque<(UnixMillis, u64, u64)>;
 pub struct LiveStats {
     store: Arc<dyn QueueStore>,
     clock: Arc<dyn Clock>,
+    checkout_health: Arc<CheckoutHealthMeter>,
     frames: watch::Sender<Arc<StatsFrame>>,
     samples: Mutex<HashMap<EventId, Samples>>,
 }
 
 impl LiveStats {
-    /// A poll of `store`, with no frame yet.
-    pub fn new(store: Arc<dyn QueueStore>, clock: Arc<dyn Clock>) -> Arc<Self> {
+    /// A poll of `store` (and of this instance's `checkout_health`), with no frame yet.
+    pub fn new(
+        store: Arc<dyn QueueStore>,
+        clock: Arc<dyn Clock>,
+        checkout_health: Arc<CheckoutHealthMeter>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
             clock,
+            checkout_health,
             frames: watch::Sender::new(Arc::new(StatsFrame::default())),
             samples: Mutex::new(HashMap::new()),
         })
@@ -123,6 +136,7 @@ impl LiveStats {
             else {
                 continue;
             };
+            let followed = self.store.followed_outflow(&id).await?;
             let now = self.clock.now_ms();
             let (joins, admissions) = self.rates(&id, now, &stats);
             let live = EventLive {
@@ -131,7 +145,11 @@ impl LiveStats {
                 status: event_status(&config, stats.units_left(), now).as_str(),
                 starts_at: to_rfc3339(config.starts_at),
                 outflow_set_per_second: config.outflow_per_second(),
+                outflow_effective_per_second: effective_per_second(&config, followed),
                 outflow_actual_per_second: admissions,
+                checkout_health: config
+                    .checkout_target
+                    .and_then(|_| self.checkout_health.reading(&id, now)),
                 joins_per_second: joins,
                 max_active: config.max_active,
                 seed_hash: config.seed_hash.clone(),
@@ -193,6 +211,7 @@ fn export(config: &EventConfig, live: &EventLive) {
     gauge(m::ACTIVE, stats.active as f64);
     gauge(m::SERVING, stats.serving as f64);
     gauge(m::OUTFLOW_SET, live.outflow_set_per_second);
+    gauge(m::OUTFLOW_EFFECTIVE, live.outflow_effective_per_second);
     gauge(
         m::OUTFLOW_ACTUAL,
         live.outflow_actual_per_second.unwrap_or(0.0),
@@ -205,6 +224,11 @@ fn export(config: &EventConfig, live: &EventLive) {
     let counter = |name: &'static str, value: u64| {
         metrics::counter!(name, "event" => event.clone()).absolute(value);
     };
+    // From zero, so that `increase()` sees an event's first change of the followed outflow.
+    for direction in ["down", "up"] {
+        metrics::counter!(m::OUTFLOW_FOLLOW_CHANGES, "event" => event.clone(), "direction" => direction)
+            .increment(0);
+    }
     counter(m::JOINS, stats.joined);
     counter(m::ADMISSIONS, stats.admitted);
     counter(m::ABANDONED, stats.abandoned);
@@ -251,7 +275,7 @@ mod tests {
         let mut sale = crate::app::demo_event(clock.now_ms()).unwrap();
         sale.starts_at = clock.now_ms() - 1_000;
         store.create_event(&sale).await.unwrap();
-        let live = LiveStats::new(store.clone(), Arc::new(clock.clone()));
+        let live = LiveStats::new(store.clone(), Arc::new(clock.clone()), Default::default());
         let first = live.poll().await.unwrap();
         assert_eq!(
             first.events[0].joins_per_second, None,

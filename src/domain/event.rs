@@ -122,6 +122,21 @@ pub struct EventConfig {
     /// `null`, so that removing it is a change like any other.
     #[serde(default)]
     pub page: Option<PageBranding>,
+    /// The checkout's health the outflow follows; `None` leaves the outflow at its set rate.
+    #[serde(default)]
+    pub checkout_target: Option<CheckoutTarget>,
+}
+
+/// The health an operator asks of the checkout: while it is worse, the outflow backs off.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutTarget {
+    /// Highest acceptable 95th percentile of the checkout's answer time, in ms.
+    #[schema(minimum = 1, maximum = 600_000)]
+    pub p95_ms: u32,
+    /// Highest acceptable share of failed checkout answers (5xx and timeouts), 0 to 1.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub max_error_rate: f64,
 }
 
 /// What an event asks of a join beyond an identity: a proof of work, an invitation.

@@ -17,7 +17,9 @@ mod tier;
 pub use branding::{LocalText, PageBranding, PageColors, PageLink, ShopperColors, ShopperPage};
 pub use claim::{Claim, ClaimOutcome, claim_step};
 pub use color::{Rgb, contrast_ratio, readable_ink};
-pub use event::{EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status};
+pub use event::{
+    CheckoutTarget, EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status,
+};
 pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
 pub use presence::{InstanceId, PresenceReport};

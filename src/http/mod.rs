@@ -14,6 +14,7 @@
 
 pub mod admission;
 pub mod auth;
+pub mod checkout_timing;
 pub mod event_settings;
 pub mod fact_alerts;
 pub mod join_defences;

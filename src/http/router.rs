@@ -21,12 +21,13 @@ use tower_http::trace::TraceLayer;
 
 use super::admission::require_admission;
 use super::auth::{authenticate, identify, require_admin};
+use super::checkout_timing::time_checkout;
 use super::openapi;
 use super::pages::{self, add_security_headers};
 use super::panic::catch_panics;
 use super::routes::{
-    admin_audit, admin_events, admin_stream, challenge, checkout, dashboard, events, invitations,
-    operations, socket_tickets, tickets,
+    admin_audit, admin_events, admin_stream, challenge, checkout, checkout_health, dashboard,
+    events, invitations, operations, socket_tickets, tickets,
 };
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         // The limiter's own rules and bans: `GET`/`PUT /v1/admin/ratelimit`, `/v1/admin/bans`.
         .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")))
         .routes(routes!(invitations::issue).layer(admin("admin")))
+        .routes(routes!(checkout_health::report).layer(admin("admin")))
         .routes(routes!(admin_audit::audit_log).layer(admin("admin")))
         .routes(routes!(admin_stream::stream).layer(admin("admin")))
         // The dashboard page itself is public: its data needs the token.
@@ -153,6 +155,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(TraceLayer::new_for_http().make_span_with(request_span))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn(record_metrics))
+                .layer(from_fn_with_state(state.clone(), time_checkout))
                 // Inside the metrics and the trace span: a panic is counted and logged as a 500.
                 .layer(catch_panics())
                 .layer(HandleErrorLayer::new(timed_out))

@@ -74,6 +74,10 @@ pub struct SharedState {
     pub defence_keys: Arc<crate::defences::DefenceKeys>,
     /// New identities per second per event, which raise the proof-of-work difficulty in a surge.
     pub surge: Arc<crate::defences::SurgeMeter>,
+    /// The checkout's health per event on this instance (built-in answers, reports).
+    pub checkout_health: Arc<crate::admission::checkout_health::CheckoutHealthMeter>,
+    /// Moves each event's outflow after its checkout's health.
+    pub outflow_follower: Arc<crate::admission::follow_checkout::OutflowFollower>,
     /// Becomes `true` when shutdown begins: long-lived connections close on it.
     pub shutdown: watch::Receiver<bool>,
 }

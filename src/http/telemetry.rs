@@ -152,7 +152,7 @@ fn register_series(route: &str, method: &'static str, status: StatusCode) -> Ser
     )
 }
 
-fn checkout_step(route: &str) -> Option<&'static str> {
+pub(crate) fn checkout_step(route: &str) -> Option<&'static str> {
     match route {
         "/v1/events/{event}/checkout" => Some("checkout"),
         "/v1/events/{event}/orders/{order}/pay" => Some("pay"),

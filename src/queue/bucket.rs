@@ -15,6 +15,7 @@
 //! starts from at most a burst, at most `rate × T + burst`. While the outflow is stopped
 //! (paused, sold out, closed, or not yet started) no credit accrues: `last` follows the clock.
 
+use super::backoff::{FollowedOutflow, effective_rate};
 use crate::clock::UnixMillis;
 use crate::domain::EventConfig;
 
@@ -36,6 +37,17 @@ impl Outflow {
         Self {
             rate_milli_per_second: config.outflow_milli_per_second,
             burst: config.outflow_burst,
+        }
+    }
+
+    /// This outflow at the rate the checkout's health allows (never above the set rate).
+    pub fn following(self, followed: Option<FollowedOutflow>) -> Self {
+        Self {
+            rate_milli_per_second: effective_rate(
+                self.rate_milli_per_second,
+                followed.and_then(|followed| followed.milli_per_second),
+            ),
+            ..self
         }
     }
 

@@ -5,6 +5,7 @@
 //! each Redis script in `lua/` mirrors one of them line for line. The conformance suite in
 //! `tests/store_suite` proves the two agree.
 //!
+//! * [`backoff`]: how the outflow backs off while the checkout is unhealthy and climbs back.
 //! * [`bucket`]: the leaky bucket of the outflow, in integer millionths of a shopper.
 //! * [`draw`]: the verifiable lottery that orders the pre-queue at the start.
 //! * [`eta`]: the honest wait estimate of a place in the queue.
@@ -12,6 +13,7 @@
 //!   instance holding their page) was last seen and is abandoned.
 //! * [`live`]: the position socket of a queue page: its place, its wait, and its admission.
 
+pub mod backoff;
 pub mod bucket;
 pub mod chance;
 pub mod draw;

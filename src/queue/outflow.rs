@@ -141,6 +141,7 @@ mod tests {
             created_at: 0,
             defences: Default::default(),
             page: None,
+            checkout_target: None,
         }
     }
 

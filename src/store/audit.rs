@@ -25,7 +25,7 @@ pub struct AuditEntry {
     /// Who: `admin:` and the first hex digits of the admin token's SHA-256.
     pub actor: String,
     /// What kind of change: `event.create`, `event.change`, `ratelimit.replace`, `ban.create`,
-    /// `ban.lift`.
+    /// `ban.lift`, `outflow.follow_checkout`.
     pub action: String,
     /// What it changed: an event id, a client key, `rules`.
     pub target: String,

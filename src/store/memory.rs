@@ -28,6 +28,7 @@ use crate::domain::{
     Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
     ReserveRequest, Ticket, TicketId,
 };
+use crate::queue::backoff::FollowedOutflow;
 
 type SharedEvent = Arc<Mutex<EventState>>;
 
@@ -208,5 +209,28 @@ impl QueueStore for MemoryStore {
             return Ok(ClaimOutcome::NoEvent);
         }
         Ok(self.claims.claim(event, claim, self.clock.now_ms()))
+    }
+
+    async fn followed_outflow(
+        &self,
+        event: &EventId,
+    ) -> Result<Option<FollowedOutflow>, StoreError> {
+        Ok(self.with_event(event, |state, _| state.followed)?.flatten())
+    }
+
+    async fn follow_outflow(
+        &self,
+        event: &EventId,
+        seen: Option<UnixMillis>,
+        next: &FollowedOutflow,
+    ) -> Result<bool, StoreError> {
+        let stored = self.with_event(event, |state, _| {
+            let unchanged = state.followed.map(|f| f.changed_at) == seen;
+            if unchanged {
+                state.followed = Some(*next);
+            }
+            unchanged
+        })?;
+        Ok(stored.unwrap_or(false))
     }
 }

@@ -65,6 +65,10 @@
 //!   names a thing, a holder, a most number of holders and a time after which it is forgotten;
 //!   a new holder is counted while there is room, the same holder again is told it already
 //!   holds it, and nothing changes otherwise.
+//! * **Followed outflow**: while the checkout's health holds the outflow below its set rate, the
+//!   store keeps that rate and when it last changed ([`FollowedOutflow`]); the drain admits at
+//!   the lower of it and the set rate. A change is written only if the change time the caller
+//!   read is still the one stored, so instances judging the same health at once take one step.
 //! * **Reservations** that are not paid by `reserved_until` return their stock the next time any
 //!   operation of the event settles expiries (drain, reserve, pay, stats).
 
@@ -74,6 +78,9 @@ pub mod redis;
 mod scripts;
 
 use async_trait::async_trait;
+
+use crate::clock::UnixMillis;
+use crate::queue::backoff::FollowedOutflow;
 
 use crate::domain::{
     Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
@@ -208,4 +215,20 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Counts a holder of a proof of work or an invitation (see "Claims" above).
     async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError>;
+
+    /// The outflow in force as the checkout's health set it; `None` when it never changed or
+    /// there is no such event (see "Followed outflow" above).
+    async fn followed_outflow(
+        &self,
+        event: &EventId,
+    ) -> Result<Option<FollowedOutflow>, StoreError>;
+
+    /// Stores `next` if the change time stored is still `seen` (`None`: no change stored yet);
+    /// answers whether it did (`false` also for an unknown event).
+    async fn follow_outflow(
+        &self,
+        event: &EventId,
+        seen: Option<UnixMillis>,
+        next: &FollowedOutflow,
+    ) -> Result<bool, StoreError>;
 }

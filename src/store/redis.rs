@@ -30,6 +30,7 @@ use crate::domain::{
     Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, PurchaseLimit,
     ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
+use crate::queue::backoff::FollowedOutflow;
 
 /// The set of every event id.
 pub const EVENTS_KEY: &str = "wr:events";
@@ -499,6 +500,36 @@ impl QueueStore for RedisStore {
             2 => Ok(ClaimOutcome::AlreadyHeld),
             3 => Ok(ClaimOutcome::Refused),
             other => Err(unexpected(&other.to_string(), "claim")),
+        }
+    }
+
+    async fn followed_outflow(
+        &self,
+        event: &EventId,
+    ) -> Result<Option<FollowedOutflow>, StoreError> {
+        let invocation = self.prepare(&self.scripts.followed, event);
+        match self.run(&invocation).await? {
+            Value::Nil => Ok(None),
+            reply => replies::followed(reply),
+        }
+    }
+
+    async fn follow_outflow(
+        &self,
+        event: &EventId,
+        seen: Option<UnixMillis>,
+        next: &FollowedOutflow,
+    ) -> Result<bool, StoreError> {
+        let mut invocation = self.prepare(&self.scripts.follow, event);
+        let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        invocation
+            .arg(number(seen))
+            .arg(number(next.milli_per_second.map(|rate| rate as i64)))
+            .arg(next.changed_at);
+        match replies::int(self.run(&invocation).await?)? {
+            0 | 2 => Ok(false),
+            1 => Ok(true),
+            other => Err(unexpected(&other.to_string(), "follow")),
         }
     }
 }

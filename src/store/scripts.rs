@@ -35,6 +35,8 @@ pub(crate) struct Scripts {
     pub(crate) stats: Script,
     pub(crate) order: Script,
     pub(crate) claim: Script,
+    pub(crate) followed: Script,
+    pub(crate) follow: Script,
 }
 
 impl Scripts {
@@ -54,6 +56,8 @@ impl Scripts {
             stats: Script::new(lua!("stats")),
             order: Script::new(lua!("order")),
             claim: Script::new(lua!("claim")),
+            followed: Script::new(lua!("followed")),
+            follow: Script::new(lua!("follow")),
         }
     }
 }

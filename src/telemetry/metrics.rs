@@ -34,6 +34,10 @@ pub const ACTIVE: &str = "waitroom_event_active_shoppers";
 pub const SERVING: &str = "waitroom_event_serving_number";
 /// The configured outflow.
 pub const OUTFLOW_SET: &str = "waitroom_event_outflow_set_per_second";
+/// The outflow in force: the set rate, or lower while it follows an unhealthy checkout.
+pub const OUTFLOW_EFFECTIVE: &str = "waitroom_event_outflow_effective_per_second";
+/// Changes of the outflow made after the checkout's health, by direction (`down`, `up`).
+pub const OUTFLOW_FOLLOW_CHANGES: &str = "waitroom_outflow_follow_changes_total";
 /// The outflow achieved over the last seconds.
 pub const OUTFLOW_ACTUAL: &str = "waitroom_event_outflow_actual_per_second";
 /// Joins per second over the last seconds.
@@ -119,6 +123,18 @@ pub const ALL: &[(&str, Kind, Unit, &str)] = &[
         Kind::Gauge,
         Unit::CountPerSecond,
         "the configured outflow",
+    ),
+    (
+        OUTFLOW_EFFECTIVE,
+        Kind::Gauge,
+        Unit::CountPerSecond,
+        "the outflow in force (below the set rate while the checkout is unhealthy)",
+    ),
+    (
+        OUTFLOW_FOLLOW_CHANGES,
+        Kind::Counter,
+        Unit::Count,
+        "changes of the outflow made after the checkout's health",
     ),
     (
         OUTFLOW_ACTUAL,

@@ -15,6 +15,7 @@ use crate::domain::{
     Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
     ReserveRequest, Ticket, TicketId,
 };
+use crate::queue::backoff::FollowedOutflow;
 use crate::store::{QueueStore, StoreError};
 
 /// Wraps a store: `waitroom_store_operation_duration_seconds{operation}` and
@@ -170,5 +171,25 @@ impl QueueStore for TimedStore {
 
     async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         timed("claim", self.inner.claim(event, claim)).await
+    }
+
+    async fn followed_outflow(
+        &self,
+        event: &EventId,
+    ) -> Result<Option<FollowedOutflow>, StoreError> {
+        timed("followed_outflow", self.inner.followed_outflow(event)).await
+    }
+
+    async fn follow_outflow(
+        &self,
+        event: &EventId,
+        seen: Option<UnixMillis>,
+        next: &FollowedOutflow,
+    ) -> Result<bool, StoreError> {
+        timed(
+            "follow_outflow",
+            self.inner.follow_outflow(event, seen, next),
+        )
+        .await
     }
 }

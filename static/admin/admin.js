@@ -149,6 +149,11 @@
     set("joins_per_second", formatNumber(event.joins_per_second));
     set("outflow_set", formatNumber(event.outflow_set_per_second));
     set("outflow_actual", formatNumber(event.outflow_actual_per_second));
+    set("outflow_effective", formatNumber(event.outflow_effective_per_second));
+    // Below the set rate only while it follows an unhealthy checkout: shown as a warning.
+    $('[data-field="outflow_effective"]', article).classList.toggle(
+      "backed-off", event.outflow_effective_per_second < event.outflow_set_per_second);
+    set("checkout_health", checkoutHealth(event.checkout_health));
     set("serving", s.serving);
     set("active", event.max_active ? `${s.active} / ${event.max_active}` : s.active);
     set("admitted", s.admitted);
@@ -183,6 +188,12 @@
     fill(form.elements.outflow_per_second, event.outflow_set_per_second);
     fill(form.elements.max_active, event.max_active ?? "");
     fill(form.elements.starts_at, localInput(event.starts_at));
+  }
+
+  function checkoutHealth(health) {
+    if (!health) return "–";
+    const errors = `${formatNumber(health.error_rate * 100)}%`;
+    return `${health.p95_ms} ms / ${errors} (${health.source}, ${health.samples})`;
   }
 
   function push(points, value) {

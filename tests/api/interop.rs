@@ -12,23 +12,26 @@ const SCRIPT: &str = concat!(
     "/tests/interop/verify_admission.py"
 );
 
-/// Fails with install instructions when python3 or PyJWT is missing: never skipped silently.
-async fn require_pyjwt() {
-    let check = tokio::process::Command::new("python3")
-        .args(["-c", "import jwt, cryptography"])
-        .output()
-        .await;
-    match check {
-        Ok(output) if output.status.success() => {}
-        Ok(_) => panic!(
-            "PyJWT is missing: the JWKS interoperability test needs it. \
-             Install it with `python3 -m pip install 'pyjwt[crypto]'`."
-        ),
-        Err(error) => panic!(
-            "python3 cannot be run ({error}): the JWKS interoperability test needs python3 \
-             with PyJWT (`python3 -m pip install 'pyjwt[crypto]'`)."
-        ),
+/// The Pythons tried, in order: the one on `PATH`, then the system's (Debian's `python3-jwt`
+/// lands there while a version manager may put another Python first on `PATH`).
+const PYTHONS: [&str; 2] = ["python3", "/usr/bin/python3"];
+
+/// The first Python with PyJWT. Fails with install instructions when there is none: never
+/// skipped silently.
+async fn python_with_pyjwt() -> &'static str {
+    for python in PYTHONS {
+        let check = tokio::process::Command::new(python)
+            .args(["-c", "import jwt, cryptography"])
+            .output()
+            .await;
+        if check.is_ok_and(|output| output.status.success()) {
+            return python;
+        }
     }
+    panic!(
+        "no python3 with PyJWT (tried {PYTHONS:?}): the JWKS interoperability test needs it. \
+         Install it with `python3 -m pip install 'pyjwt[crypto]'` or Debian's `python3-jwt`."
+    )
 }
 
 /// What the Python checkout said of a token.
@@ -44,7 +47,7 @@ enum Verdict {
 /// exit 1 with one `refused: …` line and nothing on stderr. Anything else (a traceback, a missing
 /// module, a bad argument) is a crash, and a crash is not a refusal.
 async fn verify_in_python(jwks_url: &str, token: &str, subject: &str, event: &str) -> Verdict {
-    let output = tokio::process::Command::new("python3")
+    let output = tokio::process::Command::new(python_with_pyjwt().await)
         .args([SCRIPT, jwks_url, token, subject, event])
         .output()
         .await
@@ -75,7 +78,7 @@ async fn verify_in_python(jwks_url: &str, token: &str, subject: &str, event: &st
 
 #[tokio::test]
 async fn pyjwt_verifies_an_admission_token_with_the_published_jwks() {
-    require_pyjwt().await;
+    python_with_pyjwt().await;
     // PyJWT checks times against the real clock, so this app's clock starts at the real now.
     let app = spawn_instance(test_settings(), ManualClock::new(SystemClock.now_ms())).await;
     let event = app.open_event("sale", 5).await;

@@ -18,6 +18,7 @@ mod malformed_input;
 mod members_only;
 mod operations;
 mod orders;
+mod outflow_follow;
 mod pages;
 mod redis_instances;
 mod sale;

@@ -236,3 +236,21 @@ fn an_unsafe_logo_in_the_events_file_is_refused_by_name() {
         "{mistakes:?}"
     );
 }
+
+#[test]
+fn a_checkout_target_is_set_in_the_events_file_and_checked_there() {
+    let dir = scratch("checkout-target");
+    let path = dir.join("events.toml");
+    let followed = format!("{SALE}checkout_target = {{ p95_ms = 800, max_error_rate = 0.02 }}\n");
+    std::fs::write(&path, followed).unwrap();
+
+    let events = read_events_file(&path, 0).unwrap();
+
+    let target = events[0].checkout_target.unwrap();
+    assert_eq!((target.p95_ms, target.max_error_rate), (800, 0.02));
+    let too_tolerant =
+        format!("{SALE}checkout_target = {{ p95_ms = 800, max_error_rate = 2.0 }}\n");
+    std::fs::write(&path, too_tolerant).unwrap();
+    let mistakes = read_events_file(&path, 0).unwrap_err().join("\n");
+    assert!(mistakes.contains("events[0].checkout_target"), "{mistakes}");
+}

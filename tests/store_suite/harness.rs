@@ -76,6 +76,7 @@ pub fn sale(id: &str) -> EventConfig {
         created_at: T0,
         defences: Default::default(),
         page: None,
+        checkout_target: None,
     }
 }
 

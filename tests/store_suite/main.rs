@@ -39,6 +39,7 @@ mod drain;
 mod draw;
 mod events;
 mod factories;
+mod followed_outflow;
 mod harness;
 mod inventory;
 mod presence;
@@ -174,6 +175,11 @@ macro_rules! with_every_scenario {
                 the_per_shopper_limit_counts_paid_and_held_orders_until_they_run_out,
                 changes_made_from_the_same_read_both_stick,
                 cap_follows_stock_keeps_the_purchase_limit_for_each_admitted_shopper,
+            }
+            followed_outflow {
+                the_drain_admits_at_the_followed_rate,
+                a_followed_rate_above_the_set_rate_admits_at_the_set_rate,
+                the_followed_outflow_changes_only_from_the_state_the_caller_read,
             }
         );
     };

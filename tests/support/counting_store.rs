@@ -17,6 +17,7 @@ use waitroom::domain::{
     Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
     ReserveRequest, Ticket, TicketId,
 };
+use waitroom::queue::backoff::FollowedOutflow;
 use waitroom::store::{QueueStore, StoreError};
 
 /// Counts calls and work per operation name (`"drain"`, `"ticket"`, …) on the way to `inner`.
@@ -214,5 +215,23 @@ impl QueueStore for CountingStore {
     async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         self.count("claim");
         self.inner.claim(event, claim).await
+    }
+
+    async fn followed_outflow(
+        &self,
+        event: &EventId,
+    ) -> Result<Option<FollowedOutflow>, StoreError> {
+        self.count("followed_outflow");
+        self.inner.followed_outflow(event).await
+    }
+
+    async fn follow_outflow(
+        &self,
+        event: &EventId,
+        seen: Option<UnixMillis>,
+        next: &FollowedOutflow,
+    ) -> Result<bool, StoreError> {
+        self.count("follow_outflow");
+        self.inner.follow_outflow(event, seen, next).await
     }
 }

@@ -37,6 +37,7 @@ pub fn sale(
         created_at: starts_at - 3_600_000,
         defences: Default::default(),
         page: None,
+        checkout_target: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! demand and records presence reports. The store's real behaviour is tested in the store suite; these
 //! tests are about what the ticker does with its answers.
 
+use crate::queue::backoff::FollowedOutflow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
@@ -89,6 +90,7 @@ pub fn event_config(id: &str, operator_status: OperatorStatus) -> EventConfig {
         created_at: 0,
         defences: Default::default(),
         page: None,
+        checkout_target: None,
     }
 }
 
@@ -237,6 +239,22 @@ impl QueueStore for ScriptedStore {
     }
 
     async fn claim(&self, _event: &EventId, _claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn followed_outflow(
+        &self,
+        _event: &EventId,
+    ) -> Result<Option<FollowedOutflow>, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn follow_outflow(
+        &self,
+        _event: &EventId,
+        _seen: Option<UnixMillis>,
+        _next: &FollowedOutflow,
+    ) -> Result<bool, StoreError> {
         Err(not_scripted())
     }
 }

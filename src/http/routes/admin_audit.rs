@@ -31,9 +31,12 @@ pub struct AuditQuery {
 pub struct AuditEntryView {
     #[schema(format = DateTime)]
     pub at: String,
-    /// `admin:` and a fingerprint of the admin token.
+    /// `admin:` and a fingerprint of the admin token; `waitroom` for the server's own changes.
     pub actor: String,
-    /// `event.create`, `event.change`, `ratelimit.replace`, `ratelimit.delete`, `ban.create` or `ban.lift`.
+    /// `event.create`, `event.change`, `ratelimit.replace`, `ratelimit.delete`, `ban.create`,
+    /// `ban.lift`, or
+    /// `outflow.follow_checkout` (the outflow moved after the checkout's health; `after` holds
+    /// the `reason` and the `checkout_health` judged).
     pub action: String,
     /// What changed: an event id, a client key, `rules`.
     pub target: String,

@@ -8,7 +8,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::clock::{UnixMillis, parse_rfc3339};
 use crate::domain::{
-    EventConfig, EventId, JoinDefences, Mode, OperatorStatus, PageBranding, Sku, UnitLimit,
+    CheckoutTarget, EventConfig, EventId, JoinDefences, Mode, OperatorStatus, PageBranding, Sku,
+    UnitLimit,
 };
 use crate::error::{ApiError, FieldError};
 
@@ -92,6 +93,13 @@ pub struct CreateEventBody {
     /// `links`. Default: the plain look.
     #[garde(dive)]
     pub page: Option<PageBranding>,
+    /// The checkout's health the outflow follows: while the checkout's p95 answer time is above
+    /// `p95_ms` or its share of failures above `max_error_rate`, the outflow halves every 5 s
+    /// (down to a tenth of `outflow_per_second`, at least one shopper a minute), then climbs
+    /// back by a twentieth every 5 s while healthy, never above `outflow_per_second`.
+    /// Absent (the default): the outflow stays at its set rate.
+    #[garde(inner(custom(valid_target)))]
+    pub checkout_target: Option<CheckoutTarget>,
 }
 
 /// What `PATCH` may set on the operator status.
@@ -185,6 +193,15 @@ pub struct PatchEventBody {
     #[garde(dive)]
     #[schema(value_type = Option<PageBranding>)]
     pub page: Option<Option<PageBranding>>,
+    /// The checkout's health the outflow follows: while the checkout's p95 answer time is above
+    /// `p95_ms` or its share of failures above `max_error_rate`, the outflow halves every 5 s
+    /// (down to a tenth of `outflow_per_second`, at least one shopper a minute), then climbs
+    /// back by a twentieth every 5 s while healthy, never above `outflow_per_second`.
+    /// `null` turns it off: the outflow returns to its set rate.
+    #[serde(default, deserialize_with = "present")]
+    #[garde(inner(inner(custom(valid_target))))]
+    #[schema(value_type = Option<CheckoutTarget>)]
+    pub checkout_target: Option<Option<CheckoutTarget>>,
 }
 
 /// A field that is present (even as `null`) is `Some`; an absent one stays `None` (`default`).
@@ -234,6 +251,21 @@ fn valid_limit(limit: &UnitLimit, _: &()) -> garde::Result {
     Ok(())
 }
 
+/// Slowest p95 a target may accept: ten minutes is already no checkout at all.
+const MAX_TARGET_P95_MS: u32 = 600_000;
+
+fn valid_target(target: &CheckoutTarget, _: &()) -> garde::Result {
+    if !(1..=MAX_TARGET_P95_MS).contains(&target.p95_ms) {
+        return Err(garde::Error::new(format!(
+            "p95_ms is 1 to {MAX_TARGET_P95_MS} ms"
+        )));
+    }
+    if !(0.0..=1.0).contains(&target.max_error_rate) {
+        return Err(garde::Error::new("max_error_rate is a share from 0 to 1"));
+    }
+    Ok(())
+}
+
 fn time(field: &str, text: &str) -> Result<UnixMillis, ApiError> {
     parse_rfc3339(text).ok_or_else(|| ApiError::invalid_field(field, "not an RFC 3339 time"))
 }
@@ -278,6 +310,7 @@ impl CreateEventBody {
                 invitation_only: self.invitation_only.unwrap_or(false),
             },
             page: self.page,
+            checkout_target: self.checkout_target,
         };
         check_config(&config)?;
         Ok(config)
@@ -332,6 +365,9 @@ impl PatchEventBody {
         }
         if let Some(page) = self.page {
             config.page = page;
+        }
+        if let Some(target) = self.checkout_target {
+            config.checkout_target = target;
         }
         if let Some(status) = self.status {
             config.operator_status = match status {

@@ -9,15 +9,17 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::admin_bodies::{CreateEventBody, PatchEventBody};
+use crate::admission::checkout_health::HealthReading;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
-    EventChange, EventConfig, EventId, EventStats, EventStatus, Mode, OperatorStatus, PageBranding,
-    UnitLimit, event_status,
+    CheckoutTarget, EventChange, EventConfig, EventId, EventStats, EventStatus, Mode,
+    OperatorStatus, PageBranding, UnitLimit, event_status,
 };
 use crate::error::ApiError;
 use crate::http::json::ValidJson;
 use crate::http::paths::EventPath;
 use crate::http::state::AppState;
+use crate::queue::backoff::effective_per_second;
 
 /// An event as operators see it: its settings, its live status and its figures.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,6 +55,13 @@ pub struct AdminEventView {
     pub max_units_per_shopper: UnitLimit,
     /// The page branding as set (`null`: the plain look).
     pub page: Option<PageBranding>,
+    /// The checkout's health the outflow follows (`null`: off).
+    pub checkout_target: Option<CheckoutTarget>,
+    /// The outflow in force, shoppers per second: `outflow_per_second`, or lower while it
+    /// follows an unhealthy checkout.
+    pub outflow_effective_per_second: f64,
+    /// The checkout's latest health as this instance judges it (`null`: no figures yet).
+    pub checkout_health: Option<HealthReading>,
     /// Hex SHA-256 of the draw's seed.
     pub seed_hash: String,
     /// The seed, once the draw is done (secret until then, from operators too).
@@ -218,7 +227,11 @@ async fn detail_view(state: &AppState, event: &EventId) -> Result<AdminEventView
         .live_stats
         .event(event)
         .and_then(|live| live.joins_per_second);
-    Ok(admin_view(&config, stats, now, actual, joins_per_second))
+    let followed = state.store.followed_outflow(event).await?;
+    let mut view = admin_view(&config, stats, now, actual, joins_per_second);
+    view.outflow_effective_per_second = effective_per_second(&config, followed);
+    view.checkout_health = state.checkout_health.reading(event, now);
+    Ok(view)
 }
 
 fn admin_view(
@@ -254,6 +267,9 @@ fn admin_view(
         max_units_per_order: config.max_units_per_order,
         max_units_per_shopper: config.max_units_per_shopper,
         page: config.page.clone(),
+        checkout_target: config.checkout_target,
+        outflow_effective_per_second: config.outflow_per_second(),
+        checkout_health: None,
         seed_hash: config.seed_hash.clone(),
         // The seed stays secret until the draw, from operators' dashboards too.
         seed: stats.drawn.then(|| config.seed.clone()),

@@ -7,6 +7,7 @@ pub mod admin_events;
 pub mod admin_stream;
 pub mod challenge;
 pub mod checkout;
+pub mod checkout_health;
 pub mod dashboard;
 pub mod events;
 pub mod invitations;

@@ -164,7 +164,7 @@ impl EventState {
         let presence_now = self.presence_now(now);
         let status = self.status(now);
         let flowing = status == EventStatus::Open;
-        let outflow = Outflow::of(&self.config);
+        let outflow = Outflow::of(&self.config).following(self.followed);
         self.bucket = Bucket::at(self.bucket, outflow, self.config.starts_at, now, flowing);
         let mut admitted = Vec::new();
         let mut abandoned = 0;

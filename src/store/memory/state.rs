@@ -9,6 +9,7 @@ use crate::domain::{
     ChangeError, EventChange, EventConfig, EventStats, EventStatus, Identity, InstanceId, Order,
     OrderId, OrderStatus, Sku, Ticket, TicketId, TicketStatus, event_status, left_in_stock,
 };
+use crate::queue::backoff::FollowedOutflow;
 use crate::queue::{Bucket, PresenceClock, Room, draw_order};
 
 /// A ticket as kept: what the shopper sees, plus when they were last seen.
@@ -58,6 +59,8 @@ pub(super) struct EventState {
     pub(super) serving: u64,
     /// The outflow's leaky bucket; `None` until the first drain after the start.
     pub(super) bucket: Option<Bucket>,
+    /// The outflow in force while it follows the checkout's health; `None`: never changed.
+    pub(super) followed: Option<FollowedOutflow>,
     /// Unused admissions by expiry time: their count is the admissions part of `active`.
     pub(super) admissions_due: BTreeSet<(UnixMillis, Identity)>,
     /// Unpaid reservations by expiry time: their count is the reservations part of `active`.
@@ -88,6 +91,7 @@ impl EventState {
             drawn: false,
             serving: 0,
             bucket: None,
+            followed: None,
             admissions_due: BTreeSet::new(),
             reservations_due: BTreeSet::new(),
             orders: HashMap::new(),

@@ -12,6 +12,7 @@ use crate::domain::{
     Admitted, DrainOutcome, EventId, EventStats, EventStatus, Identity, Order, OrderId, OrderItem,
     OrderStatus, Sku, Ticket, TicketId, TicketStatus,
 };
+use crate::queue::backoff::FollowedOutflow;
 use crate::store::StoreError;
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -212,6 +213,28 @@ pub(super) fn stats(value: Value) -> Result<EventStats, StoreError> {
         sold: units_by_sku(sold)?,
         reserved: units_by_sku(reserved)?,
     })
+}
+
+/// The reply of `followed.lua` for an event that exists: `{}` or `{ rate or '', changed_at }`.
+pub(super) fn followed(value: Value) -> Result<Option<FollowedOutflow>, StoreError> {
+    let mut parts = array(value)?;
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let changed_at = int(nth(&mut parts, 1)?)?;
+    let rate = text(nth(&mut parts, 0)?)?;
+    let milli_per_second = match rate.as_str() {
+        "" => None,
+        digits => Some(
+            digits
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("followed outflow rate {digits:?}")))?,
+        ),
+    };
+    Ok(Some(FollowedOutflow {
+        milli_per_second,
+        changed_at,
+    }))
 }
 
 /// An order as the scripts store it (short names: orders are JSON, written by `reserve.lua`).
