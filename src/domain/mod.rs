@@ -4,6 +4,7 @@
 //! edge never re-checks an event id or a quantity.
 
 mod claim;
+mod draw_record;
 mod event;
 mod event_change;
 mod ids;
@@ -13,6 +14,7 @@ mod ticket;
 mod tier;
 
 pub use claim::{Claim, ClaimOutcome, claim_step};
+pub use draw_record::{DrawPage, DrawPageOutcome, DrawPageRequest};
 pub use event::{EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status};
 pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
