@@ -25,8 +25,8 @@ use super::openapi;
 use super::pages::{self, add_security_headers};
 use super::panic::catch_panics;
 use super::routes::{
-    admin_audit, admin_events, admin_stream, challenge, checkout, dashboard, events, invitations,
-    operations, socket_tickets, tickets,
+    admin_audit, admin_events, admin_stream, challenge, checkout, dashboard, draw, events,
+    invitations, operations, socket_tickets, tickets,
 };
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     // OpenAPI description from its `#[utoipa::path]`: serving a route documents it.
     let shoppers = OpenApiRouter::new()
         .routes(routes!(events::public_state).layer(public("event_state")))
+        .routes(routes!(draw::draw).layer(public("draw")))
         .routes(
             routes!(tickets::join).layer(
                 ServiceBuilder::new()

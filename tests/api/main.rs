@@ -10,6 +10,7 @@ mod admin_events;
 mod admission_tokens;
 mod checkout;
 mod crowd;
+mod draw;
 mod interop;
 mod join_defences;
 mod key_rotation;

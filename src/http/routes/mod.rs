@@ -8,6 +8,7 @@ pub mod admin_stream;
 pub mod challenge;
 pub mod checkout;
 pub mod dashboard;
+pub mod draw;
 pub mod events;
 pub mod invitations;
 pub mod operations;
