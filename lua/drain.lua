@@ -5,15 +5,18 @@
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- Reply: nil when there is no such event, else
 --   { { identity, ticket_id, admitted_at, expires_at, ... }, abandoned, serving, queue_length,
---     status, active }
+--     status, active }, or 'draw_pending' (nothing changed: the store finishes the draw and
+--   calls again).
 
 local now = now_ms(ARGV[1])
 local c = load_cfg()
 if not c then
   return false
 end
+if draw_state(c, now) == 'pending' then
+  return 'draw_pending'
+end
 settle(now)
-draw_if_due(c, now)
 local presence = presence_now(now)
 local left = units_left()
 local status = event_status(c, left, now)

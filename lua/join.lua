@@ -4,7 +4,8 @@
 -- ARGV[2] identity
 -- ARGV[3] the new ticket id (16 raw bytes), used only if a ticket is created
 -- Reply: { 'no_event' } | { 'not_accepting', status } | { 'existing', ticket } |
---        { 'created', ticket }, a ticket as in lib.lua's ticket_reply.
+--        { 'created', ticket }, a ticket as in lib.lua's ticket_reply | 'draw_pending' (nothing
+--        changed: the store finishes the draw and calls again).
 
 local now = now_ms(ARGV[1])
 local c = load_cfg()
@@ -13,7 +14,11 @@ if not c then
 end
 -- One read of the state this script needs: draw flag, next-expiry marker, counters.
 local st = redis.call('HMGET', K.st, 'drawn', 'nx', 'last', 'joined')
-local drawn, entrants = draw_if_due(c, now, st[1])
+local state = draw_state(c, now, st[1])
+if state == 'pending' then
+  return 'draw_pending'
+end
+local drawn = state == 'drawn'
 settle(now, st[2])
 local identity = ARGV[2]
 local bucket = bucket_of(identity)
@@ -41,11 +46,10 @@ end
 local t = new_ticket(identity, ARGV[3], now, seen)
 t.bucket = bucket
 local joined = tonumber(st[4] or '0') + 1
--- A draw made by this call has set `last` to its number of entrants.
-local last = entrants or tonumber(st[3] or '0')
+local last = tonumber(st[3] or '0')
 if not drawn then
   redis.call('HSET', K.st, 'joined', int(joined))
-  redis.call('ZADD', K.q, lottery_score(c, t.tid), identity)
+  redis.call('ZADD', K.q, 0, identity)
   put_ticket(t)
   return { 'created', ticket_reply(t, now, drawn) }
 end

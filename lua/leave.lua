@@ -4,11 +4,17 @@
 -- ARGV[2] identity
 -- ARGV[3] the ticket id (16 raw bytes): it must be the identity's current ticket
 -- Reply: the ticket as it now stands (lib.lua's ticket_reply), or nil when there is no such
--- event or ticket. A ticket already left or expired is returned unchanged.
+-- event or ticket. A ticket already left or expired is returned unchanged. 'draw_pending':
+-- nothing changed (the entrant set stays as the draw closed it); the store finishes the draw
+-- and calls again.
 
 local now = now_ms(ARGV[1])
-if redis.call('EXISTS', K.cfg) == 0 then
+local c = load_cfg()
+if not c then
   return false
+end
+if draw_state(c, now) == 'pending' then
+  return 'draw_pending'
 end
 settle(now)
 local identity = ARGV[2]

@@ -12,8 +12,10 @@
 --                          only the fields it names, and numbers never pass through Lua
 --   cf             hash    the settings the scripts use (see load_cfg), written with cfg
 --   inv            hash    SKU -> total units offered, written with cfg
---   st             hash    state: last (highest score handed out), srv (serving number), drawn,
---                          pstale (the seed changed after pre-queue joins),
+--   st             hash    state: last (highest score handed out), srv (serving number), drawn
+--                          ('0' open, 'c' closed with places pending, '1' drawn), and once
+--                          closed cmt (the entrants' commitment), dseed (the seed the draw
+--                          used) and dplaced (places given so far),
 --                          tok/lt/ow (bucket tokens in millionths of a shopper, its last time, and
 --                          '1' when the last drain left shoppers waiting),
 --                          nx (no admission or reservation ends before this ms; 'none' when
@@ -24,8 +26,10 @@
 --                          thousandths of a shopper per second, '' for the set rate, and when it
 --                          last changed, in ms; absent: never changed),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
---   q              zset    waiting identities by score (before the draw, a pre-queue entrant's
---                          score is the first 52 bits of its lottery key; see run_draw)
+--   q              zset    waiting identities by score (before the draw, pre-queue entrants
+--                          all have score 0; see draw_state)
+--   dord           zset    the entrants' ticket ids (hyphenated lowercase text) by place: the
+--                          published draw order
 --   tk:<hhhh>      hash    identity -> compact ticket record, in 65,536 buckets by the first four
 --                          hex digits of SHA-1(identity), so each bucket stays a small listpack
 --   adm            zset    identities holding an unused admission, by expiry (ms)
@@ -51,6 +55,7 @@ local K = {
   cf = PREFIX .. 'cf',
   st = PREFIX .. 'st',
   q = PREFIX .. 'q',
+  dord = PREFIX .. 'dord',
   adm = PREFIX .. 'adm',
   resv = PREFIX .. 'resv',
   ord = PREFIX .. 'ord',
@@ -508,96 +513,34 @@ local function uuid_text(b)
     .. '-' .. string.sub(h, 17, 20) .. '-' .. string.sub(h, 21, 32)
 end
 
--- The draw (mirrors draw_order, src/queue/draw.rs): every pre-queue entrant's key is the hex
--- SHA-1 of seed .. ':' .. ticket_id; ascending keys (then ticket ids) take scores 1..P.
+-- The draw (mirrors draw_order, src/queue/draw.rs). Its keys are SHA-256 hashes over the
+-- whole entrant set, which a script cannot compute for a large pre-queue in a short call (nor
+-- at all: Redis's Lua has no SHA-256). So the scripts only close the pre-queue; the store then
+-- reads the entrants (draw_entrants.lua), computes the commitment and the order in Rust, and
+-- gives the places in batches (draw_place.lua), each a short script call.
 --
--- A large pre-queue must draw in one short script, so the keys are computed at join: a
--- pre-queue entrant waits with the first 13 hex digits (52 bits, exact in a double) of its key
--- as score, and the draw reads the queue in score order. Only entrants whose scores tie, or a
--- whole pre-queue whose seed changed after they joined (`pstale`), have their full keys
--- computed here.
-local function lottery_entry(c, identity)
-  local raw = redis.call('HGET', bucket_of(identity), identity)
-  if not raw then
-    return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
-  end
-  local text = uuid_text(string.sub(raw, 2, 17))
-  -- Key (40) and ticket id (36) have fixed lengths: sorting these strings sorts by both.
-  return redis.sha1hex(c.seed .. ':' .. text) .. text .. identity
-end
+-- While the draw is pending (`st.drawn` is 'c') every script that reads or changes the queue
+-- answers 'draw_pending' and changes nothing, so the entrant set stays as it was at the close;
+-- the store finishes the draw and runs the script again.
 
--- Appends `identities` to `order` in exact draw order.
-local function append_by_full_key(c, order, identities)
-  local keyed = {}
-  for i, identity in ipairs(identities) do
-    keyed[i] = lottery_entry(c, identity)
-  end
-  table.sort(keyed)
-  for _, entry in ipairs(keyed) do
-    order[#order + 1] = string.sub(entry, 77)
-  end
-end
-
--- A pre-queue entrant's score: the first 52 bits of its lottery key.
-local function lottery_score(c, tid)
-  return tonumber(string.sub(redis.sha1hex(c.seed .. ':' .. uuid_text(tid)), 1, 13), 16)
-end
-
-local function run_draw(c)
-  local order = {}
-  if redis.call('HGET', K.st, 'pstale') == '1' then
-    append_by_full_key(c, order, redis.call('ZRANGE', K.q, 0, -1))
-  else
-    local flat = redis.call('ZRANGE', K.q, 0, -1, 'WITHSCORES')
-    local i = 1
-    while i <= #flat do
-      local j = i
-      while flat[j + 3] ~= nil and flat[j + 3] == flat[i + 1] do
-        j = j + 2
-      end
-      if j == i then
-        order[#order + 1] = flat[i]
-      else
-        local tied = {}
-        for k = i, j, 2 do
-          tied[#tied + 1] = flat[k]
-        end
-        append_by_full_key(c, order, tied)
-      end
-      i = j + 2
-    end
-  end
-  redis.call('DEL', K.q)
-  local args = {}
-  for score, identity in ipairs(order) do
-    args[#args + 1] = score
-    args[#args + 1] = identity
-    if #args >= 2000 then
-      redis.call('ZADD', K.q, unpack(args))
-      args = {}
-    end
-  end
-  if #args > 0 then
-    redis.call('ZADD', K.q, unpack(args))
-  end
-  redis.call('HSET', K.st, 'drawn', '1', 'last', int(#order))
-  return #order
-end
-
--- Draws the pre-queue if the start has come and it has not been drawn. Returns whether the
--- queue is drawn now, and how many entrants this call drew (nil if it did not draw).
--- `drawn_flag`, when given, is `st.drawn` as the caller read it.
-local function draw_if_due(c, now, drawn_flag)
-  if now < c.starts_at then
-    return false, nil
-  end
+-- The draw's state: 'open' (before the start), 'pending' (closed, places being given) or
+-- 'drawn'. At or after the start it closes the pre-queue. `drawn_flag`, when given, is
+-- `st.drawn` as the caller read it.
+local function draw_state(c, now, drawn_flag)
   if drawn_flag == nil then
     drawn_flag = redis.call('HGET', K.st, 'drawn')
   end
   if drawn_flag == '1' then
-    return true, nil
+    return 'drawn'
   end
-  return true, run_draw(c)
+  if drawn_flag == 'c' then
+    return 'pending'
+  end
+  if now < c.starts_at then
+    return 'open'
+  end
+  redis.call('HSET', K.st, 'drawn', 'c')
+  return 'pending'
 end
 
 -- Order items are stored as 'sku:qty,sku:qty' (SKUs hold neither ':' nor ',').

@@ -33,6 +33,8 @@ end
 
 local st = redis.call('HMGET', K.st, 'srv', 'last', 'drawn', 'joined', 'admitted', 'left', 'aband',
   'aexp', 'ores', 'opaid', 'oexp')
+-- A draw still giving places ('c') is not drawn yet.
+st[3] = st[3] == '1' and '1' or '0'
 local reply = { redis.call('ZCARD', K.q) }
 for i = 1, #st do
   reply[#reply + 1] = tonumber(st[i] or '0')

@@ -27,8 +27,4 @@ end
 for sku in pairs(new.inventory) do
   refresh_stock(sku)
 end
--- Pre-queue entrants were scored with the old seed: the draw must compute their keys anew.
-if new.seed ~= old.seed then
-  redis.call('HSET', K.st, 'pstale', '1')
-end
 return redis.call('GET', K.cfg)

@@ -12,8 +12,9 @@ use support::redis_cluster::RedisCluster;
 use support::redis_server::{RedisServer, free_port};
 use waitroom::clock::{Clock, ManualClock};
 use waitroom::domain::{
-    DrawOutcome, EventId, Identity, InstanceId, JoinOutcome, OrderId, OrderItem, PayOutcome,
-    PresenceReport, ReserveOutcome, ReserveRequest, TicketId, TicketStatus,
+    DrawOutcome, DrawPageOutcome, DrawPageRequest, EventId, Identity, InstanceId, JoinOutcome,
+    OrderId, OrderItem, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, TicketId,
+    TicketStatus,
 };
 use waitroom::queue::draw_order;
 use waitroom::store::redis::{EVENTS_KEY, RedisStore, event_key_prefix};
@@ -280,44 +281,77 @@ async fn a_waiting_shopper_read_back_keeps_its_ticket_and_times() {
     assert_eq!((ticket.position, ticket.score), (Some(1), Some(1)));
 }
 
+/// How many EVALSHA calls the server has run so far.
+fn script_calls(server: &RedisServer) -> u64 {
+    let stats = server.cli(&["INFO", "commandstats"]);
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().unwrap())
+}
+
 #[tokio::test]
-async fn entrants_whose_lottery_scores_tie_are_drawn_by_their_full_keys() {
+async fn a_large_draw_runs_in_script_calls_of_a_thousand_entrants_at_most() {
     let server = RedisServer::start();
     let clock = ManualClock::new(START - 1_000);
     let store = store_at(&server.url(), &clock).await;
-    let config = sale("tied", START, 1, 1, 5);
+    let config = sale("crowd", START, 1, 1, 5);
     let event = config.id.clone();
     store.create_event(&config).await.unwrap();
+    let entrants = 3_500;
     let mut tickets = Vec::new();
-    for n in 0..40 {
+    for n in 0..entrants {
         let ticket_id = TicketId::random();
         store
             .join(&event, &shopper(&format!("early-{n}")), ticket_id)
             .await
             .unwrap();
-        tickets.push((ticket_id, format!("early-{n}")));
+        tickets.push(ticket_id);
     }
-    // Every pre-queue score made equal, as if all their keys shared their first 52 bits.
-    let queue = format!("{}q", event_key_prefix(&event));
-    server.cli(&["EVAL", "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do         redis.call('ZADD', KEYS[1], 7, m) end", "1", &queue]);
     clock.set(START);
+    let before = script_calls(&server);
 
     let drawn = store.draw(&event).await.unwrap();
 
-    assert_eq!(drawn, DrawOutcome::Drawn { entrants: 40 });
-    let expected = draw_order(&config.seed, tickets.iter().map(|(id, _)| *id));
-    let mut by_score = Vec::new();
-    for (ticket_id, name) in &tickets {
-        let ticket = store
-            .ticket(&event, &shopper(name), false)
-            .await
-            .unwrap()
-            .unwrap();
-        by_score.push((ticket.score.unwrap(), *ticket_id));
-    }
-    by_score.sort();
-    let drawn: Vec<TicketId> = by_score.into_iter().map(|(_, id)| id).collect();
-    assert_eq!(drawn, expected);
+    let calls = script_calls(&server) - before;
+    assert_eq!(drawn, DrawOutcome::Drawn { entrants });
+    // The closing call, then four reads and four placements of 1,000, 1,000, 1,000 and 500;
+    // the first call of each of the three scripts may be answered NOSCRIPT and made again.
+    assert!(
+        (1 + 4 + 4..=1 + 4 + 4 + 3).contains(&calls),
+        "the draw is split into bounded script calls, not {calls}"
+    );
+    let expected = draw_order(&config.seed, tickets.iter().copied());
+    let DrawPageOutcome::Page(page) = store
+        .draw_page(
+            &event,
+            DrawPageRequest {
+                after: None,
+                limit: 1_000,
+            },
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("no page");
+    };
+    assert_eq!(
+        page.commitment.as_deref(),
+        Some(expected.commitment.as_str())
+    );
+    assert_eq!(page.entrants[..], expected.order[..1_000]);
+    let last = store
+        .ticket(&event, &shopper("early-0"), false)
+        .await
+        .unwrap()
+        .unwrap();
+    let place = expected
+        .order
+        .iter()
+        .position(|t| *t == tickets[0])
+        .unwrap();
+    assert_eq!(last.position, Some(place as u64 + 1));
 }
 
 #[tokio::test]

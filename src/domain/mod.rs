@@ -6,6 +6,7 @@
 mod branding;
 mod claim;
 mod color;
+mod draw_record;
 mod event;
 mod event_change;
 mod ids;
@@ -17,6 +18,7 @@ mod tier;
 pub use branding::{LocalText, PageBranding, PageColors, PageLink, ShopperColors, ShopperPage};
 pub use claim::{Claim, ClaimOutcome, claim_step};
 pub use color::{Rgb, contrast_ratio, readable_ink};
+pub use draw_record::{DrawPage, DrawPageOutcome, DrawPageRequest};
 pub use event::{
     CheckoutTarget, EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status,
 };

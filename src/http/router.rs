@@ -26,7 +26,7 @@ use super::openapi;
 use super::pages::{self, add_security_headers};
 use super::panic::catch_panics;
 use super::routes::{
-    admin_audit, admin_events, admin_stream, challenge, checkout, checkout_health, dashboard,
+    admin_audit, admin_events, admin_stream, challenge, checkout, checkout_health, dashboard, draw,
     events, invitations, operations, socket_tickets, tickets,
 };
 use super::state::AppState;
@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
     // OpenAPI description from its `#[utoipa::path]`: serving a route documents it.
     let shoppers = OpenApiRouter::new()
         .routes(routes!(events::public_state).layer(public("event_state")))
+        .routes(routes!(draw::draw).layer(public("draw")))
         .routes(
             routes!(tickets::join).layer(
                 ServiceBuilder::new()

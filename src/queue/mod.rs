@@ -22,7 +22,10 @@ pub mod live;
 pub mod outflow;
 
 pub use bucket::{Bucket, Outflow, SHOPPER};
-pub use draw::{DrawMismatch, draw_order, lottery_key, new_seed, seed_hash, verify_draw};
+pub use draw::{
+    Draw, DrawMismatch, draw_order, entrants_commitment, lottery_key, new_seed, seed_hash,
+    verify_draw,
+};
 pub use outflow::{
     MOST_DROPPED_PER_DRAIN, PRESENCE_GAP_MS, PresenceClock, Room, is_abandoned, last_seen,
 };

@@ -24,9 +24,9 @@ use self::state::EventState;
 use super::{QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
-    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
-    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
-    ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
+    EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
+    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 use crate::queue::backoff::FollowedOutflow;
 
@@ -174,6 +174,15 @@ impl QueueStore for MemoryStore {
     async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {
         let drawn = self.with_event(event, |state, now| state.draw(now))?;
         Ok(drawn.unwrap_or(DrawOutcome::NoEvent))
+    }
+
+    async fn draw_page(
+        &self,
+        event: &EventId,
+        request: DrawPageRequest,
+    ) -> Result<DrawPageOutcome, StoreError> {
+        let page = self.with_event(event, |state, now| state.draw_page(request, now))?;
+        Ok(page.unwrap_or(DrawPageOutcome::NoEvent))
     }
 
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {

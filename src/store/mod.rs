@@ -13,9 +13,9 @@
 //!   pre-queue members have no meaningful score (position `None`). The draw gives them scores
 //!   `1..=P`; every later join gets `last_score + 1`. The queue is ordered by score.
 //! * **The draw** happens once, at or after `starts_at`, lazily before any join, drain or ticket
-//!   read that finds it due (and through [`QueueStore::draw`]). Each entrant's lottery key is the
-//!   lowercase hex SHA-1 of `seed + ":" + ticket_id` (hyphenated lowercase UUID); entrants are
-//!   ordered by that key ascending. Anyone with the seed and the ticket ids can recompute it.
+//!   read that finds it due (and through [`QueueStore::draw`]). It commits to the entrant set and
+//!   orders it as [`crate::queue::draw_order`] says; the seed, the commitment and the order are
+//!   kept and published ([`QueueStore::draw_page`]), so anyone can recompute it.
 //! * **Serving number**: the highest score admitted so far (0 before anyone). A waiting ticket's
 //!   broadcast position is `score - serving`; its exact position is its rank + 1.
 //! * **Drain** (the leaky bucket). State: `tokens` in millionths of a shopper and `last` (ms).
@@ -83,9 +83,9 @@ use crate::clock::UnixMillis;
 use crate::queue::backoff::FollowedOutflow;
 
 use crate::domain::{
-    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
-    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
-    ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
+    EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
+    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 
 /// When the store acknowledges a reservation or a payment, on Redis.
@@ -191,6 +191,14 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Draws the pre-queue if the start has come and it has not been drawn.
     async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError>;
+
+    /// The draw's state and one page of its entrants in draw order (drawing first if it is
+    /// due, like a ticket read).
+    async fn draw_page(
+        &self,
+        event: &EventId,
+        request: DrawPageRequest,
+    ) -> Result<DrawPageOutcome, StoreError>;
 
     /// Runs the leaky bucket once; any instance may call it at any time.
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError>;

@@ -14,6 +14,7 @@
 
 mod audit;
 mod connection;
+mod draw;
 mod replies;
 
 use std::sync::Arc;
@@ -26,9 +27,9 @@ use super::scripts::Scripts;
 use super::{CheckoutDurability, QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
-    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
-    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, PurchaseLimit,
-    ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
+    EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
+    PresenceReport, PurchaseLimit, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 use crate::queue::backoff::FollowedOutflow;
 
@@ -59,6 +60,8 @@ pub struct RedisStore {
     replicated: Option<Connection>,
     scripts: Arc<Scripts>,
     clock: Option<Arc<dyn Clock>>,
+    /// Held while this instance finishes a draw (see [`draw`]).
+    draw_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl RedisStore {
@@ -76,6 +79,7 @@ impl RedisStore {
             replicated: None,
             scripts: Arc::new(Scripts::new()),
             clock,
+            draw_lock: Arc::default(),
         };
         store.ping().await?;
         Ok(store)
@@ -298,7 +302,7 @@ impl QueueStore for RedisStore {
         invocation
             .arg(identity.as_str())
             .arg(ticket_id.0.as_bytes().as_slice());
-        let (kind, mut rest) = replies::tagged(self.run(&invocation).await?)?;
+        let (kind, mut rest) = replies::tagged(self.run_after_draw(event, &invocation).await?)?;
         match kind.as_str() {
             "no_event" => Ok(JoinOutcome::NoEvent),
             "not_accepting" => Ok(JoinOutcome::NotAccepting(replies::status(replies::nth(
@@ -322,7 +326,7 @@ impl QueueStore for RedisStore {
         invocation
             .arg(identity.as_str())
             .arg(if touch { "1" } else { "0" });
-        match self.run(&invocation).await? {
+        match self.run_after_draw(event, &invocation).await? {
             Value::Nil => Ok(None),
             reply => replies::ticket(reply, identity).map(Some),
         }
@@ -338,7 +342,7 @@ impl QueueStore for RedisStore {
         invocation
             .arg(identity.as_str())
             .arg(ticket_id.0.as_bytes().as_slice());
-        match self.run(&invocation).await? {
+        match self.run_after_draw(event, &invocation).await? {
             Value::Nil => Ok(None),
             reply => replies::ticket(reply, identity).map(Some),
         }
@@ -380,11 +384,15 @@ impl QueueStore for RedisStore {
 
     async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {
         let invocation = self.prepare(&self.scripts.draw, event);
-        let (kind, mut rest) = replies::tagged(self.run(&invocation).await?)?;
+        let reply = self.run(&invocation).await?;
+        if replies::is_draw_pending(&reply) {
+            return Ok(match self.finish_draw(event).await? {
+                Some(entrants) => DrawOutcome::Drawn { entrants },
+                None => DrawOutcome::AlreadyDrawn,
+            });
+        }
+        let (kind, _) = replies::tagged(reply)?;
         match kind.as_str() {
-            "drawn" => Ok(DrawOutcome::Drawn {
-                entrants: replies::count(replies::nth(&mut rest, 0)?)?,
-            }),
             "already_drawn" => Ok(DrawOutcome::AlreadyDrawn),
             "too_early" => Ok(DrawOutcome::TooEarly),
             "no_event" => Ok(DrawOutcome::NoEvent),
@@ -392,9 +400,17 @@ impl QueueStore for RedisStore {
         }
     }
 
+    async fn draw_page(
+        &self,
+        event: &EventId,
+        request: DrawPageRequest,
+    ) -> Result<DrawPageOutcome, StoreError> {
+        self.read_draw_page(event, request).await
+    }
+
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
         let invocation = self.prepare(&self.scripts.drain, event);
-        match self.run(&invocation).await? {
+        match self.run_after_draw(event, &invocation).await? {
             Value::Nil => Ok(None),
             reply => replies::drain(reply).map(Some),
         }

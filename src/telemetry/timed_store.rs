@@ -11,9 +11,9 @@ use metrics::Histogram;
 use super::metrics::{STORE_DURATION, STORE_ERRORS};
 use crate::clock::UnixMillis;
 use crate::domain::{
-    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
-    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
-    ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
+    EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
+    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 use crate::queue::backoff::FollowedOutflow;
 use crate::store::{QueueStore, StoreError};
@@ -142,6 +142,14 @@ impl QueueStore for TimedStore {
 
     async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {
         timed("draw", self.inner.draw(event)).await
+    }
+
+    async fn draw_page(
+        &self,
+        event: &EventId,
+        request: DrawPageRequest,
+    ) -> Result<DrawPageOutcome, StoreError> {
+        timed("draw_page", self.inner.draw_page(event, request)).await
     }
 
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {

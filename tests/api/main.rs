@@ -11,6 +11,7 @@ mod admission_tokens;
 mod branding;
 mod checkout;
 mod crowd;
+mod draw;
 mod interop;
 mod join_defences;
 mod key_rotation;

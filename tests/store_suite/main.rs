@@ -44,6 +44,7 @@ mod harness;
 mod inventory;
 mod presence;
 mod properties;
+mod published_draw;
 mod queue;
 mod random_sale;
 mod stock_changes;
@@ -91,8 +92,15 @@ macro_rules! with_every_scenario {
                 the_first_join_after_the_start_draws_the_prequeue_first,
                 a_drain_after_the_start_draws_the_prequeue,
                 a_ticket_read_after_the_start_draws_the_prequeue,
-                the_draw_is_reproducible_from_the_published_seed,
                 the_drawn_order_is_the_admission_order,
+            }
+            published_draw {
+                before_the_start_nothing_is_committed_or_published,
+                the_published_draw_recomputes_from_public_data_alone,
+                every_entrant_is_on_exactly_one_page,
+                a_latecomer_is_not_an_entrant,
+                a_cursor_that_names_no_entrant_is_refused,
+                an_unknown_event_has_no_draw,
             }
             drain {
                 nothing_is_admitted_before_the_start,

@@ -13,9 +13,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use waitroom::clock::UnixMillis;
 use waitroom::domain::{
-    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId, EventStats,
-    Identity, JoinOutcome, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome,
-    ReserveRequest, Ticket, TicketId,
+    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
+    EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
+    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
 };
 use waitroom::queue::backoff::FollowedOutflow;
 use waitroom::store::{QueueStore, StoreError};
@@ -173,6 +173,15 @@ impl QueueStore for CountingStore {
     async fn draw(&self, event: &EventId) -> Result<DrawOutcome, StoreError> {
         self.count("draw");
         self.inner.draw(event).await
+    }
+
+    async fn draw_page(
+        &self,
+        event: &EventId,
+        request: DrawPageRequest,
+    ) -> Result<DrawPageOutcome, StoreError> {
+        self.count("draw_page");
+        self.inner.draw_page(event, request).await
     }
 
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {

@@ -10,9 +10,10 @@ use async_trait::async_trait;
 
 use crate::clock::UnixMillis;
 use crate::domain::{
-    Admitted, Claim, ClaimOutcome, DrainOutcome, DrawOutcome, EventChange, EventConfig, EventId,
-    EventStats, EventStatus, Identity, JoinOutcome, Mode, OperatorStatus, Order, OrderId,
-    PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    Admitted, Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest,
+    EventChange, EventConfig, EventId, EventStats, EventStatus, Identity, JoinOutcome, Mode,
+    OperatorStatus, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
+    Ticket, TicketId,
 };
 use crate::store::{QueueStore, StoreError};
 
@@ -187,6 +188,14 @@ impl QueueStore for ScriptedStore {
     }
 
     async fn draw(&self, _event: &EventId) -> Result<DrawOutcome, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn draw_page(
+        &self,
+        _event: &EventId,
+        _request: DrawPageRequest,
+    ) -> Result<DrawPageOutcome, StoreError> {
         Err(not_scripted())
     }
 

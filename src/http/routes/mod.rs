@@ -9,6 +9,7 @@ pub mod challenge;
 pub mod checkout;
 pub mod checkout_health;
 pub mod dashboard;
+pub mod draw;
 pub mod events;
 pub mod invitations;
 pub mod operations;

@@ -6,8 +6,8 @@
 use super::state::{EventState, TicketRecord};
 use crate::clock::UnixMillis;
 use crate::domain::{
-    Admitted, DrainOutcome, DrawOutcome, EventStatus, Identity, JoinOutcome, Mode, Ticket,
-    TicketId, TicketStatus,
+    Admitted, DrainOutcome, DrawOutcome, DrawPage, DrawPageOutcome, DrawPageRequest, EventStatus,
+    Identity, JoinOutcome, Mode, Ticket, TicketId, TicketStatus,
 };
 use crate::queue::{Bucket, MOST_DROPPED_PER_DRAIN, Outflow, is_abandoned};
 
@@ -147,6 +147,27 @@ impl EventState {
     }
 
     /// Draws the pre-queue, if due.
+    /// The draw's state and a page of its entrants (drawing first if it is due).
+    pub(super) fn draw_page(
+        &mut self,
+        request: DrawPageRequest,
+        now: UnixMillis,
+    ) -> DrawPageOutcome {
+        self.draw_if_due(now);
+        let Some(record) = &self.draw_record else {
+            return DrawPageOutcome::Page(DrawPage::not_drawn());
+        };
+        match DrawPage::of_order(
+            &record.draw.order,
+            request,
+            record.draw.commitment.clone(),
+            record.seed.clone(),
+        ) {
+            Some(page) => DrawPageOutcome::Page(page),
+            None => DrawPageOutcome::UnknownCursor,
+        }
+    }
+
     pub(super) fn draw(&mut self, now: UnixMillis) -> DrawOutcome {
         match self.draw_if_due(now) {
             Some(entrants) => DrawOutcome::Drawn { entrants },

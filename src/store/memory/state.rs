@@ -10,7 +10,7 @@ use crate::domain::{
     OrderId, OrderStatus, Sku, Ticket, TicketId, TicketStatus, event_status, left_in_stock,
 };
 use crate::queue::backoff::FollowedOutflow;
-use crate::queue::{Bucket, PresenceClock, Room, draw_order};
+use crate::queue::{Bucket, Draw, PresenceClock, Room, draw_order};
 
 /// A ticket as kept: what the shopper sees, plus when they were last seen.
 #[derive(Debug, Clone)]
@@ -23,6 +23,15 @@ pub(super) struct TicketRecord {
     pub(super) last_seen: UnixMillis,
     /// The instance holding the shopper's open socket, while waiting.
     pub(super) holder: Option<InstanceId>,
+}
+
+/// What the draw used and gave, kept to be published.
+#[derive(Debug, Clone)]
+pub(super) struct DrawRecord {
+    /// The seed in force at the draw.
+    pub(super) seed: String,
+    /// The commitment and the order.
+    pub(super) draw: Draw,
 }
 
 /// Counters that only ever grow.
@@ -55,6 +64,8 @@ pub(super) struct EventState {
     /// Exact ranks of the scores in `queue`.
     pub(super) ranks: ScoreRanks,
     pub(super) drawn: bool,
+    /// The draw's published record, once drawn.
+    pub(super) draw_record: Option<DrawRecord>,
     /// The highest score admitted so far.
     pub(super) serving: u64,
     /// The outflow's leaky bucket; `None` until the first drain after the start.
@@ -89,6 +100,7 @@ impl EventState {
             queue: BTreeMap::new(),
             ranks: ScoreRanks::default(),
             drawn: false,
+            draw_record: None,
             serving: 0,
             bucket: None,
             followed: None,
@@ -179,8 +191,8 @@ impl EventState {
                 Some((ticket_id, identity))
             })
             .collect();
-        let order = draw_order(&self.config.seed, by_ticket.keys().copied());
-        for ticket_id in &order {
+        let draw = draw_order(&self.config.seed, by_ticket.keys().copied());
+        for ticket_id in &draw.order {
             if let Some(identity) = by_ticket.get(ticket_id) {
                 let score = self.next_score(true);
                 self.queue.insert(score, identity.clone());
@@ -190,7 +202,12 @@ impl EventState {
             }
         }
         self.drawn = true;
-        Some(order.len() as u64)
+        let entrants = draw.order.len() as u64;
+        self.draw_record = Some(DrawRecord {
+            seed: self.config.seed.clone(),
+            draw,
+        });
+        Some(entrants)
     }
 
     /// Hands out the next score.

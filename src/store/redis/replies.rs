@@ -78,7 +78,7 @@ pub(super) fn count(value: Value) -> Result<u64, StoreError> {
     u64::try_from(n).map_err(|_| corrupt(format_args!("expected a count, got {n}")))
 }
 
-fn optional<T>(
+pub(super) fn optional<T>(
     value: Value,
     read: impl FnOnce(Value) -> Result<T, StoreError>,
 ) -> Result<Option<T>, StoreError> {
@@ -88,7 +88,7 @@ fn optional<T>(
     }
 }
 
-fn ticket_id(value: Value) -> Result<TicketId, StoreError> {
+pub(super) fn ticket_id(value: Value) -> Result<TicketId, StoreError> {
     let raw = bytes(value)?;
     uuid::Uuid::from_slice(&raw)
         .map(TicketId)
@@ -279,4 +279,10 @@ pub(super) fn order(raw: &[u8], event: &EventId) -> Result<Order, StoreError> {
         idempotency_key: stored.k,
         created_at: stored.c,
     })
+}
+
+/// Whether a script answered that the event's draw awaits its places (see `lib.lua`'s
+/// `draw_state`): it changed nothing and is to be run again once the draw is finished.
+pub(super) fn is_draw_pending(value: &Value) -> bool {
+    matches!(value, Value::BulkString(bytes) if bytes == b"draw_pending")
 }
