@@ -61,6 +61,7 @@ fn open_event(id: &str, now: i64, per_second: u64, burst: u32) -> EventConfig {
         seed: "5eed".into(),
         created_at: now - 60_000,
         defences: Default::default(),
+        arrival_windows: Default::default(),
     }
 }
 

@@ -58,6 +58,7 @@ fn open_event(now: i64) -> EventConfig {
         seed: "5eed".into(),
         created_at: now - 60_000,
         defences: Default::default(),
+        arrival_windows: Default::default(),
     }
 }
 

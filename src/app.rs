@@ -342,6 +342,7 @@ pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
         seed,
         created_at: now,
         defences: Default::default(),
+        arrival_windows: Default::default(),
     })
 }
 

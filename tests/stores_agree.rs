@@ -113,6 +113,7 @@ fn configs() -> impl Strategy<Value = EventConfig> {
                     seed: "c0ffee".into(),
                     created_at: T0,
                     defences: Default::default(),
+                    arrival_windows: Default::default(),
                 }
             },
         )

@@ -140,6 +140,7 @@ mod tests {
             seed: String::new(),
             created_at: 0,
             defences: Default::default(),
+            arrival_windows: Default::default(),
         }
     }
 

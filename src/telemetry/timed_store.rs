@@ -171,4 +171,11 @@ impl QueueStore for TimedStore {
     async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         timed("claim", self.inner.claim(event, claim)).await
     }
+
+    async fn window_entrants(
+        &self,
+        event: &EventId,
+    ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
+        timed("window_entrants", self.inner.window_entrants(event)).await
+    }
 }

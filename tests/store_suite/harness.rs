@@ -75,6 +75,7 @@ pub fn sale(id: &str) -> EventConfig {
         seed,
         created_at: T0,
         defences: Default::default(),
+        arrival_windows: Default::default(),
     }
 }
 

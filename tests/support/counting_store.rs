@@ -215,4 +215,12 @@ impl QueueStore for CountingStore {
         self.count("claim");
         self.inner.claim(event, claim).await
     }
+
+    async fn window_entrants(
+        &self,
+        event: &EventId,
+    ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
+        self.count("window_entrants");
+        self.inner.window_entrants(event).await
+    }
 }

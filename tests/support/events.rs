@@ -36,6 +36,7 @@ pub fn sale(
         seed: "5eed".into(),
         created_at: starts_at - 3_600_000,
         defences: Default::default(),
+        arrival_windows: Default::default(),
     }
 }
 

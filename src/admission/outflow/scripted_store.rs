@@ -88,6 +88,7 @@ pub fn event_config(id: &str, operator_status: OperatorStatus) -> EventConfig {
         seed: String::new(),
         created_at: 0,
         defences: Default::default(),
+        arrival_windows: Default::default(),
     }
 }
 
@@ -236,6 +237,13 @@ impl QueueStore for ScriptedStore {
     }
 
     async fn claim(&self, _event: &EventId, _claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn window_entrants(
+        &self,
+        _event: &EventId,
+    ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
         Err(not_scripted())
     }
 }

@@ -266,6 +266,7 @@ impl CreateEventBody {
                 proof_difficulty: self.proof_difficulty.unwrap_or(0),
                 invitation_only: self.invitation_only.unwrap_or(false),
             },
+            arrival_windows: Default::default(),
         };
         check_config(&config)?;
         Ok(config)
