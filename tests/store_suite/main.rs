@@ -46,6 +46,7 @@ mod properties;
 mod queue;
 mod random_sale;
 mod stock_changes;
+mod windows;
 
 /// Calls `$callback!($factory; <every scenario, by area>)`. Add a scenario here when you write
 /// one.
@@ -174,6 +175,13 @@ macro_rules! with_every_scenario {
                 the_per_shopper_limit_counts_paid_and_held_orders_until_they_run_out,
                 changes_made_from_the_same_read_both_stick,
                 cap_follows_stock_keeps_the_purchase_limit_for_each_admitted_shopper,
+            }
+            windows {
+                arrivals_in_the_opening_window_follow_the_published_seed,
+                arrivals_after_the_window_queue_behind_every_window_entrant,
+                a_later_window_queues_behind_an_earlier_one,
+                with_windows_off_joins_stay_first_in_first_out,
+                bots_first_through_the_door_gain_no_share_of_admissions,
             }
         );
     };
