@@ -60,6 +60,7 @@ fn open_event(now: i64) -> EventConfig {
         defences: Default::default(),
         page: None,
         checkout_target: None,
+        arrival_windows: Default::default(),
     }
 }
 

@@ -60,6 +60,14 @@ if c.mode == 'safety_net' and status == 'open' and queued == 0 and free_places(c
   admit(c, t, now)
   return { 'created', ticket_reply(t, now, drawn) }
 end
+-- Inside an arrival window the score comes from the window's draw (window.lua).
+local windowed = window_join_score(c, now, t.tid, last)
+if windowed then
+  redis.call('HSET', K.st, 'joined', int(joined))
+  redis.call('ZADD', K.q, int(windowed), identity)
+  put_ticket(t)
+  return { 'created', ticket_reply(t, now, true, windowed) }
+end
 -- The tail's score is above every other, so its place is the queue's new length.
 redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1))
 redis.call('ZADD', K.q, int(last + 1), identity)

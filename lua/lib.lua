@@ -25,7 +25,10 @@
 --                          fr/fat (the outflow in force while it follows the checkout's health,
 --                          thousandths of a shopper per second, '' for the set rate, and when it
 --                          last changed, in ms; absent: never changed),
+--                          wi/wb (the latest arrival window entered and the score below its
+--                          range, see window.lua),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
+--   win            hash    arrival window number -> its entrants so far (window.lua)
 --   q              zset    waiting identities by score (before the draw, pre-queue entrants
 --                          all have score 0; see draw_state)
 --   dord           zset    the entrants' ticket ids (hyphenated lowercase text) by place: the
@@ -96,6 +99,7 @@ local SETTINGS = {
   'cap_follows_stock', 'admission_ttl_seconds', 'reservation_ttl_seconds', 'mode',
   'abandon_after_seconds', 'operator_status', 'seed', 'skus',
   'ord_total', 'ord_sku', 'shp_total', 'shp_sku',
+  'win_open', 'win_every', 'win_seed',
 }
 
 -- The event's settings (numbers as numbers, max_active nil when unset), or nil.
@@ -122,6 +126,10 @@ local function load_cfg()
     ord_sku = tonumber(v[15] or ''),
     shp_total = tonumber(v[16] or ''),
     shp_sku = tonumber(v[17] or ''),
+    -- Arrival windows (window.lua); absent in settings written before they existed: off.
+    win_open = tonumber(v[18] or '0') or 0,
+    win_every = tonumber(v[19] or '0') or 0,
+    win_seed = v[20] or '',
   }
 end
 
@@ -168,6 +176,12 @@ local function store_cfg(json)
     'ord_sku', limit_part(c.max_units_per_order, 'per_sku'),
     'shp_total', limit_part(c.max_units_per_shopper, 'total'),
     'shp_sku', limit_part(c.max_units_per_shopper, 'per_sku'))
+  local w = c.arrival_windows
+  if w == nil or w == cjson.null then
+    w = { opening_seconds = 0, every_seconds = 0, seed = '' }
+  end
+  redis.call('HSET', K.cf, 'win_open', int(w.opening_seconds), 'win_every', int(w.every_seconds),
+    'win_seed', w.seed)
   redis.call('DEL', K.inv)
   for sku, total in pairs(c.inventory) do
     redis.call('HSET', K.inv, sku, int(total))

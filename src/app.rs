@@ -405,6 +405,7 @@ pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
         defences: Default::default(),
         page: None,
         checkout_target: None,
+        arrival_windows: Default::default(),
     })
 }
 

@@ -115,6 +115,7 @@ fn configs() -> impl Strategy<Value = EventConfig> {
                     defences: Default::default(),
                     page: None,
                     checkout_target: None,
+                    arrival_windows: Default::default(),
                 }
             },
         )

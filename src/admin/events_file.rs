@@ -102,6 +102,11 @@ pub async fn apply_events(
             Some(current) => {
                 config.seed = current.seed.clone();
                 config.seed_hash = current.seed_hash.clone();
+                // The window secret is drawn once: a file read again must not change it.
+                config.arrival_windows = current.arrival_windows.with_lengths(
+                    config.arrival_windows.opening_seconds,
+                    config.arrival_windows.every_seconds,
+                );
                 config.created_at = current.created_at;
                 config.operator_status = current.operator_status;
                 // Only the settings the file changes are written, so a pause or any other
@@ -139,6 +144,12 @@ fn without_seed(config: &EventConfig) -> serde_json::Value {
     let mut view = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
     if let Some(fields) = view.as_object_mut() {
         fields.remove("seed");
+        if let Some(windows) = fields
+            .get_mut("arrival_windows")
+            .and_then(|w| w.as_object_mut())
+        {
+            windows.remove("seed");
+        }
     }
     view
 }

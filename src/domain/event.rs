@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{EventId, PageBranding, Sku, UnitLimit};
 use crate::clock::UnixMillis;
+use crate::queue::ArrivalWindows;
 
 /// How shoppers reach the checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -125,6 +126,9 @@ pub struct EventConfig {
     /// The checkout's health the outflow follows; `None` leaves the outflow at its set rate.
     #[serde(default)]
     pub checkout_target: Option<CheckoutTarget>,
+    /// Arrival windows, inside which arrivals are ordered by a seeded hash (off when absent).
+    #[serde(default)]
+    pub arrival_windows: ArrivalWindows,
 }
 
 /// The health an operator asks of the checkout: while it is worse, the outflow backs off.
@@ -152,6 +156,15 @@ impl EventConfig {
     /// The outflow in shoppers per second.
     pub fn outflow_per_second(&self) -> f64 {
         self.outflow_milli_per_second as f64 / 1000.0
+    }
+
+    /// The arrival window a join at `now` falls in: only queued sales have windows (in
+    /// `safety_net` mode nobody races for a place at an opening).
+    pub fn arrival_window_at(&self, now: UnixMillis) -> Option<crate::queue::ArrivalWindow> {
+        if self.mode != Mode::Queue {
+            return None;
+        }
+        self.arrival_windows.window_at(self.starts_at, now)
     }
 
     /// When the pre-queue opens.

@@ -11,6 +11,8 @@
 //! * [`eta`]: the honest wait estimate of a place in the queue.
 //! * [`outflow`]: how many more shoppers the caps allow, and when a waiting shopper (or the
 //!   instance holding their page) was last seen and is abandoned.
+//! * [`window`]: arrival windows, inside which arrivals are ordered by a seeded hash, not by
+//!   the millisecond.
 //! * [`live`]: the position socket of a queue page: its place, its wait, and its admission.
 
 pub mod backoff;
@@ -20,6 +22,7 @@ pub mod draw;
 pub mod eta;
 pub mod live;
 pub mod outflow;
+pub mod window;
 
 pub use bucket::{Bucket, Outflow, SHOPPER};
 pub use draw::{
@@ -29,3 +32,4 @@ pub use draw::{
 pub use outflow::{
     MOST_DROPPED_PER_DRAIN, PRESENCE_GAP_MS, PresenceClock, Room, is_abandoned, last_seen,
 };
+pub use window::{ArrivalWindow, ArrivalWindows, WINDOW_SLOTS};

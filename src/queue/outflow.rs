@@ -142,6 +142,7 @@ mod tests {
             defences: Default::default(),
             page: None,
             checkout_target: None,
+            arrival_windows: Default::default(),
         }
     }
 

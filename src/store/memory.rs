@@ -14,6 +14,7 @@ mod presence;
 mod queueing;
 mod ranks;
 mod state;
+mod windows;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -241,5 +242,13 @@ impl QueueStore for MemoryStore {
             unchanged
         })?;
         Ok(stored.unwrap_or(false))
+    }
+
+    async fn window_entrants(
+        &self,
+        event: &EventId,
+    ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
+        let entrants = self.with_event(event, |state, _| state.windows.entrants.clone())?;
+        Ok(entrants.unwrap_or_default())
     }
 }

@@ -18,6 +18,13 @@
 //!   kept and published ([`QueueStore::draw_page`]), so anyone can recompute it.
 //! * **Serving number**: the highest score admitted so far (0 before anyone). A waiting ticket's
 //!   broadcast position is `score - serving`; its exact position is its rank + 1.
+//! * **Arrival windows** (`arrival_windows`, queue mode only; see [`crate::queue::window`]): a
+//!   join inside a window does not take `last_score + 1`. The window's first join sets aside
+//!   the scores `last_score + 1 ..= last_score + WINDOW_SLOTS` for the window (`last_score`
+//!   moves to the top of that range), and every entrant of the window takes `base + 1 + slot`
+//!   (the next free score up, wrapping within the range, when that one is waiting already), so
+//!   windows queue behind one another and later joins behind them all. The serving number stays
+//!   the highest score admitted: a window entrant may wait below it, and then is next.
 //! * **Drain** (the leaky bucket). State: `tokens` in millionths of a shopper and `last` (ms).
 //!   Before `starts_at`, or while not open, nothing is admitted and `last` follows `now` (no credit
 //!   accrues). At the first drain at or after the start, tokens start at `burst * 1e6` with
@@ -76,6 +83,8 @@ pub mod audit;
 pub mod memory;
 pub mod redis;
 mod scripts;
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
@@ -239,4 +248,8 @@ pub trait QueueStore: Send + Sync + 'static {
         seen: Option<UnixMillis>,
         next: &FollowedOutflow,
     ) -> Result<bool, StoreError>;
+
+    /// How many shoppers joined in each arrival window entered so far, by window number (see
+    /// "Arrival windows" above); empty for an unknown event.
+    async fn window_entrants(&self, event: &EventId) -> Result<BTreeMap<u64, u64>, StoreError>;
 }

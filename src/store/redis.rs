@@ -548,4 +548,23 @@ impl QueueStore for RedisStore {
             other => Err(unexpected(&other.to_string(), "follow")),
         }
     }
+
+    async fn window_entrants(
+        &self,
+        event: &EventId,
+    ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
+        // One key, read whole: no script needed (see lua/window.lua for who writes it).
+        let key = format!("{}win", event_key_prefix(event));
+        let counts: std::collections::HashMap<String, u64> =
+            self.connection().hgetall(key).await.map_err(store_error)?;
+        counts
+            .into_iter()
+            .map(|(index, count)| {
+                let index = index
+                    .parse::<u64>()
+                    .map_err(|_| unexpected(&index, "window_entrants"))?;
+                Ok((index, count))
+            })
+            .collect()
+    }
 }

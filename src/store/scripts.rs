@@ -19,6 +19,19 @@ macro_rules! lua {
     };
 }
 
+/// `lua/lib.lua`, then `lua/window.lua` (arrival windows), then `lua/<name>.lua`.
+macro_rules! lua_with_windows {
+    ($name:literal) => {
+        concat!(
+            include_str!("../../lua/lib.lua"),
+            "\n",
+            include_str!("../../lua/window.lua"),
+            "\n",
+            include_str!(concat!("../../lua/", $name, ".lua"))
+        )
+    };
+}
+
 /// Every script, with its SHA-1 computed once.
 pub(crate) struct Scripts {
     pub(crate) create_event: Script,
@@ -47,7 +60,7 @@ impl Scripts {
         Self {
             create_event: Script::new(lua!("create_event")),
             update_event: Script::new(lua!("update_event")),
-            join: Script::new(lua!("join")),
+            join: Script::new(lua_with_windows!("join")),
             ticket: Script::new(lua!("ticket")),
             leave: Script::new(lua!("leave")),
             touch: Script::new(lua!("touch")),

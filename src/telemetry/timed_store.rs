@@ -200,4 +200,11 @@ impl QueueStore for TimedStore {
         )
         .await
     }
+
+    async fn window_entrants(
+        &self,
+        event: &EventId,
+    ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
+        timed("window_entrants", self.inner.window_entrants(event)).await
+    }
 }

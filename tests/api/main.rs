@@ -8,6 +8,7 @@ mod stores;
 
 mod admin_events;
 mod admission_tokens;
+mod arrival_windows;
 mod branding;
 mod checkout;
 mod crowd;

@@ -77,6 +77,7 @@ pub fn sale(id: &str) -> EventConfig {
         defences: Default::default(),
         page: None,
         checkout_target: None,
+        arrival_windows: Default::default(),
     }
 }
 

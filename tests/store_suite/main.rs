@@ -48,6 +48,7 @@ mod published_draw;
 mod queue;
 mod random_sale;
 mod stock_changes;
+mod windows;
 
 /// Calls `$callback!($factory; <every scenario, by area>)`. Add a scenario here when you write
 /// one.
@@ -188,6 +189,13 @@ macro_rules! with_every_scenario {
                 the_drain_admits_at_the_followed_rate,
                 a_followed_rate_above_the_set_rate_admits_at_the_set_rate,
                 the_followed_outflow_changes_only_from_the_state_the_caller_read,
+            }
+            windows {
+                arrivals_in_the_opening_window_follow_the_published_seed,
+                arrivals_after_the_window_queue_behind_every_window_entrant,
+                a_later_window_queues_behind_an_earlier_one,
+                with_windows_off_joins_stay_first_in_first_out,
+                bots_first_through_the_door_gain_no_share_of_admissions,
             }
         );
     };

@@ -243,4 +243,12 @@ impl QueueStore for CountingStore {
         self.count("follow_outflow");
         self.inner.follow_outflow(event, seen, next).await
     }
+
+    async fn window_entrants(
+        &self,
+        event: &EventId,
+    ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
+        self.count("window_entrants");
+        self.inner.window_entrants(event).await
+    }
 }

@@ -38,6 +38,7 @@ pub fn sale(
         defences: Default::default(),
         page: None,
         checkout_target: None,
+        arrival_windows: Default::default(),
     }
 }
 

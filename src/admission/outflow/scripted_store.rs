@@ -92,6 +92,7 @@ pub fn event_config(id: &str, operator_status: OperatorStatus) -> EventConfig {
         defences: Default::default(),
         page: None,
         checkout_target: None,
+        arrival_windows: Default::default(),
     }
 }
 
@@ -264,6 +265,13 @@ impl QueueStore for ScriptedStore {
         _seen: Option<UnixMillis>,
         _next: &FollowedOutflow,
     ) -> Result<bool, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn window_entrants(
+        &self,
+        _event: &EventId,
+    ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
         Err(not_scripted())
     }
 }

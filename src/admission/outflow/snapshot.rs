@@ -59,7 +59,21 @@ impl OutflowSnapshot {
 
     /// The position a waiting ticket with `score` has: 1 = next.
     pub fn position_of(&self, score: u64) -> u64 {
-        score.saturating_sub(self.serving)
+        let ahead = score.saturating_sub(self.serving);
+        // Arrival windows set aside 2^32 scores each, so scores are sparse and `ahead` counts
+        // scores, not shoppers: then the shoppers waiting, spread over the scores still to be
+        // served, give the place.
+        match self.last_score {
+            Some(last) if last > self.serving && ahead > self.queue_length => {
+                let spread = (u128::from(ahead) * u128::from(self.queue_length))
+                    .div_ceil(u128::from(last - self.serving));
+                u64::try_from(spread)
+                    .unwrap_or(u64::MAX)
+                    .clamp(1, self.queue_length.max(1))
+                    .min(ahead)
+            }
+            _ => ahead,
+        }
     }
 
     /// Whether the ticket with `score` has been reached by the outflow.
@@ -111,6 +125,28 @@ impl OutflowSnapshot {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_window_entrant_s_place_is_the_queue_spread_over_the_scores_ahead() {
+        // 1,000 waiting in a window's range of 2^32 scores, the serving number at its bottom.
+        let view = OutflowSnapshot {
+            serving: 10,
+            queue_length: 1_000,
+            last_score: Some(10 + crate::queue::WINDOW_SLOTS),
+            ..OutflowSnapshot::default()
+        };
+        assert_eq!(view.position_of(10 + crate::queue::WINDOW_SLOTS / 2), 500);
+        assert_eq!(view.position_of(11), 1);
+        let dense = OutflowSnapshot {
+            last_score: Some(1_010),
+            ..view
+        };
+        assert_eq!(
+            dense.position_of(60),
+            50,
+            "dense scores keep score minus serving"
+        );
+    }
 
     fn snapshot(serving: u64, configured: f64, measured: Option<f64>) -> OutflowSnapshot {
         OutflowSnapshot {

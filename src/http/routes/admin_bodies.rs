@@ -81,6 +81,16 @@ pub struct CreateEventBody {
     /// Joins need an invitation (`POST /v1/admin/events/{event}/invitations`); default false.
     #[garde(skip)]
     pub invitation_only: Option<bool>,
+    /// Seconds after the start during which arrivals are ordered by a seeded hash, not by the
+    /// millisecond (speed is not merit; 60 is the suggested length; 0, the default, is off).
+    #[garde(inner(range(max = 86_400)))]
+    #[schema(minimum = 0, maximum = 86_400)]
+    pub opening_window_seconds: Option<u32>,
+    /// Every later span of this many seconds is an arrival window too: first in, first out by
+    /// window of arrival (default 0: off).
+    #[garde(inner(range(max = 86_400)))]
+    #[schema(minimum = 0, maximum = 86_400)]
+    pub arrival_window_seconds: Option<u32>,
     /// Most units one order may take: a number (in all), or `{"total": N, "per_sku": M}`
     /// (`per_sku`: of any one SKU). Default: no limit.
     #[garde(inner(custom(valid_limit)))]
@@ -173,6 +183,16 @@ pub struct PatchEventBody {
     /// Joins need an invitation (`POST /v1/admin/events/{event}/invitations`); default false.
     #[garde(skip)]
     pub invitation_only: Option<bool>,
+    /// Seconds after the start during which arrivals are ordered by a seeded hash, not by the
+    /// millisecond (speed is not merit; 60 is the suggested length; 0, the default, is off).
+    #[garde(inner(range(max = 86_400)))]
+    #[schema(minimum = 0, maximum = 86_400)]
+    pub opening_window_seconds: Option<u32>,
+    /// Every later span of this many seconds is an arrival window too: first in, first out by
+    /// window of arrival (default 0: off).
+    #[garde(inner(range(max = 86_400)))]
+    #[schema(minimum = 0, maximum = 86_400)]
+    pub arrival_window_seconds: Option<u32>,
     /// `paused` stops the outflow, `open` resumes it, `closed` ends the event (no joins, no
     /// admissions, no new reservations; reservations made before may still be paid until they
     /// run out).
@@ -311,6 +331,10 @@ impl CreateEventBody {
             },
             page: self.page,
             checkout_target: self.checkout_target,
+            arrival_windows: crate::queue::ArrivalWindows::new(
+                self.opening_window_seconds.unwrap_or(0),
+                self.arrival_window_seconds.unwrap_or(0),
+            ),
         };
         check_config(&config)?;
         Ok(config)
@@ -357,6 +381,14 @@ impl PatchEventBody {
         let defences = &mut config.defences;
         defences.proof_difficulty = self.proof_difficulty.unwrap_or(defences.proof_difficulty);
         defences.invitation_only = self.invitation_only.unwrap_or(defences.invitation_only);
+        if self.opening_window_seconds.is_some() || self.arrival_window_seconds.is_some() {
+            let windows = &config.arrival_windows;
+            config.arrival_windows = windows.with_lengths(
+                self.opening_window_seconds
+                    .unwrap_or(windows.opening_seconds),
+                self.arrival_window_seconds.unwrap_or(windows.every_seconds),
+            );
+        }
         if let Some(limit) = self.max_units_per_order {
             config.max_units_per_order = limit.unwrap_or_default();
         }

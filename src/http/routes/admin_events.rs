@@ -49,6 +49,12 @@ pub struct AdminEventView {
     pub proof_difficulty: u8,
     /// Joins need an invitation.
     pub invitation_only: bool,
+    /// Seconds after the start whose arrivals are ordered by a seeded hash (0: off).
+    pub opening_window_seconds: u32,
+    /// Every later window's length in seconds (0: off).
+    pub arrival_window_seconds: u32,
+    /// SHA-256 of the secret the window seeds come from (empty while windows are off).
+    pub window_seed_hash: String,
     /// Most units one order may take (`null` parts: no limit).
     pub max_units_per_order: UnitLimit,
     /// Most units one shopper may have in paid and unpaid orders (`null` parts: no limit).
@@ -264,6 +270,9 @@ fn admin_view(
         abandon_after_seconds: config.abandon_after_seconds,
         proof_difficulty: config.defences.proof_difficulty,
         invitation_only: config.defences.invitation_only,
+        opening_window_seconds: config.arrival_windows.opening_seconds,
+        arrival_window_seconds: config.arrival_windows.every_seconds,
+        window_seed_hash: config.arrival_windows.seed_hash.clone(),
         max_units_per_order: config.max_units_per_order,
         max_units_per_shopper: config.max_units_per_shopper,
         page: config.page.clone(),

@@ -119,6 +119,8 @@ where
 /// What a socket needs of a snapshot, copied out so no lock is held while it sends.
 struct View {
     tick: u64,
+    /// The ticket's broadcast position (see [`OutflowSnapshot::position_of`]).
+    position: Option<u64>,
     serving: u64,
     status: Option<EventStatus>,
     drawn: bool,
@@ -229,6 +231,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         let position = self.score.map(|score| snapshot.position_of(score));
         View {
             tick: snapshot.tick,
+            position,
             serving: snapshot.serving,
             status: snapshot.status,
             drawn: snapshot.drawn,
@@ -245,7 +248,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         let position = match self.score {
             // Reached but not confirmed yet: the admission is the next thing to say.
             Some(score) if score <= view.serving => Some(1),
-            Some(score) => Some(score - view.serving),
+            Some(_) => view.position,
             None => None,
         };
         let told = (position, view.serving);

@@ -63,7 +63,14 @@ impl EventState {
             && status == EventStatus::Open
             && self.queue_length() == 0
             && self.room().has_place(&self.config);
-        let score = self.next_score(!straight_through);
+        let score = if straight_through {
+            self.next_score(false)
+        } else {
+            match self.window_score(ticket_id, now) {
+                Some(score) => score,
+                None => self.next_score(true),
+            }
+        };
         record.score = Some(score);
         self.tickets.insert(identity.clone(), record);
         if straight_through {

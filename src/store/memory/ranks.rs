@@ -1,61 +1,95 @@
-//! Exact ranks of queue scores in O(log n): a Fenwick tree over the scores ever handed out.
+//! Exact ranks of queue scores: the scores still waiting, as a sorted list cut into chunks.
 //!
-//! Scores are dense (`1..=last_score`), each handed out once and removed at most once, so a
-//! Fenwick tree indexed by score counts how many shoppers still wait at or before any score. It
-//! grows by one slot per new score, and answers a shopper's exact position without walking the
-//! queue (the memory store's ZRANK).
+//! Scores are mostly handed out in increasing order (joins go to the tail) but the entrants of an
+//! arrival window take scores anywhere in their window's range, so the list must take inserts in
+//! the middle. Chunks of at most [`CHUNK`] scores keep every insert and removal to one short
+//! memmove, and a rank to a sum over the chunks plus one binary search (the memory store's ZRANK).
 
-/// Which scores are still in the queue, counted for rank queries.
+/// Most scores one chunk holds before it is split in two.
+const CHUNK: usize = 1_024;
+
+/// Which scores are still in the queue, counted for rank queries, and the highest handed out.
 #[derive(Debug, Default)]
 pub(super) struct ScoreRanks {
-    /// Fenwick nodes; slot `i` (1-based, slot 0 unused) sums the presence of scores
-    /// `i - lowbit(i) + 1 ..= i`.
-    tree: Vec<u64>,
-}
-
-fn lowbit(index: usize) -> usize {
-    index & index.wrapping_neg()
+    /// Sorted, non-empty chunks; every score of a chunk is below every score of the next.
+    chunks: Vec<Vec<u64>>,
+    /// The highest score handed out so far, waiting or not.
+    last: u64,
 }
 
 impl ScoreRanks {
-    /// The highest score recorded so far.
+    /// The highest score handed out so far.
     pub(super) fn last(&self) -> u64 {
-        self.tree.len().saturating_sub(1) as u64
+        self.last
     }
 
-    /// Records the next score (`last() + 1`), present in the queue or not.
-    pub(super) fn push(&mut self, present: bool) {
-        if self.tree.is_empty() {
-            self.tree.push(0);
+    /// Hands out the next score at the tail (`last() + 1`), present in the queue or not.
+    pub(super) fn push(&mut self, present: bool) -> u64 {
+        self.last += 1;
+        if present {
+            self.insert(self.last);
         }
-        let index = self.tree.len();
-        let covered_from = index - lowbit(index);
-        let below = self.prefix(index - 1) - self.prefix(covered_from);
-        self.tree.push(below + u64::from(present));
+        self.last
+    }
+
+    /// Sets aside `count` scores above `last()` (an arrival window's range); returns the score
+    /// below the range.
+    pub(super) fn reserve(&mut self, count: u64) -> u64 {
+        let base = self.last;
+        self.last += count;
+        base
+    }
+
+    /// The chunk a score belongs in: the first whose highest score is at or above it (or the
+    /// last chunk).
+    fn chunk_of(&self, score: u64) -> usize {
+        let at = self
+            .chunks
+            .partition_point(|chunk| chunk.last().is_some_and(|high| *high < score));
+        at.min(self.chunks.len().saturating_sub(1))
+    }
+
+    /// Records a present score (one not present already).
+    pub(super) fn insert(&mut self, score: u64) {
+        if self.chunks.is_empty() {
+            self.chunks.push(vec![score]);
+            return;
+        }
+        let at = self.chunk_of(score);
+        let chunk = &mut self.chunks[at];
+        let place = chunk.partition_point(|s| *s < score);
+        chunk.insert(place, score);
+        if chunk.len() > 2 * CHUNK {
+            let upper = chunk.split_off(CHUNK);
+            self.chunks.insert(at + 1, upper);
+        }
     }
 
     /// Marks a present score as gone from the queue.
     pub(super) fn remove(&mut self, score: u64) {
-        let mut index = score as usize;
-        while index > 0 && index < self.tree.len() {
-            self.tree[index] = self.tree[index].saturating_sub(1);
-            index += lowbit(index);
+        if self.chunks.is_empty() {
+            return;
+        }
+        let at = self.chunk_of(score);
+        let chunk = &mut self.chunks[at];
+        if let Ok(place) = chunk.binary_search(&score) {
+            chunk.remove(place);
+            if chunk.is_empty() {
+                self.chunks.remove(at);
+            }
         }
     }
 
     /// How many present scores are at or below `score`: the 1-based rank of a present score.
     pub(super) fn rank(&self, score: u64) -> u64 {
-        let last = self.tree.len().saturating_sub(1);
-        self.prefix((score as usize).min(last))
-    }
-
-    fn prefix(&self, mut index: usize) -> u64 {
-        let mut sum = 0;
-        while index > 0 {
-            sum += self.tree[index];
-            index -= lowbit(index);
+        let mut below = 0;
+        for chunk in &self.chunks {
+            match chunk.last() {
+                Some(high) if *high <= score => below += chunk.len(),
+                _ => return (below + chunk.partition_point(|s| *s <= score)) as u64,
+            }
         }
-        sum
+        below as u64
     }
 }
 
@@ -79,26 +113,36 @@ mod tests {
     }
 
     #[test]
-    fn ranks_agree_with_counting_after_random_removals() {
+    fn ranks_agree_with_counting_after_random_inserts_and_removals() {
         use rand::{Rng, SeedableRng};
+        use std::collections::BTreeSet;
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let mut ranks = ScoreRanks::default();
-        let mut present = vec![false];
-        for _ in 0..2_000 {
-            if rng.gen_bool(0.6) || present.len() < 2 {
-                let here = rng.gen_bool(0.9);
-                ranks.push(here);
-                present.push(here);
-            } else {
-                let score = rng.gen_range(1..present.len());
-                if present[score] {
-                    present[score] = false;
-                    ranks.remove(score as u64);
+        let mut present = BTreeSet::new();
+        for _ in 0..20_000 {
+            match rng.gen_range(0..10) {
+                0..=3 => {
+                    let here = rng.gen_bool(0.9);
+                    let score = ranks.push(here);
+                    if here {
+                        present.insert(score);
+                    }
+                }
+                4..=6 => {
+                    // Inside the range handed out, as a window's entrants are.
+                    let score = rng.gen_range(1..=ranks.last().max(1));
+                    if score <= ranks.last() && present.insert(score) {
+                        ranks.insert(score);
+                    }
+                }
+                _ => {
+                    let score = rng.gen_range(0..=ranks.last() + 10);
+                    present.remove(&score);
+                    ranks.remove(score);
                 }
             }
-            let probe = rng.gen_range(0..present.len());
-            let counted = present[1..=probe].iter().filter(|p| **p).count() as u64;
-            assert_eq!(ranks.rank(probe as u64), counted);
+            let probe = rng.gen_range(0..=ranks.last() + 10);
+            assert_eq!(ranks.rank(probe), present.range(..=probe).count() as u64);
         }
     }
 }

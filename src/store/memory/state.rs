@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::ranks::ScoreRanks;
+use super::windows::WindowRanges;
 use crate::clock::UnixMillis;
 use crate::domain::{
     ChangeError, EventChange, EventConfig, EventStats, EventStatus, Identity, InstanceId, Order,
@@ -86,6 +87,8 @@ pub(super) struct EventState {
     pub(super) beats: HashMap<InstanceId, UnixMillis>,
     /// What presence is measured on (our silences left out).
     pub(super) presence: PresenceClock,
+    /// The arrival windows entered so far: their score ranges and entrants.
+    pub(super) windows: WindowRanges,
 }
 
 impl EventState {
@@ -112,6 +115,7 @@ impl EventState {
             counters: Counters::default(),
             beats: HashMap::new(),
             presence: PresenceClock::default(),
+            windows: WindowRanges::default(),
         }
     }
 
@@ -212,8 +216,7 @@ impl EventState {
 
     /// Hands out the next score.
     pub(super) fn next_score(&mut self, waiting: bool) -> u64 {
-        self.ranks.push(waiting);
-        self.ranks.last()
+        self.ranks.push(waiting)
     }
 
     /// Expires the admissions and reservations whose time has passed: admissions stop counting

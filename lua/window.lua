@@ -1,0 +1,57 @@
+-- window.lua: arrival windows (mirrors src/queue/window.rs); prepended after lib.lua to the
+-- scripts that place joins. Inside a window an arrival's score comes from a seeded hash of its
+-- ticket id, not from its millisecond, within a range of WINDOW_SLOTS scores the window reserves
+-- above every score handed out before its first arrival.
+
+-- Mirrors WINDOW_SLOTS (src/queue/window.rs): 2^32, exact in a double.
+local WINDOW_SLOTS = 4294967296
+
+-- Mirrors ArrivalWindows::window_at and EventConfig::arrival_window_at: the number of the window
+-- an arrival at `now` falls in, or nil.
+local function arrival_window_at(c, now)
+  if c.mode ~= 'queue' then
+    return nil
+  end
+  local elapsed = now - c.starts_at
+  if elapsed < 0 then
+    return nil
+  end
+  local opening = c.win_open * 1000
+  if elapsed < opening then
+    return 0
+  end
+  local every = c.win_every * 1000
+  if every == 0 then
+    return nil
+  end
+  return 1 + math.floor((elapsed - opening) / every)
+end
+
+-- Mirrors window_score, window_slot and next_free_candidate, and the memory store's
+-- EventState::window_score: the score of a join at `now` in a window (nil outside every window),
+-- counting the entrant and reserving the window's range at its first join. `last` is the highest
+-- score handed out before this join (a new range moves `st.last` above it).
+local function window_join_score(c, now, tid, last)
+  local index = arrival_window_at(c, now)
+  if index == nil then
+    return nil
+  end
+  local st = redis.call('HMGET', K.st, 'wi', 'wb')
+  local base = tonumber(st[2] or '')
+  if st[1] ~= int(index) or base == nil then
+    base = last
+    redis.call('HSET', K.st, 'wi', int(index), 'wb', int(base), 'last', int(last + WINDOW_SLOTS))
+  end
+  redis.call('HINCRBY', PREFIX .. 'win', int(index), 1)
+  local seed = redis.sha1hex(c.win_seed .. ':' .. int(index))
+  local slot = tonumber(string.sub(redis.sha1hex(seed .. ':' .. uuid_text(tid)), 1, 8), 16)
+  local score = base + 1 + slot
+  while #redis.call('ZRANGEBYSCORE', K.q, int(score), int(score), 'LIMIT', 0, 1) > 0 do
+    if score >= base + WINDOW_SLOTS then
+      score = base + 1
+    else
+      score = score + 1
+    end
+  end
+  return score
+end

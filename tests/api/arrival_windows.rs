@@ -1,0 +1,45 @@
+//! Arrival window settings through the admin API.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::test_app::{assert_problem, event_body, spawn_app};
+
+crate::on_both_stores! {
+    async fn an_event_set_to_a_one_minute_window_keeps_its_secret_through_changes() {
+        let app = spawn_app().await;
+        let mut body = event_body("drop", app.now(), 100);
+        body["opening_window_seconds"] = json!(60);
+        let created = app.create_event(&body).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+
+        let event: Value = app.admin(Method::GET, "/v1/admin/events/drop").send().await.unwrap().json().await.unwrap();
+        assert_eq!(event["opening_window_seconds"], 60);
+        assert_eq!(event["arrival_window_seconds"], 0);
+        let hash = event["window_seed_hash"].as_str().unwrap().to_owned();
+        assert_eq!(hash.len(), 64);
+
+        let changed = app
+            .admin(Method::PATCH, "/v1/admin/events/drop")
+            .json(&json!({ "opening_window_seconds": 0, "arrival_window_seconds": 30 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(changed.status(), StatusCode::OK);
+        let event: Value = app.admin(Method::GET, "/v1/admin/events/drop").send().await.unwrap().json().await.unwrap();
+        assert_eq!((event["opening_window_seconds"].clone(), event["arrival_window_seconds"].clone()), (json!(0), json!(30)));
+        assert_eq!(event["window_seed_hash"], hash.as_str(), "the secret is drawn once");
+    }
+
+    async fn a_window_longer_than_a_day_is_refused_and_nothing_is_created() {
+        let app = spawn_app().await;
+        let mut body = event_body("drop", app.now(), 100);
+        body["opening_window_seconds"] = json!(86_401);
+
+        let refused = app.create_event(&body).await;
+
+        assert_problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let missing = app.admin(Method::GET, "/v1/admin/events/drop").send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    }
+}
