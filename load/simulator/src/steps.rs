@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::api::{Identity, Reply};
 use crate::journey::{AdmissionRecord, JoinRecord, Outcome};
+use crate::proof;
 use crate::sale::Sale;
 
 /// How a client waits before trying again.
@@ -76,7 +77,19 @@ pub async fn join_queue(
         if sale.is_stopping() {
             return Err(Outcome::NeverJoined);
         }
-        let Some(reply) = sale.unless_stopping(sale.api.join(who, &sale.event)).await else {
+        // A proof is single-use: every try pays for a new one.
+        let proof = if sale.scenario.event.proof_difficulty > 0 {
+            let Some(proof) = sale.unless_stopping(proof::prove(sale, who)).await else {
+                return Err(Outcome::NeverJoined);
+            };
+            proof
+        } else {
+            None
+        };
+        let Some(reply) = sale
+            .unless_stopping(sale.api.join(who, &sale.event, proof))
+            .await
+        else {
             return Err(Outcome::NeverJoined);
         };
         match &reply {
