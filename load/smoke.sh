@@ -7,6 +7,7 @@
 #   SCENARIO=load/scenarios/prequeue.toml bash load/smoke.sh
 #   SCENARIO=load/scenarios/ws-hold.toml bash load/smoke.sh --shoppers 3000 --max-seconds 20
 #   SIGN_IN=secret bash load/smoke.sh       # tokens minted with a shared secret, no dev login
+#   BUILD_ARGS=--release bash load/smoke.sh # release binaries (extra cargo build arguments)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +15,14 @@ scenario=${SCENARIO:-load/scenarios/smoke.toml}
 out=${OUT:-load/results/tmp/$(basename "$scenario" .toml)}
 mkdir -p "$out"
 
-cargo build --quiet --bin waitroom
-cargo build --quiet -p waitroom-sim
+read -r -a build_args <<<"${BUILD_ARGS:-}"
+cargo build --quiet "${build_args[@]}" --bin waitroom
+cargo build --quiet "${build_args[@]}" -p waitroom-sim
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+profile=debug
+if [[ " ${build_args[*]} " == *" --release "* ]]; then
+  profile=release
+fi
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 admin_token="smoke-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
@@ -42,7 +48,7 @@ env -u WAITROOM_CONFIG \
   WAITROOM_DEV_LOGIN=true \
   WAITROOM_TRUSTED_PROXIES=127.0.0.0/8 \
   "${secret_env[@]}" \
-  "${target_dir}/debug/waitroom" serve >"${out}/server.log" 2>&1 &
+  "${target_dir}/${profile}/waitroom" serve >"${out}/server.log" 2>&1 &
 server=$!
 trap 'kill "${server}" 2>/dev/null || true; wait "${server}" 2>/dev/null || true' EXIT
 
@@ -58,5 +64,5 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
-"${target_dir}/debug/waitroom-sim" --scenario "${scenario}" --base-url "${base_url}" \
+"${target_dir}/${profile}/waitroom-sim" --scenario "${scenario}" --base-url "${base_url}" \
   --admin-token "${admin_token}" "${sim_secret[@]}" --out "${out}" --quiet "$@"

@@ -8,6 +8,8 @@
 //     load/k6/bots.js
 //
 // SHOPPERS here is the number of bot identities (BOTS × IDENTITIES when those are given).
+// -e PROOF_DIFFICULTY=N makes the event ask a proof of work of N bits at every join: the bots
+// pay it like everyone (`proof_solve`, ms), and no longer re-post joins they hold.
 
 import http from 'k6/http';
 import exec from 'k6/execution';
@@ -20,6 +22,7 @@ import {
   createEvent,
   durationSeconds,
   envNumber,
+  joinBody,
   serverErrorCounter,
   sleepUntil,
   soldUnits,
@@ -83,7 +86,7 @@ export default function (sale) {
   /** @type {unknown} */
   let ticket;
   while (typeof ticket !== 'string' && Date.now() < untilMs) {
-    const joined = watch(http.post(joinUrl, '{}', asUser(token, 'join')));
+    const joined = watch(http.post(joinUrl, joinBody(sale, token), asUser(token, 'join')));
     ticket = body(joined).ticket_id;
     if (joined.status === 409) {
       return;
@@ -118,7 +121,10 @@ export default function (sale) {
     }
     polls += 1;
     if (polls % 5 === 0) {
-      watch(http.post(joinUrl, '{}', asUser(token, 'join')));
+      // Where a join costs a proof of work, a bot does not pay for joins it already has.
+      if (!(sale.proofDifficulty > 0)) {
+        watch(http.post(joinUrl, '{}', asUser(token, 'join')));
+      }
       const event = body(watch(http.get(`${BASE_URL}/v1/events/${sale.id}`, { tags: { endpoint: 'event' } })));
       if (event.status === 'sold_out' || event.status === 'closed') {
         return;

@@ -5,6 +5,9 @@
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 -e ADMIN_TOKEN=… -e SHOPPERS=500 -e DURATION=90s \
 //     load/k6/flash-sale.js
 //
+// -e PROOF_DIFFICULTY=N makes the event ask a proof of work of N bits at every join; each
+// shopper then fetches a challenge and solves it before joining (`proof_solve`, ms).
+//
 // By default every shopper comes from the one machine k6 runs on, as a crowd behind a carrier's
 // NAT does (-e ADDRESSES=one); -e ADDRESSES=per-shopper gives each its own X-Forwarded-For.
 
@@ -20,6 +23,7 @@ import {
   createEvent,
   durationSeconds,
   envNumber,
+  joinBody,
   serverErrorCounter,
   shopperAddress,
   sleepUntil,
@@ -145,10 +149,11 @@ export default function (sale) {
   const token = userToken(`k6-shopper-${sale.id}-${shopper}`);
   sleepUntil(sale.startsAtMs + ((shopper - 1) / SHOPPERS) * RAMP_SECONDS * 1000, sleep);
 
-  let joined = watch(http.post(`${BASE_URL}/v1/events/${sale.id}/tickets`, '{}', asUser(token, 'join')));
+  const joinUrl = `${BASE_URL}/v1/events/${sale.id}/tickets`;
+  let joined = watch(http.post(joinUrl, joinBody(sale, token), asUser(token, 'join')));
   for (let tries = 0; joined.status === 429 && tries < 10; tries++) {
     sleep(Number(joined.headers['Retry-After'] || 1));
-    joined = watch(http.post(`${BASE_URL}/v1/events/${sale.id}/tickets`, '{}', asUser(token, 'join')));
+    joined = watch(http.post(joinUrl, joinBody(sale, token), asUser(token, 'join')));
   }
   const ticket = body(joined).ticket_id;
   if (!check(joined, { 'join gives a ticket or says sold out': (r) => typeof ticket === 'string' || r.status === 409 })) {

@@ -117,17 +117,21 @@ async fn chance_of_success(
     position: u64,
     now: UnixMillis,
 ) -> Result<Option<f64>, ApiError> {
-    let outlook = match state.outflow.snapshot(&config.id).and_then(|s| s.outlook) {
-        Some(outlook) => outlook,
+    let snapshot = state.outflow.snapshot(&config.id);
+    let read = snapshot
+        .as_ref()
+        .and_then(|s| Some((s.outlook?, s.serving)));
+    let (outlook, serving) = match read {
+        Some(read) => read,
         None => match state.store.stats(&config.id).await? {
-            Some(stats) => SaleOutlook::of(&stats),
+            Some(stats) => (SaleOutlook::of(&stats), 0),
             None => return Ok(None),
         },
     };
     let status = event_status(config, outlook.units_left, now);
     Ok(Some(match status {
         EventStatus::SoldOut | EventStatus::Closed => 0.0,
-        _ => outlook.chance_at(position),
+        _ => outlook.chance_now(position, serving),
     }))
 }
 

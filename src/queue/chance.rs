@@ -10,6 +10,11 @@
 //! The shares are measured from the event's counters, starting from a cautious prior (every
 //! admitted shopper buys, nobody leaves) that the counts outweigh as the sale goes on, so the
 //! first shoppers are not promised more than the stock can give.
+//!
+//! The counters are read every few seconds while positions move at every drain: the shoppers
+//! admitted since the read have left the positions but their purchases are not in the units left
+//! yet. They are counted ahead of everyone as unused admissions, from the serving number at the
+//! read and now.
 
 use crate::domain::EventStats;
 
@@ -29,6 +34,8 @@ pub struct SaleOutlook {
     pub buy_share: f64,
     /// Share of waiting shoppers who leave (or are dropped) before their turn.
     pub leave_share: f64,
+    /// The serving number when the counters were read (0 when unknown).
+    pub serving: u64,
 }
 
 impl SaleOutlook {
@@ -53,7 +60,24 @@ impl SaleOutlook {
             units_per_order: ((units as f64 + 1.0) / (orders + 1.0)).max(1.0),
             buy_share,
             leave_share,
+            serving: 0,
         }
+    }
+
+    /// The same outlook, read when the serving number was `serving`.
+    pub fn read_at_serving(self, serving: u64) -> Self {
+        Self { serving, ..self }
+    }
+
+    /// The chance at `position` when the serving number has moved to `serving_now` since the
+    /// counters were read: the tickets passed since stand ahead as unused admissions.
+    pub fn chance_now(&self, position: u64, serving_now: u64) -> f64 {
+        let passed = serving_now.saturating_sub(self.serving);
+        Self {
+            unused_admissions: self.unused_admissions.saturating_add(passed),
+            ..*self
+        }
+        .chance_at(position)
     }
 
     /// The chance, from 0 to 1 in hundredths, that a shopper waiting at `position` (1 = next)
@@ -140,7 +164,19 @@ mod tests {
             units_per_order: 1.0,
             buy_share,
             leave_share,
+            serving: 0,
         }
+    }
+
+    #[test]
+    fn shoppers_admitted_since_the_counters_were_read_stand_ahead() {
+        let read = outlook(100, 1.0, 0.0).read_at_serving(500);
+        assert_eq!(read.chance_now(100, 500), 1.0);
+        // Sixty admitted since the read will take sixty of the hundred units left.
+        assert_eq!(read.chance_now(40, 560), 1.0);
+        assert_eq!(read.chance_now(41, 560), 0.0);
+        // A serving number behind the read (another instance's snapshot) changes nothing.
+        assert_eq!(read.chance_now(100, 400), 1.0);
     }
 
     #[test]
@@ -176,6 +212,7 @@ mod tests {
             units_per_order: 1.6,
             buy_share: 0.7,
             leave_share: 0.2,
+            serving: 0,
         };
         let mut before = 1.0;
         for position in 1..400 {

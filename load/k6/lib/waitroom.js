@@ -6,6 +6,7 @@ import http from 'k6/http';
 import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';
 import { fail } from 'k6';
+import { Trend } from 'k6/metrics';
 
 /** The server, without a trailing slash. */
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
@@ -13,6 +14,8 @@ export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+
 export const ADMIN_TOKEN = __ENV.ADMIN_TOKEN || '';
 /** The server's HS256 user-token secret; dev login when unset. */
 export const USER_JWT_SECRET = __ENV.USER_JWT_SECRET || '';
+/** The proof-of-work difficulty (leading zero bits) the run's event asks at every join; 0 is none. */
+export const PROOF_DIFFICULTY = envNumber('PROOF_DIFFICULTY', 0);
 
 /**
  * A number from the environment, or a default.
@@ -167,6 +170,7 @@ function asAdmin(endpoint) {
  * @property {number} startsAtMs
  * @property {number} units
  * @property {string[]} skus
+ * @property {number} proofDifficulty leading zero bits every join's proof of work needs (0: none)
  */
 
 /**
@@ -202,13 +206,72 @@ export function createEvent(prefix, plan) {
       inventory,
       mode: 'queue',
       abandon_after_seconds: 60,
+      proof_difficulty: PROOF_DIFFICULTY,
     }),
     asAdmin('create event'),
   );
   if (res.status !== 201 && res.status !== 200) {
     fail(`creating the event answered ${res.status}: ${res.body}`);
   }
-  return { id, startsAtMs, units: plan.units, skus };
+  return { id, startsAtMs, units: plan.units, skus, proofDifficulty: PROOF_DIFFICULTY };
+}
+
+/** How long finding each proof of work took, milliseconds. */
+const proofSolve = new Trend('proof_solve', true);
+
+/**
+ * How many zero bits a hash written in hex starts with.
+ * @param {string} hex
+ * @returns {number}
+ */
+export function leadingZeroBits(hex) {
+  let bits = 0;
+  for (const digit of hex) {
+    const nibble = parseInt(digit, 16);
+    if (nibble !== 0) {
+      return bits + Math.clz32(nibble) - 28;
+    }
+    bits += 4;
+  }
+  return bits;
+}
+
+/**
+ * The smallest decimal nonce such that SHA-256 of `challenge:nonce` starts with `difficulty`
+ * zero bits (about 2^difficulty hashes), as the queue page's static/pow.js finds it.
+ * @param {string} challenge
+ * @param {number} difficulty
+ * @returns {string}
+ */
+export function solveProof(challenge, difficulty) {
+  for (let nonce = 0; ; nonce++) {
+    const text = String(nonce);
+    if (leadingZeroBits(crypto.sha256(`${challenge}:${text}`, 'hex')) >= difficulty) {
+      return text;
+    }
+  }
+}
+
+/**
+ * The body of a join: `{}`, or with a freshly solved proof of work when the event asks for one
+ * (a proof is good for one join, so every try pays again).
+ * @param {EventPlan} sale
+ * @param {string} token
+ * @returns {string}
+ */
+export function joinBody(sale, token) {
+  if (!(sale.proofDifficulty > 0)) {
+    return '{}';
+  }
+  const res = http.get(`${BASE_URL}/v1/events/${sale.id}/challenge`, asUser(token, 'challenge'));
+  const { challenge, difficulty } = body(res);
+  if (res.status !== 200 || typeof challenge !== 'string' || typeof difficulty !== 'number') {
+    return '{}';
+  }
+  const started = Date.now();
+  const nonce = solveProof(challenge, difficulty);
+  proofSolve.add(Date.now() - started);
+  return JSON.stringify({ proof: { challenge, nonce } });
 }
 
 /**

@@ -143,10 +143,26 @@ impl Api {
         self.send(actor, Endpoint::EventState, request).await
     }
 
-    /// `POST /v1/events/{event}/tickets`: join.
-    pub async fn join(&self, who: &Identity, event: &str) -> Result<Reply, TransportError> {
+    /// `GET /v1/events/{event}/challenge`: a proof-of-work challenge for `who`.
+    pub async fn challenge(&self, who: &Identity, event: &str) -> Result<Reply, TransportError> {
+        let path = format!("/v1/events/{event}/challenge");
+        let request = self.as_user(who, Method::GET, &path);
+        self.send(who.actor, Endpoint::Challenge, request).await
+    }
+
+    /// `POST /v1/events/{event}/tickets`: join, with a proof of work when one is given.
+    pub async fn join(
+        &self,
+        who: &Identity,
+        event: &str,
+        proof: Option<Value>,
+    ) -> Result<Reply, TransportError> {
         let path = format!("/v1/events/{event}/tickets");
-        let request = self.as_user(who, Method::POST, &path).json(&json!({}));
+        let body = match proof {
+            Some(proof) => json!({ "proof": proof }),
+            None => json!({}),
+        };
+        let request = self.as_user(who, Method::POST, &path).json(&body);
         self.send(who.actor, Endpoint::Join, request).await
     }
 

@@ -70,7 +70,12 @@ pub async fn run_bot_identity(
         }
         polls += 1;
         if reply.is_some() && polls % HAMMER_EVERY == 0 {
-            let _ = sale.unless_over(sale.api.join(&who, &sale.event)).await;
+            // Where a join costs a proof of work, a bot does not pay for joins it already has.
+            if sale.scenario.event.proof_difficulty == 0 {
+                let _ = sale
+                    .unless_over(sale.api.join(&who, &sale.event, None))
+                    .await;
+            }
             let _ = sale
                 .unless_over(sale.api.event_state(who.actor, &sale.event))
                 .await;

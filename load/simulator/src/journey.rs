@@ -111,6 +111,9 @@ pub struct Journey {
     pub waited_on: WaitedOn,
     /// How it ended.
     pub outcome: Outcome,
+    /// The chance of success the server first showed after the sale opened (0 to 1), from the
+    /// join's answer, a position message or a ticket read, whichever came first.
+    pub chance_shown: Option<f64>,
     /// Units reserved at checkout.
     pub units_reserved: u64,
     /// Units paid for.
@@ -130,6 +133,7 @@ impl Journey {
             waiting_seen_ms: None,
             waited_on: WaitedOn::Nothing,
             outcome: Outcome::NeverJoined,
+            chance_shown: None,
             units_reserved: 0,
             units_paid: 0,
             ended_ms: 0,

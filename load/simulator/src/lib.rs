@@ -12,6 +12,7 @@
 //!   [`source_address`] so tens of thousands fit on loopback.
 //! * [`api`] is the HTTP contract as a client; [`recorder`] keeps latencies and errors,
 //!   [`journey`] the record of each identity, and [`clock`] the run's wall-clock time.
+//! * [`proof`] pays the proof of work an event may ask at join.
 //! * [`report`] turns all of it into figures, a verdict, Markdown, JSON and SVG plots.
 
 pub mod api;
@@ -19,6 +20,7 @@ pub mod bot;
 pub mod clock;
 pub mod crowd;
 pub mod journey;
+pub mod proof;
 pub mod queue_socket;
 pub mod recorder;
 pub mod report;

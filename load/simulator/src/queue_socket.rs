@@ -53,6 +53,9 @@ pub enum QueueMessage {
     Position {
         position: Option<u64>,
         serving: Option<u64>,
+        /// How likely the shopper is to find something left to buy, 0 to 1.
+        #[serde(default)]
+        chance_of_success: Option<f64>,
     },
     /// Admitted: the token for checkout.
     Admitted {
@@ -218,13 +221,14 @@ mod tests {
     #[test]
     fn the_contract_messages_parse() {
         let position: QueueMessage =
-            serde_json::from_str(r#"{"type":"position","position":4,"eta_seconds":2,"serving":9}"#)
+            serde_json::from_str(r#"{"type":"position","position":4,"eta_seconds":2,"serving":9,"chance_of_success":0.7}"#)
                 .unwrap();
         assert_eq!(
             position,
             QueueMessage::Position {
                 position: Some(4),
-                serving: Some(9)
+                serving: Some(9),
+                chance_of_success: Some(0.7),
             }
         );
         let admitted: QueueMessage = serde_json::from_str(

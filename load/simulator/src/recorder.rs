@@ -24,6 +24,9 @@ pub enum Endpoint {
     CreateEvent,
     AdminEvent,
     EventState,
+    Challenge,
+    /// Finding a proof-of-work nonce (the client's own work, no request).
+    ProofSolve,
     Join,
     Ticket,
     Leave,
@@ -42,6 +45,8 @@ impl Endpoint {
             Self::CreateEvent => "create event",
             Self::AdminEvent => "admin event",
             Self::EventState => "event state",
+            Self::Challenge => "challenge",
+            Self::ProofSolve => "proof solve",
             Self::Join => "join",
             Self::Ticket => "ticket",
             Self::Leave => "leave",

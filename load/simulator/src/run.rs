@@ -300,6 +300,9 @@ async fn create_event(
         "mode": "queue",
         "abandon_after_seconds": plan.abandon_after_seconds,
     });
+    if plan.proof_difficulty > 0 {
+        body["proof_difficulty"] = json!(plan.proof_difficulty);
+    }
     if let Some(max_active) = plan.max_active {
         body["max_active"] = json!(max_active);
     }

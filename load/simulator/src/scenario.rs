@@ -49,6 +49,8 @@ pub struct EventPlan {
     pub skus: u32,
     /// A waiting shopper not seen for this long loses the place.
     pub abandon_after_seconds: u32,
+    /// Leading zero bits of the proof of work every join must carry (0: none asked).
+    pub proof_difficulty: u8,
 }
 
 impl Default for EventPlan {
@@ -61,6 +63,7 @@ impl Default for EventPlan {
             units: 100,
             skus: 1,
             abandon_after_seconds: 60,
+            proof_difficulty: 0,
         }
     }
 }

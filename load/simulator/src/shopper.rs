@@ -60,20 +60,30 @@ pub async fn shop(sale: Arc<Sale>, who: Identity, choices: ShopperChoices) -> Jo
         }
     };
     journey.join = Some(ticket.record);
+    journey.chance_shown = ticket.chance_shown;
     Recorder::bump(&recorder.live.joined);
     let leave_at = choices.leaves_after.map(|after| Instant::now() + after);
 
     let mut waited = None;
     if choices.on_socket {
         journey.waited_on = WaitedOn::Socket;
-        waited = wait_on_socket(&sale, &who, &ticket.id, leave_at).await;
+        waited = wait_on_socket(&sale, &who, &ticket.id, leave_at, &mut journey.chance_shown).await;
     }
     let waited = match waited {
         Some(waited) => waited,
         None => {
             journey.waited_on = WaitedOn::Polling;
             let interval = patience.pause;
-            steps::poll_ticket(&sale, &who, &ticket.id, interval, patience, leave_at).await
+            steps::poll_ticket(
+                &sale,
+                &who,
+                &ticket.id,
+                interval,
+                patience,
+                leave_at,
+                &mut journey.chance_shown,
+            )
+            .await
         }
     };
 
@@ -144,13 +154,15 @@ pub fn waiting_outcome(sold_out: bool) -> Outcome {
     }
 }
 
-/// Waits for the admission on the ticket's WebSocket. `None` means the socket failed and the
-/// shopper should poll instead.
+/// Waits for the admission on the ticket's WebSocket, keeping in `shown` the first chance of
+/// success a position message gave after the sale opened. `None` means the socket failed and
+/// the shopper should poll instead.
 async fn wait_on_socket(
     sale: &Sale,
     who: &Identity,
     ticket: &str,
     leave_at: Option<Instant>,
+    shown: &mut Option<f64>,
 ) -> Option<Waited> {
     let recorder = sale.api.recorder();
     let path = format!("/v1/events/{}/tickets/{ticket}/ws", sale.event);
@@ -220,6 +232,11 @@ async fn wait_on_socket(
                 if status == "sold_out" || status == "closed" =>
             {
                 break Some(Waited::SoldOut);
+            }
+            Ok(Some(Ok(QueueMessage::Position {
+                chance_of_success, ..
+            }))) => {
+                steps::note_chance(sale, shown, chance_of_success, sale.clock.now_ms());
             }
             Ok(Some(Ok(QueueMessage::Ticket { .. }))) => break Some(Waited::Lost),
             Ok(Some(Ok(_))) => {}

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::api::{Identity, Reply};
 use crate::journey::{AdmissionRecord, JoinRecord, Outcome};
+use crate::proof;
 use crate::sale::Sale;
 
 /// How a client waits before trying again.
@@ -38,6 +39,24 @@ pub struct Ticket {
     pub id: String,
     /// The join that got it.
     pub record: JoinRecord,
+    /// The chance of success its answer showed, when the join was sent after the sale opened.
+    pub chance_shown: Option<f64>,
+}
+
+/// The `chance_of_success` of a ticket view.
+fn chance_in(reply: &Reply) -> Option<f64> {
+    reply
+        .body
+        .get("chance_of_success")
+        .and_then(serde_json::Value::as_f64)
+}
+
+/// Keeps in `shown` the first chance of success seen in an answer sent at `sent_ms`, if the
+/// sale had opened by then: the moment the report's calibration judges.
+pub fn note_chance(sale: &Sale, shown: &mut Option<f64>, chance: Option<f64>, sent_ms: i64) {
+    if shown.is_none() && sent_ms >= sale.starts_at_ms {
+        *shown = chance;
+    }
 }
 
 /// Whether a status means "try again later".
@@ -58,7 +77,19 @@ pub async fn join_queue(
         if sale.is_stopping() {
             return Err(Outcome::NeverJoined);
         }
-        let Some(reply) = sale.unless_stopping(sale.api.join(who, &sale.event)).await else {
+        // A proof is single-use: every try pays for a new one.
+        let proof = if sale.scenario.event.proof_difficulty > 0 {
+            let Some(proof) = sale.unless_stopping(proof::prove(sale, who)).await else {
+                return Err(Outcome::NeverJoined);
+            };
+            proof
+        } else {
+            None
+        };
+        let Some(reply) = sale
+            .unless_stopping(sale.api.join(who, &sale.event, proof))
+            .await
+        else {
             return Err(Outcome::NeverJoined);
         };
         match &reply {
@@ -76,9 +107,12 @@ pub async fn join_queue(
                     done_ms,
                     prequeue,
                 };
+                let mut chance_shown = None;
+                note_chance(sale, &mut chance_shown, chance_in(reply), sent_ms);
                 return Ok(Ticket {
                     id: id.to_owned(),
                     record,
+                    chance_shown,
                 });
             }
             Ok(reply) if is_back_off(reply.status) => {}
@@ -140,7 +174,8 @@ pub fn to_rfc3339(at_ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Polls a ticket every `interval` until it is admitted or gone, the sale ends, or `leave_at`.
+/// Polls a ticket every `interval` until it is admitted or gone, the sale ends, or `leave_at`,
+/// keeping in `shown` the first chance of success read after the sale opened.
 pub async fn poll_ticket(
     sale: &Sale,
     who: &Identity,
@@ -148,6 +183,7 @@ pub async fn poll_ticket(
     interval: Duration,
     patience: Patience,
     leave_at: Option<Instant>,
+    shown: &mut Option<f64>,
 ) -> Waited {
     let mut failures = 0;
     loop {
@@ -159,6 +195,14 @@ pub async fn poll_ticket(
         };
         match &reply {
             Ok(reply) if reply.is_success() => match reply.text("status") {
+                Some("waiting") => {
+                    note_chance(
+                        sale,
+                        shown,
+                        chance_in(reply),
+                        sale.clock.ms_at(reply.sent_at),
+                    );
+                }
                 Some("admitted") => {
                     let Some(token) = reply.text("admission_token") else {
                         return Waited::Lost;

@@ -19,7 +19,15 @@ fn every_shipped_scenario_loads_and_validates() {
     names.sort();
     assert_eq!(
         names,
-        ["flash-sale", "one-address", "prequeue", "smoke", "ws-hold"]
+        [
+            "calibration",
+            "flash-sale",
+            "one-address",
+            "prequeue",
+            "smoke",
+            "smoke-proof",
+            "ws-hold"
+        ]
     );
 }
 

@@ -109,7 +109,7 @@ impl OutflowSnapshot {
         let (position, outlook) = (position?, self.outlook?);
         match self.status {
             Some(EventStatus::SoldOut | EventStatus::Closed) => Some(0.0),
-            _ => Some(outlook.chance_at(position)),
+            _ => Some(outlook.chance_now(position, self.serving)),
         }
     }
 

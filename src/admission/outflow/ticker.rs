@@ -162,7 +162,7 @@ impl Ticker {
             if let Some(stats) = &stats {
                 snapshot.last_score = Some(stats.last_score);
                 snapshot.drawn |= stats.drawn;
-                snapshot.outlook = Some(SaleOutlook::of(stats));
+                snapshot.outlook = Some(SaleOutlook::of(stats).read_at_serving(snapshot.serving));
             }
             // Settings alone do not move anyone's position: sockets are not woken for them.
             false

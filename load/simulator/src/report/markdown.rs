@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::Report;
+use super::calibration::{self, CalibrationReport};
 
 /// Renders the report; `plots` are the SVG file names to link, if any were drawn.
 pub fn render(report: &Report, plots: &[String]) -> String {
@@ -180,6 +181,8 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
         }
     )?;
 
+    write_calibration(out, &r.calibration)?;
+
     writeln!(out, "## Errors\n")?;
     writeln!(out, "{} server errors (5xx).\n", r.server_errors)?;
     writeln!(
@@ -202,4 +205,45 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
         }
     }
     Ok(())
+}
+
+fn write_calibration(out: &mut String, c: &CalibrationReport) -> std::fmt::Result {
+    writeln!(out, "## Chance of success\n")?;
+    writeln!(
+        out,
+        "Each shopper's first chance shown after the start, against whether they then bought \
+         (reserved): {} shoppers judged; {} who left by choice and {} cut off by the end of the \
+         run are not. Brier score **{}** (0 is perfect; always 50% scores 0.25). A bucket of at \
+         least {} shoppers fails the run when its share who bought is more than {:.0} points \
+         from its mean shown chance.\n",
+        c.judged,
+        c.left,
+        c.cut_off,
+        option(c.brier, 3),
+        calibration::JUDGED_BUCKET_SHOPPERS,
+        calibration::TOLERANCE * 100.0
+    )?;
+    writeln!(out, "| shown | shoppers | mean shown | bought | |")?;
+    writeln!(out, "| --- | ---: | ---: | ---: | --- |")?;
+    let percent =
+        |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{:.1}%", v * 100.0));
+    for b in &c.buckets {
+        let mark = if b.is_off() {
+            "**off**"
+        } else if b.shoppers < calibration::JUDGED_BUCKET_SHOPPERS {
+            "too few to judge"
+        } else {
+            "within"
+        };
+        writeln!(
+            out,
+            "| {}–{}% | {} | {} | {} | {mark} |",
+            b.from_percent,
+            b.to_percent,
+            b.shoppers,
+            percent(b.mean_shown),
+            percent(b.share_bought)
+        )?;
+    }
+    writeln!(out)
 }

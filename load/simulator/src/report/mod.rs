@@ -1,6 +1,7 @@
 //! The report of a run: every figure computed from the journeys, the samples and the histograms,
 //! the verdict that decides the exit code, and its three forms (Markdown, JSON, SVG plots).
 
+pub mod calibration;
 pub mod latency;
 pub mod markdown;
 pub mod order;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use crate::journey::{Journey, Outcome, WaitedOn};
 use crate::run::RunData;
 use crate::steps::to_rfc3339;
+use calibration::CalibrationReport;
 use latency::LatencySummary;
 use order::{Queued, count_inversions, spearman};
 use outflow::{Busy, OutflowReport};
@@ -117,6 +119,8 @@ pub struct Report {
     pub bots: Option<BotReport>,
     pub outcomes: BTreeMap<String, OutcomeCount>,
     pub stock: StockReport,
+    /// The chance of success shown against what came of it.
+    pub calibration: CalibrationReport,
     /// Errors by kind: `endpoint status` or `endpoint transport kind`.
     pub errors: BTreeMap<String, u64>,
     /// HTTP 5xx answers, all endpoints.
@@ -159,9 +163,11 @@ impl Report {
         let order = order_report(journeys);
         let server_errors = run.server_errors;
         let bots = bot_report(journeys);
+        let calibration = calibration::measure(journeys);
         let verdict = verdict(
             Judged {
                 stock: &stock,
+                calibration: &calibration,
                 order: &order,
                 outflow: &outflow,
                 bots: bots.as_ref(),
@@ -208,6 +214,7 @@ impl Report {
             bots,
             outcomes: outcome_counts(journeys),
             stock,
+            calibration,
             errors: run.errors.clone(),
             server_errors,
             shopper_refusals: run.shopper_refusals,
@@ -344,6 +351,7 @@ fn outcome_counts(journeys: &[Journey]) -> BTreeMap<String, OutcomeCount> {
 /// The figures the verdict judges.
 struct Judged<'a> {
     stock: &'a StockReport,
+    calibration: &'a CalibrationReport,
     order: &'a OrderReport,
     outflow: &'a OutflowReport,
     bots: Option<&'a BotReport>,
@@ -354,6 +362,7 @@ struct Judged<'a> {
 fn verdict(judged: Judged<'_>, admissions: &[i64], run: &RunData) -> Verdict {
     let Judged {
         stock,
+        calibration,
         order,
         outflow,
         bots,
@@ -414,6 +423,18 @@ fn verdict(judged: Judged<'_>, admissions: &[i64], run: &RunData) -> Verdict {
             "bots took {:.1}% of the admissions, above the scenario's limit of {:.1}%",
             bots.share_of_admissions * 100.0,
             limit * 100.0
+        ));
+    }
+    for bucket in calibration.off_buckets() {
+        failures.push(format!(
+            "the chance of success is off: {} shoppers shown {}–{}% (mean {:.1}%) of whom {:.1}% \
+             bought, more than {:.0} points apart",
+            bucket.shoppers,
+            bucket.from_percent,
+            bucket.to_percent,
+            bucket.mean_shown.unwrap_or(0.0) * 100.0,
+            bucket.share_bought.unwrap_or(0.0) * 100.0,
+            calibration::TOLERANCE * 100.0
         ));
     }
     let crowd = run.scenario.shoppers.count + run.scenario.bots.count;

@@ -296,3 +296,42 @@ fn the_three_plots_are_drawn_as_svg() {
     assert_eq!(written.len(), 3);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Shoppers shown `shown` who then sat out the sale unsold, added to a clean sale.
+fn with_unsold(mut data: RunData, shown: f64, unsold: usize) -> RunData {
+    for i in 0..unsold {
+        let mut waiting = Journey::new(Actor::Shopper, format!("w{i}"));
+        waiting.chance_shown = Some(shown);
+        waiting.outcome = Outcome::WaitingAtSoldOut;
+        data.journeys.push(waiting);
+    }
+    data
+}
+
+#[test]
+fn a_chance_of_success_far_from_the_outcome_in_a_large_bucket_fails() {
+    let clean = || {
+        let mut data = run(vec![paid(0, 100), paid(50, 200), paid(100, 300)], 3, 0);
+        for journey in &mut data.journeys {
+            journey.chance_shown = Some(1.0);
+        }
+        data
+    };
+    // Three of 203 shown 100% bought.
+    let report = Report::from_run(&with_unsold(clean(), 1.0, 200));
+    assert!(!report.verdict.passed);
+    assert!(
+        report.verdict.failures[0]
+            .starts_with("the chance of success is off: 203 shoppers shown 90–100%"),
+        "{:?}",
+        report.verdict.failures
+    );
+    assert!(markdown::render(&report, &[]).contains("| 90–100% | 203 | 100.0% | 1.5% | **off** |"));
+
+    // The same miss with too few shoppers to judge, and a right chance in a large bucket, pass.
+    let small = Report::from_run(&with_unsold(clean(), 1.0, 100));
+    assert!(small.verdict.passed, "{:?}", small.verdict.failures);
+    let right = Report::from_run(&with_unsold(clean(), 0.0, 300));
+    assert!(right.verdict.passed, "{:?}", right.verdict.failures);
+    assert_eq!(right.calibration.brier, Some(0.0));
+}
