@@ -136,7 +136,12 @@ impl LiveStats {
             else {
                 continue;
             };
-            let followed = self.store.followed_outflow(&id).await?;
+            // Only an event with a target has its outflow moved (removing the target returns it
+            // to the set rate at once), so an idle event costs no read here.
+            let followed = match config.checkout_target {
+                Some(_) => self.store.followed_outflow(&id).await?,
+                None => None,
+            };
             let now = self.clock.now_ms();
             let (joins, admissions) = self.rates(&id, now, &stats);
             let live = EventLive {

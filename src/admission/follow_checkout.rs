@@ -8,6 +8,7 @@
 //! outflow backs off, an `outflow_backoff` alert to the operator's receiver.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
@@ -27,6 +28,10 @@ use crate::telemetry::metrics::OUTFLOW_FOLLOW_CHANGES;
 pub const FOLLOW_ACTION: &str = "outflow.follow_checkout";
 /// Who the audit log names for it: the server itself, not an operator.
 const FOLLOW_ACTOR: &str = "waitroom";
+/// Events without a target are looked at on one pass in this many (about once a minute), to
+/// return an outflow left below its set rate (a target removed through the events file, or while
+/// the store did not answer) without costing an idle event store work every second.
+const UNFOLLOWED_EVERY_PASSES: u64 = 60;
 
 /// One change of an event's outflow, as told.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +62,7 @@ pub struct OutflowFollower {
     audit: Arc<dyn AuditLog>,
     alerts: Arc<RateLimiter>,
     clock: Arc<dyn Clock>,
+    passes: AtomicU64,
 }
 
 impl OutflowFollower {
@@ -75,6 +81,7 @@ impl OutflowFollower {
             audit,
             alerts,
             clock,
+            passes: AtomicU64::new(0),
         })
     }
 
@@ -96,20 +103,37 @@ impl OutflowFollower {
         }
     }
 
-    /// One pass over every event; the changes made.
+    /// One pass over every event; the changes made. Events without a target are looked at
+    /// on the first pass and then once in [`UNFOLLOWED_EVERY_PASSES`].
     pub async fn follow_all(&self) -> Result<Vec<OutflowChange>, StoreError> {
+        let unfollowed_too = self
+            .passes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(UNFOLLOWED_EVERY_PASSES);
         let mut changes = Vec::new();
         for event in self.store.event_ids().await? {
-            changes.extend(self.follow(&event).await?);
+            changes.extend(self.follow_event(&event, unfollowed_too).await?);
         }
         Ok(changes)
     }
 
-    /// Judges `event`'s checkout and takes the step due, if any.
+    /// Judges `event`'s checkout and takes the step due, if any; an event without a target
+    /// goes back to its set rate.
     pub async fn follow(&self, event: &EventId) -> Result<Option<OutflowChange>, StoreError> {
+        self.follow_event(event, true).await
+    }
+
+    async fn follow_event(
+        &self,
+        event: &EventId,
+        unfollowed_too: bool,
+    ) -> Result<Option<OutflowChange>, StoreError> {
         let Some(config) = self.store.event(event).await? else {
             return Ok(None);
         };
+        if config.checkout_target.is_none() && !unfollowed_too {
+            return Ok(None);
+        }
         let current = self.store.followed_outflow(event).await?;
         let now = self.store.now().await?;
         let set = config.outflow_milli_per_second;

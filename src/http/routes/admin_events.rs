@@ -217,6 +217,13 @@ pub async fn change(
         if updated?.is_none() {
             return Err(ApiError::not_found(format!("no event {event}")));
         }
+        if current.checkout_target.is_some() && changed.checkout_target.is_none() {
+            // Back to the set rate now rather than at the follower's next look at events
+            // without a target (it looks at them rarely: they cost nothing while idle).
+            if let Err(error) = state.outflow_follower.follow(&event).await {
+                tracing::warn!(%error, %event, "the outflow stays as followed until the next look");
+            }
+        }
     }
     tracing::info!(%event, "event changed");
     Ok(Json(detail_view(&state, &event).await?))
