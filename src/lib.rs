@@ -12,11 +12,14 @@
 //! * [`identity`] judges shoppers' credentials: user JWTs and signed anonymous visitors.
 //! * [`defences`] checks what a join may have to show beyond an identity: a proof of work, an
 //!   invitation.
-//! * [`checkout`] reserves stock with an admission and takes (mock) payment.
+//! * Checkout (reserve stock with an admission, then take the mock payment) is the route
+//!   [`http::routes::checkout`] over the store's `reserve` and `pay`.
 //! * [`ratelimit`] decides whether a client may make a request, and penalises abuse.
 //! * [`http`] is the axum application: the router states each route's middleware chain in order.
-//! * [`admin`] keeps operators informed: live statistics of every event, the audit log.
-//! * [`app`] wires it all together and runs it until shutdown; [`telemetry`] sets up logging.
+//! * [`admin`] keeps operators informed: live statistics of every event, the events file, the
+//!   alerts' webhook.
+//! * [`app`] wires it all together (the rate limiter's construction included) and runs it until
+//!   shutdown; [`telemetry`] sets up logging.
 
 pub mod admin;
 pub mod admission;

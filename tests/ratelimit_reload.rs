@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode};
 use ratelimit_support::{Backend, Harness, QUIET, get};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use waitroom::ratelimit::admin::admin_routes;
+use waitroom::http::routes::admin_ratelimit::admin_routes;
 use waitroom::ratelimit::reload::{ReloadCount, watch_rules_file};
 
 fn limit_rules(limit: u32) -> String {

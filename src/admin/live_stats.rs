@@ -277,7 +277,7 @@ mod tests {
     async fn joins_per_second_are_measured_between_polls_on_the_stores_clock() {
         let clock = ManualClock::new(1_800_000_000_000);
         let store: Arc<dyn QueueStore> = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
-        let mut sale = crate::app::demo_event(clock.now_ms()).unwrap();
+        let mut sale = crate::config::demo_event(clock.now_ms()).unwrap();
         sale.starts_at = clock.now_ms() - 1_000;
         store.create_event(&sale).await.unwrap();
         let live = LiveStats::new(store.clone(), Arc::new(clock.clone()), Default::default());

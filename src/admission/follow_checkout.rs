@@ -104,7 +104,7 @@ impl OutflowFollower {
     }
 
     /// One pass over every event; the changes made. Events without a target are looked at
-    /// on the first pass and then once in [`UNFOLLOWED_EVERY_PASSES`].
+    /// on the first pass and then once in `UNFOLLOWED_EVERY_PASSES` (about a minute).
     pub async fn follow_all(&self) -> Result<Vec<OutflowChange>, StoreError> {
         let unfollowed_too = self
             .passes

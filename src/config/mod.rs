@@ -5,6 +5,7 @@
 //! settings explicitly and never from the ambient environment. A bad setting is a
 //! [`ConfigError`] whose message is one line naming the setting.
 
+mod demo;
 mod secrets;
 mod sources;
 pub mod watch;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+pub use demo::{DEMO_EVENT, demo_event};
 pub use secrets::{KNOWN_SECRETS, SHORTEST_ADMIN_TOKEN, SHORTEST_USER_SECRET};
 pub use sources::RawSettings;
 

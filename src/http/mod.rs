@@ -13,6 +13,7 @@
 //! * [`routes`] holds the handlers; [`views`] the JSON they answer; [`openapi`] the document.
 
 pub mod admission;
+pub mod audit_layer;
 pub mod auth;
 pub mod checkout_timing;
 pub mod event_settings;
@@ -26,7 +27,6 @@ pub mod pages;
 pub mod panic;
 pub mod paths;
 pub mod public_snapshot;
-pub mod rate_limit;
 pub mod router;
 pub mod routes;
 pub mod socket_slots;

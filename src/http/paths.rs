@@ -97,7 +97,7 @@ fn event_parameter() -> Parameter {
     documented(
         "event",
         "event id: [a-z0-9][a-z0-9-]{0,63}",
-        Some(crate::app::DEMO_EVENT),
+        Some(crate::config::DEMO_EVENT),
     )
 }
 

@@ -32,10 +32,10 @@ use super::routes::{
 use super::state::AppState;
 use super::telemetry::{record_metrics, request_span};
 use super::ws;
-use crate::admin::audit::record_change;
 use crate::error::ApiError;
+use crate::http::audit_layer::record_change;
+use crate::http::routes::admin_ratelimit::admin_routes;
 use crate::ratelimit::RateLimitLayer;
-use crate::ratelimit::admin::admin_routes;
 use utoipa::OpenApi;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;

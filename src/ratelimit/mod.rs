@@ -7,7 +7,8 @@
 //! * [`access`]: allow and deny lists of CIDRs, user ids and API keys.
 //! * [`rules`] (the data, `config/ratelimit.toml`), [`compile`] (validated whole, compiled once),
 //!   [`pattern`] (which requests a rule matches); swapped atomically by [`limiter`] and reloaded
-//!   from the file by [`reload`] or through [`admin`], which stores them for every instance
+//!   from the file by [`reload`] or through the admin API (`http::routes::admin_ratelimit`),
+//!   which stores them for every instance
 //!   ([`shared_rules`]: stored rules win over the file).
 //! * [`gcra`], [`sliding_window`], [`penalty`] and [`decision`]: the algorithms as pure functions
 //!   of (state, now), run by the [`store`] in memory or as Lua scripts in Redis.
@@ -19,7 +20,6 @@
 
 pub mod access;
 pub mod adaptive;
-pub mod admin;
 pub mod alerts;
 pub mod client_key;
 pub mod compile;

@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::admin::live_stats::StatsFrame;
+use crate::http::routes::admin_ratelimit::BanView;
 use crate::http::state::AppState;
-use crate::ratelimit::admin::BanView;
 
 /// `GET /v1/admin/stream`.
 #[utoipa::path(get, path = "/v1/admin/stream", tag = "operators",

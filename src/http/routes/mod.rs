@@ -4,6 +4,7 @@
 pub mod admin_audit;
 pub mod admin_bodies;
 pub mod admin_events;
+pub mod admin_ratelimit;
 pub mod admin_stream;
 pub mod challenge;
 pub mod checkout;

@@ -4,6 +4,8 @@
 //! it on a listener until a shutdown future completes, then stops accepting connections, tells
 //! long-lived connections through [`AppState::shutdown`] and finishes requests in flight.
 
+mod limiter;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,13 +22,11 @@ use crate::admission::checkout_health::CheckoutHealthMeter;
 use crate::admission::follow_checkout::OutflowFollower;
 use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
-use crate::clock::{Clock, SystemClock, UnixMillis};
-use crate::config::{Settings, StoreSettings, UserKeySettings};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{DEMO_EVENT, Settings, StoreSettings, UserKeySettings, demo_event};
 use crate::defences::{DefenceKeys, SurgeMeter};
-use crate::domain::{EventConfig, EventId, Mode, OperatorStatus, Sku};
 use crate::http::event_settings::EventSettings;
 use crate::http::outflow_meter::OutflowMeter;
-use crate::http::rate_limit::{build_limiter, follow_open_events};
 use crate::http::socket_slots::SocketSlots;
 use crate::http::state::SharedState;
 use crate::http::telemetry::prometheus_handle;
@@ -40,15 +40,13 @@ use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::telemetry::redact::redact_passwords;
 use crate::telemetry::timed_store::TimedStore;
+use limiter::{build_limiter, follow_open_events};
 
 /// How often every event's live figures are read for the gauges and the dashboard.
 const LIVE_STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// How often each event's outflow is judged against its checkout's health (a step needs 5 s).
 const FOLLOW_CHECKOUT_EVERY: Duration = Duration::from_secs(1);
-
-/// The id of the event `demo = true` creates.
-pub const DEMO_EVENT: &str = "demo-sale";
 
 /// Why the application could not be built. The message is one line.
 #[derive(Debug, thiserror::Error)]
@@ -371,41 +369,6 @@ fn user_tokens(settings: &Settings) -> Result<UserTokens, StartError> {
             );
             UserTokens::none()
         }
-    })
-}
-
-/// The demo event: starts a minute from `now`, some stock, anonymous visitors welcome.
-pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
-    let (seed, seed_hash) = crate::queue::new_seed();
-    let inventory = [("TSHIRT-M", 60), ("TSHIRT-L", 40), ("HOODIE", 20)]
-        .into_iter()
-        .map(|(sku, units)| Sku::parse(sku).ok().map(|sku| (sku, units)))
-        .collect::<Option<_>>()?;
-    Some(EventConfig {
-        id: EventId::parse(DEMO_EVENT).ok()?,
-        name: "Demo sale".to_owned(),
-        starts_at: now + 60_000,
-        prequeue_opens_at: None,
-        outflow_milli_per_second: 2_000,
-        outflow_burst: 5,
-        max_active: Some(50),
-        cap_follows_stock: true,
-        admission_ttl_seconds: 300,
-        reservation_ttl_seconds: 600,
-        allow_anonymous: true,
-        inventory,
-        mode: Mode::Queue,
-        abandon_after_seconds: 60,
-        max_units_per_order: Default::default(),
-        max_units_per_shopper: Default::default(),
-        operator_status: OperatorStatus::Auto,
-        seed_hash,
-        seed,
-        created_at: now,
-        defences: Default::default(),
-        page: None,
-        checkout_target: None,
-        arrival_windows: Default::default(),
     })
 }
 

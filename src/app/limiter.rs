@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::admin::audit::token_fingerprint;
+use super::StartError;
 use crate::admin::webhook::{RetryPolicy, Webhook};
-use crate::app::StartError;
 use crate::clock::{Clock, UnixMillis};
 use crate::config::{Settings, StoreSettings};
 use crate::domain::{EventStatus, Tier, event_status};
+use crate::http::audit_layer::token_fingerprint;
 use crate::http::auth::{admin_token_digest, is_admin_digest};
 use crate::identity::Authenticator;
 use crate::ratelimit::alerts::Alerter;

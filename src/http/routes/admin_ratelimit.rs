@@ -30,15 +30,15 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::identity::{ip_key, parse_net};
-use super::limiter::RateLimiter;
-use super::rules::RuleSetConfig;
-use super::scope::BanScope;
-use super::shared_rules::{RulesChangeError, RulesOrigin};
-use super::store::BanRecord;
-use crate::admin::audit::actor_of;
 use crate::clock::to_rfc3339;
 use crate::error::ApiError;
+use crate::http::audit_layer::actor_of;
+use crate::ratelimit::identity::{ip_key, parse_net};
+use crate::ratelimit::limiter::RateLimiter;
+use crate::ratelimit::rules::RuleSetConfig;
+use crate::ratelimit::scope::BanScope;
+use crate::ratelimit::shared_rules::{RulesChangeError, RulesOrigin};
+use crate::ratelimit::store::BanRecord;
 
 /// The admin routes of the limiter, documented, to be merged behind the admin authentication.
 pub fn admin_routes<S: Clone + Send + Sync + 'static>(
