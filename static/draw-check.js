@@ -4,16 +4,14 @@
 //
 // The record is read only when the shopper opens the section (or asks again): every shopper
 // fetching every page of a large draw the moment it happens would load the server for nothing.
-// Hashing runs in chunks that hand the main thread back between them, so the page stays
-// responsive however many entrants there are.
+// The hashing and sorting run in a Web Worker (draw-worker.js running draw-verify.js), so the
+// page stays responsive however many entrants there are.
 
 import { api, isRetryable, retryDelay, sleep } from "./api.js";
 import { number, t } from "./i18n.js";
 
 /** Entrants per page asked of the API (its most). */
 const PAGE_LIMIT = 1000;
-/** Lottery keys hashed between two returns to the event loop. */
-const KEYS_PER_CHUNK = 500;
 /** Tries per page while the server is busy or the network fails, before giving up. */
 const TRIES_PER_PAGE = 5;
 
@@ -200,76 +198,65 @@ async function drawPage(after) {
   }
 }
 
-/** Every entrant, first page's included, following `next` to the last page. */
-async function allEntrants(first) {
+/**
+ * Hands every page's entrants to `take`, the first page's included, following `next` to the last
+ * page. Pages go to the worker as they come, so the page never holds (or copies) the whole list.
+ */
+async function eachPage(first, take) {
   const total = Number(first.entrants_total) || 0;
-  const entrants = [...(first.entrants || [])];
   const cursors = new Set();
   let page = first;
-  while (page.next) {
+  let read = 0;
+  for (;;) {
+    const entrants = Array.isArray(page.entrants) ? page.entrants : [];
+    take(entrants);
+    read += entrants.length;
+    if (!page.next) {
+      return;
+    }
     if (cursors.has(page.next)) {
       throw new Error(`the pages loop back to ${page.next}`);
     }
     cursors.add(page.next);
-    state.progress = { key: "draw.reading", values: { n: entrants.length, m: total } };
+    state.progress = { key: "draw.reading", values: { n: read, m: total } };
     redrawDrawCheck();
     page = await drawPage(page.next);
-    entrants.push(...(page.entrants || []));
   }
-  return entrants.map((id) => String(id).toLowerCase());
 }
 
-/** The checks of load/verify_draw.py, in the same order, then the shopper's place. */
+/** Checks the whole record in a Web Worker, then shows the shopper's place or what did not match. */
 async function recompute(first) {
-  const entrants = await allEntrants(first);
-  const seed = String(first.seed || "");
-  const seedHash = String(first.seed_hash || "").toLowerCase();
-  const commitment = String(first.entrants_commitment || "").toLowerCase();
-  const total = entrants.length;
-  const fail = (reason, values = {}) => {
-    state.result = { outcome: "mismatch", reason, key: `draw.fail_${reason}`, values };
-  };
-
-  if ((await sha256Hex(seed)) !== seedHash) {
-    return fail("seed");
-  }
-  if (total !== Number(first.entrants_total)) {
-    return fail("count", { n: total, m: Number(first.entrants_total) || 0 });
-  }
-  const sorted = [...entrants].sort();
-  if (sorted.some((id, i) => i > 0 && id === sorted[i - 1])) {
-    return fail("duplicate");
-  }
-  if ((await sha256Hex(sorted.map((id) => `${id}\n`).join(""))) !== commitment) {
-    return fail("commitment");
-  }
-  if (!entrants.includes(state.ticketId)) {
-    return fail("missing");
-  }
-
-  const keyed = [];
-  for (let start = 0; start < total; start += KEYS_PER_CHUNK) {
-    state.progress = { key: "draw.checking", values: { n: start, m: total } };
-    redrawDrawCheck();
-    const chunk = sorted.slice(start, start + KEYS_PER_CHUNK);
-    const keys = await Promise.all(chunk.map((id) => sha256Hex(`${seed}:${commitment}:${id}`)));
-    chunk.forEach((id, i) => keyed.push([keys[i], id]));
-    // Hands the main thread back so the page keeps painting and answering between chunks.
-    await sleep(0);
-  }
-  keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  for (let i = 0; i < total; i += 1) {
-    if (keyed[i][1] !== entrants[i]) {
-      return fail("order", { n: i + 1 });
+  const worker = new Worker(new URL("./draw-worker.js", import.meta.url), { type: "module" });
+  try {
+    const outcome = workerOutcome(worker);
+    await eachPage(first, (entrants) => worker.postMessage({ entrants }));
+    worker.postMessage({ check: { record: first, ticketId: state.ticketId } });
+    const result = await outcome;
+    if (result.outcome === "ok") {
+      const values = { n: result.place, m: result.total };
+      state.result = { outcome: "ok", key: "draw.ok", place: result.place, total: result.total, values };
+    } else {
+      state.result = { outcome: "mismatch", reason: result.reason, key: `draw.fail_${result.reason}`, values: result.values };
     }
+  } finally {
+    worker.terminate();
   }
-  const place = entrants.indexOf(state.ticketId) + 1;
-  state.result = { outcome: "ok", key: "draw.ok", place, total, values: { n: place, m: total } };
-  return undefined;
 }
 
-/** Lowercase hex SHA-256 of a text's UTF-8 bytes. */
-async function sha256Hex(text) {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+/** The worker's result (see draw-verify.js), showing its progress meanwhile. */
+function workerOutcome(worker) {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => {
+      if (data.progress) {
+        const [n, m] = data.progress;
+        state.progress = { key: "draw.checking", values: { n, m } };
+        redrawDrawCheck();
+      } else if (data.result) {
+        resolve(data.result);
+      } else {
+        reject(new Error(data.error || "the draw's check failed"));
+      }
+    };
+    worker.onerror = (error) => reject(new Error(error.message || "the draw's check could not run"));
+  });
 }

@@ -96,6 +96,9 @@ run("draw", async () => {
     const context = await browser.newContext({ locale: "en-US", viewport: { width: 390, height: 844 }, isMobile: true });
     const page = await context.newPage();
     page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("console", (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(`policy: ${message.text()}`);
+    });
     const joined = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith(`/v1/events/${event}/tickets`));
     await page.goto(`${base}/?event=${event}`);
     const ticketId = (await (await joined).json()).ticket_id;
@@ -159,7 +162,7 @@ run("draw", async () => {
       check(seen.outcome === "mismatch" && seen.reason === reason, `a tampered ${reason} is reported as such, got ${JSON.stringify(seen)}`);
       check(seen.text.startsWith("Check failed:"), `the failure is said plainly: ${seen.text}`);
       if (reason === "order") {
-        check(seen.text.includes("place 1 "), `the first wrong place is named: ${seen.text}`);
+        check(seen.text.includes("places 1 and 2 "), `the places out of order are named: ${seen.text}`);
         await page.screenshot({ path: `${shots}/draw-tampered.png`, fullPage: true });
       }
     }
