@@ -49,7 +49,7 @@ export function offerDrawCheck({ event, ticketId, joinedAt, startsAt, drawn }) {
   section.hidden = false;
   section.addEventListener("toggle", () => {
     if (section.open && !state.record && !state.running) {
-      refresh();
+      check();
     }
   });
   el("draw-run").addEventListener("click", () => check());
@@ -119,25 +119,10 @@ function localised(values = {}) {
   return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, typeof value === "number" ? number(value) : value]));
 }
 
-/** Reads the record's first page: before the draw that is all there is to show. */
-async function refresh() {
-  if (state.drawn) {
-    await check();
-    return;
-  }
-  await guarded(async () => {
-    const first = await drawPage(null);
-    state.record = first;
-    if (first.drawn) {
-      state.drawn = true;
-      await recompute(first);
-    } else {
-      state.result = { outcome: "waiting", key: "draw.seed_later" };
-    }
-  });
-}
-
-/** Reads the whole record and checks it, then shows the shopper's place or what did not match. */
+/**
+ * Reads the record; before the draw that is all there is to show. After it, reads the whole record
+ * and checks it, then shows the shopper's place or what did not match.
+ */
 async function check() {
   await guarded(async () => {
     const first = await drawPage(null);
