@@ -123,6 +123,9 @@ run("draw", async () => {
     check(others.every((id) => listing.entrants.includes(id)), "every shopper of the pre-queue is an entrant");
     const position = await numberIn(page, "#position");
     check(position === expected, `the page's place ${position} is the listing's ${expected}`);
+    const token = await page.evaluate(() => localStorage.getItem("waitroom.token"));
+    const ticket = await call(`/v1/events/${event}/tickets/${ticketId}`, { token });
+    check(ticket.position === expected, `the API's position ${ticket.position} is the listing's ${expected}`);
 
     await page.waitForSelector("#draw-run:not([hidden])");
     await page.focus("#draw-run");
