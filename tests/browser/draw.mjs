@@ -3,7 +3,7 @@
 //   after it the page recomputes the draw and shows the same place as the API's listing;
 // - the section opens by keyboard, reads in Arabic right to left, and axe-core finds no serious
 //   or critical violation with it open;
-// - a tampered record (seed, one entrant, the order) is caught and named.
+// - a tampered record (seed, one entrant, the count, the order) is caught and named.
 
 import { accessibilityProblems, adminToken, base, call, check, launch, login, numberIn, run, setStatus, shots } from "./harness.mjs";
 
@@ -157,6 +157,7 @@ run("draw", async () => {
     const cases = [
       ["seed", (body) => { body.seed = `${body.seed.slice(0, -1)}${body.seed.endsWith("0") ? "1" : "0"}`; }],
       ["commitment", (body) => { body.entrants = body.entrants.map((id) => (id === otherEntrant ? "00000000-0000-4000-8000-000000000000" : id)); }],
+      ["count", (body) => { body.entrants_total += 1; }],
       ["order", (body) => { [body.entrants[0], body.entrants[1]] = [body.entrants[1], body.entrants[0]]; }],
     ];
     for (const [reason, tamper] of cases) {
