@@ -9,6 +9,7 @@
 
 import { api, ApiProblem, admissionKey, eventFromQuery, isRetryable, keptAdmission, retryDelay, LONGEST_BACKOFF_MS, sleep, storedToken, storeToken } from "./api.js";
 import { showBranding } from "./branding.js";
+import { drawIsDone, offerDrawCheck, redrawDrawCheck } from "./draw-check.js";
 import { clockTime, number, setupLanguage, t, waitInWords } from "./i18n.js";
 import { proofFor } from "./pow.js";
 
@@ -74,6 +75,7 @@ async function start() {
   const ticket = await retrying(join);
   ticketId = ticket.ticket_id;
   el("page").setAttribute("aria-busy", "false");
+  offerDrawCheck({ event, ticketId, joinedAt: ticket.joined_at, startsAt, drawn: drawPassed(eventStatus) });
   followTicket(ticket);
   if (!finished) {
     connect();
@@ -360,10 +362,19 @@ function redraw() {
     showError(shownError);
   }
   showConnection(connection.state, connection.seconds === null ? null : connection.seconds * 1000, connection.cause);
+  redrawDrawCheck();
+}
+
+/** Whether a sale in `status` is past its draw: the draw happens when the pre-queue closes. */
+function drawPassed(status) {
+  return ["open", "paused", "sold_out", "closed"].includes(status);
 }
 
 function showStatus(status) {
   eventStatus = status;
+  if (drawPassed(status)) {
+    drawIsDone();
+  }
   const known = ["scheduled", "prequeue", "open", "paused", "sold_out", "closed"].includes(status);
   const badge = el("status");
   badge.textContent = known ? t(`status.${status}`) : status;
@@ -399,6 +410,7 @@ function showPlace(position, etaSeconds) {
     setProgress(0);
     return;
   }
+  drawIsDone();
   el("position").classList.remove("small");
   el("headline").textContent = position <= 1 ? t("youre_next") : t("in_line");
   el("position").textContent = number(position);

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Browser tests in a real headless Chromium against a freshly built waitroom on the embedded
 # store: the shopper's journey (journey.mjs), the queue page on a busy server and a bad network
-# (conditions.mjs), the pages' headers, languages, branding and accessibility (pages.mjs) and the
-# operators' dashboard (dashboard.mjs). The server runs from an empty directory with no
-# static_dir: every page comes out of the binary itself.
-# Usage: tests/browser/run.sh [journey|conditions|pages|dashboard|branding]...   (all by default;
+# (conditions.mjs), the pages' headers, languages, branding and accessibility (pages.mjs), the
+# operators' dashboard (dashboard.mjs) and the queue page's check of the draw (draw.mjs). The
+# server runs from an empty directory with no static_dir: every page comes out of the binary.
+# Usage: tests/browser/run.sh [journey|conditions|pages|dashboard|branding|draw]...   (all by default;
 # screenshots go to target/browser/)
 #
 # Needs Debian's chromium (apt-get install -y chromium) and Node.js with npm; playwright-core
@@ -56,7 +56,7 @@ for _ in $(seq 1 100); do
 done
 
 scripts=("$@")
-[ ${#scripts[@]} -gt 0 ] || scripts=(journey conditions pages dashboard branding)
+[ ${#scripts[@]} -gt 0 ] || scripts=(journey conditions pages dashboard branding draw)
 for script in "${scripts[@]}"; do
   WAITROOM_URL="http://127.0.0.1:$port" \
     WAITROOM_ADMIN_TOKEN=browser-test-admin \
