@@ -231,3 +231,40 @@ async fn the_verifier_checks_a_real_window_and_catches_a_reordered_one() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_windows_record_and_the_window_parameter() {
+    let app = spawn_app().await;
+
+    let document: Value = app.get("/openapi.json").await.json().await.unwrap();
+
+    let parameters = document["paths"]["/v1/events/{event}/draw"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(
+        parameters
+            .iter()
+            .any(|p| p["name"] == "window" && p["in"] == "query")
+    );
+    let schemas = &document["components"]["schemas"];
+    let fields = |schema: &str| {
+        let mut names: Vec<String> = schemas[schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{schema} is documented"))
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        fields("DrawWindows"),
+        ["closed", "page", "secret", "seed_hash"]
+    );
+    assert_eq!(
+        fields("DrawWindow"),
+        ["closes_at", "entrants_total", "opens_at", "seed", "window"]
+    );
+    assert_eq!(fields("DrawWindowPage"), ["entrants", "next", "window"]);
+    assert!(fields("Draw").contains(&"windows".to_owned()));
+}
