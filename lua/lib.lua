@@ -29,6 +29,7 @@
 --                          range, see window.lua),
 --                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
 --   win            hash    arrival window number -> its entrants so far (window.lua)
+--   wz:<window>    zset    that window's entrants: ticket id (16 bytes) by slot (window.lua)
 --   q              zset    waiting identities by score (before the draw, pre-queue entrants
 --                          all have score 0; see draw_state)
 --   dord           zset    the entrants' ticket ids (hyphenated lowercase text) by place: the

@@ -45,6 +45,9 @@ local function window_join_score(c, now, tid, last)
   redis.call('HINCRBY', PREFIX .. 'win', int(index), 1)
   local seed = redis.sha1hex(c.win_seed .. ':' .. int(index))
   local slot = tonumber(string.sub(redis.sha1hex(seed .. ':' .. uuid_text(tid)), 1, 8), 16)
+  -- The window's record for the draw's publication (window_page.lua reads it): the ticket id's
+  -- 16 bytes by slot, so equal slots go by ticket id, as in the memory store.
+  redis.call('ZADD', PREFIX .. 'wz:' .. int(index), slot, tid)
   local score = base + 1 + slot
   while #redis.call('ZRANGEBYSCORE', K.q, int(score), int(score), 'LIMIT', 0, 1) > 0 do
     if score >= base + WINDOW_SLOTS then

@@ -82,3 +82,15 @@ impl DrawPage {
         }
     }
 }
+
+/// One page of a closed arrival window's entrants in window order: ascending slot, then
+/// ascending ticket id (see [`crate::queue::window`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WindowPage {
+    /// How many joined in the window (those who left or were admitted since included).
+    pub entrants_total: u64,
+    /// The page's entrants, in window order.
+    pub entrants: Vec<TicketId>,
+    /// The cursor of the next page; `None` on the last.
+    pub next: Option<TicketId>,
+}

@@ -18,7 +18,7 @@ mod tier;
 pub use branding::{LocalText, PageBranding, PageColors, PageLink, ShopperColors, ShopperPage};
 pub use claim::{Claim, ClaimOutcome, claim_step};
 pub use color::{Rgb, contrast_ratio, readable_ink};
-pub use draw_record::{DrawPage, DrawPageOutcome, DrawPageRequest};
+pub use draw_record::{DrawPage, DrawPageOutcome, DrawPageRequest, WindowPage};
 pub use event::{
     CheckoutTarget, EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status,
 };

@@ -17,9 +17,13 @@
 //!   moment does not depend on when in the window they arrived: arriving first buys nothing.
 //! * **Window seeds** come from one secret per event: window `k`'s seed is the lowercase hex
 //!   SHA-1 of `secret + ":" + k`. The SHA-256 of the secret is published before the start; each
-//!   window's seed is published once the window has closed (with its number of entrants), and
-//!   the secret itself once no window can open any more, so anyone can recompute every window's
-//!   order and check the seeds against the published hash.
+//!   window's seed is published [`PUBLISH_AFTER_CLOSE_MS`] after the window has closed, with
+//!   its entrants in window order (ascending slot, then ascending ticket id), and the secret
+//!   itself once no window can open any more, so anyone can recompute every window's order and
+//!   check the seeds against the published hash (`GET /v1/events/{event}/draw`,
+//!   `load/verify_draw.py`). What this does not prevent: the operator knows the secret, so it
+//!   could pick ticket ids with good slots for entrants of its own; like the draw's entrants,
+//!   every published entrant is a ticket someone can be asked about.
 //! * Two entrants with the same slot (about one pair in 2^32 / n) keep their order of arrival:
 //!   the later one takes the next free score.
 //!
@@ -133,7 +137,32 @@ impl ArrivalWindows {
     pub fn window_seed(&self, index: u64) -> String {
         window_seed(&self.seed, index)
     }
+
+    /// Window `index` of a sale starting at `starts_at` if its seed and order may be published
+    /// at `now`: [`PUBLISH_AFTER_CLOSE_MS`] after it closed.
+    pub fn published_window(
+        &self,
+        starts_at: UnixMillis,
+        index: u64,
+        now: UnixMillis,
+    ) -> Option<ArrivalWindow> {
+        self.window(starts_at, index)
+            .filter(|w| now >= w.closes_at.saturating_add(PUBLISH_AFTER_CLOSE_MS))
+    }
+
+    /// Whether the secret may be published at `now`: there is one, and no window has opened
+    /// since [`PUBLISH_AFTER_CLOSE_MS`] ago or can open later.
+    pub fn secret_published(&self, starts_at: UnixMillis, now: UnixMillis) -> bool {
+        !self.seed.is_empty()
+            && self.all_closed(starts_at, now.saturating_sub(PUBLISH_AFTER_CLOSE_MS))
+    }
 }
+
+/// How long after a window closes its seed is published. Instances' clocks and the store's
+/// differ by a little: an instance running ahead must not reveal a seed while the store may
+/// still place joins in the window (a seed known in time would let a script keep only joins
+/// with a good slot, leaving and joining again until it gets one).
+pub const PUBLISH_AFTER_CLOSE_MS: i64 = 2_000;
 
 /// Window `index`'s seed derived from the event's window secret.
 pub fn window_seed(secret: &str, index: u64) -> String {
@@ -270,6 +299,22 @@ mod tests {
         let slots: Vec<u64> = order.iter().map(|t| window_slot("s", *t)).collect();
         assert!(slots.windows(2).all(|p| p[0] <= p[1]));
         assert_ne!(order, tickets);
+    }
+
+    #[test]
+    fn a_seed_is_published_two_seconds_after_its_window_closes_and_the_secret_after_the_last() {
+        let w = windows(60, 0);
+        assert_eq!(w.published_window(1_000, 0, 62_999), None);
+        assert_eq!(
+            w.published_window(1_000, 0, 63_000).map(|w| w.closes_at),
+            Some(61_000)
+        );
+        assert!(!w.secret_published(1_000, 62_999));
+        assert!(w.secret_published(1_000, 63_000));
+        let repeating = windows(60, 30);
+        assert!(repeating.published_window(0, 1, 92_000).is_some());
+        assert!(!repeating.secret_published(0, i64::MAX));
+        assert!(!ArrivalWindows::new(0, 0).secret_published(0, i64::MAX));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
     Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
     EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
-    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
 };
 use crate::queue::backoff::FollowedOutflow;
 
@@ -248,7 +248,18 @@ impl QueueStore for MemoryStore {
         &self,
         event: &EventId,
     ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
-        let entrants = self.with_event(event, |state, _| state.windows.entrants.clone())?;
+        let entrants = self.with_event(event, |state, _| state.windows.counts())?;
         Ok(entrants.unwrap_or_default())
+    }
+
+    async fn window_page(
+        &self,
+        event: &EventId,
+        window: u64,
+        request: DrawPageRequest,
+    ) -> Result<Option<WindowPage>, StoreError> {
+        let page = self.with_event(event, |state, _| state.window_page(window, request))?;
+        // An unknown event has entrants in no window, like a window nobody entered.
+        Ok(page.unwrap_or_else(|| request.after.is_none().then(WindowPage::default)))
     }
 }

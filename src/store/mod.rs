@@ -24,7 +24,10 @@
 //!   moves to the top of that range), and every entrant of the window takes `base + 1 + slot`
 //!   (the next free score up, wrapping within the range, when that one is waiting already), so
 //!   windows queue behind one another and later joins behind them all. The serving number stays
-//!   the highest score admitted: a window entrant may wait below it, and then is next.
+//!   the highest score admitted: a window entrant may wait below it, and then is next. Every
+//!   window also keeps each join it took, leaving or admitted later or not, in window order:
+//!   ascending slot, then ascending ticket id ([`QueueStore::window_page`]), so its order can
+//!   be published once it closes.
 //! * **Drain** (the leaky bucket). State: `tokens` in millionths of a shopper and `last` (ms).
 //!   Before `starts_at`, or while not open, nothing is admitted and `last` follows `now` (no credit
 //!   accrues). At the first drain at or after the start, tokens start at `burst * 1e6` with
@@ -94,7 +97,7 @@ use crate::queue::backoff::FollowedOutflow;
 use crate::domain::{
     Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
     EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
-    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
 };
 
 /// When the store acknowledges a reservation or a payment, on Redis.
@@ -252,4 +255,15 @@ pub trait QueueStore: Send + Sync + 'static {
     /// How many shoppers joined in each arrival window entered so far, by window number (see
     /// "Arrival windows" above); empty for an unknown event.
     async fn window_entrants(&self, event: &EventId) -> Result<BTreeMap<u64, u64>, StoreError>;
+
+    /// One page of arrival window `window`'s entrants in window order (see "Arrival windows"
+    /// above); `None` when `request.after` is not one of them. A window nobody entered, or an
+    /// unknown event, has none. Whether the window has closed, so that its order may be
+    /// published, is the caller's business.
+    async fn window_page(
+        &self,
+        event: &EventId,
+        window: u64,
+        request: DrawPageRequest,
+    ) -> Result<Option<WindowPage>, StoreError>;
 }

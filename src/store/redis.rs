@@ -16,6 +16,7 @@ mod audit;
 mod connection;
 mod draw;
 mod replies;
+mod windows;
 
 use std::sync::Arc;
 
@@ -29,7 +30,7 @@ use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
     Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
     EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
-    PresenceReport, PurchaseLimit, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    PresenceReport, PurchaseLimit, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
 };
 use crate::queue::backoff::FollowedOutflow;
 
@@ -547,6 +548,15 @@ impl QueueStore for RedisStore {
             1 => Ok(true),
             other => Err(unexpected(&other.to_string(), "follow")),
         }
+    }
+
+    async fn window_page(
+        &self,
+        event: &EventId,
+        window: u64,
+        request: DrawPageRequest,
+    ) -> Result<Option<WindowPage>, StoreError> {
+        self.read_window_page(event, window, request).await
     }
 
     async fn window_entrants(

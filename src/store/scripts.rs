@@ -53,6 +53,7 @@ pub(crate) struct Scripts {
     pub(crate) claim: Script,
     pub(crate) followed: Script,
     pub(crate) follow: Script,
+    pub(crate) window_page: Script,
 }
 
 impl Scripts {
@@ -77,6 +78,8 @@ impl Scripts {
             claim: Script::new(lua!("claim")),
             followed: Script::new(lua!("followed")),
             follow: Script::new(lua!("follow")),
+            // Touches one key it is given, so it needs nothing from lib.lua.
+            window_page: Script::new(include_str!("../../lua/window_page.lua")),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::clock::UnixMillis;
 use crate::domain::{
     Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
     EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
-    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
 };
 use crate::queue::backoff::FollowedOutflow;
 use crate::store::{QueueStore, StoreError};
@@ -206,5 +206,18 @@ impl QueueStore for TimedStore {
         event: &EventId,
     ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
         timed("window_entrants", self.inner.window_entrants(event)).await
+    }
+
+    async fn window_page(
+        &self,
+        event: &EventId,
+        window: u64,
+        request: DrawPageRequest,
+    ) -> Result<Option<WindowPage>, StoreError> {
+        timed(
+            "window_page",
+            self.inner.window_page(event, window, request),
+        )
+        .await
     }
 }

@@ -108,7 +108,7 @@ crate::on_both_stores! {
 }
 
 /// Runs `load/verify_draw.py` against `base`; its exit code and output.
-async fn run_verifier(base: &str, event: &str, ticket: Option<&str>) -> (i32, String) {
+pub(crate) async fn run_verifier(base: &str, event: &str, ticket: Option<&str>) -> (i32, String) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/load/verify_draw.py");
     let mut command = tokio::process::Command::new("python3");
     command.arg(script).arg(base).arg(event);
@@ -121,7 +121,7 @@ async fn run_verifier(base: &str, event: &str, ticket: Option<&str>) -> (i32, St
 }
 
 /// Serves `body` as the answer to every request, on a port of its own; its base URL.
-async fn serve_forever(body: String) -> String {
+pub(crate) async fn serve_forever(body: String) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

@@ -28,3 +28,4 @@ mod socket_caps;
 mod test_app;
 mod tickets;
 mod visitor_cookie;
+mod window_draw;

@@ -1,9 +1,9 @@
 //! Arrival windows: inside a window arrivals are ordered by their seeded slots, windows queue
 //! behind one another, and bots first through the door gain nothing.
 
-use waitroom::domain::{EventConfig, Identity, TicketId};
+use waitroom::domain::{DrawPageRequest, EventConfig, EventId, Identity, TicketId, WindowPage};
 use waitroom::queue::ArrivalWindows;
-use waitroom::queue::window::{secret_matches, window_order};
+use waitroom::queue::window::{secret_matches, window_order, window_slot};
 
 use crate::harness::{Harness, T0, open_sale, shopper};
 
@@ -139,6 +139,97 @@ pub async fn bots_first_through_the_door_gain_no_share_of_admissions(h: &Harness
         .count();
     let share = bots as f64 / 250.0;
     assert!((0.025..=0.175).contains(&share), "bots' share {share}");
+}
+
+/// Every entrant of window `window`, following the cursor through pages of `limit`.
+async fn window_record(h: &Harness, event: &EventId, window: u64, limit: u32) -> Vec<TicketId> {
+    let mut entrants = Vec::new();
+    let mut after = None;
+    loop {
+        let page = h
+            .store
+            .window_page(event, window, DrawPageRequest { after, limit })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(page.entrants.len() <= limit as usize);
+        entrants.extend(page.entrants);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return entrants,
+        }
+    }
+}
+
+pub async fn a_window_keeps_every_entrant_in_slot_order_after_they_leave_or_are_let_through(
+    h: &Harness,
+) {
+    let config = windowed("spring", 60, 0);
+    let seed = config.arrival_windows.window_seed(0);
+    let event = h.create(config).await;
+    h.change(&event, |c| c.outflow_milli_per_second = 1).await;
+    let tickets = h.join_all(&event, 1..=10).await;
+    let gone = &tickets[0];
+    h.store
+        .leave(&event, &gone.identity, gone.ticket_id)
+        .await
+        .unwrap();
+    h.change(&event, |c| {
+        c.outflow_burst = 3;
+        c.outflow_milli_per_second = 1_000_000;
+    })
+    .await;
+    h.set_time(T0 + 60_000);
+    let admitted = h.drain_identities(&event).await;
+
+    let record = window_record(h, &event, 0, 4).await;
+
+    assert_eq!(admitted.len(), 3);
+    let mut expected: Vec<TicketId> = tickets.iter().map(|t| t.ticket_id).collect();
+    expected.sort_by_key(|t| (window_slot(&seed, *t), *t));
+    assert_eq!(
+        record, expected,
+        "slot order, the one who left and those let through kept"
+    );
+    let first = h
+        .store
+        .window_page(
+            &event,
+            0,
+            DrawPageRequest {
+                after: None,
+                limit: 1_000,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.entrants_total, first.next), (10, None));
+    let stranger = DrawPageRequest {
+        after: Some(TicketId::random()),
+        limit: 10,
+    };
+    assert_eq!(
+        h.store.window_page(&event, 0, stranger).await.unwrap(),
+        None
+    );
+    let nobody = DrawPageRequest {
+        after: None,
+        limit: 10,
+    };
+    assert_eq!(
+        h.store.window_page(&event, 1, nobody).await.unwrap(),
+        Some(WindowPage::default())
+    );
+    let unknown = EventId::parse("nothing").unwrap();
+    assert_eq!(
+        h.store.window_page(&unknown, 0, nobody).await.unwrap(),
+        Some(WindowPage::default())
+    );
+    assert_eq!(
+        h.store.window_page(&unknown, 0, stranger).await.unwrap(),
+        None
+    );
 }
 
 fn bot(n: usize) -> Identity {

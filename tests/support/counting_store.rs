@@ -251,4 +251,14 @@ impl QueueStore for CountingStore {
         self.count("window_entrants");
         self.inner.window_entrants(event).await
     }
+
+    async fn window_page(
+        &self,
+        event: &EventId,
+        window: u64,
+        request: waitroom::domain::DrawPageRequest,
+    ) -> Result<Option<waitroom::domain::WindowPage>, StoreError> {
+        self.count("window_page");
+        self.inner.window_page(event, window, request).await
+    }
 }

@@ -274,4 +274,13 @@ impl QueueStore for ScriptedStore {
     ) -> Result<std::collections::BTreeMap<u64, u64>, StoreError> {
         Err(not_scripted())
     }
+
+    async fn window_page(
+        &self,
+        _event: &EventId,
+        _window: u64,
+        _request: crate::domain::DrawPageRequest,
+    ) -> Result<Option<crate::domain::WindowPage>, StoreError> {
+        Err(not_scripted())
+    }
 }

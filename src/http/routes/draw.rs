@@ -1,5 +1,6 @@
 //! `GET /v1/events/{event}/draw`: the lottery's public record, from which anyone recomputes the
-//! pre-queue's order (see [`crate::queue::draw`]).
+//! pre-queue's order (see [`crate::queue::draw`]) and each closed arrival window's
+//! ([`super::draw_windows`]).
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{DrawPageOutcome, DrawPageRequest, TicketId};
 use crate::error::ApiError;
 use crate::http::paths::EventPath;
+use crate::http::routes::draw_windows::{WindowsView, windows_view};
 use crate::http::routes::tickets::event_config;
 use crate::http::state::AppState;
 
@@ -24,6 +26,9 @@ pub struct DrawQuery {
     /// The last ticket id of the previous page (its `next`); omitted for the first page.
     #[param(value_type = Option<String>, format = Uuid)]
     after: Option<String>,
+    /// Page arrival window `window`'s entrants (in `windows.page`) instead of the pre-queue's.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    window: Option<String>,
     /// Entrants per page, 1 to 1000 (default 100).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
@@ -55,6 +60,9 @@ pub struct DrawView {
     /// The `after` of the next page; `null` on the last page and before the draw.
     #[schema(value_type = Option<String>, format = Uuid)]
     pub next: Option<TicketId>,
+    /// The arrival windows' record, for an event with arrival windows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<WindowsView>,
 }
 
 impl DrawQuery {
@@ -79,17 +87,28 @@ impl DrawQuery {
         };
         Ok(DrawPageRequest { after, limit })
     }
+
+    /// The window asked for, if any, or the 422 saying it is not a window number.
+    fn window(&self) -> Result<Option<u64>, ApiError> {
+        self.window
+            .as_deref()
+            .map(|text| {
+                text.parse::<u64>()
+                    .map_err(|_| ApiError::invalid_field("window", "a window number (0, 1, ...)"))
+            })
+            .transpose()
+    }
 }
 
 /// `GET /v1/events/{event}/draw`.
 #[utoipa::path(get, path = "/v1/events/{event}/draw", tag = "shoppers",
     summary = "The pre-queue lottery's public record, to check the draw",
-    description = "Before the draw: `seed_hash` only. When the pre-queue closes (at the start): `entrants_commitment`. After the draw: the `seed` and the entrants' ticket ids in draw order, paged with `after` and `limit`. Anyone can check that SHA-256(seed) is `seed_hash`, that the published entrants hash to `entrants_commitment`, and that sorting them by SHA-256(`seed:entrants_commitment:ticket_id`) gives the published order; `load/verify_draw.py` does it.",
+    description = "Before the draw: `seed_hash` only. When the pre-queue closes (at the start): `entrants_commitment`. After the draw: the `seed` and the entrants' ticket ids in draw order, paged with `after` and `limit`. Anyone can check that SHA-256(seed) is `seed_hash`, that the published entrants hash to `entrants_commitment`, and that sorting them by SHA-256(`seed:entrants_commitment:ticket_id`) gives the published order; `load/verify_draw.py` does it. An event with arrival windows adds `windows`: the window secret's `seed_hash` from the event's creation; each window's `seed` and entrant count 2 s after it closes (`closed`), its entrants in window order with `?window=N` (paged with `after` and `limit`, in `windows.page`; the pre-queue's `entrants` are then left out); the `secret` once no window can open any more. Sorting a window's entrants by the first 32 bits of SHA-1(`seed:ticket_id`), then by ticket id, gives the published order.",
     params(EventPath, DrawQuery),
     responses(
         (status = 200, description = "the draw's record", body = DrawView),
         (status = 404, description = "no such event"),
-        (status = 422, description = "validation_failed: `after` is not a ticket id of this draw, or `limit` is not 1 to 1000"),
+        (status = 422, description = "validation_failed: `after` is not a ticket id of this draw (or of the window asked for), `limit` is not 1 to 1000, or `window` names no window published yet"),
         (status = 503, description = "the store is unavailable (Retry-After)"),
     ))]
 pub async fn draw(
@@ -99,8 +118,25 @@ pub async fn draw(
 ) -> Result<Json<DrawView>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid_field("query", e.body_text()))?;
     let request = query.request()?;
+    let window = query.window()?;
     let config = event_config(&state, &event).await?;
-    let page = match state.store.draw_page(&event, request).await? {
+    // A window's page takes `after` and `limit`; the pre-queue then answers without entrants.
+    let prequeue_request = match window {
+        Some(_) => DrawPageRequest {
+            after: None,
+            limit: 0,
+        },
+        None => request,
+    };
+    let windows = windows_view(
+        &state,
+        &event,
+        &config,
+        window.map(|index| (index, request)),
+        state.now(),
+    )
+    .await?;
+    let page = match state.store.draw_page(&event, prequeue_request).await? {
         DrawPageOutcome::Page(page) => page,
         DrawPageOutcome::UnknownCursor => {
             return Err(ApiError::invalid_field(
@@ -119,7 +155,8 @@ pub async fn draw(
         drawn,
         seed: page.seed.filter(|_| drawn),
         entrants_total: drawn.then_some(page.entrants_total),
-        entrants: drawn.then_some(page.entrants),
+        entrants: (drawn && window.is_none()).then_some(page.entrants),
         next: page.next,
+        windows,
     }))
 }

@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod checkout_health;
 pub mod dashboard;
 pub mod draw;
+pub mod draw_windows;
 pub mod events;
 pub mod invitations;
 pub mod operations;

@@ -1,12 +1,14 @@
-//! Arrival windows in the memory store: each window entered reserves its range of scores, and an
-//! entrant takes the score its slot gives (see [`crate::queue::window`]; `lua/window.lua` is the
-//! same for Redis).
+//! Arrival windows in the memory store: each window entered reserves its range of scores, an
+//! entrant takes the score its slot gives, and every window keeps its entrants by slot for the
+//! draw's record (see [`crate::queue::window`]; `lua/window.lua` and `lua/window_page.lua` are
+//! the same for Redis).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use super::state::EventState;
 use crate::clock::UnixMillis;
-use crate::domain::TicketId;
+use crate::domain::{DrawPageRequest, TicketId, WindowPage};
 use crate::queue::WINDOW_SLOTS;
 use crate::queue::window::{next_free_candidate, window_score, window_seed, window_slot};
 
@@ -15,8 +17,53 @@ use crate::queue::window::{next_free_candidate, window_score, window_seed, windo
 pub(super) struct WindowRanges {
     /// The latest window entered and the score below its range.
     current: Option<(u64, u64)>,
+    /// Every join each window took, in window order: (slot, ticket id). About 40 bytes an
+    /// entrant, kept for the event's life so the order can be published once the window closes.
+    entrants: BTreeMap<u64, BTreeSet<(u64, TicketId)>>,
+}
+
+impl WindowRanges {
     /// Entrants per window entered.
-    pub(super) entrants: BTreeMap<u64, u64>,
+    pub(super) fn counts(&self) -> BTreeMap<u64, u64> {
+        self.entrants
+            .iter()
+            .map(|(index, entrants)| (*index, entrants.len() as u64))
+            .collect()
+    }
+
+    /// A page of window `index`'s entrants after `request.after`; `None` when the cursor is not
+    /// an entrant of the window. `seed` is the window's seed (it gives the cursor's slot).
+    pub(super) fn page(
+        &self,
+        index: u64,
+        seed: &str,
+        request: DrawPageRequest,
+    ) -> Option<WindowPage> {
+        let none = BTreeSet::new();
+        let entrants = self.entrants.get(&index).unwrap_or(&none);
+        let from = match request.after {
+            None => Bound::Unbounded,
+            Some(after) => {
+                let key = (window_slot(seed, after), after);
+                if !entrants.contains(&key) {
+                    return None;
+                }
+                Bound::Excluded(key)
+            }
+        };
+        let mut rest = entrants.range((from, Bound::Unbounded));
+        let page: Vec<TicketId> = rest
+            .by_ref()
+            .take(request.limit as usize)
+            .map(|(_, ticket)| *ticket)
+            .collect();
+        let next = rest.next().and(page.last().copied());
+        Some(WindowPage {
+            entrants_total: entrants.len() as u64,
+            entrants: page,
+            next,
+        })
+    }
 }
 
 impl EventState {
@@ -33,13 +80,24 @@ impl EventState {
                 base
             }
         };
-        *self.windows.entrants.entry(window.index).or_insert(0) += 1;
         let seed = window_seed(&self.config.arrival_windows.seed, window.index);
-        let mut score = window_score(base, window_slot(&seed, ticket_id));
+        let slot = window_slot(&seed, ticket_id);
+        self.windows
+            .entrants
+            .entry(window.index)
+            .or_default()
+            .insert((slot, ticket_id));
+        let mut score = window_score(base, slot);
         while self.queue.contains_key(&score) {
             score = next_free_candidate(base, score);
         }
         self.ranks.insert(score);
         Some(score)
+    }
+
+    /// A page of window `index`'s entrants (see [`WindowRanges::page`]).
+    pub(super) fn window_page(&self, index: u64, request: DrawPageRequest) -> Option<WindowPage> {
+        let seed = window_seed(&self.config.arrival_windows.seed, index);
+        self.windows.page(index, &seed, request)
     }
 }
