@@ -3,12 +3,12 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::test_app::{assert_problem, event_body, spawn_app};
+use crate::test_app::{assert_field_error, assert_problem, event_body, spawn_app};
 
 crate::on_both_stores! {
     async fn an_event_set_to_a_one_minute_window_keeps_its_secret_through_changes() {
         let app = spawn_app().await;
-        let mut body = event_body("drop", app.now(), 100);
+        let mut body = event_body("drop", app.now() + 60_000, 100);
         body["opening_window_seconds"] = json!(60);
         let created = app.create_event(&body).await;
         assert_eq!(created.status(), StatusCode::CREATED);
@@ -29,6 +29,39 @@ crate::on_both_stores! {
         let event: Value = app.admin(Method::GET, "/v1/admin/events/drop").send().await.unwrap().json().await.unwrap();
         assert_eq!((event["opening_window_seconds"].clone(), event["arrival_window_seconds"].clone()), (json!(0), json!(30)));
         assert_eq!(event["window_seed_hash"], hash.as_str(), "the secret is drawn once");
+    }
+
+    async fn once_the_sale_has_started_its_windows_cannot_move() {
+        let app = spawn_app().await;
+        let mut body = event_body("drop", app.now() + 60_000, 100);
+        body["opening_window_seconds"] = json!(60);
+        assert_eq!(app.create_event(&body).await.status(), StatusCode::CREATED);
+        app.clock.advance_ms(60_000);
+
+        for (change, field) in [
+            (json!({ "opening_window_seconds": 30 }), "opening_window_seconds"),
+            (json!({ "opening_window_seconds": 0 }), "opening_window_seconds"),
+            (json!({ "arrival_window_seconds": 10 }), "arrival_window_seconds"),
+            (json!({ "starts_at": "2030-01-01T00:00:00Z" }), "starts_at"),
+        ] {
+            let refused = app
+                .admin(Method::PATCH, "/v1/admin/events/drop")
+                .json(&change)
+                .send()
+                .await
+                .unwrap();
+            assert_field_error(refused, field).await;
+        }
+
+        let event: Value = app.admin(Method::GET, "/v1/admin/events/drop").send().await.unwrap().json().await.unwrap();
+        assert_eq!((event["opening_window_seconds"].clone(), event["arrival_window_seconds"].clone()), (json!(60), json!(0)));
+        let renamed = app
+            .admin(Method::PATCH, "/v1/admin/events/drop")
+            .json(&json!({ "name": "Still the same windows" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(renamed.status(), StatusCode::OK, "other settings still change");
     }
 
     async fn a_window_longer_than_a_day_is_refused_and_nothing_is_created() {
