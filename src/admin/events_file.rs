@@ -109,6 +109,12 @@ pub async fn apply_events(
                 );
                 config.created_at = current.created_at;
                 config.operator_status = current.operator_status;
+                if let Some(field) = current.fixed_window_setting(&config, now) {
+                    // As through the API: the sale has started, its windows stay.
+                    tracing::warn!(event = %id, field, "the events file moves the arrival windows of a started sale: kept as they are");
+                    config.arrival_windows = current.arrival_windows.clone();
+                    config.starts_at = current.starts_at;
+                }
                 // Only the settings the file changes are written, so a pause or any other
                 // change made meanwhile through the API stays.
                 let change = EventChange::between(current, &config)

@@ -153,6 +153,30 @@ pub struct JoinDefences {
 }
 
 impl EventConfig {
+    /// The setting `changed` may not move at `now`, if any: once a sale with arrival windows has
+    /// started its windows stay as they are (arrivals are already placed by them, and a closed
+    /// window's seed may be public, so a moved boundary could reopen a window whose order anyone
+    /// can compute); turning them on or off then is refused too, as is moving the start.
+    pub fn fixed_window_setting(
+        &self,
+        changed: &EventConfig,
+        now: UnixMillis,
+    ) -> Option<&'static str> {
+        if now < self.starts_at {
+            return None;
+        }
+        let (before, after) = (&self.arrival_windows, &changed.arrival_windows);
+        if before.opening_seconds != after.opening_seconds {
+            Some("opening_window_seconds")
+        } else if before.every_seconds != after.every_seconds {
+            Some("arrival_window_seconds")
+        } else if before.is_on() && self.starts_at != changed.starts_at {
+            Some("starts_at")
+        } else {
+            None
+        }
+    }
+
     /// The outflow in shoppers per second.
     pub fn outflow_per_second(&self) -> f64 {
         self.outflow_milli_per_second as f64 / 1000.0

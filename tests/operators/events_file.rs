@@ -254,3 +254,45 @@ fn a_checkout_target_is_set_in_the_events_file_and_checked_there() {
     let mistakes = read_events_file(&path, 0).unwrap_err().join("\n");
     assert!(mistakes.contains("events[0].checkout_target"), "{mistakes}");
 }
+
+#[tokio::test]
+async fn a_saved_file_cannot_move_the_windows_of_a_started_sale() {
+    use waitroom::admin::events_file::apply_events;
+    use waitroom::clock::ManualClock;
+    use waitroom::store::QueueStore;
+    use waitroom::store::audit::MemoryAuditLog;
+    use waitroom::store::memory::MemoryStore;
+
+    let dir = scratch("windows-fixed");
+    let path = dir.join("events.toml");
+    let windowed = |opening: u32| format!("{SALE}opening_window_seconds = {opening}\n");
+    std::fs::write(&path, windowed(60)).unwrap();
+    let first = read_events_file(&path, 0).unwrap();
+    let starts_at = first[0].starts_at;
+    let store = MemoryStore::new(Arc::new(ManualClock::new(starts_at - 60_000)));
+    let audit = MemoryAuditLog::default();
+    apply_events(&store, &audit, first, &path, starts_at - 60_000)
+        .await
+        .unwrap();
+    let id = EventId::parse("filed-sale").unwrap();
+
+    // Before the start the file may change them ...
+    std::fs::write(&path, windowed(30)).unwrap();
+    let before_start = read_events_file(&path, 0).unwrap();
+    apply_events(&store, &audit, before_start, &path, starts_at - 1)
+        .await
+        .unwrap();
+    let event = store.event(&id).await.unwrap().unwrap();
+    assert_eq!(event.arrival_windows.opening_seconds, 30);
+
+    // ... after it, not: the windows stay, the rest of the save applies.
+    let moved = windowed(90).replace("Filed sale", "Renamed sale");
+    std::fs::write(&path, moved).unwrap();
+    let after_start = read_events_file(&path, 0).unwrap();
+    apply_events(&store, &audit, after_start, &path, starts_at)
+        .await
+        .unwrap();
+    let event = store.event(&id).await.unwrap().unwrap();
+    assert_eq!(event.arrival_windows.opening_seconds, 30);
+    assert_eq!(event.name, "Renamed sale");
+}

@@ -209,7 +209,13 @@ pub async fn change(
     // The body is checked against the settings as read; the store then writes only the
     // settings it changes, so a change made meanwhile through another instance stays.
     let changed = body.apply(current.clone())?;
-    check_windows_stay(&current, &changed, state.now())?;
+    if let Some(field) = current.fixed_window_setting(&changed, state.now()) {
+        return Err(ApiError::invalid_field(
+            field,
+            "fixed once the sale has started: arrivals are already placed by the arrival windows \
+             and closed windows' seeds may be public",
+        ));
+    }
     let change = EventChange::between(&current, &changed).map_err(ApiError::internal)?;
     if !change.is_empty() {
         let updated = state.store.change_event(&event, &change).await;
@@ -228,32 +234,6 @@ pub async fn change(
     }
     tracing::info!(%event, "event changed");
     Ok(Json(detail_view(&state, &event).await?))
-}
-
-/// Once a sale with arrival windows has started, its windows stay as they are: arrivals are
-/// already placed by them, and a closed window's seed may be public, so moving a boundary could
-/// reopen a window whose order anyone can compute. Turning windows on or off is refused too.
-fn check_windows_stay(
-    current: &EventConfig,
-    changed: &EventConfig,
-    now: UnixMillis,
-) -> Result<(), ApiError> {
-    const FIXED: &str = "fixed once the sale has started: arrivals are already placed by the \
-                         arrival windows and closed windows' seeds may be public";
-    if now < current.starts_at {
-        return Ok(());
-    }
-    let (before, after) = (&current.arrival_windows, &changed.arrival_windows);
-    if before.opening_seconds != after.opening_seconds {
-        return Err(ApiError::invalid_field("opening_window_seconds", FIXED));
-    }
-    if before.every_seconds != after.every_seconds {
-        return Err(ApiError::invalid_field("arrival_window_seconds", FIXED));
-    }
-    if before.is_on() && current.starts_at != changed.starts_at {
-        return Err(ApiError::invalid_field("starts_at", FIXED));
-    }
-    Ok(())
 }
 
 async fn detail_view(state: &AppState, event: &EventId) -> Result<AdminEventView, ApiError> {
