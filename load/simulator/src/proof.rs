@@ -2,14 +2,20 @@
 //! nonce such that SHA-256 of `challenge + ":" + nonce` starts with `difficulty` zero bits, and
 //! join with both. Shoppers and bots pay alike; the time each solve took goes into the report
 //! (`proof solve`, `bot proof solve`).
+//!
+//! With `shoppers.device_hashes_per_second` set, a shopper's solve stands for one on the
+//! shopper's own device: the search still runs here at the event's difficulty (the server checks
+//! every proof), and the shopper then waits until the hashes it took would have taken at the
+//! device's rate (`proof solve` is that whole time; `proof search here` the search alone). Bots
+//! are never slowed this way: they pay the search as it runs here.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::api::Identity;
-use crate::recorder::Endpoint;
+use crate::recorder::{Actor, Endpoint};
 use crate::sale::Sale;
 
 /// The smallest decimal nonce whose `challenge:nonce` hash starts with `difficulty` zero bits:
@@ -27,6 +33,18 @@ pub fn solve(challenge: &str, difficulty: u8) -> String {
         }
         nonce = nonce.wrapping_add(1);
     }
+}
+
+/// How many hashes [`solve`] tried to find `nonce`: it counts up from 0.
+pub fn hashes_tried(nonce: &str) -> u64 {
+    nonce.parse::<u64>().map_or(1, |n| n.saturating_add(1))
+}
+
+/// How long `hashes` take on a device doing `per_second` of them; `None` when no device rate
+/// is modelled (0).
+pub fn device_time(hashes: u64, per_second: f64) -> Option<Duration> {
+    (per_second.is_finite() && per_second > 0.0)
+        .then(|| Duration::from_secs_f64(hashes as f64 / per_second))
 }
 
 /// How many zero bits `hash` starts with.
@@ -61,9 +79,15 @@ pub async fn prove(sale: &Sale, who: &Identity) -> Option<Value> {
     let nonce = tokio::task::spawn_blocking(move || solve(&puzzle, difficulty))
         .await
         .ok()?;
-    sale.api
-        .recorder()
-        .latency(who.actor, Endpoint::ProofSolve, started.elapsed());
+    let recorder = sale.api.recorder();
+    let device_rate = sale.scenario.shoppers.device_hashes_per_second;
+    if who.actor == Actor::Shopper
+        && let Some(on_device) = device_time(hashes_tried(&nonce), device_rate)
+    {
+        recorder.latency(who.actor, Endpoint::ProofSearch, started.elapsed());
+        tokio::time::sleep_until((started + on_device).into()).await;
+    }
+    recorder.latency(who.actor, Endpoint::ProofSolve, started.elapsed());
     Some(json!({"challenge": challenge, "nonce": nonce}))
 }
 
@@ -73,6 +97,24 @@ mod tests {
 
     fn bits_of(challenge: &str, nonce: &str) -> u32 {
         leading_zero_bits(&Sha256::digest(format!("{challenge}:{nonce}").as_bytes()))
+    }
+
+    #[test]
+    fn a_device_takes_the_hashes_tried_at_its_rate() {
+        assert_eq!(hashes_tried("0"), 1);
+        assert_eq!(hashes_tried("1023"), 1024);
+        assert_eq!(
+            device_time(144_000, 144_000.0),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            device_time(hashes_tried("71"), 1_000.0),
+            Some(Duration::from_millis(72))
+        );
+        assert_eq!(device_time(1_000, 0.0), None);
+        let nonce = solve("p1.sale.1.12.abc.def", 8);
+        assert!(bits_of("p1.sale.1.12.abc.def", &nonce) >= 8);
+        assert_eq!(hashes_tried(&nonce), nonce.parse::<u64>().unwrap() + 1);
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum Endpoint {
     Challenge,
     /// Finding a proof-of-work nonce (the client's own work, no request).
     ProofSolve,
+    /// The part of a modelled device's solve spent searching on the load generator (queueing
+    /// for a thread included): when it exceeds the device's time, the load generator lagged.
+    ProofSearch,
     Join,
     Ticket,
     Leave,
@@ -47,6 +50,7 @@ impl Endpoint {
             Self::EventState => "event state",
             Self::Challenge => "challenge",
             Self::ProofSolve => "proof solve",
+            Self::ProofSearch => "proof search here",
             Self::Join => "join",
             Self::Ticket => "ticket",
             Self::Leave => "leave",

@@ -279,7 +279,8 @@ async fn sleep_until_some(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// Creates the event through the admin API.
+/// Creates the event through the admin API and checks that the server took the arrival
+/// windows asked (a server that ignored them would play a different sale).
 async fn create_event(
     api: &Api,
     scenario: &Scenario,
@@ -287,6 +288,39 @@ async fn create_event(
     timeline: &Timeline,
     inventory: &[(String, u64)],
 ) -> Result<(), RunError> {
+    let body = event_body(scenario, event_id, timeline, inventory);
+    let reply = api
+        .create_event(&body)
+        .await
+        .map_err(|e| RunError::Setup(format!("cannot reach {}: {e}", api.base())))?;
+    if !reply.is_success() {
+        return Err(RunError::CreateEvent {
+            status: reply.status,
+            body: reply.body,
+        });
+    }
+    let plan = &scenario.event;
+    for (field, asked) in [
+        ("opening_window_seconds", plan.opening_window_seconds),
+        ("arrival_window_seconds", plan.arrival_window_seconds),
+    ] {
+        let took = reply.body.get(field).and_then(Value::as_u64);
+        if asked > 0 && took != Some(u64::from(asked)) {
+            return Err(RunError::Setup(format!(
+                "the server created the event with {field} {took:?}, not {asked}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The admin API's body for the scenario's event (`POST /v1/admin/events`).
+fn event_body(
+    scenario: &Scenario,
+    event_id: &str,
+    timeline: &Timeline,
+    inventory: &[(String, u64)],
+) -> Value {
     let plan = &scenario.event;
     let mut body = json!({
         "id": event_id,
@@ -303,24 +337,19 @@ async fn create_event(
     if plan.proof_difficulty > 0 {
         body["proof_difficulty"] = json!(plan.proof_difficulty);
     }
+    if plan.opening_window_seconds > 0 {
+        body["opening_window_seconds"] = json!(plan.opening_window_seconds);
+    }
+    if plan.arrival_window_seconds > 0 {
+        body["arrival_window_seconds"] = json!(plan.arrival_window_seconds);
+    }
     if let Some(max_active) = plan.max_active {
         body["max_active"] = json!(max_active);
     }
     if scenario.shoppers.arrival == Arrival::Prequeue {
         body["prequeue_opens_at"] = json!(to_rfc3339(timeline.created_ms));
     }
-    let reply = api
-        .create_event(&body)
-        .await
-        .map_err(|e| RunError::Setup(format!("cannot reach {}: {e}", api.base())))?;
-    if reply.is_success() {
-        Ok(())
-    } else {
-        Err(RunError::CreateEvent {
-            status: reply.status,
-            body: reply.body,
-        })
-    }
+    body
 }
 
 /// An event-id-safe version of a scenario name.
@@ -375,5 +404,32 @@ mod tests {
     fn a_scenario_name_becomes_a_valid_event_id_part() {
         assert_eq!(slug("Flash Sale #1"), "flash-sale--1");
         assert_eq!(slug("!!!"), "sale");
+    }
+
+    fn body_of(toml: &str) -> Value {
+        let scenario = Scenario::parse(toml).unwrap_or_default();
+        let timeline = Timeline::plan(&scenario, 1_767_225_600_000);
+        event_body(&scenario, "sim-x", &timeline, &scenario.inventory())
+    }
+
+    #[test]
+    fn the_event_is_created_with_the_scenarios_arrival_windows_and_proof() {
+        let body = body_of(
+            "[event]\nopening_window_seconds = 60\narrival_window_seconds = 10\n\
+             proof_difficulty = 3\n",
+        );
+        assert_eq!(body["opening_window_seconds"], json!(60));
+        assert_eq!(body["arrival_window_seconds"], json!(10));
+        assert_eq!(body["proof_difficulty"], json!(3));
+        assert_eq!(body["mode"], json!("queue"));
+        assert_eq!(body["starts_at"], json!("2026-01-01T00:00:06Z"));
+    }
+
+    #[test]
+    fn windows_left_at_zero_are_not_sent() {
+        let body = body_of("");
+        assert!(body.get("opening_window_seconds").is_none());
+        assert!(body.get("arrival_window_seconds").is_none());
+        assert!(body.get("proof_difficulty").is_none());
     }
 }

@@ -51,6 +51,11 @@ pub struct EventPlan {
     pub abandon_after_seconds: u32,
     /// Leading zero bits of the proof of work every join must carry (0: none asked).
     pub proof_difficulty: u8,
+    /// Seconds after the start whose arrivals the server orders by a seeded draw rather than by
+    /// arrival time (0: off, plain first in, first out).
+    pub opening_window_seconds: u32,
+    /// Every later span of this many seconds is ordered the same way (0: off).
+    pub arrival_window_seconds: u32,
 }
 
 impl Default for EventPlan {
@@ -64,6 +69,8 @@ impl Default for EventPlan {
             skus: 1,
             abandon_after_seconds: 60,
             proof_difficulty: 0,
+            opening_window_seconds: 0,
+            arrival_window_seconds: 0,
         }
     }
 }
@@ -103,6 +110,13 @@ pub struct ShopperPlan {
     pub quantity: u32,
     /// Pause between admission and checkout, as a person reading the page.
     pub think_ms: u64,
+    /// Where a join needs a proof of work: the hashes per second of a shopper's own device.
+    /// The hash search is still done here, at the event's difficulty, but the shopper joins
+    /// only once `hashes tried / device_hashes_per_second` has passed since the search began,
+    /// as if each shopper solved on their own phone or laptop rather than on this one machine
+    /// (bots are not slowed: they pay the search as it runs here). 0, the default: the shopper
+    /// joins as soon as the search here ends.
+    pub device_hashes_per_second: f64,
 }
 
 impl Default for ShopperPlan {
@@ -117,6 +131,7 @@ impl Default for ShopperPlan {
             unpaid_share: 0.05,
             quantity: 1,
             think_ms: 100,
+            device_hashes_per_second: 0.0,
         }
     }
 }
@@ -255,6 +270,12 @@ impl Scenario {
         {
             return invalid("shoppers", "durations must be positive");
         }
+        if !non_negative(self.shoppers.device_hashes_per_second) {
+            return invalid(
+                "shoppers.device_hashes_per_second",
+                "must be 0 (off) or a positive rate",
+            );
+        }
         if self.shoppers.quantity == 0 {
             return invalid("shoppers.quantity", "must be at least 1");
         }
@@ -311,6 +332,30 @@ mod tests {
     #[test]
     fn a_share_above_one_is_refused() {
         let scenario = Scenario::parse("[shoppers]\nwebsocket_share = 1.5\n").unwrap();
+        assert!(scenario.validate().is_err());
+    }
+
+    #[test]
+    fn arrival_windows_and_the_device_rate_are_read_and_default_to_off() {
+        let defaults = Scenario::parse("").unwrap();
+        assert_eq!(defaults.event.opening_window_seconds, 0);
+        assert_eq!(defaults.event.arrival_window_seconds, 0);
+        assert_eq!(defaults.shoppers.device_hashes_per_second, 0.0);
+        let scenario = Scenario::parse(
+            "[event]\nopening_window_seconds = 60\narrival_window_seconds = 10\n\
+             [shoppers]\ndevice_hashes_per_second = 144000.0\n",
+        )
+        .unwrap();
+        assert!(scenario.validate().is_ok());
+        assert_eq!(scenario.event.opening_window_seconds, 60);
+        assert_eq!(scenario.event.arrival_window_seconds, 10);
+        assert_eq!(scenario.shoppers.device_hashes_per_second, 144_000.0);
+    }
+
+    #[test]
+    fn a_negative_window_or_device_rate_is_refused() {
+        assert!(Scenario::parse("[event]\nopening_window_seconds = -1\n").is_err());
+        let scenario = Scenario::parse("[shoppers]\ndevice_hashes_per_second = -5.0\n").unwrap();
         assert!(scenario.validate().is_err());
     }
 

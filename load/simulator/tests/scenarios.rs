@@ -22,6 +22,7 @@ fn every_shipped_scenario_loads_and_validates() {
         [
             "calibration",
             "flash-sale",
+            "flash-sale-defended",
             "one-address",
             "prequeue",
             "smoke",
@@ -50,6 +51,25 @@ fn the_full_sale_judges_the_bots_at_one_tenth_above_their_share_of_identities() 
         (limit - 1.1 * share).abs() < 0.0005,
         "limit {limit}, 1.1 × share {}",
         1.1 * share
+    );
+}
+
+#[test]
+fn the_defended_sale_is_the_full_sale_with_only_its_defences_changed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let sale = Scenario::load(&dir.join("flash-sale.toml")).unwrap();
+    let mut defended = Scenario::load(&dir.join("flash-sale-defended.toml")).unwrap();
+    assert_eq!(defended.event.opening_window_seconds, 60);
+    assert!(defended.event.proof_difficulty > 0);
+    assert!(defended.shoppers.device_hashes_per_second > 0.0);
+    // Take the defences away: what is left is the full sale, bots and all.
+    defended.name = sale.name.clone();
+    defended.event.opening_window_seconds = 0;
+    defended.event.proof_difficulty = 0;
+    defended.shoppers.device_hashes_per_second = 0.0;
+    assert_eq!(
+        serde_json::to_value(&defended).unwrap(),
+        serde_json::to_value(&sale).unwrap()
     );
 }
 

@@ -132,10 +132,22 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
 
     writeln!(out, "## Order\n")?;
     let ord = &r.order;
+    let windows = match ord.windows_seconds {
+        (0, 0) => "no arrival windows: first come, first served".to_owned(),
+        (opening, 0) => format!("an opening window of {opening} s, then first come, first served"),
+        (opening, every) => format!("an opening window of {opening} s, then windows of {every} s"),
+    };
     writeln!(
         out,
-        "{} post-start joins stayed in the queue; {} ordered pairs; **{} inversions**.",
+        "{} post-start joins stayed in the queue ({windows}); {} ordered pairs; **{} inversions**.",
         ord.post_start_queued, ord.ordered_pairs, ord.inversions
+    )?;
+    writeln!(
+        out,
+        "Post-start: {} admitted, Spearman rank correlation of join and admission order {} \
+         (1 is first come, first served; 0 a draw).",
+        ord.post_start_admitted,
+        option(ord.post_start_spearman, 3)
     )?;
     writeln!(
         out,

@@ -18,7 +18,7 @@ use crate::run::RunData;
 use crate::steps::to_rfc3339;
 use calibration::CalibrationReport;
 use latency::LatencySummary;
-use order::{Queued, count_inversions, spearman};
+use order::{Queued, Windows, count_inversions, spearman};
 use outflow::{Busy, OutflowReport};
 use stock::StockReport;
 
@@ -64,6 +64,13 @@ pub struct OrderReport {
     pub prequeue_admitted: u64,
     /// Rank correlation of pre-queue join order and admission order (near 0 for a fair draw).
     pub prequeue_spearman: Option<f64>,
+    /// Post-start identities admitted.
+    pub post_start_admitted: u64,
+    /// Rank correlation of post-start join order and admission order: near 1 first come, first
+    /// served; near 0 where an arrival window's draw ordered them.
+    pub post_start_spearman: Option<f64>,
+    /// The arrival windows the inversions were judged with: (opening, every later one), seconds.
+    pub windows_seconds: (u32, u32),
 }
 
 /// Bots against the honest crowd.
@@ -160,7 +167,13 @@ impl Report {
             event.outflow_burst,
         );
         let stock = stock::measure(run);
-        let order = order_report(journeys);
+        let windows = Windows {
+            starts_at_ms: start,
+            opening_ms: i64::from(event.opening_window_seconds) * 1_000,
+            every_ms: i64::from(event.arrival_window_seconds) * 1_000,
+        };
+        let mut order = order_report(journeys, windows);
+        order.windows_seconds = (event.opening_window_seconds, event.arrival_window_seconds);
         let server_errors = run.server_errors;
         let bots = bot_report(journeys);
         let calibration = calibration::measure(journeys);
@@ -277,7 +290,10 @@ fn stayed(journey: &Journey) -> bool {
         )
 }
 
-fn order_report(journeys: &[Journey]) -> OrderReport {
+/// Admission order against join order. Joins inside an arrival window owe each other no order
+/// (the window's draw places them), so inversions are counted with each such join widened to
+/// its whole window.
+fn order_report(journeys: &[Journey], windows: Windows) -> OrderReport {
     let post_start: Vec<Queued> = journeys
         .iter()
         .filter(|j| stayed(j))
@@ -291,7 +307,12 @@ fn order_report(journeys: &[Journey]) -> OrderReport {
             })
         })
         .collect();
-    let inversions = count_inversions(&post_start);
+    let widened: Vec<Queued> = post_start.iter().map(|q| windows.widen(*q)).collect();
+    let inversions = count_inversions(&widened);
+    let (post_joined, post_admitted): (Vec<f64>, Vec<f64>) = post_start
+        .iter()
+        .filter_map(|q| Some((q.join_done_ms as f64, q.admitted_ms? as f64)))
+        .unzip();
     let (joined, admitted): (Vec<f64>, Vec<f64>) = journeys
         .iter()
         .filter_map(|j| {
@@ -305,6 +326,9 @@ fn order_report(journeys: &[Journey]) -> OrderReport {
         inversions: inversions.inverted,
         prequeue_admitted: joined.len() as u64,
         prequeue_spearman: spearman(&joined, &admitted),
+        post_start_admitted: post_joined.len() as u64,
+        post_start_spearman: spearman(&post_joined, &post_admitted),
+        windows_seconds: (0, 0),
     }
 }
 

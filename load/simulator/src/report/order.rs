@@ -23,6 +23,57 @@ impl Queued {
     }
 }
 
+/// The event's arrival windows, as the order measures need them: arrivals inside one window are
+/// ordered by the server's draw, not by arrival time, so no two of them have an order to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Windows {
+    /// When the sale starts (Unix ms).
+    pub starts_at_ms: i64,
+    /// Length of the opening window (0: none).
+    pub opening_ms: i64,
+    /// Length of every later window (0: none).
+    pub every_ms: i64,
+}
+
+impl Windows {
+    /// The window `[opens, closes)` an arrival at `at_ms` falls in, if any (as the server's
+    /// `ArrivalWindows::window_at` finds it).
+    pub fn window_at(&self, at_ms: i64) -> Option<(i64, i64)> {
+        let elapsed = at_ms - self.starts_at_ms;
+        if elapsed < 0 {
+            return None;
+        }
+        if elapsed < self.opening_ms {
+            return Some((self.starts_at_ms, self.starts_at_ms + self.opening_ms));
+        }
+        if self.every_ms <= 0 {
+            return None;
+        }
+        let opens = self.starts_at_ms
+            + self.opening_ms
+            + (elapsed - self.opening_ms) / self.every_ms * self.every_ms;
+        Some((opens, opens + self.every_ms))
+    }
+
+    /// A join as the order it is owed sees it: one placed inside a window may land anywhere
+    /// among that window's arrivals, so it is taken as sent when the window opened and answered
+    /// just before it closed. Two joins of one window then have no order; joins of different
+    /// windows, or a window's and a later first-come one, keep theirs.
+    pub fn widen(&self, queued: Queued) -> Queued {
+        let sent = self
+            .window_at(queued.join_sent_ms)
+            .map_or(queued.join_sent_ms, |(opens, _)| opens);
+        let done = self
+            .window_at(queued.join_done_ms)
+            .map_or(queued.join_done_ms, |(_, closes)| closes - 1);
+        Queued {
+            join_sent_ms: sent,
+            join_done_ms: done,
+            ..queued
+        }
+    }
+}
+
 /// Inversions and the pairs they were sought among.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Inversions {
@@ -161,6 +212,66 @@ mod tests {
             admitted_ms: admitted,
             waiting_seen_ms: seen,
         }
+    }
+
+    const WINDOWS: Windows = Windows {
+        starts_at_ms: 10_000,
+        opening_ms: 60_000,
+        every_ms: 0,
+    };
+
+    #[test]
+    fn the_window_of_an_arrival_is_the_servers() {
+        assert_eq!(WINDOWS.window_at(9_999), None);
+        assert_eq!(WINDOWS.window_at(10_000), Some((10_000, 70_000)));
+        assert_eq!(WINDOWS.window_at(69_999), Some((10_000, 70_000)));
+        assert_eq!(WINDOWS.window_at(70_000), None);
+        let every = Windows {
+            every_ms: 10_000,
+            ..WINDOWS
+        };
+        assert_eq!(every.window_at(70_000), Some((70_000, 80_000)));
+        assert_eq!(every.window_at(95_000), Some((90_000, 100_000)));
+        assert_eq!(Windows::default().window_at(10_000), None);
+    }
+
+    #[test]
+    fn joins_of_one_window_owe_each_other_no_order() {
+        // A joined first but the window's draw admitted B first: no inversion.
+        let a = queued(10_100, 10_150, Some(30_000));
+        let b = queued(40_000, 40_050, Some(20_000));
+        assert_eq!(count_inversions(&[a, b]).inverted, 1);
+        let widened = [WINDOWS.widen(a), WINDOWS.widen(b)];
+        assert_eq!(count_inversions(&widened), Inversions::default());
+    }
+
+    #[test]
+    fn a_join_after_the_window_still_queues_behind_it() {
+        // B came after the window closed and was admitted before A, who came inside it.
+        let a = queued(10_100, 10_150, Some(90_000));
+        let b = queued(75_000, 75_050, Some(80_000));
+        let widened = [WINDOWS.widen(a), WINDOWS.widen(b)];
+        assert_eq!(
+            count_inversions(&widened),
+            Inversions {
+                ordered_pairs: 1,
+                inverted: 1
+            }
+        );
+        // A join in flight as the window closed may have landed in it: it owes one of the
+        // window's joins no order, but it is still owed its place before a join sent after it.
+        let c = queued(69_990, 70_010, Some(85_000));
+        let e = queued(20_000, 20_050, Some(95_000));
+        assert_eq!(count_inversions(&[e, c]).inverted, 1);
+        assert_eq!(
+            count_inversions(&[WINDOWS.widen(e), WINDOWS.widen(c)]),
+            Inversions::default()
+        );
+        let d = queued(70_020, 70_040, Some(80_000));
+        assert_eq!(
+            count_inversions(&[WINDOWS.widen(c), WINDOWS.widen(d)]).inverted,
+            1
+        );
     }
 
     fn brute_force(queued: &[Queued]) -> Inversions {

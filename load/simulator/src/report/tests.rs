@@ -140,6 +140,20 @@ fn a_later_joiner_admitted_first_fails() {
 }
 
 #[test]
+fn inside_an_opening_window_a_later_joiner_admitted_first_is_the_draw_not_an_inversion() {
+    let mut data = run(vec![paid(0, 300), paid(50, 200), paid(100, 400)], 3, 0);
+    data.scenario.event.opening_window_seconds = 60;
+    let report = Report::from_run(&data);
+    assert_eq!(report.order.inversions, 0);
+    assert_eq!(report.order.ordered_pairs, 0);
+    assert_eq!(report.order.windows_seconds, (60, 0));
+    assert_eq!(report.order.post_start_admitted, 3);
+    assert!((report.order.post_start_spearman.unwrap() - 0.5).abs() < 1e-12);
+    assert!(report.verdict.passed, "{:?}", report.verdict.failures);
+    assert!(markdown::render(&report, &[]).contains("an opening window of 60 s"));
+}
+
+#[test]
 fn a_server_count_that_disagrees_with_the_payments_fails() {
     let report = Report::from_run(&run(vec![paid(0, 100), paid(50, 200)], 3, 0));
     assert!(!report.stock.oversold);
