@@ -130,6 +130,10 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
         seconds.join(" ")
     )?;
 
+    if let Some(follow) = &r.checkout_follow {
+        super::follow_markdown::write(out, follow)?;
+    }
+
     writeln!(out, "## Order\n")?;
     let ord = &r.order;
     writeln!(

@@ -63,6 +63,7 @@ fn run(journeys: Vec<Journey>, sold: u64, server_errors: u64) -> RunData {
         sockets_peak: 0,
         admin_final: Some(json!({"stats": {"sold": {"sku-1": sold}, "admitted": 3}})),
         inventory: vec![("sku-1".to_owned(), 3)],
+        follow: None,
     }
 }
 
