@@ -102,7 +102,9 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
             "ceiling held"
         },
         o.max_shortfall,
-        if o.short {
+        if r.checkout_follow.is_some() {
+            "not judged against the set rate: the outflow follows the checkout, see below"
+        } else if o.short {
             "**floor broken**"
         } else {
             "floor held"
