@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::checkout_fault::{CheckoutPlan, CheckoutTarget, FaultPhase, HealthFigures};
 use crate::follow_watch::{AuditedChanges, FollowSample, FollowWatch, HealthReport};
+use crate::run::RunData;
 
 /// The server's shortest time between two steps of the outflow.
 pub const STEP_SECONDS: f64 = 5.0;
@@ -155,6 +156,20 @@ pub struct Frame<'a> {
     pub burst: u32,
     /// Whether shoppers waited throughout each second from the start.
     pub busy: &'a [bool],
+}
+
+/// The report of a run whose scenario played a checkout; `busy` says for each second from the
+/// start whether shoppers waited throughout.
+pub fn from_run(run: &RunData, busy: &[bool]) -> Option<FollowReport> {
+    let plan = run.scenario.checkout.as_ref()?;
+    let frame = Frame {
+        start_ms: run.timeline.starts_at_ms,
+        end_ms: run.ended_ms,
+        set: run.scenario.event.outflow_per_second,
+        burst: run.scenario.event.outflow_burst,
+        busy,
+    };
+    Some(measure(plan, run.follow.as_ref()?, frame))
 }
 
 /// Judges the outflow that followed `plan`'s checkout.

@@ -164,21 +164,7 @@ impl Report {
             event.outflow_per_second,
             event.outflow_burst,
         );
-        let checkout_follow =
-            run.scenario
-                .checkout
-                .as_ref()
-                .zip(run.follow.as_ref())
-                .map(|(plan, watched)| {
-                    let frame = follow::Frame {
-                        start_ms: start,
-                        end_ms: run.ended_ms,
-                        set: event.outflow_per_second,
-                        burst: event.outflow_burst,
-                        busy: &outflow.busy,
-                    };
-                    follow::measure(plan, watched, frame)
-                });
+        let checkout_follow = follow::from_run(run, &outflow.busy);
         let stock = stock::measure(run);
         let order = order_report(journeys);
         let server_errors = run.server_errors;
