@@ -190,11 +190,12 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
     bar.finish_and_clear();
     signal_tx.send_modify(|signal| signal.stop = true);
     let samples = sampler.await.unwrap_or_default();
+    let ended_ms = clock.now_ms();
+    // After the end is taken: the watcher's last act is reading the audit log.
     let follow = match follower {
         Some(follower) => follower.await.ok(),
         None => None,
     };
-    let ended_ms = clock.now_ms();
     let admin_final = operator
         .admin_event(&event_id)
         .await
