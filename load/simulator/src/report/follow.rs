@@ -1,7 +1,9 @@
 //! The outflow that follows the checkout, judged from the admin detail read every second: it
 //! must back off during every unhealthy phase of at least [`JUDGED_PHASE_SECONDS`], never rise
 //! above the set rate, be back to half the set rate within the time the policy allows after the
-//! last unhealthy phase, and admit within the drain's bounds at the rate in force.
+//! last unhealthy phase, and admit within the drain's bounds at the rate in force: since the
+//! start never above it × time + burst, and over any stretch while shoppers waited never below
+//! it × time − (burst + 1).
 //!
 //! The policy is the server's: while unhealthy the outflow halves every [`STEP_SECONDS`] down to
 //! a tenth of the set rate; once healthy it climbs back by a twentieth of the set rate per step.
@@ -102,7 +104,7 @@ pub struct FollowReport {
     pub recovery: Option<Recovery>,
     /// Every span of about five seconds.
     pub spans: Vec<Span>,
-    /// The largest excess of admissions between two reads over the outflow in force × time +
+    /// The largest excess of admissions since the start over the outflow in force × time +
     /// burst.
     pub max_excess: f64,
     /// The largest shortfall under the outflow in force × time − (burst + 1) between two reads
@@ -202,7 +204,6 @@ pub fn measure(plan: &CheckoutPlan, watched: &FollowWatch, frame: Frame<'_>) -> 
         })
         .collect();
     let recovery = recovery(plan, samples, frame);
-    let (max_excess, max_shortfall) = bounds(samples, frame);
     let mut report = FollowReport {
         target: plan.target,
         set_per_second: set,
@@ -213,8 +214,8 @@ pub fn measure(plan: &CheckoutPlan, watched: &FollowWatch, frame: Frame<'_>) -> 
         phases,
         recovery,
         spans: spans(plan, samples, &watched.reports, frame),
-        max_excess,
-        max_shortfall,
+        max_excess: max_excess(samples, frame),
+        max_shortfall: max_shortfall(samples, frame),
         tolerance: 1.0 + set * READ_SLACK_SECONDS,
         reports_sent: watched.reports.len() as u64,
         reports_accepted: watched.reports.iter().filter(|r| r.status == 200).count() as u64,
@@ -250,12 +251,42 @@ fn recovery(plan: &CheckoutPlan, samples: &[FollowSample], frame: Frame<'_>) -> 
     })
 }
 
-/// The largest excess over the upper bound and shortfall under the lower one, between any two
-/// reads. Between two reads a second apart the outflow steps at most once, so it was the
-/// higher of the two reads at most and the lower at least. A read's figures are from some
-/// moment while it was under way: half its time either side of its midpoint widens the span
-/// for the upper bound and narrows it for the lower one.
-fn bounds(samples: &[FollowSample], frame: Frame<'_>) -> (f64, f64) {
+/// The drain's ceiling, which holds from the start: admissions never above the credit accrued at
+/// the outflow in force plus the burst. (A drain that fell behind, say a server starved of CPU
+/// for a few seconds, pays what it owes at once, so a stretch that begins during the delay may
+/// see more than its own share; the floor below is what catches the delay.) Between two reads a
+/// second apart the outflow steps at most once, so it was the higher of the two reads at most
+/// and the lower at least. A read's figures are from some moment while it was under way: half
+/// its time either side of its midpoint widens the span for this bound and narrows it for the
+/// floor.
+fn max_excess(samples: &[FollowSample], frame: Frame<'_>) -> f64 {
+    let burst = f64::from(frame.burst);
+    let base = samples
+        .iter()
+        .rposition(|s| s.at_ms <= frame.start_ms)
+        .unwrap_or(0);
+    let Some(from) = samples.get(base) else {
+        return -burst;
+    };
+    // No credit accrues before the start.
+    let since_start = |at_ms: i64| at_ms.max(frame.start_ms);
+    let mut upper = 0.0;
+    let mut excess = -burst;
+    for pair in samples[base..].windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let dt = (since_start(b.at_ms) - since_start(a.at_ms)) as f64 / 1_000.0;
+        upper += a.effective_per_second.max(b.effective_per_second) * dt;
+        let admitted = b.admitted.saturating_sub(from.admitted) as f64;
+        let blur = (from.took_ms + b.took_ms) as f64 / 2_000.0;
+        let high = from.effective_per_second.max(b.effective_per_second);
+        excess = f64::max(excess, admitted - (upper + high * blur) - burst);
+    }
+    excess
+}
+
+/// The drain's floor over every stretch between two reads while shoppers waited throughout:
+/// admissions at least the outflow in force × time − (burst + 1).
+fn max_shortfall(samples: &[FollowSample], frame: Frame<'_>) -> f64 {
     let burst = f64::from(frame.burst);
     let busy_second = |at_ms: i64| {
         let second = (at_ms - frame.start_ms).div_euclid(1_000);
@@ -264,30 +295,26 @@ fn bounds(samples: &[FollowSample], frame: Frame<'_>) -> (f64, f64) {
             .and_then(|second| frame.busy.get(second).copied())
             .unwrap_or(false)
     };
-    let (mut excess, mut shortfall) = (-burst, -(burst + 1.0));
+    let mut shortfall = -(burst + 1.0);
     for (i, from) in samples.iter().enumerate() {
-        let (mut upper, mut lower) = (0.0, 0.0);
+        let mut lower = 0.0;
         let mut busy = busy_second(from.at_ms);
         for pair in samples[i..].windows(2) {
             let (a, b) = (pair[0], pair[1]);
-            let dt = (b.at_ms - a.at_ms) as f64 / 1_000.0;
-            upper += a.effective_per_second.max(b.effective_per_second) * dt;
-            lower += a.effective_per_second.min(b.effective_per_second) * dt;
             busy =
                 busy && (a.at_ms..=b.at_ms).step_by(500).all(busy_second) && busy_second(b.at_ms);
+            if !busy {
+                break;
+            }
+            let dt = (b.at_ms - a.at_ms) as f64 / 1_000.0;
+            lower += a.effective_per_second.min(b.effective_per_second) * dt;
             let admitted = b.admitted.saturating_sub(from.admitted) as f64;
             let blur = (from.took_ms + b.took_ms) as f64 / 2_000.0;
-            let (high, low) = (
-                from.effective_per_second.max(b.effective_per_second),
-                from.effective_per_second.min(b.effective_per_second),
-            );
-            excess = f64::max(excess, admitted - (upper + high * blur) - burst);
-            if busy {
-                shortfall = f64::max(shortfall, (lower - low * blur) - (burst + 1.0) - admitted);
-            }
+            let low = from.effective_per_second.min(b.effective_per_second);
+            shortfall = f64::max(shortfall, (lower - low * blur) - (burst + 1.0) - admitted);
         }
     }
-    (excess, shortfall)
+    shortfall
 }
 
 fn spans(
@@ -380,7 +407,8 @@ fn failures(r: &FollowReport) -> Vec<String> {
     }
     if r.max_excess > r.tolerance {
         failures.push(format!(
-            "admissions exceeded the outflow in force × time + burst by {:.1} (tolerance {:.1})",
+            "admissions since the start exceeded the outflow in force × time + burst by {:.1} \
+             (tolerance {:.1})",
             r.max_excess, r.tolerance
         ));
     }

@@ -96,9 +96,9 @@ pub fn write(out: &mut String, r: &FollowReport) -> std::fmt::Result {
     }
     writeln!(
         out,
-        "Admissions between reads against the outflow in force: largest excess over in force × \
-         time + burst {:.1}, largest shortfall under in force × time − (burst + 1) while \
-         shoppers waited {:.1} (tolerance {:.1}).\n",
+        "Admissions against the outflow in force: largest excess since the start over in force \
+         × time + burst {:.1}, largest shortfall between two reads under in force × time − \
+         (burst + 1) while shoppers waited {:.1} (tolerance {:.1}).\n",
         r.max_excess, r.max_shortfall, r.tolerance
     )?;
     writeln!(

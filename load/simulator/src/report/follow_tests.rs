@@ -206,6 +206,28 @@ fn a_slow_read_widens_the_ceiling_by_what_the_outflow_admits_while_it_is_under_w
 }
 
 #[test]
+fn a_drain_that_stalls_and_then_pays_what_it_owes_breaks_the_floor_not_the_ceiling() {
+    // Nothing admitted between the reads at 9.5 s and 12.5 s, then the 90 owed at once.
+    let mut samples = reads(&[SET; 30], 1.0);
+    let stalled = samples[9].admitted;
+    for sample in &mut samples[10..=12] {
+        sample.admitted = stalled;
+    }
+    let mut healthy = plan(20.0, 50.0);
+    healthy.phases.clear();
+    let report = judge(&healthy, samples, &[true; 30]);
+    assert!(report.max_excess <= 0.0, "{}", report.max_excess);
+    // Three seconds at 30/s owe at least 90 − 11.
+    assert!(
+        (report.max_shortfall - 79.0).abs() < 1e-9,
+        "{}",
+        report.max_shortfall
+    );
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert!(report.failures[0].starts_with("admissions fell 79.0 short"));
+}
+
+#[test]
 fn each_row_of_the_table_holds_the_admissions_between_reads_against_the_outflow_in_force() {
     let rates = stepped(120, fault_seen, 1.0 / 20.0);
     let report = judge(&plan(20.0, 50.0), reads(&rates, 1.0), &[true; 120]);
