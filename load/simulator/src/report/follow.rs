@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::checkout_fault::{CheckoutPlan, CheckoutTarget, FaultPhase, HealthFigures};
-use crate::follow_watch::{AuditedChanges, FollowSample, FollowWatch, HealthReport};
+use crate::follow_watch::{AuditedChanges, FollowSample, FollowWatch};
 use crate::run::RunData;
 
 /// The server's shortest time between two steps of the outflow.
@@ -24,8 +24,6 @@ const JUDGEMENT_LAG_SECONDS: f64 = 2.0;
 /// What the counter may lag the bound by, in seconds of the set rate: the drain admits every
 /// 150 ms, and a read of the admin detail takes a moment of its own.
 const READ_SLACK_SECONDS: f64 = 0.2;
-/// The width of the table's rows.
-const SPAN_SECONDS: f64 = 5.0;
 
 /// One phase of the played checkout, and whether the outflow backed off during it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,28 +59,6 @@ impl Recovery {
         self.back_to_half_after
             .is_some_and(|after| after <= self.allowed_seconds)
     }
-}
-
-/// One row of the table: a span of about five seconds between two reads.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Span {
-    /// Seconds from the start.
-    pub from_second: f64,
-    /// Seconds from the start.
-    pub to_second: f64,
-    /// The phase played during the span, if any.
-    pub phase: Option<FaultPhase>,
-    /// The last health report sent during it.
-    pub reported: Option<HealthFigures>,
-    /// The outflow in force, lowest and highest read.
-    pub effective_min: f64,
-    pub effective_max: f64,
-    /// The outflow in force averaged over the span.
-    pub effective_mean: f64,
-    /// Admissions the server counted between the reads.
-    pub admitted: u64,
-    /// Those per second.
-    pub admitted_per_second: f64,
 }
 
 /// The outflow that followed the played checkout.
@@ -317,60 +293,6 @@ fn max_shortfall(samples: &[FollowSample], frame: Frame<'_>) -> f64 {
     shortfall
 }
 
-fn spans(
-    plan: &CheckoutPlan,
-    samples: &[FollowSample],
-    reports: &[HealthReport],
-    frame: Frame<'_>,
-) -> Vec<Span> {
-    let run_seconds = (frame.end_ms - frame.start_ms) as f64 / 1_000.0;
-    let count = (run_seconds / SPAN_SECONDS).ceil().max(0.0) as usize;
-    let at = |second: f64| frame.start_ms + (second * 1_000.0) as i64;
-    (0..count)
-        .filter_map(|k| {
-            let (from, to) = (k as f64 * SPAN_SECONDS, (k + 1) as f64 * SPAN_SECONDS);
-            let first = samples
-                .iter()
-                .rposition(|s| s.at_ms <= at(from))
-                .or_else(|| samples.iter().position(|s| s.at_ms >= at(from)))?;
-            let last = samples.iter().rposition(|s| s.at_ms <= at(to))?;
-            let within = samples.get(first..=last).filter(|w| w.len() >= 2)?;
-            let (a, b) = (within[0], within[within.len() - 1]);
-            let dt = (b.at_ms - a.at_ms) as f64 / 1_000.0;
-            let area: f64 = within
-                .windows(2)
-                .map(|p| (p[0].effective_per_second + p[1].effective_per_second) / 2.0)
-                .zip(
-                    within
-                        .windows(2)
-                        .map(|p| (p[1].at_ms - p[0].at_ms) as f64 / 1_000.0),
-                )
-                .map(|(rate, dt)| rate * dt)
-                .sum();
-            let rates = within.iter().map(|s| s.effective_per_second);
-            let admitted = b.admitted.saturating_sub(a.admitted);
-            Some(Span {
-                from_second: from,
-                to_second: to,
-                phase: plan
-                    .phases
-                    .iter()
-                    .find(|p| p.from_second < to && from < p.to_second)
-                    .copied(),
-                reported: reports
-                    .iter()
-                    .rfind(|r| (at(from)..at(to)).contains(&r.at_ms))
-                    .map(|r| r.figures),
-                effective_min: rates.clone().fold(f64::INFINITY, f64::min),
-                effective_max: rates.fold(f64::NEG_INFINITY, f64::max),
-                effective_mean: area / dt,
-                admitted,
-                admitted_per_second: admitted as f64 / dt,
-            })
-        })
-        .collect()
-}
-
 fn failures(r: &FollowReport) -> Vec<String> {
     let mut failures = Vec::new();
     if r.reads == 0 {
@@ -421,6 +343,11 @@ fn failures(r: &FollowReport) -> Vec<String> {
     }
     failures
 }
+
+#[path = "follow_spans.rs"]
+mod spans;
+pub use spans::Span;
+use spans::spans;
 
 #[cfg(test)]
 #[path = "follow_tests.rs"]
