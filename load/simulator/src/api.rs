@@ -137,6 +137,25 @@ impl Api {
             .await
     }
 
+    /// `POST /v1/admin/events/{event}/checkout-health`: an external checkout's figures.
+    pub async fn report_checkout_health(
+        &self,
+        event: &str,
+        body: &Value,
+    ) -> Result<Reply, TransportError> {
+        let path = format!("/v1/admin/events/{event}/checkout-health");
+        let request = self.admin(Method::POST, &path).json(body);
+        self.send(Actor::Shopper, Endpoint::CheckoutHealth, request)
+            .await
+    }
+
+    /// `GET /v1/admin/audit?limit=N`: the audit log, newest first.
+    pub async fn audit(&self, limit: u32) -> Result<Reply, TransportError> {
+        let request = self.admin(Method::GET, &format!("/v1/admin/audit?limit={limit}"));
+        self.send(Actor::Shopper, Endpoint::AdminAudit, request)
+            .await
+    }
+
     /// `GET /v1/events/{event}`: the public state.
     pub async fn event_state(&self, actor: Actor, event: &str) -> Result<Reply, TransportError> {
         let request = self.request(Method::GET, &format!("/v1/events/{event}"));

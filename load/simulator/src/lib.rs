@@ -13,12 +13,16 @@
 //! * [`api`] is the HTTP contract as a client; [`recorder`] keeps latencies and errors,
 //!   [`journey`] the record of each identity, and [`clock`] the run's wall-clock time.
 //! * [`proof`] pays the proof of work an event may ask at join.
+//! * [`checkout_fault`] plays a shop's checkout that slows down and fails on purpose, and
+//!   [`follow_watch`] reports its health and watches the outflow follow it.
 //! * [`report`] turns all of it into figures, a verdict, Markdown, JSON and SVG plots.
 
 pub mod api;
 pub mod bot;
+pub mod checkout_fault;
 pub mod clock;
 pub mod crowd;
+pub mod follow_watch;
 pub mod journey;
 pub mod proof;
 pub mod queue_socket;

@@ -23,6 +23,9 @@ pub enum Endpoint {
     Login,
     CreateEvent,
     AdminEvent,
+    /// An external checkout's health report.
+    CheckoutHealth,
+    AdminAudit,
     EventState,
     Challenge,
     /// Finding a proof-of-work nonce (the client's own work, no request).
@@ -47,6 +50,8 @@ impl Endpoint {
             Self::Login => "login",
             Self::CreateEvent => "create event",
             Self::AdminEvent => "admin event",
+            Self::CheckoutHealth => "checkout health report",
+            Self::AdminAudit => "admin audit",
             Self::EventState => "event state",
             Self::Challenge => "challenge",
             Self::ProofSolve => "proof solve",

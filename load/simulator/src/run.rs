@@ -17,8 +17,10 @@ use tokio::task::JoinSet;
 
 use crate::api::{Api, Identity};
 use crate::bot::run_bot_identity;
+use crate::checkout_fault::FaultyCheckout;
 use crate::clock::RunClock;
 use crate::crowd::{self, Timeline};
+use crate::follow_watch::{FollowWatch, watch_follow};
 use crate::journey::{Journey, Outcome};
 use crate::queue_socket::SocketTarget;
 use crate::recorder::{Actor, Recorder};
@@ -79,6 +81,9 @@ pub struct RunData {
     pub admin_final: Option<Value>,
     /// SKUs and units offered.
     pub inventory: Vec<(String, u64)>,
+    /// The checkout played and the outflow that followed it, when the scenario has a
+    /// `[checkout]` table.
+    pub follow: Option<FollowWatch>,
 }
 
 /// Why a run could not be played at all.
@@ -130,6 +135,14 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
 
     let (signal_tx, signal_rx) = watch::channel(SaleSignal::default());
     let signal_tx = Arc::new(signal_tx);
+    let checkout_fault = scenario.checkout.clone().map(|plan| {
+        Arc::new(FaultyCheckout::new(
+            plan,
+            timeline.starts_at_ms,
+            clock,
+            settings.seed,
+        ))
+    });
     let sale = Arc::new(Sale {
         api: api.clone(),
         checkout_api: api.with_own_slots(scenario.run.http_connections.min(64)),
@@ -142,6 +155,7 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
         handshakes: Semaphore::new(scenario.run.http_connections),
         signal: signal_rx,
         starts_at_ms: timeline.starts_at_ms,
+        checkout_fault: checkout_fault.clone(),
     });
     let operator = api.with_own_slots(4);
     let sampler = tokio::spawn(sample_queue(
@@ -151,6 +165,16 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
         Duration::from_millis(scenario.run.sample_interval_ms.max(10)),
         signal_tx.clone(),
     ));
+    // Its own slots: a report or a read that waits behind the sampler's would blur the seconds.
+    let follower = scenario.checkout.is_some().then(|| {
+        tokio::spawn(watch_follow(
+            api.with_own_slots(2),
+            event_id.clone(),
+            clock,
+            checkout_fault.clone(),
+            signal_tx.clone(),
+        ))
+    });
 
     let choices = crowd::shopper_choices(&scenario, &timeline, settings.seed, &skus);
     let bot_arrival_ms = match scenario.shoppers.arrival {
@@ -167,6 +191,11 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
     signal_tx.send_modify(|signal| signal.stop = true);
     let samples = sampler.await.unwrap_or_default();
     let ended_ms = clock.now_ms();
+    // After the end is taken: the watcher's last act is reading the audit log.
+    let follow = match follower {
+        Some(follower) => follower.await.ok(),
+        None => None,
+    };
     let admin_final = operator
         .admin_event(&event_id)
         .await
@@ -194,6 +223,7 @@ pub async fn play(scenario: Scenario, settings: RunSettings) -> Result<RunData, 
         sockets_peak: recorder.live.sockets_peak.load(Ordering::Relaxed),
         admin_final,
         inventory,
+        follow,
     })
 }
 
@@ -342,6 +372,12 @@ fn event_body(
     }
     if plan.arrival_window_seconds > 0 {
         body["arrival_window_seconds"] = json!(plan.arrival_window_seconds);
+    }
+    if let Some(checkout) = &scenario.checkout {
+        body["checkout_target"] = json!({
+            "p95_ms": checkout.target.p95_ms,
+            "max_error_rate": checkout.target.max_error_rate,
+        });
     }
     if let Some(max_active) = plan.max_active {
         body["max_active"] = json!(max_active);

@@ -2,11 +2,13 @@
 //! signal that says when the sale is over (sold out, closed) or the run stops.
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 
-use crate::api::Api;
+use crate::api::{Api, Reply, TransportError};
+use crate::checkout_fault::FaultyCheckout;
 use crate::clock::RunClock;
 use crate::queue_socket::SocketTarget;
 use crate::scenario::Scenario;
@@ -58,6 +60,8 @@ pub struct Sale {
     pub signal: watch::Receiver<SaleSignal>,
     /// When the sale starts (Unix ms).
     pub starts_at_ms: i64,
+    /// The shop's checkout in front of the server's, when the scenario plays one.
+    pub checkout_fault: Option<Arc<FaultyCheckout>>,
 }
 
 impl Sale {
@@ -106,6 +110,18 @@ impl Sale {
         tokio::select! {
             out = work => Some(out),
             _ = signal.wait_for(|s| s.stop) => None,
+        }
+    }
+
+    /// A checkout or payment call (not yet sent), through the shop's checkout when one is
+    /// played.
+    pub async fn through_checkout<F>(&self, call: F) -> Result<Reply, TransportError>
+    where
+        F: Future<Output = Result<Reply, TransportError>>,
+    {
+        match &self.checkout_fault {
+            Some(checkout) => checkout.answer(call).await,
+            None => call.await,
         }
     }
 

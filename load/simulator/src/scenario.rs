@@ -15,6 +15,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkout_fault::CheckoutPlan;
+
 /// Everything the simulator needs to know to play one sale.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,6 +31,9 @@ pub struct Scenario {
     pub bots: BotPlan,
     /// Limits of the run itself.
     pub run: RunPlan,
+    /// A shop's checkout that slows down and fails on purpose, and the target the outflow
+    /// follows it by (none: the server's checkout as it is, no target).
+    pub checkout: Option<CheckoutPlan>,
 }
 
 /// The settings of the event the simulator creates.
@@ -295,6 +300,9 @@ impl Scenario {
         if self.run.http_connections == 0 || self.run.sockets_per_address == 0 {
             return invalid("run", "connection limits must be at least 1");
         }
+        if let Some((field, reason)) = self.checkout.as_ref().and_then(CheckoutPlan::invalid) {
+            return invalid(field, reason);
+        }
         Ok(())
     }
 
@@ -357,6 +365,20 @@ mod tests {
         assert!(Scenario::parse("[event]\nopening_window_seconds = -1\n").is_err());
         let scenario = Scenario::parse("[shoppers]\ndevice_hashes_per_second = -5.0\n").unwrap();
         assert!(scenario.validate().is_err());
+    }
+
+    #[test]
+    fn a_checkout_table_sets_the_target_and_its_phases() {
+        let text = "[checkout]\ntarget = { p95_ms = 800, max_error_rate = 0.05 }\n\
+                    phases = [{ from_second = 20, to_second = 50, p95_ms = 2500, error_rate = 0.2 }]\n";
+        let scenario = Scenario::parse(text).unwrap();
+        let checkout = scenario.checkout.as_ref().unwrap();
+        assert_eq!(checkout.target.p95_ms, 800);
+        assert_eq!(checkout.report_window_seconds, 10.0);
+        assert_eq!(checkout.phases[0].to_second, 50.0);
+        assert!(scenario.validate().is_ok());
+        let bad = Scenario::parse("[checkout]\ntarget = { p95_ms = 0, max_error_rate = 0.05 }\n");
+        assert!(bad.unwrap().validate().is_err());
     }
 
     #[test]

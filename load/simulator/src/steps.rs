@@ -300,8 +300,13 @@ pub async fn buy(
         paid: 0,
     };
     let Some(reserved) = retrying(sale, patience, || {
-        sale.checkout_api
-            .checkout(who, &sale.event, admission_token, sku, quantity)
+        sale.through_checkout(sale.checkout_api.checkout(
+            who,
+            &sale.event,
+            admission_token,
+            sku,
+            quantity,
+        ))
     })
     .await
     else {
@@ -325,8 +330,10 @@ pub async fn buy(
         };
     }
     let paid = retrying(sale, patience, || {
-        sale.checkout_api
-            .pay(who, &sale.event, &order, admission_token)
+        sale.through_checkout(
+            sale.checkout_api
+                .pay(who, &sale.event, &order, admission_token),
+        )
     })
     .await;
     match paid {

@@ -21,6 +21,7 @@ fn every_shipped_scenario_loads_and_validates() {
         names,
         [
             "calibration",
+            "checkout-fault",
             "flash-sale",
             "flash-sale-defended",
             "one-address",

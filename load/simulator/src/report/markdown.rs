@@ -102,7 +102,9 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
             "ceiling held"
         },
         o.max_shortfall,
-        if o.short {
+        if r.checkout_follow.is_some() {
+            "not judged against the set rate: the outflow follows the checkout, see below"
+        } else if o.short {
             "**floor broken**"
         } else {
             "floor held"
@@ -129,6 +131,10 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
         "Admissions per second from the start: {}\n",
         seconds.join(" ")
     )?;
+
+    if let Some(follow) = &r.checkout_follow {
+        super::follow_markdown::write(out, follow)?;
+    }
 
     writeln!(out, "## Order\n")?;
     let ord = &r.order;

@@ -2,6 +2,8 @@
 //! the verdict that decides the exit code, and its three forms (Markdown, JSON, SVG plots).
 
 pub mod calibration;
+pub mod follow;
+pub mod follow_markdown;
 pub mod latency;
 pub mod markdown;
 pub mod order;
@@ -17,6 +19,7 @@ use crate::journey::{Journey, Outcome, WaitedOn};
 use crate::run::RunData;
 use crate::steps::to_rfc3339;
 use calibration::CalibrationReport;
+use follow::FollowReport;
 use latency::LatencySummary;
 use order::{Queued, Windows, count_inversions, spearman};
 use outflow::{Busy, OutflowReport};
@@ -136,6 +139,8 @@ pub struct Report {
     pub shopper_refusals: u64,
     /// Queue length over time: (seconds from the start, length).
     pub queue_length: Vec<(f64, u64)>,
+    /// The outflow that followed the played checkout, when the scenario played one.
+    pub checkout_follow: Option<FollowReport>,
     pub verdict: Verdict,
 }
 
@@ -166,6 +171,7 @@ impl Report {
             event.outflow_per_second,
             event.outflow_burst,
         );
+        let checkout_follow = follow::from_run(run, &outflow.busy);
         let stock = stock::measure(run);
         let windows = Windows {
             starts_at_ms: start,
@@ -177,7 +183,7 @@ impl Report {
         let server_errors = run.server_errors;
         let bots = bot_report(journeys);
         let calibration = calibration::measure(journeys);
-        let verdict = verdict(
+        let mut verdict = verdict(
             Judged {
                 stock: &stock,
                 calibration: &calibration,
@@ -190,6 +196,10 @@ impl Report {
             &admissions,
             run,
         );
+        if let Some(follow) = &checkout_follow {
+            verdict.failures.extend(follow.failures.iter().cloned());
+            verdict.passed = verdict.failures.is_empty();
+        }
         Self {
             scenario: run.scenario.name.clone(),
             base_url: run.base_url.clone(),
@@ -236,6 +246,7 @@ impl Report {
                 .iter()
                 .filter_map(|s| Some(((s.at_ms - start) as f64 / 1_000.0, s.queue_length?)))
                 .collect(),
+            checkout_follow,
             verdict,
         }
     }
@@ -432,8 +443,9 @@ fn verdict(judged: Judged<'_>, admissions: &[i64], run: &RunData) -> Verdict {
         ));
     }
     // The floor holds only while nothing else caps the outflow: a `max_active` cap that is
-    // reached admits fewer by design.
-    if outflow.short && run.scenario.event.max_active.is_none() {
+    // reached admits fewer by design, and an outflow that follows the checkout is judged
+    // against the rate in force instead (`follow`).
+    if outflow.short && run.scenario.event.max_active.is_none() && run.scenario.checkout.is_none() {
         failures.push(format!(
             "the outflow broke its floor: {:.1} admissions short of rate × time − (burst + 1) \
              while shoppers waited",

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::crowd::Timeline;
+use crate::follow_watch::{FollowSample, FollowWatch};
 use crate::journey::{AdmissionRecord, JoinRecord};
 use crate::recorder::{Actor, Endpoint, Recorder};
 use crate::sampler::QueueSample;
@@ -63,6 +64,7 @@ fn run(journeys: Vec<Journey>, sold: u64, server_errors: u64) -> RunData {
         sockets_peak: 0,
         admin_final: Some(json!({"stats": {"sold": {"sku-1": sold}, "admitted": 3}})),
         inventory: vec![("sku-1".to_owned(), 3)],
+        follow: None,
     }
 }
 
@@ -216,6 +218,43 @@ fn admitting_too_few_while_shoppers_wait_fails_unless_a_cap_explains_it() {
     data.scenario.event.max_active = Some(3);
     let capped = Report::from_run(&data);
     assert!(capped.verdict.passed, "{:?}", capped.verdict.failures);
+}
+
+#[test]
+fn an_outflow_that_follows_the_checkout_is_judged_at_the_rate_in_force_not_the_set_rate() {
+    let mut data = run(vec![paid(0, 100), paid(50, 200), paid(100, 300)], 3, 0);
+    data.scenario.event.outflow_per_second = 20.0;
+    data.scenario.checkout = Some(
+        Scenario::parse("[checkout]\ntarget = { p95_ms = 800, max_error_rate = 0.05 }\n")
+            .unwrap()
+            .checkout
+            .unwrap(),
+    );
+    // The outflow in force was 1/s: three admissions in three seconds are no shortfall.
+    let read = |second: i64, effective_per_second: f64| FollowSample {
+        at_ms: START + second * 1_000 + 500,
+        took_ms: 10,
+        effective_per_second,
+        admitted: second as u64 + 1,
+    };
+    data.follow = Some(FollowWatch {
+        samples: vec![read(0, 1.0), read(1, 1.0), read(2, 1.0)],
+        ..FollowWatch::default()
+    });
+
+    let report = Report::from_run(&data);
+    assert!(report.outflow.short, "short of the set rate, as designed");
+    assert!(report.verdict.passed, "{:?}", report.verdict.failures);
+
+    data.follow = Some(FollowWatch {
+        samples: vec![read(0, 1.0), read(1, 21.0), read(2, 1.0)],
+        ..FollowWatch::default()
+    });
+    let above = Report::from_run(&data);
+    assert_eq!(
+        above.verdict.failures,
+        ["the outflow in force reached 21.000/s, above its set rate of 20.00/s"]
+    );
 }
 
 /// A run where one of the three admitted is a bot.
