@@ -54,7 +54,14 @@ else
 
   local allowed = math.min(math.floor(tokens / SHOPPER), free_places(c, left))
   local admitted_count = 0
+  local hold = window_hold(c, now)
   while admitted_count < allowed and abandoned < MOST_DROPPED_PER_DRAIN do
+    if hold then
+      local first = redis.call('ZRANGE', K.q, 0, 0, 'WITHSCORES')
+      if #first == 0 or tonumber(first[2]) > hold then
+        break
+      end
+    end
     local head = redis.call('ZPOPMIN', K.q)
     if #head == 0 then
       break

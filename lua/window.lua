@@ -58,3 +58,19 @@ local function window_join_score(c, now, tid, last)
   end
   return score
 end
+
+-- Mirrors EventState::window_hold: the score above which the drain admits nobody yet, because
+-- those shoppers joined in the window still open at `now` (they are drawn among themselves by
+-- slot, so none may go through before the window has closed and everyone in it is placed); nil
+-- when no window is open or nobody joined the open one yet.
+local function window_hold(c, now)
+  local index = arrival_window_at(c, now)
+  if index == nil then
+    return nil
+  end
+  local st = redis.call('HMGET', K.st, 'wi', 'wb')
+  if st[1] ~= int(index) then
+    return nil
+  end
+  return tonumber(st[2] or '')
+end

@@ -12,9 +12,11 @@
 //! * A window's entrants take scores in a range of [`WINDOW_SLOTS`] scores of their own, above
 //!   every score handed out before the window's first arrival: an entrant's **slot** is the first
 //!   32 bits of the lowercase hex SHA-1 of `window_seed + ":" + ticket_id`, and its score
-//!   `base + 1 + slot`. Admissions go on during the window; whoever is waiting with the lowest
-//!   slot is next. So, among those present, a shopper's chance to have been let through by any
-//!   moment does not depend on when in the window they arrived: arriving first buys nothing.
+//!   `base + 1 + slot`. Nobody above the open window's base is let through until the window has
+//!   closed (the stores' `window_hold`); then its entrants go by slot, lowest first. So a
+//!   shopper's place does not depend on when in the window they arrived: arriving first buys
+//!   nothing. (Letting the lowest slot present through while the window fills would draw the
+//!   first arrivals only against each other.)
 //! * **Window seeds** come from one secret per event: window `k`'s seed is the lowercase hex
 //!   SHA-1 of `secret + ":" + k`. The SHA-256 of the secret is published before the start; each
 //!   window's seed is published [`PUBLISH_AFTER_CLOSE_MS`] after the window has closed, with

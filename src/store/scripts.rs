@@ -70,7 +70,7 @@ impl Scripts {
             draw_entrants: Script::new(lua!("draw_entrants")),
             draw_place: Script::new(lua!("draw_place")),
             draw_page: Script::new(lua!("draw_page")),
-            drain: Script::new(lua!("drain")),
+            drain: Script::new(lua_with_windows!("drain")),
             reserve: Script::new(lua!("reserve")),
             pay: Script::new(lua!("pay")),
             stats: Script::new(lua!("stats")),

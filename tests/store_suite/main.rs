@@ -196,6 +196,7 @@ macro_rules! with_every_scenario {
                 a_later_window_queues_behind_an_earlier_one,
                 with_windows_off_joins_stay_first_in_first_out,
                 bots_first_through_the_door_gain_no_share_of_admissions,
+                nobody_in_a_window_goes_through_before_it_closes,
                 a_window_keeps_every_entrant_in_slot_order_after_they_leave_or_are_let_through,
             }
         );

@@ -141,6 +141,49 @@ pub async fn bots_first_through_the_door_gain_no_share_of_admissions(h: &Harness
     assert!((0.025..=0.175).contains(&share), "bots' share {share}");
 }
 
+/// 50 bots join in the first 10 ms of a 10 s opening window, 450 shoppers over the rest of it, and
+/// the outflow (50 a second, burst 50) could admit them all as they come: nobody goes through
+/// while the window is open, and once it has closed the bots' share of the first 100 admissions
+/// stays near their 10% share of the entrants (a first drain among whoever had joined would give
+/// them most of the burst).
+pub async fn nobody_in_a_window_goes_through_before_it_closes(h: &Harness) {
+    let event = h.create(windowed("spring", 10, 0)).await;
+    h.change(&event, |c| {
+        c.outflow_milli_per_second = 50_000;
+        c.outflow_burst = 50;
+    })
+    .await;
+    for n in 0..50 {
+        h.join(&event, &bot(n)).await;
+    }
+    let mut during = Vec::new();
+    for n in 0..450_i64 {
+        h.set_time(T0 + 10 + n * 20);
+        h.join(&event, &shopper(n as usize)).await;
+        if n % 5 == 0 {
+            during.extend(h.drain_identities(&event).await);
+        }
+    }
+    h.set_time(T0 + 9_999);
+    during.extend(h.drain_identities(&event).await);
+    assert!(
+        during.is_empty(),
+        "{} admitted inside the window, first {:?}",
+        during.len(),
+        &during[..during.len().min(5)]
+    );
+
+    h.set_time(T0 + 10_000);
+    let order = admit_in_order(h, &event, 100).await;
+
+    let bots = order[..100]
+        .iter()
+        .filter(|who| who.subject().starts_with("bot-"))
+        .count();
+    assert!((2..=20).contains(&bots), "bots: {bots} of the first 100");
+    assert_eq!(h.stats(&event).await.queue_length, 500 - order.len() as u64);
+}
+
 /// Every entrant of window `window`, following the cursor through pages of `limit`.
 async fn window_record(h: &Harness, event: &EventId, window: u64, limit: u32) -> Vec<TicketId> {
     let mut entrants = Vec::new();

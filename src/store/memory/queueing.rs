@@ -199,7 +199,16 @@ impl EventState {
         if let (true, Some(bucket)) = (flowing, self.bucket) {
             let free = self.room().free_places(&self.config).unwrap_or(u64::MAX);
             let allowed = bucket.whole_shoppers().min(free);
+            let hold = self.window_hold(now);
             while (admitted.len() as u64) < allowed && abandoned < MOST_DROPPED_PER_DRAIN {
+                let held = |score: &u64| hold.is_some_and(|hold| *score > hold);
+                if self
+                    .queue
+                    .first_key_value()
+                    .is_none_or(|(score, _)| held(score))
+                {
+                    break;
+                }
                 let Some((score, identity)) = self.queue.pop_first() else {
                     break;
                 };

@@ -95,6 +95,18 @@ impl EventState {
         Some(score)
     }
 
+    /// The score above which the drain admits nobody at `now`: those shoppers joined in the
+    /// window still open, and are drawn among themselves by slot, so none may go through before
+    /// the window has closed and everyone in it is placed. `None` when no window is open or
+    /// nobody joined the open one yet.
+    pub(super) fn window_hold(&self, now: UnixMillis) -> Option<u64> {
+        let window = self.config.arrival_window_at(now)?;
+        match self.windows.current {
+            Some((index, base)) if index == window.index => Some(base),
+            _ => None,
+        }
+    }
+
     /// A page of window `index`'s entrants (see [`WindowRanges::page`]).
     pub(super) fn window_page(&self, index: u64, request: DrawPageRequest) -> Option<WindowPage> {
         let seed = window_seed(&self.config.arrival_windows.seed, index);
