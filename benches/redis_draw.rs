@@ -114,6 +114,9 @@ async fn main() {
     let over =
         at_least(&draw.calls, BOUND_MICROS).len() + at_least(&drain.calls, BOUND_MICROS).len();
     let bound_kept = over == 0 && draw.spikes.is_empty() && drain.spikes.is_empty();
+    let micros = |calls: &[SlowCall]| longest(calls).map_or(0, |call| call.micros);
+    println!("longest draw command    {} µs", micros(&draw.calls));
+    println!("longest drain command   {} µs", micros(&drain.calls));
     println!("bound of 50 ms kept     {bound_kept}");
     assert!(draw.verified && drain.admitted_one_who_stayed);
 }

@@ -18,11 +18,13 @@ pub struct SlowCall {
     pub command: String,
 }
 
-/// A connection of its own to the server under watch.
+/// A connection of its own to the server under watch, without a response timeout: a SLOWLOG of
+/// thousands of entries is a long reply.
 pub async fn connect(url: &str) -> MultiplexedConnection {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     redis::Client::open(url)
         .unwrap()
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .unwrap()
 }
