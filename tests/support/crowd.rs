@@ -118,8 +118,9 @@ pub async fn draw_a_crowd(server: &RedisServer, entrants: u64, log_at_micros: u6
     let drawn = store.draw(&event).await.unwrap();
     let draw = began.elapsed();
 
-    let calls = slow_calls::slow_calls(&mut watcher).await;
+    // The latency monitor first: a SLOWLOG of thousands of entries is itself a long command.
     let spikes = slow_calls::latency_spikes(&mut watcher).await;
+    let calls = slow_calls::slow_calls(&mut watcher).await;
     assert_eq!(drawn, DrawOutcome::Drawn { entrants });
     let expected = draw_order(&config.seed, tickets.iter().copied());
     let (commitment, published) = published_draw(&store, &event).await;
@@ -222,8 +223,9 @@ pub async fn drain_past_the_departed(
         );
     };
     let wall = began.elapsed();
-    let calls = slow_calls::slow_calls(&mut watcher).await;
+    // The latency monitor first: a SLOWLOG of thousands of entries is itself a long command.
     let spikes = slow_calls::latency_spikes(&mut watcher).await;
+    let calls = slow_calls::slow_calls(&mut watcher).await;
     DrainRun {
         dropped,
         drains,

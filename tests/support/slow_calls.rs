@@ -62,7 +62,8 @@ pub async fn watch(conn: &mut MultiplexedConnection, log_at_micros: u64) {
         .unwrap();
 }
 
-/// Every command the SLOWLOG holds, the store's scripts named.
+/// Every command the SLOWLOG holds, the store's scripts named; the watch's own commands
+/// (emptying a long SLOWLOG is itself slow) are left out.
 pub async fn slow_calls(conn: &mut MultiplexedConnection) -> Vec<SlowCall> {
     let entries: Vec<Value> = redis::cmd("SLOWLOG")
         .arg("GET")
@@ -70,7 +71,11 @@ pub async fn slow_calls(conn: &mut MultiplexedConnection) -> Vec<SlowCall> {
         .query_async(conn)
         .await
         .unwrap();
-    entries.into_iter().map(slow_call).collect()
+    entries
+        .into_iter()
+        .map(slow_call)
+        .filter(|call| !matches!(call.command.as_str(), "SLOWLOG" | "LATENCY" | "CONFIG"))
+        .collect()
 }
 
 /// The SLOWLOG entries of `bound_micros` or longer.
