@@ -3,7 +3,7 @@
 -- stable.
 -- KEYS[1] event prefix `wr:{<event>}:`
 -- ARGV[1] now in ms, or '' for the Redis server's time (unused)
--- ARGV[2] offset, ARGV[3] count (the store keeps it to a thousand or fewer)
+-- ARGV[2] offset, ARGV[3] count (the store keeps it to DRAW_BATCH, 250, or fewer)
 -- Reply: { 'no_event' } | { 'drawn' } (nothing pending) |
 --        { 'entrants', seed, total, { identity, ticket id (16 raw bytes), ... } }
 

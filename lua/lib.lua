@@ -73,7 +73,7 @@ local K = {
 local SHOPPER = 1000000
 
 -- Mirrors MOST_DROPPED_PER_DRAIN (src/queue/outflow.rs).
-local MOST_DROPPED_PER_DRAIN = 1000
+local MOST_DROPPED_PER_DRAIN = 500
 
 -- Mirrors PRESENCE_GAP_MS (src/queue/outflow.rs).
 local PRESENCE_GAP_MS = 5000

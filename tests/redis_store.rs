@@ -292,7 +292,7 @@ fn script_calls(server: &RedisServer) -> u64 {
 }
 
 #[tokio::test]
-async fn a_large_draw_runs_in_script_calls_of_a_thousand_entrants_at_most() {
+async fn a_large_draw_runs_in_script_calls_of_250_entrants_at_most() {
     let server = RedisServer::start();
     let clock = ManualClock::new(START - 1_000);
     let store = store_at(&server.url(), &clock).await;
@@ -316,10 +316,10 @@ async fn a_large_draw_runs_in_script_calls_of_a_thousand_entrants_at_most() {
 
     let calls = script_calls(&server) - before;
     assert_eq!(drawn, DrawOutcome::Drawn { entrants });
-    // The closing call, then four reads and four placements of 1,000, 1,000, 1,000 and 500;
-    // the first call of each of the three scripts may be answered NOSCRIPT and made again.
+    // The closing call, then fourteen reads and fourteen placements of 250; the first call of
+    // each of the three scripts may be answered NOSCRIPT and made again.
     assert!(
-        (1 + 4 + 4..=1 + 4 + 4 + 3).contains(&calls),
+        (1 + 14 + 14..=1 + 14 + 14 + 3).contains(&calls),
         "the draw is split into bounded script calls, not {calls}"
     );
     let expected = draw_order(&config.seed, tickets.iter().copied());

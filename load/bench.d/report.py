@@ -124,6 +124,7 @@ def figures(runs):
                      "push_delay": sale.get("admission_push_delay"), "joins": sale.get("joins"),
                      "errors": sale.get("errors")}
     f["redis_memory"] = last(runs, "redis_memory")
+    f["redis_draw"] = last(runs, "redis_draw")
     f["ratelimit_in_process"] = last(runs, "ratelimit_in_process")
     return f
 
@@ -218,6 +219,13 @@ def table(f):
     row("Redis memory per waiting shopper", f"{fmt(bps, 1)} bytes (queue {fmt(mem.get('queue_share'), 1)})",
         f"{fmt(mem.get('shoppers'))} shoppers waiting", "—", "≤ 200 bytes", None if bps is None else bps <= 200,
         "cargo bench --bench redis_memory (INFO memory, all keys)")
+
+    d = f.get("redis_draw") or {}
+    longest = max((d.get(k) or 0 for k in ("longest_draw_us", "longest_drain_us")), default=0)
+    row("longest Redis command, draw and drains", f"{fmt(longest / 1000 if d else None, 1)} ms; draw "
+        f"{fmt(d.get('draw_seconds'), 1)} s, order verifies: {d.get('verified', 'n/a')}",
+        f"{fmt(d.get('entrants'))} entrants; {fmt(d.get('departed'))} absent drained", "—", "< 50 ms",
+        d.get("bound_kept") if d else None, "cargo bench --bench redis_draw (SLOWLOG, LATENCY LATEST)")
 
     s = f.get("sale") or {}
     stock = s.get("stock") or {}

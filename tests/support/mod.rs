@@ -3,8 +3,10 @@
 
 pub mod alert_receiver;
 pub mod counting_store;
+pub mod crowd;
 pub mod events;
 pub mod live_app;
 pub mod processes;
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod slow_calls;

@@ -1,0 +1,122 @@
+//! The draw and the drains never hold Redis for long: a pre-queue of 1,000,000 entrants filled
+//! through the Redis store's joins and drawn, then a queue of 300,000 whose first 200,000 went
+//! absent, drained; every command of a millisecond or more logged (`slowlog-log-slower-than 1000`:
+//! at 0 the commands the scripts run would fill the log) and the latency monitor set at 50 ms.
+//!
+//! `cargo bench --bench redis_draw` (`WAITROOM_DRAW_ENTRANTS=N`, `WAITROOM_DRAIN_WAITING=N` and
+//! `WAITROOM_DRAIN_DEPARTED=N` to change the sizes).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/crowd.rs"]
+mod crowd;
+#[path = "../tests/support/events.rs"]
+#[allow(dead_code)]
+mod events;
+#[path = "../tests/support/redis_server.rs"]
+#[allow(dead_code)]
+mod redis_server;
+#[path = "../tests/support/slow_calls.rs"]
+#[allow(dead_code)]
+mod slow_calls;
+
+use redis_server::RedisServer;
+use slow_calls::{BOUND_MICROS, SlowCall, at_least, longest};
+
+/// Commands of this many µs or more are logged.
+const LOG_AT_MICROS: u64 = 1_000;
+
+fn size(variable: &str, default: u64) -> u64 {
+    std::env::var(variable)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+fn describe(calls: &[SlowCall]) -> String {
+    let over = at_least(calls, BOUND_MICROS);
+    let longest = longest(calls).map_or_else(
+        || "none".to_owned(),
+        |call| format!("{} µs ({})", call.micros, call.command),
+    );
+    format!(
+        "{} commands logged, {} of 50 ms or more; longest {longest}",
+        calls.len(),
+        over.len()
+    )
+}
+
+/// Per command seen in `calls`: how many, the median, the 99th percentile and the longest, µs.
+fn by_command(calls: &[SlowCall]) -> Vec<(String, usize, u64, u64, u64)> {
+    let mut by: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
+    for call in calls {
+        by.entry(call.command.as_str())
+            .or_default()
+            .push(call.micros);
+    }
+    by.into_iter()
+        .map(|(command, mut micros)| {
+            micros.sort_unstable();
+            let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
+            (command.to_owned(), micros.len(), at(0.5), at(0.99), at(1.0))
+        })
+        .collect()
+}
+
+fn report(calls: &[SlowCall]) {
+    for (command, count, median, p99, longest) in by_command(calls) {
+        let command: String = command.chars().take(40).collect();
+        println!(
+            "  {command:<40} {count:>7} calls: median {median:>6} µs, p99 {p99:>6} µs, longest {longest:>7} µs"
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let entrants = size("WAITROOM_DRAW_ENTRANTS", 1_000_000);
+    let waiting = size("WAITROOM_DRAIN_WAITING", 300_000);
+    let departed = size("WAITROOM_DRAIN_DEPARTED", 200_000);
+    let server = RedisServer::start_ahead_of_other_work();
+
+    let draw = crowd::draw_a_crowd(&server, entrants, LOG_AT_MICROS).await;
+    println!("pre-queue               {} entrants", draw.entrants);
+    println!(
+        "fill                    {:.1} s ({:.0} joins/s)",
+        draw.fill.as_secs_f64(),
+        draw.entrants as f64 / draw.fill.as_secs_f64()
+    );
+    println!("draw wall time          {:.2} s", draw.draw.as_secs_f64());
+    println!("draw slowlog            {}", describe(&draw.calls));
+    report(&draw.calls);
+    println!("draw latency events     {:?}", draw.spikes);
+    println!("draw verifies           {}", draw.verified);
+
+    let drain = crowd::drain_past_the_departed(&server, waiting, departed, LOG_AT_MICROS).await;
+    println!("queue                   {waiting} waiting, the first {departed} absent");
+    println!(
+        "drains                  {} drains, {} dropped, at most {} in one, {:.2} s in all",
+        drain.drains,
+        drain.dropped,
+        drain.most_dropped,
+        drain.wall.as_secs_f64()
+    );
+    println!("drain slowlog           {}", describe(&drain.calls));
+    report(&drain.calls);
+    println!("drain latency events    {:?}", drain.spikes);
+    println!(
+        "drain admitted          {}",
+        if drain.admitted_one_who_stayed {
+            "a shopper who stayed"
+        } else {
+            "an absent shopper"
+        }
+    );
+    let over =
+        at_least(&draw.calls, BOUND_MICROS).len() + at_least(&drain.calls, BOUND_MICROS).len();
+    let bound_kept = over == 0 && draw.spikes.is_empty() && drain.spikes.is_empty();
+    let micros = |calls: &[SlowCall]| longest(calls).map_or(0, |call| call.micros);
+    println!("longest draw command    {} µs", micros(&draw.calls));
+    println!("longest drain command   {} µs", micros(&drain.calls));
+    println!("bound of 50 ms kept     {bound_kept}");
+    assert!(draw.verified && drain.admitted_one_who_stayed);
+}

@@ -1,0 +1,238 @@
+//! Large crowds on a private Redis, and what their draw and drains cost the server: a pre-queue
+//! filled through the store's own joins, drawn under the SLOWLOG's watch, and a queue whose head
+//! has gone absent, drained under the same watch. The short forms run in `cargo test`, the long
+//! ones in `cargo bench --bench redis_draw`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::events::sale;
+use super::redis_server::RedisServer;
+use super::slow_calls::{self, SlowCall};
+use waitroom::clock::{Clock, ManualClock, UnixMillis};
+use waitroom::domain::{
+    DrawOutcome, DrawPageOutcome, DrawPageRequest, EventId, Identity, InstanceId, JoinOutcome,
+    PresenceReport, TicketId,
+};
+use waitroom::queue::{MOST_DROPPED_PER_DRAIN, draw_order};
+use waitroom::store::QueueStore;
+use waitroom::store::redis::RedisStore;
+
+/// When the crowds' events start.
+pub const START: UnixMillis = 1_800_000_000_000;
+
+/// Joins in flight at once: enough to keep Redis busy over the store's multiplexed connection.
+const JOINERS: u64 = 64;
+
+/// The drained event drops a waiting shopper unseen for this long.
+const ABANDON_AFTER_SECONDS: u32 = 60;
+
+/// A store on `server` reading `clock`.
+pub async fn store_on(server: &RedisServer, clock: &ManualClock) -> RedisStore {
+    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    RedisStore::connect(&server.url(), Some(clock))
+        .await
+        .unwrap()
+}
+
+/// Shopper `n` of a crowd, a visitor id the size of a real one.
+pub fn shopper(n: u64) -> Identity {
+    Identity::visitor(&format!("{n:0>22}")).unwrap()
+}
+
+/// Joins shoppers `from .. from + count` to `event`, `JOINERS` at a time; their ticket ids in
+/// shopper order.
+pub async fn join_crowd(
+    store: &RedisStore,
+    event: &EventId,
+    from: u64,
+    count: u64,
+) -> Vec<TicketId> {
+    let tickets: Vec<TicketId> = (0..count).map(|_| TicketId::random()).collect();
+    let tickets = Arc::new(tickets);
+    let next = Arc::new(AtomicU64::new(0));
+    let joiners: Vec<_> = (0..JOINERS)
+        .map(|_| {
+            let (store, event) = (store.clone(), event.clone());
+            let (next, tickets) = (next.clone(), tickets.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= count {
+                        break;
+                    }
+                    let joined = store
+                        .join(&event, &shopper(from + n), tickets[n as usize])
+                        .await
+                        .unwrap();
+                    assert!(
+                        matches!(joined, JoinOutcome::Joined { created: true, .. }),
+                        "shopper {} did not join: {joined:?}",
+                        from + n
+                    );
+                }
+            })
+        })
+        .collect();
+    for joiner in joiners {
+        joiner.await.unwrap();
+    }
+    Arc::try_unwrap(tickets).unwrap()
+}
+
+/// What a draw of a large pre-queue cost.
+pub struct DrawRun {
+    /// Entrants drawn.
+    pub entrants: u64,
+    /// How long filling the pre-queue took.
+    pub fill: Duration,
+    /// How long the call that found the start come took, the whole draw included.
+    pub draw: Duration,
+    /// The SLOWLOG over the draw.
+    pub calls: Vec<SlowCall>,
+    /// `LATENCY LATEST` after the draw: events of 50 ms or more.
+    pub spikes: Vec<(String, u64)>,
+    /// Whether the published commitment and order are those `draw_order` computes over the
+    /// entrants with the published seed.
+    pub verified: bool,
+}
+
+/// Fills a pre-queue of `entrants`, then draws it with every command of `log_at_micros` or
+/// longer logged, and checks the published draw against [`draw_order`].
+pub async fn draw_a_crowd(server: &RedisServer, entrants: u64, log_at_micros: u64) -> DrawRun {
+    let clock = ManualClock::new(START - 60_000);
+    let store = store_on(server, &clock).await;
+    let config = sale("crowd", START, 1, 1, 1_000);
+    let event = config.id.clone();
+    store.create_event(&config).await.unwrap();
+    let began = Instant::now();
+    let tickets = join_crowd(&store, &event, 0, entrants).await;
+    let fill = began.elapsed();
+    let mut watcher = slow_calls::connect(&server.url()).await;
+    slow_calls::watch(&mut watcher, log_at_micros).await;
+
+    clock.set(START);
+    let began = Instant::now();
+    let drawn = store.draw(&event).await.unwrap();
+    let draw = began.elapsed();
+
+    // The latency monitor first: a SLOWLOG of thousands of entries is itself a long command.
+    let spikes = slow_calls::latency_spikes(&mut watcher).await;
+    let calls = slow_calls::slow_calls(&mut watcher).await;
+    assert_eq!(drawn, DrawOutcome::Drawn { entrants });
+    let expected = draw_order(&config.seed, tickets.iter().copied());
+    let (commitment, published) = published_draw(&store, &event).await;
+    let verified = commitment == expected.commitment && published == expected.order;
+    DrawRun {
+        entrants,
+        fill,
+        draw,
+        calls,
+        spikes,
+        verified,
+    }
+}
+
+/// The published commitment and the whole published order, page by page.
+async fn published_draw(store: &RedisStore, event: &EventId) -> (String, Vec<TicketId>) {
+    let (mut order, mut after) = (Vec::new(), None);
+    loop {
+        let request = DrawPageRequest {
+            after,
+            limit: 1_000,
+        };
+        let DrawPageOutcome::Page(page) = store.draw_page(event, request).await.unwrap() else {
+            panic!("the drawn event has no draw page");
+        };
+        order.extend(page.entrants);
+        match page.next {
+            Some(last) => after = Some(last),
+            None => return (page.commitment.unwrap_or_default(), order),
+        }
+    }
+}
+
+/// What drains past many absent shoppers cost.
+pub struct DrainRun {
+    /// Shoppers dropped in all.
+    pub dropped: u64,
+    /// Drains it took until one shopper still there was admitted.
+    pub drains: u64,
+    /// The most shoppers one drain dropped.
+    pub most_dropped: u64,
+    /// Whether the first admitted shopper is one who stayed.
+    pub admitted_one_who_stayed: bool,
+    /// How long the drains took in all.
+    pub wall: Duration,
+    /// The SLOWLOG over the drains.
+    pub calls: Vec<SlowCall>,
+    /// `LATENCY LATEST` after the drains.
+    pub spikes: Vec<(String, u64)>,
+}
+
+/// A started event where the first `departed` of `waiting` shoppers went absent (their pages
+/// closed a minute ago; the others are held by an instance that keeps beating), drained one
+/// shopper a second with every command of `log_at_micros` or longer logged, until the first
+/// shopper who stayed is admitted.
+pub async fn drain_past_the_departed(
+    server: &RedisServer,
+    waiting: u64,
+    departed: u64,
+    log_at_micros: u64,
+) -> DrainRun {
+    let clock = ManualClock::new(START);
+    let store = store_on(server, &clock).await;
+    let mut config = sale("departed", START, 1, 1, 1_000);
+    config.abandon_after_seconds = ABANDON_AFTER_SECONDS;
+    let event = config.id.clone();
+    store.create_event(&config).await.unwrap();
+    // The departed join first, so they are the head of the queue.
+    join_crowd(&store, &event, 0, departed).await;
+    join_crowd(&store, &event, departed, waiting - departed).await;
+    let instance = InstanceId::parse("instance-1").unwrap();
+    let mut holding = PresenceReport::beat(instance.clone());
+    holding.opened = (departed..waiting).map(shopper).collect();
+    store.presence(&event, &holding).await.unwrap();
+    // Beats a few seconds apart keep the presence clock running past the grace period.
+    for _ in 0..=ABANDON_AFTER_SECONDS / 4 {
+        clock.advance_ms(4_000);
+        store
+            .presence(&event, &PresenceReport::beat(instance.clone()))
+            .await
+            .unwrap();
+    }
+    let mut watcher = slow_calls::connect(&server.url()).await;
+    slow_calls::watch(&mut watcher, log_at_micros).await;
+
+    let stayed: HashSet<Identity> = holding.opened.into_iter().collect();
+    let (mut dropped, mut drains, mut most_dropped) = (0, 0, 0);
+    let began = Instant::now();
+    let admitted = loop {
+        let drained = store.drain(&event).await.unwrap().unwrap();
+        drains += 1;
+        dropped += drained.abandoned;
+        most_dropped = most_dropped.max(drained.abandoned);
+        if let Some(first) = drained.admitted.first() {
+            break first.identity.clone();
+        }
+        assert!(
+            drains <= waiting / MOST_DROPPED_PER_DRAIN + 2,
+            "the drains admit nobody"
+        );
+    };
+    let wall = began.elapsed();
+    // The latency monitor first: a SLOWLOG of thousands of entries is itself a long command.
+    let spikes = slow_calls::latency_spikes(&mut watcher).await;
+    let calls = slow_calls::slow_calls(&mut watcher).await;
+    DrainRun {
+        dropped,
+        drains,
+        most_dropped,
+        admitted_one_who_stayed: stayed.contains(&admitted),
+        wall,
+        calls,
+        spikes,
+    }
+}
