@@ -86,8 +86,10 @@ else
       admitted[#admitted + 1] = t.exp
     end
   end
-  -- Mirrors Bucket::after_drain: at most the burst is kept.
-  local waiting = redis.call('ZCARD', K.q) > 0
+  -- Mirrors Bucket::after_drain: at most the burst is kept. Credit is owed only to shoppers who
+  -- may go through: those held in an open window are not, so it does not pile up for them.
+  local first = redis.call('ZRANGE', K.q, 0, 0, 'WITHSCORES')
+  local waiting = #first > 0 and not (hold and tonumber(first[2]) > hold)
   redis.call('HSET', K.st, 'tok', int(math.min(capacity, tokens)), 'lt', int(last),
     'srv', int(serving), 'ow', waiting and '1' or '0')
   if admitted_count > 0 then

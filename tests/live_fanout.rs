@@ -65,7 +65,7 @@ async fn run_with(sockets: usize, window: Duration) -> Run {
         base: START,
         start: Instant::now(),
     });
-    let memory: Arc<dyn QueueStore> = Arc::new(MemoryStore::new(clock));
+    let memory: Arc<dyn QueueStore> = Arc::new(MemoryStore::new(clock.clone()));
     let store = Arc::new(CountingStore::new(memory));
     let event = EventId::parse("big-sale").unwrap();
     let mut config = sale("big-sale", START, 1, 1, 100_000);
@@ -78,6 +78,7 @@ async fn run_with(sockets: usize, window: Duration) -> Run {
         store: store.clone(),
         issuer: Arc::new(|_: &EventId, a: &Admitted| Ok(format!("token-{}", a.ticket_id))),
         settings: LiveSettings::default(),
+        clock,
     });
     let frames: Arc<Vec<AtomicU64>> = Arc::new((0..sockets).map(|_| AtomicU64::new(0)).collect());
     let mut clients = Vec::new();

@@ -191,6 +191,13 @@ impl EventConfig {
         self.arrival_windows.window_at(self.starts_at, now)
     }
 
+    /// Whether a shopper who joined at `joined_at` is still held in an open arrival window at
+    /// `now`: their place is drawn only when it closes, so no chance can be told yet.
+    pub fn held_in_window(&self, joined_at: UnixMillis, now: UnixMillis) -> bool {
+        self.arrival_window_at(now)
+            .is_some_and(|window| joined_at >= window.opens_at)
+    }
+
     /// When the pre-queue opens.
     pub fn prequeue_opens(&self) -> UnixMillis {
         self.prequeue_opens_at.unwrap_or(self.created_at)

@@ -82,6 +82,8 @@ pub async fn ticket_view<'a>(
         _ => None,
     };
     let chance_of_success = match (ticket.status, ticket.position) {
+        // Held in an open arrival window: the place is drawn when it closes.
+        (TicketStatus::Waiting, _) if config.held_in_window(ticket.joined_at, now) => None,
         (TicketStatus::Waiting, Some(position)) => {
             chance_of_success(state, config, position, now).await?
         }

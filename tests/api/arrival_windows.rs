@@ -75,4 +75,47 @@ crate::on_both_stores! {
         let missing = app.admin(Method::GET, "/v1/admin/events/drop").send().await.unwrap();
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     }
+
+    async fn a_shopper_held_in_an_open_window_is_told_no_chance_until_it_closes() {
+        let app = spawn_app().await;
+        let mut body = event_body("drop", app.now(), 1);
+        body["opening_window_seconds"] = json!(60);
+        body["outflow_per_second"] = json!(1);
+        body["outflow_burst"] = json!(1);
+        body["inventory"] = json!({ "SKU-1": 1 });
+        assert_eq!(app.create_event(&body).await.status(), StatusCode::CREATED);
+        let event = waitroom::domain::EventId::parse("drop").unwrap();
+        let tokens = [app.login("ana").await, app.login("ben").await, app.login("cy").await];
+        let mut tickets = Vec::new();
+        for token in &tokens {
+            tickets.push(app.join_ok("drop", token).await);
+        }
+        let read = |n: usize| {
+            let (ticket, token) = (tickets[n].clone(), tokens[n].clone());
+            let app = &app;
+            async move {
+                let view: Value = app.ticket("drop", &ticket, &token).await.json().await.unwrap();
+                view
+            }
+        };
+
+        app.drain(&event).await;
+        for n in 0..3 {
+            let view = read(n).await;
+            assert_eq!(view["status"], "waiting", "nobody goes through while the window is open");
+            assert_eq!(view["chance_of_success"], Value::Null, "{view}");
+        }
+
+        app.clock.advance_ms(60_000);
+        app.drain(&event).await;
+        let mut chances = Vec::new();
+        for n in 0..3 {
+            let view = read(n).await;
+            if view["status"] == "waiting" {
+                chances.push(view["chance_of_success"].as_f64().expect("a chance once drawn"));
+            }
+        }
+        assert_eq!(chances.len(), 2, "one of the three went through at the close");
+        assert!(chances.iter().all(|c| (0.0..=1.0).contains(c)), "{chances:?}");
+    }
 }

@@ -36,6 +36,9 @@ pub struct OutflowSnapshot {
     /// What the sale's counters say of the shoppers ahead of any place, refreshed with the
     /// settings; `None` before the first refresh.
     pub outlook: Option<SaleOutlook>,
+    /// The event's settings as refreshed with the outlook, for what depends on them (whether a
+    /// shopper is held in an open arrival window); `None` before the first refresh.
+    pub config: Option<std::sync::Arc<crate::domain::EventConfig>>,
 }
 
 impl OutflowSnapshot {

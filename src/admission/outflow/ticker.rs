@@ -159,6 +159,7 @@ impl Ticker {
         self.feed.snapshots.send_if_modified(|snapshot| {
             snapshot.outflow_per_second = config.outflow_per_second();
             snapshot.outflow_burst = config.outflow_burst;
+            snapshot.config = Some(Arc::new(config.clone()));
             if let Some(stats) = &stats {
                 snapshot.last_score = Some(stats.last_score);
                 snapshot.drawn |= stats.drawn;

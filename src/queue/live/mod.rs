@@ -93,6 +93,8 @@ pub struct LiveContext {
     pub issuer: Arc<dyn AdmissionIssuer>,
     /// Pacing.
     pub settings: LiveSettings,
+    /// The time, for what a socket tells that depends on it (an open arrival window).
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 #[cfg(test)]

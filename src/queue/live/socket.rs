@@ -10,6 +10,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use super::{ClientMessage, LiveContext, ServerMessage};
 use crate::admission::outflow::{OutflowSnapshot, Subscription};
+use crate::clock::UnixMillis;
 use crate::domain::{Admitted, EventId, EventStatus, Identity, Ticket, TicketId};
 
 /// Close code: normal end (admitted, place gone, event closed).
@@ -64,6 +65,7 @@ where
         identity: ticket.identity.clone(),
         ticket_id: ticket.ticket_id,
         score: ticket.score,
+        joined_at: ticket.joined_at,
         status_told: None,
         position_told: None,
         position_held_back: false,
@@ -138,6 +140,8 @@ pub(super) struct LiveSocket<'a, W> {
     pub(super) ticket_id: TicketId,
     /// The ticket's place in the queue order; `None` in the pre-queue before the draw.
     pub(super) score: Option<u64>,
+    /// When the ticket joined (an arrival window holds those who joined while it is open).
+    pub(super) joined_at: UnixMillis,
     pub(super) status_told: Option<EventStatus>,
     pub(super) position_told: Option<(Option<u64>, u64)>,
     /// A changed position waits for the position interval to pass.
@@ -237,7 +241,14 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
             drawn: snapshot.drawn,
             admission: snapshot.admission_of(self.ticket_id).cloned(),
             eta: position.and_then(|p| snapshot.eta_seconds(p)),
-            chance: snapshot.chance_of_success(position),
+            chance: if snapshot.config.as_ref().is_some_and(|config| {
+                config.held_in_window(self.joined_at, self.live.clock.now_ms())
+            }) {
+                // Held in an open arrival window: the place is drawn when it closes.
+                None
+            } else {
+                snapshot.chance_of_success(position)
+            },
         }
     }
 

@@ -90,6 +90,7 @@ async fn open_after(
         store: store.clone(),
         issuer: Arc::new(token_for),
         settings: LiveSettings::default(),
+        clock: Arc::new(crate::clock::SystemClock),
     };
     let ticket = ticket.clone();
     let task =

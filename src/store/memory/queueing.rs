@@ -200,8 +200,8 @@ impl EventState {
             let free = self.room().free_places(&self.config).unwrap_or(u64::MAX);
             let allowed = bucket.whole_shoppers().min(free);
             let hold = self.window_hold(now);
+            let held = |score: &u64| hold.is_some_and(|hold| *score > hold);
             while (admitted.len() as u64) < allowed && abandoned < MOST_DROPPED_PER_DRAIN {
-                let held = |score: &u64| hold.is_some_and(|hold| *score > hold);
                 if self
                     .queue
                     .first_key_value()
@@ -224,7 +224,12 @@ impl EventState {
                     admitted.push(admission);
                 }
             }
-            let waiting = !self.queue.is_empty();
+            // Credit is owed only to shoppers who may go through: those held in an open window
+            // are not, so it does not pile up for them to pour out when the window closes.
+            let waiting = self
+                .queue
+                .first_key_value()
+                .is_some_and(|(score, _)| !held(score));
             self.bucket = Some(
                 bucket
                     .spend(admitted.len() as u64)
