@@ -137,6 +137,7 @@ macro_rules! with_every_scenario {
                 a_page_closed_before_an_outage_is_freed_after_the_grace_of_ordinary_time,
                 only_waiting_shoppers_are_held,
                 a_report_on_an_unknown_event_changes_nothing,
+                a_touch_of_nobody_waiting_leaves_the_presence_clock_alone,
             }
             admissions {
                 an_admitted_ticket_carries_its_admission_times,

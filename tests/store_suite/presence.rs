@@ -314,3 +314,26 @@ pub async fn a_report_on_an_unknown_event_changes_nothing(h: &Harness) {
             .is_none()
     );
 }
+
+/// A touch that finds nobody waiting records nothing, not even that the store heard from an
+/// instance: the presence clock then still leaves out the silence after the join (found by the
+/// stores' differential test, where the memory store counted it and dropped the shopper).
+pub async fn a_touch_of_nobody_waiting_leaves_the_presence_clock_alone(h: &Harness) {
+    let event = h
+        .create(EventConfig {
+            abandon_after_seconds: 6,
+            outflow_milli_per_second: 0,
+            outflow_burst: 1,
+            ..open_sale("spring")
+        })
+        .await;
+    h.join(&event, &shopper(1)).await;
+    h.advance_ms(1_834);
+    h.store.touch(&event, &[shopper(0)]).await.unwrap();
+    h.advance_ms(4_166);
+
+    let drained = h.store.drain(&event).await.unwrap().unwrap();
+
+    assert_eq!(identities(&drained), vec![shopper(1)]);
+    assert_eq!(drained.abandoned, 0);
+}

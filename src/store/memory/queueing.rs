@@ -105,6 +105,15 @@ impl EventState {
 
     /// Marks the waiting shoppers among `identities` as seen at `now`.
     pub(super) fn touch(&mut self, identities: &[Identity], now: UnixMillis) {
+        // As the Redis store: a touch of nobody waiting records nothing, not even on the
+        // presence clock.
+        let waiting = |record: &TicketRecord| record.ticket.status == TicketStatus::Waiting;
+        if !identities
+            .iter()
+            .any(|identity| self.tickets.get(identity).is_some_and(waiting))
+        {
+            return;
+        }
         let seen = self.presence_now(now);
         for identity in identities {
             if let Some(record) = self.tickets.get_mut(identity)
