@@ -7,6 +7,36 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The beat of a background loop: `while every.tick().await { … }` runs the body every
+/// `period` until `stop` turns `true` (or its sender is gone). A tick that comes late is
+/// delayed, not bunched: a slow store slows the loop rather than queueing steps. The background
+/// loops of an instance (live statistics, the outflow's health, stored rules, alerts, refusal
+/// tallies) all beat through it.
+pub struct Every {
+    ticks: tokio::time::Interval,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Every {
+    /// A beat every `period`, the first at once, until `stop` turns `true`.
+    pub fn new(period: Duration, stop: tokio::sync::watch::Receiver<bool>) -> Self {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self { ticks, stop }
+    }
+
+    /// Waits for the next beat; `false` once the loop should stop.
+    pub async fn tick(&mut self) -> bool {
+        tokio::select! {
+            _ = self.ticks.tick() => {}
+            changed = self.stop.changed() => if changed.is_err() {
+                return false;
+            },
+        }
+        !*self.stop.borrow()
+    }
+}
+
 /// Milliseconds since the Unix epoch, UTC. Every stored time in waitroom uses this unit.
 pub type UnixMillis = i64;
 

@@ -110,17 +110,9 @@ impl LiveStats {
     }
 
     /// Polls every `every` until `stop` becomes `true`.
-    pub async fn run(self: Arc<Self>, every: Duration, mut stop: watch::Receiver<bool>) {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
-                return;
-            }
+    pub async fn run(self: Arc<Self>, every: Duration, stop: watch::Receiver<bool>) {
+        let mut beat = crate::clock::Every::new(every, stop);
+        while beat.tick().await {
             if let Err(error) = self.poll().await {
                 tracing::warn!(%error, "live statistics: the store did not answer");
             }

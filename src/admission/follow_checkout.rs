@@ -86,17 +86,9 @@ impl OutflowFollower {
     }
 
     /// Follows every event every `every` until `stop` becomes `true`.
-    pub async fn run(self: Arc<Self>, every: Duration, mut stop: watch::Receiver<bool>) {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
-                return;
-            }
+    pub async fn run(self: Arc<Self>, every: Duration, stop: watch::Receiver<bool>) {
+        let mut beat = crate::clock::Every::new(every, stop);
+        while beat.tick().await {
             if let Err(error) = self.follow_all().await {
                 tracing::warn!(%error, "outflow following the checkout: the store did not answer");
             }

@@ -76,17 +76,12 @@ pub fn watch_facts(
     store: Arc<dyn QueueStore>,
     live_stats: Arc<LiveStats>,
     clock: Arc<dyn Clock>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
         let mut facts = FactWatch::default();
-        let mut every = tokio::time::interval(LOOK_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                _ = shutdown.changed() => return,
-            }
+        let mut beat = crate::clock::Every::new(LOOK_EVERY, shutdown);
+        while beat.tick().await {
             let ping = match tokio::time::timeout(PING_TIMEOUT, store.ping()).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(error)) => Err(error.to_string()),

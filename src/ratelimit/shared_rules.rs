@@ -196,20 +196,11 @@ impl RateLimiter {
     }
 
     /// Follows the stored rules every [`FOLLOW_EVERY`] until `shutdown` turns true.
-    pub async fn run_rules_follower(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut every = tokio::time::interval(FOLLOW_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = every.tick() => {
-                    if let Err(error) = self.follow_stored_rules().await {
-                        tracing::debug!(%error, "stored rate-limit rules unreadable; the rules in force stay");
-                    }
-                }
-                _ = shutdown.changed() => return,
-            }
-            if *shutdown.borrow() {
-                return;
+    pub async fn run_rules_follower(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let mut beat = crate::clock::Every::new(FOLLOW_EVERY, shutdown);
+        while beat.tick().await {
+            if let Err(error) = self.follow_stored_rules().await {
+                tracing::debug!(%error, "stored rate-limit rules unreadable; the rules in force stay");
             }
         }
     }

@@ -109,17 +109,10 @@ impl RateLimiter {
     }
 
     /// Exchanges the tally every [`EXCHANGE_EVERY`] until `shutdown` turns true.
-    pub async fn run_tally_exchange(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut every = tokio::time::interval(EXCHANGE_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = every.tick() => self.exchange_tally().await,
-                _ = shutdown.changed() => return,
-            }
-            if *shutdown.borrow() {
-                return;
-            }
+    pub async fn run_tally_exchange(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let mut beat = crate::clock::Every::new(EXCHANGE_EVERY, shutdown);
+        while beat.tick().await {
+            self.exchange_tally().await;
         }
     }
 }
