@@ -54,14 +54,12 @@ else
 
   local allowed = math.min(math.floor(tokens / SHOPPER), free_places(c, left))
   local admitted_count = 0
+  -- Shoppers held in the open arrival window are not popped: only those at or below its base
+  -- are (counted once, not peeked at before every pop).
   local hold = window_hold(c, now)
-  while admitted_count < allowed and abandoned < MOST_DROPPED_PER_DRAIN do
-    if hold then
-      local first = redis.call('ZRANGE', K.q, 0, 0, 'WITHSCORES')
-      if #first == 0 or tonumber(first[2]) > hold then
-        break
-      end
-    end
+  local poppable = hold and redis.call('ZCOUNT', K.q, '-inf', int(hold)) or math.huge
+  while admitted_count < allowed and abandoned < MOST_DROPPED_PER_DRAIN
+    and admitted_count + abandoned < poppable do
     local head = redis.call('ZPOPMIN', K.q)
     if #head == 0 then
       break
@@ -88,8 +86,12 @@ else
   end
   -- Mirrors Bucket::after_drain: at most the burst is kept. Credit is owed only to shoppers who
   -- may go through: those held in an open window are not, so it does not pile up for them.
-  local first = redis.call('ZRANGE', K.q, 0, 0, 'WITHSCORES')
-  local waiting = #first > 0 and not (hold and tonumber(first[2]) > hold)
+  local waiting
+  if hold then
+    waiting = admitted_count + abandoned < poppable
+  else
+    waiting = redis.call('ZCARD', K.q) > 0
+  end
   redis.call('HSET', K.st, 'tok', int(math.min(capacity, tokens)), 'lt', int(last),
     'srv', int(serving), 'ow', waiting and '1' or '0')
   if admitted_count > 0 then
