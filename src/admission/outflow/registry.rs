@@ -88,6 +88,15 @@ impl OutflowRegistry {
         self.start(event);
     }
 
+    /// Tells the event's ticker here that its settings changed: it refreshes and drains now. Other
+    /// instances see the change at their next refresh.
+    pub fn changed(&self, event: &EventId) {
+        if let Some(feed) = self.running(event) {
+            // A permit is kept when the ticker is mid-tick, so the change is never missed.
+            feed.changed.notify_one();
+        }
+    }
+
     /// The latest snapshot of an event whose ticker runs here.
     pub fn snapshot(&self, event: &EventId) -> Option<OutflowSnapshot> {
         self.running(event)

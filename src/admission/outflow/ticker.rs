@@ -8,14 +8,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::presence::Presence;
 use super::rate::ServingRate;
 use super::{OutflowSettings, OutflowSnapshot};
 use crate::domain::{DrainOutcome, EventId, EventStatus, InstanceId, PresenceReport};
-use crate::queue::chance::SaleOutlook;
+use crate::queue::chance::{Departures, SaleOutlook};
 use crate::store::{QueueStore, StoreError};
 
 /// The channel an event's snapshots go out on, and the sockets it serves on this instance.
@@ -29,6 +29,10 @@ pub struct EventFeed {
     pub presence: Arc<Presence>,
     /// This instance, as the store knows it.
     pub instance: InstanceId,
+    /// Rung when an operator changes the event here: the ticker re-reads its settings and drains
+    /// at once instead of after an idle second, so no socket opened meanwhile is told the old
+    /// status.
+    pub changed: Notify,
 }
 
 impl EventFeed {
@@ -39,6 +43,7 @@ impl EventFeed {
             snapshots: watch::Sender::new(OutflowSnapshot::default()),
             presence: Arc::new(Presence::default()),
             instance,
+            changed: Notify::new(),
         }
     }
 }
@@ -58,6 +63,8 @@ pub struct Ticker {
     feed: Arc<EventFeed>,
     settings: OutflowSettings,
     rate: ServingRate,
+    /// How fast waiting shoppers leave, for the chance of success.
+    departures: Departures,
     next_refresh: Instant,
     /// The next heartbeat is due then.
     next_beat: Instant,
@@ -79,6 +86,7 @@ impl Ticker {
             store,
             feed,
             rate: ServingRate::new(settings.rate_window),
+            departures: Departures::default(),
             settings,
             next_refresh: now,
             next_beat: now,
@@ -163,7 +171,13 @@ impl Ticker {
             if let Some(stats) = &stats {
                 snapshot.last_score = Some(stats.last_score);
                 snapshot.drawn |= stats.drawn;
-                snapshot.outlook = Some(SaleOutlook::of(stats).read_at_serving(snapshot.serving));
+                let leaving = self
+                    .departures
+                    .per_second(stats.left.saturating_add(stats.abandoned));
+                // The line moves at the measured pace when there is one: a followed checkout or
+                // a cap slows it below the configured rate, and more leave over a longer wait.
+                snapshot.outlook =
+                    Some(SaleOutlook::of(stats).with_leaving(leaving, snapshot.effective_rate()));
             }
             // Settings alone do not move anyone's position: sockets are not woken for them.
             false
@@ -174,6 +188,8 @@ impl Ticker {
     /// Publishes a drain, waking sockets only when something they show has changed.
     fn publish(&mut self, now: Instant, outcome: DrainOutcome) {
         self.rate.record(now, outcome.serving, outcome.queue_length);
+        self.departures
+            .drained(now.into_std(), outcome.queue_length);
         let measured = self.rate.per_second();
         self.feed.snapshots.send_if_modified(|snapshot| {
             let before = (snapshot.serving, snapshot.status, snapshot.drawn);
@@ -250,8 +266,10 @@ pub async fn run_ticker(mut ticker: Ticker, mut stop: watch::Receiver<bool>) {
             return;
         }
         let wake = started + ticker.delay();
+        let feed = Arc::clone(&ticker.feed);
         tokio::select! {
             () = tokio::time::sleep_until(wake) => {}
+            () = feed.changed.notified() => ticker.next_refresh = Instant::now(),
             _ = stop.wait_for(|stopping| *stopping) => return,
         }
     }

@@ -224,6 +224,7 @@ pub async fn change(
         if updated?.is_none() {
             return Err(ApiError::not_found(format!("no event {event}")));
         }
+        state.outflow.changed(&event);
         if current.checkout_target.is_some() && changed.checkout_target.is_none() {
             // Back to the set rate now rather than at the follower's next look at events
             // without a target (it looks at them rarely: they cost nothing while idle).
