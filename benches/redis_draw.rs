@@ -3,8 +3,13 @@
 //! absent, drained; every command of a millisecond or more logged (`slowlog-log-slower-than 1000`:
 //! at 0 the commands the scripts run would fill the log) and the latency monitor set at 50 ms.
 //!
-//! `cargo bench --bench redis_draw` (`WAITROOM_DRAW_ENTRANTS=N`, `WAITROOM_DRAIN_WAITING=N` and
-//! `WAITROOM_DRAIN_DEPARTED=N` to change the sizes).
+//! Then 100,000 admissions ending at once, settled under the same watch; last, a pre-queue of
+//! 1,000,000 whose draw was prepared before the start (with 1,000 late joins), drawn with every
+//! command logged.
+//!
+//! `cargo bench --bench redis_draw` (`WAITROOM_DRAW_ENTRANTS=N`, `WAITROOM_DRAIN_WAITING=N`,
+//! `WAITROOM_DRAIN_DEPARTED=N`, `WAITROOM_EXPIRING=N` and `WAITROOM_PREPARED_ENTRANTS=N` to change
+//! the sizes; 0 leaves a part out).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/crowd.rs"]
@@ -76,9 +81,77 @@ async fn main() {
     let entrants = size("WAITROOM_DRAW_ENTRANTS", 1_000_000);
     let waiting = size("WAITROOM_DRAIN_WAITING", 300_000);
     let departed = size("WAITROOM_DRAIN_DEPARTED", 200_000);
+    let expiring = size("WAITROOM_EXPIRING", 100_000);
+    let prepared = size("WAITROOM_PREPARED_ENTRANTS", 1_000_000);
     let server = RedisServer::start_ahead_of_other_work();
+    let mut bound_kept = true;
+    if entrants > 0 {
+        bound_kept &= draw_and_drain(&server, entrants, waiting, departed).await;
+    }
+    if expiring > 0 {
+        bound_kept &= mass_expiry(&server, expiring).await;
+    }
+    if prepared > 0 {
+        bound_kept &= prepared_draw(&server, prepared).await;
+    }
+    println!("bound of 50 ms kept     {bound_kept}");
+}
 
-    let draw = crowd::draw_a_crowd(&server, entrants, LOG_AT_MICROS).await;
+/// The draw prepared before the start: whether the bound was kept.
+async fn prepared_draw(server: &RedisServer, entrants: u64) -> bool {
+    let changes = crowd::PrequeueChanges {
+        rejoining_before: 0,
+        rejoining_after: 0,
+        late: 1_000,
+    };
+    let run = crowd::draw_a_prepared_crowd(server, entrants, changes, 0).await;
+    println!(
+        "prepared pre-queue      {} entrants, {} ticket ids held ready",
+        run.entrants, run.held
+    );
+    println!("prepared draw wall time {:.2} s", run.draw.as_secs_f64());
+    println!(
+        "ticket reads at close   {} draw_tickets calls",
+        run.ticket_reads
+    );
+    println!("prepared draw slowlog   {}", describe(&run.calls));
+    report(&run.calls);
+    println!("prepared latency events {:?}", run.spikes);
+    println!("prepared draw verifies  {}", run.verified);
+    let micros = longest(&run.calls).map_or(0, |call| call.micros);
+    println!("longest prepared command {micros} µs");
+    assert!(run.verified);
+    at_least(&run.calls, BOUND_MICROS).is_empty() && run.spikes.is_empty()
+}
+
+/// The mass expiry: whether the bound was kept.
+async fn mass_expiry(server: &RedisServer, expiring: u64) -> bool {
+    let run = crowd::settle_a_mass_expiry(server, expiring, LOG_AT_MICROS).await;
+    println!("admissions ended        {}", run.ended);
+    println!(
+        "settled                 {} expired, {} still active, in {} calls ({} timed out), {:.2} s in all",
+        run.expired,
+        run.active,
+        run.settling_calls,
+        run.timed_out,
+        run.wall.as_secs_f64()
+    );
+    println!(
+        "active after 1st call   {:?} (ended admissions left for later calls hold no place)",
+        run.active_after_first
+    );
+    println!("expiry slowlog          {}", describe(&run.calls));
+    report(&run.calls);
+    println!("expiry latency events   {:?}", run.spikes);
+    let micros = longest(&run.calls).map_or(0, |call| call.micros);
+    println!("longest expiry command  {micros} µs");
+    assert_eq!(run.expired, run.ended);
+    at_least(&run.calls, BOUND_MICROS).is_empty() && run.spikes.is_empty()
+}
+
+/// The draw and the drains: whether the bound was kept.
+async fn draw_and_drain(server: &RedisServer, entrants: u64, waiting: u64, departed: u64) -> bool {
+    let draw = crowd::draw_a_crowd(server, entrants, LOG_AT_MICROS).await;
     println!("pre-queue               {} entrants", draw.entrants);
     println!(
         "fill                    {:.1} s ({:.0} joins/s)",
@@ -91,7 +164,7 @@ async fn main() {
     println!("draw latency events     {:?}", draw.spikes);
     println!("draw verifies           {}", draw.verified);
 
-    let drain = crowd::drain_past_the_departed(&server, waiting, departed, LOG_AT_MICROS).await;
+    let drain = crowd::drain_past_the_departed(server, waiting, departed, LOG_AT_MICROS).await;
     println!("queue                   {waiting} waiting, the first {departed} absent");
     println!(
         "drains                  {} drains, {} dropped, at most {} in one, {:.2} s in all",
@@ -117,6 +190,6 @@ async fn main() {
     let micros = |calls: &[SlowCall]| longest(calls).map_or(0, |call| call.micros);
     println!("longest draw command    {} µs", micros(&draw.calls));
     println!("longest drain command   {} µs", micros(&drain.calls));
-    println!("bound of 50 ms kept     {bound_kept}");
     assert!(draw.verified && drain.admitted_one_who_stayed);
+    bound_kept
 }

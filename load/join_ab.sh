@@ -19,32 +19,10 @@ here="$(cd "$(dirname "$0")" && pwd)/bench.d"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 connections=50
 pin=(taskset -c "$(( $(nproc) - 1 ))")
-work=$(mktemp -d /tmp/waitroom-join-ab.XXXXXX)
-started=()
-cleanup() {
-  for pid in "${started[@]}"; do kill "${pid}" 2>/dev/null || true; done
-  for pid in "${started[@]}"; do wait "${pid}" 2>/dev/null || true; done
-  rm -rf "${work}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() {
-  for _ in $(seq 1 300); do
-    curl -fs "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "nothing answers at $1" >&2
-  return 1
-}
-
-redis_port=$(free_port)
-redis-server --port "${redis_port}" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "${work}" >"${work}/redis.log" 2>&1 &
-started+=($!)
-redis_pid=$!
-for _ in $(seq 1 100); do redis-cli -p "${redis_port}" PING >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=bench.d/processes.sh
+source "${here}/processes.sh"
+scratch waitroom-join-ab
+start_redis
 
 admin_token="bench-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
 user_secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')

@@ -5,8 +5,8 @@
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- Reply: nil when there is no such event, else
 --   { { identity, ticket_id, admitted_at, expires_at, ... }, abandoned, serving, queue_length,
---     status, active }, or 'draw_pending' (nothing changed: the store finishes the draw and
---   calls again).
+--     status, active, admitted_total }, or 'draw_pending' (nothing changed: the store
+--   finishes the draw and calls again).
 
 local now = now_ms(ARGV[1])
 local c = load_cfg()
@@ -102,4 +102,5 @@ else
   end
 end
 
-return { admitted, abandoned, serving, redis.call('ZCARD', K.q), status, active_count() }
+return { admitted, abandoned, serving, redis.call('ZCARD', K.q), status, active_count(),
+  tonumber(redis.call('HGET', K.st, 'admitted')) or 0 }

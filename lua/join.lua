@@ -1,77 +1,95 @@
--- join: joins an identity to the queue, or returns its ticket when waiting or admitted.
+-- join: joins identities to the queue, each in turn, or returns their tickets when waiting or
+-- admitted. One call carries the joins an instance collected while its previous call was on the
+-- wire (group commit): each join gets exactly what it would get from a call of its own, in the
+-- order given, at the same `now`.
 -- KEYS[1] event prefix `wr:{<event>}:`
 -- ARGV[1] now in ms, or '' for the Redis server's time
--- ARGV[2] identity
--- ARGV[3] the new ticket id (16 raw bytes), used only if a ticket is created
--- Reply: { 'no_event' } | { 'not_accepting', status } | { 'existing', ticket } |
---        { 'created', ticket }, a ticket as in lib.lua's ticket_reply | 'draw_pending' (nothing
---        changed: the store finishes the draw and calls again).
+-- ARGV[2k], ARGV[2k+1] (k >= 1) an identity and its new ticket id (16 raw bytes), the id used
+--   only if a ticket is created
+-- Reply: one reply per join, in order: { 'no_event' } | { 'not_accepting', status } |
+--        { 'existing', ticket } | { 'created', ticket }, a ticket as in lib.lua's ticket_reply;
+--        or 'draw_pending' for the whole call (nothing changed: the store finishes the draw and
+--        calls again).
 
 local now = now_ms(ARGV[1])
 local c = load_cfg()
+local replies = {}
 if not c then
-  return { 'no_event' }
+  for i = 2, #ARGV, 2 do
+    replies[#replies + 1] = { 'no_event' }
+  end
+  return replies
 end
--- One read of the state this script needs: draw flag, next-expiry marker, counters.
-local st = redis.call('HMGET', K.st, 'drawn', 'nx', 'last', 'joined')
+-- The draw's state cannot change between the joins of one call (they share `now`).
+local st = redis.call('HMGET', K.st, 'drawn', 'nx')
 local state = draw_state(c, now, st[1])
 if state == 'pending' then
   return 'draw_pending'
 end
 local drawn = state == 'drawn'
 settle(now, st[2])
-local identity = ARGV[2]
-local bucket = bucket_of(identity)
-local seen = presence_now(now)
 
-local old = get_ticket(identity, bucket)
-if old then
-  local status = ticket_status(old, now)
-  if status == 'w' then
-    old.seen = seen
-    put_ticket(old)
+local function join_one(identity, tid)
+  -- Settling again costs nothing: the next-expiry marker is cached and ahead of `now`.
+  settle(now)
+  local counts = redis.call('HMGET', K.st, 'last', 'joined')
+  local bucket = bucket_of(identity)
+  local seen = presence_now(now)
+
+  local old = get_ticket(identity, bucket)
+  if old then
+    local status = ticket_status(old, now)
+    if status == 'w' then
+      old.seen = seen
+      put_ticket(old)
+    end
+    if status == 'w' or status == 'a' then
+      return { 'existing', ticket_reply(old, now, drawn) }
+    end
   end
-  if status == 'w' or status == 'a' then
-    return { 'existing', ticket_reply(old, now, drawn) }
+
+  local left = units_left()
+  local status = event_status(c, left, now)
+  if not accepts_joins(status) then
+    return { 'not_accepting', status }
   end
+
+  -- A left or expired ticket is replaced by a new one at the tail.
+  local t = new_ticket(identity, tid, now, seen)
+  t.bucket = bucket
+  local joined = tonumber(counts[2] or '0') + 1
+  local last = tonumber(counts[1] or '0')
+  if not drawn then
+    redis.call('HSET', K.st, 'joined', int(joined))
+    redis.call('ZADD', K.q, 0, identity)
+    put_ticket(t)
+    return { 'created', ticket_reply(t, now, drawn) }
+  end
+  local queued = redis.call('ZCARD', K.q)
+  if c.mode == 'safety_net' and status == 'open' and queued == 0 and free_places(c, left) > 0 then
+    redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1), 'srv', int(last + 1))
+    redis.call('HINCRBY', K.st, 'admitted', 1)
+    admit(c, t, now)
+    return { 'created', ticket_reply(t, now, drawn) }
+  end
+  -- Inside an arrival window the score comes from the window's draw (window.lua).
+  local windowed = window_join_score(c, now, t.tid, last)
+  if windowed then
+    redis.call('HSET', K.st, 'joined', int(joined))
+    redis.call('ZADD', K.q, int(windowed), identity)
+    put_ticket(t)
+    return { 'created', ticket_reply(t, now, true, windowed) }
+  end
+  -- The tail's score is above every other, so its place is the queue's new length.
+  redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1))
+  redis.call('ZADD', K.q, int(last + 1), identity)
+  put_ticket(t)
+  local reply = ticket_reply(t, now, false)
+  reply[3], reply[4] = queued + 1, last + 1
+  return { 'created', reply }
 end
 
-local left = units_left()
-local status = event_status(c, left, now)
-if not accepts_joins(status) then
-  return { 'not_accepting', status }
+for i = 2, #ARGV, 2 do
+  replies[#replies + 1] = join_one(ARGV[i], ARGV[i + 1])
 end
-
--- A left or expired ticket is replaced by a new one at the tail.
-local t = new_ticket(identity, ARGV[3], now, seen)
-t.bucket = bucket
-local joined = tonumber(st[4] or '0') + 1
-local last = tonumber(st[3] or '0')
-if not drawn then
-  redis.call('HSET', K.st, 'joined', int(joined))
-  redis.call('ZADD', K.q, 0, identity)
-  put_ticket(t)
-  return { 'created', ticket_reply(t, now, drawn) }
-end
-local queued = redis.call('ZCARD', K.q)
-if c.mode == 'safety_net' and status == 'open' and queued == 0 and free_places(c, left) > 0 then
-  redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1), 'srv', int(last + 1))
-  redis.call('HINCRBY', K.st, 'admitted', 1)
-  admit(c, t, now)
-  return { 'created', ticket_reply(t, now, drawn) }
-end
--- Inside an arrival window the score comes from the window's draw (window.lua).
-local windowed = window_join_score(c, now, t.tid, last)
-if windowed then
-  redis.call('HSET', K.st, 'joined', int(joined))
-  redis.call('ZADD', K.q, int(windowed), identity)
-  put_ticket(t)
-  return { 'created', ticket_reply(t, now, true, windowed) }
-end
--- The tail's score is above every other, so its place is the queue's new length.
-redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1))
-redis.call('ZADD', K.q, int(last + 1), identity)
-put_ticket(t)
-local reply = ticket_reply(t, now, false)
-reply[3], reply[4] = queued + 1, last + 1
-return { 'created', reply }
+return replies

@@ -9,4 +9,5 @@ if redis.call('EXISTS', K.cfg) == 0 then
   return false
 end
 settle(now)
+settle_order(ARGV[2], now)
 return redis.call('HGET', K.ord, ARGV[2])

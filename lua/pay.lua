@@ -11,6 +11,7 @@ if redis.call('EXISTS', K.cfg) == 0 then
   return { 'not_found' }
 end
 settle(now)
+settle_order(ARGV[3], now)
 local raw = redis.call('HGET', K.ord, ARGV[3])
 if not raw then
   return { 'not_found' }

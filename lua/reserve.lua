@@ -31,6 +31,7 @@ end
 
 local prior = redis.call('HGET', K.ordt, tid)
 if prior then
+  settle_order(prior, now)
   local raw = redis.call('HGET', K.ord, prior)
   local o = raw and cjson.decode(raw)
   if not o or o.i ~= identity then

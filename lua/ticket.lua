@@ -1,15 +1,22 @@
--- ticket: an identity's ticket with its exact position; optionally marks the shopper as seen.
+-- ticket: identities' tickets with their exact positions; optionally marks shoppers as seen.
+-- One call carries the reads an instance collected while its previous call was on the wire
+-- (group commit): each read gets exactly what a call of its own would get, in the order given,
+-- at the same `now`.
 -- KEYS[1] event prefix `wr:{<event>}:`
 -- ARGV[1] now in ms, or '' for the Redis server's time
--- ARGV[2] identity
--- ARGV[3] '1' to mark a waiting shopper as seen, '0' not to
--- Reply: a ticket as in lib.lua's ticket_reply, or nil when there is no such event or ticket, or
--- 'draw_pending' (nothing changed: the store finishes the draw and calls again).
+-- ARGV[2k], ARGV[2k+1] (k >= 1) an identity, and '1' to mark it as seen while waiting, '0' not to
+-- Reply: one reply per read, in order: a ticket as in lib.lua's ticket_reply, or nil when there
+-- is no such event or ticket; or 'draw_pending' for the whole call (nothing changed: the store
+-- finishes the draw and calls again).
 
 local now = now_ms(ARGV[1])
 local c = load_cfg()
+local replies = {}
 if not c then
-  return false
+  for i = 2, #ARGV, 2 do
+    replies[#replies + 1] = false
+  end
+  return replies
 end
 local state = draw_state(c, now)
 if state == 'pending' then
@@ -17,12 +24,20 @@ if state == 'pending' then
 end
 local drawn = state == 'drawn'
 settle(now)
-local t = get_ticket(ARGV[2])
-if not t then
-  return false
+
+local function ticket_one(identity, touch)
+  local t = get_ticket(identity)
+  if not t then
+    return false
+  end
+  if touch == '1' and t.tag == 'w' then
+    t.seen = presence_now(now)
+    put_ticket(t)
+  end
+  return ticket_reply(t, now, drawn)
 end
-if ARGV[3] == '1' and t.tag == 'w' then
-  t.seen = presence_now(now)
-  put_ticket(t)
+
+for i = 2, #ARGV, 2 do
+  replies[#replies + 1] = ticket_one(ARGV[i], ARGV[i + 1])
 end
-return ticket_reply(t, now, drawn)
+return replies

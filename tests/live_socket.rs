@@ -231,6 +231,94 @@ async fn positions_tell_the_chance_of_success_on_redis() {
     positions_tell_the_chance_of_success(store, "redis-chance").await;
 }
 
+/// An opening window of three seconds, one unit at one a second: a shopper held in the open
+/// window hears positions without a chance (its place is only known relative to the others
+/// once the window has closed), and a number after the close.
+async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(
+    store: Arc<CountingStore>,
+    event: &str,
+) {
+    let app = TestApp::spawn(store).await;
+    let mut config = open_sale(event, 1);
+    config.starts_at = SystemClock.now_ms();
+    config.inventory = [(support::events::tshirt(), 1)].into();
+    config.arrival_windows = waitroom::queue::ArrivalWindows {
+        opening_seconds: 3,
+        every_seconds: 0,
+        seed: "0123456789abcdef".repeat(4),
+        seed_hash: String::new(),
+    };
+    app.create(&config).await;
+    let line = line_up(&app, event, 3).await;
+    let closes_at = Instant::now()
+        + Duration::from_millis(
+            u64::try_from(config.starts_at + 3_000 - SystemClock.now_ms()).unwrap_or(0),
+        );
+    let mut sockets = Vec::new();
+    for (token, ticket) in &line {
+        sockets.push(app.socket(event, ticket, token).await);
+    }
+
+    for socket in &mut sockets {
+        let held = next_of(socket, "position", Duration::from_secs(2)).await;
+        assert!(Instant::now() < closes_at, "heard before the close");
+        assert_eq!(held["chance_of_success"], Value::Null, "{held}");
+    }
+
+    // After the close the positions carry a chance: at first from the place estimated over the
+    // window's sparse scores, then, once the outflow reached the window and one of the three is
+    // admitted, the two left hear that the unit is taken by the one admitted ahead of them.
+    // (Frames are read one socket after another, so a frame sent before the close may be read
+    // after it: what counts is that a chance, once told, is never taken back.)
+    let mut told = Vec::new();
+    for socket in &mut sockets {
+        let deadline = closes_at + Duration::from_secs(6);
+        let mut chance_told = false;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let frame = next_json(socket, left).await;
+            if frame["type"] == "admitted" {
+                told.push(Value::String("admitted".into()));
+                break;
+            }
+            if frame["type"] != "position" {
+                continue;
+            }
+            let Some(chance) = frame["chance_of_success"].as_f64() else {
+                assert!(!chance_told, "a chance taken back: {frame}");
+                continue;
+            };
+            assert!((0.0..=1.0).contains(&chance), "{frame}");
+            assert!(
+                Instant::now() > closes_at,
+                "a chance before the close: {frame}"
+            );
+            chance_told = true;
+            if frame["serving"].as_u64() > Some(0) {
+                told.push(frame["chance_of_success"].clone());
+                break;
+            }
+        }
+    }
+    let admitted = told.iter().filter(|t| *t == "admitted").count();
+    assert_eq!(admitted, 1, "{told:?}");
+    let chances: Vec<f64> = told.iter().filter_map(Value::as_f64).collect();
+    assert_eq!(chances, vec![0.0, 0.0], "{told:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes_on_the_memory_store() {
+    a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(memory_store(), "memory-held")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes_on_redis() {
+    let server = RedisServer::start();
+    let store = redis_store(&server).await;
+    a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(store, "redis-held").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_shoppers_ticket_is_not_found() {
     let app = TestApp::spawn(memory_store()).await;
@@ -471,6 +559,62 @@ async fn an_event_created_through_the_admin_api_admits_at_once_without_waiting_f
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(status, "admitted");
+}
+
+/// An operator pauses an event whose ticker idles (nobody waits, nobody watches, so it drains
+/// once a second): a socket opened right after is told the pause, never the open status the last
+/// drain saw. Ten rounds, so a ticker that only notices at its next idle drain would be caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_opened_right_after_a_pause_is_told_paused_not_the_status_before() {
+    let app = TestApp::spawn(memory_store()).await;
+    for round in 0..10 {
+        let event = format!("pause-now-{round}");
+        let created = app
+            .http
+            .post(format!("http://{}/v1/admin/events", app.addr))
+            .bearer_auth("test-admin")
+            .json(&serde_json::json!({
+                "id": event,
+                "name": "Paused at once",
+                "starts_at": waitroom::clock::to_rfc3339(SystemClock.now_ms() - 1_000),
+                "outflow_per_second": 1,
+                "outflow_burst": 1,
+                "admission_ttl_seconds": 300,
+                "inventory": {"SKU-1": 10},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        // The ticker's first drain sees the event open.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while app
+            .state
+            .outflow
+            .snapshot(&event.parse().unwrap())
+            .and_then(|s| s.status)
+            != Some(waitroom::domain::EventStatus::Open)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the first drain sees the event open"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let paused = app
+            .http
+            .patch(format!("http://{}/v1/admin/events/{event}", app.addr))
+            .bearer_auth("test-admin")
+            .json(&serde_json::json!({"status": "paused"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(paused.status(), 200);
+        let line = line_up(&app, &event, 1).await;
+        let mut socket = app.socket(&event, &line[0].1, &line[0].0).await;
+        let status = next_of(&mut socket, "status", Duration::from_secs(5)).await;
+        assert_eq!(status["status"], "paused", "round {round}: {status}");
+    }
 }
 
 /// Every socket of a queue that does not move hears its position at least every 2 s, and the

@@ -41,31 +41,42 @@ fn shopper(n: usize) -> Identity {
     Identity::user(&format!("shopper-{n}")).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_thousand_concurrent_joins_get_two_thousand_consecutive_positions() {
-    let server = RedisServer::start();
+/// A store on `server` at a second past the start of an open sale, `rush`.
+async fn rush_on(server: &RedisServer) -> (RedisStore, EventId) {
     let clock = ManualClock::new(START + 1_000);
-    let store = store_at(&server, &clock).await;
-    let event = EventId::parse("rush").unwrap();
+    let store = store_at(server, &clock).await;
     store
         .create_event(&sale("rush", START, 1, 1, 10))
         .await
         .unwrap();
+    (store, EventId::parse("rush").unwrap())
+}
+
+/// The position a join that created its ticket was given.
+fn new_position(outcome: JoinOutcome) -> u64 {
+    match outcome {
+        JoinOutcome::Joined { ticket, created } => {
+            assert!(created);
+            ticket.position.unwrap()
+        }
+        other => panic!("join refused: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_concurrent_joins_get_two_thousand_consecutive_positions() {
+    let server = RedisServer::start();
+    let (store, event) = rush_on(&server).await;
 
     let joins = (0..2_000).map(|n| {
         let (store, event) = (store.clone(), event.clone());
         tokio::spawn(async move {
-            match store
-                .join(&event, &shopper(n), TicketId::random())
-                .await
-                .unwrap()
-            {
-                JoinOutcome::Joined { ticket, created } => {
-                    assert!(created);
-                    ticket.position.unwrap()
-                }
-                other => panic!("join refused: {other:?}"),
-            }
+            new_position(
+                store
+                    .join(&event, &shopper(n), TicketId::random())
+                    .await
+                    .unwrap(),
+            )
         })
     });
     let mut positions = Vec::new();
@@ -80,6 +91,33 @@ async fn two_thousand_concurrent_joins_get_two_thousand_consecutive_positions() 
         (stats.queue_length, stats.joined, stats.last_score),
         (2_000, 2_000, 2_000)
     );
+}
+
+// One thread: every join below is handed to the store before the store's own task runs, so all
+// of them are on hand for its first call.
+#[tokio::test]
+async fn joins_that_arrive_together_go_as_one_script_call_in_arrival_order() {
+    let server = RedisServer::start();
+    let (store, event) = rush_on(&server).await;
+    // The first join loads the script, so the calls counted below are joins only.
+    store
+        .join(&event, &shopper(0), TicketId::random())
+        .await
+        .unwrap();
+    server.cli(&["CONFIG", "RESETSTAT"]);
+
+    let shoppers: Vec<Identity> = (1..=30).map(shopper).collect();
+    let joins = shoppers
+        .iter()
+        .map(|identity| store.join(&event, identity, TicketId::random()));
+    let outcomes = futures_util::future::join_all(joins).await;
+
+    let positions: Vec<u64> = outcomes
+        .into_iter()
+        .map(|outcome| new_position(outcome.unwrap()))
+        .collect();
+    assert_eq!(positions, (2..=31).collect::<Vec<u64>>());
+    assert_eq!(server.script_calls(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

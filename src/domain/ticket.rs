@@ -84,6 +84,8 @@ pub struct DrainOutcome {
     pub status: Option<EventStatus>,
     /// Admitted shoppers who have not finished.
     pub active: u64,
+    /// Shoppers admitted in the event so far, by every instance's drains.
+    pub admitted_total: u64,
 }
 
 /// The answer to a draw.

@@ -122,18 +122,18 @@ async fn chance_of_success(
     let snapshot = state.outflow.snapshot(&config.id);
     let read = snapshot
         .as_ref()
-        .and_then(|s| Some((s.outlook?, s.serving)));
-    let (outlook, serving) = match read {
+        .and_then(|s| Some((s.outlook?, s.admitted_total)));
+    let (outlook, admitted) = match read {
         Some(read) => read,
         None => match state.store.stats(&config.id).await? {
-            Some(stats) => (SaleOutlook::of(&stats), 0),
+            Some(stats) => (SaleOutlook::of(&stats), stats.admitted),
             None => return Ok(None),
         },
     };
     let status = event_status(config, outlook.units_left, now);
     Ok(Some(match status {
         EventStatus::SoldOut | EventStatus::Closed => 0.0,
-        _ => outlook.chance_now(position, serving),
+        _ => outlook.chance_now(position, admitted),
     }))
 }
 

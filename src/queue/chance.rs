@@ -2,10 +2,17 @@
 //!
 //! Ahead of a shopper at position `p` stand the admitted shoppers who have not used their
 //! admission yet and the `p − 1` shoppers waiting in front. Each of those buys with the share of
-//! admitted shoppers who bought so far, the waiting ones only if they do not leave first (the
-//! share of shoppers who left or were dropped), and each buyer takes the units per order seen so
-//! far. The shopper can buy while fewer buyers come first than the units left can serve: with
-//! the buyers ahead counted as a binomial, the chance is its distribution function there.
+//! admitted shoppers who bought so far, the waiting ones only if they do not leave before their
+//! own turn, and each buyer takes the units per order seen so far. The shopper can buy while
+//! fewer buyers come first than the units left can serve: with the buyers ahead counted as a
+//! binomial, the chance is its distribution function there.
+//!
+//! Leaving is measured as a rate per shopper and second of waiting (departures over the
+//! shopper-seconds waited, [`Departures`]): a shopper `i` places ahead waits about `i / outflow`
+//! seconds more and leaves in that time with `1 − e^(−rate·t)`. A share of departures over
+//! departures and admissions would not do: while most of the crowd still waits (an arrival
+//! window held shut, the first minutes of a big sale) it counts the few who left from anywhere in
+//! the line against the few admitted from its head, and calls most of the line leavers.
 //!
 //! The shares are measured from the event's counters, starting from a cautious prior (every
 //! admitted shopper buys, nobody leaves) that the counts outweigh as the sale goes on, so the
@@ -13,8 +20,12 @@
 //!
 //! The counters are read every few seconds while positions move at every drain: the shoppers
 //! admitted since the read have left the positions but their purchases are not in the units left
-//! yet. They are counted ahead of everyone as unused admissions, from the serving number at the
-//! read and now.
+//! yet. They are counted ahead of everyone as unused admissions, from the event's count of
+//! admissions at the read and now (a count of shoppers: the serving number is a score, and with
+//! arrival windows scores are sparse and drawn, so its moves say nothing of how many went
+//! through).
+
+use std::time::Instant;
 
 use crate::domain::EventStats;
 
@@ -32,10 +43,13 @@ pub struct SaleOutlook {
     pub units_per_order: f64,
     /// Share of admitted shoppers who buy.
     pub buy_share: f64,
-    /// Share of waiting shoppers who leave (or are dropped) before their turn.
-    pub leave_share: f64,
-    /// The serving number when the counters were read (0 when unknown).
-    pub serving: u64,
+    /// Waiting shoppers who leave (or are dropped), per shopper and second of waiting.
+    pub leave_per_second: f64,
+    /// The outflow that moves the line, shoppers per second (0 when unknown: nobody is counted
+    /// as leaving).
+    pub outflow_per_second: f64,
+    /// Shoppers admitted in the event when the counters were read.
+    pub admitted: u64,
 }
 
 impl SaleOutlook {
@@ -49,9 +63,6 @@ impl SaleOutlook {
         let finished = stats.admitted.saturating_sub(unused) as f64;
         let bought = stats.orders_reserved as f64;
         let buy_share = ((bought + PRIOR_WEIGHT) / (finished + PRIOR_WEIGHT)).clamp(0.0, 1.0);
-        let departed = (stats.left + stats.abandoned) as f64;
-        let reached = stats.admitted as f64;
-        let leave_share = (departed / (departed + reached + PRIOR_WEIGHT)).clamp(0.0, 1.0);
         let orders = (stats.orders_paid + live_reservations) as f64;
         let units: u64 = stats.sold.values().chain(stats.reserved.values()).sum();
         Self {
@@ -59,20 +70,41 @@ impl SaleOutlook {
             unused_admissions: unused,
             units_per_order: ((units as f64 + 1.0) / (orders + 1.0)).max(1.0),
             buy_share,
-            leave_share,
-            serving: 0,
+            leave_per_second: 0.0,
+            outflow_per_second: 0.0,
+            admitted: stats.admitted,
         }
     }
 
-    /// The same outlook, read when the serving number was `serving`.
-    pub fn read_at_serving(self, serving: u64) -> Self {
-        Self { serving, ..self }
+    /// The same outlook with waiting shoppers leaving at `leave_per_second` each while the line
+    /// moves at `outflow_per_second`.
+    pub fn with_leaving(self, leave_per_second: f64, outflow_per_second: f64) -> Self {
+        Self {
+            leave_per_second,
+            outflow_per_second,
+            ..self
+        }
     }
 
-    /// The chance at `position` when the serving number has moved to `serving_now` since the
-    /// counters were read: the tickets passed since stand ahead as unused admissions.
-    pub fn chance_now(&self, position: u64, serving_now: u64) -> f64 {
-        let passed = serving_now.saturating_sub(self.serving);
+    /// The mean chance that one of the `waiting_ahead` shoppers in front leaves before their own
+    /// turn: the one `i` places ahead waits `i / outflow` seconds, so over places spread evenly
+    /// up to `T = waiting_ahead / outflow` the mean of `1 − e^(−rate·t)` is
+    /// `1 − (1 − e^(−x)) / x` with `x = rate·T`.
+    fn leave_share_ahead(&self, waiting_ahead: u64) -> f64 {
+        if waiting_ahead == 0 || self.leave_per_second <= 0.0 || self.outflow_per_second <= 0.0 {
+            return 0.0;
+        }
+        let x = self.leave_per_second * waiting_ahead as f64 / self.outflow_per_second;
+        if x < 1e-9 {
+            return x / 2.0;
+        }
+        (1.0 - (1.0 - (-x).exp()) / x).clamp(0.0, 1.0)
+    }
+
+    /// The chance at `position` when `admitted_now` shoppers of the event have been admitted:
+    /// those admitted since the counters were read stand ahead as unused admissions.
+    pub fn chance_now(&self, position: u64, admitted_now: u64) -> f64 {
+        let passed = admitted_now.saturating_sub(self.admitted);
         Self {
             unused_admissions: self.unused_admissions.saturating_add(passed),
             ..*self
@@ -88,8 +120,9 @@ impl SaleOutlook {
         }
         let waiting_ahead = position.saturating_sub(1);
         let ahead = self.unused_admissions.saturating_add(waiting_ahead);
+        let stays = 1.0 - self.leave_share_ahead(waiting_ahead);
         let expected_buyers = self.unused_admissions as f64 * self.buy_share
-            + waiting_ahead as f64 * self.buy_share * (1.0 - self.leave_share);
+            + waiting_ahead as f64 * self.buy_share * stays;
         let share = if ahead == 0 {
             0.0
         } else {
@@ -99,6 +132,48 @@ impl SaleOutlook {
         let servable = (self.units_left as f64 / self.units_per_order).ceil() as u64;
         let chance = binomial_cdf(ahead, share, servable.saturating_sub(1));
         (chance * 100.0).round() / 100.0
+    }
+}
+
+/// Shopper-seconds a prior of nobody leaving counts for: five shoppers waiting a minute.
+const PRIOR_EXPOSURE: f64 = PRIOR_WEIGHT * 60.0;
+
+/// The rate at which waiting shoppers leave, measured by one instance from the queue lengths
+/// its drains see and the event's count of departures: departures since its first read over the
+/// shopper-seconds waited since then (every instance sees the same queue, so each measures the
+/// same rate, and a restarted one starts afresh rather than divide old departures by its own
+/// short watch).
+#[derive(Debug, Clone, Default)]
+pub struct Departures {
+    /// Departures counted by the event when this instance first read them.
+    baseline: Option<u64>,
+    /// Shopper-seconds waited since then.
+    exposure: f64,
+    /// The latest drain's time and queue length: those shoppers waited until the next drain.
+    last_drain: Option<(Instant, u64)>,
+}
+
+impl Departures {
+    /// A drain at `at` left `queue_length` shoppers waiting.
+    pub fn drained(&mut self, at: Instant, queue_length: u64) {
+        if let Some((before, waiting)) = self.last_drain {
+            self.waited(waiting, at.saturating_duration_since(before).as_secs_f64());
+        }
+        self.last_drain = Some((at, queue_length));
+    }
+
+    /// `queue_length` shoppers waited `seconds`.
+    fn waited(&mut self, queue_length: u64, seconds: f64) {
+        if self.baseline.is_some() && seconds.is_finite() && seconds > 0.0 {
+            self.exposure += queue_length as f64 * seconds;
+        }
+    }
+
+    /// Departures per shopper and second of waiting, given the event's count of `departed`
+    /// (left or dropped) shoppers so far.
+    pub fn per_second(&mut self, departed: u64) -> f64 {
+        let baseline = *self.baseline.get_or_insert(departed);
+        departed.saturating_sub(baseline) as f64 / (self.exposure + PRIOR_EXPOSURE)
     }
 }
 
@@ -157,25 +232,29 @@ mod tests {
     use super::*;
     use crate::domain::Sku;
 
-    fn outlook(units_left: u64, buy_share: f64, leave_share: f64) -> SaleOutlook {
+    fn outlook(units_left: u64, buy_share: f64, leave_per_second: f64) -> SaleOutlook {
         SaleOutlook {
             units_left,
             unused_admissions: 0,
             units_per_order: 1.0,
             buy_share,
-            leave_share,
-            serving: 0,
+            leave_per_second,
+            outflow_per_second: 10.0,
+            admitted: 0,
         }
     }
 
     #[test]
     fn shoppers_admitted_since_the_counters_were_read_stand_ahead() {
-        let read = outlook(100, 1.0, 0.0).read_at_serving(500);
+        let read = SaleOutlook {
+            admitted: 500,
+            ..outlook(100, 1.0, 0.0)
+        };
         assert_eq!(read.chance_now(100, 500), 1.0);
         // Sixty admitted since the read will take sixty of the hundred units left.
         assert_eq!(read.chance_now(40, 560), 1.0);
         assert_eq!(read.chance_now(41, 560), 0.0);
-        // A serving number behind the read (another instance's snapshot) changes nothing.
+        // A count behind the read (another instance's older snapshot) changes nothing.
         assert_eq!(read.chance_now(100, 400), 1.0);
     }
 
@@ -211,8 +290,9 @@ mod tests {
             unused_admissions: 7,
             units_per_order: 1.6,
             buy_share: 0.7,
-            leave_share: 0.2,
-            serving: 0,
+            leave_per_second: 0.02,
+            outflow_per_second: 5.0,
+            admitted: 0,
         };
         let mut before = 1.0;
         for position in 1..400 {
@@ -221,6 +301,61 @@ mod tests {
             assert!(chance <= before, "{chance} at {position} after {before}");
             before = chance;
         }
+    }
+
+    #[test]
+    fn shoppers_ahead_leave_in_proportion_to_how_long_they_wait() {
+        // 100 units, everyone admitted buys; the line moves at 10 a second. Nobody leaving: the
+        // first hundred places are sure.
+        assert_eq!(outlook(100, 1.0, 0.0).chance_at(101), 0.0);
+        // One in a hundred leaves per second of waiting: of the 119 ahead of place 120 (the last
+        // waits 11.9 s) about 6% leave, about 112 buyers for 100 units.
+        let leaving = outlook(100, 1.0, 0.01);
+        assert!(leaving.chance_at(101) > 0.5, "{}", leaving.chance_at(101));
+        assert!(leaving.chance_at(120) < 0.05, "{}", leaving.chance_at(120));
+        // The same rate with a line moving ten times faster: shoppers ahead have no time to leave.
+        let fast = SaleOutlook {
+            outflow_per_second: 100.0,
+            ..leaving
+        };
+        assert!(fast.chance_at(103) < 0.2, "{}", fast.chance_at(103));
+    }
+
+    #[test]
+    fn departures_are_counted_against_the_time_waited_since_the_first_read() {
+        let start = Instant::now();
+        let at = |seconds: u64| start + std::time::Duration::from_secs(seconds);
+        let mut departures = Departures::default();
+        // Waiting before the first read does not count: the departures it saw are the baseline.
+        departures.drained(at(0), 1_000);
+        departures.drained(at(10), 10_000);
+        assert_eq!(departures.per_second(40), 0.0);
+        // 10,000 shoppers waiting 3 s, 30 of them leaving: one in a thousand a second, nearly
+        // (the prior of nobody leaving counts for 300 shopper-seconds).
+        departures.drained(at(13), 10_000);
+        let rate = departures.per_second(70);
+        assert!((rate - 30.0 / 30_300.0).abs() < 1e-12, "{rate}");
+    }
+
+    #[test]
+    fn a_window_of_waiting_shoppers_is_not_taken_for_leavers() {
+        // 550 left during a minute-long window of up to 100,000 waiting (4.5 million
+        // shopper-seconds), 200 admitted at its close, 1,000 units, the line at 200 a second.
+        let start = Instant::now();
+        let at = |seconds: u64| start + std::time::Duration::from_secs(seconds);
+        let mut departures = Departures::default();
+        departures.per_second(0);
+        departures.drained(at(0), 50_000);
+        departures.drained(at(30), 100_000);
+        departures.drained(at(60), 100_000);
+        let sale = outlook(1_000, 1.0, 0.0).with_leaving(departures.per_second(550), 200.0);
+        let sale = SaleOutlook {
+            unused_admissions: 200,
+            ..sale
+        };
+        // 800 units for those waiting: place 800 is (nearly) sure, place 820 is not.
+        assert!(sale.chance_at(800) > 0.9, "{}", sale.chance_at(800));
+        assert!(sale.chance_at(820) < 0.1, "{}", sale.chance_at(820));
     }
 
     #[test]
@@ -253,7 +388,6 @@ mod tests {
         // 5 live reservations, so 5 unused admissions; 100 finished, 50 bought.
         assert_eq!((seen.units_left, seen.unused_admissions), (30, 5));
         assert!((seen.buy_share - 55.0 / 105.0).abs() < 1e-9);
-        assert!((seen.leave_share - 45.0 / 155.0).abs() < 1e-9);
         assert!((seen.units_per_order - 91.0 / 46.0).abs() < 1e-9);
     }
 
@@ -263,7 +397,7 @@ mod tests {
             stock_left: BTreeMap::from([(Sku::parse("TEE").unwrap_or_else(|_| unreachable!()), 3)]),
             ..EventStats::default()
         });
-        assert_eq!((fresh.buy_share, fresh.leave_share), (1.0, 0.0));
+        assert_eq!((fresh.buy_share, fresh.leave_per_second), (1.0, 0.0));
         assert_eq!(fresh.chance_at(3), 1.0);
         assert_eq!(fresh.chance_at(4), 0.0);
     }

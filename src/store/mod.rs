@@ -118,7 +118,7 @@ pub enum CheckoutDurability {
 ///
 /// Domain outcomes (sold out, not admitted, …) are never errors: they are values of the
 /// operations' outcome types.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The store cannot be reached now; the caller may retry later.
     #[error("store unavailable: {0}")]

@@ -15,6 +15,8 @@
 mod audit;
 mod connection;
 mod draw;
+mod entrants;
+mod group_commit;
 mod replies;
 mod windows;
 
@@ -24,13 +26,15 @@ use async_trait::async_trait;
 use redis::{AsyncCommands, Script, ScriptInvocation, Value};
 
 use self::connection::{Connection, store_error};
+use self::group_commit::{GroupCommit, Grouped};
 use super::scripts::Scripts;
 use super::{CheckoutDurability, QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
     Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
-    EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
-    PresenceReport, PurchaseLimit, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
+    EventConfig, EventId, EventStats, EventStatus, Identity, JoinOutcome, Order, OrderId,
+    PayOutcome, PresenceReport, PurchaseLimit, ReserveOutcome, ReserveRequest, Ticket, TicketId,
+    WindowPage,
 };
 use crate::queue::backoff::FollowedOutflow;
 
@@ -61,8 +65,14 @@ pub struct RedisStore {
     replicated: Option<Connection>,
     scripts: Arc<Scripts>,
     clock: Option<Arc<dyn Clock>>,
-    /// Held while this instance finishes a draw (see [`draw`]).
+    /// Held while this instance finishes a draw (see [`draw`]) or prepares one.
     draw_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Entrants' ticket ids read before the close (see [`entrants`]).
+    prepared: Arc<entrants::PreparedEntrants>,
+    /// Joins sent together while a call is on the wire (see [`group_commit`]).
+    joins: GroupCommit,
+    /// Ticket reads sent together the same way.
+    ticket_reads: GroupCommit,
 }
 
 impl RedisStore {
@@ -75,12 +85,20 @@ impl RedisStore {
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<RedisStore, StoreError> {
         let connection = Connection::open(urls).await?;
+        let scripts = Arc::new(Scripts::new());
         let store = RedisStore {
+            joins: GroupCommit::start(Grouped::Joins, connection.clone(), Arc::clone(&scripts)),
+            ticket_reads: GroupCommit::start(
+                Grouped::TicketReads,
+                connection.clone(),
+                Arc::clone(&scripts),
+            ),
             connection,
             replicated: None,
-            scripts: Arc::new(Scripts::new()),
+            scripts,
             clock,
             draw_lock: Arc::default(),
+            prepared: Arc::default(),
         };
         store.ping().await?;
         Ok(store)
@@ -156,13 +174,17 @@ impl RedisStore {
     /// A script call on `event`'s keys, with the time argument every script takes first.
     fn prepare<'a>(&self, script: &'a Script, event: &EventId) -> ScriptInvocation<'a> {
         let mut invocation = script.key(event_key_prefix(event));
-        let now = self
-            .clock
+        invocation.arg(self.now_argument());
+        invocation
+    }
+
+    /// The time argument every script takes first: the injected clock's ms, or '' for the
+    /// Redis server's time.
+    fn now_argument(&self) -> String {
+        self.clock
             .as_ref()
             .map(|clock| clock.now_ms().to_string())
-            .unwrap_or_default();
-        invocation.arg(now);
-        invocation
+            .unwrap_or_default()
     }
 
     /// Runs a script (EVALSHA, loading it first if the server answers NOSCRIPT).
@@ -299,11 +321,17 @@ impl QueueStore for RedisStore {
         identity: &Identity,
         ticket_id: TicketId,
     ) -> Result<JoinOutcome, StoreError> {
-        let mut invocation = self.prepare(&self.scripts.join, event);
-        invocation
-            .arg(identity.as_str())
-            .arg(ticket_id.0.as_bytes().as_slice());
-        let (kind, mut rest) = replies::tagged(self.run_after_draw(event, &invocation).await?)?;
+        let reply = self
+            .after_draw(event, || {
+                self.joins.call(
+                    event_key_prefix(event),
+                    self.now_argument(),
+                    identity.as_str(),
+                    ticket_id.0.as_bytes(),
+                )
+            })
+            .await?;
+        let (kind, mut rest) = replies::tagged(reply)?;
         match kind.as_str() {
             "no_event" => Ok(JoinOutcome::NoEvent),
             "not_accepting" => Ok(JoinOutcome::NotAccepting(replies::status(replies::nth(
@@ -323,11 +351,18 @@ impl QueueStore for RedisStore {
         identity: &Identity,
         touch: bool,
     ) -> Result<Option<Ticket>, StoreError> {
-        let mut invocation = self.prepare(&self.scripts.ticket, event);
-        invocation
-            .arg(identity.as_str())
-            .arg(if touch { "1" } else { "0" });
-        match self.run_after_draw(event, &invocation).await? {
+        let touch: &[u8] = if touch { b"1" } else { b"0" };
+        let reply = self
+            .after_draw(event, || {
+                self.ticket_reads.call(
+                    event_key_prefix(event),
+                    self.now_argument(),
+                    identity.as_str(),
+                    touch,
+                )
+            })
+            .await?;
+        match reply {
             Value::Nil => Ok(None),
             reply => replies::ticket(reply, identity).map(Some),
         }
@@ -411,10 +446,12 @@ impl QueueStore for RedisStore {
 
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
         let invocation = self.prepare(&self.scripts.drain, event);
-        match self.run_after_draw(event, &invocation).await? {
-            Value::Nil => Ok(None),
-            reply => replies::drain(reply).map(Some),
-        }
+        let outcome = match self.run_after_draw(event, &invocation).await? {
+            Value::Nil => return Ok(None),
+            reply => replies::drain(reply)?,
+        };
+        self.prepare_after_drain(event, outcome.status == Some(EventStatus::Prequeue));
+        Ok(Some(outcome))
     }
 
     async fn reserve(

@@ -236,3 +236,195 @@ pub async fn drain_past_the_departed(
         spikes,
     }
 }
+
+/// What settling a mass expiry cost.
+pub struct ExpiryRun {
+    /// Admissions that ended at once.
+    pub ended: u64,
+    /// Calls (each settling what it may) until every ended admission was counted expired.
+    pub settling_calls: u64,
+    /// Settling calls the store gave up on (its response timeout) while they ran on.
+    pub timed_out: u64,
+    /// Admissions counted expired after those calls.
+    pub expired: u64,
+    /// Unused admissions counted after those calls.
+    pub active: u64,
+    /// Unused admissions counted by the first call, however much it left to settle.
+    pub active_after_first: Option<u64>,
+    /// How long the settling calls took in all.
+    pub wall: Duration,
+    /// The SLOWLOG over the settling calls.
+    pub calls: Vec<SlowCall>,
+    /// `LATENCY LATEST` after them.
+    pub spikes: Vec<(String, u64)>,
+}
+
+/// The outflow per second (and burst) that admits the expiring crowd.
+const ADMITTED_PER_DRAIN: u64 = 2_000;
+
+/// A started event where `ended` shoppers were admitted and none of them used the admission:
+/// once every admission has ended, the event's counters are read (each read settles expiries
+/// first) with every command of `log_at_micros` or longer logged, until all of them count as
+/// expired.
+pub async fn settle_a_mass_expiry(
+    server: &RedisServer,
+    ended: u64,
+    log_at_micros: u64,
+) -> ExpiryRun {
+    let clock = ManualClock::new(START);
+    let store = store_on(server, &clock).await;
+    let mut config = sale(
+        "expiring",
+        START,
+        ADMITTED_PER_DRAIN,
+        ADMITTED_PER_DRAIN as u32,
+        1_000,
+    );
+    config.admission_ttl_seconds = 60;
+    let event = config.id.clone();
+    store.create_event(&config).await.unwrap();
+    join_crowd(&store, &event, 0, ended).await;
+    let mut admitted = 0;
+    while admitted < ended {
+        admitted += store.drain(&event).await.unwrap().unwrap().admitted.len() as u64;
+        clock.advance_ms(1_000);
+    }
+    // Every admission has ended: the last was given under a minute ago, ended a minute later.
+    clock.advance_ms(61_000);
+    let mut watcher = slow_calls::connect(&server.url()).await;
+    slow_calls::watch(&mut watcher, log_at_micros).await;
+
+    let began = Instant::now();
+    let mut settling_calls = 0;
+    let mut timed_out = 0;
+    let mut active_after_first = None;
+    let stats = loop {
+        settling_calls += 1;
+        // A call can outlast the store's response timeout; the script still runs to its end.
+        let Ok(stats) = store.stats(&event).await else {
+            timed_out += 1;
+            continue;
+        };
+        let stats = stats.unwrap();
+        active_after_first.get_or_insert(stats.active);
+        if stats.admissions_expired >= ended || settling_calls > ended {
+            break stats;
+        }
+    };
+    let wall = began.elapsed();
+    let spikes = slow_calls::latency_spikes(&mut watcher).await;
+    let calls = slow_calls::slow_calls(&mut watcher).await;
+    ExpiryRun {
+        ended,
+        settling_calls,
+        timed_out,
+        expired: stats.admissions_expired,
+        active: stats.active,
+        active_after_first,
+        wall,
+        calls,
+        spikes,
+    }
+}
+
+/// What a draw prepared before the start cost at the close.
+pub struct PreparedDrawRun {
+    /// Ticket ids the store held ready when the start came.
+    pub held: usize,
+    /// Entrants drawn.
+    pub entrants: u64,
+    /// `draw_tickets` calls at the close (each reads up to 250 ticket records).
+    pub ticket_reads: usize,
+    /// How long the call that found the start come took, the whole draw included.
+    pub draw: Duration,
+    /// The SLOWLOG over the draw.
+    pub calls: Vec<SlowCall>,
+    /// `LATENCY LATEST` after the draw.
+    pub spikes: Vec<(String, u64)>,
+    /// Whether the published draw is [`draw_order`] over the entrants' current ticket ids.
+    pub verified: bool,
+}
+
+/// Who changes a prepared pre-queue, and when.
+pub struct PrequeueChanges {
+    /// The first this many entrants leave and join again (new ticket ids) before the last
+    /// preparation.
+    pub rejoining_before: u64,
+    /// The next this many do so after it.
+    pub rejoining_after: u64,
+    /// This many more join after it.
+    pub late: u64,
+}
+
+/// Fills a pre-queue of `entrants`, prepares its draw until every ticket id is held (after the
+/// changes made before), makes the changes after it, and draws it at the start with every
+/// command logged (`log_at_micros`), checked against [`draw_order`] over the ticket ids in force.
+pub async fn draw_a_prepared_crowd(
+    server: &RedisServer,
+    entrants: u64,
+    changes: PrequeueChanges,
+    log_at_micros: u64,
+) -> PreparedDrawRun {
+    let clock = ManualClock::new(START - 60_000);
+    let store = store_on(server, &clock).await;
+    let config = sale("prepared", START, 1, 1, 1_000);
+    let event = config.id.clone();
+    store.create_event(&config).await.unwrap();
+    let mut tickets = join_crowd(&store, &event, 0, entrants).await;
+    // A first pass, then leaves that make what it read stale, then passes until all is fresh.
+    store.prepare_draw(&event).await.unwrap().unwrap();
+    rejoin(&store, &event, &mut tickets, 0..changes.rejoining_before).await;
+    let mut held = 0;
+    for _ in 0..entrants {
+        held = store.prepare_draw(&event).await.unwrap().unwrap();
+        if held as u64 == entrants {
+            break;
+        }
+    }
+    assert_eq!(held as u64, entrants, "preparation holds every ticket id");
+    let after = changes.rejoining_before..changes.rejoining_before + changes.rejoining_after;
+    rejoin(&store, &event, &mut tickets, after).await;
+    let late = changes.late;
+    tickets.extend(join_crowd(&store, &event, entrants, late).await);
+    let mut watcher = slow_calls::connect(&server.url()).await;
+    slow_calls::watch(&mut watcher, log_at_micros).await;
+
+    clock.set(START);
+    let began = Instant::now();
+    let drawn = store.draw(&event).await.unwrap();
+    let draw = began.elapsed();
+    let spikes = slow_calls::latency_spikes(&mut watcher).await;
+    let calls = slow_calls::slow_calls(&mut watcher).await;
+    let total = entrants + late;
+    assert_eq!(drawn, DrawOutcome::Drawn { entrants: total });
+    let expected = draw_order(&config.seed, tickets.iter().copied());
+    let (commitment, published) = published_draw(&store, &event).await;
+    PreparedDrawRun {
+        held,
+        entrants: total,
+        ticket_reads: calls.iter().filter(|c| c.command == "draw_tickets").count(),
+        draw,
+        calls,
+        spikes,
+        verified: commitment == expected.commitment && published == expected.order,
+    }
+}
+
+/// Shoppers `range` leave and join again: their new ticket ids replace theirs in `tickets`.
+async fn rejoin(
+    store: &RedisStore,
+    event: &EventId,
+    tickets: &mut [TicketId],
+    range: std::ops::Range<u64>,
+) {
+    for n in range {
+        store
+            .leave(event, &shopper(n), tickets[n as usize])
+            .await
+            .unwrap();
+        let again = TicketId::random();
+        let joined = store.join(event, &shopper(n), again).await.unwrap();
+        assert!(matches!(joined, JoinOutcome::Joined { created: true, .. }));
+        tickets[n as usize] = again;
+    }
+}

@@ -131,9 +131,10 @@ fn slow_call(entry: Value) -> SlowCall {
 fn script_name(sha: &str) -> Option<&'static str> {
     const LIB: &str = include_str!("../../lua/lib.lua");
     const WINDOW: &str = include_str!("../../lua/window.lua");
-    let scripts: [(&str, &str); 8] = [
+    let scripts: [(&str, &str); 9] = [
         ("draw", include_str!("../../lua/draw.lua")),
-        ("draw_entrants", include_str!("../../lua/draw_entrants.lua")),
+        ("draw_members", include_str!("../../lua/draw_members.lua")),
+        ("draw_tickets", include_str!("../../lua/draw_tickets.lua")),
         ("draw_place", include_str!("../../lua/draw_place.lua")),
         ("draw_page", include_str!("../../lua/draw_page.lua")),
         ("drain", include_str!("../../lua/drain.lua")),

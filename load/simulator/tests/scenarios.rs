@@ -28,6 +28,7 @@ fn every_shipped_scenario_loads_and_validates() {
             "prequeue",
             "smoke",
             "smoke-proof",
+            "soak",
             "ws-hold"
         ]
     );

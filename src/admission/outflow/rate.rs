@@ -3,11 +3,21 @@
 //! The serving number advances in score units, gaps left by shoppers who left or lost their place
 //! included, so its speed is exactly the speed at which every waiting shopper's broadcast position
 //! falls, whatever caps, pauses or other instances are doing.
+//!
+//! Except across an arrival window: a window's entrants hold scores spread over a range of 2^32
+//! (see `queue::window`), so there a step of the serving number counts scores, not shoppers,
+//! and positions are estimated in shoppers instead. A step of at least 2^32 scores over the
+//! shoppers who were waiting is such a step (`n` entrants of a window are 2^32 / `n` scores
+//! apart; dense scores step that far only with a million waiting and over 4,000 admitted in one
+//! drain): the measure starts afresh from it, and until it has seen a spell of dense steps the
+//! configured rate (shoppers per second) stands in.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::queue::WINDOW_SLOTS;
 
 /// A measurement is only trusted over at least this long a spell.
 const SHORTEST_SPELL: Duration = Duration::from_secs(3);
@@ -16,7 +26,7 @@ const SHORTEST_SPELL: Duration = Duration::from_secs(3);
 struct Sample {
     at: Instant,
     serving: u64,
-    waiting: bool,
+    queue_length: u64,
 }
 
 /// The serving number's speed over a sliding window of drains.
@@ -37,10 +47,17 @@ impl ServingRate {
 
     /// Records a drain's serving number and queue length at `at`.
     pub fn record(&mut self, at: Instant, serving: u64, queue_length: u64) {
+        let sparse = self.samples.back().is_some_and(|last| {
+            let step = u128::from(serving.saturating_sub(last.serving));
+            step * (u128::from(last.queue_length) + 1) >= u128::from(WINDOW_SLOTS)
+        });
+        if sparse {
+            self.samples.clear();
+        }
         self.samples.push_back(Sample {
             at,
             serving,
-            waiting: queue_length > 0,
+            queue_length,
         });
         while let Some(first) = self.samples.front() {
             if at.duration_since(first.at) > self.window {
@@ -57,7 +74,7 @@ impl ServingRate {
         let first = self.samples.front()?;
         let last = self.samples.back()?;
         let spell = last.at.duration_since(first.at);
-        if spell < SHORTEST_SPELL || self.samples.iter().any(|s| !s.waiting) {
+        if spell < SHORTEST_SPELL || self.samples.iter().any(|s| s.queue_length == 0) {
             return None;
         }
         let advanced = last.serving.saturating_sub(first.serving);
@@ -92,6 +109,35 @@ mod tests {
     #[test]
     fn an_empty_queue_in_the_window_measures_nothing() {
         assert_eq!(rate_after(&[(0, 100, 0), (5_000, 150, 50)]), None);
+    }
+
+    #[test]
+    fn a_step_across_an_arrival_window_s_scores_starts_the_measure_afresh() {
+        // 40 waiting; the outflow reaches a window and passes 2^32 scores in a step, then moves
+        // on through the window's sparse scores, then through dense scores above it.
+        let window = WINDOW_SLOTS;
+        let across = [(0, 100, 40), (2_000, 110, 40), (4_000, 110 + window, 39)];
+        assert_eq!(rate_after(&across), None, "scores are not shoppers");
+        let mut inside = across.to_vec();
+        inside.extend([
+            (6_000, 110 + window + window / 8, 38),
+            (9_000, 110 + window * 2, 30),
+        ]);
+        assert_eq!(
+            rate_after(&inside),
+            None,
+            "inside the window every step is sparse"
+        );
+        let mut after = inside.clone();
+        after.extend([
+            (10_000, 120 + window * 2, 29),
+            (14_000, 135 + window * 2, 25),
+        ]);
+        assert_eq!(
+            rate_after(&after),
+            Some(5.0),
+            "dense again: measured from there"
+        );
     }
 
     #[test]

@@ -223,6 +223,7 @@ impl QueueStore for ScriptedStore {
                 queue_length: s.queue_length,
                 status,
                 active: 0,
+                admitted_total: s.serving,
             }))
         })
     }

@@ -26,6 +26,8 @@ pub struct OutflowSnapshot {
     pub drawn: bool,
     /// Admitted shoppers who have not finished.
     pub active: u64,
+    /// Shoppers admitted in the event so far, by every instance.
+    pub admitted_total: u64,
     /// The configured outflow, shoppers per second.
     pub outflow_per_second: f64,
     /// The configured burst: most shoppers one drain may admit after an idle spell.
@@ -50,6 +52,7 @@ impl OutflowSnapshot {
         self.status = outcome.status;
         self.admitted = outcome.admitted;
         self.active = outcome.active;
+        self.admitted_total = outcome.admitted_total;
         // The drain draws a due pre-queue before anything else, so any status past the pre-queue
         // means the draw is done.
         if matches!(
@@ -65,18 +68,18 @@ impl OutflowSnapshot {
         let ahead = score.saturating_sub(self.serving);
         // Arrival windows set aside 2^32 scores each, so scores are sparse and `ahead` counts
         // scores, not shoppers: then the shoppers waiting, spread over the scores still to be
-        // served, give the place.
-        match self.last_score {
-            Some(last) if last > self.serving && ahead > self.queue_length => {
-                let spread = (u128::from(ahead) * u128::from(self.queue_length))
-                    .div_ceil(u128::from(last - self.serving));
-                u64::try_from(spread)
-                    .unwrap_or(u64::MAX)
-                    .clamp(1, self.queue_length.max(1))
-                    .min(ahead)
-            }
-            _ => ahead,
+        // served, give the place. The last score is read with the settings, every couple of
+        // seconds; a ticket above it joined since, so its own score is the top of the spread
+        // (never a raw count of scores, which is billions).
+        let top = self.last_score.unwrap_or(0).max(score);
+        if self.queue_length == 0 || ahead <= self.queue_length {
+            return ahead;
         }
+        let spread = (u128::from(ahead) * u128::from(self.queue_length))
+            .div_ceil(u128::from(top - self.serving));
+        u64::try_from(spread)
+            .unwrap_or(u64::MAX)
+            .clamp(1, self.queue_length)
     }
 
     /// Whether the ticket with `score` has been reached by the outflow.
@@ -112,7 +115,7 @@ impl OutflowSnapshot {
         let (position, outlook) = (position?, self.outlook?);
         match self.status {
             Some(EventStatus::SoldOut | EventStatus::Closed) => Some(0.0),
-            _ => Some(outlook.chance_now(position, self.serving)),
+            _ => Some(outlook.chance_now(position, self.admitted_total)),
         }
     }
 
@@ -151,6 +154,40 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_window_entrant_who_joined_after_the_last_score_was_read_is_never_beyond_the_queue() {
+        // The last score was read before the window opened; three joined the window since.
+        let view = OutflowSnapshot {
+            serving: 0,
+            queue_length: 3,
+            last_score: Some(0),
+            ..OutflowSnapshot::default()
+        };
+        let slot = 3_057_730_255;
+        assert_eq!(
+            view.position_of(slot),
+            3,
+            "the highest known score is the last place"
+        );
+        assert_eq!(view.position_of(crate::queue::WINDOW_SLOTS), 3);
+        // Without the others' scores, the queue's end is the place to tell, not a count of scores.
+        assert_eq!(view.position_of(slot / 3), 3);
+        let read = OutflowSnapshot {
+            last_score: Some(slot),
+            ..view.clone()
+        };
+        assert_eq!(
+            read.position_of(slot / 3),
+            1,
+            "once read, the spread places it"
+        );
+        let unread = OutflowSnapshot {
+            last_score: None,
+            ..view
+        };
+        assert_eq!(unread.position_of(slot), 3);
+    }
+
     fn snapshot(serving: u64, configured: f64, measured: Option<f64>) -> OutflowSnapshot {
         OutflowSnapshot {
             serving,
@@ -158,6 +195,32 @@ mod tests {
             serving_per_second: measured,
             ..OutflowSnapshot::default()
         }
+    }
+
+    #[test]
+    fn shoppers_admitted_since_the_outlook_count_as_shoppers_whatever_their_scores() {
+        // Read when nobody was admitted: 100 units, every admitted shopper buys one.
+        let outlook = SaleOutlook::of(&crate::domain::EventStats {
+            stock_left: std::collections::BTreeMap::from([(
+                crate::domain::Sku::parse("TEE").unwrap_or_else(|_| unreachable!()),
+                100,
+            )]),
+            ..crate::domain::EventStats::default()
+        });
+        let mut snap = OutflowSnapshot {
+            outlook: Some(outlook),
+            ..OutflowSnapshot::default()
+        };
+        // An arrival window closes and its first drain admits 80 shoppers from a drawn, sparse
+        // score range: 80 shoppers went through, not billions of scores.
+        snap.apply_drain(DrainOutcome {
+            status: Some(EventStatus::Open),
+            serving: (5 << 32) + 17,
+            admitted_total: 80,
+            ..DrainOutcome::default()
+        });
+        assert_eq!(snap.chance_of_success(Some(20)), Some(1.0));
+        assert_eq!(snap.chance_of_success(Some(21)), Some(0.0));
     }
 
     #[test]

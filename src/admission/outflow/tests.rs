@@ -46,6 +46,31 @@ async fn a_subscriber_sees_the_serving_number_move_with_each_drain() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_chance_of_success_counts_departures_over_the_pace_the_line_really_moves_at() {
+    // Configured at 10 a second; one admitted per drain of 150 ms is 6.7 a second.
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    store.edit(|s| {
+        s.admit_per_drain = 1;
+        s.queue_length = 1_000;
+    });
+    let registry = registry_over(&store);
+    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    sub.snapshots.changed().await.unwrap();
+    let first = sub.snapshots.borrow_and_update().outlook.unwrap();
+    assert_eq!(first.outflow_per_second, 10.0, "nothing measured yet");
+
+    pass(Duration::from_millis(8_000)).await;
+
+    let later = sub.snapshots.borrow_and_update().clone();
+    let pace = later.outlook.unwrap().outflow_per_second;
+    assert!(
+        (pace - 1.0 / 0.15).abs() < 0.2,
+        "the line moves at {pace} a second"
+    );
+    assert_eq!(later.outflow_per_second, 10.0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_ticker_drains_every_150_milliseconds_while_someone_watches() {
     let store = Arc::new(ScriptedStore::with_event("sale"));
     let registry = registry_over(&store);

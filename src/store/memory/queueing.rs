@@ -252,6 +252,7 @@ impl EventState {
             queue_length: self.queue_length(),
             status: Some(status),
             active: self.active(),
+            admitted_total: self.counters.admitted,
         }
     }
 

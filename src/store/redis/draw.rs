@@ -3,8 +3,9 @@
 //! A lottery key is a SHA-256 hash over the whole entrant set, so no key can be computed before
 //! the pre-queue closes, and a pre-queue of 100,000 must not hold Redis for one long script.
 //! The scripts only close the pre-queue (`draw_state` in `lua/lib.lua`) and answer
-//! `draw_pending`; the store then reads the entrants [`DRAW_BATCH`] at a time, draws them with
-//! the same [`draw_order`] the memory store runs, and gives the places [`DRAW_BATCH`] at a time. Any
+//! `draw_pending`; the store then takes the entrants' ticket ids, most of them read before the
+//! start (see [`super::entrants`]), draws them with the same [`draw_order`] the memory store
+//! runs, and gives the places [`DRAW_BATCH`] at a time. Any
 //! instance may do it, even several at once: the batches are idempotent and carry the same
 //! result, so the first to give a place wins and the others skip it.
 
@@ -34,8 +35,22 @@ impl RedisStore {
         event: &EventId,
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<Value, StoreError> {
+        self.after_draw(event, || self.run(invocation)).await
+    }
+
+    /// Calls `call` until it answers something other than `draw_pending`, finishing the draw
+    /// after each `draw_pending`.
+    pub(super) async fn after_draw<F, C>(
+        &self,
+        event: &EventId,
+        call: C,
+    ) -> Result<Value, StoreError>
+    where
+        C: Fn() -> F,
+        F: std::future::Future<Output = Result<Value, StoreError>>,
+    {
         for _ in 0..DRAW_RETRIES {
-            let reply = self.run(invocation).await?;
+            let reply = call().await?;
             if !replies::is_draw_pending(&reply) {
                 return Ok(reply);
             }
@@ -52,7 +67,7 @@ impl RedisStore {
     pub(super) async fn finish_draw(&self, event: &EventId) -> Result<Option<u64>, StoreError> {
         // One finisher per instance; the others wait and then find the draw done.
         let _finishing = self.draw_lock.lock().await;
-        let Some((seed, entrants)) = self.read_entrants(event).await? else {
+        let Some((seed, entrants)) = self.entrants_at_close(event).await? else {
             return Ok(None);
         };
         let draw = draw_order(&seed, entrants.iter().map(|(ticket, _)| *ticket));
@@ -95,34 +110,6 @@ impl RedisStore {
         }
         tracing::info!(entrants = total, "pre-queue drawn");
         Ok(Some(total as u64))
-    }
-
-    /// Every entrant of a pending draw with the seed in force; `None` when nothing is pending.
-    async fn read_entrants(
-        &self,
-        event: &EventId,
-    ) -> Result<Option<(String, Vec<(TicketId, String)>)>, StoreError> {
-        let mut entrants = Vec::new();
-        loop {
-            let mut invocation = self.prepare(&self.scripts.draw_entrants, event);
-            invocation.arg(entrants.len()).arg(DRAW_BATCH);
-            let (kind, mut rest) = replies::tagged(self.run(&invocation).await?)?;
-            match kind.as_str() {
-                "entrants" => {}
-                "drawn" | "no_event" => return Ok(None),
-                other => return Err(unexpected(other, "draw_entrants")),
-            }
-            let seed = replies::text(replies::nth(&mut rest, 0)?)?;
-            let total = replies::count(replies::nth(&mut rest, 1)?)? as usize;
-            let mut flat = replies::array(replies::nth(&mut rest, 2)?)?.into_iter();
-            let before = entrants.len();
-            while let (Some(identity), Some(ticket)) = (flat.next(), flat.next()) {
-                entrants.push((replies::ticket_id(ticket)?, replies::text(identity)?));
-            }
-            if entrants.len() >= total || entrants.len() == before {
-                return Ok(Some((seed, entrants)));
-            }
-        }
     }
 
     /// Places `chunk` from place `first`; `false` when the draw turned out finished already.

@@ -142,6 +142,7 @@ pub(super) fn drain(value: Value) -> Result<DrainOutcome, StoreError> {
         queue_length,
         status_word,
         active,
+        admitted_total,
     ] = fixed(value)?;
     let mut shoppers = Vec::new();
     let mut flat = array(admitted)?.into_iter();
@@ -162,6 +163,7 @@ pub(super) fn drain(value: Value) -> Result<DrainOutcome, StoreError> {
         queue_length: count(queue_length)?,
         status: Some(status(status_word)?),
         active: count(active)?,
+        admitted_total: count(admitted_total)?,
     })
 }
 
