@@ -1,11 +1,14 @@
 //! Live statistics of every event, read from the store about once a second on each instance.
 //!
 //! One poll serves three readers: the per-event Prometheus gauges, the admin API's rates (joins
-//! and admissions per second), and the dashboard's stream. Its cost is O(events) store reads per
-//! second per instance, whatever the number of shoppers or of dashboards open.
+//! and admissions per second), and the dashboard's stream. Its cost is a few store reads a second
+//! per instance for every event someone waits in or is admitted to, whatever the number of
+//! shoppers or of dashboards open. An event at rest (nobody waiting or admitted) is read again
+//! only when its activity number moves (a join, a leave, an operator's change, on any instance)
+//! or after [`REST_MS`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -20,6 +23,18 @@ use crate::telemetry::metrics as m;
 
 /// How long the rates are measured over.
 const RATE_WINDOW_MS: i64 = 5_000;
+
+/// Longest an event at rest goes without a read, whatever its activity number says.
+pub const REST_MS: i64 = 60_000;
+
+/// The last read of an event found at rest.
+struct AtRest {
+    config: EventConfig,
+    stats: EventStats,
+    /// Its activity number then.
+    activity: u64,
+    read_at: UnixMillis,
+}
 
 /// One event as the dashboard and the gauges see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,6 +87,7 @@ pub struct LiveStats {
     checkout_health: Arc<CheckoutHealthMeter>,
     frames: watch::Sender<Arc<StatsFrame>>,
     samples: Mutex<HashMap<EventId, Samples>>,
+    at_rest: Mutex<HashMap<EventId, AtRest>>,
 }
 
 impl LiveStats {
@@ -87,6 +103,7 @@ impl LiveStats {
             checkout_health,
             frames: watch::Sender::new(Arc::new(StatsFrame::default())),
             samples: Mutex::new(HashMap::new()),
+            at_rest: Mutex::new(HashMap::new()),
         })
     }
 
@@ -122,10 +139,9 @@ impl LiveStats {
     /// Reads every event once, updates the gauges and publishes a frame.
     pub async fn poll(&self) -> Result<Arc<StatsFrame>, StoreError> {
         let mut events = Vec::new();
+        let activity = self.store.activity().await?;
         for id in self.store.event_ids().await? {
-            let (Some(config), Some(stats)) =
-                (self.store.event(&id).await?, self.store.stats(&id).await?)
-            else {
+            let Some((config, stats)) = self.read(&id, activity.get(&id).copied()).await? else {
                 continue;
             };
             // Only an event with a target has its outflow moved (removing the target returns it
@@ -162,6 +178,44 @@ impl LiveStats {
         });
         self.frames.send_replace(frame.clone());
         Ok(frame)
+    }
+
+    /// An event's settings and counters: as last read while it rests and its activity number
+    /// has not moved, else from the store.
+    async fn read(
+        &self,
+        id: &EventId,
+        activity: Option<u64>,
+    ) -> Result<Option<(EventConfig, EventStats)>, StoreError> {
+        let now = self.clock.now_ms();
+        let lock = || self.at_rest.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kept) = lock().get(id)
+            && Some(kept.activity) == activity
+            && now - kept.read_at < REST_MS
+        {
+            return Ok(Some((kept.config.clone(), kept.stats.clone())));
+        }
+        let (Some(config), Some(stats)) =
+            (self.store.event(id).await?, self.store.stats(id).await?)
+        else {
+            return Ok(None);
+        };
+        let resting = stats.queue_length == 0 && stats.active == 0;
+        match activity {
+            Some(activity) if resting => {
+                let kept = AtRest {
+                    config: config.clone(),
+                    stats: stats.clone(),
+                    activity,
+                    read_at: now,
+                };
+                lock().insert(id.clone(), kept);
+            }
+            _ => {
+                lock().remove(id);
+            }
+        }
+        Ok(Some((config, stats)))
     }
 
     /// Joins and admissions per second over the rate window, once it holds two samples.

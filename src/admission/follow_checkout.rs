@@ -16,11 +16,12 @@ use tokio::sync::watch;
 
 use super::checkout_health::{CheckoutHealthMeter, HealthReading};
 use crate::clock::{Clock, UnixMillis};
-use crate::domain::EventId;
+use crate::domain::{EventConfig, EventId};
 use crate::queue::backoff::{OutflowStep, Verdict, back_to_set, next_step};
 use crate::ratelimit::RateLimiter;
 use crate::ratelimit::alerts::Alert;
 use crate::store::audit::{AuditEntry, AuditLog};
+use crate::store::known_settings::KnownSettings;
 use crate::store::{QueueStore, StoreError};
 use crate::telemetry::metrics::OUTFLOW_FOLLOW_CHANGES;
 
@@ -63,6 +64,8 @@ pub struct OutflowFollower {
     alerts: Arc<RateLimiter>,
     clock: Arc<dyn Clock>,
     passes: AtomicU64,
+    /// The events' settings between passes.
+    known: KnownSettings,
 }
 
 impl OutflowFollower {
@@ -82,6 +85,7 @@ impl OutflowFollower {
             alerts,
             clock,
             passes: AtomicU64::new(0),
+            known: KnownSettings::default(),
         })
     }
 
@@ -103,8 +107,14 @@ impl OutflowFollower {
             .fetch_add(1, Ordering::Relaxed)
             .is_multiple_of(UNFOLLOWED_EVERY_PASSES);
         let mut changes = Vec::new();
-        for event in self.store.event_ids().await? {
-            changes.extend(self.follow_event(&event, unfollowed_too).await?);
+        let configs = self
+            .known
+            .all(self.store.as_ref(), self.clock.now_ms())
+            .await?;
+        for config in configs {
+            if config.checkout_target.is_some() || unfollowed_too {
+                changes.extend(self.follow_config(&config).await?);
+            }
         }
         Ok(changes)
     }
@@ -112,20 +122,17 @@ impl OutflowFollower {
     /// Judges `event`'s checkout and takes the step due, if any; an event without a target
     /// goes back to its set rate.
     pub async fn follow(&self, event: &EventId) -> Result<Option<OutflowChange>, StoreError> {
-        self.follow_event(event, true).await
+        match self.store.event(event).await? {
+            Some(config) => self.follow_config(&config).await,
+            None => Ok(None),
+        }
     }
 
-    async fn follow_event(
+    async fn follow_config(
         &self,
-        event: &EventId,
-        unfollowed_too: bool,
+        config: &EventConfig,
     ) -> Result<Option<OutflowChange>, StoreError> {
-        let Some(config) = self.store.event(event).await? else {
-            return Ok(None);
-        };
-        if config.checkout_target.is_none() && !unfollowed_too {
-            return Ok(None);
-        }
+        let event = &config.id;
         let current = self.store.followed_outflow(event).await?;
         let now = self.store.now().await?;
         let set = config.outflow_milli_per_second;

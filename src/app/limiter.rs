@@ -28,6 +28,7 @@ use crate::ratelimit::reload::{RulesFileWatcher, read_rules_file, watch_rules_fi
 use crate::ratelimit::store::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
 use crate::ratelimit::{RateLimiter, RuleSet, RuleSetConfig, compile};
 use crate::store::QueueStore;
+use crate::store::known_settings::KnownSettings;
 use crate::telemetry::redact::redact_passwords;
 
 /// How often the open events are looked up for sale relaxations.
@@ -175,20 +176,20 @@ pub fn follow_open_events(
 ) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(OPEN_EVENTS_EVERY);
+        let known = KnownSettings::default();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = shutdown.changed() => return,
             }
-            let Ok(ids) = store.event_ids().await else {
+            let now = clock.now_ms();
+            let Ok(configs) = known.all(store.as_ref(), now).await else {
                 continue;
             };
-            for id in ids {
-                if let Ok(Some(config)) = store.event(&id).await {
-                    // Stock does not matter here: only whether the sale is on.
-                    let open = event_status(&config, u64::MAX, clock.now_ms()) == EventStatus::Open;
-                    limiter.open_events().set(id.as_str(), open);
-                }
+            for config in configs {
+                // Stock does not matter here: only whether the sale is on.
+                let open = event_status(&config, u64::MAX, now) == EventStatus::Open;
+                limiter.open_events().set(config.id.as_str(), open);
             }
         }
     });

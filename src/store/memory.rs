@@ -16,7 +16,7 @@ mod ranks;
 mod state;
 mod windows;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
@@ -123,6 +123,23 @@ impl QueueStore for MemoryStore {
     async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
         let events = self.events.read().map_err(|_| poisoned())?;
         Ok(events.keys().cloned().collect())
+    }
+
+    async fn activity(&self) -> Result<HashMap<EventId, u64>, StoreError> {
+        let events: Vec<(EventId, SharedEvent)> = {
+            let events = self.events.read().map_err(|_| poisoned())?;
+            events
+                .iter()
+                .map(|(id, shared)| (id.clone(), Arc::clone(shared)))
+                .collect()
+        };
+        events
+            .into_iter()
+            .map(|(id, shared)| {
+                let state = shared.lock().map_err(|_| poisoned())?;
+                Ok((id, state.activity()))
+            })
+            .collect()
     }
 
     async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError> {

@@ -83,11 +83,12 @@
 //!   operation of the event settles expiries (drain, reserve, pay, stats).
 
 pub mod audit;
+pub mod known_settings;
 pub mod memory;
 pub mod redis;
 mod scripts;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 
@@ -161,6 +162,12 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Every event id, sorted.
     async fn event_ids(&self) -> Result<Vec<EventId>, StoreError>;
+
+    /// A number per event that moves when a shopper joins or leaves it or an operator changes
+    /// it, on any instance (within a quarter of a second), in one read whatever the number of
+    /// events: instances poll it to wake what they let rest while nothing happens. Events never
+    /// touched may be missing.
+    async fn activity(&self) -> Result<HashMap<EventId, u64>, StoreError>;
 
     /// Counters and stock (settles expiries first).
     async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError>;

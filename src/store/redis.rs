@@ -12,6 +12,7 @@
 //! about the outflow; a [`Clock`] may be injected instead (tests drive a manual one), and is
 //! then passed to every script as its first argument.
 
+mod activity;
 mod audit;
 mod connection;
 mod draw;
@@ -20,6 +21,7 @@ mod group_commit;
 mod replies;
 mod windows;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -73,6 +75,8 @@ pub struct RedisStore {
     joins: GroupCommit,
     /// Ticket reads sent together the same way.
     ticket_reads: GroupCommit,
+    /// This instance's bumps of the events' activity numbers.
+    activity: activity::Activity,
 }
 
 impl RedisStore {
@@ -99,6 +103,7 @@ impl RedisStore {
             clock,
             draw_lock: Arc::default(),
             prepared: Arc::default(),
+            activity: activity::Activity::default(),
         };
         store.ping().await?;
         Ok(store)
@@ -267,7 +272,11 @@ impl QueueStore for RedisStore {
             .sadd(EVENTS_KEY, config.id.as_str())
             .await
             .map_err(store_error)?;
-        Ok(replies::int(self.run(&invocation).await?)? == 1)
+        let created = replies::int(self.run(&invocation).await?)? == 1;
+        if created {
+            self.activity.bump(&self.connection, &config.id).await;
+        }
+        Ok(created)
     }
 
     async fn change_event(
@@ -277,12 +286,13 @@ impl QueueStore for RedisStore {
     ) -> Result<Option<EventConfig>, StoreError> {
         let mut invocation = self.prepare(&self.scripts.update_event, event);
         push_fields(&mut invocation, change)?;
-        match self.run(&invocation).await? {
-            Value::Nil => Ok(None),
+        let changed = match self.run(&invocation).await? {
+            Value::Nil => return Ok(None),
             reply => serde_json::from_slice(&replies::bytes(reply)?)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(format!("event settings: {e}"))),
-        }
+                .map_err(|e| StoreError::Corrupt(format!("event settings: {e}")))?,
+        };
+        self.activity.bump(&self.connection, event).await;
+        Ok(Some(changed))
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
@@ -305,6 +315,10 @@ impl QueueStore for RedisStore {
             .collect::<Result<Vec<_>, _>>()?;
         ids.sort();
         Ok(ids)
+    }
+
+    async fn activity(&self) -> Result<HashMap<EventId, u64>, StoreError> {
+        activity::read(&self.connection).await
     }
 
     async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError> {
@@ -337,10 +351,14 @@ impl QueueStore for RedisStore {
             "not_accepting" => Ok(JoinOutcome::NotAccepting(replies::status(replies::nth(
                 &mut rest, 0,
             )?)?)),
-            "existing" | "created" => Ok(JoinOutcome::Joined {
-                ticket: replies::ticket(replies::nth(&mut rest, 0)?, identity)?,
-                created: kind == "created",
-            }),
+            "existing" | "created" => {
+                let ticket = replies::ticket(replies::nth(&mut rest, 0)?, identity)?;
+                let created = kind == "created";
+                if created {
+                    self.activity.bump(&self.connection, event).await;
+                }
+                Ok(JoinOutcome::Joined { ticket, created })
+            }
             other => Err(unexpected(other, "join")),
         }
     }
@@ -380,7 +398,10 @@ impl QueueStore for RedisStore {
             .arg(ticket_id.0.as_bytes().as_slice());
         match self.run_after_draw(event, &invocation).await? {
             Value::Nil => Ok(None),
-            reply => replies::ticket(reply, identity).map(Some),
+            reply => {
+                self.activity.bump(&self.connection, event).await;
+                replies::ticket(reply, identity).map(Some)
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! A [`QueueStore`] that times every call and counts every failure, whatever store it wraps.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -99,6 +100,10 @@ impl QueueStore for TimedStore {
 
     async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
         timed("event_ids", self.inner.event_ids()).await
+    }
+
+    async fn activity(&self) -> Result<HashMap<EventId, u64>, StoreError> {
+        timed("activity", self.inner.activity()).await
     }
 
     async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError> {

@@ -14,7 +14,6 @@ use futures_util::{SinkExt, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use waitroom::domain::EventId;
 use waitroom::store::redis::RedisStore;
 use waitroom::telemetry::metrics::{self as m, ALL};
 
@@ -111,6 +110,15 @@ async fn run_a_sale(app: &TestApp) -> Scrape {
     )
     .await;
     assert_eq!(created.status(), StatusCode::CREATED);
+    // Held until the scrape: the ticker would admit the shopper before the socket opens.
+    let held = admin(
+        app,
+        Method::PATCH,
+        "/v1/admin/events/metered",
+        Some(json!({ "status": "paused" })),
+    )
+    .await;
+    assert_eq!(held.status(), StatusCode::OK);
     let token = app.token("metered-shopper");
     let ticket = app.join("metered", &token).await;
     let ticket_id = ticket["ticket_id"].as_str().unwrap().to_owned();
@@ -125,12 +133,15 @@ async fn run_a_sale(app: &TestApp) -> Scrape {
 
     let while_open = Scrape::of(app).await;
 
-    app.state
-        .store
-        .drain(&EventId::parse("metered").unwrap())
-        .await
-        .unwrap();
-    // The socket hands the admission over (the instance's ticker sees it within a tick).
+    let opened = admin(
+        app,
+        Method::PATCH,
+        "/v1/admin/events/metered",
+        Some(json!({ "status": "open" })),
+    )
+    .await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    // The socket hands the admission over (the ticker drains as soon as the sale opens).
     let pushed = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(Ok(message)) = socket.next().await {
             if message

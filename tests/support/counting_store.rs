@@ -124,6 +124,11 @@ impl QueueStore for CountingStore {
         self.inner.event_ids().await
     }
 
+    async fn activity(&self) -> Result<HashMap<EventId, u64>, StoreError> {
+        self.count("activity");
+        self.inner.activity().await
+    }
+
     async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError> {
         self.count("stats");
         self.inner.stats(event).await

@@ -31,8 +31,16 @@ pub struct OutflowSettings {
     /// Between drains of an event someone waits in or watches: short enough that an admitted
     /// shopper hears of it within a quarter of a second.
     pub tick: Duration,
-    /// Between drains of an event nobody waits in or watches.
+    /// Between drains of an event nobody waits in or watches but some admitted shoppers have not
+    /// finished (their admissions expire as time passes).
     pub idle_tick: Duration,
+    /// Between drains of an event at rest: nobody waits, watches or is admitted. Nothing there
+    /// changes without a join or an operator's change, which wake the ticker at once on this
+    /// instance and within [`activity_poll`](Self::activity_poll) from any other; the long look
+    /// is only a safety net.
+    pub rest: Duration,
+    /// Between reads of the store's activity numbers (one read for every event).
+    pub activity_poll: Duration,
     /// Between re-reads of an event's settings and counters.
     pub refresh: Duration,
     /// Between reads of the store's event list.
@@ -50,6 +58,8 @@ impl Default for OutflowSettings {
         Self {
             tick: Duration::from_millis(150),
             idle_tick: Duration::from_secs(1),
+            rest: Duration::from_secs(60),
+            activity_poll: Duration::from_secs(1),
             refresh: Duration::from_secs(2),
             discover: Duration::from_secs(5),
             report_changes: Duration::from_millis(500),

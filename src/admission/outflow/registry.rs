@@ -75,6 +75,7 @@ impl OutflowRegistry {
                 self.start(event)
             }
         };
+        feed.stir();
         Ok(Some(Subscription {
             snapshots: feed.snapshots.subscribe(),
             stopping: self.stopping.subscribe(),
@@ -93,7 +94,15 @@ impl OutflowRegistry {
     pub fn changed(&self, event: &EventId) {
         if let Some(feed) = self.running(event) {
             // A permit is kept when the ticker is mid-tick, so the change is never missed.
-            feed.changed.notify_one();
+            feed.wake.notify_one();
+        }
+    }
+
+    /// Something happened to the event (a join, a page opened): its ticker here wakes if it
+    /// rests.
+    pub fn stir(&self, event: &EventId) {
+        if let Some(feed) = self.running(event) {
+            feed.stir();
         }
     }
 
@@ -131,14 +140,37 @@ impl OutflowRegistry {
 
     /// Discovers events every `settings.discover` until [`shutdown`](Self::shutdown), then lets
     /// the tickers stop.
+    /// Meanwhile reads the store's activity numbers every `settings.activity_poll` and stirs the
+    /// tickers of events that moved, so a join through another instance wakes a resting ticker
+    /// here within that time.
     pub async fn run(self: Arc<Self>) {
         let mut stopping = self.stopping.subscribe();
+        let mut next_discovery = tokio::time::Instant::now();
+        let mut seen: Option<HashMap<EventId, u64>> = None;
         loop {
-            if let Err(error) = self.discover().await {
-                tracing::warn!(%error, "outflow: cannot read the event list; retrying");
+            let now = tokio::time::Instant::now();
+            if now >= next_discovery {
+                next_discovery = now + self.settings.discover;
+                if let Err(error) = self.discover().await {
+                    tracing::warn!(%error, "outflow: cannot read the event list; retrying");
+                }
             }
+            match self.store.activity().await {
+                Ok(numbers) => {
+                    if let Some(before) = &seen {
+                        for (event, number) in &numbers {
+                            if before.get(event) != Some(number) {
+                                self.stir(event);
+                            }
+                        }
+                    }
+                    seen = Some(numbers);
+                }
+                Err(error) => tracing::debug!(%error, "outflow: cannot read the activity"),
+            }
+            let next = next_discovery.min(now + self.settings.activity_poll);
             tokio::select! {
-                () = tokio::time::sleep(self.settings.discover) => {}
+                () = tokio::time::sleep_until(next) => {}
                 _ = stopping.wait_for(|stopping| *stopping) => return,
             }
         }

@@ -126,6 +126,10 @@ impl QueueStore for ScriptedStore {
         Ok(self.edit(|s| s.events.get(event).cloned()))
     }
 
+    async fn activity(&self) -> Result<HashMap<EventId, u64>, StoreError> {
+        Ok(HashMap::new())
+    }
+
     async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
         Ok(self.edit(|s| s.events.keys().cloned().collect()))
     }

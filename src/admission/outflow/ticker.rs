@@ -6,6 +6,7 @@
 //! admit exactly what one would. A failing store is logged and retried on the next tick.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -29,10 +30,14 @@ pub struct EventFeed {
     pub presence: Arc<Presence>,
     /// This instance, as the store knows it.
     pub instance: InstanceId,
-    /// Rung when an operator changes the event here: the ticker re-reads its settings and drains
-    /// at once instead of after an idle second, so no socket opened meanwhile is told the old
-    /// status.
-    pub changed: Notify,
+    /// Rung when an operator changes the event, or when it stirs while the ticker rests: the
+    /// ticker re-reads its settings and drains at once, so no socket opened meanwhile is told an
+    /// old status and no shopper waits for the end of a rest.
+    pub wake: Notify,
+    /// True while the ticker rests (see [`OutflowSettings::rest`]).
+    pub resting: AtomicBool,
+    /// Something happened since the ticker last chose to rest.
+    pub stirred: AtomicBool,
 }
 
 impl EventFeed {
@@ -43,7 +48,19 @@ impl EventFeed {
             snapshots: watch::Sender::new(OutflowSnapshot::default()),
             presence: Arc::new(Presence::default()),
             instance,
-            changed: Notify::new(),
+            wake: Notify::new(),
+            resting: AtomicBool::new(false),
+            stirred: AtomicBool::new(false),
+        }
+    }
+
+    /// Wakes the ticker if it rests; a busy ticker looks soon enough on its own.
+    pub fn stir(&self) {
+        // Paired with `run_ticker`: either it sees `stirred` before resting, or this sees
+        // `resting` and wakes it (both sequentially consistent).
+        self.stirred.store(true, Ordering::SeqCst);
+        if self.resting.load(Ordering::SeqCst) {
+            self.wake.notify_one();
         }
     }
 }
@@ -124,22 +141,29 @@ impl Ticker {
             return TickOutcome::Finished;
         }
         let opened_due = now >= self.next_report && self.feed.presence.has_opened();
-        if now >= self.next_beat || opened_due {
+        // With no page open here and nothing to tell, there is nobody to keep: no heartbeat.
+        let holds = !self.feed.presence.is_empty() || self.feed.presence.has_changes();
+        if (now >= self.next_beat && holds) || opened_due {
             self.report(now).await;
         }
         TickOutcome::Continue
     }
 
-    /// How long to wait before the next tick: short while anyone waits or watches, else longer.
+    /// How long to wait before the next tick: short while anyone waits or watches, longer while
+    /// admitted shoppers are still to finish or the store fails, a rest when nothing can change
+    /// without someone touching the event.
     pub fn delay(&self) -> Duration {
         let snapshot = self.feed.snapshots.borrow();
         let busy = snapshot.queue_length > 0
             || self.feed.snapshots.receiver_count() > 0
-            || !self.feed.presence.is_empty();
+            || !self.feed.presence.is_empty()
+            || self.feed.presence.has_changes();
         if busy {
             self.settings.tick
-        } else {
+        } else if snapshot.active > 0 || snapshot.tick == 0 || self.failures > 0 {
             self.settings.idle_tick
+        } else {
+            self.settings.rest
         }
     }
 
@@ -265,13 +289,22 @@ pub async fn run_ticker(mut ticker: Ticker, mut stop: watch::Receiver<bool>) {
             tracing::info!(event = %ticker.feed.event, "outflow ticker stops: the event is closed or gone");
             return;
         }
-        let wake = started + ticker.delay();
         let feed = Arc::clone(&ticker.feed);
+        let mut delay = ticker.delay();
+        if delay >= ticker.settings.rest {
+            feed.resting.store(true, Ordering::SeqCst);
+            if feed.stirred.swap(false, Ordering::SeqCst) {
+                // Stirred since the drain: look again soon instead.
+                delay = ticker.settings.tick;
+            }
+        }
         tokio::select! {
-            () = tokio::time::sleep_until(wake) => {}
-            () = feed.changed.notified() => ticker.next_refresh = Instant::now(),
+            () = tokio::time::sleep_until(started + delay) => {}
+            () = feed.wake.notified() => ticker.next_refresh = Instant::now(),
             _ = stop.wait_for(|stopping| *stopping) => return,
         }
+        feed.resting.store(false, Ordering::SeqCst);
+        feed.stirred.store(false, Ordering::SeqCst);
     }
 }
 

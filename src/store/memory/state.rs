@@ -89,6 +89,8 @@ pub(super) struct EventState {
     pub(super) presence: PresenceClock,
     /// The arrival windows entered so far: their score ranges and entrants.
     pub(super) windows: WindowRanges,
+    /// Operators' changes of the settings so far (part of the event's activity).
+    pub(super) changes: u64,
 }
 
 impl EventState {
@@ -116,12 +118,20 @@ impl EventState {
             beats: HashMap::new(),
             presence: PresenceClock::default(),
             windows: WindowRanges::default(),
+            changes: 0,
         }
+    }
+
+    /// A number that moves with every join, leave and operator's change (see
+    /// [`QueueStore::activity`](crate::store::QueueStore::activity)).
+    pub(super) fn activity(&self) -> u64 {
+        self.counters.joined + self.counters.left + self.changes
     }
 
     /// Changes some settings at once, on the settings in force; returns them as changed.
     pub(super) fn change(&mut self, change: &EventChange) -> Result<EventConfig, ChangeError> {
         self.config = change.apply(&self.config)?;
+        self.changes += 1;
         Ok(self.config.clone())
     }
 

@@ -1,0 +1,97 @@
+//! The events' activity numbers: the hash [`ACTIVITY_KEY`] of event id to a number bumped when a
+//! shopper joins or leaves or an operator changes the event. Every instance reads the whole hash
+//! once a second (one command, whatever the number of events) to wake what it lets rest while
+//! nothing happens.
+//!
+//! One instance bumps an event at most every [`SPACING`]; a change inside that spell is told by
+//! one bump at its end, so a crowd's joins cost a few commands a second and the last change of a
+//! burst is never left untold. A lost bump (Redis away) only delays a resting reader until its
+//! next look of its own.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use tokio::time::Instant;
+
+use super::connection::{Connection, store_error};
+use crate::domain::EventId;
+use crate::store::StoreError;
+
+/// The hash of every event's activity number, in a slot of its own.
+pub const ACTIVITY_KEY: &str = "wr:activity";
+
+/// Shortest gap between two bumps of one event from one instance.
+const SPACING: Duration = Duration::from_millis(250);
+
+/// Where one event's bumps from this instance stand.
+#[derive(Debug, Clone, Copy)]
+enum LastBump {
+    /// Sent at this instant.
+    Sent(Instant),
+    /// One is due at the end of the spell: later changes ride on it.
+    Due,
+}
+
+/// This instance's bumps.
+#[derive(Clone, Default)]
+pub(super) struct Activity {
+    last: Arc<Mutex<HashMap<EventId, LastBump>>>,
+}
+
+impl Activity {
+    /// Tells other instances `event` changed: now, or at the end of the current spell.
+    pub(super) async fn bump(&self, connection: &Connection, event: &EventId) {
+        let now = Instant::now();
+        let due_in = {
+            let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+            match last.get(event).copied() {
+                Some(LastBump::Due) => return,
+                Some(LastBump::Sent(at)) if now.duration_since(at) < SPACING => {
+                    last.insert(event.clone(), LastBump::Due);
+                    Some(SPACING - now.duration_since(at))
+                }
+                _ => {
+                    last.insert(event.clone(), LastBump::Sent(now));
+                    None
+                }
+            }
+        };
+        match due_in {
+            None => send(connection, event).await,
+            Some(wait) => {
+                let (this, connection, event) = (self.clone(), connection.clone(), event.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    this.last
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(event.clone(), LastBump::Sent(Instant::now()));
+                    send(&connection, &event).await;
+                });
+            }
+        }
+    }
+}
+
+async fn send(connection: &Connection, event: &EventId) {
+    let mut connection = connection.clone();
+    let sent: Result<i64, _> = connection.hincr(ACTIVITY_KEY, event.as_str(), 1).await;
+    if let Err(error) = sent {
+        tracing::debug!(%event, %error, "activity not told; resting readers look on their own");
+    }
+}
+
+/// Every event's activity number; ids that do not parse are skipped.
+pub(super) async fn read(connection: &Connection) -> Result<HashMap<EventId, u64>, StoreError> {
+    let mut connection = connection.clone();
+    let numbers: HashMap<String, u64> = connection
+        .hgetall(ACTIVITY_KEY)
+        .await
+        .map_err(store_error)?;
+    Ok(numbers
+        .into_iter()
+        .filter_map(|(id, number)| Some((EventId::parse(&id).ok()?, number)))
+        .collect())
+}
