@@ -1,6 +1,7 @@
 //! An open event nobody waits in, watches or is admitted to costs the store nothing per second:
-//! its ticker rests, the background loops keep its settings and counters, and a join or an
-//! operator's change, on this instance or another, wakes it at once.
+//! its ticker rests, the background loops keep its settings and counters, and a join (within the
+//! second's activity poll) or an operator's change (at once) wakes it, on this instance or
+//! another.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -81,7 +82,7 @@ async fn ticket_status(app: &TestApp, event: &str, ticket: &Value, token: &str) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_event_at_rest_costs_no_store_call_and_a_join_is_admitted_at_once() {
+async fn an_event_at_rest_costs_no_store_call_and_a_join_is_admitted_within_a_second() {
     let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
         SystemClock,
     )))));
@@ -105,7 +106,8 @@ async fn an_event_at_rest_costs_no_store_call_and_a_join_is_admitted_at_once() {
     let activity_reads = store.calls("activity");
     assert!(activity_reads > 0, "the activity numbers are read");
 
-    // A join wakes the resting ticker: admitted well before the rest would end.
+    // A join wakes the resting ticker within the activity poll: admitted well before the rest
+    // would end.
     let joined_at = Instant::now();
     let token = app.token("wakes-it");
     let ticket = app.join("resting", &token).await;

@@ -243,6 +243,10 @@ crate::on_both_stores! {
     async fn the_detail_shows_live_stats_and_the_outflow_set_and_actual() {
         let app = spawn_app().await;
         let event = app.open_event("sale", 5).await;
+        // Paused while they join: the instance's ticker would admit them at once.
+        let paused = json!({"status": "paused"});
+        app.admin_json(Method::PATCH, "/v1/admin/events/sale", Some(&paused))
+            .await;
         for user in ["a", "b", "c"] {
             let token = app.login(user).await;
             app.join_ok("sale", &token).await;
@@ -252,6 +256,9 @@ crate::on_both_stores! {
         assert_eq!(first["stats"]["joined"], 3);
         assert_eq!(first["outflow"]["set_per_second"], 10.0);
 
+        let resumed = json!({"status": "open"});
+        app.admin_json(Method::PATCH, "/v1/admin/events/sale", Some(&resumed))
+            .await;
         app.clock.advance_ms(1_000);
         app.drain(&event).await;
         let second: Value = app.admin_json(Method::GET, "/v1/admin/events/sale", None).await;

@@ -265,3 +265,64 @@ pub async fn a_returned_reservation_undoes_sold_out(h: &Harness) {
     let joined = h.try_join(&event, &shopper(3)).await;
     assert!(matches!(joined, JoinOutcome::Joined { created: true, .. }));
 }
+
+/// The event's activity number once it differs from `before` (the Redis store may send a bump
+/// up to a quarter of a second late); `None` if it stays for a second.
+async fn activity_after(h: &Harness, event: &EventId, before: Option<u64>) -> Option<u64> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let now = h.store.activity().await.unwrap().get(event).copied();
+        if now != before {
+            return now;
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn the_activity_number_moves_with_joins_leaves_and_changes_only(h: &Harness) {
+    let event = h.create(open_sale("stirred")).await;
+    let other = h.create(open_sale("still")).await;
+    h.set_time(START);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let numbers = h.store.activity().await.unwrap();
+    let (created, other_at) = (numbers.get(&event).copied(), numbers.get(&other).copied());
+    assert!(
+        created.is_some(),
+        "a created event has a number: {numbers:?}"
+    );
+
+    // Drains, ticket reads and stats of an event nobody joined leave it.
+    h.drain(&event).await;
+    h.stats(&event).await;
+    assert_eq!(
+        activity_after(h, &event, created).await,
+        None,
+        "nothing moved"
+    );
+
+    let ticket = h.join(&event, &shopper(1)).await;
+    let joined = activity_after(h, &event, created).await;
+    assert!(joined.is_some(), "a join moves it");
+
+    h.store
+        .leave(&event, &shopper(1), ticket.ticket_id)
+        .await
+        .unwrap();
+    let left = activity_after(h, &event, joined).await;
+    assert!(left.is_some(), "a leave moves it");
+
+    h.change(&event, |config| config.name = "Renamed".into())
+        .await;
+    assert!(
+        activity_after(h, &event, left).await.is_some(),
+        "an operator's change moves it"
+    );
+    assert_eq!(
+        h.store.activity().await.unwrap().get(&other).copied(),
+        other_at,
+        "another event's number stays"
+    );
+}

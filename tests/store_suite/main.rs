@@ -71,6 +71,7 @@ macro_rules! with_every_scenario {
                 closing_wins_over_every_other_status,
                 an_event_sells_out_when_every_unit_is_reserved,
                 a_returned_reservation_undoes_sold_out,
+                the_activity_number_moves_with_joins_leaves_and_changes_only,
             }
             queue {
                 a_join_before_the_start_waits_in_the_prequeue_without_a_position,

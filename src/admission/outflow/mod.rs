@@ -35,9 +35,10 @@ pub struct OutflowSettings {
     /// finished (their admissions expire as time passes).
     pub idle_tick: Duration,
     /// Between drains of an event at rest: nobody waits, watches or is admitted. Nothing there
-    /// changes without a join or an operator's change, which wake the ticker at once on this
-    /// instance and within [`activity_poll`](Self::activity_poll) from any other; the long look
-    /// is only a safety net.
+    /// changes without a join or an operator's change: an operator's change on this instance
+    /// wakes the ticker at once, a join on any instance within
+    /// [`activity_poll`](Self::activity_poll) (as soon as the idle tick did); the long look is
+    /// only a safety net.
     pub rest: Duration,
     /// Between reads of the store's activity numbers (one read for every event).
     pub activity_poll: Duration,

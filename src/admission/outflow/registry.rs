@@ -75,7 +75,6 @@ impl OutflowRegistry {
                 self.start(event)
             }
         };
-        feed.stir();
         Ok(Some(Subscription {
             snapshots: feed.snapshots.subscribe(),
             stopping: self.stopping.subscribe(),
@@ -98,7 +97,7 @@ impl OutflowRegistry {
         }
     }
 
-    /// Something happened to the event (a join, a page opened): its ticker here wakes if it
+    /// Something happened to the event (its activity number moved): its ticker here wakes if it
     /// rests.
     pub fn stir(&self, event: &EventId) {
         if let Some(feed) = self.running(event) {

@@ -175,8 +175,9 @@ async fn a_page_opened_later_is_told_within_half_a_second() {
     let _alice = sub.enter(Identity::user("alice").unwrap());
     pass(Duration::from_millis(700)).await;
 
+    // No page was open before: nobody to keep, so no heartbeat until the opening.
     let reports = store.edit(|s| s.reports.clone());
-    assert_eq!(reports.len(), 2, "the first heartbeat, then the opening");
+    assert_eq!(reports.len(), 1, "the opening only: {reports:?}");
     assert_eq!(opened(&reports), vec![Identity::user("alice").unwrap()]);
 }
 
@@ -263,12 +264,25 @@ async fn shutdown_stops_every_ticker_and_tells_the_sockets() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_event_nobody_waits_in_or_watches_is_drained_once_a_second() {
+async fn an_event_nobody_waits_in_watches_or_is_admitted_to_rests_until_stirred() {
     let store = Arc::new(ScriptedStore::with_event("quiet"));
     let registry = registry_over(&store);
     registry.discover().await.unwrap();
 
-    pass(Duration::from_millis(5_000 - 1)).await;
+    pass(Duration::from_millis(5_000)).await;
+    assert_eq!(store.edit(|s| s.drains), 1, "one drain, then a rest");
+    assert!(
+        store.edit(|s| s.reports.is_empty()),
+        "no page open here: no heartbeat"
+    );
 
-    assert_eq!(store.edit(|s| s.drains), 5);
+    registry.stir(&event("quiet"));
+    pass(Duration::from_millis(10)).await;
+    assert_eq!(store.edit(|s| s.drains), 2, "a stir wakes it at once");
+
+    // The rest is a safety net: a look a minute after the last drain.
+    pass(OutflowSettings::default().rest - Duration::from_millis(20)).await;
+    assert_eq!(store.edit(|s| s.drains), 2);
+    pass(Duration::from_millis(20)).await;
+    assert_eq!(store.edit(|s| s.drains), 3);
 }

@@ -86,8 +86,6 @@ pub async fn join(
     };
     if created {
         state.surge.record_new_identity(&event, now);
-        // A ticker resting over an empty event drains now, not at the end of its rest.
-        state.outflow.stir(&event);
     }
     let mut view = ticket_view(&state, &config, &ticket).await?;
     let status = if created {
