@@ -17,7 +17,7 @@ use waitroom::domain::{
     TicketStatus,
 };
 use waitroom::queue::draw_order;
-use waitroom::store::redis::{EVENTS_KEY, RedisStore, event_key_prefix};
+use waitroom::store::redis::{ACTIVITY_KEY, EVENTS_KEY, RedisStore, event_key_prefix};
 use waitroom::store::{QueueStore, StoreError};
 
 const START: i64 = 1_800_000_000_000;
@@ -225,8 +225,9 @@ async fn every_key_of_an_event_carries_the_event_hash_tag() {
         let tagged = ["tag-one", "tag-two"]
             .iter()
             .any(|id| key.starts_with(&event_key_prefix(&EventId::parse(id).unwrap())));
+        // The two keys of every event: their list, and their activity numbers.
         assert!(
-            tagged || key == EVENTS_KEY,
+            tagged || key == EVENTS_KEY || key == ACTIVITY_KEY,
             "{key} is outside its event's slot"
         );
         // A heartbeat expires once no holder could keep anyone in place by it (housekeeping).

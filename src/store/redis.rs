@@ -6,7 +6,8 @@
 //! [`event_key_prefix`]), so one event lives in one cluster slot and different events spread
 //! over the cluster. The list of events is the set [`EVENTS_KEY`], in a slot of its own, touched
 //! by a separate command just before an event is created (a crash between them leaves an id
-//! without settings, which readers skip; never an event nobody can find).
+//! without settings, which readers skip; never an event nobody can find). The events' activity
+//! numbers are the hash [`ACTIVITY_KEY`], in a slot of its own too (see the `activity` module).
 //!
 //! Time comes from the Redis server (`TIME` inside each script), so instances never disagree
 //! about the outflow; a [`Clock`] may be injected instead (tests drive a manual one), and is
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redis::{AsyncCommands, Script, ScriptInvocation, Value};
 
+pub use self::activity::ACTIVITY_KEY;
 use self::connection::{Connection, store_error};
 use self::group_commit::{GroupCommit, Grouped};
 use super::scripts::Scripts;
