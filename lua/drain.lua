@@ -5,7 +5,7 @@
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- Reply: nil when there is no such event, else
 --   { { identity, ticket_id, admitted_at, expires_at, ... }, abandoned, serving, queue_length,
---     status, active, admitted_total }, or 'draw_pending' (nothing changed: the store
+--     status, active, admitted_total, last_score }, or 'draw_pending' (nothing changed: the store
 --   finishes the draw and calls again).
 
 local now = now_ms(ARGV[1])
@@ -102,5 +102,6 @@ else
   end
 end
 
+local totals = redis.call('HMGET', K.st, 'admitted', 'last')
 return { admitted, abandoned, serving, redis.call('ZCARD', K.q), status, active_count(),
-  tonumber(redis.call('HGET', K.st, 'admitted')) or 0 }
+  tonumber(totals[1]) or 0, tonumber(totals[2]) or 0 }

@@ -86,6 +86,9 @@ pub struct DrainOutcome {
     pub active: u64,
     /// Shoppers admitted in the event so far, by every instance's drains.
     pub admitted_total: u64,
+    /// The highest score handed out so far (the top of an open arrival window's range once
+    /// the window has a join), as [`EventStats::last_score`].
+    pub last_score: u64,
 }
 
 /// The answer to a draw.

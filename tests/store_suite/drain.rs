@@ -37,6 +37,8 @@ pub async fn the_first_drain_after_the_start_admits_a_burst(h: &Harness) {
     );
     assert_eq!(drained.serving, 4);
     assert_eq!(drained.queue_length, 6);
+    assert_eq!(drained.last_score, 10, "the last score handed out");
+    assert_eq!(drained.last_score, h.stats(&event).await.last_score);
     assert!(
         drained
             .admitted

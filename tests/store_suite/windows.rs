@@ -71,6 +71,10 @@ pub async fn arrivals_after_the_window_queue_behind_every_window_entrant(h: &Har
         assert!(ticket.score.unwrap() > highest_early);
         assert_eq!(ticket.position, Some(11 + i as u64));
     }
+    // A drain tells the last score handed out as the counters do: the last late join's.
+    let drained = h.drain(&event).await;
+    assert_eq!(drained.last_score, h.stats(&event).await.last_score);
+    assert_eq!(Some(drained.last_score), late.last().and_then(|t| t.score));
 }
 
 pub async fn a_later_window_queues_behind_an_earlier_one(h: &Harness) {

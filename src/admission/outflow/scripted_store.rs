@@ -228,6 +228,7 @@ impl QueueStore for ScriptedStore {
                 status,
                 active: 0,
                 admitted_total: s.serving,
+                last_score: s.serving + s.queue_length,
             }))
         })
     }

@@ -53,6 +53,8 @@ impl OutflowSnapshot {
         self.admitted = outcome.admitted;
         self.active = outcome.active;
         self.admitted_total = outcome.admitted_total;
+        // Scores only grow: a settings refresh read before this drain cannot take it back.
+        self.last_score = Some(self.last_score.unwrap_or(0).max(outcome.last_score));
         // The drain draws a due pre-queue before anything else, so any status past the pre-queue
         // means the draw is done.
         if matches!(
@@ -152,6 +154,35 @@ mod tests {
             50,
             "dense scores keep score minus serving"
         );
+    }
+
+    #[test]
+    fn the_next_drain_gives_the_window_top_so_entrants_are_spread_at_once() {
+        // The counters were read before the window opened; three shoppers joined it since.
+        let mut view = OutflowSnapshot {
+            last_score: Some(0),
+            ..OutflowSnapshot::default()
+        };
+        let top = crate::queue::WINDOW_SLOTS;
+        let first_third = top / 3;
+        view.apply_drain(DrainOutcome {
+            status: Some(EventStatus::Open),
+            queue_length: 3,
+            last_score: top,
+            ..DrainOutcome::default()
+        });
+        assert_eq!(view.last_score, Some(top));
+        assert_eq!(view.position_of(first_third), 1);
+        assert_eq!(view.position_of(top), 3);
+
+        // The top never goes back down, whatever order answers arrive in.
+        view.apply_drain(DrainOutcome {
+            status: Some(EventStatus::Open),
+            queue_length: 3,
+            last_score: 0,
+            ..DrainOutcome::default()
+        });
+        assert_eq!(view.last_score, Some(top), "scores only grow");
     }
 
     #[test]

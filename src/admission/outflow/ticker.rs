@@ -193,7 +193,7 @@ impl Ticker {
             snapshot.outflow_burst = config.outflow_burst;
             snapshot.config = Some(Arc::new(config.clone()));
             if let Some(stats) = &stats {
-                snapshot.last_score = Some(stats.last_score);
+                snapshot.last_score = Some(snapshot.last_score.unwrap_or(0).max(stats.last_score));
                 snapshot.drawn |= stats.drawn;
                 let leaving = self
                     .departures

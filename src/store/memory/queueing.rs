@@ -253,6 +253,7 @@ impl EventState {
             status: Some(status),
             active: self.active(),
             admitted_total: self.counters.admitted,
+            last_score: self.last_score(),
         }
     }
 

@@ -143,6 +143,7 @@ pub(super) fn drain(value: Value) -> Result<DrainOutcome, StoreError> {
         status_word,
         active,
         admitted_total,
+        last_score,
     ] = fixed(value)?;
     let mut shoppers = Vec::new();
     let mut flat = array(admitted)?.into_iter();
@@ -164,6 +165,7 @@ pub(super) fn drain(value: Value) -> Result<DrainOutcome, StoreError> {
         status: Some(status(status_word)?),
         active: count(active)?,
         admitted_total: count(admitted_total)?,
+        last_score: count(last_score)?,
     })
 }
 
