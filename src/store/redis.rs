@@ -276,7 +276,7 @@ impl QueueStore for RedisStore {
             .map_err(store_error)?;
         let created = replies::int(self.run(&invocation).await?)? == 1;
         if created {
-            self.activity.bump(&self.connection, &config.id).await;
+            self.activity.bump(&self.connection, &config.id);
         }
         Ok(created)
     }
@@ -293,7 +293,7 @@ impl QueueStore for RedisStore {
             reply => serde_json::from_slice(&replies::bytes(reply)?)
                 .map_err(|e| StoreError::Corrupt(format!("event settings: {e}")))?,
         };
-        self.activity.bump(&self.connection, event).await;
+        self.activity.bump(&self.connection, event);
         Ok(Some(changed))
     }
 
@@ -357,7 +357,7 @@ impl QueueStore for RedisStore {
                 let ticket = replies::ticket(replies::nth(&mut rest, 0)?, identity)?;
                 let created = kind == "created";
                 if created {
-                    self.activity.bump(&self.connection, event).await;
+                    self.activity.bump(&self.connection, event);
                 }
                 Ok(JoinOutcome::Joined { ticket, created })
             }
@@ -401,7 +401,7 @@ impl QueueStore for RedisStore {
         match self.run_after_draw(event, &invocation).await? {
             Value::Nil => Ok(None),
             reply => {
-                self.activity.bump(&self.connection, event).await;
+                self.activity.bump(&self.connection, event);
                 replies::ticket(reply, identity).map(Some)
             }
         }

@@ -5,8 +5,8 @@
 //!
 //! One instance bumps an event at most every [`SPACING`]; a change inside that spell is told by
 //! one bump at its end, so a crowd's joins cost a few commands a second and the last change of a
-//! burst is never left untold. A lost bump (Redis away) only delays a resting reader until its
-//! next look of its own.
+//! burst is never left untold. Bumps go out on tasks of their own, off the caller's path; a
+//! lost bump (Redis away) only delays a resting reader until its next look of its own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,57 +41,52 @@ pub(super) struct Activity {
 }
 
 impl Activity {
-    /// Tells other instances `event` changed: now, or at the end of the current spell.
-    pub(super) async fn bump(&self, connection: &Connection, event: &EventId) {
+    /// Tells other instances `event` changed: now, or at the end of the current spell. The
+    /// command goes out on a task of its own, so no caller waits for it.
+    pub(super) fn bump(&self, connection: &Connection, event: &EventId) {
         let now = Instant::now();
-        let due_in = {
+        let wait = {
             let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
             match last.get(event).copied() {
                 Some(LastBump::Due) => return,
                 Some(LastBump::Sent(at)) if now.duration_since(at) < SPACING => {
                     last.insert(event.clone(), LastBump::Due);
-                    Some(SPACING - now.duration_since(at))
+                    SPACING - now.duration_since(at)
                 }
                 _ => {
                     last.insert(event.clone(), LastBump::Sent(now));
-                    None
+                    Duration::ZERO
                 }
             }
         };
-        match due_in {
-            None => send(connection, event).await,
-            Some(wait) => {
-                let (this, connection, event) = (self.clone(), connection.clone(), event.clone());
-                tokio::spawn(async move {
-                    tokio::time::sleep(wait).await;
-                    this.last
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(event.clone(), LastBump::Sent(Instant::now()));
-                    send(&connection, &event).await;
-                });
+        let (this, mut connection, event) = (self.clone(), connection.clone(), event.clone());
+        tokio::spawn(async move {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+                this.last
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(event.clone(), LastBump::Sent(Instant::now()));
             }
-        }
-    }
-}
-
-async fn send(connection: &Connection, event: &EventId) {
-    let mut connection = connection.clone();
-    let sent: Result<i64, _> = connection.hincr(ACTIVITY_KEY, event.as_str(), 1).await;
-    if let Err(error) = sent {
-        tracing::debug!(%event, %error, "activity not told; resting readers look on their own");
+            let sent: Result<i64, _> = connection.hincr(ACTIVITY_KEY, event.as_str(), 1).await;
+            if let Err(error) = sent {
+                tracing::debug!(%event, %error, "activity not told; resting readers look on their own");
+            }
+        });
     }
 }
 
 /// Every event's activity number; ids that do not parse are skipped.
 pub(super) async fn read(connection: &Connection) -> Result<HashMap<EventId, u64>, StoreError> {
     let mut connection = connection.clone();
-    let numbers: HashMap<String, u64> = connection
+    // Read as text: a field that is not an event id and a number is skipped, not an error that
+    // would stop every reader.
+    let numbers: HashMap<String, String> = connection
         .hgetall(ACTIVITY_KEY)
         .await
         .map_err(store_error)?;
     Ok(numbers
         .into_iter()
-        .filter_map(|(id, number)| Some((EventId::parse(&id).ok()?, number)))
+        .filter_map(|(id, number)| Some((EventId::parse(&id).ok()?, number.parse().ok()?)))
         .collect())
 }
