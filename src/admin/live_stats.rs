@@ -5,10 +5,10 @@
 //! per instance for every event someone waits in or is admitted to, whatever the number of
 //! shoppers or of dashboards open. An event at rest (nobody waiting or admitted) is read again
 //! only when its activity number moves (a join, a leave, an operator's change, on any instance)
-//! or after [`REST_MS`].
+//! or after [`KEEP_MS`](crate::store::known_settings::KEEP_MS).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -18,23 +18,12 @@ use crate::admission::checkout_health::{CheckoutHealthMeter, HealthReading};
 use crate::clock::{Clock, UnixMillis, to_rfc3339};
 use crate::domain::{EventConfig, EventId, EventStats, OperatorStatus, Sku, event_status};
 use crate::queue::backoff::effective_per_second;
+use crate::store::known_settings::KeptByActivity;
 use crate::store::{QueueStore, StoreError};
 use crate::telemetry::metrics as m;
 
 /// How long the rates are measured over.
 const RATE_WINDOW_MS: i64 = 5_000;
-
-/// Longest an event at rest goes without a read, whatever its activity number says.
-pub const REST_MS: i64 = 60_000;
-
-/// The last read of an event found at rest.
-struct AtRest {
-    config: EventConfig,
-    stats: EventStats,
-    /// Its activity number then.
-    activity: u64,
-    read_at: UnixMillis,
-}
 
 /// One event as the dashboard and the gauges see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,7 +76,8 @@ pub struct LiveStats {
     checkout_health: Arc<CheckoutHealthMeter>,
     frames: watch::Sender<Arc<StatsFrame>>,
     samples: Mutex<HashMap<EventId, Samples>>,
-    at_rest: Mutex<HashMap<EventId, AtRest>>,
+    /// Settings and counters of events found at rest.
+    at_rest: KeptByActivity<(EventConfig, EventStats)>,
 }
 
 impl LiveStats {
@@ -103,7 +93,7 @@ impl LiveStats {
             checkout_health,
             frames: watch::Sender::new(Arc::new(StatsFrame::default())),
             samples: Mutex::new(HashMap::new()),
-            at_rest: Mutex::new(HashMap::new()),
+            at_rest: KeptByActivity::default(),
         })
     }
 
@@ -188,32 +178,19 @@ impl LiveStats {
         activity: Option<u64>,
     ) -> Result<Option<(EventConfig, EventStats)>, StoreError> {
         let now = self.clock.now_ms();
-        let lock = || self.at_rest.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(kept) = lock().get(id)
-            && Some(kept.activity) == activity
-            && now - kept.read_at < REST_MS
-        {
-            return Ok(Some((kept.config.clone(), kept.stats.clone())));
+        if let Some(kept) = self.at_rest.get(id, activity, now) {
+            return Ok(Some(kept));
         }
         let (Some(config), Some(stats)) =
             (self.store.event(id).await?, self.store.stats(id).await?)
         else {
             return Ok(None);
         };
-        let resting = stats.queue_length == 0 && stats.active == 0;
-        match activity {
-            Some(activity) if resting => {
-                let kept = AtRest {
-                    config: config.clone(),
-                    stats: stats.clone(),
-                    activity,
-                    read_at: now,
-                };
-                lock().insert(id.clone(), kept);
-            }
-            _ => {
-                lock().remove(id);
-            }
+        if stats.queue_length == 0 && stats.active == 0 {
+            self.at_rest
+                .keep(id, activity, now, (config.clone(), stats.clone()));
+        } else {
+            self.at_rest.forget(id);
         }
         Ok(Some((config, stats)))
     }

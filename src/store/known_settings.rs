@@ -1,29 +1,81 @@
-//! Events' settings kept between the passes of a background loop: an event's settings change
-//! only through [`QueueStore::change_event`], which moves its activity number, so a pass reads
-//! the numbers of every event in one call and the settings only of those whose number moved (or
-//! that were read longer than [`KEEP_MS`] ago: a bump lost while the store was away).
+//! What background loops read of each event, kept between their passes while the event's
+//! activity number stands still: an event's settings change only through
+//! [`QueueStore::change_event`], and its counters only through joins, leaves and drains, all of
+//! which move the number or leave shoppers waiting or admitted. A value read longer than
+//! [`KEEP_MS`] ago is read again (a bump lost while the store was away).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{QueueStore, StoreError};
 use crate::clock::UnixMillis;
 use crate::domain::{EventConfig, EventId};
 
-/// Longest settings are kept without a read.
+/// Longest a value is kept without a read.
 pub const KEEP_MS: i64 = 60_000;
 
-/// One event's settings as last read.
-struct Kept {
-    config: EventConfig,
+/// One event's value as last read.
+struct Kept<T> {
+    value: T,
     activity: u64,
     read_at: UnixMillis,
 }
 
-/// Settings read by one loop, by event.
+/// Values by event, each kept with the activity number it was read at.
+pub struct KeptByActivity<T> {
+    kept: Mutex<HashMap<EventId, Kept<T>>>,
+}
+
+impl<T> Default for KeptByActivity<T> {
+    fn default() -> Self {
+        Self {
+            kept: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> KeptByActivity<T> {
+    /// The value kept for `event`, if its number is still `activity` and it is fresh at `now`.
+    pub fn get(&self, event: &EventId, activity: Option<u64>, now: UnixMillis) -> Option<T> {
+        self.lock()
+            .get(event)
+            .filter(|k| Some(k.activity) == activity && now - k.read_at < KEEP_MS)
+            .map(|k| k.value.clone())
+    }
+
+    /// Keeps `value`, read at `now` while the number was `activity`; without a number nothing is
+    /// kept (the event is read on every pass).
+    pub fn keep(&self, event: &EventId, activity: Option<u64>, now: UnixMillis, value: T) {
+        if let Some(activity) = activity {
+            let kept = Kept {
+                value,
+                activity,
+                read_at: now,
+            };
+            self.lock().insert(event.clone(), kept);
+        }
+    }
+
+    /// Drops what is kept for `event`.
+    pub fn forget(&self, event: &EventId) {
+        self.lock().remove(event);
+    }
+
+    /// Drops what is kept for events not in `events` (sorted).
+    pub fn retain(&self, events: &[EventId]) {
+        self.lock().retain(|id, _| events.binary_search(id).is_ok());
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<EventId, Kept<T>>> {
+        // Each change is one insert, remove or retain: consistent even after a panic.
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Events' settings read by one loop.
 #[derive(Default)]
 pub struct KnownSettings {
-    kept: Mutex<HashMap<EventId, Kept>>,
+    kept: KeptByActivity<EventConfig>,
 }
 
 impl KnownSettings {
@@ -38,38 +90,14 @@ impl KnownSettings {
         let mut configs = Vec::with_capacity(ids.len());
         for id in &ids {
             let number = activity.get(id).copied();
-            let known = {
-                let kept = self.lock();
-                kept.get(id)
-                    .filter(|k| Some(k.activity) == number && now - k.read_at < KEEP_MS)
-                    .map(|k| k.config.clone())
-            };
-            let config = match known {
-                Some(config) => config,
-                None => {
-                    let Some(config) = store.event(id).await? else {
-                        continue;
-                    };
-                    if let Some(activity) = number {
-                        let kept = Kept {
-                            config: config.clone(),
-                            activity,
-                            read_at: now,
-                        };
-                        self.lock().insert(id.clone(), kept);
-                    }
-                    config
-                }
-            };
-            configs.push(config);
+            if let Some(config) = self.kept.get(id, number, now) {
+                configs.push(config);
+            } else if let Some(config) = store.event(id).await? {
+                self.kept.keep(id, number, now, config.clone());
+                configs.push(config);
+            }
         }
-        // Events gone from the store are forgotten.
-        self.lock().retain(|id, _| ids.binary_search(id).is_ok());
+        self.kept.retain(&ids);
         Ok(configs)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EventId, Kept>> {
-        // Each change is one insert or retain: consistent even after a panic.
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
