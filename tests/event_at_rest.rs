@@ -9,37 +9,16 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use support::counting_store::CountingStore;
 use support::live_app::TestApp;
 use support::redis_server::RedisServer;
-use waitroom::clock::{Clock, SystemClock};
+use waitroom::clock::SystemClock;
 use waitroom::domain::EventId;
 use waitroom::store::memory::MemoryStore;
 use waitroom::store::redis::RedisStore;
 
 /// Operations whose calls would say the event is being looked at.
 const PER_EVENT: [&str; 4] = ["drain", "event", "stats", "presence"];
-
-async fn create_open_event(app: &TestApp, id: &str) {
-    let created = app
-        .http
-        .post(format!("http://{}/v1/admin/events", app.addr))
-        .bearer_auth("test-admin")
-        .json(&serde_json::json!({
-            "id": id,
-            "name": "At rest",
-            "starts_at": waitroom::clock::to_rfc3339(SystemClock.now_ms() - 1_000),
-            "outflow_per_second": 10,
-            "outflow_burst": 5,
-            "admission_ttl_seconds": 300,
-            "inventory": {"SKU-1": 10},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-}
 
 /// Waits until `app`'s ticker of `event` has drained once; panics after `within`.
 async fn first_drain(app: &TestApp, event: &EventId, within: Duration) {
@@ -62,32 +41,13 @@ fn per_event_calls(store: &CountingStore) -> Vec<u64> {
     PER_EVENT.iter().map(|op| store.calls(op)).collect()
 }
 
-async fn ticket_status(app: &TestApp, event: &str, ticket: &Value, token: &str) -> Value {
-    let url = format!(
-        "http://{}/v1/events/{event}/tickets/{}",
-        app.addr,
-        ticket["ticket_id"].as_str().unwrap()
-    );
-    let read: Value = app
-        .http
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    read["status"].clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_at_rest_costs_no_store_call_and_a_join_is_admitted_within_a_second() {
     let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
         SystemClock,
     )))));
     let app = TestApp::spawn(store.clone()).await;
-    create_open_event(&app, "resting").await;
+    app.create_open_sale("resting", 10, 5).await;
     let event: EventId = "resting".parse().unwrap();
     first_drain(&app, &event, Duration::from_secs(2)).await;
     // Let the loops' first passes (which read everything once) go by.
@@ -114,7 +74,7 @@ async fn an_event_at_rest_costs_no_store_call_and_a_join_is_admitted_within_a_se
     let mut status = ticket["status"].clone();
     while status != "admitted" && joined_at.elapsed() < Duration::from_secs(2) {
         tokio::time::sleep(Duration::from_millis(25)).await;
-        status = ticket_status(&app, "resting", &ticket, &token).await;
+        status = app.ticket("resting", &ticket, &token).await["status"].clone();
     }
     assert_eq!(status, "admitted", "after {:?}", joined_at.elapsed());
 }
@@ -122,22 +82,11 @@ async fn an_event_at_rest_costs_no_store_call_and_a_join_is_admitted_within_a_se
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pause_wakes_a_resting_ticker_at_once() {
     let app = TestApp::spawn(Arc::new(MemoryStore::new(Arc::new(SystemClock)))).await;
-    create_open_event(&app, "rest-then-pause").await;
+    app.create_open_sale("rest-then-pause", 10, 5).await;
     let event: EventId = "rest-then-pause".parse().unwrap();
     first_drain(&app, &event, Duration::from_secs(2)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let paused = app
-        .http
-        .patch(format!(
-            "http://{}/v1/admin/events/rest-then-pause",
-            app.addr
-        ))
-        .bearer_auth("test-admin")
-        .json(&serde_json::json!({"status": "paused"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(paused.status(), 200);
+    app.set_status("rest-then-pause", "paused").await;
     let deadline = Instant::now() + Duration::from_millis(500);
     loop {
         let status = app.state.outflow.snapshot(&event).and_then(|s| s.status);
@@ -163,7 +112,7 @@ async fn a_join_through_another_instance_wakes_the_resting_one() {
     let second_store = Arc::new(CountingStore::new(connect().await));
     let second = TestApp::spawn(second_store.clone()).await;
 
-    create_open_event(&first, "two-rest").await;
+    first.create_open_sale("two-rest", 10, 5).await;
     let event: EventId = "two-rest".parse().unwrap();
     first_drain(&first, &event, Duration::from_secs(2)).await;
     // The second instance finds the event at its next discovery (every 5 s).

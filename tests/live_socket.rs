@@ -512,47 +512,15 @@ async fn a_prequeue_socket_learns_its_drawn_place_at_the_start() {
 #[tokio::test]
 async fn an_event_created_through_the_admin_api_admits_at_once_without_waiting_for_discovery() {
     let app = TestApp::spawn(memory_store()).await;
-    let started = waitroom::clock::to_rfc3339(SystemClock.now_ms() - 1_000);
-    let created = app
-        .http
-        .post(format!("http://{}/v1/admin/events", app.addr))
-        .bearer_auth("test-admin")
-        .json(&serde_json::json!({
-            "id": "fresh-sale",
-            "name": "Fresh sale",
-            "starts_at": started,
-            "outflow_per_second": 10,
-            "outflow_burst": 5,
-            "admission_ttl_seconds": 300,
-            "inventory": {"SKU-1": 10},
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    app.create_open_sale("fresh-sale", 10, 5).await;
     let token = app.token("early-bird");
     let ticket = app.join("fresh-sale", &token).await;
-    let ticket_url = format!(
-        "http://{}/v1/events/fresh-sale/tickets/{}",
-        app.addr,
-        ticket["ticket_id"].as_str().unwrap()
-    );
 
     // Discovery runs every few seconds; the creating instance must not wait for it.
     let deadline = Instant::now() + Duration::from_millis(1_500);
     let mut status = Value::Null;
     while Instant::now() < deadline {
-        let read: Value = app
-            .http
-            .get(&ticket_url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        status = read["status"].clone();
+        status = app.ticket("fresh-sale", &ticket, &token).await["status"].clone();
         if status == "admitted" {
             break;
         }
@@ -569,23 +537,7 @@ async fn a_socket_opened_right_after_a_pause_is_told_paused_not_the_status_befor
     let app = TestApp::spawn(memory_store()).await;
     for round in 0..10 {
         let event = format!("pause-now-{round}");
-        let created = app
-            .http
-            .post(format!("http://{}/v1/admin/events", app.addr))
-            .bearer_auth("test-admin")
-            .json(&serde_json::json!({
-                "id": event,
-                "name": "Paused at once",
-                "starts_at": waitroom::clock::to_rfc3339(SystemClock.now_ms() - 1_000),
-                "outflow_per_second": 1,
-                "outflow_burst": 1,
-                "admission_ttl_seconds": 300,
-                "inventory": {"SKU-1": 10},
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), 201);
+        app.create_open_sale(&event, 1, 1).await;
         // The ticker's first drain sees the event open.
         let deadline = Instant::now() + Duration::from_secs(2);
         while app
@@ -601,15 +553,7 @@ async fn a_socket_opened_right_after_a_pause_is_told_paused_not_the_status_befor
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let paused = app
-            .http
-            .patch(format!("http://{}/v1/admin/events/{event}", app.addr))
-            .bearer_auth("test-admin")
-            .json(&serde_json::json!({"status": "paused"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(paused.status(), 200);
+        app.set_status(&event, "paused").await;
         let line = line_up(&app, &event, 1).await;
         let mut socket = app.socket(&event, &line[0].1, &line[0].0).await;
         let status = next_of(&mut socket, "status", Duration::from_secs(5)).await;

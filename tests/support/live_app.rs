@@ -102,6 +102,59 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Creates an open sale through the admin API, as an operator would (the instance starts its
+    /// ticker at once): started a second ago, `per_second` shoppers a second, a burst of
+    /// `burst`, ten units.
+    pub async fn create_open_sale(&self, id: &str, per_second: u64, burst: u64) {
+        let created = self
+            .http
+            .post(format!("http://{}/v1/admin/events", self.addr))
+            .bearer_auth("test-admin")
+            .json(&json!({
+                "id": id,
+                "name": format!("Sale {id}"),
+                "starts_at": waitroom::clock::to_rfc3339(SystemClock.now_ms() - 1_000),
+                "outflow_per_second": per_second,
+                "outflow_burst": burst,
+                "admission_ttl_seconds": 300,
+                "inventory": {"SKU-1": 10},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201, "create {id}");
+    }
+
+    /// Sets an event's status through the admin API (`paused`, `open`, …).
+    pub async fn set_status(&self, event: &str, status: &str) {
+        let changed = self
+            .http
+            .patch(format!("http://{}/v1/admin/events/{event}", self.addr))
+            .bearer_auth("test-admin")
+            .json(&json!({ "status": status }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(changed.status(), 200, "{event}: {status}");
+    }
+
+    /// A ticket as its owner reads it (`GET /v1/events/{event}/tickets/{id}`).
+    pub async fn ticket(&self, event: &str, ticket: &Value, token: &str) -> Value {
+        let id = ticket["ticket_id"].as_str().unwrap();
+        self.http
+            .get(format!(
+                "http://{}/v1/events/{event}/tickets/{id}",
+                self.addr
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The socket URL of a ticket, with `?access_token=` when given.
     pub fn socket_url(&self, event: &str, ticket: &str, token: Option<&str>) -> String {
         let query = token
