@@ -67,6 +67,17 @@ fn by_command(calls: &[SlowCall]) -> Vec<(String, usize, u64, u64, u64)> {
         .collect()
 }
 
+/// Prints what one part's calls cost Redis (its slow log by command, the latency events, the
+/// longest call); whether no call reached the bound and Redis saw no latency event.
+fn within_bound(part: &str, calls: &[SlowCall], spikes: &[(String, u64)]) -> bool {
+    println!("{:<23} {}", format!("{part} slowlog"), describe(calls));
+    report(calls);
+    println!("{:<23} {spikes:?}", format!("{part} latency events"));
+    let micros = longest(calls).map_or(0, |call| call.micros);
+    println!("{:<23} {micros} µs", format!("longest {part} command"));
+    at_least(calls, BOUND_MICROS).is_empty() && spikes.is_empty()
+}
+
 fn report(calls: &[SlowCall]) {
     for (command, count, median, p99, longest) in by_command(calls) {
         let command: String = command.chars().take(40).collect();
@@ -114,14 +125,10 @@ async fn prepared_draw(server: &RedisServer, entrants: u64) -> bool {
         "ticket reads at close   {} draw_tickets calls",
         run.ticket_reads
     );
-    println!("prepared draw slowlog   {}", describe(&run.calls));
-    report(&run.calls);
-    println!("prepared latency events {:?}", run.spikes);
+    let kept = within_bound("prepared", &run.calls, &run.spikes);
     println!("prepared draw verifies  {}", run.verified);
-    let micros = longest(&run.calls).map_or(0, |call| call.micros);
-    println!("longest prepared command {micros} µs");
     assert!(run.verified);
-    at_least(&run.calls, BOUND_MICROS).is_empty() && run.spikes.is_empty()
+    kept
 }
 
 /// The mass expiry: whether the bound was kept.
@@ -140,13 +147,9 @@ async fn mass_expiry(server: &RedisServer, expiring: u64) -> bool {
         "active after 1st call   {:?} (ended admissions left for later calls hold no place)",
         run.active_after_first
     );
-    println!("expiry slowlog          {}", describe(&run.calls));
-    report(&run.calls);
-    println!("expiry latency events   {:?}", run.spikes);
-    let micros = longest(&run.calls).map_or(0, |call| call.micros);
-    println!("longest expiry command  {micros} µs");
+    let kept = within_bound("expiry", &run.calls, &run.spikes);
     assert_eq!(run.expired, run.ended);
-    at_least(&run.calls, BOUND_MICROS).is_empty() && run.spikes.is_empty()
+    kept
 }
 
 /// The draw and the drains: whether the bound was kept.
@@ -159,9 +162,7 @@ async fn draw_and_drain(server: &RedisServer, entrants: u64, waiting: u64, depar
         draw.entrants as f64 / draw.fill.as_secs_f64()
     );
     println!("draw wall time          {:.2} s", draw.draw.as_secs_f64());
-    println!("draw slowlog            {}", describe(&draw.calls));
-    report(&draw.calls);
-    println!("draw latency events     {:?}", draw.spikes);
+    let draw_kept = within_bound("draw", &draw.calls, &draw.spikes);
     println!("draw verifies           {}", draw.verified);
 
     let drain = crowd::drain_past_the_departed(server, waiting, departed, LOG_AT_MICROS).await;
@@ -173,9 +174,7 @@ async fn draw_and_drain(server: &RedisServer, entrants: u64, waiting: u64, depar
         drain.most_dropped,
         drain.wall.as_secs_f64()
     );
-    println!("drain slowlog           {}", describe(&drain.calls));
-    report(&drain.calls);
-    println!("drain latency events    {:?}", drain.spikes);
+    let drain_kept = within_bound("drain", &drain.calls, &drain.spikes);
     println!(
         "drain admitted          {}",
         if drain.admitted_one_who_stayed {
@@ -184,12 +183,6 @@ async fn draw_and_drain(server: &RedisServer, entrants: u64, waiting: u64, depar
             "an absent shopper"
         }
     );
-    let over =
-        at_least(&draw.calls, BOUND_MICROS).len() + at_least(&drain.calls, BOUND_MICROS).len();
-    let bound_kept = over == 0 && draw.spikes.is_empty() && drain.spikes.is_empty();
-    let micros = |calls: &[SlowCall]| longest(calls).map_or(0, |call| call.micros);
-    println!("longest draw command    {} µs", micros(&draw.calls));
-    println!("longest drain command   {} µs", micros(&drain.calls));
     assert!(draw.verified && drain.admitted_one_who_stayed);
-    bound_kept
+    draw_kept && drain_kept
 }
