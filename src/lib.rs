@@ -8,7 +8,10 @@
 //! * [`store`] keeps every piece of queue, outflow, admission and inventory state, in memory or in
 //!   Redis (one Lua script from `lua/` per atomic step).
 //! * [`queue`] joins, leaves and positions shoppers, and estimates waits.
-//! * [`admission`] runs the outflow ticker and signs and verifies admission tokens (JWKS).
+//! * [`live`] keeps shoppers informed and present: the ticker that drains each event's queue, the
+//!   snapshots it publishes, presence, and the position socket of each queue page.
+//! * [`admission`] signs and verifies admission tokens (JWKS) and moves the outflow after the
+//!   checkout's health.
 //! * [`identity`] judges shoppers' credentials: user JWTs and signed anonymous visitors.
 //! * [`defences`] checks what a join may have to show beyond an identity: a proof of work, an
 //!   invitation.
@@ -31,6 +34,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod live;
 pub mod queue;
 pub mod ratelimit;
 pub mod store;

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tokio::sync::watch;
 
+use crate::admin::event_bodies::CreateEventBody;
 use crate::clock::{Clock, UnixMillis};
 use crate::config::watch::{FileWatcher, watch_file};
 use crate::domain::{EventChange, EventConfig};
-use crate::http::routes::admin_bodies::CreateEventBody;
 use crate::store::audit::{AuditEntry, AuditLog};
 use crate::store::{QueueStore, StoreError};
 

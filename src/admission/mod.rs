@@ -1,15 +1,14 @@
 //! Admission: who is let through, and the signed, single-use permission to check out.
 //!
-//! [`outflow`] runs the ticker that drains each event's queue and fans the result out to live
-//! sockets, and [`follow_checkout`] moves the outflow after the checkout's health as
-//! [`checkout_health`] measures it; [`keys`] holds the Ed25519 keys and their JWKS, [`token`] signs and verifies admission
-//! tokens, and [`layer`] is the check as a tower layer that any Rust checkout service can add.
+//! [`follow_checkout`] moves the outflow after the checkout's health as [`checkout_health`]
+//! measures it; [`keys`] holds the Ed25519 keys and their JWKS, [`token`] signs and verifies
+//! admission tokens, and [`layer`] is the check as a tower layer that any Rust checkout service
+//! can add. The ticker that drains each event's queue is in [`crate::live`].
 
 pub mod checkout_health;
 pub mod follow_checkout;
 pub mod keys;
 pub mod layer;
-pub mod outflow;
 pub mod token;
 
 use axum::http::StatusCode;

@@ -20,19 +20,18 @@ use crate::admin::events_file::{EventsFileCount, EventsFileWatcher, follow_event
 use crate::admin::live_stats::LiveStats;
 use crate::admission::checkout_health::CheckoutHealthMeter;
 use crate::admission::follow_checkout::OutflowFollower;
-use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DEMO_EVENT, Settings, StoreSettings, UserKeySettings, demo_event};
 use crate::defences::{DefenceKeys, SurgeMeter};
 use crate::http::event_settings::EventSettings;
-use crate::http::outflow_meter::OutflowMeter;
 use crate::http::socket_slots::SocketSlots;
 use crate::http::state::SharedState;
 use crate::http::telemetry::prometheus_handle;
 use crate::http::{AppState, router};
 use crate::identity::{Authenticator, UserTokens};
-use crate::queue::live::{LiveContext, LiveSettings};
+use crate::live::{LiveContext, LiveSettings};
+use crate::live::{OutflowRegistry, OutflowSettings};
 use crate::ratelimit::reload::RulesFileWatcher;
 use crate::store::QueueStore;
 use crate::store::audit::{AuditLog, MemoryAuditLog};
@@ -193,7 +192,6 @@ pub async fn build_with_stores(
         store,
         clock,
         metrics: prometheus_handle(),
-        outflow_meter: Arc::new(OutflowMeter::default()),
         audit,
         live_stats,
         public_snapshots: Default::default(),

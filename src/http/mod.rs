@@ -4,7 +4,7 @@
 //! * [`auth`] and [`admission`] are the authentication and admission steps of the chain;
 //!   [`json`] the validation step; [`paths`] parses ids at the edge.
 //! * [`event_settings`] keeps events' settings for a moment, so a join is one store round trip.
-//! * [`ws`] is the position socket's route; the socket itself is [`crate::queue::live`];
+//! * [`ws`] is the position socket's route; the socket itself is [`crate::live`];
 //!   [`socket_slots`] caps open sockets per identity and in total.
 //! * [`membership`] keeps visitors out of members-only events; [`visitor_cookie`] sets their
 //!   cookie.
@@ -22,7 +22,6 @@ pub mod join_defences;
 pub mod json;
 pub mod membership;
 pub mod openapi;
-pub mod outflow_meter;
 pub mod pages;
 pub mod panic;
 pub mod paths;

@@ -16,7 +16,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::queue::live::{ClientMessage, ServerMessage};
+use crate::live::{ClientMessage, ServerMessage};
 
 /// The document's fixed parts; the paths come from the router.
 #[derive(OpenApi)]

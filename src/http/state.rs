@@ -6,14 +6,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::watch;
 
 use super::event_settings::EventSettings;
-use super::outflow_meter::OutflowMeter;
 use super::socket_slots::SocketSlots;
-use crate::admission::outflow::OutflowRegistry;
 use crate::admission::{AdmissionVerifier, SigningKeys};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::identity::Authenticator;
-use crate::queue::live::LiveContext;
+use crate::live::LiveContext;
+use crate::live::OutflowRegistry;
 use crate::store::QueueStore;
 
 /// The application state, shared by every request: cloning it (each middleware step and handler
@@ -54,8 +53,6 @@ pub struct SharedState {
     pub auth: Arc<Authenticator>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
-    /// Admissions per second actually let through, per event, for the admin API.
-    pub outflow_meter: Arc<OutflowMeter>,
     /// The outflow tickers of this instance: they drain every event and feed the sockets.
     pub outflow: Arc<OutflowRegistry>,
     /// What every position socket shares (store, admission signer, pacing).

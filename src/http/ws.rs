@@ -25,7 +25,7 @@ use super::state::AppState;
 use crate::domain::{Claim, ClaimOutcome, EventId};
 use crate::error::ApiError;
 use crate::identity::{AuthError, RedeemedSocketTicket, Shopper};
-use crate::queue::live::run_socket;
+use crate::live::run_socket;
 
 /// Client frames are tiny (`{"type":"ping"}`): anything larger is refused by the protocol layer.
 const LARGEST_CLIENT_FRAME: usize = 4 * 1024;

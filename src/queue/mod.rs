@@ -1,4 +1,4 @@
-//! The queue's algorithms as pure functions of their inputs, and the queue as shoppers see it live.
+//! The queue's algorithms as pure functions of their inputs.
 //!
 //! Every rule that decides who waits, who is drawn first and who is let through lives here, free
 //! of storage and of the clock: the memory store runs these functions under an event's lock, and
@@ -13,14 +13,12 @@
 //!   instance holding their page) was last seen and is abandoned.
 //! * [`window`]: arrival windows, inside which arrivals are ordered by a seeded hash, not by
 //!   the millisecond.
-//! * [`live`]: the position socket of a queue page: its place, its wait, and its admission.
 
 pub mod backoff;
 pub mod bucket;
 pub mod chance;
 pub mod draw;
 pub mod eta;
-pub mod live;
 pub mod outflow;
 pub mod window;
 

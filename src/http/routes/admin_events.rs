@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::admin_bodies::{CreateEventBody, PatchEventBody};
+use crate::admin::event_bodies::{CreateEventBody, PatchEventBody};
 use crate::admission::checkout_health::HealthReading;
 use crate::clock::{UnixMillis, to_rfc3339};
 use crate::domain::{
@@ -242,12 +242,13 @@ async fn detail_view(state: &AppState, event: &EventId) -> Result<AdminEventView
     let config = state.store.event(event).await?.ok_or_else(no_event)?;
     let stats = state.store.stats(event).await?.ok_or_else(no_event)?;
     let now = state.now();
-    let actual = state.outflow_meter.record(event, stats.admitted, now);
-    // Rates over the last seconds come from the live statistics' poll.
-    let joins_per_second = state
-        .live_stats
-        .event(event)
-        .and_then(|live| live.joins_per_second);
+    // Rates over the last seconds come from the live statistics' poll: one measure of the
+    // outflow achieved, the same the gauges and the dashboard show.
+    let live = state.live_stats.event(event);
+    let actual = live
+        .as_ref()
+        .and_then(|live| live.outflow_actual_per_second);
+    let joins_per_second = live.and_then(|live| live.joins_per_second);
     let followed = state.store.followed_outflow(event).await?;
     let mut view = admin_view(&config, stats, now, actual, joins_per_second);
     view.outflow_effective_per_second = effective_per_second(&config, followed);

@@ -2,7 +2,6 @@
 //! [`crate::http::router`].
 
 pub mod admin_audit;
-pub mod admin_bodies;
 pub mod admin_events;
 pub mod admin_ratelimit;
 pub mod admin_stream;

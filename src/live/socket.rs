@@ -9,9 +9,9 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::{ClientMessage, LiveContext, ServerMessage};
-use crate::admission::outflow::{OutflowSnapshot, Subscription};
 use crate::clock::UnixMillis;
 use crate::domain::{Admitted, EventId, EventStatus, Identity, Ticket, TicketId};
+use crate::live::{OutflowSnapshot, Subscription};
 
 /// Close code: normal end (admitted, place gone, event closed).
 pub(super) const NORMAL: u16 = 1000;

@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use super::*;
-use crate::admission::outflow::scripted_store::ScriptedStore;
-use crate::admission::outflow::{OutflowRegistry, OutflowSettings};
 use crate::domain::{Admitted, EventStatus, Identity, Ticket, TicketId, TicketStatus};
+use crate::live::scripted_store::ScriptedStore;
+use crate::live::{OutflowRegistry, OutflowSettings};
 
 /// A socket under test: what it sends arrives on `frames`, what the client says goes in `client`.
 struct OpenSocket {
