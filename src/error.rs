@@ -1,13 +1,17 @@
 //! The one API error, and its mapping to RFC 9457 problem JSON.
 //!
 //! Handlers and layers return [`ApiError`]; its `IntoResponse` is the only place a problem
-//! document is written. Client errors say exactly what is wrong; server errors say little to the
+//! document is written, and every `From` that turns a module's error into one sits beside it. Client errors say exactly what is wrong; server errors say little to the
 //! client and everything to the log.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::admission::AdmissionError;
+use crate::defences::InvitationError;
+use crate::defences::proof_of_work::ProofError;
+use crate::identity::AuthError;
 use crate::store::StoreError;
 
 /// One field that failed validation.
@@ -149,6 +153,40 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Corrupt(cause) => Self::internal(cause),
         }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        Self::unauthenticated(error.to_string())
+    }
+}
+
+impl From<AdmissionError> for ApiError {
+    fn from(error: AdmissionError) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "not_admitted", "Not admitted").detail(error.to_string())
+    }
+}
+
+impl From<ProofError> for ApiError {
+    fn from(error: ProofError) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "proof_invalid",
+            "The proof of work is not valid",
+        )
+        .detail(error.to_string())
+    }
+}
+
+impl From<InvitationError> for ApiError {
+    fn from(error: InvitationError) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "invitation_required",
+            "An invitation is required",
+        )
+        .detail(error.to_string())
     }
 }
 

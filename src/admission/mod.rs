@@ -11,17 +11,6 @@ pub mod keys;
 pub mod layer;
 pub mod token;
 
-use axum::http::StatusCode;
-
 pub use keys::{KeyError, SigningKeys};
 pub use layer::{ADMISSION_TOKEN_HEADER, AdmissionLayer, AdmittedSubject, admission_token};
 pub use token::{Admission, AdmissionError, AdmissionVerifier, Expected, sign_admission};
-
-use crate::error::ApiError;
-
-impl From<AdmissionError> for ApiError {
-    fn from(error: AdmissionError) -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, "not_admitted", "Not admitted")
-            .detail(error.to_string())
-    }
-}

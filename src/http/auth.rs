@@ -28,12 +28,6 @@ pub enum Caller {
     Anonymous,
 }
 
-impl From<AuthError> for ApiError {
-    fn from(error: AuthError) -> Self {
-        ApiError::unauthenticated(error.to_string())
-    }
-}
-
 /// The caller's credentials, judged. Used by the middleware and by routes outside the chain
 /// (the WebSocket reads `?access_token=` first).
 pub fn caller_of(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthError> {

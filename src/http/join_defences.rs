@@ -127,25 +127,3 @@ fn proof_required() -> ApiError {
              a nonce, and join with {\"proof\":{\"challenge\":…,\"nonce\":…}}",
     )
 }
-
-impl From<ProofError> for ApiError {
-    fn from(error: ProofError) -> Self {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "proof_invalid",
-            "The proof of work is not valid",
-        )
-        .detail(error.to_string())
-    }
-}
-
-impl From<InvitationError> for ApiError {
-    fn from(error: InvitationError) -> Self {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invitation_required",
-            "An invitation is required",
-        )
-        .detail(error.to_string())
-    }
-}
