@@ -255,12 +255,15 @@ crate::on_both_stores! {
         assert_eq!(first["stats"]["queue_length"], 3);
         assert_eq!(first["stats"]["joined"], 3);
         assert_eq!(first["outflow"]["set_per_second"], 10.0);
+        // The achieved outflow is the live statistics' measure between two of their polls.
+        app.state.live_stats.poll().await.unwrap();
 
         let resumed = json!({"status": "open"});
         app.admin_json(Method::PATCH, "/v1/admin/events/sale", Some(&resumed))
             .await;
         app.clock.advance_ms(1_000);
         app.drain(&event).await;
+        app.state.live_stats.poll().await.unwrap();
         let second: Value = app.admin_json(Method::GET, "/v1/admin/events/sale", None).await;
         assert_eq!(second["stats"]["admitted"], 3);
         assert_eq!(second["stats"]["active"], 3);
