@@ -14,8 +14,20 @@ bench() { # what, command...
   taskset -c 1 redis-benchmark -p "$port" -c 50 -n "$n" -r 100000000 --csv "$@" \
     | awk -F'","' -v what="$what" -v r="$round" 'NR == 2 { printf "%s,%s,%s,%s,%s\n", r, what, $2, $5, $7 }'
 }
-script() { # dir, name: lib.lua then the script, as the store compiles them
-  printf '%s\n%s' "$(cat "$1/lib.lua")" "$(cat "$1/$2.lua")"
+lib() { # dir: the library as the store prepends it (lua/lib/ in order; an older lib.lua)
+  if [ -d "$1/lib" ]; then
+    for part in time keys settings stock status presence tickets settle; do
+      cat "$1/lib/$part.lua"
+      echo
+    done
+  else
+    cat "$1/lib.lua"
+  fi
+}
+script() { # dir, name: the library, the arrival windows, then the script, as the store compiles them
+  windows=""
+  [ -f "$1/window.lua" ] && windows=$(cat "$1/window.lua")
+  printf '%s\n%s\n%s' "$(lib "$1")" "$windows" "$(cat "$1/$2.lua")"
 }
 minimal=$($cli SCRIPT LOAD "return 1")
 now=$(($(date +%s) * 1000))
@@ -29,7 +41,7 @@ for spec in "$@"; do
     \"reservation_ttl_seconds\":600,\"mode\":\"queue\",\"abandon_after_seconds\":60,
     \"operator_status\":\"open\",\"seed\":\"bench\",\"inventory\":{\"tee\":1000}}"
   $cli EVAL "$(script "$dir" create_event)" 1 "wr:{bench-$name}:" '' "$config" > /dev/null
-  prelude=$($cli SCRIPT LOAD "$(printf '%s\nreturn 1' "$(cat "$dir/lib.lua")")")
+  prelude=$($cli SCRIPT LOAD "$(printf '%s\nreturn 1' "$(lib "$dir")")")
   join=$($cli SCRIPT LOAD "$(script "$dir" join)")
   versions="$versions $name:$prelude:$join"
 done

@@ -5,16 +5,10 @@
 -- ARGV[2]  the limit      ARGV[3]  lease_ms      ARGV[4]  the new permit's id
 -- Reply: 1 when taken, 0 when every slot is in use.
 
-local now_ms
-if ARGV[1] ~= '' then
-  now_ms = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+local now = now_ms(ARGV[1])
 local lease = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now_ms + lease, ARGV[4])
+redis.call('ZADD', KEYS[1], now + lease, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], lease)
 return 1

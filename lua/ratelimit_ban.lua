@@ -6,22 +6,16 @@
 -- ARGV[5]  scope: 'a' anonymous traffic only, 'e' everyone
 -- Reply: {ban_until, strikes}
 
-local now_ms
-if ARGV[1] ~= '' then
-  now_ms = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+local now = now_ms(ARGV[1])
 local f = redis.call('HMGET', KEYS[1], 'k', 'ku', 'b')
 local k = tonumber(f[1]) or 0
 local ku = tonumber(f[2]) or 0
 local b = tonumber(f[3]) or 0
 local strikes = 1
-if now_ms < ku then strikes = k + 1 end
-local ban_until = math.max(now_ms + tonumber(ARGV[2]), b)
+if now < ku then strikes = k + 1 end
+local ban_until = math.max(now + tonumber(ARGV[2]), b)
 local memory = tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], 's', 0, 'u', now_ms, 'k', strikes, 'ku', ban_until + memory,
+redis.call('HSET', KEYS[1], 's', 0, 'u', now, 'k', strikes, 'ku', ban_until + memory,
   'b', ban_until, 'r', ARGV[3], 'sc', ARGV[5])
-redis.call('PEXPIRE', KEYS[1], math.max(1, ban_until + memory - now_ms))
+redis.call('PEXPIRE', KEYS[1], math.max(1, ban_until + memory - now))
 return {ban_until, strikes}

@@ -7,16 +7,10 @@
 -- ARGV[2…] client keys
 -- Reply: the latest ban end after now, or 0 when none of them is banned.
 
-local now_ms
-if ARGV[1] ~= '' then
-  now_ms = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+local now = now_ms(ARGV[1])
 local latest = 0
 for i = 2, #ARGV do
   local until_ms = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i]) or '0') or 0
-  if until_ms > now_ms and until_ms > latest then latest = until_ms end
+  if until_ms > now and until_ms > latest then latest = until_ms end
 end
 return latest

@@ -21,14 +21,6 @@
 --                                     limited (ban_until 0: none; violations with this one, 0 after a ban)
 --   {2, ban_until}                                                      banned
 
-local function clock_us()
-  if ARGV[1] ~= '' then
-    return tonumber(ARGV[1]) * 1000
-  end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-
 local function ceil_div(a, b)
   if a <= 0 then return 0 end
   return math.floor((a + b - 1) / b)

@@ -7,7 +7,7 @@
 -- ARGV[12] window_ms       ARGV[13] limit
 -- Reply: see ratelimit_penalty.lua.
 
-local now = clock_us()
+local now = now_us(ARGV[1])
 local now_ms = math.floor(now / 1000)
 local p = penalty_at(now_ms)
 if ban_refuses(p, now_ms) then return {2, p.b} end

@@ -18,7 +18,7 @@ use support::redis_server::RedisServer;
 use support::slow_calls::{BOUND_MICROS, SlowCall, at_least};
 use waitroom::queue::MOST_DROPPED_PER_DRAIN;
 
-/// The most ended admissions one script call settles (`MOST_SETTLED_PER_CALL`, `lua/lib.lua`).
+/// The most ended admissions one script call settles (`MOST_SETTLED_PER_CALL`, `lua/lib/keys.lua`).
 const MOST_SETTLED_PER_CALL: u64 = 500;
 
 /// Whether the SLOWLOG or the latency monitor saw a command of 50 ms or more.

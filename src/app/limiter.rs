@@ -104,13 +104,8 @@ pub async fn build_limiter(
     let rules = rules_of(settings).map_err(StartError::RateLimit)?;
     let store: Arc<dyn RateLimitStore> = match &settings.store {
         StoreSettings::Memory => Arc::new(MemoryRateLimitStore::new(clock.clone())),
-        StoreSettings::Redis { urls } if urls.len() == 1 => Arc::new(
-            RedisRateLimitStore::connect(&urls[0])
-                .await
-                .map_err(|error| store_error(&error, urls))?,
-        ),
         StoreSettings::Redis { urls } => Arc::new(
-            RedisRateLimitStore::connect_cluster(urls)
+            RedisRateLimitStore::connect(&urls.join(","))
                 .await
                 .map_err(|error| store_error(&error, urls))?,
         ),

@@ -206,7 +206,7 @@ impl EventConfig {
 
 /// The status an event has at `now`, given how many units are left in stock in all.
 ///
-/// The Lua scripts compute the same thing (`event_status` in `lua/lib.lua` mirrors this function).
+/// The Lua scripts compute the same thing (`event_status` in `lua/lib/status.lua` mirrors this function).
 pub fn event_status(config: &EventConfig, units_left: u64, now: UnixMillis) -> EventStatus {
     if config.operator_status == OperatorStatus::Closed {
         return EventStatus::Closed;

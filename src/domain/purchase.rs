@@ -1,7 +1,7 @@
 //! What one order may take from the stock: the units left of each SKU, and the operator's
 //! purchase limits per order and per shopper.
 //!
-//! Both stores decide a reservation with these functions (`lua/lib.lua` mirrors them), so the
+//! Both stores decide a reservation with these functions (`lua/lib/stock.lua` mirrors them), so the
 //! memory store and the Redis scripts refuse exactly the same orders.
 
 use std::collections::BTreeMap;

@@ -2,8 +2,8 @@
 //!
 //! Every rule that decides who waits, who is drawn first and who is let through lives here, free
 //! of storage and of the clock: the memory store runs these functions under an event's lock, and
-//! each Redis script in `lua/` mirrors one of them line for line. The conformance suite in
-//! `tests/store_suite` proves the two agree.
+//! the Redis scripts in `lua/` compute the same rules (each such Lua function names the Rust
+//! function it mirrors). The conformance suite in `tests/store_suite` proves the two agree.
 //!
 //! * [`backoff`]: how the outflow backs off while the checkout is unhealthy and climbs back.
 //! * [`bucket`]: the leaky bucket of the outflow, in integer millionths of a shopper.

@@ -4,7 +4,8 @@
 //! that calms down is forgiven. As it grows the client gets, in turn: an added delay before its
 //! requests are served (bounded), a reduced limit, and then a ban whose length escalates with
 //! every ban it has had (strikes, themselves forgotten after `strike_memory_ms`). This is state
-//! with decay, not a log of requests, and `lua/ratelimit_penalty.lua` mirrors it line for line.
+//! with decay, not a log of requests, and `lua/ratelimit_penalty.lua` computes the same
+//! (the conformance suite runs both).
 
 use super::outcome::BanStarted;
 use super::scope::BanScope;

@@ -86,7 +86,7 @@ pub mod audit;
 pub mod known_settings;
 pub mod memory;
 pub mod redis;
-mod scripts;
+pub(crate) mod scripts;
 
 use std::collections::{BTreeMap, HashMap};
 

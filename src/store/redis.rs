@@ -29,7 +29,8 @@ use async_trait::async_trait;
 use redis::{AsyncCommands, Script, ScriptInvocation, Value};
 
 pub use self::activity::ACTIVITY_KEY;
-use self::connection::{Connection, store_error};
+pub use self::connection::Connection;
+use self::connection::store_error;
 use self::group_commit::{GroupCommit, Grouped};
 use super::scripts::Scripts;
 use super::{CheckoutDurability, QueueStore, StoreError};
@@ -53,6 +54,11 @@ const TOUCH_BATCH: usize = 1_000;
 /// Redis Cluster hash tag.
 pub fn event_key_prefix(event: &EventId) -> String {
     format!("wr:{{{event}}}:")
+}
+
+/// Each script's SHA-1 (hex) and name, as `EVALSHA` names them in Redis' slow log.
+pub fn script_names() -> Vec<(String, &'static str)> {
+    Scripts::new().names()
 }
 
 /// How long a reservation or a payment waits for a replica to have it, under

@@ -1,33 +1,29 @@
-//! The Lua scripts of the Redis store, compiled into the binary.
+//! The Lua scripts of the Redis stores (the queue's and the rate limiter's), compiled into the
+//! binary.
 //!
-//! Each script in `lua/` is one atomic step of the engine; `lua/lib.lua` (keys, time, status,
-//! ticket records, settling expiries, the draw, the caps) is prepended to each at compile time, so
-//! every script is self-contained on the server. They run with EVALSHA; a server that lost them
-//! (restart, `SCRIPT FLUSH`, a new cluster node) answers NOSCRIPT and the script is loaded again
-//! on the spot by [`redis::Script::invoke_async`].
+//! Each script in `lua/` is one atomic step; the files of `lua/lib/` it needs (the clock, the
+//! event's keys, settings, stock, status, presence, tickets, settling) are prepended at compile
+//! time by [`lua!`], so every script is self-contained on the server. They run with EVALSHA; a
+//! server that lost them (restart, `SCRIPT FLUSH`, a new cluster node) answers NOSCRIPT and the
+//! script is loaded again on the spot by [`redis::Script::invoke_async`].
 
 use redis::Script;
 
-/// `lua/lib.lua` followed by `lua/<name>.lua`.
+/// The files of `lua/` named (without `.lua`), joined in order into one script's source.
 macro_rules! lua {
-    ($name:literal) => {
-        concat!(
-            include_str!("../../lua/lib.lua"),
-            "\n",
-            include_str!(concat!("../../lua/", $name, ".lua"))
-        )
+    ($($part:literal),+ $(,)?) => {
+        concat!($(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/", $part, ".lua")), "\n"),+)
     };
 }
+pub(crate) use lua;
 
-/// `lua/lib.lua`, then `lua/window.lua` (arrival windows), then `lua/<name>.lua`.
-macro_rules! lua_with_windows {
-    ($name:literal) => {
-        concat!(
-            include_str!("../../lua/lib.lua"),
-            "\n",
-            include_str!("../../lua/window.lua"),
-            "\n",
-            include_str!(concat!("../../lua/", $name, ".lua"))
+/// An event script: the whole library, in the order its functions need each other, then the
+/// files named.
+macro_rules! event_script {
+    ($($part:literal),+) => {
+        lua!(
+            "lib/time", "lib/keys", "lib/settings", "lib/stock", "lib/status", "lib/presence",
+            "lib/tickets", "lib/settle", $($part),+
         )
     };
 }
@@ -60,28 +56,58 @@ pub(crate) struct Scripts {
 impl Scripts {
     pub(crate) fn new() -> Self {
         Self {
-            create_event: Script::new(lua!("create_event")),
-            update_event: Script::new(lua!("update_event")),
-            join: Script::new(lua_with_windows!("join")),
-            ticket: Script::new(lua!("ticket")),
-            leave: Script::new(lua!("leave")),
-            touch: Script::new(lua!("touch")),
-            presence: Script::new(lua!("presence")),
-            draw: Script::new(lua!("draw")),
-            draw_members: Script::new(lua!("draw_members")),
-            draw_tickets: Script::new(lua!("draw_tickets")),
-            draw_place: Script::new(lua!("draw_place")),
-            draw_page: Script::new(lua!("draw_page")),
-            drain: Script::new(lua_with_windows!("drain")),
-            reserve: Script::new(lua!("reserve")),
-            pay: Script::new(lua!("pay")),
-            stats: Script::new(lua!("stats")),
-            order: Script::new(lua!("order")),
-            claim: Script::new(lua!("claim")),
-            followed: Script::new(lua!("followed")),
-            follow: Script::new(lua!("follow")),
-            // Touches one key it is given, so it needs nothing from lib.lua.
-            window_page: Script::new(include_str!("../../lua/window_page.lua")),
+            create_event: Script::new(event_script!("create_event")),
+            update_event: Script::new(event_script!("update_event")),
+            join: Script::new(event_script!("window", "join")),
+            ticket: Script::new(event_script!("ticket")),
+            leave: Script::new(event_script!("leave")),
+            touch: Script::new(event_script!("touch")),
+            presence: Script::new(event_script!("presence")),
+            draw: Script::new(event_script!("draw")),
+            draw_members: Script::new(event_script!("draw_members")),
+            draw_tickets: Script::new(event_script!("draw_tickets")),
+            draw_place: Script::new(event_script!("draw_place")),
+            draw_page: Script::new(event_script!("draw_page")),
+            drain: Script::new(event_script!("window", "drain")),
+            reserve: Script::new(event_script!("reserve")),
+            pay: Script::new(event_script!("pay")),
+            stats: Script::new(event_script!("stats")),
+            order: Script::new(event_script!("order")),
+            claim: Script::new(event_script!("claim")),
+            followed: Script::new(event_script!("followed")),
+            follow: Script::new(event_script!("follow")),
+            // Touches one key it is given, so it needs nothing from the library.
+            window_page: Script::new(lua!("window_page")),
         }
+    }
+
+    /// Each script's SHA-1 (hex) and name, for reading Redis' slow log and latency reports.
+    pub(crate) fn names(&self) -> Vec<(String, &'static str)> {
+        let all = [
+            (&self.create_event, "create_event"),
+            (&self.update_event, "update_event"),
+            (&self.join, "join"),
+            (&self.ticket, "ticket"),
+            (&self.leave, "leave"),
+            (&self.touch, "touch"),
+            (&self.presence, "presence"),
+            (&self.draw, "draw"),
+            (&self.draw_members, "draw_members"),
+            (&self.draw_tickets, "draw_tickets"),
+            (&self.draw_place, "draw_place"),
+            (&self.draw_page, "draw_page"),
+            (&self.drain, "drain"),
+            (&self.reserve, "reserve"),
+            (&self.pay, "pay"),
+            (&self.stats, "stats"),
+            (&self.order, "order"),
+            (&self.claim, "claim"),
+            (&self.followed, "followed"),
+            (&self.follow, "follow"),
+            (&self.window_page, "window_page"),
+        ];
+        all.into_iter()
+            .map(|(script, name)| (script.get_hash().to_owned(), name))
+            .collect()
     }
 }

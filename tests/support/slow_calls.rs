@@ -4,7 +4,6 @@
 
 use redis::Value;
 use redis::aio::MultiplexedConnection;
-use sha1::{Digest, Sha1};
 
 /// The bound the store keeps every script call under, in microseconds.
 pub const BOUND_MICROS: u64 = 50_000;
@@ -126,27 +125,9 @@ fn slow_call(entry: Value) -> SlowCall {
     SlowCall { micros, command }
 }
 
-/// The store's script whose SHA-1 is `sha` (`lua/lib.lua`, a newline, then the script, as the
-/// store compiles it; the join also takes `lua/window.lua`).
+/// The store's script whose SHA-1 is `sha`.
 fn script_name(sha: &str) -> Option<&'static str> {
-    const LIB: &str = include_str!("../../lua/lib.lua");
-    const WINDOW: &str = include_str!("../../lua/window.lua");
-    let scripts: [(&str, &str); 9] = [
-        ("draw", include_str!("../../lua/draw.lua")),
-        ("draw_members", include_str!("../../lua/draw_members.lua")),
-        ("draw_tickets", include_str!("../../lua/draw_tickets.lua")),
-        ("draw_place", include_str!("../../lua/draw_place.lua")),
-        ("draw_page", include_str!("../../lua/draw_page.lua")),
-        ("drain", include_str!("../../lua/drain.lua")),
-        ("presence", include_str!("../../lua/presence.lua")),
-        ("touch", include_str!("../../lua/touch.lua")),
-        ("stats", include_str!("../../lua/stats.lua")),
-    ];
-    let join = format!("{LIB}\n{WINDOW}\n{}", include_str!("../../lua/join.lua"));
-    if hex::encode(Sha1::digest(join.as_bytes())) == sha {
-        return Some("join");
-    }
-    scripts.into_iter().find_map(|(name, body)| {
-        (hex::encode(Sha1::digest(format!("{LIB}\n{body}").as_bytes())) == sha).then_some(name)
-    })
+    waitroom::store::redis::script_names()
+        .into_iter()
+        .find_map(|(hash, name)| (hash == sha).then_some(name))
 }

@@ -8,10 +8,9 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::ConnectionLike;
 use redis::{Script, ScriptInvocation};
 
 use super::ban_horizon::BanHorizon;
@@ -23,15 +22,8 @@ use crate::ratelimit::outcome::{BanStarted, Decision, Quota};
 use crate::ratelimit::scope::{BanScope, Liability};
 use crate::ratelimit::tally::{STALE_AFTER_MS, Tally};
 use crate::store::StoreError;
-
-const PENALTY_LUA: &str = include_str!("../../../lua/ratelimit_penalty.lua");
-const GCRA_LUA: &str = include_str!("../../../lua/ratelimit_gcra.lua");
-const WINDOW_LUA: &str = include_str!("../../../lua/ratelimit_sliding_window.lua");
-const ACQUIRE_LUA: &str = include_str!("../../../lua/ratelimit_acquire.lua");
-const BAN_LUA: &str = include_str!("../../../lua/ratelimit_ban.lua");
-const LIFT_LUA: &str = include_str!("../../../lua/ratelimit_lift.lua");
-const BAN_INDEX_LUA: &str = include_str!("../../../lua/ratelimit_ban_index.lua");
-const BANNED_LUA: &str = include_str!("../../../lua/ratelimit_banned.lua");
+use crate::store::redis::Connection;
+use crate::store::scripts::lua;
 
 /// The instances' refusal tallies: a hash of instance id → tally (JSON), for the dashboard.
 const TALLY_KEY: &str = "wr:rl:tallies";
@@ -57,7 +49,7 @@ struct Scripts {
 
 /// Rate-limit state in one Redis or a Redis Cluster (any connection the `redis` crate offers).
 #[derive(Clone)]
-pub struct RedisRateLimitStore<C = ConnectionManager> {
+pub struct RedisRateLimitStore<C = Connection> {
     connection: C,
     scripts: Arc<Scripts>,
     clock: Option<Arc<dyn Clock>>,
@@ -65,28 +57,17 @@ pub struct RedisRateLimitStore<C = ConnectionManager> {
     horizon: Arc<BanHorizon>,
 }
 
-impl RedisRateLimitStore<ConnectionManager> {
-    /// Connects to one Redis at `url`. The connection reconnects by itself; how long a request
-    /// may wait is the limiter's business (its `store_timeout` and fail modes), so the
-    /// connection's own timeouts are only a backstop.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)));
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(unavailable)?;
-        Ok(Self::new(connection))
+impl RedisRateLimitStore<Connection> {
+    /// Connects to `urls` (one `redis://` URL, or a comma-separated list of cluster nodes)
+    /// exactly as the queue's store does. How long a request may wait is the limiter's business
+    /// (its `store_timeout` and fail modes); the connection's own timeouts are only a backstop.
+    pub async fn connect(urls: &str) -> Result<Self, StoreError> {
+        Ok(Self::new(Connection::open(urls).await?))
     }
-}
 
-impl RedisRateLimitStore<redis::cluster_async::ClusterConnection> {
     /// Connects to a Redis Cluster through any of its `nodes`.
     pub async fn connect_cluster(nodes: &[String]) -> Result<Self, StoreError> {
-        let client = redis::cluster::ClusterClient::new(nodes.to_vec()).map_err(unavailable)?;
-        let connection = client.get_async_connection().await.map_err(unavailable)?;
-        Ok(Self::new(connection))
+        Self::connect(&nodes.join(",")).await
     }
 }
 
@@ -96,17 +77,22 @@ where
 {
     /// A store over an open connection, taking time from the Redis server.
     pub fn new(connection: C) -> Self {
-        let decision = |algorithm: &str| Script::new(&format!("{PENALTY_LUA}\n{algorithm}"));
+        // A decision is the penalty script followed by the algorithm's; every script that reads
+        // the time starts with the one clock of `lua/lib/time.lua`.
         Self {
             connection,
             scripts: Arc::new(Scripts {
-                gcra: decision(GCRA_LUA),
-                window: decision(WINDOW_LUA),
-                acquire: Script::new(ACQUIRE_LUA),
-                ban: Script::new(BAN_LUA),
-                lift: Script::new(LIFT_LUA),
-                ban_index: Script::new(BAN_INDEX_LUA),
-                banned: Script::new(BANNED_LUA),
+                gcra: Script::new(lua!("lib/time", "ratelimit_penalty", "ratelimit_gcra")),
+                window: Script::new(lua!(
+                    "lib/time",
+                    "ratelimit_penalty",
+                    "ratelimit_sliding_window"
+                )),
+                acquire: Script::new(lua!("lib/time", "ratelimit_acquire")),
+                ban: Script::new(lua!("lib/time", "ratelimit_ban")),
+                lift: Script::new(lua!("lib/time", "ratelimit_lift")),
+                ban_index: Script::new(lua!("ratelimit_ban_index")),
+                banned: Script::new(lua!("lib/time", "ratelimit_banned")),
             }),
             clock: None,
             horizon: Arc::default(),

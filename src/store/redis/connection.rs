@@ -17,7 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// A connection shared by every task of the process (both kinds multiplex requests over few
 /// sockets and reconnect by themselves); cloning it is cheap.
 #[derive(Clone)]
-pub(crate) enum Connection {
+pub enum Connection {
     /// One Redis.
     Single(ConnectionManager),
     /// A Redis Cluster: requests go to the node serving the event's slot.
@@ -26,7 +26,7 @@ pub(crate) enum Connection {
 
 impl Connection {
     /// Connects to `urls`: one `redis://` URL, or a comma-separated list of cluster nodes.
-    pub(crate) async fn open(urls: &str) -> Result<Self, StoreError> {
+    pub async fn open(urls: &str) -> Result<Self, StoreError> {
         let nodes: Vec<&str> = urls
             .split(',')
             .map(str::trim)

@@ -2,7 +2,7 @@
 //!
 //! A lottery key is a SHA-256 hash over the whole entrant set, so no key can be computed before
 //! the pre-queue closes, and a pre-queue of 100,000 must not hold Redis for one long script.
-//! The scripts only close the pre-queue (`draw_state` in `lua/lib.lua`) and answer
+//! The scripts only close the pre-queue (`draw_state` in `lua/lib/status.lua`) and answer
 //! `draw_pending`; the store then takes the entrants' ticket ids, most of them read before the
 //! start (see [`super::entrants`]), draws them with the same [`draw_order`] the memory store
 //! runs, and gives the places [`DRAW_BATCH`] at a time. Any

@@ -101,7 +101,7 @@ pub(super) fn status(value: Value) -> Result<EventStatus, StoreError> {
         .map_err(|_| corrupt(format_args!("unknown event status {word:?}")))
 }
 
-/// A ticket as `lib.lua`'s `ticket_reply` gives it.
+/// A ticket as `ticket_reply` (`lua/lib/tickets.lua`) gives it.
 pub(super) fn ticket(value: Value, identity: &Identity) -> Result<Ticket, StoreError> {
     let [
         id,
@@ -285,7 +285,7 @@ pub(super) fn order(raw: &[u8], event: &EventId) -> Result<Order, StoreError> {
     })
 }
 
-/// Whether a script answered that the event's draw awaits its places (see `lib.lua`'s
+/// Whether a script answered that the event's draw awaits its places (see `lua/lib/status.lua`'s
 /// `draw_state`): it changed nothing and is to be run again once the draw is finished.
 pub(super) fn is_draw_pending(value: &Value) -> bool {
     matches!(value, Value::BulkString(bytes) if bytes == b"draw_pending")

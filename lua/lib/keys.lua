@@ -1,0 +1,96 @@
+-- lib/keys.lua: an event's keys, and the limits every script of the Redis store shares.
+--
+-- The files of lua/lib/ are prepended to every event script at compile time, in this order:
+-- time, keys, settings, stock, status, presence, tickets, settle (src/store/scripts.rs). A
+-- function that computes a rule of the engine says which Rust function it mirrors (in
+-- src/domain, src/queue or the memory store, src/store/memory), and the conformance suite proves
+-- the two stores agree; the other functions only read and write the Redis layout below.
+--
+-- KEYS[1] of every script is the event's key prefix `wr:{<event>}:`: all keys of one event share
+-- the hash tag and live in one slot (one Redis Cluster node), which is what lets a script touch
+-- keys it computes (the ticket buckets) besides the ones it is given.
+--
+--   cfg            string  the EventConfig as JSON, assembled from cfgf (read back by Rust)
+--   cfgf           hash    field name -> that field's JSON as Rust wrote it: a change rewrites
+--                          only the fields it names, and numbers never pass through Lua
+--   cf             hash    the settings the scripts use (see load_cfg), written with cfg
+--   inv            hash    SKU -> total units offered, written with cfg
+--   st             hash    state: last (highest score handed out), srv (serving number), drawn
+--                          ('0' open, 'c' closed with places pending, '1' drawn), and once
+--                          closed cmt (the entrants' commitment), dseed (the seed the draw
+--                          used) and dplaced (places given so far),
+--                          tok/lt/ow (bucket tokens in millionths of a shopper, its last time, and
+--                          '1' when the last drain left shoppers waiting),
+--                          nx (no admission or reservation ends before this ms; 'none' when
+--                          none is pending; absent in state written before it existed: unknown),
+--                          pm/px (the presence clock: when presence was last recorded or the queue
+--                          drained, in ms, and the ms of silence left out so far; absent: none yet),
+--                          fr/fat (the outflow in force while it follows the checkout's health,
+--                          thousandths of a shopper per second, '' for the set rate, and when it
+--                          last changed, in ms; absent: never changed),
+--                          wi/wb (the latest arrival window entered and the score below its
+--                          range, see window.lua),
+--                          and the counters joined, admitted, left, aband, aexp, ores, opaid, oexp
+--   win            hash    arrival window number -> its entrants so far (window.lua)
+--   wz:<window>    zset    that window's entrants: ticket id (16 bytes) by slot (window.lua)
+--   q              zset    waiting identities by score (before the draw, pre-queue entrants
+--                          all have score 0; see draw_state)
+--   dord           zset    the entrants' ticket ids (hyphenated lowercase text) by place: the
+--                          published draw order
+--   tk:<hhhh>      hash    identity -> compact ticket record, in 65,536 buckets by the first four
+--                          hex digits of SHA-1(identity), so each bucket stays a small listpack
+--   adm            zset    identities holding an unused admission, by expiry (ms)
+--   resv           zset    unpaid order ids by reserved_until (ms)
+--   ord            hash    order id -> order JSON
+--   ordt           hash    ticket id (16 raw bytes) -> the order made with that admission
+--   stock          hash    SKU -> units left, always total - sold - held (never below zero; see
+--                          refresh_stock); its fields are exactly the SKUs offered now
+--   sold/held      hash    SKU -> units paid for / held by unpaid reservations (once any)
+--   cl:<name>      hash    the identities holding a claim (a spent proof of work, an invitation's
+--                          users) as fields, and '#until', its end
+--   shp            hash    identity "\n" SKU -> units the shopper has in paid and unpaid orders,
+--                          and identity "\n" -> the same in all SKUs (purchase limits)
+--   hb:<instance>  string  the instance's latest heartbeat (ms), written by presence; it expires
+--                          an hour past the grace period after the instance's last report
+
+local PREFIX = KEYS[1]
+local K = {
+  cfg = PREFIX .. 'cfg',
+  cfgf = PREFIX .. 'cfgf',
+  inv = PREFIX .. 'inv',
+  shp = PREFIX .. 'shp',
+  cf = PREFIX .. 'cf',
+  st = PREFIX .. 'st',
+  q = PREFIX .. 'q',
+  dord = PREFIX .. 'dord',
+  adm = PREFIX .. 'adm',
+  resv = PREFIX .. 'resv',
+  ord = PREFIX .. 'ord',
+  ordt = PREFIX .. 'ordt',
+  stock = PREFIX .. 'stock',
+  sold = PREFIX .. 'sold',
+  held = PREFIX .. 'held',
+}
+
+-- One shopper in bucket tokens (millionths of a shopper).
+local SHOPPER = 1000000
+
+-- Mirrors MOST_DROPPED_PER_DRAIN (src/queue/outflow.rs).
+local MOST_DROPPED_PER_DRAIN = 500
+
+-- Mirrors PRESENCE_GAP_MS (src/queue/outflow.rs).
+local PRESENCE_GAP_MS = 5000
+
+-- The most ended admissions and reservations one call settles: at about 36 µs each on a busy
+-- machine, 100,000 admissions ending at once held Redis for 3.6 s in one call. What is left
+-- is settled by the next calls (every script of the event settles first).
+local MOST_SETTLED_PER_CALL = 500
+
+-- Ended admissions and reservations this call left for the next ones: they hold no place
+-- under the cap any more, though they are still in `adm` and `resv`.
+local UNSETTLED = { adm = 0, resv = 0 }
+
+-- Integers are written with %d: Lua's default number formatting would round or use exponents.
+local function int(x)
+  return string.format('%d', x)
+end
