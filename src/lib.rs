@@ -6,8 +6,9 @@
 //! * [`domain`] holds the words of the domain as types valid by construction.
 //! * [`clock`] is where logic gets the time: the system clock, or a manual one in tests.
 //! * [`store`] keeps every piece of queue, outflow, admission and inventory state, in memory or in
-//!   Redis (one Lua script from `lua/` per atomic step).
-//! * [`queue`] joins, leaves and positions shoppers, and estimates waits.
+//!   Redis (one Lua script from `lua/` per atomic step, over the library in `lua/lib/`).
+//! * [`queue`] holds the queue's rules as pure functions: the leaky bucket, the draw, arrival
+//!   windows, positions and wait estimates.
 //! * [`live`] keeps shoppers informed and present: the ticker that drains each event's queue, the
 //!   snapshots it publishes, presence, and the position socket of each queue page.
 //! * [`admission`] signs and verifies admission tokens (JWKS) and moves the outflow after the
@@ -19,8 +20,9 @@
 //!   [`http::routes::checkout`] over the store's `reserve` and `pay`.
 //! * [`ratelimit`] decides whether a client may make a request, and penalises abuse.
 //! * [`http`] is the axum application: the router states each route's middleware chain in order.
-//! * [`admin`] keeps operators informed: live statistics of every event, the events file, the
-//!   alerts' webhook.
+//! * [`admin`] is the operators' side apart from HTTP: an event as they write it, live
+//!   statistics of every event, the events file, the alerts' webhook.
+//! * [`error`] is the one API error, answered as an RFC 9457 problem, with every conversion into it.
 //! * [`app`] wires it all together (the rate limiter's construction included) and runs it until
 //!   shutdown; [`telemetry`] sets up logging.
 
