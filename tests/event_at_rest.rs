@@ -9,7 +9,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::counting_store::CountingStore;
+use support::counting_store::{CountingStore, counting};
 use support::live_app::TestApp;
 use support::redis_server::RedisServer;
 use waitroom::clock::SystemClock;
@@ -43,9 +43,7 @@ fn per_event_calls(store: &CountingStore) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_at_rest_costs_no_store_call_and_a_join_is_admitted_within_a_second() {
-    let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
-        SystemClock,
-    )))));
+    let store = Arc::new(counting(Arc::new(MemoryStore::new(Arc::new(SystemClock)))));
     let app = TestApp::spawn(store.clone()).await;
     app.create_open_sale("resting", 10, 5).await;
     let event: EventId = "resting".parse().unwrap();
@@ -109,7 +107,7 @@ async fn a_join_through_another_instance_wakes_the_resting_one() {
     let url = format!("redis://127.0.0.1:{}/", redis.port());
     let connect = || async { Arc::new(RedisStore::connect(&url, None).await.unwrap()) };
     let first = TestApp::spawn(connect().await).await;
-    let second_store = Arc::new(CountingStore::new(connect().await));
+    let second_store = Arc::new(counting(connect().await));
     let second = TestApp::spawn(second_store.clone()).await;
 
     first.create_open_sale("two-rest", 10, 5).await;

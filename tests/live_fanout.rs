@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::extract::ws::Message;
 use futures_channel::mpsc;
 use futures_util::StreamExt;
-use support::counting_store::CountingStore;
+use support::counting_store::{CountingStore, counting};
 use support::events::sale;
 use support::live_app::TestApp;
 use support::redis_server::RedisServer;
@@ -66,7 +66,7 @@ async fn run_with(sockets: usize, window: Duration) -> Run {
         start: Instant::now(),
     });
     let memory: Arc<dyn QueueStore> = Arc::new(MemoryStore::new(clock.clone()));
-    let store = Arc::new(CountingStore::new(memory));
+    let store = Arc::new(counting(memory));
     let event = EventId::parse("big-sale").unwrap();
     let mut config = sale("big-sale", START, 1, 1, 100_000);
     // The instance sends a heartbeat every 5 s.
@@ -364,9 +364,7 @@ async fn store_work_does_not_grow_with_real_sockets(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_work_per_second_does_not_grow_from_ten_to_two_thousand_real_sockets() {
-    let store = Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
-        SystemClock,
-    )))));
+    let store = Arc::new(counting(Arc::new(MemoryStore::new(Arc::new(SystemClock)))));
     store_work_does_not_grow_with_real_sockets(store, None, 2_000).await;
 }
 
@@ -374,7 +372,7 @@ async fn store_work_per_second_does_not_grow_from_ten_to_two_thousand_real_socke
 async fn redis_commands_per_second_do_not_grow_from_ten_to_five_hundred_real_sockets() {
     let redis = RedisServer::start();
     let inner = RedisStore::connect(&redis.url(), None).await.unwrap();
-    let store = Arc::new(CountingStore::new(Arc::new(inner)));
+    let store = Arc::new(counting(Arc::new(inner)));
     // Fewer sockets than on the memory store: each one's join and handshake go through Redis,
     // and growth per socket shows as well at 500.
     store_work_does_not_grow_with_real_sockets(store, Some(&redis), 500).await;

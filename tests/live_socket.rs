@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use support::counting_store::CountingStore;
+use support::counting_store::{CountingStore, counting};
 use support::events::sale;
 use support::live_app::{SHOP_ORIGIN, Socket, TestApp};
 use support::redis_server::RedisServer;
@@ -21,14 +21,12 @@ use waitroom::store::memory::MemoryStore;
 use waitroom::store::redis::RedisStore;
 
 fn memory_store() -> Arc<CountingStore> {
-    Arc::new(CountingStore::new(Arc::new(MemoryStore::new(Arc::new(
-        SystemClock,
-    )))))
+    Arc::new(counting(Arc::new(MemoryStore::new(Arc::new(SystemClock)))))
 }
 
 async fn redis_store(server: &RedisServer) -> Arc<CountingStore> {
     let url = format!("redis://127.0.0.1:{}/", server.port());
-    Arc::new(CountingStore::new(Arc::new(
+    Arc::new(counting(Arc::new(
         RedisStore::connect(&url, None).await.unwrap(),
     )))
 }

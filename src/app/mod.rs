@@ -38,7 +38,7 @@ use crate::store::audit::{AuditLog, MemoryAuditLog};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::telemetry::redact::redact_passwords;
-use crate::telemetry::timed_store::TimedStore;
+use crate::telemetry::timed_store::Timed;
 use limiter::{build_limiter, follow_open_events};
 
 /// How often every event's live figures are read for the gauges and the dashboard.
@@ -132,7 +132,7 @@ pub async fn build_with_stores(
     store: Arc<dyn QueueStore>,
     audit: Arc<dyn AuditLog>,
 ) -> Result<App, StartError> {
-    let store = TimedStore::wrap(store);
+    let store = Timed::wrap(store);
     let keys = match &settings.signing_key_file {
         Some(path) => {
             let keys = SigningKeys::from_file_signing_with(path, settings.signing_kid.as_deref())?;

@@ -87,6 +87,7 @@ pub mod known_settings;
 pub mod memory;
 pub mod redis;
 pub(crate) mod scripts;
+pub mod wrapped;
 
 use std::collections::{BTreeMap, HashMap};
 
