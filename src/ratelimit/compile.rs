@@ -61,16 +61,12 @@ pub struct CompiledRule {
 }
 
 impl CompiledRule {
-    /// The cost of a request the rule matched.
-    pub fn cost_of(&self, method: &axum::http::Method, path: &str) -> i64 {
-        self.cost_of_split(MethodBit::of(method), &SplitPath::new(path))
-    }
-
-    /// [`CompiledRule::cost_of`] with the method's bit and the split path found once.
-    pub fn cost_of_split(&self, method: MethodBit, path: &SplitPath<'_>) -> i64 {
+    /// The cost of a request the rule matched, by the method's bit and the path split once for
+    /// every rule.
+    pub fn cost_of(&self, method: MethodBit, path: &SplitPath<'_>) -> i64 {
         self.weights
             .iter()
-            .find(|(matcher, _)| matcher.matches_split(method, path, None).is_some())
+            .find(|(matcher, _)| matcher.matches(method, path, None).is_some())
             .map_or(self.cost, |(_, cost)| *cost)
     }
 }
@@ -117,18 +113,9 @@ impl RuleSet {
                 .contains(&<[u8; 32]>::from(Sha256::digest(api_key.as_bytes())))
     }
 
-    /// The first rule matching the request: its index, itself and the matched pattern's text.
+    /// The first rule matching the request (by the method's bit and the path split once): its
+    /// index, itself and the matched pattern's text.
     pub fn rule_for(
-        &self,
-        method: &axum::http::Method,
-        path: &str,
-        group: Option<&str>,
-    ) -> Option<(usize, &CompiledRule, Option<&Arc<str>>)> {
-        self.rule_for_split(MethodBit::of(method), &SplitPath::new(path), group)
-    }
-
-    /// [`RuleSet::rule_for`] with the method's bit and the split path found once.
-    pub fn rule_for_split(
         &self,
         method: MethodBit,
         path: &SplitPath<'_>,
@@ -141,7 +128,7 @@ impl RuleSet {
                 let index = *index as usize;
                 let rule = self.rules.get(index)?;
                 rule.matcher
-                    .matches_split(method, path, group)
+                    .matches(method, path, group)
                     .map(|pattern| (index, rule, pattern))
             })
     }

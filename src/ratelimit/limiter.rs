@@ -218,8 +218,7 @@ impl RateLimiter {
         }
         let method = MethodBit::of(request.method);
         let path = SplitPath::new(request.path);
-        let Some((index, rule, pattern)) = rules.rule_for_split(method, &path, request.group)
-        else {
+        let Some((index, rule, pattern)) = rules.rule_for(method, &path, request.group) else {
             return Verdict::Unlimited;
         };
         if rule.exempt {
@@ -270,7 +269,7 @@ impl RateLimiter {
         }
         let input = DecisionInput {
             limit: rule.limit.scaled(permille.max(1)),
-            cost: rule.cost_of_split(method, &path),
+            cost: rule.cost_of(method, &path),
             penalty: rules.penalty.clone(),
             liability,
             ban_scope: BanScope::earned_by(&key.client),

@@ -69,15 +69,10 @@ impl PathPattern {
         &self.text
     }
 
-    /// Whether `path` (without query) matches. One trailing slash is ignored.
-    pub fn matches(&self, path: &str) -> bool {
-        self.matches_split(&SplitPath::new(path))
-    }
-
-    /// Whether the path, split once for every pattern of a rule set, matches: a pattern of
-    /// another length, or whose first differing literal comes early, is refused in a few
-    /// instructions.
-    pub fn matches_split(&self, path: &SplitPath<'_>) -> bool {
+    /// Whether the path (without query; one trailing slash is ignored), split once for every
+    /// pattern of a rule set, matches: a pattern of another length, or whose first differing
+    /// literal comes early, is refused in a few instructions.
+    pub fn matches(&self, path: &SplitPath<'_>) -> bool {
         let Some(count) = path.count else {
             return false;
         };
@@ -242,17 +237,6 @@ impl RequestMatch {
         }
     }
 
-    /// Whether the request matches; `Some` holds what it matched by — the pattern's text or the
-    /// group's name — or `None` inside when the set matches every path.
-    pub fn matches(
-        &self,
-        method: &Method,
-        path: &str,
-        group: Option<&str>,
-    ) -> Option<Option<&Arc<str>>> {
-        self.matches_split(MethodBit::of(method), &SplitPath::new(path), group)
-    }
-
     /// Whether a request of `method` whose path has `segments` segments could match at all.
     pub fn may_match(&self, method: MethodBit, segments: Option<usize>) -> bool {
         self.methods.contains_bit(method)
@@ -261,8 +245,10 @@ impl RequestMatch {
                 || segments.is_some_and(|count| self.lengths.admits(count)))
     }
 
-    /// [`RequestMatch::matches`] with the method's bit and the split path found once.
-    pub fn matches_split(
+    /// Whether the request (the method's bit, the path split once) matches; `Some` holds what it
+    /// matched by — the pattern's text or the group's name — or `None` inside when the set
+    /// matches every path.
+    pub fn matches(
         &self,
         method: MethodBit,
         path: &SplitPath<'_>,
@@ -284,7 +270,7 @@ impl RequestMatch {
         }
         self.patterns
             .iter()
-            .find(|pattern| pattern.matches_split(path))
+            .find(|pattern| pattern.matches(path))
             .map(|pattern| Some(pattern.text()))
     }
 }
@@ -294,7 +280,7 @@ mod tests {
     use super::*;
 
     fn matches(pattern: &str, path: &str) -> bool {
-        PathPattern::parse(pattern).is_ok_and(|p| p.matches(path))
+        PathPattern::parse(pattern).is_ok_and(|p| p.matches(&SplitPath::new(path)))
     }
 
     #[test]

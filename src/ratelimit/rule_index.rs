@@ -60,7 +60,9 @@ mod tests {
     use axum::http::Method;
 
     use crate::ratelimit::compile;
+    use crate::ratelimit::pattern::MethodBit;
     use crate::ratelimit::rules::RuleSetConfig;
+    use crate::ratelimit::split_path::SplitPath;
 
     #[test]
     fn the_index_finds_the_rule_a_walk_of_every_rule_finds() {
@@ -98,13 +100,12 @@ mod tests {
         ];
         for path in paths {
             for method in &methods {
+                let (bit, split) = (MethodBit::of(method), SplitPath::new(path));
                 let walked = rules
                     .rules
                     .iter()
-                    .position(|rule| rule.matcher.matches(method, path, None).is_some());
-                let indexed = rules
-                    .rule_for(method, path, None)
-                    .map(|(index, _, _)| index);
+                    .position(|rule| rule.matcher.matches(bit, &split, None).is_some());
+                let indexed = rules.rule_for(bit, &split, None).map(|(index, _, _)| index);
                 assert_eq!(indexed, walked, "{method} {path}");
             }
         }
