@@ -14,21 +14,23 @@ use std::ops::Deref;
 /// Room for the longest IP key (`ip:` + a full IPv6 address + `/128`) and API-key keys.
 const INLINE: usize = 46;
 
-/// A client key; reads as a `&str`.
+/// A client key; reads as a `&str`. Up to `N` bytes (below 256) are kept inline: the limiter's
+/// keys on the stack, and a smaller `N` for the keys the in-process store keeps in its map,
+/// where an inline key compares bytes already in the entry's cache line.
 #[derive(Clone)]
-pub struct ClientKey(Repr);
+pub struct ClientKey<const N: usize = INLINE>(Repr<N>);
 
 #[derive(Clone)]
-enum Repr {
-    Inline { len: u8, bytes: [u8; INLINE] },
+enum Repr<const N: usize> {
+    Inline { len: u8, bytes: [u8; N] },
     Heap(Box<str>),
 }
 
-impl ClientKey {
+impl<const N: usize> ClientKey<N> {
     const fn empty() -> Self {
         ClientKey(Repr::Inline {
             len: 0,
-            bytes: [0; INLINE],
+            bytes: [0; N],
         })
     }
 
@@ -63,7 +65,7 @@ impl ClientKey {
                 match bytes.get_mut(at..at + text.len()) {
                     Some(slot) => {
                         slot.copy_from_slice(text);
-                        // Fits in INLINE (< 256) since the slot existed.
+                        // Fits in N (< 256) since the slot existed.
                         *len = u8::try_from(at + text.len()).unwrap_or(u8::MAX);
                     }
                     None => {
@@ -83,18 +85,26 @@ impl ClientKey {
         }
     }
 
-    /// `prefix` followed by `rest`.
-    pub fn joined(prefix: &str, rest: &str) -> Self {
-        let mut key = ClientKey::empty();
+    /// `prefix` followed by `rest`, with room for `N` bytes inline.
+    fn concat(prefix: &str, rest: &str) -> Self {
+        let mut key = Self::empty();
         key.push_str(prefix);
         key.push_str(rest);
         key
+    }
+}
+
+/// The limiter's own keys, built on the stack.
+impl ClientKey {
+    /// `prefix` followed by `rest`.
+    pub fn joined(prefix: &str, rest: &str) -> Self {
+        Self::concat(prefix, rest)
     }
 
     /// `ip:` and the address (a network with `/prefix` when `prefix` is below the address's
     /// length), as `ipnet` writes them. `ip` must already be truncated to `prefix`.
     pub fn ip(ip: IpAddr, prefix: Option<u8>) -> Self {
-        let mut key = ClientKey::empty();
+        let mut key = Self::empty();
         key.push_str("ip:");
         match ip {
             IpAddr::V4(v4) => push_ipv4(&mut key, v4),
@@ -113,7 +123,7 @@ impl ClientKey {
 }
 
 /// The dotted quad written by hand into one small buffer, appended at once.
-fn push_ipv4(key: &mut ClientKey, ip: Ipv4Addr) {
+fn push_ipv4<const N: usize>(key: &mut ClientKey<N>, ip: Ipv4Addr) {
     let mut text = [0_u8; 15];
     let mut len = 0;
     for (i, octet) in ip.octets().into_iter().enumerate() {
@@ -126,7 +136,7 @@ fn push_ipv4(key: &mut ClientKey, ip: Ipv4Addr) {
     key.push(&text[..len]);
 }
 
-fn push_decimal(key: &mut ClientKey, value: u8) {
+fn push_decimal<const N: usize>(key: &mut ClientKey<N>, value: u8) {
     let mut text = [0_u8; 3];
     let len = write_decimal(&mut text, value);
     key.push(&text[..len]);
@@ -150,14 +160,14 @@ fn write_decimal(out: &mut [u8], value: u8) -> usize {
     3 - skip
 }
 
-impl fmt::Write for ClientKey {
+impl<const N: usize> fmt::Write for ClientKey<N> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         self.push_str(text);
         Ok(())
     }
 }
 
-impl Deref for ClientKey {
+impl<const N: usize> Deref for ClientKey<N> {
     type Target = str;
 
     fn deref(&self) -> &str {
@@ -165,28 +175,28 @@ impl Deref for ClientKey {
     }
 }
 
-impl Borrow<str> for ClientKey {
+impl<const N: usize> Borrow<str> for ClientKey<N> {
     fn borrow(&self) -> &str {
         self.as_str()
     }
 }
 
-impl AsRef<str> for ClientKey {
+impl<const N: usize> AsRef<str> for ClientKey<N> {
     fn as_ref(&self) -> &str {
         self.as_str()
     }
 }
 
-impl From<&str> for ClientKey {
+impl<const N: usize> From<&str> for ClientKey<N> {
     fn from(text: &str) -> Self {
-        ClientKey::joined(text, "")
+        Self::concat(text, "")
     }
 }
 
-impl From<String> for ClientKey {
+impl<const N: usize> From<String> for ClientKey<N> {
     fn from(text: String) -> Self {
-        if text.len() <= INLINE {
-            ClientKey::from(text.as_str())
+        if text.len() <= N {
+            Self::from(text.as_str())
         } else {
             ClientKey(Repr::Heap(text.into_boxed_str()))
         }
@@ -194,39 +204,39 @@ impl From<String> for ClientKey {
 }
 
 // Hash and equality are the string's, as `Borrow<str>` requires.
-impl Hash for ClientKey {
+impl<const N: usize> Hash for ClientKey<N> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_str().hash(state);
     }
 }
 
-impl PartialEq for ClientKey {
+impl<const N: usize> PartialEq for ClientKey<N> {
     fn eq(&self, other: &Self) -> bool {
         self.as_str() == other.as_str()
     }
 }
 
-impl Eq for ClientKey {}
+impl<const N: usize> Eq for ClientKey<N> {}
 
-impl PartialEq<str> for ClientKey {
+impl<const N: usize> PartialEq<str> for ClientKey<N> {
     fn eq(&self, other: &str) -> bool {
         self.as_str() == other
     }
 }
 
-impl PartialEq<&str> for ClientKey {
+impl<const N: usize> PartialEq<&str> for ClientKey<N> {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
     }
 }
 
-impl fmt::Display for ClientKey {
+impl<const N: usize> fmt::Display for ClientKey<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl fmt::Debug for ClientKey {
+impl<const N: usize> fmt::Debug for ClientKey<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
     }
@@ -266,6 +276,19 @@ mod tests {
         assert_eq!(
             ClientKey::ip(v6, Some(128)).as_str(),
             "ip:2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff/128"
+        );
+    }
+
+    #[test]
+    fn a_smaller_inline_room_keeps_short_keys_inline_and_reads_long_ones_back_whole() {
+        let short = ClientKey::<22>::from("ip:203.0.113.7");
+        let long = ClientKey::<22>::from("user:a-rather-long-user-id-from-an-identity-provider");
+        assert!(matches!(short.0, Repr::Inline { .. }));
+        assert!(matches!(long.0, Repr::Heap(_)));
+        assert_eq!(short.as_str(), "ip:203.0.113.7");
+        assert_eq!(
+            long.as_str(),
+            "user:a-rather-long-user-id-from-an-identity-provider"
         );
     }
 }

@@ -14,7 +14,6 @@
 //! cluster.
 
 mod ban_horizon;
-mod inline_key;
 mod memory;
 mod redis;
 mod stored_rules;
