@@ -24,8 +24,8 @@ use super::sliding_window::WindowLimit;
 use crate::domain::Tier;
 use crate::error::FieldError;
 
-pub use super::counters::OutcomeCounters;
 pub use super::key_spec::{KeyIdentity, KeySpec};
+pub use super::refusals::OutcomeCounters;
 
 /// One compiled rule.
 #[derive(Debug)]

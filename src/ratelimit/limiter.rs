@@ -17,13 +17,13 @@ use super::access::Access;
 use super::alerts::{Alert, Alerter, BanAlert};
 use super::client_key::ClientKey;
 use super::compile::{CompiledRule, RuleSet};
-use super::counters::{count, record_penalty};
 use super::decision::DecisionInput;
 use super::identity::{
     Client, NoUsers, TrustedProxies, UserVerifier, bearer_token, client_ip, forwarded_for,
 };
 use super::outcome::{Decision, Quota};
 use super::pattern::{MethodBit, SplitPath};
+use super::refusals::{ClusterTally, LimitedClients, count, record_penalty};
 use super::rules::FailMode;
 use super::sale::OpenEvents;
 use super::scope::{BanScope, Liability};
@@ -31,11 +31,9 @@ use super::shared_rules::RulesSources;
 use super::store::{
     BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
 };
-use super::tally::ClusterTally;
 pub use super::verdict::{PermitGuard, Policy, Verdict};
 use crate::clock::Clock;
 use crate::store::StoreError;
-use crate::telemetry::limited_clients::LimitedClients;
 
 /// What the limiter needs to know about a request.
 #[derive(Debug, Clone, Copy)]

@@ -15,6 +15,8 @@
 //! * [`adaptive`] (baselines that tighten a flooded rule) and [`sale`] (relaxations while an event
 //!   is open or on a schedule) scale a rule's limit, as do the client's tier multipliers.
 //! * [`alerts`]: every ban is logged, counted and posted to an optional webhook.
+//! * [`refusals`]: what is counted of refusals: per rule in metrics, the most refused clients per
+//!   instance, and their sum across instances for the dashboard.
 //! * [`layer`]: the tower layer answering `429`/`403`/`503` problem JSON and adding the
 //!   `RateLimit-*` headers.
 
@@ -23,7 +25,6 @@ pub mod adaptive;
 pub mod alerts;
 pub mod client_key;
 pub mod compile;
-mod counters;
 pub mod decision;
 pub mod gcra;
 pub mod identity;
@@ -33,6 +34,7 @@ pub mod limiter;
 pub mod outcome;
 pub mod pattern;
 pub mod penalty;
+pub mod refusals;
 pub mod reload;
 pub mod rule_index;
 pub mod rules;
@@ -44,7 +46,6 @@ pub mod sliding_window;
 pub mod span;
 mod split_path;
 pub mod store;
-pub mod tally;
 pub mod verdict;
 
 pub use compile::{RuleSet, compile};

@@ -3,11 +3,9 @@
 //! * [`logs`]: JSON lines in production, readable lines in a terminal, one span per request.
 //! * [`metrics`]: every `waitroom_*` metric, named and described in one place, and the
 //!   Prometheus recorder that `/metrics` renders.
-//! * [`limited_clients`]: the clients this instance refused most, for the dashboard.
 //! * [`timed_store`]: a [`QueueStore`](crate::store::QueueStore) wrapper timing every call.
 //! * [`redact`]: URLs as logs may show them, without the secrets they carry.
 
-pub mod limited_clients;
 pub mod logs;
 pub mod metrics;
 pub mod redact;

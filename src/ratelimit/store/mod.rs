@@ -28,8 +28,8 @@ use serde::Serialize;
 use super::client_key::ClientKey;
 use super::decision::DecisionInput;
 use super::outcome::Decision;
+use super::refusals::Tally;
 use super::scope::{BanScope, Liability};
-use super::tally::Tally;
 use crate::clock::UnixMillis;
 use crate::store::StoreError;
 
