@@ -22,6 +22,7 @@ use super::identity::{
     Client, NoUsers, TrustedProxies, UserVerifier, bearer_token, client_ip, forwarded_for,
 };
 use super::outcome::{Decision, Quota};
+pub use super::outcome::{PermitGuard, Policy, Verdict};
 use super::pattern::{MethodBit, SplitPath};
 use super::refusals::{ClusterTally, LimitedClients, count, record_penalty};
 use super::rules::FailMode;
@@ -31,7 +32,6 @@ use super::shared_rules::RulesSources;
 use super::store::{
     BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
 };
-pub use super::verdict::{PermitGuard, Policy, Verdict};
 use crate::clock::Clock;
 use crate::store::StoreError;
 

@@ -28,7 +28,6 @@ pub mod compile;
 pub mod decision;
 pub mod gcra;
 pub mod identity;
-mod key_spec;
 pub mod layer;
 pub mod limiter;
 pub mod outcome;
@@ -46,7 +45,6 @@ pub mod sliding_window;
 pub mod span;
 mod split_path;
 pub mod store;
-pub mod verdict;
 
 pub use compile::{RuleSet, compile};
 pub use identity::{TrustedProxies, UserVerifier, VerifiedUser};

@@ -13,7 +13,6 @@
 //! (`wr:rl:{<client>}:…`): one decision touches one cluster slot, and clients spread over the
 //! cluster.
 
-mod ban_horizon;
 mod memory;
 mod redis;
 mod stored_rules;
