@@ -418,3 +418,81 @@ async fn an_instance_whose_clock_runs_five_seconds_ahead_serves_the_same_sale() 
     }
     let _ = std::fs::remove_file(key_file);
 }
+
+/// An instance whose clock runs ahead must not publish an arrival window's seed (nor the window
+/// secret) while the window is still open in the store: whoever learns the seed early could leave
+/// and join again until a ticket lands on a good slot. Publication follows the store's time.
+#[tokio::test]
+async fn an_instance_ahead_publishes_no_window_seed_before_the_store_closes_the_window() {
+    use waitroom::clock::{Clock as _, SystemClock};
+    use waitroom::store::redis::RedisStore;
+
+    let redis = RedisServer::start();
+    let key_file = key_file();
+    let now = SystemClock.now_ms();
+    let mut instances = Vec::new();
+    for clock in [ManualClock::new(now), ManualClock::new(now + 5_000)] {
+        let store = RedisStore::connect(&redis.url(), None).await.unwrap();
+        let settings = instance_settings(&redis, &key_file);
+        instances.push(
+            crate::test_app::spawn_instance_on(settings, clock, std::sync::Arc::new(store)).await,
+        );
+    }
+    let (on_time, ahead) = (&instances[0], &instances[1]);
+    // One opening window of 2 s from now on the store's clock: it closes at now + 2 s and may be
+    // published from now + 4 s, which the instance ahead already reads.
+    let body = json!({
+        "id": "sale", "name": "Windowed",
+        "starts_at": waitroom::clock::to_rfc3339(now),
+        "outflow_per_second": 1, "outflow_burst": 1,
+        "opening_window_seconds": 2,
+        "inventory": { "SKU-1": 50 },
+    });
+    assert_eq!(
+        on_time.create_event(&body).await.status(),
+        StatusCode::CREATED
+    );
+    for index in 0..3 {
+        let token = on_time.login(&format!("early-{index}")).await;
+        on_time.join_ok("sale", &token).await;
+    }
+    assert!(
+        SystemClock.now_ms() < now + 2_000,
+        "the test needs the window still open here"
+    );
+    for (name, instance) in [("on time", on_time), ("ahead", ahead)] {
+        let draw: Value = instance
+            .get("/v1/events/sale/draw")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            draw["windows"]["closed"],
+            json!([]),
+            "{name}: a window still open in the store is not published"
+        );
+        assert_eq!(draw["windows"]["secret"], Value::Null, "{name}");
+    }
+
+    // Once the store's time is past the close and its margin, both publish the same seed.
+    tokio::time::sleep(Duration::from_millis(
+        u64::try_from(now + 4_300 - SystemClock.now_ms()).unwrap_or(0),
+    ))
+    .await;
+    let mut seeds = Vec::new();
+    for instance in [on_time, ahead] {
+        let draw: Value = instance
+            .get("/v1/events/sale/draw")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let closed = draw["windows"]["closed"].as_array().unwrap().clone();
+        assert_eq!(closed.len(), 1, "{draw}");
+        assert_eq!(closed[0]["entrants_total"], 3);
+        seeds.push(closed[0]["seed"].clone());
+    }
+    assert_eq!(seeds[0], seeds[1]);
+    let _ = std::fs::remove_file(key_file);
+}

@@ -133,7 +133,6 @@ pub async fn draw(
         &event,
         &config,
         window.map(|index| (index, request)),
-        state.now(),
     )
     .await?;
     let page = match state.store.draw_page(&event, prequeue_request).await? {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::clock::{UnixMillis, to_rfc3339};
+use crate::clock::to_rfc3339;
 use crate::domain::{DrawPageRequest, EventConfig, EventId, TicketId};
 use crate::error::ApiError;
 use crate::http::state::AppState;
@@ -59,14 +59,13 @@ pub struct WindowEntrantsView {
     pub next: Option<TicketId>,
 }
 
-/// The record of `config`'s windows at `now`, with a page of window `page.0` when asked for;
-/// `None` for an event that never had windows.
+/// The record of `config`'s windows now, with a page of window `page.0` when asked for; `None`
+/// for an event that never had windows.
 pub(super) async fn windows_view(
     state: &AppState,
     event: &EventId,
     config: &EventConfig,
     page: Option<(u64, DrawPageRequest)>,
-    now: UnixMillis,
 ) -> Result<Option<WindowsView>, ApiError> {
     let windows = &config.arrival_windows;
     if windows.seed.is_empty() {
@@ -75,6 +74,10 @@ pub(super) async fn windows_view(
             None => Ok(None),
         };
     }
+    // What is published follows the store's time, by which windows close: an instance whose
+    // clock runs ahead must not show a seed (or the secret) while its window still takes joins,
+    // or a shopper could leave and join again until a ticket lands on a good slot.
+    let now = state.store.now().await?;
     let mut closed = Vec::new();
     for (index, entrants_total) in state.store.window_entrants(event).await? {
         if let Some(window) = windows.published_window(config.starts_at, index, now) {
