@@ -326,7 +326,7 @@ impl QueueStore for RedisStore {
     }
 
     async fn activity(&self) -> Result<HashMap<EventId, u64>, StoreError> {
-        activity::read(&self.connection).await
+        self.activity.numbers(&self.connection).await
     }
 
     async fn stats(&self, event: &EventId) -> Result<Option<EventStats>, StoreError> {

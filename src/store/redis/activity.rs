@@ -7,6 +7,11 @@
 //! one bump at its end, so a crowd's joins cost a few commands a second and the last change of a
 //! burst is never left untold. Bumps go out on tasks of their own, off the caller's path; a
 //! lost bump (Redis away) only delays a resting reader until its next look of its own.
+//!
+//! The loops of one instance that follow events (the tickers' registry, the live statistics, the
+//! checkout follower, the limiter's open events) each look about once a second; they share one
+//! read made at most [`SHARED_FOR`] ago, so the instance reads the hash about twice a second
+//! whatever the number of loops, at the price of at most that much delay.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,6 +30,9 @@ pub const ACTIVITY_KEY: &str = "wr:activity";
 /// Shortest gap between two bumps of one event from one instance.
 const SPACING: Duration = Duration::from_millis(250);
 
+/// Longest a read of the hash is shared with later readers on the instance.
+const SHARED_FOR: Duration = Duration::from_millis(500);
+
 /// Where one event's bumps from this instance stand.
 #[derive(Debug, Clone, Copy)]
 enum LastBump {
@@ -34,10 +42,19 @@ enum LastBump {
     Due,
 }
 
-/// This instance's bumps.
+/// This instance's bumps, and its latest read of every event's number.
 #[derive(Clone, Default)]
 pub(super) struct Activity {
     last: Arc<Mutex<HashMap<EventId, LastBump>>>,
+    /// When the hash was last read, and what it held. An async lock: readers arriving while a
+    /// read is under way wait for it instead of sending their own.
+    latest: Arc<tokio::sync::Mutex<Option<LatestRead>>>,
+}
+
+/// A read of the hash, and when it was made.
+struct LatestRead {
+    at: Instant,
+    numbers: HashMap<EventId, u64>,
 }
 
 impl Activity {
@@ -76,8 +93,29 @@ impl Activity {
     }
 }
 
+impl Activity {
+    /// Every event's activity number, as read at most [`SHARED_FOR`] ago by this instance.
+    pub(super) async fn numbers(
+        &self,
+        connection: &Connection,
+    ) -> Result<HashMap<EventId, u64>, StoreError> {
+        let mut latest = self.latest.lock().await;
+        if let Some(shared) = latest.as_ref()
+            && shared.at.elapsed() < SHARED_FOR
+        {
+            return Ok(shared.numbers.clone());
+        }
+        let numbers = read(connection).await?;
+        *latest = Some(LatestRead {
+            at: Instant::now(),
+            numbers: numbers.clone(),
+        });
+        Ok(numbers)
+    }
+}
+
 /// Every event's activity number; ids that do not parse are skipped.
-pub(super) async fn read(connection: &Connection) -> Result<HashMap<EventId, u64>, StoreError> {
+async fn read(connection: &Connection) -> Result<HashMap<EventId, u64>, StoreError> {
     let mut connection = connection.clone();
     // Read as text: a field that is not an event id and a number is skipped, not an error that
     // would stop every reader.
