@@ -287,3 +287,38 @@ async fn an_event_nobody_waits_in_watches_or_is_admitted_to_rests_until_stirred(
     pass(Duration::from_millis(20)).await;
     assert_eq!(store.edit(|s| s.drains), 3);
 }
+
+/// A join whose activity bump never arrived (here the store tells no activity at all) while the
+/// store was away for longer than the rest is still drained: the rest's safety look finds the
+/// store failing, the ticker keeps trying on its idle tick, and drains once the store answers.
+#[tokio::test(start_paused = true)]
+async fn a_join_no_bump_told_during_an_outage_longer_than_the_rest_is_drained_when_the_store_is_back()
+ {
+    let store = Arc::new(ScriptedStore::with_event("quiet"));
+    let registry = registry_over(&store);
+    registry.discover().await.unwrap();
+    pass(Duration::from_millis(5_000)).await;
+    assert_eq!(store.edit(|s| s.drains), 1, "at rest");
+
+    // The store goes away; meanwhile shoppers join through another instance.
+    store.edit(|s| {
+        s.failing_drains = u32::MAX;
+        s.queue_length = 3;
+        s.admit_per_drain = 3;
+    });
+    let rest = OutflowSettings::default().rest;
+    pass(rest + rest / 2).await;
+    let tries = store.edit(|s| s.drains);
+    assert!(
+        tries > 10,
+        "the look at the rest's end failed and the ticker kept trying: {tries} drains"
+    );
+    assert_eq!(store.edit(|s| s.serving), 0, "nothing drained while away");
+
+    store.edit(|s| s.failing_drains = 0);
+    pass(OutflowSettings::default().idle_tick + Duration::from_millis(50)).await;
+    assert!(
+        store.edit(|s| s.serving) >= 3,
+        "drained within an idle tick of the store's return"
+    );
+}
