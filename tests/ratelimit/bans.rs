@@ -2,17 +2,12 @@
 //! (IP, user, API key), whichever identity the matching rule charges, except that a ban of an
 //! address with scope `anonymous` (the limiter's own) spares the verified users behind it, and
 //! the operator is never refused by any ban; on both stores.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod ratelimit_support;
-mod support;
 
 use std::time::Duration;
 use waitroom::ratelimit::scope::BanScope;
 
+use crate::harness::{Backend, Harness, get, passed, request};
 use axum::http::Method;
-use ratelimit_support::{Backend, Harness, get, passed, request};
 use waitroom::ratelimit::limiter::Verdict;
 
 const BANNED_IP: &str = "203.0.113.7";
@@ -272,7 +267,7 @@ async fn a_ban_from_another_instance_reaches_the_other_identities_within_a_secon
     use waitroom::clock::{Clock, ManualClock};
     use waitroom::ratelimit::store::{RateLimitStore, RedisRateLimitStore};
 
-    let server = support::redis_server::RedisServer::start();
+    let server = crate::support::redis_server::RedisServer::start();
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
     let instance = |clock: Arc<ManualClock>| {
         let url = server.url();

@@ -1,5 +1,5 @@
-//! What the rate-limit test binaries share: a limiter over either store with a manual clock, and
-//! requests made in one line.
+//! What the rate-limit tests share (and `tests/alerts.rs`): a limiter over either store with a
+//! manual clock, and requests made in one line.
 #![allow(dead_code, unused_macros, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
@@ -17,7 +17,7 @@ use waitroom::ratelimit::store::{MemoryRateLimitStore, RateLimitStore, RedisRate
 use crate::support::redis_server::RedisServer;
 
 /// Instantiates each scenario `async fn name(backend: Backend)` as a test on the memory store and
-/// one on Redis (`#[macro_use] mod ratelimit_support;`).
+/// one on Redis (`#[macro_use] mod harness;`).
 macro_rules! on_both_stores {
     ($($scenario:ident),* $(,)?) => {
         mod memory {
