@@ -6,7 +6,8 @@
 use std::time::Duration;
 use waitroom::ratelimit::scope::BanScope;
 
-use crate::harness::{Backend, Harness, get, passed, request};
+use crate::harness::{Harness, get, passed, request};
+use crate::support::stores::Backend;
 use axum::http::Method;
 use waitroom::ratelimit::limiter::Verdict;
 
@@ -249,7 +250,7 @@ async fn a_rule_without_penalties_never_bans_nor_heeds_anonymous_bans(backend: B
     assert!(banned(&h.check(&other).await), "a ban of everyone does");
 }
 
-on_both_stores!(
+crate::on_both_stores!(
     an_operators_ip_ban_refuses_that_address_on_every_rule,
     a_user_ban_follows_the_user_to_ip_keyed_rules,
     a_ban_earned_by_anonymous_traffic_spares_the_signed_in_users_behind_the_address,

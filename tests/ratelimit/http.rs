@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use waitroom::ratelimit::scope::BanScope;
 
-use crate::harness::{Backend, Harness, QUIET};
+use crate::harness::{Harness, QUIET};
+use crate::support::stores::Backend;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::ConnectInfo;

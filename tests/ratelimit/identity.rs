@@ -2,7 +2,8 @@
 
 use std::net::IpAddr;
 
-use crate::harness::{Backend, Harness, QUIET, get};
+use crate::harness::{Harness, QUIET, get};
+use crate::support::stores::Backend;
 use waitroom::ratelimit::access::{Access, AccessLists};
 use waitroom::ratelimit::identity::{TrustedProxies, client_ip};
 use waitroom::ratelimit::limiter::Verdict;

@@ -6,7 +6,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-#[macro_use]
 mod harness;
 
 mod bans;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
 
-use crate::harness::{Backend, Harness, STRICT_PENALTIES, get};
+use crate::harness::{Harness, STRICT_PENALTIES, get};
+use crate::support::stores::Backend;
 
 /// The value of `waitroom_ratelimit_penalties_total{stage="<stage>"}` in a rendering.
 fn stage_count(text: &str, stage: &str) -> u64 {

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::harness::{Backend, Harness, QUIET, allowed_of, passed, request, rules};
+use crate::harness::{Harness, QUIET, allowed_of, passed, request, rules};
 use crate::support::redis_server::RedisServer;
+use crate::support::stores::Backend;
 use axum::http::Method;
 use waitroom::clock::SystemClock;
 use waitroom::ratelimit::limiter::{RateLimiter, Verdict};

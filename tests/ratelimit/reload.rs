@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::harness::{Backend, Harness, QUIET, get};
+use crate::harness::{Harness, QUIET, get};
+use crate::support::stores::Backend;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};

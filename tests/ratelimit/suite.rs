@@ -4,7 +4,8 @@
 use std::time::Duration;
 use waitroom::ratelimit::scope::BanScope;
 
-use crate::harness::{Backend, Harness, QUIET, STRICT_PENALTIES, get, passed, request};
+use crate::harness::{Harness, QUIET, STRICT_PENALTIES, get, passed, request};
+use crate::support::stores::Backend;
 use axum::http::Method;
 use waitroom::clock::Clock;
 use waitroom::ratelimit::limiter::Verdict;
@@ -494,7 +495,7 @@ async fn a_file_saved_under_stored_rules_waits_until_they_are_dropped(backend: B
     );
 }
 
-on_both_stores!(
+crate::on_both_stores!(
     a_file_saved_under_stored_rules_waits_until_they_are_dropped,
     a_cluster_wide_alert_is_claimed_once_per_fact,
     stored_rules_reach_a_second_limiter_and_dropping_them_returns_it_to_its_own,

@@ -10,3 +10,4 @@ pub mod processes;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod slow_calls;
+pub mod stores;
