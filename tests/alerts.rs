@@ -3,13 +3,15 @@
 //! Redis, a fact of one instance by that instance.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod ratelimit_support;
+// The rate-limit tests' harness: a limiter and requests made in one line.
+#[path = "ratelimit/harness.rs"]
+mod ratelimit_harness;
 mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ratelimit_support::{check, get, rules};
+use ratelimit_harness::{check, get, rules};
 use support::alert_receiver::AlertReceiver;
 use support::redis_server::RedisServer;
 use waitroom::admin::webhook::{RetryPolicy, Webhook};

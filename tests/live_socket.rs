@@ -13,6 +13,7 @@ use support::counting_store::{CountingStore, counting};
 use support::events::sale;
 use support::live_app::{SHOP_ORIGIN, Socket, TestApp};
 use support::redis_server::RedisServer;
+use support::stores::Backend;
 use tokio_tungstenite::tungstenite::Message;
 use waitroom::clock::{Clock, SystemClock};
 use waitroom::domain::{OperatorStatus, TicketId};
@@ -29,6 +30,18 @@ async fn redis_store(server: &RedisServer) -> Arc<CountingStore> {
     Arc::new(counting(Arc::new(
         RedisStore::connect(&url, None).await.unwrap(),
     )))
+}
+
+/// A counting store on `backend`, and the private Redis it runs on (to hold while the test runs).
+async fn store_on(backend: Backend) -> (Arc<CountingStore>, Option<RedisServer>) {
+    match backend {
+        Backend::Memory => (memory_store(), None),
+        Backend::Redis => {
+            let server = RedisServer::start();
+            let store = redis_store(&server).await;
+            (store, Some(server))
+        }
+    }
 }
 
 /// An open sale: `per_second` shoppers a second, a burst of one, plenty of stock.
@@ -95,10 +108,9 @@ async fn line_up(app: &TestApp, event: &str, count: usize) -> Vec<(String, Strin
     line
 }
 
-async fn positions_fall_and_the_admission_arrives_within_250_ms(
-    store: Arc<CountingStore>,
-    event: &str,
-) {
+async fn positions_fall_and_the_admission_arrives_within_250_ms(backend: Backend) {
+    let (store, _server) = store_on(backend).await;
+    let event = &format!("{}-sale", backend.name());
     let app = TestApp::spawn(store.clone()).await;
     let mut config = open_sale(event, 4);
     config.operator_status = OperatorStatus::Paused;
@@ -137,18 +149,6 @@ async fn positions_fall_and_the_admission_arrives_within_250_ms(
         close_code(&mut socket, Duration::from_secs(2)).await,
         Some(1000)
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn positions_fall_and_the_admission_arrives_within_250_ms_on_the_memory_store() {
-    positions_fall_and_the_admission_arrives_within_250_ms(memory_store(), "memory-sale").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn positions_fall_and_the_admission_arrives_within_250_ms_on_redis() {
-    let server = RedisServer::start();
-    let store = redis_store(&server).await;
-    positions_fall_and_the_admission_arrives_within_250_ms(store, "redis-sale").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,7 +197,9 @@ async fn an_admission_drained_by_another_instance_arrives_within_250_ms_on_redis
 
 /// Two units, every shopper counted as a buyer until the sale shows otherwise: the head of the
 /// line is sure to buy, the sixth has no chance, and the socket says so in its positions.
-async fn positions_tell_the_chance_of_success(store: Arc<CountingStore>, event: &str) {
+async fn positions_tell_the_chance_of_success(backend: Backend) {
+    let (store, _server) = store_on(backend).await;
+    let event = &format!("{}-chance", backend.name());
     let app = TestApp::spawn(store).await;
     let mut config = paused_sale(event);
     config.inventory = [(support::events::tshirt(), 2)].into();
@@ -217,25 +219,12 @@ async fn positions_tell_the_chance_of_success(store: Arc<CountingStore>, event: 
     assert_eq!(at_tail["chance_of_success"], 0.0, "{at_tail}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn positions_tell_the_chance_of_success_on_the_memory_store() {
-    positions_tell_the_chance_of_success(memory_store(), "memory-chance").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn positions_tell_the_chance_of_success_on_redis() {
-    let server = RedisServer::start();
-    let store = redis_store(&server).await;
-    positions_tell_the_chance_of_success(store, "redis-chance").await;
-}
-
 /// An opening window of three seconds, one unit at one a second: a shopper held in the open
 /// window hears positions without a chance (its place is only known relative to the others
 /// once the window has closed), and a number after the close.
-async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(
-    store: Arc<CountingStore>,
-    event: &str,
-) {
+async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(backend: Backend) {
+    let (store, _server) = store_on(backend).await;
+    let event = &format!("{}-held", backend.name());
     let app = TestApp::spawn(store).await;
     let mut config = open_sale(event, 1);
     config.starts_at = SystemClock.now_ms();
@@ -302,19 +291,6 @@ async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(
     assert_eq!(admitted, 1, "{told:?}");
     let chances: Vec<f64> = told.iter().filter_map(Value::as_f64).collect();
     assert_eq!(chances, vec![0.0, 0.0], "{told:?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes_on_the_memory_store() {
-    a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(memory_store(), "memory-held")
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes_on_redis() {
-    let server = RedisServer::start();
-    let store = redis_store(&server).await;
-    a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(store, "redis-held").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -627,9 +603,8 @@ async fn next_of_paused(socket: &mut Socket, kind: &str) -> Value {
     }
 }
 
-async fn a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(
-    store: Arc<CountingStore>,
-) {
+async fn a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(backend: Backend) {
+    let (store, _server) = store_on(backend).await;
     let app = TestApp::spawn(store.clone()).await;
     app.create(&open_sale("snapshot", 5)).await;
     let before = store.calls("stats");
@@ -653,14 +628,13 @@ async fn a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(
     );
 }
 
-#[tokio::test]
-async fn on_memory_a_crowd_reading_the_public_state_costs_the_store_one_read_a_second() {
-    a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(memory_store()).await;
-}
-
-#[tokio::test]
-async fn on_redis_a_crowd_reading_the_public_state_costs_the_store_one_read_a_second() {
-    let server = RedisServer::start();
-    a_crowd_reading_the_public_state_costs_the_store_one_read_a_second(redis_store(&server).await)
-        .await;
-}
+crate::on_both_stores!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    positions_fall_and_the_admission_arrives_within_250_ms,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    positions_tell_the_chance_of_success,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_socket_held_in_an_open_window_tells_no_chance_until_it_closes,
+    #[tokio::test]
+    a_crowd_reading_the_public_state_costs_the_store_one_read_a_second,
+);

@@ -13,16 +13,16 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use support::redis_server::RedisServer;
+use support::sale_words::{T0, sale, shopper, sku};
 use waitroom::clock::ManualClock;
 use waitroom::domain::{
-    EventConfig, EventId, Identity, InstanceId, Mode, OperatorStatus, OrderId, OrderItem,
-    PayOutcome, PresenceReport, ReserveRequest, Sku, TicketId, TicketStatus,
+    EventConfig, InstanceId, Mode, OperatorStatus, OrderId, OrderItem, PayOutcome, PresenceReport,
+    ReserveRequest, TicketId, TicketStatus,
 };
 use waitroom::store::QueueStore;
 use waitroom::store::memory::MemoryStore;
 use waitroom::store::redis::RedisStore;
 
-const T0: i64 = 1_790_000_000_000;
 const SHOPPERS: usize = 5;
 
 #[derive(Debug, Clone)]
@@ -62,16 +62,8 @@ struct Plan {
     steps: Vec<Step>,
 }
 
-fn sku(name: &str) -> Sku {
-    Sku::parse(name).unwrap()
-}
-
 fn instance(b: bool) -> InstanceId {
     InstanceId::parse(if b { "b" } else { "a" }).unwrap()
-}
-
-fn shopper(n: usize) -> Identity {
-    Identity::user(&format!("shopper-{n}")).unwrap()
 }
 
 fn configs() -> impl Strategy<Value = EventConfig> {
@@ -91,31 +83,23 @@ fn configs() -> impl Strategy<Value = EventConfig> {
                 (admit, hold, abandon),
                 (tees, caps, starts, net),
             )| {
+                // The store suite's sale, created at T0, with the random settings and a fixed
+                // seed (so that both stores draw the same order).
                 EventConfig {
-                    id: EventId::parse("agree").unwrap(),
                     name: "Agree".into(),
                     starts_at: T0 + starts,
-                    prequeue_opens_at: None,
                     outflow_milli_per_second: rate,
                     outflow_burst: burst,
                     max_active,
                     cap_follows_stock: follows,
                     admission_ttl_seconds: admit,
                     reservation_ttl_seconds: hold,
-                    allow_anonymous: false,
                     inventory: BTreeMap::from([(sku("TEE"), tees), (sku("CAP"), caps)]),
                     mode: if net { Mode::SafetyNet } else { Mode::Queue },
                     abandon_after_seconds: abandon,
-                    max_units_per_order: Default::default(),
-                    max_units_per_shopper: Default::default(),
-                    operator_status: OperatorStatus::Auto,
                     seed_hash: String::new(),
                     seed: "c0ffee".into(),
-                    created_at: T0,
-                    defences: Default::default(),
-                    page: None,
-                    checkout_target: None,
-                    arrival_windows: Default::default(),
+                    ..sale("agree")
                 }
             },
         )

@@ -4,8 +4,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod stores;
-
 mod admin_events;
 mod admission_tokens;
 mod arrival_windows;

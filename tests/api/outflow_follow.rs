@@ -5,6 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::alert_receiver::AlertReceiver;
+use crate::support::stores::Backend;
 use crate::test_app::{
     START, TestApp, assert_field_error, event_body, spawn_app, spawn_app_with, test_settings,
 };
@@ -263,10 +264,7 @@ crate::on_both_stores! {
     async fn the_outflow_in_force_is_a_gauge_and_in_the_dashboards_feed() {
         let app = spawn_app().await;
         // The metrics registry is the process's: each store's test has its own event.
-        let id = match crate::stores::Backend::selected() {
-            crate::stores::Backend::Memory => "metered-memory",
-            crate::stores::Backend::Redis => "metered-redis",
-        };
+        let id = &format!("metered-{}", Backend::selected().name());
         let target = json!({ "p95_ms": 500, "max_error_rate": 0.05 });
         event_with(&app, id, json!({ "checkout_target": target })).await;
         report(&app, id, 2_000, 0.0).await;

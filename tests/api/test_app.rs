@@ -13,8 +13,8 @@ use waitroom::domain::{EventId, Tier};
 use waitroom::http::AppState;
 use waitroom::identity::UserTokens;
 
-use crate::stores::Backend;
 use crate::support::redis_server::RedisServer;
+use crate::support::stores::Backend;
 
 /// The admin token of test apps.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";

@@ -1,23 +1,18 @@
-//! What every scenario gets: a store, the clock it runs on, and the words to set up a sale.
+//! What every scenario gets: a store, the clock it runs on, and the words to set up a sale (those
+//! shared with other store tests are in `support::sale_words`).
 
 use std::any::Any;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use waitroom::clock::{ManualClock, UnixMillis};
 use waitroom::domain::{
-    DrainOutcome, EventConfig, EventId, EventStats, Identity, InstanceId, JoinOutcome, Mode,
-    OperatorStatus, OrderId, OrderItem, PresenceReport, ReserveOutcome, ReserveRequest, Sku,
-    Ticket, TicketId, TicketStatus,
+    DrainOutcome, EventConfig, EventId, EventStats, Identity, InstanceId, JoinOutcome,
+    OperatorStatus, OrderId, OrderItem, PresenceReport, ReserveOutcome, ReserveRequest, Ticket,
+    TicketId, TicketStatus,
 };
-use waitroom::queue::new_seed;
 use waitroom::store::QueueStore;
 
-/// When every harness's clock starts: 2026-09-21T14:13:20Z.
-pub const T0: UnixMillis = 1_790_000_000_000;
-
-/// When a [`sale`] starts: a minute after [`T0`].
-pub const START: UnixMillis = T0 + 60_000;
+pub use crate::support::sale_words::{START, T0, item, sale, shopper, sku};
 
 /// A store under test with its manual clock.
 pub struct Harness {
@@ -28,57 +23,6 @@ pub struct Harness {
     pub drainers: Vec<Arc<dyn QueueStore>>,
     /// Whatever must outlive the store (a private Redis server); dropped with the harness.
     pub _guard: Box<dyn Any + Send>,
-}
-
-/// The `n`th shopper, a signed-in user.
-pub fn shopper(n: usize) -> Identity {
-    Identity::user(&format!("shopper-{n}")).unwrap()
-}
-
-/// A SKU by name.
-pub fn sku(name: &str) -> Sku {
-    Sku::parse(name).unwrap()
-}
-
-/// One line of an order.
-pub fn item(name: &str, quantity: u64) -> OrderItem {
-    OrderItem {
-        sku: sku(name),
-        quantity,
-    }
-}
-
-/// A sale starting at [`START`], pre-queue open from creation: one shopper a second, a burst of
-/// two, no cap, admissions for two minutes, reservations for five, ten `TEE` and five `CAP`, a
-/// generous ten minutes before an unseen shopper is dropped.
-pub fn sale(id: &str) -> EventConfig {
-    let (seed, seed_hash) = new_seed();
-    EventConfig {
-        id: EventId::parse(id).unwrap(),
-        name: format!("Sale {id}"),
-        starts_at: START,
-        prequeue_opens_at: None,
-        outflow_milli_per_second: 1_000,
-        outflow_burst: 2,
-        max_active: None,
-        cap_follows_stock: false,
-        admission_ttl_seconds: 120,
-        reservation_ttl_seconds: 300,
-        allow_anonymous: false,
-        inventory: BTreeMap::from([(sku("TEE"), 10), (sku("CAP"), 5)]),
-        mode: Mode::Queue,
-        abandon_after_seconds: 600,
-        max_units_per_order: Default::default(),
-        max_units_per_shopper: Default::default(),
-        operator_status: OperatorStatus::Auto,
-        seed_hash,
-        seed,
-        created_at: T0,
-        defences: Default::default(),
-        page: None,
-        checkout_target: None,
-        arrival_windows: Default::default(),
-    }
 }
 
 /// A [`sale`] that has already started (at [`T0`]).

@@ -9,4 +9,6 @@ pub mod live_app;
 pub mod processes;
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod sale_words;
 pub mod slow_calls;
+pub mod stores;

@@ -4,7 +4,7 @@
 //! (and is the local fallback when Redis is down) and [`RedisRateLimitStore`] shares it between
 //! instances. Both run the same pure functions ([`decide`](super::decision::decide)), both expire
 //! every piece of state when it stops mattering, and the conformance suite in
-//! `tests/ratelimit_suite.rs` holds them to the same answers.
+//! `tests/ratelimit/suite.rs` holds them to the same answers.
 //!
 //! Besides client state, the store keeps the rules an operator stored for every instance
 //! ([`StoredRules`]).

@@ -1,16 +1,12 @@
 //! The dashboard's refusals add up across instances sharing a Redis, and an instance that stops
 //! drops out of the sum.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod ratelimit_support;
-mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::harness::{QUIET, check, passed, request, rules};
+use crate::support::redis_server::RedisServer;
 use axum::http::Method;
-use ratelimit_support::{QUIET, check, passed, request, rules};
-use support::redis_server::RedisServer;
 use waitroom::clock::{Clock, ManualClock};
 use waitroom::ratelimit::limiter::RateLimiter;
 use waitroom::ratelimit::store::{MemoryRateLimitStore, RedisRateLimitStore};

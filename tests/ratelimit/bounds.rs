@@ -1,13 +1,10 @@
 //! One million distinct clients: the state stays bounded and every piece of it expires.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::redis_server::RedisServer;
 use futures_util::StreamExt;
-use support::redis_server::RedisServer;
 use waitroom::clock::{Clock, ManualClock};
 use waitroom::ratelimit::decision::{DecisionInput, Limit};
 use waitroom::ratelimit::gcra::GcraLimit;

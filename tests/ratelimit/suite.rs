@@ -1,16 +1,12 @@
 //! The rate limiter's conformance suite: every scenario runs on the memory store and on a real
 //! Redis, driven by a manual clock, and must give the same exact answers on both.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod ratelimit_support;
-mod support;
 
 use std::time::Duration;
 use waitroom::ratelimit::scope::BanScope;
 
+use crate::harness::{Harness, QUIET, STRICT_PENALTIES, get, passed, request};
+use crate::support::stores::Backend;
 use axum::http::Method;
-use ratelimit_support::{Backend, Harness, QUIET, STRICT_PENALTIES, get, passed, request};
 use waitroom::clock::Clock;
 use waitroom::ratelimit::limiter::Verdict;
 
@@ -231,7 +227,7 @@ async fn a_ban_ends_exactly_on_time(backend: Backend) {
     let listed = h.limiter.bans().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].key, format!("ip:{CLIENT}"));
-    assert_eq!(listed[0].until_ms, ratelimit_support::START_MS + 60_000);
+    assert_eq!(listed[0].until_ms, crate::harness::START_MS + 60_000);
     h.clock.advance(Duration::from_millis(59_999));
     assert!(matches!(h.check(&req).await, Verdict::Banned { .. }));
     h.clock.advance(Duration::from_millis(1));
@@ -395,7 +391,7 @@ async fn stored_rules_reach_a_second_limiter_and_dropping_them_returns_it_to_its
     .await;
     let clock: std::sync::Arc<dyn waitroom::clock::Clock> = std::sync::Arc::new(h.clock.clone());
     let other = waitroom::ratelimit::RateLimiter::new(
-        ratelimit_support::rules(&quiet(
+        crate::harness::rules(&quiet(
             "[[rules]]\nname = \"api\"\nlimit = 1\nperiod = \"1h\"",
         )),
         h.store.clone(),
@@ -426,7 +422,7 @@ async fn stored_rules_reach_a_second_limiter_and_dropping_them_returns_it_to_its
         !other.follow_stored_rules().await.unwrap(),
         "and applied once"
     );
-    assert_eq!(ratelimit_support::allowed_of(&other, 5, &req).await, 3);
+    assert_eq!(crate::harness::allowed_of(&other, 5, &req).await, 3);
     let stored = h.store.stored_rules().await.unwrap();
     assert_eq!(stored.author.as_deref(), Some("admin:0123456789ab"));
     assert_eq!(stored.at_ms, Some(h.clock.now_ms()));
@@ -499,7 +495,7 @@ async fn a_file_saved_under_stored_rules_waits_until_they_are_dropped(backend: B
     );
 }
 
-on_both_stores!(
+crate::on_both_stores!(
     a_file_saved_under_stored_rules_waits_until_they_are_dropped,
     a_cluster_wide_alert_is_claimed_once_per_fact,
     stored_rules_reach_a_second_limiter_and_dropping_them_returns_it_to_its_own,

@@ -1,12 +1,9 @@
 //! Who a client is: forwarded addresses, trusted proxies, IPv6 grouping, allow and deny lists.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod ratelimit_support;
-mod support;
 
 use std::net::IpAddr;
 
-use ratelimit_support::{Backend, Harness, QUIET, get};
+use crate::harness::{Harness, QUIET, get};
+use crate::support::stores::Backend;
 use waitroom::ratelimit::access::{Access, AccessLists};
 use waitroom::ratelimit::identity::{TrustedProxies, client_ip};
 use waitroom::ratelimit::limiter::Verdict;
@@ -26,7 +23,7 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
     let mut allowed = 0;
     for i in 0..50 {
         let spoofed = get("/v1/x", "203.0.113.7").forwarded_for(&format!("198.51.100.{i}"));
-        if ratelimit_support::passed(&h.check(&spoofed).await) {
+        if crate::harness::passed(&h.check(&spoofed).await) {
             allowed += 1;
         }
     }
@@ -40,7 +37,7 @@ async fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
     for i in 0..50 {
         // The client may write anything on the left; our proxies append on the right.
         let forwarded = format!("6.6.6.{i}, 198.51.100.9, 10.0.0.2");
-        if ratelimit_support::passed(
+        if crate::harness::passed(
             &h.check(&get("/v1/x", "10.0.0.1").forwarded_for(&forwarded))
                 .await,
         ) {
@@ -50,7 +47,7 @@ async fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
     assert_eq!(allowed, 5, "one client: 198.51.100.9");
     let other = get("/v1/x", "10.0.0.1").forwarded_for("198.51.100.10, 10.0.0.2");
     assert!(
-        ratelimit_support::passed(&h.check(&other).await),
+        crate::harness::passed(&h.check(&other).await),
         "another client, its own budget"
     );
 }
@@ -92,12 +89,12 @@ async fn ten_thousand_addresses_inside_one_64_are_one_client() {
     let mut allowed = 0;
     for i in 0..10_000_u32 {
         let address = format!("2001:db8:1:2:{:x}:{:x}::1", i >> 8, i & 0xff);
-        if ratelimit_support::passed(&h.check(&get("/v1/x", &address)).await) {
+        if crate::harness::passed(&h.check(&get("/v1/x", &address)).await) {
             allowed += 1;
         }
     }
     assert_eq!(allowed, 5);
-    assert!(ratelimit_support::passed(
+    assert!(crate::harness::passed(
         &h.check(&get("/v1/x", "2001:db8:1:3::1")).await
     ));
 }
@@ -232,7 +229,7 @@ async fn an_invented_api_key_is_charged_as_its_address() {
     let mut allowed = 0;
     for i in 0..50 {
         let rotating = get("/v1/x", "203.0.113.9").api_key(&format!("made-up-{i}"));
-        if ratelimit_support::passed(&h.check(&rotating).await) {
+        if crate::harness::passed(&h.check(&rotating).await) {
             allowed += 1;
         }
     }

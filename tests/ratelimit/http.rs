@@ -1,20 +1,17 @@
 //! The limiter as a tower layer: the answers and headers clients see.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod ratelimit_support;
-mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use waitroom::ratelimit::scope::BanScope;
 
+use crate::harness::{Harness, QUIET};
+use crate::support::stores::Backend;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response, StatusCode};
 use axum::routing::get;
-use ratelimit_support::{Backend, Harness, QUIET};
 use serde_json::Value;
 use tower::ServiceExt;
 use waitroom::clock::{Clock, ManualClock};
@@ -176,7 +173,7 @@ async fn service(clock: &ManualClock) -> Router {
 
 #[tokio::test]
 async fn the_service_limits_its_routes_with_the_shipped_rules() {
-    let clock = ManualClock::new(ratelimit_support::START_MS);
+    let clock = ManualClock::new(crate::harness::START_MS);
     let router = service(&clock).await;
     // A crowd behind one address: the event's public state, pages and static files hold
     // thousands of loads in the same second.
@@ -235,7 +232,7 @@ async fn as_operator(router: &Router, path: &str) -> Response<Body> {
 
 #[tokio::test]
 async fn the_operator_is_limited_as_the_operator_not_by_the_address_it_calls_from() {
-    let clock = ManualClock::new(ratelimit_support::START_MS);
+    let clock = ManualClock::new(crate::harness::START_MS);
     let router = service(&clock).await;
 
     // More than the admin rule's 50 a minute that an address without the token would get.
@@ -319,7 +316,7 @@ async fn operator_call(
 #[tokio::test]
 async fn a_banned_address_still_manages_bans_with_the_admin_token() {
     use axum::http::Method;
-    let clock = ManualClock::new(ratelimit_support::START_MS);
+    let clock = ManualClock::new(crate::harness::START_MS);
     let router = service(&clock).await;
     let ban = serde_json::json!({ "key": "ip:127.0.0.1", "seconds": 600, "reason": "oops" });
 
@@ -349,7 +346,7 @@ async fn a_banned_address_still_manages_bans_with_the_admin_token() {
 
 #[tokio::test]
 async fn the_operator_over_its_rule_gets_429_never_a_ban() {
-    let clock = ManualClock::new(ratelimit_support::START_MS);
+    let clock = ManualClock::new(crate::harness::START_MS);
     let router = service(&clock).await;
     let mut statuses = std::collections::BTreeSet::new();
     for _ in 0..700 {
@@ -370,7 +367,7 @@ async fn the_operator_over_its_rule_gets_429_never_a_ban() {
 #[tokio::test]
 async fn an_anonymous_ban_is_only_for_addresses() {
     use axum::http::Method;
-    let clock = ManualClock::new(ratelimit_support::START_MS);
+    let clock = ManualClock::new(crate::harness::START_MS);
     let router = service(&clock).await;
     let ban = serde_json::json!({ "key": "user:ann", "seconds": 60, "scope": "anonymous" });
     let refused = operator_call(&router, Method::POST, "/v1/admin/bans", Some(ban)).await;

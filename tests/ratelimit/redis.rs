@@ -1,14 +1,11 @@
 //! The limiter on a real Redis under concurrency, and with Redis gone.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod ratelimit_support;
-mod support;
 
 use std::sync::Arc;
 
+use crate::harness::{Harness, QUIET, allowed_of, passed, request, rules};
+use crate::support::redis_server::RedisServer;
+use crate::support::stores::Backend;
 use axum::http::Method;
-use ratelimit_support::{Backend, Harness, QUIET, allowed_of, passed, request, rules};
-use support::redis_server::RedisServer;
 use waitroom::clock::SystemClock;
 use waitroom::ratelimit::limiter::{RateLimiter, Verdict};
 use waitroom::ratelimit::store::RedisRateLimitStore;

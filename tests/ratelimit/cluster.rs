@@ -1,13 +1,10 @@
 //! The limiter on a three-node Redis Cluster: one decision's keys share the client's hash tag,
 //! so scripts never touch two slots, and clients spread over the nodes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
 
 use std::sync::Arc;
 use waitroom::ratelimit::scope::{BanScope, Liability};
 
-use support::redis_cluster::RedisCluster;
+use crate::support::redis_cluster::RedisCluster;
 use waitroom::ratelimit::decision::{DecisionInput, Limit};
 use waitroom::ratelimit::gcra::GcraLimit;
 use waitroom::ratelimit::outcome::Decision;

@@ -1,15 +1,12 @@
 //! Rules changed at run time: from the watched file and from the admin API, whole or not at all.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod ratelimit_support;
-mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::harness::{Harness, QUIET, get};
+use crate::support::stores::Backend;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
-use ratelimit_support::{Backend, Harness, QUIET, get};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use waitroom::http::routes::admin_ratelimit::admin_routes;
@@ -139,7 +136,7 @@ async fn bans_are_created_listed_and_lifted_through_the_admin_api() {
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(created["key"], "ip:198.51.100.7");
     assert_eq!(created["count"], 1);
-    assert!(!ratelimit_support::passed(
+    assert!(!crate::harness::passed(
         &h.check(&get("/v1/x", "198.51.100.7")).await
     ));
 
@@ -149,7 +146,7 @@ async fn bans_are_created_listed_and_lifted_through_the_admin_api() {
 
     let (status, _) = call(&h, "DELETE", "/v1/admin/bans/ip:198.51.100.7", None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(ratelimit_support::passed(
+    assert!(crate::harness::passed(
         &h.check(&get("/v1/x", "198.51.100.7")).await
     ));
     let (status, _) = call(&h, "DELETE", "/v1/admin/bans/ip:198.51.100.7", None).await;

@@ -2,17 +2,13 @@
 //! (IP, user, API key), whichever identity the matching rule charges, except that a ban of an
 //! address with scope `anonymous` (the limiter's own) spares the verified users behind it, and
 //! the operator is never refused by any ban; on both stores.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[macro_use]
-mod ratelimit_support;
-mod support;
 
 use std::time::Duration;
 use waitroom::ratelimit::scope::BanScope;
 
+use crate::harness::{Harness, get, passed, request};
+use crate::support::stores::Backend;
 use axum::http::Method;
-use ratelimit_support::{Backend, Harness, get, passed, request};
 use waitroom::ratelimit::limiter::Verdict;
 
 const BANNED_IP: &str = "203.0.113.7";
@@ -254,7 +250,7 @@ async fn a_rule_without_penalties_never_bans_nor_heeds_anonymous_bans(backend: B
     assert!(banned(&h.check(&other).await), "a ban of everyone does");
 }
 
-on_both_stores!(
+crate::on_both_stores!(
     an_operators_ip_ban_refuses_that_address_on_every_rule,
     a_user_ban_follows_the_user_to_ip_keyed_rules,
     a_ban_earned_by_anonymous_traffic_spares_the_signed_in_users_behind_the_address,
@@ -272,7 +268,7 @@ async fn a_ban_from_another_instance_reaches_the_other_identities_within_a_secon
     use waitroom::clock::{Clock, ManualClock};
     use waitroom::ratelimit::store::{RateLimitStore, RedisRateLimitStore};
 
-    let server = support::redis_server::RedisServer::start();
+    let server = crate::support::redis_server::RedisServer::start();
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
     let instance = |clock: Arc<ManualClock>| {
         let url = server.url();

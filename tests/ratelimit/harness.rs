@@ -1,6 +1,6 @@
-//! What the rate-limit test binaries share: a limiter over either store with a manual clock, and
-//! requests made in one line.
-#![allow(dead_code, unused_macros, clippy::unwrap_used, clippy::expect_used)]
+//! What the rate-limit tests share (and `tests/alerts.rs`): a limiter over either store with a
+//! manual clock, and requests made in one line.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,32 +15,7 @@ use waitroom::ratelimit::rules::RuleSetConfig;
 use waitroom::ratelimit::store::{MemoryRateLimitStore, RateLimitStore, RedisRateLimitStore};
 
 use crate::support::redis_server::RedisServer;
-
-/// Instantiates each scenario `async fn name(backend: Backend)` as a test on the memory store and
-/// one on Redis (`#[macro_use] mod ratelimit_support;`).
-macro_rules! on_both_stores {
-    ($($scenario:ident),* $(,)?) => {
-        mod memory {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(super::Backend::Memory).await;
-            })*
-        }
-        mod redis {
-            $(#[tokio::test]
-            async fn $scenario() {
-                super::$scenario(super::Backend::Redis).await;
-            })*
-        }
-    };
-}
-
-/// Where the limiter keeps its state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Memory,
-    Redis,
-}
+use crate::support::stores::Backend;
 
 /// A time well after the epoch, on a minute boundary.
 pub const START_MS: i64 = 1_800_000_000_000;
