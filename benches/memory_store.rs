@@ -100,6 +100,11 @@ async fn measure(store: &MemoryStore, label: &str, event: &EventId, shoppers: u6
 
     let per = |before: u64, after: u64| after.saturating_sub(before) as f64 / shoppers as f64;
     let counted = per(heap_before as u64, heap_after as u64);
+    // The slowest joins and where they fell: a table's growth stalls at the same join numbers
+    // run after run, while the machine's other work stalls anywhere.
+    let mut slowest: Vec<(u64, usize)> = took.iter().copied().zip(1..).collect();
+    slowest.sort_unstable_by(|a, b| b.cmp(a));
+    slowest.truncate(5);
     took.sort_unstable();
     let over_1ms = took.iter().filter(|ns| **ns > 1_000_000).count();
     let over_20ms = took.iter().filter(|ns| **ns > 20_000_000).count();
@@ -122,6 +127,11 @@ async fn measure(store: &MemoryStore, label: &str, event: &EventId, shoppers: u6
         quantile_ms(&took, 1.0),
     );
     println!("  joins over 1 ms         {over_1ms} (over 20 ms: {over_20ms})");
+    let slowest: Vec<String> = slowest
+        .iter()
+        .map(|(ns, n)| format!("#{n} {:.1} ms", *ns as f64 / 1e6))
+        .collect();
+    println!("  slowest joins           {}", slowest.join(", "));
     counted
 }
 

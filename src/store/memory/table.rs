@@ -6,7 +6,7 @@
 //! written once, in [`Names`]; the index from identity to slot holds slots only, comparing and
 //! rehashing through the records. The index is cut into [`SHARDS`] hash tables by hash: a table
 //! that outgrows its buckets rebuilds itself while the event's lock is held, and one shard is a
-//! 64th of the whole.
+//! 256th of the whole.
 
 use std::hash::BuildHasher;
 use std::num::{NonZeroU32, NonZeroU64};
@@ -21,7 +21,7 @@ use crate::domain::{Identity, TicketId, TicketStatus};
 pub(super) type Slot = u32;
 
 /// Hash tables the index is cut into.
-const SHARDS: usize = 64;
+const SHARDS: usize = 256;
 
 /// Records a page holds (about 230 KB).
 const PAGE: usize = 4_096;
