@@ -10,10 +10,12 @@
 
 mod checkout;
 mod claims;
+mod names;
 mod presence;
 mod queueing;
 mod ranks;
 mod state;
+mod table;
 mod windows;
 
 use std::collections::{BTreeMap, HashMap};

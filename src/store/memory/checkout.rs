@@ -43,17 +43,19 @@ impl EventState {
         if self.config.operator_status == OperatorStatus::Closed {
             return ReserveOutcome::Closed;
         }
-        let Some(record) = self.tickets.get(&request.identity) else {
+        let Some(slot) = self.tickets.slot(&request.identity) else {
             return ReserveOutcome::NotAdmitted;
         };
-        let ticket = &record.ticket;
-        if ticket.ticket_id != request.ticket_id || ticket.status != TicketStatus::Admitted {
+        let Some(record) = self.tickets.get(slot) else {
+            return ReserveOutcome::NotAdmitted;
+        };
+        if record.ticket_id != request.ticket_id || record.status != TicketStatus::Admitted {
             return ReserveOutcome::NotAdmitted;
         }
-        if ticket.admission_used {
+        if record.admission_used {
             return ReserveOutcome::AdmissionUsed;
         }
-        let expires_at = ticket.admission_expires_at;
+        let expires_at = self.admissions.get(&slot).map(|a| a.expires_at);
 
         // SKUs are meant to be distinct; summing guards the stock against repeats anyway.
         let mut wanted: BTreeMap<&Sku, u64> = BTreeMap::new();
@@ -94,12 +96,11 @@ impl EventState {
             put(&mut self.reserved, sku, units);
             put(holdings, sku, units);
         }
-        if let Some(record) = self.tickets.get_mut(&request.identity) {
-            record.ticket.admission_used = true;
+        if let Some(record) = self.tickets.get_mut(slot) {
+            record.admission_used = true;
         }
         if let Some(expires_at) = expires_at {
-            self.admissions_due
-                .remove(&(expires_at, request.identity.clone()));
+            self.admissions_due.remove(&(expires_at, slot));
         }
         let ttl_ms = i64::from(self.config.reservation_ttl_seconds) * 1_000;
         let order = Order {

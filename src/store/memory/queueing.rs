@@ -3,7 +3,8 @@
 //! Each method is one atomic step of the store (it runs under the event's lock) and takes the
 //! store's `now`. The arithmetic comes from [`crate::queue`], which the Redis scripts mirror.
 
-use super::state::{EventState, TicketRecord};
+use super::state::{Admission, EventState};
+use super::table::{Record, Slot};
 use crate::clock::UnixMillis;
 use crate::domain::{
     Admitted, DrainOutcome, DrawOutcome, DrawPage, DrawPageOutcome, DrawPageRequest, EventStatus,
@@ -22,10 +23,10 @@ impl EventState {
         self.draw_if_due(now);
         self.settle(now);
         let seen = self.presence_now(now);
-        if let Some(record) = self.tickets.get_mut(identity) {
-            match record.ticket.status {
+        if let Some(record) = self.tickets.record_mut(identity) {
+            match record.status {
                 TicketStatus::Waiting | TicketStatus::Admitted => {
-                    if record.ticket.status == TicketStatus::Waiting {
+                    if record.status == TicketStatus::Waiting {
                         record.last_seen = seen;
                     }
                     return self.joined(identity, false);
@@ -37,26 +38,13 @@ impl EventState {
         if !status.accepts_joins() {
             return JoinOutcome::NotAccepting(status);
         }
-        let mut record = TicketRecord {
-            ticket: Ticket {
-                ticket_id,
-                identity: identity.clone(),
-                status: TicketStatus::Waiting,
-                position: None,
-                score: None,
-                joined_at: now,
-                admitted_at: None,
-                admission_expires_at: None,
-                admission_used: false,
-            },
-            score: None,
-            last_seen: seen,
-            holder: None,
-        };
-        self.counters.joined += 1;
+        let mut record = Record::waiting(ticket_id, now, seen);
         if !self.drawn {
-            self.prequeue.insert(identity.clone());
-            self.tickets.insert(identity.clone(), record);
+            if self.put_ticket(identity, record).is_none() {
+                return JoinOutcome::NotAccepting(status);
+            }
+            self.counters.joined += 1;
+            self.prequeue += 1;
             return self.joined(identity, true);
         }
         let straight_through = self.config.mode == Mode::SafetyNet
@@ -71,14 +59,29 @@ impl EventState {
                 None => self.next_score(true),
             }
         };
-        record.score = Some(score);
-        self.tickets.insert(identity.clone(), record);
+        record.set_score(score);
+        let Some(slot) = self.put_ticket(identity, record) else {
+            // The score's place in the ranks goes back: nobody holds it.
+            if !straight_through {
+                self.ranks.remove(score);
+            }
+            return JoinOutcome::NotAccepting(status);
+        };
+        self.counters.joined += 1;
         if straight_through {
-            self.admit(identity, now);
+            self.admit(slot, now);
         } else {
-            self.queue.insert(score, identity.clone());
+            self.queue.insert(score, slot);
         }
         self.joined(identity, true)
+    }
+
+    /// Keeps a new ticket of `identity`, in place of any earlier one and its admission; `None`
+    /// when the table is full (2^32 shoppers in one event).
+    fn put_ticket(&mut self, identity: &Identity, record: Record) -> Option<Slot> {
+        let slot = self.tickets.put(identity, record)?;
+        self.admissions.remove(&slot);
+        Some(slot)
     }
 
     fn joined(&self, identity: &Identity, created: bool) -> JoinOutcome {
@@ -107,17 +110,17 @@ impl EventState {
     pub(super) fn touch(&mut self, identities: &[Identity], now: UnixMillis) {
         // As the Redis store: a touch of nobody waiting records nothing, not even on the
         // presence clock.
-        let waiting = |record: &TicketRecord| record.ticket.status == TicketStatus::Waiting;
+        let waiting = |record: &Record| record.status == TicketStatus::Waiting;
         if !identities
             .iter()
-            .any(|identity| self.tickets.get(identity).is_some_and(waiting))
+            .any(|identity| self.tickets.record(identity).is_some_and(waiting))
         {
             return;
         }
         let seen = self.presence_now(now);
         for identity in identities {
-            if let Some(record) = self.tickets.get_mut(identity)
-                && record.ticket.status == TicketStatus::Waiting
+            if let Some(record) = self.tickets.record_mut(identity)
+                && record.status == TicketStatus::Waiting
             {
                 record.last_seen = seen;
             }
@@ -133,30 +136,31 @@ impl EventState {
         now: UnixMillis,
     ) -> Option<Ticket> {
         self.settle(now);
-        let record = self.tickets.get(identity)?;
-        if record.ticket.ticket_id != ticket_id {
+        let slot = self.tickets.slot(identity)?;
+        let record = self.tickets.get(slot)?;
+        if record.ticket_id != ticket_id {
             return None;
         }
-        let (status, score) = (record.ticket.status, record.score);
-        let expires_at = record.ticket.admission_expires_at;
+        let (status, score) = (record.status, record.score());
         match status {
-            TicketStatus::Waiting => {
-                self.prequeue.remove(identity);
-                if let Some(score) = score
-                    && self.queue.remove(&score).is_some()
-                {
-                    self.ranks.remove(score);
+            TicketStatus::Waiting => match score {
+                Some(score) => {
+                    if self.queue.remove(&score).is_some() {
+                        self.ranks.remove(score);
+                    }
                 }
-            }
+                // Waiting without a score: in the pre-queue.
+                None => self.prequeue = self.prequeue.saturating_sub(1),
+            },
             TicketStatus::Admitted => {
-                if let Some(expires_at) = expires_at {
-                    self.admissions_due.remove(&(expires_at, identity.clone()));
+                if let Some(admission) = self.admissions.get(&slot) {
+                    self.admissions_due.remove(&(admission.expires_at, slot));
                 }
             }
             TicketStatus::Left | TicketStatus::Expired => return self.ticket_view(identity),
         }
-        if let Some(record) = self.tickets.get_mut(identity) {
-            record.ticket.status = TicketStatus::Left;
+        if let Some(record) = self.tickets.get_mut(slot) {
+            record.status = TicketStatus::Left;
         }
         self.counters.left += 1;
         self.ticket_view(identity)
@@ -218,18 +222,18 @@ impl EventState {
                 {
                     break;
                 }
-                let Some((score, identity)) = self.queue.pop_first() else {
+                let Some((score, slot)) = self.queue.pop_first() else {
                     break;
                 };
                 self.ranks.remove(score);
-                let last_seen = self.last_seen(&identity).unwrap_or(presence_now);
+                let last_seen = self.last_seen(slot).unwrap_or(presence_now);
                 if is_abandoned(last_seen, presence_now, self.config.abandon_after_seconds) {
-                    if let Some(record) = self.tickets.get_mut(&identity) {
-                        record.ticket.status = TicketStatus::Expired;
+                    if let Some(record) = self.tickets.get_mut(slot) {
+                        record.status = TicketStatus::Expired;
                     }
                     self.counters.abandoned += 1;
                     abandoned += 1;
-                } else if let Some(admission) = self.admit(&identity, now) {
+                } else if let Some(admission) = self.admit(slot, now) {
                     admitted.push(admission);
                 }
             }
@@ -258,21 +262,25 @@ impl EventState {
     }
 
     /// Admits a shopper who has already left the queue (popped, or never entered it).
-    fn admit(&mut self, identity: &Identity, now: UnixMillis) -> Option<Admitted> {
+    fn admit(&mut self, slot: Slot, now: UnixMillis) -> Option<Admitted> {
         let ttl_ms = i64::from(self.config.admission_ttl_seconds) * 1_000;
         let expires_at = now.saturating_add(ttl_ms);
-        let record = self.tickets.get_mut(identity)?;
-        record.ticket.status = TicketStatus::Admitted;
-        record.ticket.admitted_at = Some(now);
-        record.ticket.admission_expires_at = Some(expires_at);
-        if let Some(score) = record.score {
+        let identity = self.tickets.identity(slot)?;
+        let record = self.tickets.get_mut(slot)?;
+        record.status = TicketStatus::Admitted;
+        if let Some(score) = record.score() {
             self.serving = self.serving.max(score);
         }
-        let ticket_id = record.ticket.ticket_id;
-        self.admissions_due.insert((expires_at, identity.clone()));
+        let ticket_id = record.ticket_id;
+        let admission = Admission {
+            admitted_at: now,
+            expires_at,
+        };
+        self.admissions.insert(slot, admission);
+        self.admissions_due.insert((expires_at, slot));
         self.counters.admitted += 1;
         Some(Admitted {
-            identity: identity.clone(),
+            identity,
             ticket_id,
             admitted_at: now,
             expires_at,

@@ -61,6 +61,9 @@ impl ScoreRanks {
         chunk.insert(place, score);
         if chunk.len() > 2 * CHUNK {
             let upper = chunk.split_off(CHUNK);
+            // The lower half keeps the room it grew for the whole: give it back, or every
+            // chunk left behind the tail holds twice its scores' bytes or more.
+            chunk.shrink_to_fit();
             self.chunks.insert(at + 1, upper);
         }
     }

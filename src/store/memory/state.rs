@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::ranks::ScoreRanks;
+use super::table::{Slot, TicketTable};
 use super::windows::WindowRanges;
 use crate::clock::UnixMillis;
 use crate::domain::{
@@ -13,17 +14,12 @@ use crate::domain::{
 use crate::queue::backoff::FollowedOutflow;
 use crate::queue::{Bucket, Draw, PresenceClock, Room, draw_order};
 
-/// A ticket as kept: what the shopper sees, plus when they were last seen.
-#[derive(Debug, Clone)]
-pub(super) struct TicketRecord {
-    /// The ticket as the store answers it (its `position` is filled in on reading).
-    pub(super) ticket: Ticket,
-    /// The queue score once drawn or joined after the draw; kept after admission.
-    pub(super) score: Option<u64>,
-    /// The last time the shopper's page showed signs of life, on the presence clock.
-    pub(super) last_seen: UnixMillis,
-    /// The instance holding the shopper's open socket, while waiting.
-    pub(super) holder: Option<InstanceId>,
+/// When a ticket was admitted and until when: kept apart from the ticket's record, since most
+/// shoppers of a sale wait and are never admitted.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Admission {
+    pub(super) admitted_at: UnixMillis,
+    pub(super) expires_at: UnixMillis,
 }
 
 /// What the draw used and gave, kept to be published.
@@ -57,11 +53,12 @@ pub(super) struct EventState {
     /// Units held by unpaid reservations per SKU.
     pub(super) reserved: BTreeMap<Sku, u64>,
     /// Each identity's current ticket.
-    pub(super) tickets: HashMap<Identity, TicketRecord>,
-    /// Waiting shoppers who joined before the draw: unordered until it.
-    pub(super) prequeue: BTreeSet<Identity>,
+    pub(super) tickets: TicketTable,
+    /// Waiting shoppers who joined before the draw. They are the tickets waiting without a
+    /// score, unordered until the draw finds them in the table, so only their number is kept.
+    pub(super) prequeue: u64,
     /// Waiting shoppers after the draw, by score.
-    pub(super) queue: BTreeMap<u64, Identity>,
+    pub(super) queue: BTreeMap<u64, Slot>,
     /// Exact ranks of the scores in `queue`.
     pub(super) ranks: ScoreRanks,
     pub(super) drawn: bool,
@@ -73,8 +70,10 @@ pub(super) struct EventState {
     pub(super) bucket: Option<Bucket>,
     /// The outflow in force while it follows the checkout's health; `None`: never changed.
     pub(super) followed: Option<FollowedOutflow>,
+    /// The times of every admission given, by ticket slot.
+    pub(super) admissions: HashMap<Slot, Admission>,
     /// Unused admissions by expiry time: their count is the admissions part of `active`.
-    pub(super) admissions_due: BTreeSet<(UnixMillis, Identity)>,
+    pub(super) admissions_due: BTreeSet<(UnixMillis, Slot)>,
     /// Unpaid reservations by expiry time: their count is the reservations part of `active`.
     pub(super) reservations_due: BTreeSet<(UnixMillis, OrderId)>,
     pub(super) orders: HashMap<OrderId, Order>,
@@ -83,8 +82,10 @@ pub(super) struct EventState {
     /// Units each shopper has in paid and unpaid orders, per SKU (the per-shopper limit).
     pub(super) holdings: HashMap<Identity, BTreeMap<Sku, u64>>,
     pub(super) counters: Counters,
-    /// Each reporting instance's latest heartbeat, on the presence clock.
-    pub(super) beats: HashMap<InstanceId, UnixMillis>,
+    /// Each reporting instance and its latest heartbeat, on the presence clock; a ticket's
+    /// holder is a place in this list. A handful per event (one per process that reported),
+    /// so it is searched from end to end.
+    pub(super) instances: Vec<(InstanceId, UnixMillis)>,
     /// What presence is measured on (our silences left out).
     pub(super) presence: PresenceClock,
     /// The arrival windows entered so far: their score ranges and entrants.
@@ -100,8 +101,8 @@ impl EventState {
             sold: BTreeMap::new(),
             reserved: BTreeMap::new(),
             config,
-            tickets: HashMap::new(),
-            prequeue: BTreeSet::new(),
+            tickets: TicketTable::default(),
+            prequeue: 0,
             queue: BTreeMap::new(),
             ranks: ScoreRanks::default(),
             drawn: false,
@@ -109,13 +110,14 @@ impl EventState {
             serving: 0,
             bucket: None,
             followed: None,
+            admissions: HashMap::new(),
             admissions_due: BTreeSet::new(),
             reservations_due: BTreeSet::new(),
             orders: HashMap::new(),
             order_of_ticket: HashMap::new(),
             holdings: HashMap::new(),
             counters: Counters::default(),
-            beats: HashMap::new(),
+            instances: Vec::new(),
             presence: PresenceClock::default(),
             windows: WindowRanges::default(),
             changes: 0,
@@ -183,7 +185,7 @@ impl EventState {
 
     /// Shoppers waiting, drawn or not.
     pub(super) fn queue_length(&self) -> u64 {
-        (self.prequeue.len() + self.queue.len()) as u64
+        self.prequeue + self.queue.len() as u64
     }
 
     /// The highest score handed out so far.
@@ -197,21 +199,22 @@ impl EventState {
         if self.drawn || now < self.config.starts_at {
             return None;
         }
-        let entrants = std::mem::take(&mut self.prequeue);
-        let by_ticket: HashMap<TicketId, Identity> = entrants
-            .into_iter()
-            .filter_map(|identity| {
-                let ticket_id = self.tickets.get(&identity)?.ticket.ticket_id;
-                Some((ticket_id, identity))
+        self.prequeue = 0;
+        let by_ticket: HashMap<TicketId, Slot> = self
+            .tickets
+            .iter()
+            .filter(|(_, record)| {
+                record.status == TicketStatus::Waiting && record.score().is_none()
             })
+            .map(|(slot, record)| (record.ticket_id, slot))
             .collect();
         let draw = draw_order(&self.config.seed, by_ticket.keys().copied());
         for ticket_id in &draw.order {
-            if let Some(identity) = by_ticket.get(ticket_id) {
+            if let Some(slot) = by_ticket.get(ticket_id) {
                 let score = self.next_score(true);
-                self.queue.insert(score, identity.clone());
-                if let Some(record) = self.tickets.get_mut(identity) {
-                    record.score = Some(score);
+                self.queue.insert(score, *slot);
+                if let Some(record) = self.tickets.get_mut(*slot) {
+                    record.set_score(score);
                 }
             }
         }
@@ -232,13 +235,13 @@ impl EventState {
     /// Expires the admissions and reservations whose time has passed: admissions stop counting
     /// as active, reservations return their stock.
     pub(super) fn settle(&mut self, now: UnixMillis) {
-        while let Some((expires_at, identity)) = self.admissions_due.first().cloned() {
+        while let Some((expires_at, slot)) = self.admissions_due.first().copied() {
             if expires_at > now {
                 break;
             }
             self.admissions_due.pop_first();
-            if let Some(record) = self.tickets.get_mut(&identity) {
-                record.ticket.status = TicketStatus::Expired;
+            if let Some(record) = self.tickets.get_mut(slot) {
+                record.status = TicketStatus::Expired;
             }
             self.counters.admissions_expired += 1;
         }
@@ -262,14 +265,28 @@ impl EventState {
 
     /// The identity's ticket as the store answers it, with its exact position.
     pub(super) fn ticket_view(&self, identity: &Identity) -> Option<Ticket> {
-        let record = self.tickets.get(identity)?;
-        let mut ticket = record.ticket.clone();
+        let slot = self.tickets.slot(identity)?;
+        self.ticket_in(slot, identity.clone())
+    }
+
+    /// The ticket in `slot`, whose identity is `identity`, built from its record.
+    pub(super) fn ticket_in(&self, slot: Slot, identity: Identity) -> Option<Ticket> {
+        let record = self.tickets.get(slot)?;
+        let admission = self.admissions.get(&slot);
         let waiting_score = record
-            .score
-            .filter(|_| ticket.status == TicketStatus::Waiting);
-        ticket.score = waiting_score;
-        ticket.position = waiting_score.map(|score| self.ranks.rank(score));
-        Some(ticket)
+            .score()
+            .filter(|_| record.status == TicketStatus::Waiting);
+        Some(Ticket {
+            ticket_id: record.ticket_id,
+            identity,
+            status: record.status,
+            position: waiting_score.map(|score| self.ranks.rank(score)),
+            score: waiting_score,
+            joined_at: record.joined_at,
+            admitted_at: admission.map(|a| a.admitted_at),
+            admission_expires_at: admission.map(|a| a.expires_at),
+            admission_used: record.admission_used,
+        })
     }
 
     /// Counters and stock as they stand (expiries must be settled first).
