@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::clock::UnixMillis;
+use crate::ratelimit::clock::UnixMillis;
 
 /// A compiled relaxation.
 #[derive(Debug, Clone, PartialEq)]

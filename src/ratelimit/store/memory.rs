@@ -16,8 +16,8 @@ use async_trait::async_trait;
 
 use super::stored_rules::{AlertClaims, RulesCell, StoredRules};
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
-use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::client_key::ClientKey;
+use crate::ratelimit::clock::{Clock, UnixMillis};
 use crate::ratelimit::decision::{BucketState, DecisionInput, decide};
 use crate::ratelimit::outcome::Decision;
 use crate::ratelimit::penalty::PenaltyState;

@@ -29,7 +29,7 @@ use super::decision::DecisionInput;
 use super::outcome::Decision;
 use super::refusals::Tally;
 use super::scope::{BanScope, Liability};
-use crate::clock::UnixMillis;
+use crate::ratelimit::clock::UnixMillis;
 use crate::store::StoreError;
 
 /// Which state one decision reads and writes.

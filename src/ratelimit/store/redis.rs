@@ -15,8 +15,8 @@ use redis::aio::ConnectionLike;
 use redis::{Script, ScriptInvocation};
 
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, StoredRules, VIOLATIONS_REASON};
-use crate::clock::{Clock, UnixMillis};
 use crate::ratelimit::client_key::ClientKey;
+use crate::ratelimit::clock::{Clock, UnixMillis};
 use crate::ratelimit::decision::{DecisionInput, Limit};
 use crate::ratelimit::outcome::{BanStarted, Decision, Quota};
 use crate::ratelimit::refusals::{STALE_AFTER_MS, Tally};
@@ -128,7 +128,7 @@ where
     fn local_now_ms(&self) -> i64 {
         match &self.clock {
             Some(clock) => clock.now_ms(),
-            None => crate::clock::SystemClock.now_ms(),
+            None => crate::ratelimit::clock::SystemClock.now_ms(),
         }
     }
 
