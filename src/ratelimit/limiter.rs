@@ -34,7 +34,7 @@ use super::store::{
 };
 use crate::ratelimit::clock::Clock;
 use crate::ratelimit::metric_names::RATELIMIT_STORE_ERRORS;
-use crate::store::StoreError;
+use crate::ratelimit::store_error::StoreError;
 
 /// What the limiter needs to know about a request.
 #[derive(Debug, Clone, Copy)]

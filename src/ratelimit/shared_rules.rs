@@ -23,7 +23,7 @@ use super::rules::RuleSetConfig;
 use super::store::StoredRules;
 use crate::error::FieldError;
 use crate::ratelimit::clock::to_rfc3339;
-use crate::store::StoreError;
+use crate::ratelimit::store_error::StoreError;
 
 /// How often an instance looks for a change of the stored rules.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);

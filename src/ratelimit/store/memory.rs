@@ -22,7 +22,7 @@ use crate::ratelimit::decision::{BucketState, DecisionInput, decide};
 use crate::ratelimit::outcome::Decision;
 use crate::ratelimit::penalty::PenaltyState;
 use crate::ratelimit::scope::{BanScope, Liability};
-use crate::store::StoreError;
+use crate::ratelimit::store_error::StoreError;
 
 const SHARDS: usize = 64;
 /// The room for a client key inside its map entry: most keys (`ip:203.0.113.7`, `user:42`) fit,

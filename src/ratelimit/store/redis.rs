@@ -19,11 +19,11 @@ use crate::ratelimit::client_key::ClientKey;
 use crate::ratelimit::clock::{Clock, UnixMillis};
 use crate::ratelimit::decision::{DecisionInput, Limit};
 use crate::ratelimit::outcome::{BanStarted, Decision, Quota};
+use crate::ratelimit::redis_connection::Connection;
 use crate::ratelimit::refusals::{STALE_AFTER_MS, Tally};
 use crate::ratelimit::scope::{BanScope, Liability};
-use crate::store::StoreError;
-use crate::store::redis::Connection;
-use crate::store::scripts::lua;
+use crate::ratelimit::script_source::lua;
+use crate::ratelimit::store_error::StoreError;
 
 /// The instances' refusal tallies: a hash of instance id → tally (JSON), for the dashboard.
 const TALLY_KEY: &str = "wr:rl:tallies";
