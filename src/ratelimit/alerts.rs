@@ -17,9 +17,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::admin::webhook::Webhook;
 use crate::ratelimit::clock::{UnixMillis, to_rfc3339};
 use crate::ratelimit::metric_names::RATELIMIT_BANS;
+use crate::ratelimit::webhook::Webhook;
 
 /// One ban, as alerted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

@@ -21,7 +21,7 @@ use super::rules::{
 use super::sale::Relaxation;
 use super::sections::{adaptive_settings, penalty_policy, relaxation};
 use super::sliding_window::WindowLimit;
-use crate::error::FieldError;
+use crate::ratelimit::problem::FieldError;
 use crate::ratelimit::tier::Tier;
 
 pub use super::refusals::OutcomeCounters;

@@ -21,8 +21,8 @@ use super::compile::compile;
 use super::limiter::RateLimiter;
 use super::rules::RuleSetConfig;
 use super::store::StoredRules;
-use crate::error::FieldError;
 use crate::ratelimit::clock::to_rfc3339;
+use crate::ratelimit::problem::FieldError;
 use crate::ratelimit::store_error::StoreError;
 
 /// How often an instance looks for a change of the stored rules.
