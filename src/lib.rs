@@ -38,6 +38,6 @@ pub mod http;
 pub mod identity;
 pub mod live;
 pub mod queue;
-pub mod ratelimit;
+pub use waitroom_ratelimit as ratelimit;
 pub mod store;
 pub mod telemetry;

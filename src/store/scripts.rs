@@ -13,7 +13,7 @@ use redis::Script;
 /// loader the rate limiter's scripts use too.
 macro_rules! lua {
     ($($part:literal),+ $(,)?) => {
-        $crate::lua_in!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua"); $($part),+)
+        waitroom_ratelimit::lua_in!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua"); $($part),+)
     };
 }
 

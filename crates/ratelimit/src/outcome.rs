@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::store::{Permit, RateLimitStore};
-use crate::ratelimit::clock::UnixMillis;
+use crate::clock::UnixMillis;
 
 /// What one algorithm says about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

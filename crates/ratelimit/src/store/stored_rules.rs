@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::ratelimit::clock::UnixMillis;
+use crate::clock::UnixMillis;
 
 /// The stored rules and their version.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::ratelimit::clock::{Clock, SystemClock};
-use crate::ratelimit::redact::url_origin;
+use crate::clock::{Clock, SystemClock};
+use crate::redact::url_origin;
 
 /// The header with the send time in unix seconds.
 pub const TIMESTAMP_HEADER: &str = "Waitroom-Timestamp";

@@ -29,8 +29,8 @@ use super::decision::DecisionInput;
 use super::outcome::Decision;
 use super::refusals::Tally;
 use super::scope::{BanScope, Liability};
-use crate::ratelimit::clock::UnixMillis;
-use crate::ratelimit::store_error::StoreError;
+use crate::clock::UnixMillis;
+use crate::store_error::StoreError;
 
 /// Which state one decision reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -6,7 +6,7 @@ use super::compile::{Errors, fraction};
 use super::penalty::PenaltyPolicy;
 use super::rules::{RelaxConfig, RuleConfig, RuleSetConfig};
 use super::sale::Relaxation;
-use crate::ratelimit::clock::parse_rfc3339;
+use crate::clock::parse_rfc3339;
 
 pub(super) fn penalty_policy(errors: &mut Errors, config: &RuleSetConfig) -> PenaltyPolicy {
     let p = &config.penalties;

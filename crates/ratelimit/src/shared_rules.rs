@@ -21,9 +21,9 @@ use super::compile::compile;
 use super::limiter::RateLimiter;
 use super::rules::RuleSetConfig;
 use super::store::StoredRules;
-use crate::ratelimit::clock::to_rfc3339;
-use crate::ratelimit::problem::FieldError;
-use crate::ratelimit::store_error::StoreError;
+use crate::clock::to_rfc3339;
+use crate::problem::FieldError;
+use crate::store_error::StoreError;
 
 /// How often an instance looks for a change of the stored rules.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);
@@ -197,7 +197,7 @@ impl RateLimiter {
 
     /// Follows the stored rules every [`FOLLOW_EVERY`] until `shutdown` turns true.
     pub async fn run_rules_follower(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
-        let mut beat = crate::ratelimit::clock::Every::new(FOLLOW_EVERY, shutdown);
+        let mut beat = crate::clock::Every::new(FOLLOW_EVERY, shutdown);
         while beat.tick().await {
             if let Err(error) = self.follow_stored_rules().await {
                 tracing::debug!(%error, "stored rate-limit rules unreadable; the rules in force stay");

@@ -4,7 +4,7 @@
 //! server's `TIME`) is written once for every script.
 
 /// The files named (without `.lua`) in the folder `dir`, joined in order into one script's
-/// source. `dir` is a path expression such as `concat!(env!("CARGO_MANIFEST_DIR"), "/lua")`:
+/// source. `dir` is a path expression such as `concat!(env!("CARGO_MANIFEST_DIR"), "/../../lua")`:
 /// `include_str!` reads files relative to the crate that uses the macro, so each crate says where
 /// the folder is from itself.
 #[macro_export]
@@ -17,7 +17,7 @@ macro_rules! lua_in {
 /// The files of `lua/` named, joined into one script's source (see [`lua_in!`]).
 macro_rules! lua {
     ($($part:literal),+ $(,)?) => {
-        $crate::lua_in!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua"); $($part),+)
+        $crate::lua_in!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../lua"); $($part),+)
     };
 }
 pub(crate) use lua;

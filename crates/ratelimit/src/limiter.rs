@@ -32,9 +32,9 @@ use super::shared_rules::RulesSources;
 use super::store::{
     BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
 };
-use crate::ratelimit::clock::Clock;
-use crate::ratelimit::metric_names::RATELIMIT_STORE_ERRORS;
-use crate::ratelimit::store_error::StoreError;
+use crate::clock::Clock;
+use crate::metric_names::RATELIMIT_STORE_ERRORS;
+use crate::store_error::StoreError;
 
 /// What the limiter needs to know about a request.
 #[derive(Debug, Clone, Copy)]

@@ -25,7 +25,7 @@ use tower::{Layer, Service};
 
 use super::limiter::{Policy, RateLimiter, RequestInfo, Verdict};
 use super::outcome::Quota;
-use crate::ratelimit::problem::ProblemAnswer;
+use crate::problem::ProblemAnswer;
 
 /// `RateLimit-Limit`.
 pub static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");

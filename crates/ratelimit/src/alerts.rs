@@ -17,9 +17,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::ratelimit::clock::{UnixMillis, to_rfc3339};
-use crate::ratelimit::metric_names::RATELIMIT_BANS;
-use crate::ratelimit::webhook::Webhook;
+use crate::clock::{UnixMillis, to_rfc3339};
+use crate::metric_names::RATELIMIT_BANS;
+use crate::webhook::Webhook;
 
 /// One ban, as alerted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

@@ -25,7 +25,7 @@ use super::compile::CompiledRule;
 use super::limiter::{RateLimiter, Verdict};
 use super::outcome::Decision;
 use super::penalty::PenaltyPolicy;
-use crate::ratelimit::metric_names::{RATELIMIT_DECISIONS, RATELIMIT_PENALTIES};
+use crate::metric_names::{RATELIMIT_DECISIONS, RATELIMIT_PENALTIES};
 
 /// `waitroom_ratelimit_decisions_total` of one rule, one counter per outcome, registered once so
 /// that counting a decision costs an atomic add.
@@ -291,7 +291,7 @@ impl RateLimiter {
 
     /// Exchanges the tally every [`EXCHANGE_EVERY`] until `shutdown` turns true.
     pub async fn run_tally_exchange(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
-        let mut beat = crate::ratelimit::clock::Every::new(EXCHANGE_EVERY, shutdown);
+        let mut beat = crate::clock::Every::new(EXCHANGE_EVERY, shutdown);
         while beat.tick().await {
             self.exchange_tally().await;
         }

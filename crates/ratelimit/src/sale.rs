@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::ratelimit::clock::UnixMillis;
+use crate::clock::UnixMillis;
 
 /// A compiled relaxation.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,15 +15,15 @@ use redis::aio::ConnectionLike;
 use redis::{Script, ScriptInvocation};
 
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, StoredRules, VIOLATIONS_REASON};
-use crate::ratelimit::client_key::ClientKey;
-use crate::ratelimit::clock::{Clock, UnixMillis};
-use crate::ratelimit::decision::{DecisionInput, Limit};
-use crate::ratelimit::outcome::{BanStarted, Decision, Quota};
-use crate::ratelimit::redis_connection::Connection;
-use crate::ratelimit::refusals::{STALE_AFTER_MS, Tally};
-use crate::ratelimit::scope::{BanScope, Liability};
-use crate::ratelimit::script_source::lua;
-use crate::ratelimit::store_error::StoreError;
+use crate::client_key::ClientKey;
+use crate::clock::{Clock, UnixMillis};
+use crate::decision::{DecisionInput, Limit};
+use crate::outcome::{BanStarted, Decision, Quota};
+use crate::redis_connection::Connection;
+use crate::refusals::{STALE_AFTER_MS, Tally};
+use crate::scope::{BanScope, Liability};
+use crate::script_source::lua;
+use crate::store_error::StoreError;
 
 /// The instances' refusal tallies: a hash of instance id → tally (JSON), for the dashboard.
 const TALLY_KEY: &str = "wr:rl:tallies";
@@ -128,7 +128,7 @@ where
     fn local_now_ms(&self) -> i64 {
         match &self.clock {
             Some(clock) => clock.now_ms(),
-            None => crate::ratelimit::clock::SystemClock.now_ms(),
+            None => crate::clock::SystemClock.now_ms(),
         }
     }
 

@@ -8,8 +8,8 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, ServerErrorKind, Value};
 
-use crate::ratelimit::redact::redact_url;
-use crate::ratelimit::store_error::StoreError;
+use crate::redact::redact_url;
+use crate::store_error::StoreError;
 
 /// How long connecting, and waiting for any one reply, may take: a dead Redis is reported as
 /// unavailable within a couple of seconds instead of hanging the request.

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use super::client_key::ClientKey;
 use super::compile::KeyIdentity;
 use super::rules::IdentityConfig;
-use crate::ratelimit::clock::UnixMillis;
-use crate::ratelimit::tier::Tier;
+use crate::clock::UnixMillis;
+use crate::tier::Tier;
 
 /// A user whose token verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
