@@ -1,5 +1,5 @@
 -- One GCRA decision, after lua/ratelimit_penalty.lua (prepended to this text).
--- Mirrors src/ratelimit/gcra.rs and src/ratelimit/decision.rs.
+-- Mirrors crates/ratelimit/src/gcra.rs and crates/ratelimit/src/decision.rs.
 --
 -- KEYS[1]  the bucket: a string holding the theoretical arrival time (µs)
 -- KEYS[2]  the client's penalty hash

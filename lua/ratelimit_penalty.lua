@@ -1,6 +1,6 @@
 -- The clock and the client's penalties, shared by the decision scripts.
--- Mirrors src/ratelimit/penalty.rs; the algorithm script that follows it in the same script text
--- calls these functions. It is not run on its own.
+-- Mirrors crates/ratelimit/src/penalty.rs; the algorithm script that follows it in the same
+-- script text calls these functions. It is not run on its own.
 --
 -- KEYS[2]  the client's penalty hash (fields s score_milli, u updated, k strikes,
 --          ku strikes_until, b ban_until, r reason, sc ban scope: 'a' anonymous only, else everyone)

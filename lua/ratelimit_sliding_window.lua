@@ -1,5 +1,5 @@
 -- One sliding-window decision, after lua/ratelimit_penalty.lua (prepended to this text).
--- Mirrors src/ratelimit/sliding_window.rs and src/ratelimit/decision.rs.
+-- Mirrors crates/ratelimit/src/sliding_window.rs and crates/ratelimit/src/decision.rs.
 --
 -- KEYS[1]  the bucket: a hash (s window start ms, c current count, p previous count)
 -- KEYS[2]  the client's penalty hash

@@ -1,27 +1,20 @@
 //! The one API error, and its mapping to RFC 9457 problem JSON.
 //!
-//! Handlers and layers return [`ApiError`]; its `IntoResponse` is the only place a problem
-//! document is written, and every `From` that turns a module's error into one sits beside it. Client errors say exactly what is wrong; server errors say little to the
-//! client and everything to the log.
+//! Handlers and layers return [`ApiError`]; its `IntoResponse` writes the problem document with
+//! the one writer the rate limiter answers with too ([`crate::ratelimit::problem`]), and every
+//! `From` that turns a module's error into one sits beside it. Client errors say exactly what is
+//! wrong; server errors say little to the client and everything to the log.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 use crate::admission::AdmissionError;
 use crate::defences::InvitationError;
 use crate::defences::proof_of_work::ProofError;
 use crate::identity::AuthError;
+use crate::ratelimit::problem::ProblemAnswer;
+pub use crate::ratelimit::problem::{FieldError, Problem, ProblemCode};
 use crate::store::StoreError;
-
-/// One field that failed validation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// Where in the request: a JSON path such as `items[0].quantity`, or a header or path name.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
 
 /// An error answered to a client as `application/problem+json`.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,59 +183,26 @@ impl From<InvitationError> for ApiError {
     }
 }
 
-/// An RFC 9457 problem document, as every error is answered.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Problem<'a> {
-    /// A URI naming the kind of problem.
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    /// Machine-readable: `not_admitted`, `admission_used`, `sold_out`, `validation_failed`,
-    /// `rate_limited`, `unavailable`, …
-    code: &'a str,
-    /// The fields at fault, for `validation_failed`.
-    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    errors: &'a [FieldError],
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let problem = Problem {
-            kind: format!(
-                "https://waitroom.dev/problems/{}",
-                self.code.replace('_', "-")
-            ),
-            title: self.title,
-            status: self.status.as_u16(),
-            detail: &self.detail,
+        let mut response = ProblemAnswer {
+            status: self.status,
             code: self.code,
+            title: self.title,
+            detail: &self.detail,
             errors: &self.errors,
-        };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+            retry_after: self.retry_after,
+        }
+        .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 9110: a 401 names the scheme that would be accepted.
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        // Layers outside the handler (metrics) read the code without parsing the body.
-        response.extensions_mut().insert(ProblemCode(self.code));
         response
     }
 }
-
-/// The `code` of a problem response, kept in the response's extensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProblemCode(pub &'static str);
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,10 @@
 //!   invitation.
 //! * Checkout (reserve stock with an admission, then take the mock payment) is the route
 //!   [`http::routes::checkout`] over the store's `reserve` and `pay`.
-//! * [`ratelimit`] decides whether a client may make a request, and penalises abuse.
+//! * [`ratelimit`] decides whether a client may make a request, and penalises abuse: the
+//!   `waitroom-ratelimit` crate (`crates/ratelimit`), which also holds what the service shares with
+//!   it (the clock, the Redis connection, the Lua script loader, the alert webhook, the problem
+//!   document), re-exported where the service's modules name them.
 //! * [`http`] is the axum application: the router states each route's middleware chain in order.
 //! * [`admin`] is the operators' side apart from HTTP: an event as they write it, live
 //!   statistics of every event, the events file, the alerts' webhook.
@@ -38,6 +41,6 @@ pub mod http;
 pub mod identity;
 pub mod live;
 pub mod queue;
-pub mod ratelimit;
+pub use waitroom_ratelimit as ratelimit;
 pub mod store;
 pub mod telemetry;

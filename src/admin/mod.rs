@@ -7,9 +7,10 @@
 //! * [`live_stats`]: one store poll a second per instance feeding the gauges, the admin API's
 //!   rates and the dashboard's stream.
 //! * [`events_file`]: events kept in a file, applied at start and on every save.
-//! * [`webhook`]: alerts posted to the operator's webhook, signed and retried.
+//! * [`webhook`]: alerts posted to the operator's webhook, signed and retried (the rate
+//!   limiter's, whose alerts the service raises too).
 
 pub mod event_bodies;
 pub mod events_file;
 pub mod live_stats;
-pub mod webhook;
+pub use crate::ratelimit::webhook;

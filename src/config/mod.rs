@@ -8,7 +8,7 @@
 mod demo;
 mod secrets;
 mod sources;
-pub mod watch;
+pub use crate::ratelimit::file_watch as watch;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -13,8 +13,8 @@ mod ids;
 mod presence;
 mod purchase;
 mod ticket;
-mod tier;
 
+pub use crate::ratelimit::tier::Tier;
 pub use branding::{LocalText, PageBranding, PageColors, PageLink, ShopperColors, ShopperPage};
 pub use claim::{Claim, ClaimOutcome, claim_step};
 pub use color::{Rgb, contrast_ratio, readable_ink};
@@ -32,4 +32,3 @@ pub use ticket::{
     Admitted, DrainOutcome, DrawOutcome, EventStats, JoinOutcome, Order, OrderItem, OrderStatus,
     PayOutcome, ReserveOutcome, ReserveRequest, Ticket, TicketStatus,
 };
-pub use tier::Tier;

@@ -15,7 +15,6 @@
 
 mod activity;
 mod audit;
-mod connection;
 mod draw;
 mod entrants;
 mod group_commit;
@@ -29,8 +28,6 @@ use async_trait::async_trait;
 use redis::{AsyncCommands, Script, ScriptInvocation, Value};
 
 pub use self::activity::ACTIVITY_KEY;
-pub use self::connection::Connection;
-use self::connection::store_error;
 use self::group_commit::{GroupCommit, Grouped};
 use super::scripts::Scripts;
 use super::{CheckoutDurability, QueueStore, StoreError};
@@ -42,6 +39,8 @@ use crate::domain::{
     WindowPage,
 };
 use crate::queue::backoff::FollowedOutflow;
+pub use crate::ratelimit::redis_connection::Connection;
+use crate::ratelimit::redis_connection::store_error;
 
 /// The set of every event id.
 pub const EVENTS_KEY: &str = "wr:events";

@@ -9,13 +9,13 @@
 
 use redis::Script;
 
-/// The files of `lua/` named (without `.lua`), joined in order into one script's source.
+/// The files of `lua/` named (without `.lua`), joined in order into one script's source by the
+/// loader the rate limiter's scripts use too.
 macro_rules! lua {
     ($($part:literal),+ $(,)?) => {
-        concat!($(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua/", $part, ".lua")), "\n"),+)
+        waitroom_ratelimit::lua_in!(concat!(env!("CARGO_MANIFEST_DIR"), "/lua"); $($part),+)
     };
 }
-pub(crate) use lua;
 
 /// An event script: the whole library, in the order its functions need each other, then the
 /// files named.

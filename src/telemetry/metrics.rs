@@ -15,6 +15,10 @@ use std::time::Duration;
 use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+pub use crate::ratelimit::metric_names::{
+    RATELIMIT_BANS, RATELIMIT_DECISIONS, RATELIMIT_PENALTIES, RATELIMIT_STORE_ERRORS,
+};
+
 /// Requests answered, by `route` template, `method` and `status`.
 pub const HTTP_REQUESTS: &str = "waitroom_http_requests_total";
 /// Request latency, by `route`, `method` and `status`.
@@ -60,15 +64,6 @@ pub const WS_MESSAGES_SENT: &str = "waitroom_ws_messages_sent_total";
 pub const WS_MESSAGES_RECEIVED: &str = "waitroom_ws_messages_received_total";
 /// Admissions handed over on a socket.
 pub const WS_ADMISSIONS_PUSHED: &str = "waitroom_ws_admissions_pushed_total";
-/// Rate-limit verdicts, by `rule` and `outcome` (`allowed`, `limited`, `banned`, `denied`,
-/// `unavailable`).
-pub const RATELIMIT_DECISIONS: &str = "waitroom_ratelimit_decisions_total";
-/// Penalty stages entered, by `stage` (`delay`, `reduced`, `ban`).
-pub const RATELIMIT_PENALTIES: &str = "waitroom_ratelimit_penalties_total";
-/// Bans started (by penalties or operators).
-pub const RATELIMIT_BANS: &str = "waitroom_ratelimit_bans_total";
-/// Rate-limit store failures, by `fail_mode`.
-pub const RATELIMIT_STORE_ERRORS: &str = "waitroom_ratelimit_store_errors_total";
 /// Queue store call latency, by `operation`.
 pub const STORE_DURATION: &str = "waitroom_store_operation_duration_seconds";
 /// Queue store failures, by `operation` and `kind` (`unavailable`, `corrupt`).
@@ -334,11 +329,6 @@ fn start_series() {
     for mode in ["open", "closed", "local"] {
         metrics::counter!(RATELIMIT_STORE_ERRORS, "fail_mode" => mode).increment(0);
     }
-}
-
-/// Counts one client entering the penalty `stage` (`delay`, `reduced` or `ban`).
-pub fn penalty(stage: &'static str) {
-    metrics::counter!(RATELIMIT_PENALTIES, "stage" => stage).increment(1);
 }
 
 /// Counts one change made through the admin API.

@@ -4,11 +4,12 @@
 //! * [`metrics`]: every `waitroom_*` metric, named and described in one place, and the
 //!   Prometheus recorder that `/metrics` renders.
 //! * [`timed_store`]: a [`QueueStore`](crate::store::QueueStore) wrapper timing every call.
-//! * [`redact`]: URLs as logs may show them, without the secrets they carry.
+//! * [`redact`]: URLs as logs may show them, without the secrets they carry (the rate limiter's,
+//!   whose Redis connection and webhook log URLs too).
 
 pub mod logs;
 pub mod metrics;
-pub mod redact;
+pub use crate::ratelimit::redact;
 pub mod timed_store;
 
 pub use logs::init_tracing;

@@ -20,8 +20,8 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use tokio::time::Instant;
 
-use super::connection::{Connection, store_error};
 use crate::domain::EventId;
+use crate::ratelimit::redis_connection::{Connection, store_error};
 use crate::store::StoreError;
 
 /// The hash of every event's activity number, in a slot of its own.

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::RedisStore;
-use super::connection::store_error;
+use crate::ratelimit::redis_connection::store_error;
 use crate::store::StoreError;
 use crate::store::audit::{AUDIT_CAPACITY, AuditEntry, AuditLog};
 

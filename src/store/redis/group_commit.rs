@@ -17,8 +17,8 @@ use futures_util::future::join_all;
 use redis::{Script, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::connection::{Connection, store_error};
 use super::replies;
+use crate::ratelimit::redis_connection::{Connection, store_error};
 use crate::store::StoreError;
 use crate::store::scripts::Scripts;
 

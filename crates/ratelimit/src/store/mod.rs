@@ -30,7 +30,7 @@ use super::outcome::Decision;
 use super::refusals::Tally;
 use super::scope::{BanScope, Liability};
 use crate::clock::UnixMillis;
-use crate::store::StoreError;
+use crate::store_error::StoreError;
 
 /// Which state one decision reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

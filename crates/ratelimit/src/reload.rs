@@ -12,8 +12,8 @@ use tokio::sync::watch;
 
 use super::limiter::RateLimiter;
 use super::rules::RuleSetConfig;
-use crate::config::watch::{FileWatcher, watch_file};
-use crate::error::FieldError;
+use crate::file_watch::{FileWatcher, watch_file};
+use crate::problem::FieldError;
 
 /// Reads a rules file (TOML). Unreadable or malformed files are one field error on `file`.
 pub fn read_rules_file(path: &Path) -> Result<RuleSetConfig, Vec<FieldError>> {

@@ -19,7 +19,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::clock::{Clock, SystemClock};
-use crate::telemetry::redact::url_origin;
+use crate::redact::url_origin;
 
 /// The header with the send time in unix seconds.
 pub const TIMESTAMP_HEADER: &str = "Waitroom-Timestamp";

@@ -362,4 +362,4 @@ impl RuleSetConfig {
 }
 
 /// The text of the shipped rules file.
-pub const SHIPPED_RULES: &str = include_str!("../../config/ratelimit.toml");
+pub const SHIPPED_RULES: &str = include_str!("../../../config/ratelimit.toml");

@@ -22,8 +22,8 @@ use super::limiter::RateLimiter;
 use super::rules::RuleSetConfig;
 use super::store::StoredRules;
 use crate::clock::to_rfc3339;
-use crate::error::FieldError;
-use crate::store::StoreError;
+use crate::problem::FieldError;
+use crate::store_error::StoreError;
 
 /// How often an instance looks for a change of the stored rules.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(500);

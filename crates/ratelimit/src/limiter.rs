@@ -33,7 +33,8 @@ use super::store::{
     BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
 };
 use crate::clock::Clock;
-use crate::store::StoreError;
+use crate::metric_names::RATELIMIT_STORE_ERRORS;
+use crate::store_error::StoreError;
 
 /// What the limiter needs to know about a request.
 #[derive(Debug, Clone, Copy)]
@@ -440,8 +441,7 @@ impl RateLimiter {
             FailMode::Local => "local",
         };
         tracing::warn!(%error, rule = %rule.name, fail_mode = mode, "rate-limit store unavailable");
-        metrics::counter!("waitroom_ratelimit_store_errors_total", "fail_mode" => mode)
-            .increment(1);
+        metrics::counter!(RATELIMIT_STORE_ERRORS, "fail_mode" => mode).increment(1);
         match rule.fail_mode {
             FailMode::Open => Some(Verdict::Unlimited),
             FailMode::Closed => Some(Verdict::Unavailable),

@@ -21,12 +21,11 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
-use axum::response::IntoResponse;
 use tower::{Layer, Service};
 
 use super::limiter::{Policy, RateLimiter, RequestInfo, Verdict};
 use super::outcome::Quota;
-use crate::error::ApiError;
+use crate::problem::ProblemAnswer;
 
 /// `RateLimit-Limit`.
 pub static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
@@ -148,45 +147,69 @@ where
                     policy,
                 } => {
                     let seconds = whole_seconds(retry_after);
-                    let mut response = ApiError::new(
+                    let detail = format!(
+                        "the `{}` limit is used up; retry in {seconds} s",
+                        policy.name
+                    );
+                    let mut response = refusal(
                         StatusCode::TOO_MANY_REQUESTS,
                         "rate_limited",
                         "Too many requests",
-                    )
-                    .detail(format!(
-                        "the `{}` limit is used up; retry in {seconds} s",
-                        policy.name
-                    ))
-                    .retry_after(seconds)
-                    .into_response();
+                        &detail,
+                        Some(seconds),
+                    );
                     quota_headers(response.headers_mut(), quota, &policy, legacy);
                     Ok(response)
                 }
                 Verdict::Banned { retry_after } => {
                     let seconds = whole_seconds(retry_after);
-                    Ok(
-                        ApiError::new(StatusCode::FORBIDDEN, "banned", "Client banned")
-                            .detail(format!(
-                                "this client is banned for abusing rate limits; retry in {seconds} s"
-                            ))
-                            .retry_after(seconds)
-                            .into_response(),
-                    )
+                    let detail = format!(
+                        "this client is banned for abusing rate limits; retry in {seconds} s"
+                    );
+                    Ok(refusal(
+                        StatusCode::FORBIDDEN,
+                        "banned",
+                        "Client banned",
+                        &detail,
+                        Some(seconds),
+                    ))
                 }
-                Verdict::Denied => {
-                    Ok(ApiError::forbidden("this client is not allowed here").into_response())
-                }
-                Verdict::Unavailable => Ok(ApiError::new(
+                Verdict::Denied => Ok(refusal(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "Forbidden",
+                    "this client is not allowed here",
+                    None,
+                )),
+                Verdict::Unavailable => Ok(refusal(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "The service is briefly unavailable",
-                )
-                .detail("the rate-limit store cannot be reached; try again shortly")
-                .retry_after(2)
-                .into_response()),
+                    "the rate-limit store cannot be reached; try again shortly",
+                    Some(2),
+                )),
             }
         })
     }
+}
+
+/// A refusal as problem JSON, the same document the service answers its own errors with.
+fn refusal(
+    status: StatusCode,
+    code: &'static str,
+    title: &str,
+    detail: &str,
+    retry_after: Option<u64>,
+) -> Response<Body> {
+    ProblemAnswer {
+        status,
+        code,
+        title,
+        detail,
+        errors: &[],
+        retry_after,
+    }
+    .into_response()
 }
 
 /// Whole seconds, rounded up, at least 1: a retry after them passes.

@@ -16,13 +16,13 @@ use async_trait::async_trait;
 
 use super::stored_rules::{AlertClaims, RulesCell, StoredRules};
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, VIOLATIONS_REASON};
+use crate::client_key::ClientKey;
 use crate::clock::{Clock, UnixMillis};
-use crate::ratelimit::client_key::ClientKey;
-use crate::ratelimit::decision::{BucketState, DecisionInput, decide};
-use crate::ratelimit::outcome::Decision;
-use crate::ratelimit::penalty::PenaltyState;
-use crate::ratelimit::scope::{BanScope, Liability};
-use crate::store::StoreError;
+use crate::decision::{BucketState, DecisionInput, decide};
+use crate::outcome::Decision;
+use crate::penalty::PenaltyState;
+use crate::scope::{BanScope, Liability};
+use crate::store_error::StoreError;
 
 const SHARDS: usize = 64;
 /// The room for a client key inside its map entry: most keys (`ip:203.0.113.7`, `user:42`) fit,

@@ -17,8 +17,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::admin::webhook::Webhook;
 use crate::clock::{UnixMillis, to_rfc3339};
+use crate::metric_names::RATELIMIT_BANS;
+use crate::webhook::Webhook;
 
 /// One ban, as alerted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -173,7 +174,7 @@ impl Alerter {
         tracing::warn!(alert = kind, details = ?alert, "alert");
         metrics::counter!("waitroom_alerts_total", "kind" => kind).increment(1);
         if let Alert::ClientBanned(_) = alert {
-            metrics::counter!("waitroom_ratelimit_bans_total").increment(1);
+            metrics::counter!(RATELIMIT_BANS).increment(1);
         }
         let Some(url) = webhook_url else {
             return;

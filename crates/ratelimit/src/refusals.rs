@@ -25,6 +25,7 @@ use super::compile::CompiledRule;
 use super::limiter::{RateLimiter, Verdict};
 use super::outcome::Decision;
 use super::penalty::PenaltyPolicy;
+use crate::metric_names::{RATELIMIT_DECISIONS, RATELIMIT_PENALTIES};
 
 /// `waitroom_ratelimit_decisions_total` of one rule, one counter per outcome, registered once so
 /// that counting a decision costs an atomic add.
@@ -42,7 +43,7 @@ impl OutcomeCounters {
     pub fn new(rule: &str) -> Self {
         let counter = |outcome: &'static str| {
             metrics::counter!(
-                "waitroom_ratelimit_decisions_total",
+                RATELIMIT_DECISIONS,
                 "rule" => rule.to_owned(),
                 "outcome" => outcome
             )
@@ -82,6 +83,11 @@ pub(super) fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
     counters.count(&verdict);
     verdict
 }
+/// Counts one client entering the penalty `stage` (`delay`, `reduced` or `ban`).
+fn count_penalty(stage: &'static str) {
+    metrics::counter!(RATELIMIT_PENALTIES, "stage" => stage).increment(1);
+}
+
 /// Counts the penalty stage a decision entered, and remembers limited clients for the dashboard.
 pub(super) fn record_penalty(
     decision: &Decision,
@@ -90,21 +96,20 @@ pub(super) fn record_penalty(
     policy: &PenaltyPolicy,
     limited: &LimitedClients,
 ) {
-    use crate::telemetry::metrics;
     match decision {
         Decision::Allowed { .. } => {}
         Decision::Limited {
             ban, violations, ..
         } => {
             if ban.is_some() {
-                metrics::penalty("ban");
+                count_penalty("ban");
             } else {
                 // One violation at a time: the stage whose threshold this one reached is entered.
                 if policy.delay_after > 0 && *violations == policy.delay_after {
-                    metrics::penalty("delay");
+                    count_penalty("delay");
                 }
                 if policy.reduce_after > 0 && *violations == policy.reduce_after {
-                    metrics::penalty("reduced");
+                    count_penalty("reduced");
                 }
             }
             limited.record(client, rule);

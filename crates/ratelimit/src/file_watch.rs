@@ -1,4 +1,5 @@
-//! Watching one file for saves: a notification per settled burst of changes.
+//! Watching one file for saves: a notification per settled burst of changes (the rules file, and
+//! the service's events file).
 //!
 //! The directory is watched, not the file: editors often save by writing a new file and renaming
 //! it over the old one, which a watch on the old file would miss.

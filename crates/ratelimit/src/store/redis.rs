@@ -15,15 +15,15 @@ use redis::aio::ConnectionLike;
 use redis::{Script, ScriptInvocation};
 
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, StoredRules, VIOLATIONS_REASON};
+use crate::client_key::ClientKey;
 use crate::clock::{Clock, UnixMillis};
-use crate::ratelimit::client_key::ClientKey;
-use crate::ratelimit::decision::{DecisionInput, Limit};
-use crate::ratelimit::outcome::{BanStarted, Decision, Quota};
-use crate::ratelimit::refusals::{STALE_AFTER_MS, Tally};
-use crate::ratelimit::scope::{BanScope, Liability};
-use crate::store::StoreError;
-use crate::store::redis::Connection;
-use crate::store::scripts::lua;
+use crate::decision::{DecisionInput, Limit};
+use crate::outcome::{BanStarted, Decision, Quota};
+use crate::redis_connection::Connection;
+use crate::refusals::{STALE_AFTER_MS, Tally};
+use crate::scope::{BanScope, Liability};
+use crate::script_source::lua;
+use crate::store_error::StoreError;
 
 /// The instances' refusal tallies: a hash of instance id → tally (JSON), for the dashboard.
 const TALLY_KEY: &str = "wr:rl:tallies";

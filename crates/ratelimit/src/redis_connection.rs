@@ -1,4 +1,5 @@
-//! The connection to one Redis or to a Redis Cluster, and what its errors mean to the store.
+//! The connection to one Redis or to a Redis Cluster, and what its errors mean to the store: one
+//! setup for the limiter's store and the queue's.
 
 use std::time::Duration;
 
@@ -7,8 +8,8 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, ServerErrorKind, Value};
 
-use crate::store::StoreError;
-use crate::telemetry::redact::redact_url;
+use crate::redact::redact_url;
+use crate::store_error::StoreError;
 
 /// How long connecting, and waiting for any one reply, may take: a dead Redis is reported as
 /// unavailable within a couple of seconds instead of hanging the request.
@@ -109,7 +110,7 @@ fn unavailable(error: RedisError) -> StoreError {
 /// What a Redis error means for the caller: the server cannot serve now (network, timeout,
 /// loading, failover, busy, out of memory), or it answered something this version does not
 /// understand (a script error, a wrong type).
-pub(crate) fn store_error(error: RedisError) -> StoreError {
+pub fn store_error(error: RedisError) -> StoreError {
     let passing = match error.kind() {
         ErrorKind::Server(kind) => matches!(
             kind,

@@ -21,8 +21,8 @@ use super::rules::{
 use super::sale::Relaxation;
 use super::sections::{adaptive_settings, penalty_policy, relaxation};
 use super::sliding_window::WindowLimit;
-use crate::domain::Tier;
-use crate::error::FieldError;
+use crate::problem::FieldError;
+use crate::tier::Tier;
 
 pub use super::refusals::OutcomeCounters;
 

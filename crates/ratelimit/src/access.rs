@@ -11,7 +11,7 @@ use ipnet::IpNet;
 
 use super::identity::parse_net;
 use super::rules::AccessConfig;
-use crate::error::FieldError;
+use crate::problem::FieldError;
 
 /// What the lists say about a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

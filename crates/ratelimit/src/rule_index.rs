@@ -59,10 +59,10 @@ impl RuleIndex {
 mod tests {
     use axum::http::Method;
 
-    use crate::ratelimit::compile;
-    use crate::ratelimit::pattern::MethodBit;
-    use crate::ratelimit::rules::RuleSetConfig;
-    use crate::ratelimit::split_path::SplitPath;
+    use crate::compile;
+    use crate::pattern::MethodBit;
+    use crate::rules::RuleSetConfig;
+    use crate::split_path::SplitPath;
 
     #[test]
     fn the_index_finds_the_rule_a_walk_of_every_rule_finds() {

@@ -21,7 +21,7 @@ use super::client_key::ClientKey;
 use super::compile::KeyIdentity;
 use super::rules::IdentityConfig;
 use crate::clock::UnixMillis;
-use crate::domain::Tier;
+use crate::tier::Tier;
 
 /// A user whose token verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
