@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::presence::{Presence, PresenceGuard};
 use super::ticker::{EventFeed, Ticker, run_ticker};
 use super::{OutflowSettings, OutflowSnapshot};
-use crate::domain::{EventId, Identity, InstanceId, OperatorStatus};
+use crate::domain::{EventId, EventStatus, Identity, InstanceId, OperatorStatus};
 use crate::store::{QueueStore, StoreError};
 
 /// Every event's ticker on this instance. Every instance runs one registry; the store makes that
@@ -88,10 +88,18 @@ impl OutflowRegistry {
         self.start(event);
     }
 
-    /// Tells the event's ticker here that its settings changed: it refreshes and drains now. Other
-    /// instances see the change at their next refresh.
-    pub fn changed(&self, event: &EventId) {
+    /// Tells the event's ticker here that its settings changed, making its status `status` when
+    /// known: the snapshot tells sockets that status at once, and the ticker refreshes and drains
+    /// now. Other instances see the change at their next refresh.
+    pub fn changed(&self, event: &EventId, status: Option<EventStatus>) {
         if let Some(feed) = self.running(event) {
+            if status.is_some() {
+                feed.snapshots.send_if_modified(|snapshot| {
+                    let before = snapshot.status;
+                    snapshot.status = status;
+                    before != status
+                });
+            }
             // A permit is kept when the ticker is mid-tick, so the change is never missed.
             feed.wake.notify_one();
         }

@@ -221,10 +221,18 @@ pub async fn change(
         let updated = state.store.change_event(&event, &change).await;
         state.event_settings.forget(&event);
         state.public_snapshots.forget(&event);
-        if updated?.is_none() {
+        let Some(updated) = updated? else {
             return Err(ApiError::not_found(format!("no event {event}")));
-        }
-        state.outflow.changed(&event);
+        };
+        // The sockets here are told the status the change makes before this answers (the
+        // ticker's drain that follows confirms it), so a page opened right after a pause is
+        // never told the status before.
+        let status = state
+            .store
+            .stats(&event)
+            .await?
+            .map(|stats| event_status(&updated, stats.units_left(), state.now()));
+        state.outflow.changed(&event, status);
         if current.checkout_target.is_some() && changed.checkout_target.is_none() {
             // Back to the set rate now rather than at the follower's next look at events
             // without a target (it looks at them rarely: they cost nothing while idle).
