@@ -21,9 +21,7 @@ use std::time::Instant;
 use cap::Cap;
 use uuid::Uuid;
 use waitroom::clock::{Clock, SystemClock};
-use waitroom::domain::{
-    EventConfig, EventId, Identity, JoinOutcome, Mode, OperatorStatus, Sku, TicketId,
-};
+use waitroom::domain::{EventConfig, EventId, Identity, JoinOutcome, Sku, TicketId};
 use waitroom::store::QueueStore;
 use waitroom::store::memory::MemoryStore;
 
@@ -43,7 +41,10 @@ fn resident_bytes() -> u64 {
         .map_or(0, |kb| kb * 1_024)
 }
 
+/// The demo sale with what the bench needs: one SKU, no cap, an outflow of one a second, and
+/// shoppers who stay an hour without a page.
 fn event(id: &str, starts_at: i64, now: i64) -> EventConfig {
+    let demo = waitroom::config::demo_event(now - 60_000).unwrap();
     EventConfig {
         id: EventId::parse(id).unwrap(),
         name: id.into(),
@@ -54,21 +55,9 @@ fn event(id: &str, starts_at: i64, now: i64) -> EventConfig {
         max_active: None,
         cap_follows_stock: false,
         admission_ttl_seconds: 600,
-        reservation_ttl_seconds: 600,
-        allow_anonymous: true,
         inventory: BTreeMap::from([(Sku::parse("TSHIRT").unwrap(), 1_000)]),
-        mode: Mode::Queue,
         abandon_after_seconds: 3_600,
-        max_units_per_order: Default::default(),
-        max_units_per_shopper: Default::default(),
-        operator_status: OperatorStatus::Auto,
-        seed_hash: String::new(),
-        seed: "5eed".into(),
-        created_at: now - 60_000,
-        defences: Default::default(),
-        page: None,
-        checkout_target: None,
-        arrival_windows: Default::default(),
+        ..demo
     }
 }
 
