@@ -11,7 +11,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ratelimit_harness::{check, get, rules};
+use ratelimit_harness::{ADAPTIVE, check, get, rules};
 use support::alert_receiver::AlertReceiver;
 use support::redis_server::RedisServer;
 use waitroom::admin::webhook::{RetryPolicy, Webhook};
@@ -22,25 +22,6 @@ use waitroom::ratelimit::scope::BanScope;
 use waitroom::ratelimit::store::RedisRateLimitStore;
 
 const SECRET: &str = "alert-secret";
-
-/// A flood of 200 a second over a baseline of 2 tightens `api` (as in the conformance suite).
-const ADAPTIVE: &str = r#"
-[adaptive]
-enabled = true
-multiple = 2.0
-tighten_factor = 0.5
-baseline_half_life = "1m"
-sample = "1s"
-min_rate = 1.0
-[penalties]
-ban_after = 0
-delay_after = 0
-reduce_after = 0
-[[rules]]
-name = "api"
-limit = 100
-period = "1m"
-"#;
 
 /// An instance's limiter on `redis`, alerting `receiver` with quick retries.
 async fn instance(

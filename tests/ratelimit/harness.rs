@@ -250,3 +250,23 @@ impl Req {
         headers
     }
 }
+
+/// Adaptation on with no penalties: a flood of 200 a second over a baseline of 2 tightens `api`
+/// (the conformance suite and the alerts test).
+pub const ADAPTIVE: &str = r#"
+[adaptive]
+enabled = true
+multiple = 2.0
+tighten_factor = 0.5
+baseline_half_life = "1m"
+sample = "1s"
+min_rate = 1.0
+[penalties]
+ban_after = 0
+delay_after = 0
+reduce_after = 0
+[[rules]]
+name = "api"
+limit = 100
+period = "1m"
+"#;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 use waitroom::ratelimit::scope::BanScope;
 
-use crate::harness::{Harness, QUIET, STRICT_PENALTIES, get, passed, request};
+use crate::harness::{ADAPTIVE, Harness, QUIET, STRICT_PENALTIES, get, passed, request};
 use crate::support::stores::Backend;
 use axum::http::Method;
 use waitroom::clock::Clock;
@@ -293,24 +293,6 @@ async fn a_sale_relaxes_a_rule_while_its_event_is_open_or_its_hours_last(backend
     h.clock.advance(Duration::from_secs(3600));
     assert_eq!(h.allowed_of(30, &get("/v1/search", "192.0.2.5")).await, 10);
 }
-
-const ADAPTIVE: &str = r#"
-[adaptive]
-enabled = true
-multiple = 2.0
-tighten_factor = 0.5
-baseline_half_life = "1m"
-sample = "1s"
-min_rate = 1.0
-[penalties]
-ban_after = 0
-delay_after = 0
-reduce_after = 0
-[[rules]]
-name = "api"
-limit = 100
-period = "1m"
-"#;
 
 async fn a_flood_far_above_the_baseline_tightens_the_rule_until_it_passes(backend: Backend) {
     let h = Harness::start(backend, ADAPTIVE).await;
