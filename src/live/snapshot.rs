@@ -22,6 +22,9 @@ pub struct OutflowSnapshot {
     pub admitted: Vec<Admitted>,
     /// The highest score handed out so far, refreshed about once a second.
     pub last_score: Option<u64>,
+    /// The highest score handed out when the latest drain counted `queue_length`: a ticket
+    /// above it joined since, so it is not in that count.
+    pub counted_top: u64,
     /// Whether the pre-queue has been drawn (from the event's counters, or implied by the status).
     pub drawn: bool,
     /// Admitted shoppers who have not finished.
@@ -49,6 +52,7 @@ impl OutflowSnapshot {
         self.tick += 1;
         self.serving = outcome.serving;
         self.queue_length = outcome.queue_length;
+        self.counted_top = outcome.last_score;
         self.status = outcome.status;
         self.admitted = outcome.admitted;
         self.active = outcome.active;
@@ -76,6 +80,16 @@ impl OutflowSnapshot {
         let top = self.last_score.unwrap_or(0).max(score);
         if self.queue_length == 0 || ahead <= self.queue_length {
             return ahead;
+        }
+        let dense = self
+            .config
+            .as_ref()
+            .is_some_and(|config| !config.arrival_windows.is_on());
+        if dense && score > self.counted_top {
+            // Joined since the drain counted the line: everyone in that count waits ahead, and
+            // so does everyone who took a score in between (one score per join without windows;
+            // some of them may have left since, hence never more than the scores ahead).
+            return (self.queue_length + (score - self.counted_top)).min(ahead);
         }
         let spread = (u128::from(ahead) * u128::from(self.queue_length))
             .div_ceil(u128::from(top - self.serving));
@@ -217,6 +231,37 @@ mod tests {
             ..view
         };
         assert_eq!(unread.position_of(slot), 3);
+    }
+
+    #[test]
+    fn a_shopper_who_joined_after_the_drain_is_behind_everyone_it_counted() {
+        // A paused sale: five waiting (scores 1..=5) at the drain, a sixth joins after it.
+        let config = crate::config::demo_event(0).unwrap_or_else(|| unreachable!());
+        let mut view = OutflowSnapshot {
+            config: Some(std::sync::Arc::new(config)),
+            ..OutflowSnapshot::default()
+        };
+        view.apply_drain(DrainOutcome {
+            status: Some(EventStatus::Paused),
+            queue_length: 5,
+            last_score: 5,
+            ..DrainOutcome::default()
+        });
+        assert_eq!(
+            view.position_of(6),
+            6,
+            "not spread over the five it was not among"
+        );
+        assert_eq!(view.position_of(8), 8);
+        assert_eq!(view.position_of(3), 3);
+        // Three of the five left before the drain: the later join is behind the two left.
+        view.apply_drain(DrainOutcome {
+            status: Some(EventStatus::Paused),
+            queue_length: 2,
+            last_score: 5,
+            ..DrainOutcome::default()
+        });
+        assert_eq!(view.position_of(6), 3);
     }
 
     fn snapshot(serving: u64, configured: f64, measured: Option<f64>) -> OutflowSnapshot {
