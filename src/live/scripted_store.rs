@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use crate::clock::UnixMillis;
 use crate::domain::{
     Admitted, Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest,
-    EventChange, EventConfig, EventId, EventStats, EventStatus, Identity, JoinOutcome, Mode,
+    EventChange, EventConfig, EventId, EventStats, EventStatus, Identity, JoinOutcome,
     OperatorStatus, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
     Ticket, TicketId,
 };
@@ -68,31 +68,21 @@ impl ScriptedStore {
 
 /// An event open since the epoch, 10 shoppers a second, a minute's grace.
 pub fn event_config(id: &str, operator_status: OperatorStatus) -> EventConfig {
+    let demo = crate::config::demo_event(0).unwrap_or_else(|| unreachable!("the demo event"));
     EventConfig {
         id: EventId::parse(id).unwrap_or_else(|_| panic!("bad test event id {id}")),
         name: id.to_owned(),
         starts_at: 0,
-        prequeue_opens_at: None,
         outflow_milli_per_second: 10_000,
         outflow_burst: 5,
         max_active: None,
         cap_follows_stock: false,
-        admission_ttl_seconds: 300,
-        reservation_ttl_seconds: 600,
         allow_anonymous: false,
         inventory: BTreeMap::new(),
-        mode: Mode::Queue,
         abandon_after_seconds: 20,
-        max_units_per_order: Default::default(),
-        max_units_per_shopper: Default::default(),
         operator_status,
-        seed_hash: String::new(),
-        seed: String::new(),
         created_at: 0,
-        defences: Default::default(),
-        page: None,
-        checkout_target: None,
-        arrival_windows: Default::default(),
+        ..demo
     }
 }
 
