@@ -93,15 +93,7 @@ impl OutflowRegistry {
     /// now. Other instances see the change at their next refresh.
     pub fn changed(&self, event: &EventId, status: Option<EventStatus>) {
         if let Some(feed) = self.running(event) {
-            if status.is_some() {
-                feed.snapshots.send_if_modified(|snapshot| {
-                    let before = snapshot.status;
-                    snapshot.status = status;
-                    before != status
-                });
-            }
-            // A permit is kept when the ticker is mid-tick, so the change is never missed.
-            feed.wake.notify_one();
+            feed.operator_changed(status);
         }
     }
 

@@ -37,6 +37,8 @@ pub struct Script {
     /// What ticket reads answer, per identity.
     pub tickets: HashMap<Identity, Ticket>,
     pub ticket_reads: u64,
+    /// How long a drain takes to answer after it has read the event (a busy store).
+    pub drain_time: std::time::Duration,
 }
 
 /// A [`QueueStore`] that plays a [`Script`].
@@ -63,6 +65,34 @@ impl ScriptedStore {
 
     pub fn edit<T>(&self, change: impl FnOnce(&mut Script) -> T) -> T {
         change(&mut self.script.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// One drain of the script: what the store answers, read at once.
+    fn drain_now(s: &mut Script, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
+        s.drains += 1;
+        if s.failing_drains > 0 {
+            s.failing_drains -= 1;
+            return Err(StoreError::Unavailable("scripted failure".into()));
+        }
+        let Some(config) = s.events.get(event) else {
+            return Ok(None);
+        };
+        let status = if config.operator_status == OperatorStatus::Closed {
+            Some(EventStatus::Closed)
+        } else {
+            s.status
+        };
+        s.serving += s.admit_per_drain;
+        Ok(Some(DrainOutcome {
+            admitted: std::mem::take(&mut s.admitted_next),
+            abandoned: 0,
+            serving: s.serving,
+            queue_length: s.queue_length,
+            status,
+            active: 0,
+            admitted_total: s.serving,
+            last_score: s.serving + s.queue_length,
+        }))
     }
 }
 
@@ -195,32 +225,11 @@ impl QueueStore for ScriptedStore {
     }
 
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
-        self.edit(|s| {
-            s.drains += 1;
-            if s.failing_drains > 0 {
-                s.failing_drains -= 1;
-                return Err(StoreError::Unavailable("scripted failure".into()));
-            }
-            let Some(config) = s.events.get(event) else {
-                return Ok(None);
-            };
-            let status = if config.operator_status == OperatorStatus::Closed {
-                Some(EventStatus::Closed)
-            } else {
-                s.status
-            };
-            s.serving += s.admit_per_drain;
-            Ok(Some(DrainOutcome {
-                admitted: std::mem::take(&mut s.admitted_next),
-                abandoned: 0,
-                serving: s.serving,
-                queue_length: s.queue_length,
-                status,
-                active: 0,
-                admitted_total: s.serving,
-                last_score: s.serving + s.queue_length,
-            }))
-        })
+        let (drained, drain_time) = self.edit(|s| (Self::drain_now(s, event), s.drain_time));
+        if !drain_time.is_zero() {
+            tokio::time::sleep(drain_time).await;
+        }
+        drained
     }
 
     async fn reserve(

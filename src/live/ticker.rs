@@ -6,7 +6,7 @@
 //! admit exactly what one would. A failing store is logged and retried on the next tick.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -38,6 +38,10 @@ pub struct EventFeed {
     pub resting: AtomicBool,
     /// Something happened since the ticker last chose to rest.
     pub stirred: AtomicBool,
+    /// How many statuses operators' changes have published here (see
+    /// [`Self::operator_changed`]); a drain that started before the latest one may carry the
+    /// status from before it.
+    pub operator_statuses: AtomicU64,
 }
 
 impl EventFeed {
@@ -51,7 +55,24 @@ impl EventFeed {
             wake: Notify::new(),
             resting: AtomicBool::new(false),
             stirred: AtomicBool::new(false),
+            operator_statuses: AtomicU64::new(0),
         }
+    }
+
+    /// An operator changed the event here: the status it makes (when known) is published at
+    /// once, and the ticker re-reads the settings and drains without waiting for its tick. A
+    /// drain already in flight keeps this status instead of the one it read before the change.
+    pub fn operator_changed(&self, status: Option<EventStatus>) {
+        if status.is_some() {
+            self.operator_statuses.fetch_add(1, Ordering::SeqCst);
+            self.snapshots.send_if_modified(|snapshot| {
+                let before = snapshot.status;
+                snapshot.status = status;
+                before != status
+            });
+        }
+        // A permit is kept when the ticker is mid-tick, so the change is never missed.
+        self.wake.notify_one();
     }
 
     /// Wakes the ticker if it rests; a busy ticker looks soon enough on its own.
@@ -121,6 +142,7 @@ impl Ticker {
                 return TickOutcome::Finished;
             }
         }
+        let statuses_before = self.feed.operator_statuses.load(Ordering::SeqCst);
         let drained = self.store.drain(&self.feed.event).await;
         let outcome = match drained {
             Ok(Some(outcome)) => outcome,
@@ -136,7 +158,8 @@ impl Ticker {
             .increment(outcome.admitted.len() as u64);
         metrics::counter!("waitroom_outflow_abandoned_total").increment(outcome.abandoned);
         let closed = outcome.status == Some(EventStatus::Closed);
-        self.publish(now, outcome);
+        let stale_status = self.feed.operator_statuses.load(Ordering::SeqCst) != statuses_before;
+        self.publish(now, outcome, stale_status);
         if closed {
             return TickOutcome::Finished;
         }
@@ -210,14 +233,20 @@ impl Ticker {
     }
 
     /// Publishes a drain, waking sockets only when something they show has changed.
-    fn publish(&mut self, now: Instant, outcome: DrainOutcome) {
+    /// With `stale_status`, an operator changed the event while the drain ran: the status the
+    /// change published stands until the next drain (which the change's wake-up makes at once).
+    fn publish(&mut self, now: Instant, outcome: DrainOutcome, stale_status: bool) {
         self.rate.record(now, outcome.serving, outcome.queue_length);
         self.departures
             .drained(now.into_std(), outcome.queue_length);
         let measured = self.rate.per_second();
         self.feed.snapshots.send_if_modified(|snapshot| {
             let before = (snapshot.serving, snapshot.status, snapshot.drawn);
+            let status_told = snapshot.status;
             snapshot.apply_drain(outcome);
+            if stale_status {
+                snapshot.status = status_told;
+            }
             snapshot.serving_per_second = measured;
             let after = (snapshot.serving, snapshot.status, snapshot.drawn);
             snapshot.tick == 1 || before != after || !snapshot.admitted.is_empty()

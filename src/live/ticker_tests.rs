@@ -322,3 +322,49 @@ async fn a_join_no_bump_told_during_an_outage_longer_than_the_rest_is_drained_wh
         "drained within an idle tick of the store's return"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_drain_in_flight_when_an_operator_pauses_does_not_publish_the_status_from_before() {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    store.edit(|s| s.queue_length = 10);
+    let registry = registry_over(&store);
+    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    pass(Duration::from_millis(400)).await;
+    assert_eq!(
+        sub.snapshots.borrow_and_update().status,
+        Some(EventStatus::Open)
+    );
+
+    // The next drain reads the event, then takes 100 ms to answer; the pause lands meanwhile.
+    store.edit(|s| s.drain_time = Duration::from_millis(100));
+    let drains = store.edit(|s| s.drains);
+    while store.edit(|s| s.drains) == drains {
+        pass(Duration::from_millis(1)).await;
+    }
+    store.edit(|s| s.status = Some(EventStatus::Paused));
+    registry.changed(&event("sale"), Some(EventStatus::Paused));
+    assert_eq!(
+        sub.snapshots.borrow_and_update().status,
+        Some(EventStatus::Paused)
+    );
+
+    // Every snapshot published from here on says paused: the drain that read "open" included.
+    let seen_from = store.edit(|s| s.drains);
+    while store.edit(|s| s.drains) < seen_from + 3 {
+        tokio::select! {
+            changed = sub.snapshots.changed() => {
+                changed.unwrap();
+                assert_eq!(
+                    sub.snapshots.borrow_and_update().status,
+                    Some(EventStatus::Paused),
+                    "a snapshot after the pause"
+                );
+            }
+            () = pass(Duration::from_millis(10)) => {}
+        }
+    }
+    assert_eq!(
+        sub.snapshots.borrow_and_update().status,
+        Some(EventStatus::Paused)
+    );
+}
