@@ -8,6 +8,13 @@ use clap::{Parser, Subcommand};
 use waitroom::admission::SigningKeys;
 use waitroom::config::Settings;
 
+/// Requests allocate and free many small buffers (headers, JSON, tokens) across threads; with
+/// glibc's malloc that was a fifth of the server's CPU per join. jemalloc's thread caches make
+/// those cheaper (see `load/results/join-allocator-2026-12-06.md`).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A virtual waiting room and flash-sale admission gateway.
 #[derive(Debug, Parser)]
 #[command(version, about)]
