@@ -377,3 +377,104 @@ async fn redis_commands_per_second_do_not_grow_from_ten_to_five_hundred_real_soc
     // and growth per socket shows as well at 500.
     store_work_does_not_grow_with_real_sockets(store, Some(&redis), 500).await;
 }
+
+/// `PUBSUB NUMSUB` of the drain notices' channel: how many instances listen.
+fn notice_listeners(redis: &RedisServer) -> u64 {
+    let output = std::process::Command::new("redis-cli")
+        .args([
+            "-p",
+            &redis.port().to_string(),
+            "PUBSUB",
+            "NUMSUB",
+            "wr:drained",
+        ])
+        .output()
+        .expect("redis-cli runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .nth(1)
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Polls `read` every 20 ms for up to `within`; the last value read.
+async fn wait_for(within: Duration, mut read: impl FnMut() -> u64, wanted: u64) -> u64 {
+    let deadline = Instant::now() + within;
+    loop {
+        let value = read();
+        if value >= wanted || Instant::now() >= deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admission_by_one_instance_reaches_the_sockets_of_another_before_its_next_tick() {
+    let redis = RedisServer::start();
+    // Ticks far apart: anything another instance's sockets learn sooner came from the notice.
+    let settings = OutflowSettings {
+        tick: Duration::from_secs(60),
+        idle_tick: Duration::from_secs(60),
+        // Longer than the tick, or a busy ticker would count as resting and be stirred by the
+        // joins' activity numbers.
+        rest: Duration::from_secs(120),
+        ..OutflowSettings::default()
+    };
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let store: Arc<dyn QueueStore> =
+            Arc::new(RedisStore::connect(&redis.url(), None).await.unwrap());
+        let registry = OutflowRegistry::new(store.clone(), settings.clone());
+        tokio::spawn(registry.clone().run());
+        instances.push((store, registry));
+    }
+    let (store_a, registry_a) = &instances[0];
+    let (_, registry_b) = &instances[1];
+    let event = EventId::parse("peer-sale").unwrap();
+    let now = store_a.now().await.unwrap();
+    store_a
+        .create_event(&sale("peer-sale", now - 1_000, 1, 1, 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for(Duration::from_secs(5), || notice_listeners(&redis), 2).await,
+        2,
+        "both instances listen for drain notices"
+    );
+    // A page open on B keeps B's ticker on its (long) tick instead of resting.
+    let page_on_b = registry_b.subscribe(&event).await.unwrap().unwrap();
+    registry_a.ensure_running(&event);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(page_on_b.snapshots.borrow().serving, 0);
+
+    for n in 0..3 {
+        let shopper = Identity::user(&format!("peer-{n}")).unwrap();
+        store_a
+            .join(&event, &shopper, TicketId::random())
+            .await
+            .unwrap();
+    }
+    // An operator's touch makes A drain now: the bucket's one token admits the first shopper.
+    registry_a.changed(&event, None);
+    let on_a = wait_for(
+        Duration::from_secs(3),
+        || registry_a.snapshot(&event).map_or(0, |s| s.serving),
+        1,
+    )
+    .await;
+    assert_eq!(on_a, 1, "A's drain admitted the first shopper");
+    let on_b = wait_for(
+        Duration::from_secs(3),
+        || page_on_b.snapshots.borrow().serving,
+        1,
+    )
+    .await;
+    assert!(
+        on_b >= 1,
+        "a page on B heard A's admission within 3 s, its own tick being a minute away"
+    );
+    for (_, registry) in &instances {
+        registry.shutdown();
+    }
+}

@@ -24,7 +24,7 @@ pub use event::{
 };
 pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};
-pub use presence::{InstanceId, PresenceReport};
+pub use presence::{DrainNotice, InstanceId, PresenceReport};
 pub use purchase::{
     Holdings, PurchaseLimit, UnitLimit, broken_limit, left_in_stock, units_kept_per_admission,
 };

@@ -8,7 +8,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use super::{Identity, InvalidId};
+use super::{EventId, Identity, InvalidId};
 
 /// One running instance of the service, as the store knows it: 1 to 32 characters of
 /// `A-Za-z0-9_-`. Each process draws a new one when it starts.
@@ -50,6 +50,32 @@ impl fmt::Display for InstanceId {
     }
 }
 
+/// A drain that admitted shoppers, as the instance that made it tells the others: their sockets
+/// learn who was admitted at once instead of at their own next drain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrainNotice {
+    /// The instance that drained.
+    pub instance: InstanceId,
+    /// The event it drained.
+    pub event: EventId,
+}
+
+impl DrainNotice {
+    /// The notice as sent: the instance, a space, the event.
+    pub fn encode(&self) -> String {
+        format!("{} {}", self.instance.as_str(), self.event)
+    }
+
+    /// A notice as sent; `None` for anything else on the channel.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (instance, event) = text.split_once(' ')?;
+        Some(Self {
+            instance: InstanceId::parse(instance).ok()?,
+            event: EventId::parse(event).ok()?,
+        })
+    }
+}
+
 /// What one instance tells the store about one event's open pages since its last report.
 ///
 /// Every report is also the instance's heartbeat: a shopper held by an instance counts as seen
@@ -88,5 +114,17 @@ mod tests {
         assert!(InstanceId::parse("").is_err());
         assert!(InstanceId::parse("a:b").is_err());
         assert!(InstanceId::parse(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn a_drain_notice_reads_back_as_sent_and_nothing_else_does() {
+        let notice = DrainNotice {
+            instance: InstanceId::random(),
+            event: EventId::parse("demo-sale").unwrap(),
+        };
+        assert_eq!(DrainNotice::decode(&notice.encode()), Some(notice));
+        assert_eq!(DrainNotice::decode("abc"), None);
+        assert_eq!(DrainNotice::decode("a:b demo-sale"), None);
+        assert_eq!(DrainNotice::decode("abc Demo/Sale"), None);
     }
 }

@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use super::presence::{Presence, PresenceGuard};
 use super::ticker::{EventFeed, Ticker, run_ticker};
 use super::{OutflowSettings, OutflowSnapshot};
-use crate::domain::{EventId, EventStatus, Identity, InstanceId, OperatorStatus};
+use crate::domain::{DrainNotice, EventId, EventStatus, Identity, InstanceId, OperatorStatus};
 use crate::store::{QueueStore, StoreError};
 
 /// Every event's ticker on this instance. Every instance runs one registry; the store makes that
@@ -143,6 +143,9 @@ impl OutflowRegistry {
     /// tickers of events that moved, so a join through another instance wakes a resting ticker
     /// here within that time.
     pub async fn run(self: Arc<Self>) {
+        if let Some(notices) = self.store.drain_notices() {
+            tokio::spawn(Arc::clone(&self).follow_drains(notices));
+        }
         let mut stopping = self.stopping.subscribe();
         let mut next_discovery = tokio::time::Instant::now();
         let mut seen: Option<HashMap<EventId, u64>> = None;
@@ -171,6 +174,29 @@ impl OutflowRegistry {
             tokio::select! {
                 () = tokio::time::sleep_until(next) => {}
                 _ = stopping.wait_for(|stopping| *stopping) => return,
+            }
+        }
+    }
+
+    /// Wakes the ticker here of each event another instance's drain admitted shoppers of, until
+    /// [`shutdown`](Self::shutdown).
+    async fn follow_drains(self: Arc<Self>, mut notices: broadcast::Receiver<DrainNotice>) {
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            let notice = tokio::select! {
+                notice = notices.recv() => notice,
+                _ = stopping.wait_for(|stopping| *stopping) => return,
+            };
+            match notice {
+                Ok(notice) if notice.instance != self.instance => {
+                    if let Some(feed) = self.running(&notice.event) {
+                        feed.peer_drained.notify_one();
+                    }
+                }
+                // This instance's own notice, or notices missed while behind: the tickers'
+                // own drains cover those.
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
             }
         }
     }

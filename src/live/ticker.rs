@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::presence::Presence;
 use super::rate::ServingRate;
 use super::{OutflowSettings, OutflowSnapshot};
-use crate::domain::{DrainOutcome, EventId, EventStatus, InstanceId, PresenceReport};
+use crate::domain::{DrainNotice, DrainOutcome, EventId, EventStatus, InstanceId, PresenceReport};
 use crate::queue::chance::{Departures, SaleOutlook};
 use crate::store::{QueueStore, StoreError};
 
@@ -42,6 +42,9 @@ pub struct EventFeed {
     /// [`Self::operator_changed`]); a drain that started before the latest one may carry the
     /// status from before it.
     pub operator_statuses: AtomicU64,
+    /// Rung when another instance's drain admitted shoppers of this event: the ticker drains at
+    /// once, so sockets here whose shoppers it admitted learn it now.
+    pub peer_drained: Notify,
 }
 
 impl EventFeed {
@@ -56,6 +59,7 @@ impl EventFeed {
             resting: AtomicBool::new(false),
             stirred: AtomicBool::new(false),
             operator_statuses: AtomicU64::new(0),
+            peer_drained: Notify::new(),
         }
     }
 
@@ -110,6 +114,9 @@ pub struct Ticker {
     /// Opened pages are told no sooner than this (closed ones with the next heartbeat).
     next_report: Instant,
     failures: u64,
+    /// The next drain answers another instance's notice: it tells nobody in turn, or the
+    /// instances would wake each other without end.
+    answering_peer: bool,
 }
 
 impl Ticker {
@@ -131,6 +138,7 @@ impl Ticker {
             beat_every: beat_interval(0),
             next_report: now,
             failures: 0,
+            answering_peer: false,
         }
     }
 
@@ -153,6 +161,10 @@ impl Ticker {
             }
         };
         self.recovered();
+        let answering_peer = std::mem::take(&mut self.answering_peer);
+        if !outcome.admitted.is_empty() && !answering_peer {
+            self.announce();
+        }
         metrics::counter!("waitroom_outflow_drains_total").increment(1);
         metrics::counter!("waitroom_outflow_admitted_total")
             .increment(outcome.admitted.len() as u64);
@@ -253,6 +265,21 @@ impl Ticker {
         });
     }
 
+    /// Tells the other instances that this drain admitted shoppers, without waiting for it: a
+    /// notice is only a speed-up.
+    fn announce(&self) {
+        let store = Arc::clone(&self.store);
+        let notice = DrainNotice {
+            instance: self.feed.instance.clone(),
+            event: self.feed.event.clone(),
+        };
+        tokio::spawn(async move {
+            if let Err(error) = store.announce_drain(&notice).await {
+                tracing::debug!(event = %notice.event, %error, "outflow ticker: cannot announce a drain");
+            }
+        });
+    }
+
     /// Tells the store this instance is alive, and which pages opened and closed here since the
     /// last report: one call whatever the number of sockets (the store splits big reports).
     async fn report(&mut self, now: Instant) {
@@ -330,6 +357,7 @@ pub async fn run_ticker(mut ticker: Ticker, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             () = tokio::time::sleep_until(started + delay) => {}
             () = feed.wake.notified() => ticker.next_refresh = Instant::now(),
+            () = feed.peer_drained.notified() => ticker.answering_peer = true,
             _ = stop.wait_for(|stopping| *stopping) => return,
         }
         feed.resting.store(false, Ordering::SeqCst);

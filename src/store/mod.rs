@@ -97,9 +97,9 @@ use crate::clock::UnixMillis;
 use crate::queue::backoff::FollowedOutflow;
 
 use crate::domain::{
-    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
-    EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
-    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
+    Claim, ClaimOutcome, DrainNotice, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest,
+    EventChange, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId,
+    PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
 };
 
 /// When the store acknowledges a reservation or a payment, on Redis.
@@ -210,6 +210,19 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Runs the leaky bucket once; any instance may call it at any time.
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError>;
+
+    /// Tells the other instances that `notice.instance` admitted shoppers of `notice.event` (see
+    /// [`DrainNotice`]). A store that only one instance uses has nobody to tell.
+    async fn announce_drain(&self, _notice: &DrainNotice) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Every instance's drain notices (this one's included) as they arrive; `None` when only one
+    /// instance uses the store. A notice lost (a dropped connection, a slow reader) costs only
+    /// speed: every instance still drains on its own tick.
+    fn drain_notices(&self) -> Option<tokio::sync::broadcast::Receiver<DrainNotice>> {
+        None
+    }
 
     /// Consumes an admission and reserves stock in one atomic step.
     async fn reserve(

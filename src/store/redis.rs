@@ -15,6 +15,7 @@
 
 mod activity;
 mod audit;
+mod drain_notices;
 mod draw;
 mod entrants;
 mod group_commit;
@@ -33,10 +34,10 @@ use super::scripts::Scripts;
 use super::{CheckoutDurability, QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
-    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
-    EventConfig, EventId, EventStats, EventStatus, Identity, JoinOutcome, Order, OrderId,
-    PayOutcome, PresenceReport, PurchaseLimit, ReserveOutcome, ReserveRequest, Ticket, TicketId,
-    WindowPage,
+    Claim, ClaimOutcome, DrainNotice, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest,
+    EventChange, EventConfig, EventId, EventStats, EventStatus, Identity, JoinOutcome, Order,
+    OrderId, PayOutcome, PresenceReport, PurchaseLimit, ReserveOutcome, ReserveRequest, Ticket,
+    TicketId, WindowPage,
 };
 use crate::queue::backoff::FollowedOutflow;
 pub use crate::ratelimit::redis_connection::Connection;
@@ -84,6 +85,8 @@ pub struct RedisStore {
     ticket_reads: GroupCommit,
     /// This instance's bumps of the events' activity numbers.
     activity: activity::Activity,
+    /// Other instances' drains, heard over pub/sub.
+    notices: Arc<drain_notices::DrainNotices>,
 }
 
 impl RedisStore {
@@ -97,6 +100,8 @@ impl RedisStore {
     ) -> Result<RedisStore, StoreError> {
         let connection = Connection::open(urls).await?;
         let scripts = Arc::new(Scripts::new());
+        // Any node hears every notice (a cluster forwards `PUBLISH` to all of its nodes).
+        let first_node = urls.split(',').map(str::trim).next().unwrap_or_default();
         let store = RedisStore {
             joins: GroupCommit::start(Grouped::Joins, connection.clone(), Arc::clone(&scripts)),
             ticket_reads: GroupCommit::start(
@@ -111,6 +116,7 @@ impl RedisStore {
             draw_lock: Arc::default(),
             prepared: Arc::default(),
             activity: activity::Activity::default(),
+            notices: Arc::new(drain_notices::DrainNotices::new(first_node)),
         };
         store.ping().await?;
         Ok(store)
@@ -480,6 +486,20 @@ impl QueueStore for RedisStore {
         };
         self.prepare_after_drain(event, outcome.status == Some(EventStatus::Prequeue));
         Ok(Some(outcome))
+    }
+
+    async fn announce_drain(&self, notice: &DrainNotice) -> Result<(), StoreError> {
+        let _listeners: i64 = redis::cmd("PUBLISH")
+            .arg(drain_notices::CHANNEL)
+            .arg(notice.encode())
+            .query_async(&mut self.connection())
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn drain_notices(&self) -> Option<tokio::sync::broadcast::Receiver<DrainNotice>> {
+        Some(self.notices.subscribe())
     }
 
     async fn reserve(

@@ -15,9 +15,9 @@ use async_trait::async_trait;
 use super::{QueueStore, StoreError};
 use crate::clock::UnixMillis;
 use crate::domain::{
-    Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
-    EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
-    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
+    Claim, ClaimOutcome, DrainNotice, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest,
+    EventChange, EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId,
+    PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
 };
 use crate::queue::backoff::FollowedOutflow;
 
@@ -170,6 +170,16 @@ impl<A: AroundCall> QueueStore for Wrapped<A> {
             .await?;
         self.around.drained(&outcome);
         Ok(outcome)
+    }
+
+    async fn announce_drain(&self, notice: &DrainNotice) -> Result<(), StoreError> {
+        self.around
+            .around("announce_drain", 1, self.inner.announce_drain(notice))
+            .await
+    }
+
+    fn drain_notices(&self) -> Option<tokio::sync::broadcast::Receiver<DrainNotice>> {
+        self.inner.drain_notices()
     }
 
     async fn reserve(
