@@ -114,6 +114,12 @@ pub struct Journey {
     /// The chance of success the server first showed after the sale opened (0 to 1), from the
     /// join's answer, a position message or a ticket read, whichever came first.
     pub chance_shown: Option<f64>,
+    /// The place shown with that chance, when there was one.
+    pub chance_position: Option<u64>,
+    /// When that chance was shown (Unix ms).
+    pub chance_shown_ms: Option<i64>,
+    /// The SKU the shopper wanted (`None` for bots and journeys that never joined).
+    pub sku: Option<String>,
     /// Units reserved at checkout.
     pub units_reserved: u64,
     /// Units paid for.
@@ -134,9 +140,21 @@ impl Journey {
             waited_on: WaitedOn::Nothing,
             outcome: Outcome::NeverJoined,
             chance_shown: None,
+            chance_position: None,
+            chance_shown_ms: None,
+            sku: None,
             units_reserved: 0,
             units_paid: 0,
             ended_ms: 0,
+        }
+    }
+
+    /// Keeps the first chance of success shown after the sale opened.
+    pub fn note_shown(&mut self, shown: Option<crate::steps::ShownChance>) {
+        if let Some(shown) = shown {
+            self.chance_shown = Some(shown.chance);
+            self.chance_position = shown.position;
+            self.chance_shown_ms = Some(shown.at_ms);
         }
     }
 

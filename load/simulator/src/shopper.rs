@@ -60,14 +60,15 @@ pub async fn shop(sale: Arc<Sale>, who: Identity, choices: ShopperChoices) -> Jo
         }
     };
     journey.join = Some(ticket.record);
-    journey.chance_shown = ticket.chance_shown;
+    journey.sku = Some(choices.sku.clone());
+    let mut shown = ticket.chance_shown;
     Recorder::bump(&recorder.live.joined);
     let leave_at = choices.leaves_after.map(|after| Instant::now() + after);
 
     let mut waited = None;
     if choices.on_socket {
         journey.waited_on = WaitedOn::Socket;
-        waited = wait_on_socket(&sale, &who, &ticket.id, leave_at, &mut journey.chance_shown).await;
+        waited = wait_on_socket(&sale, &who, &ticket.id, leave_at, &mut shown).await;
     }
     let waited = match waited {
         Some(waited) => waited,
@@ -75,17 +76,12 @@ pub async fn shop(sale: Arc<Sale>, who: Identity, choices: ShopperChoices) -> Jo
             journey.waited_on = WaitedOn::Polling;
             let interval = patience.pause;
             steps::poll_ticket(
-                &sale,
-                &who,
-                &ticket.id,
-                interval,
-                patience,
-                leave_at,
-                &mut journey.chance_shown,
+                &sale, &who, &ticket.id, interval, patience, leave_at, &mut shown,
             )
             .await
         }
     };
+    journey.note_shown(shown);
 
     let (admission, token) = match waited {
         Waited::Admitted(admission, token) => (admission, token),
@@ -162,7 +158,7 @@ async fn wait_on_socket(
     who: &Identity,
     ticket: &str,
     leave_at: Option<Instant>,
-    shown: &mut Option<f64>,
+    shown: &mut Option<steps::ShownChance>,
 ) -> Option<Waited> {
     let recorder = sale.api.recorder();
     let path = format!("/v1/events/{}/tickets/{ticket}/ws", sale.event);
@@ -234,9 +230,17 @@ async fn wait_on_socket(
                 break Some(Waited::SoldOut);
             }
             Ok(Some(Ok(QueueMessage::Position {
-                chance_of_success, ..
+                chance_of_success,
+                position,
+                ..
             }))) => {
-                steps::note_chance(sale, shown, chance_of_success, sale.clock.now_ms());
+                steps::note_chance(
+                    sale,
+                    shown,
+                    chance_of_success,
+                    position,
+                    sale.clock.now_ms(),
+                );
             }
             Ok(Some(Ok(QueueMessage::Ticket { .. }))) => break Some(Waited::Lost),
             Ok(Some(Ok(_))) => {}

@@ -41,7 +41,18 @@ pub struct Ticket {
     /// The join that got it.
     pub record: JoinRecord,
     /// The chance of success its answer showed, when the join was sent after the sale opened.
-    pub chance_shown: Option<f64>,
+    pub chance_shown: Option<ShownChance>,
+}
+
+/// A chance of success the server showed, with the place it was shown at and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShownChance {
+    /// The chance, 0 to 1.
+    pub chance: f64,
+    /// The place shown with it, when there was one.
+    pub position: Option<u64>,
+    /// When the answer carrying it was sent (Unix ms).
+    pub at_ms: i64,
 }
 
 /// The `chance_of_success` of a ticket view.
@@ -54,10 +65,28 @@ fn chance_in(reply: &Reply) -> Option<f64> {
 
 /// Keeps in `shown` the first chance of success seen in an answer sent at `sent_ms`, if the
 /// sale had opened by then: the moment the report's calibration judges.
-pub fn note_chance(sale: &Sale, shown: &mut Option<f64>, chance: Option<f64>, sent_ms: i64) {
+pub fn note_chance(
+    sale: &Sale,
+    shown: &mut Option<ShownChance>,
+    chance: Option<f64>,
+    position: Option<u64>,
+    sent_ms: i64,
+) {
     if shown.is_none() && sent_ms >= sale.starts_at_ms {
-        *shown = chance;
+        *shown = chance.map(|chance| ShownChance {
+            chance,
+            position,
+            at_ms: sent_ms,
+        });
     }
+}
+
+/// The `position` of a ticket view.
+fn position_in(reply: &Reply) -> Option<u64> {
+    reply
+        .body
+        .get("position")
+        .and_then(serde_json::Value::as_u64)
 }
 
 /// Whether a status means "try again later".
@@ -109,7 +138,13 @@ pub async fn join_queue(
                     prequeue,
                 };
                 let mut chance_shown = None;
-                note_chance(sale, &mut chance_shown, chance_in(reply), sent_ms);
+                note_chance(
+                    sale,
+                    &mut chance_shown,
+                    chance_in(reply),
+                    position_in(reply),
+                    sent_ms,
+                );
                 return Ok(Ticket {
                     id: id.to_owned(),
                     record,
@@ -184,7 +219,7 @@ pub async fn poll_ticket(
     interval: Duration,
     patience: Patience,
     leave_at: Option<Instant>,
-    shown: &mut Option<f64>,
+    shown: &mut Option<ShownChance>,
 ) -> Waited {
     let mut failures = 0;
     loop {
@@ -201,6 +236,7 @@ pub async fn poll_ticket(
                         sale,
                         shown,
                         chance_in(reply),
+                        position_in(reply),
                         sale.clock.ms_at(reply.sent_at),
                     );
                 }

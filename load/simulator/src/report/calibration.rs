@@ -6,6 +6,8 @@
 //! came": those who left by choice, and those the end of the run cut off (still waiting, or
 //! admitted as it stopped), are counted apart and not judged.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::journey::{Journey, Outcome};
@@ -40,6 +42,9 @@ pub struct Bucket {
     pub mean_shown: Option<f64>,
     /// The share of them who bought, 0 to 1 (`None` for an empty bucket).
     pub share_bought: Option<f64>,
+    /// How their journeys ended, by outcome: what a bucket that is off missed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub outcomes: BTreeMap<&'static str, u64>,
 }
 
 impl Bucket {
@@ -80,6 +85,7 @@ impl CalibrationReport {
 pub fn measure(journeys: &[Journey]) -> CalibrationReport {
     let (mut left, mut cut_off) = (0, 0);
     let mut forecasts = Vec::new();
+    let mut outcomes = vec![BTreeMap::new(); BUCKETS];
     for journey in journeys.iter().filter(|j| !j.is_bot()) {
         let Some(shown) = journey.chance_shown else {
             continue;
@@ -87,18 +93,27 @@ pub fn measure(journeys: &[Journey]) -> CalibrationReport {
         match journey.outcome {
             Outcome::Left => left += 1,
             Outcome::WaitingAtEnd | Outcome::AdmittedAtEnd => cut_off += 1,
-            _ => forecasts.push(Forecast {
-                shown,
-                bought: journey.units_reserved > 0,
-            }),
+            outcome => {
+                forecasts.push(Forecast {
+                    shown,
+                    bought: journey.units_reserved > 0,
+                });
+                *outcomes[bucket_of(shown)]
+                    .entry(outcome.as_str())
+                    .or_insert(0) += 1;
+            }
         }
+    }
+    let mut buckets = reliability(&forecasts);
+    for (bucket, outcomes) in buckets.iter_mut().zip(outcomes) {
+        bucket.outcomes = outcomes;
     }
     CalibrationReport {
         judged: forecasts.len() as u64,
         left,
         cut_off,
         brier: brier_score(&forecasts),
-        buckets: reliability(&forecasts),
+        buckets,
     }
 }
 
@@ -137,6 +152,7 @@ pub fn reliability(forecasts: &[Forecast]) -> Vec<Bucket> {
             shoppers: count,
             mean_shown: (count > 0).then(|| shown / count as f64),
             share_bought: (count > 0).then(|| bought as f64 / count as f64),
+            outcomes: BTreeMap::new(),
         })
         .collect()
 }
@@ -259,5 +275,19 @@ mod tests {
         assert_eq!(report.buckets[9].share_bought, Some(2.0 / 3.0));
         assert_eq!(report.buckets[2].share_bought, Some(0.0));
         assert_eq!(report.off_buckets().count(), 0);
+        // The judged journeys of a bucket, by how they ended.
+        assert_eq!(
+            report.buckets[9].outcomes,
+            BTreeMap::from([
+                (Outcome::Paid.as_str(), 1),
+                (Outcome::ReservedUnpaid.as_str(), 1),
+                (Outcome::SoldOutAtCheckout.as_str(), 1),
+            ])
+        );
+        assert_eq!(
+            report.buckets[2].outcomes,
+            BTreeMap::from([(Outcome::WaitingAtSoldOut.as_str(), 1)])
+        );
+        assert!(report.buckets[5].outcomes.is_empty());
     }
 }

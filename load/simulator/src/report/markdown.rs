@@ -263,5 +263,20 @@ fn write_calibration(out: &mut String, c: &CalibrationReport) -> std::fmt::Resul
             percent(b.share_bought)
         )?;
     }
-    writeln!(out)
+    writeln!(out)?;
+    for b in c.off_buckets() {
+        let ended: Vec<String> = b
+            .outcomes
+            .iter()
+            .map(|(outcome, count)| format!("{count} {outcome}"))
+            .collect();
+        writeln!(
+            out,
+            "Shown {}–{}%, how they ended: {}.\n",
+            b.from_percent,
+            b.to_percent,
+            ended.join(", ")
+        )?;
+    }
+    Ok(())
 }
