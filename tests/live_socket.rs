@@ -195,8 +195,10 @@ async fn an_admission_drained_by_another_instance_arrives_within_250_ms_on_redis
     );
 }
 
-/// Two units, every shopper counted as a buyer until the sale shows otherwise: the head of the
-/// line is sure to buy, the sixth has no chance, and the socket says so in its positions.
+/// Two units, every shopper counted as a buyer until the sale shows otherwise, and shoppers
+/// assumed to reach the checkout seconds apart while the line moves one a second (nothing is
+/// measured yet): the head of the line is likely to buy, the sixth almost surely not, and the
+/// socket says so in its positions.
 async fn positions_tell_the_chance_of_success(backend: Backend) {
     let (store, _server) = store_on(backend).await;
     let event = &format!("{}-chance", backend.name());
@@ -214,9 +216,11 @@ async fn positions_tell_the_chance_of_success(backend: Backend) {
     let at_tail = next_of(&mut last, "position", Duration::from_secs(5)).await;
 
     assert_eq!(at_head["position"], 1);
-    assert_eq!(at_head["chance_of_success"], 1.0, "{at_head}");
+    let head_chance = at_head["chance_of_success"].as_f64().unwrap_or(-1.0);
+    assert!((0.7..=1.0).contains(&head_chance), "{at_head}");
     assert_eq!(at_tail["position"], 6);
-    assert_eq!(at_tail["chance_of_success"], 0.0, "{at_tail}");
+    let tail_chance = at_tail["chance_of_success"].as_f64().unwrap_or(-1.0);
+    assert!((0.0..0.1).contains(&tail_chance), "{at_tail}");
 }
 
 /// An opening window of three seconds, one unit at one a second: a shopper held in the open
@@ -254,7 +258,8 @@ async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(backend
 
     // After the close the positions carry a chance: at first from the place estimated over the
     // window's sparse scores, then, once the outflow reached the window and one of the three is
-    // admitted, the two left hear that the unit is taken by the one admitted ahead of them.
+    // admitted, the two left hear that the unit will most likely go to the one admitted ahead of
+    // them (unless they reach the checkout first).
     // (Frames are read one socket after another, so a frame sent before the close may be read
     // after it: what counts is that a chance, once told, is never taken back.)
     let mut told = Vec::new();
@@ -290,7 +295,8 @@ async fn a_socket_held_in_an_open_window_tells_no_chance_until_it_closes(backend
     let admitted = told.iter().filter(|t| *t == "admitted").count();
     assert_eq!(admitted, 1, "{told:?}");
     let chances: Vec<f64> = told.iter().filter_map(Value::as_f64).collect();
-    assert_eq!(chances, vec![0.0, 0.0], "{told:?}");
+    assert_eq!(chances.len(), 2, "{told:?}");
+    assert!(chances.iter().all(|chance| *chance < 0.5), "{told:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,6 +49,8 @@ pub struct Admission {
     pub event: EventId,
     /// The ticket it consumes.
     pub ticket_id: TicketId,
+    /// When the shopper was admitted, to the second (the `iat`).
+    pub admitted_at: UnixMillis,
     /// When it stops being valid.
     pub expires_at: UnixMillis,
 }
@@ -192,6 +194,7 @@ impl AdmissionVerifier {
             subject: claims.sub,
             event,
             ticket_id,
+            admitted_at: claims.iat.saturating_mul(1000),
             expires_at: claims.exp.saturating_mul(1000),
         })
     }

@@ -12,7 +12,7 @@ use crate::domain::{
     PageBranding, ShopperPage, Sku, Ticket, TicketId, TicketStatus, event_status,
 };
 use crate::error::ApiError;
-use crate::queue::chance::SaleOutlook;
+use crate::queue::chance::{PRIOR_LAG_SPREAD_SECONDS, SaleOutlook};
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
 
 /// A ticket as its owner sees it; `admission_token`, `admission_expires_at` and
@@ -33,7 +33,8 @@ pub struct TicketView<'a> {
     pub admission_used: Option<bool>,
     /// While waiting after the draw: how likely (0 to 1) the shopper is to find something left
     /// to buy at their turn, from their position, the units left, the units per order so far and
-    /// the measured shares of admitted shoppers who buy and of waiting ones who leave; `null`
+    /// the measured shares of admitted shoppers who buy and of waiting ones who leave, and how
+    /// far the order of reaching the checkout strays from the order of the line; `null`
     /// while unknown (before the draw) and once the ticket is not waiting.
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub chance_of_success: Option<f64>,
@@ -122,18 +123,25 @@ async fn chance_of_success(
     let snapshot = state.outflow.snapshot(&config.id);
     let read = snapshot
         .as_ref()
-        .and_then(|s| Some((s.outlook?, s.admitted_total)));
-    let (outlook, admitted) = match read {
+        .and_then(|s| Some((s.outlook?, s.admitted_total, s.queue_length)));
+    let (outlook, admitted, waiting) = match read {
         Some(read) => read,
         None => match state.store.stats(&config.id).await? {
-            Some(stats) => (SaleOutlook::of(&stats), stats.admitted),
+            // Nothing measured here yet: the line at its set pace, the prior spread.
+            Some(stats) => (
+                SaleOutlook::of(&stats)
+                    .with_leaving(0.0, config.outflow_per_second())
+                    .with_lag_spread(PRIOR_LAG_SPREAD_SECONDS),
+                stats.admitted,
+                stats.queue_length,
+            ),
             None => return Ok(None),
         },
     };
     let status = event_status(config, outlook.units_left, now);
     Ok(Some(match status {
         EventStatus::SoldOut | EventStatus::Closed => 0.0,
-        _ => outlook.chance_now(position, admitted),
+        _ => outlook.chance_now(position, admitted, waiting),
     }))
 }
 

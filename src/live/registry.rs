@@ -97,6 +97,14 @@ impl OutflowRegistry {
         }
     }
 
+    /// A shopper reserved (or found their SKU sold out) in the event here, `lag_ms` after their
+    /// admission: the chance of success shown to those still waiting takes it into account.
+    pub fn reached_checkout(&self, event: &EventId, lag_ms: i64) {
+        if let Some(feed) = self.running(event) {
+            feed.reached_checkout(lag_ms);
+        }
+    }
+
     /// Something happened to the event (its activity number moved): its ticker here wakes if it
     /// rests.
     pub fn stir(&self, event: &EventId) {

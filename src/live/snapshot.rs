@@ -131,7 +131,7 @@ impl OutflowSnapshot {
         let (position, outlook) = (position?, self.outlook?);
         match self.status {
             Some(EventStatus::SoldOut | EventStatus::Closed) => Some(0.0),
-            _ => Some(outlook.chance_now(position, self.admitted_total)),
+            _ => Some(outlook.chance_now(position, self.admitted_total, self.queue_length)),
         }
     }
 

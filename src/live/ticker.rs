@@ -5,8 +5,8 @@
 //! Every instance runs one per event; the drain's arithmetic lives in the store, so N instances
 //! admit exactly what one would. A failing store is logged and retried on the next tick.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -16,7 +16,7 @@ use super::presence::Presence;
 use super::rate::ServingRate;
 use super::{OutflowSettings, OutflowSnapshot};
 use crate::domain::{DrainNotice, DrainOutcome, EventId, EventStatus, InstanceId, PresenceReport};
-use crate::queue::chance::{Departures, SaleOutlook};
+use crate::queue::chance::{Departures, PurchaseLags, SaleOutlook};
 use crate::store::{QueueStore, StoreError};
 
 /// The channel an event's snapshots go out on, and the sockets it serves on this instance.
@@ -45,6 +45,8 @@ pub struct EventFeed {
     /// Rung when another instance's drain admitted shoppers of this event: the ticker drains at
     /// once, so sockets here whose shoppers it admitted learn it now.
     pub peer_drained: Notify,
+    /// How long the shoppers who reserved here took from admission to checkout.
+    pub purchase_lags: Mutex<PurchaseLags>,
 }
 
 impl EventFeed {
@@ -60,6 +62,22 @@ impl EventFeed {
             stirred: AtomicBool::new(false),
             operator_statuses: AtomicU64::new(0),
             peer_drained: Notify::new(),
+            purchase_lags: Mutex::new(PurchaseLags::default()),
+        }
+    }
+
+    /// A shopper reached the checkout here `lag_ms` after their admission.
+    pub fn reached_checkout(&self, lag_ms: i64) {
+        if let Ok(mut lags) = self.purchase_lags.lock() {
+            lags.record(Instant::now().into_std(), lag_ms);
+        }
+    }
+
+    /// The spread of the time from admission to checkout, in seconds (see [`PurchaseLags`]).
+    fn lag_spread(&self) -> f64 {
+        match self.purchase_lags.lock() {
+            Ok(lags) => lags.spread_seconds(Instant::now().into_std()),
+            Err(_) => 0.0,
         }
     }
 
@@ -235,8 +253,11 @@ impl Ticker {
                     .per_second(stats.left.saturating_add(stats.abandoned));
                 // The line moves at the measured pace when there is one: a followed checkout or
                 // a cap slows it below the configured rate, and more leave over a longer wait.
-                snapshot.outlook =
-                    Some(SaleOutlook::of(stats).with_leaving(leaving, snapshot.effective_rate()));
+                snapshot.outlook = Some(
+                    SaleOutlook::of(stats)
+                        .with_leaving(leaving, snapshot.effective_rate())
+                        .with_lag_spread(self.feed.lag_spread()),
+                );
             }
             // Settings alone do not move anyone's position: sockets are not woken for them.
             false

@@ -72,6 +72,43 @@ async fn the_chance_of_success_counts_departures_over_the_pace_the_line_really_m
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_chance_of_success_takes_the_spread_of_the_times_to_the_checkout_measured_here() {
+    // One admitted per drain of 150 ms: the line moves at 6.7 a second.
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    store.edit(|s| {
+        s.admit_per_drain = 1;
+        s.queue_length = 1_000;
+    });
+    let registry = registry_over(&store);
+    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    sub.snapshots.changed().await.unwrap();
+    let first = sub.snapshots.borrow_and_update().outlook.unwrap();
+    let prior = crate::queue::chance::PRIOR_LAG_SPREAD_SECONDS;
+    assert!(
+        (first.overtaking - first.outflow_per_second * prior).abs() < 1e-9,
+        "nothing measured yet: {first:?}"
+    );
+
+    // Shoppers reach the checkout here 1 s or 3 s after their admission (a spread of 1 s, less
+    // the second's grain of the admission time) for 12 s; another event's are not counted.
+    for tenth in 0..120 {
+        let lag_ms = if tenth % 2 == 0 { 1_000 } else { 3_000 };
+        registry.reached_checkout(&event("sale"), lag_ms);
+        registry.reached_checkout(&event("other"), 60_000);
+        pass(Duration::from_millis(100)).await;
+    }
+    pass(Duration::from_millis(3_000)).await;
+
+    let later = sub.snapshots.borrow_and_update().outlook.unwrap();
+    let spread = ((120.0 - 120.0 / 12.0 + 5.0 * prior * prior) / 125.0_f64).sqrt();
+    assert!(
+        (later.overtaking - later.outflow_per_second * spread).abs() < 1e-6,
+        "{later:?} against a spread of {spread} s"
+    );
+    assert!(later.overtaking < first.overtaking, "{later:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_ticker_drains_every_150_milliseconds_while_someone_watches() {
     let store = Arc::new(ScriptedStore::with_event("sale"));
     let registry = registry_over(&store);

@@ -18,6 +18,16 @@
 //! admitted shopper buys, nobody leaves) that the counts outweigh as the sale goes on, so the
 //! first shoppers are not promised more than the stock can give.
 //!
+//! Shoppers do not reach the checkout in the order they were admitted: a page on a socket hears
+//! its admission at once, one that polls every few seconds hears it later, and people take
+//! different times to choose. While the line moves at `r` shoppers a second, a shopper whose
+//! way from admission to checkout takes `d` seconds longer than the others' is passed by about
+//! `r·d` shoppers admitted after them (and passes as many when quicker), no more than wait
+//! behind. With that time's spread measured ([`PurchaseLags`]), the buyers first at the checkout
+//! are the binomial count of those ahead plus a normal shift of `r·spread` (buyers among them:
+//! times the share who buy); without it, the shoppers at the head of a fast line were promised
+//! units that quicker shoppers behind them took.
+//!
 //! The counters are read every few seconds while positions move at every drain: the shoppers
 //! admitted since the read have left the positions but their purchases are not in the units left
 //! yet. They are counted ahead of everyone as unused admissions, from the event's count of
@@ -50,6 +60,11 @@ pub struct SaleOutlook {
     pub outflow_per_second: f64,
     /// Shoppers admitted in the event when the counters were read.
     pub admitted: u64,
+    /// How many shoppers the line passes during the spread (one standard deviation) of the time
+    /// from admission to checkout: those a shopper may be passed by, or pass (0: none).
+    pub overtaking: f64,
+    /// Shoppers waiting in the line: the most who can pass one of them come from behind.
+    pub waiting: u64,
 }
 
 impl SaleOutlook {
@@ -73,6 +88,8 @@ impl SaleOutlook {
             leave_per_second: 0.0,
             outflow_per_second: 0.0,
             admitted: stats.admitted,
+            overtaking: 0.0,
+            waiting: stats.queue_length,
         }
     }
 
@@ -82,6 +99,20 @@ impl SaleOutlook {
         Self {
             leave_per_second,
             outflow_per_second,
+            ..self
+        }
+    }
+
+    /// The same outlook with the time from admission to checkout spread by `spread_seconds`
+    /// while the line moves at the outflow of [`Self::with_leaving`].
+    pub fn with_lag_spread(self, spread_seconds: f64) -> Self {
+        let overtaking = self.outflow_per_second * spread_seconds;
+        Self {
+            overtaking: if overtaking.is_finite() {
+                overtaking.max(0.0)
+            } else {
+                0.0
+            },
             ..self
         }
     }
@@ -101,12 +132,14 @@ impl SaleOutlook {
         (1.0 - (1.0 - (-x).exp()) / x).clamp(0.0, 1.0)
     }
 
-    /// The chance at `position` when `admitted_now` shoppers of the event have been admitted:
-    /// those admitted since the counters were read stand ahead as unused admissions.
-    pub fn chance_now(&self, position: u64, admitted_now: u64) -> f64 {
+    /// The chance at `position` when `admitted_now` shoppers of the event have been admitted and
+    /// `waiting_now` wait: those admitted since the counters were read stand ahead as unused
+    /// admissions.
+    pub fn chance_now(&self, position: u64, admitted_now: u64, waiting_now: u64) -> f64 {
         let passed = admitted_now.saturating_sub(self.admitted);
         Self {
             unused_admissions: self.unused_admissions.saturating_add(passed),
+            waiting: waiting_now,
             ..*self
         }
         .chance_at(position)
@@ -123,14 +156,22 @@ impl SaleOutlook {
         let stays = 1.0 - self.leave_share_ahead(waiting_ahead);
         let expected_buyers = self.unused_admissions as f64 * self.buy_share
             + waiting_ahead as f64 * self.buy_share * stays;
+        // Shoppers who pass this one from behind buy as the admitted do.
         let share = if ahead == 0 {
-            0.0
+            self.buy_share
         } else {
             expected_buyers / ahead as f64
         };
         // Buyers the units left can serve before this shopper, leaving them at least one unit.
         let servable = (self.units_left as f64 / self.units_per_order).ceil() as u64;
-        let chance = binomial_cdf(ahead, share, servable.saturating_sub(1));
+        let reach = Reach {
+            ahead,
+            // A count older than the position (read before the shopper's place moved) bounds
+            // nothing.
+            behind: self.waiting.checked_sub(position).unwrap_or(u64::MAX),
+            overtaking: self.overtaking,
+        };
+        let chance = reach.buyers_first_at_most(share, servable.saturating_sub(1));
         (chance * 100.0).round() / 100.0
     }
 }
@@ -174,6 +215,95 @@ impl Departures {
     pub fn per_second(&mut self, departed: u64) -> f64 {
         let baseline = *self.baseline.get_or_insert(departed);
         departed.saturating_sub(baseline) as f64 / (self.exposure + PRIOR_EXPOSURE)
+    }
+}
+
+/// The spread of the time from admission to checkout assumed before any is measured: a page
+/// that polls every 5 s hears of its admission 0–5 s late (a spread of 1.4 s), and shoppers
+/// take seconds more to choose; a cautious prior, as the share who buy is.
+pub const PRIOR_LAG_SPREAD_SECONDS: f64 = 2.0;
+/// How long an instance watches reservations before it trusts their times: at first it has seen
+/// only the quickest shoppers (the slow ones have not reached the checkout yet), which would
+/// make the spread look narrow.
+const LAG_WATCH: std::time::Duration = std::time::Duration::from_secs(10);
+/// Admission times are known to the second (the admission token's `iat`): a uniform error whose
+/// variance, (1 s)²/12, is taken back out of the measured spread.
+const ADMISSION_GRAIN_VARIANCE: f64 = 1.0 / 12.0;
+
+/// The time admitted shoppers take from admission to checkout, as one instance measures it from
+/// the reservations it serves (its spread, not its mean, moves the chance: everyone taking the
+/// same time reaches the checkout in the order admitted).
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseLags {
+    /// When the first reservation was measured.
+    first: Option<Instant>,
+    /// Welford's running count, mean and sum of squared deviations, in seconds.
+    count: f64,
+    mean: f64,
+    squares: f64,
+}
+
+impl PurchaseLags {
+    /// A shopper reached the checkout at `at`, `lag_ms` after their admission.
+    pub fn record(&mut self, at: Instant, lag_ms: i64) {
+        let seconds = lag_ms as f64 / 1000.0;
+        if !seconds.is_finite() || seconds < -1.0 {
+            return;
+        }
+        self.first.get_or_insert(at);
+        self.count += 1.0;
+        let delta = seconds - self.mean;
+        self.mean += delta / self.count;
+        self.squares += delta * (seconds - self.mean);
+    }
+
+    /// The spread (standard deviation) in seconds: the prior until reservations have been
+    /// watched for [`LAG_WATCH`], then the measured spread with the prior counting for as many
+    /// reservations as the share who buy counts shoppers.
+    pub fn spread_seconds(&self, at: Instant) -> f64 {
+        let watched = self
+            .first
+            .is_some_and(|first| at.saturating_duration_since(first) >= LAG_WATCH);
+        if !watched {
+            return PRIOR_LAG_SPREAD_SECONDS;
+        }
+        let measured = (self.squares - self.count * ADMISSION_GRAIN_VARIANCE).max(0.0);
+        let prior = PRIOR_WEIGHT * PRIOR_LAG_SPREAD_SECONDS * PRIOR_LAG_SPREAD_SECONDS;
+        ((measured + prior) / (self.count + PRIOR_WEIGHT)).sqrt()
+    }
+}
+
+/// Who may reach the checkout before a waiting shopper.
+struct Reach {
+    /// Admitted and waiting shoppers ahead in the line.
+    ahead: u64,
+    /// Waiting shoppers behind.
+    behind: u64,
+    /// How many places one standard deviation of the time to the checkout is worth.
+    overtaking: f64,
+}
+
+impl Reach {
+    /// P(at most `k` buyers reach the checkout first), each of them buying with `q`. A shopper
+    /// `z` standard deviations slower than the rest is passed by `z · overtaking` shoppers from
+    /// behind (when quicker: passes as many ahead), with `z` normally distributed: the buyers
+    /// first are the binomial count of those ahead plus a normal shift, and the sum is taken as
+    /// normal (with continuity correction). Passing more than stand ahead changes nothing (the
+    /// shopper is first either way), so the one bound that counts is behind: when fewer than
+    /// `k + 1` shoppers stand ahead and behind together, nobody can take the last unit. Without
+    /// an overtaking worth half a buyer, the binomial alone.
+    fn buyers_first_at_most(&self, q: f64, k: u64) -> f64 {
+        let shift = self.overtaking * q;
+        if shift.is_nan() || shift < 0.5 {
+            return binomial_cdf(self.ahead, q, k);
+        }
+        if self.ahead.saturating_add(self.behind) <= k {
+            return 1.0;
+        }
+        let q = q.clamp(0.0, 1.0);
+        let (n, k) = (self.ahead as f64, k as f64);
+        let variance = n * q * (1.0 - q) + shift * shift;
+        normal_cdf((k + 0.5 - n * q) / variance.sqrt())
     }
 }
 
@@ -241,6 +371,8 @@ mod tests {
             leave_per_second,
             outflow_per_second: 10.0,
             admitted: 0,
+            overtaking: 0.0,
+            waiting: 1_000_000,
         }
     }
 
@@ -250,12 +382,97 @@ mod tests {
             admitted: 500,
             ..outlook(100, 1.0, 0.0)
         };
-        assert_eq!(read.chance_now(100, 500), 1.0);
+        assert_eq!(read.chance_now(100, 500, 1_000), 1.0);
         // Sixty admitted since the read will take sixty of the hundred units left.
-        assert_eq!(read.chance_now(40, 560), 1.0);
-        assert_eq!(read.chance_now(41, 560), 0.0);
+        assert_eq!(read.chance_now(40, 560, 1_000), 1.0);
+        assert_eq!(read.chance_now(41, 560, 1_000), 0.0);
         // A count behind the read (another instance's older snapshot) changes nothing.
-        assert_eq!(read.chance_now(100, 400), 1.0);
+        assert_eq!(read.chance_now(100, 400, 1_000), 1.0);
+    }
+
+    #[test]
+    fn quicker_shoppers_behind_can_take_the_units_a_slow_one_was_in_line_for() {
+        // 1,000 units, everyone admitted buys one, the line at 200 a second.
+        let sale = outlook(1_000, 1.0, 0.0).with_leaving(0.0, 200.0);
+        // Everyone taking the same time to the checkout: the first thousand places are sure.
+        assert_eq!(sale.chance_at(600), 1.0);
+        assert_eq!(sale.chance_at(1_000), 1.0);
+        // Times spread by 2 s: 400 shoppers pass or are passed, so place 600 is not sure, place
+        // 1,000 is an even chance and place 1,400 (a slow one's hope) is small but not nothing.
+        let spread = sale.with_lag_spread(2.0);
+        assert!((spread.overtaking - 400.0).abs() < 1e-9);
+        let at = |place| spread.chance_at(place);
+        assert!((0.80..0.88).contains(&at(600)), "{}", at(600));
+        assert!((0.45..=0.55).contains(&at(1_000)), "{}", at(1_000));
+        assert!((0.10..0.20).contains(&at(1_400)), "{}", at(1_400));
+        assert_eq!(at(2_200), 0.0);
+        // The one next in line for the last unit can lose it to a quicker shopper behind.
+        let last = outlook(1, 1.0, 0.0)
+            .with_leaving(0.0, 200.0)
+            .with_lag_spread(2.0);
+        assert!(
+            (0.45..=0.55).contains(&last.chance_at(1)),
+            "{}",
+            last.chance_at(1)
+        );
+        // Nobody behind: nobody passes. The last of two waiting for one unit gets it only by
+        // passing the first.
+        let short = SaleOutlook {
+            waiting: 1,
+            ..outlook(1, 1.0, 0.0)
+                .with_leaving(0.0, 10.0)
+                .with_lag_spread(2.0)
+        };
+        assert_eq!(short.chance_at(1), 1.0);
+        let two = SaleOutlook {
+            waiting: 2,
+            ..short
+        };
+        assert!(
+            (0.40..0.50).contains(&two.chance_at(2)),
+            "{}",
+            two.chance_at(2)
+        );
+        assert!(two.chance_at(1) > 0.5, "{}", two.chance_at(1));
+        // Half the shoppers buying: half as many buyers pass.
+        let half = outlook(1_000, 0.5, 0.0)
+            .with_leaving(0.0, 200.0)
+            .with_lag_spread(2.0);
+        assert!(
+            (0.45..=0.55).contains(&half.chance_at(2_000)),
+            "{}",
+            half.chance_at(2_000)
+        );
+        assert!(
+            (0.80..0.88).contains(&half.chance_at(1_600)),
+            "{}",
+            half.chance_at(1_600)
+        );
+    }
+
+    #[test]
+    fn the_lag_spread_is_the_prior_until_reservations_have_been_watched_a_while() {
+        let start = Instant::now();
+        let at = |ms: u64| start + std::time::Duration::from_millis(ms);
+        let mut lags = PurchaseLags::default();
+        assert_eq!(lags.spread_seconds(at(0)), PRIOR_LAG_SPREAD_SECONDS);
+        // The first seconds see only the quick: all alike, yet the prior stands.
+        for i in 0..500 {
+            lags.record(at(i), 300);
+        }
+        assert_eq!(lags.spread_seconds(at(9_999)), PRIOR_LAG_SPREAD_SECONDS);
+        // A thousand shoppers at 1 s and 3 s (a spread of 1 s) after ten seconds of watching.
+        let mut lags = PurchaseLags::default();
+        for i in 0..1_000 {
+            lags.record(at(i * 10), if i % 2 == 0 { 1_000 } else { 3_000 });
+        }
+        // Less the second's grain (1/12 s²), with the prior counting for five: √(936.7 / 1,005).
+        let spread = lags.spread_seconds(at(10_000));
+        let expected = ((1_000.0 - 1_000.0 / 12.0 + 20.0) / 1_005.0_f64).sqrt();
+        assert!((spread - expected).abs() < 1e-9, "{spread} vs {expected}");
+        // Nonsense is ignored.
+        lags.record(at(10_000), -5_000);
+        assert_eq!(lags.spread_seconds(at(10_000)), spread);
     }
 
     #[test]
@@ -293,13 +510,18 @@ mod tests {
             leave_per_second: 0.02,
             outflow_per_second: 5.0,
             admitted: 0,
+            overtaking: 0.0,
+            waiting: 300,
         };
-        let mut before = 1.0;
-        for position in 1..400 {
-            let chance = sale.chance_at(position);
-            assert!((0.0..=1.0).contains(&chance));
-            assert!(chance <= before, "{chance} at {position} after {before}");
-            before = chance;
+        // With and without shoppers passing one another on the way to the checkout.
+        for sale in [sale, sale.with_lag_spread(3.0)] {
+            let mut before = 1.0;
+            for position in 1..400 {
+                let chance = sale.chance_at(position);
+                assert!((0.0..=1.0).contains(&chance));
+                assert!(chance <= before, "{chance} at {position} after {before}");
+                before = chance;
+            }
         }
     }
 

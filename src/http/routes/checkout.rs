@@ -127,7 +127,17 @@ pub async fn checkout(
         idempotency_key,
         items,
     };
-    match state.store.reserve(&event, &request).await? {
+    let outcome = state.store.reserve(&event, &request).await?;
+    if matches!(
+        outcome,
+        ReserveOutcome::Reserved(_) | ReserveOutcome::SoldOut(_)
+    ) {
+        // A first try at the checkout: how long it took from the admission tells the shoppers
+        // still waiting how far the order of buying strays from the order of the line.
+        let lag_ms = state.now().saturating_sub(admission.admitted_at);
+        state.outflow.reached_checkout(&event, lag_ms);
+    }
+    match outcome {
         ReserveOutcome::Reserved(order) | ReserveOutcome::Replayed(order) => {
             // The units left have changed, possibly to none: pages hear it at once.
             state.public_snapshots.forget(&event);
