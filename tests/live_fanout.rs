@@ -79,6 +79,7 @@ async fn run_with(sockets: usize, window: Duration) -> Run {
         issuer: Arc::new(|_: &EventId, a: &Admitted| Ok(format!("token-{}", a.ticket_id))),
         settings: LiveSettings::default(),
         clock,
+        told_on_socket: Default::default(),
     });
     let frames: Arc<Vec<AtomicU64>> = Arc::new((0..sockets).map(|_| AtomicU64::new(0)).collect());
     let mut clients = Vec::new();

@@ -169,6 +169,7 @@ pub async fn build_with_stores(
         issuer: keys.clone(),
         settings: LiveSettings::default(),
         clock: clock.clone(),
+        told_on_socket: Default::default(),
     };
     let checkout_health = Arc::new(CheckoutHealthMeter::default());
     let live_stats = LiveStats::new(store.clone(), clock.clone(), checkout_health.clone());

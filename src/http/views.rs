@@ -12,7 +12,8 @@ use crate::domain::{
     PageBranding, ShopperPage, Sku, Ticket, TicketId, TicketStatus, event_status,
 };
 use crate::error::ApiError;
-use crate::queue::chance::{PRIOR_LAG_SPREAD_SECONDS, SaleOutlook};
+use crate::queue::chance::SaleOutlook;
+use crate::queue::checkout_lag::{Channel, PurchaseLags};
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
 
 /// A ticket as its owner sees it; `admission_token`, `admission_expires_at` and
@@ -123,15 +124,15 @@ async fn chance_of_success(
     let snapshot = state.outflow.snapshot(&config.id);
     let read = snapshot
         .as_ref()
-        .and_then(|s| Some((s.outlook?, s.admitted_total, s.queue_length)));
+        .and_then(|s| Some((s.outlook.clone()?, s.admitted_total, s.queue_length)));
     let (outlook, admitted, waiting) = match read {
         Some(read) => read,
         None => match state.store.stats(&config.id).await? {
-            // Nothing measured here yet: the line at its set pace, the prior spread.
+            // Nothing measured here yet: the line at its set pace, the priors' times.
             Some(stats) => (
                 SaleOutlook::of(&stats)
                     .with_leaving(0.0, config.outflow_per_second())
-                    .with_lag_spread(PRIOR_LAG_SPREAD_SECONDS),
+                    .with_lags(PurchaseLags::default().figures(std::time::Instant::now())),
                 stats.admitted,
                 stats.queue_length,
             ),
@@ -141,7 +142,7 @@ async fn chance_of_success(
     let status = event_status(config, outlook.units_left, now);
     Ok(Some(match status {
         EventStatus::SoldOut | EventStatus::Closed => 0.0,
-        _ => outlook.chance_now(position, admitted, waiting),
+        _ => outlook.chance_now(position, Channel::Polling, admitted, waiting),
     }))
 }
 

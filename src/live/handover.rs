@@ -107,6 +107,9 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
                 })
                 .await?;
                 metrics::counter!("waitroom_ws_admissions_pushed_total").increment(1);
+                self.live
+                    .told_on_socket
+                    .pushed(&self.event, &admission.identity);
                 self.close(NORMAL, "admitted").await;
                 ControlFlow::Break(SocketEnd::Admitted)
             }

@@ -18,6 +18,8 @@
 //! * [`socket`] is one queue page's loop, generic over a `Sink`/`Stream` of WebSocket messages so
 //!   it runs the same over a network and in tests; [`messages`] are what it says and hears, and
 //!   [`handover`] turns an admission into the message that hands over its token.
+//! * [`told_on_socket`] remembers the admissions pushed on a socket here, so the checkout can
+//!   time socket and polling shoppers apart.
 
 mod handover;
 mod messages;
@@ -27,6 +29,7 @@ mod registry;
 mod snapshot;
 mod socket;
 mod ticker;
+mod told_on_socket;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +41,7 @@ pub use registry::{OutflowRegistry, Subscription};
 pub use snapshot::OutflowSnapshot;
 pub use socket::{SocketEnd, run_socket};
 pub use ticker::{EventFeed, TickOutcome, Ticker, beat_interval, run_ticker};
+pub use told_on_socket::ToldOnSocket;
 
 use crate::admission::{SigningKeys, sign_admission};
 use crate::domain::{Admitted, EventId};
@@ -160,6 +164,8 @@ pub struct LiveContext {
     pub settings: LiveSettings,
     /// The time, for what a socket tells that depends on it (an open arrival window).
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// The admissions pushed on a socket here.
+    pub told_on_socket: Arc<ToldOnSocket>,
 }
 
 #[cfg(test)]

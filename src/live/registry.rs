@@ -10,6 +10,7 @@ use super::presence::{Presence, PresenceGuard};
 use super::ticker::{EventFeed, Ticker, run_ticker};
 use super::{OutflowSettings, OutflowSnapshot};
 use crate::domain::{DrainNotice, EventId, EventStatus, Identity, InstanceId, OperatorStatus};
+use crate::queue::checkout_lag::Channel;
 use crate::store::{QueueStore, StoreError};
 
 /// Every event's ticker on this instance. Every instance runs one registry; the store makes that
@@ -99,9 +100,9 @@ impl OutflowRegistry {
 
     /// A shopper reserved (or found their SKU sold out) in the event here, `lag_ms` after their
     /// admission: the chance of success shown to those still waiting takes it into account.
-    pub fn reached_checkout(&self, event: &EventId, lag_ms: i64) {
+    pub fn reached_checkout(&self, event: &EventId, channel: Channel, lag_ms: i64) {
         if let Some(feed) = self.running(event) {
-            feed.reached_checkout(lag_ms);
+            feed.reached_checkout(channel, lag_ms);
         }
     }
 

@@ -3,6 +3,7 @@
 
 use crate::domain::{Admitted, DrainOutcome, EventStatus, TicketId};
 use crate::queue::chance::SaleOutlook;
+use crate::queue::checkout_lag::Channel;
 
 /// The state of an event's queue as of the latest drain on this instance.
 ///
@@ -128,10 +129,15 @@ impl OutflowSnapshot {
     /// the draw, or before the sale's counters were read). Nothing more is sold once the event
     /// is sold out or closed.
     pub fn chance_of_success(&self, position: Option<u64>) -> Option<f64> {
-        let (position, outlook) = (position?, self.outlook?);
+        let (position, outlook) = (position?, self.outlook.as_ref()?);
         match self.status {
             Some(EventStatus::SoldOut | EventStatus::Closed) => Some(0.0),
-            _ => Some(outlook.chance_now(position, self.admitted_total, self.queue_length)),
+            _ => Some(outlook.chance_now(
+                position,
+                Channel::Socket,
+                self.admitted_total,
+                self.queue_length,
+            )),
         }
     }
 

@@ -91,6 +91,7 @@ async fn open_after(
         issuer: Arc::new(token_for),
         settings: LiveSettings::default(),
         clock: Arc::new(crate::clock::SystemClock),
+        told_on_socket: Default::default(),
     };
     let ticket = ticket.clone();
     let task =

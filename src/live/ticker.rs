@@ -16,7 +16,8 @@ use super::presence::Presence;
 use super::rate::ServingRate;
 use super::{OutflowSettings, OutflowSnapshot};
 use crate::domain::{DrainNotice, DrainOutcome, EventId, EventStatus, InstanceId, PresenceReport};
-use crate::queue::chance::{Departures, PurchaseLags, SaleOutlook};
+use crate::queue::chance::{Departures, SaleOutlook};
+use crate::queue::checkout_lag::{Channel, LagFigures, PurchaseLags};
 use crate::store::{QueueStore, StoreError};
 
 /// The channel an event's snapshots go out on, and the sockets it serves on this instance.
@@ -66,18 +67,20 @@ impl EventFeed {
         }
     }
 
-    /// A shopper reached the checkout here `lag_ms` after their admission.
-    pub fn reached_checkout(&self, lag_ms: i64) {
+    /// A shopper who heard of their admission over `channel` reached the checkout here
+    /// `lag_ms` after it.
+    pub fn reached_checkout(&self, channel: Channel, lag_ms: i64) {
         if let Ok(mut lags) = self.purchase_lags.lock() {
-            lags.record(Instant::now().into_std(), lag_ms);
+            lags.record(Instant::now().into_std(), channel, lag_ms);
         }
     }
 
-    /// The spread of the time from admission to checkout, in seconds (see [`PurchaseLags`]).
-    fn lag_spread(&self) -> f64 {
+    /// The times from admission to checkout measured here (see [`PurchaseLags`]).
+    fn lag_figures(&self) -> LagFigures {
+        let now = Instant::now().into_std();
         match self.purchase_lags.lock() {
-            Ok(lags) => lags.spread_seconds(Instant::now().into_std()),
-            Err(_) => 0.0,
+            Ok(lags) => lags.figures(now),
+            Err(poisoned) => poisoned.into_inner().figures(now),
         }
     }
 
@@ -256,7 +259,7 @@ impl Ticker {
                 snapshot.outlook = Some(
                     SaleOutlook::of(stats)
                         .with_leaving(leaving, snapshot.effective_rate())
-                        .with_lag_spread(self.feed.lag_spread()),
+                        .with_lags(self.feed.lag_figures()),
                 );
             }
             // Settings alone do not move anyone's position: sockets are not woken for them.

@@ -57,7 +57,7 @@ async fn the_chance_of_success_counts_departures_over_the_pace_the_line_really_m
     let registry = registry_over(&store);
     let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
     sub.snapshots.changed().await.unwrap();
-    let first = sub.snapshots.borrow_and_update().outlook.unwrap();
+    let first = sub.snapshots.borrow_and_update().outlook.clone().unwrap();
     assert_eq!(first.outflow_per_second, 10.0, "nothing measured yet");
 
     pass(Duration::from_millis(8_000)).await;
@@ -72,7 +72,8 @@ async fn the_chance_of_success_counts_departures_over_the_pace_the_line_really_m
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_chance_of_success_takes_the_spread_of_the_times_to_the_checkout_measured_here() {
+async fn the_chance_of_success_takes_the_times_to_the_checkout_measured_here() {
+    use crate::queue::checkout_lag::{Channel, PurchaseLags};
     // One admitted per drain of 150 ms: the line moves at 6.7 a second.
     let store = Arc::new(ScriptedStore::with_event("sale"));
     store.edit(|s| {
@@ -82,30 +83,46 @@ async fn the_chance_of_success_takes_the_spread_of_the_times_to_the_checkout_mea
     let registry = registry_over(&store);
     let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
     sub.snapshots.changed().await.unwrap();
-    let first = sub.snapshots.borrow_and_update().outlook.unwrap();
-    let prior = crate::queue::chance::PRIOR_LAG_SPREAD_SECONDS;
-    assert!(
-        (first.overtaking - first.outflow_per_second * prior).abs() < 1e-9,
-        "nothing measured yet: {first:?}"
-    );
+    let first = sub.snapshots.borrow_and_update().outlook.clone().unwrap();
+    let priors = PurchaseLags::default().figures(std::time::Instant::now());
+    assert_eq!(first.lags, Some(priors), "nothing measured yet");
 
-    // Shoppers reach the checkout here 1 s or 3 s after their admission (a spread of 1 s, less
-    // the second's grain of the admission time) for 12 s; another event's are not counted.
+    // For 12 s, socket shoppers reach the checkout here 1 s after their admission and polling
+    // ones 3 s or 9 s after; another event's are not counted.
+    let mut measured = PurchaseLags::default();
+    let start = std::time::Instant::now();
     for tenth in 0..120 {
-        let lag_ms = if tenth % 2 == 0 { 1_000 } else { 3_000 };
-        registry.reached_checkout(&event("sale"), lag_ms);
-        registry.reached_checkout(&event("other"), 60_000);
+        let (channel, lag_ms) = match tenth % 3 {
+            0 => (Channel::Socket, 1_000),
+            1 => (Channel::Polling, 3_000),
+            _ => (Channel::Polling, 9_000),
+        };
+        registry.reached_checkout(&event("sale"), channel, lag_ms);
+        measured.record(start, channel, lag_ms);
+        registry.reached_checkout(&event("other"), Channel::Polling, 60_000);
         pass(Duration::from_millis(100)).await;
     }
     pass(Duration::from_millis(3_000)).await;
 
-    let later = sub.snapshots.borrow_and_update().outlook.unwrap();
-    let spread = ((120.0 - 120.0 / 12.0 + 5.0 * prior * prior) / 125.0_f64).sqrt();
+    let later = sub.snapshots.borrow_and_update().outlook.clone().unwrap();
+    let expected = measured.figures(start + Duration::from_secs(60));
+    assert_eq!(later.lags, Some(expected));
     assert!(
-        (later.overtaking - later.outflow_per_second * spread).abs() < 1e-6,
-        "{later:?} against a spread of {spread} s"
+        expected.polling.mean > expected.crowd.mean + 1.0,
+        "{expected:?}"
     );
-    assert!(later.overtaking < first.overtaking, "{later:?}");
+    // With 60 units left for a line of a thousand, the shopper at the sixtieth place: on a
+    // socket, quicker than the crowd, they are told a better chance than if they polled.
+    let sale = crate::queue::chance::SaleOutlook {
+        units_left: 60,
+        skus: Arc::new([]),
+        unused_admissions: 0,
+        waiting: 1_000,
+        ..later
+    };
+    let socket = sale.chance_over(60, Some(Channel::Socket));
+    let polling = sale.chance_over(60, Some(Channel::Polling));
+    assert!(socket > polling, "{socket} against {polling}");
 }
 
 #[tokio::test(start_paused = true)]

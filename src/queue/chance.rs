@@ -19,14 +19,23 @@
 //! first shoppers are not promised more than the stock can give.
 //!
 //! Shoppers do not reach the checkout in the order they were admitted: a page on a socket hears
-//! its admission at once, one that polls every few seconds hears it later, and people take
-//! different times to choose. While the line moves at `r` shoppers a second, a shopper whose
-//! way from admission to checkout takes `d` seconds longer than the others' is passed by about
-//! `r·d` shoppers admitted after them (and passes as many when quicker), no more than wait
-//! behind. With that time's spread measured ([`PurchaseLags`]), the buyers first at the checkout
-//! are the binomial count of those ahead plus a normal shift of `r·spread` (buyers among them:
-//! times the share who buy); without it, the shoppers at the head of a fast line were promised
-//! units that quicker shoppers behind them took.
+//! its admission at once, one that polls hears it seconds later, and people take different
+//! times to choose. While the line moves at `r` shoppers a second, a shopper whose way from
+//! admission to checkout takes `d` seconds longer than the crowd's is passed by about `r·d`
+//! shoppers admitted after them (and passes as many when quicker), no more than wait behind.
+//! With those times measured per channel ([`crate::queue::checkout_lag`]), the buyers first at
+//! the checkout are the binomial count of those ahead plus a normal shift whose mean is `r`
+//! times the gap between the shopper's channel and the crowd, and whose spread is `r` times
+//! their channel's spread (buyers among them: times the share who buy). Without it, the
+//! shoppers at the head of a fast line were promised units that quicker shoppers behind them
+//! took, and a polling shopper was told the chance of one on a socket.
+//!
+//! A sale of several SKUs is several races: a shopper finds something to buy when the SKU they
+//! want is not gone before them, and the server does not know which they want. Each SKU's
+//! demand is the share of the units taken so far that were of it (from a prior of its share of
+//! the stock), and the chance is the sum over SKUs of their demand times the chance of that
+//! SKU's race, whose buyers ahead are the shoppers ahead who buy it. Pooling the units instead
+//! told shoppers wanting a SKU already sold out that they would find something.
 //!
 //! The counters are read every few seconds while positions move at every drain: the shoppers
 //! admitted since the read have left the positions but their purchases are not in the units left
@@ -35,18 +44,31 @@
 //! arrival windows scores are sparse and drawn, so its moves say nothing of how many went
 //! through).
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use super::checkout_lag::{Channel, LagFigures};
 use crate::domain::EventStats;
 
 /// How many shoppers' worth the prior counts for against what is measured.
 const PRIOR_WEIGHT: f64 = 5.0;
 
-/// What the counters of a sale say about the shoppers ahead of any place in its queue.
+/// One SKU of a sale, as the chance of success sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SkuOutlook {
+    /// Units of it left.
+    pub units_left: u64,
+    /// Share of the buyers who want it (the SKUs' shares add up to 1).
+    pub demand: f64,
+}
+
+/// What the counters of a sale say about the shoppers ahead of any place in its queue.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SaleOutlook {
     /// Units left in stock, all SKUs together.
     pub units_left: u64,
+    /// Each SKU's units left and demand; empty or one: the units are one race.
+    pub skus: Arc<[SkuOutlook]>,
     /// Admitted shoppers who have not used their admission yet: all ahead of every waiting one.
     pub unused_admissions: u64,
     /// Units per order so far (1 before any order).
@@ -60,9 +82,9 @@ pub struct SaleOutlook {
     pub outflow_per_second: f64,
     /// Shoppers admitted in the event when the counters were read.
     pub admitted: u64,
-    /// How many shoppers the line passes during the spread (one standard deviation) of the time
-    /// from admission to checkout: those a shopper may be passed by, or pass (0: none).
-    pub overtaking: f64,
+    /// The time from admission to checkout, per channel (`None`: everyone reaches the checkout
+    /// in the order admitted).
+    pub lags: Option<LagFigures>,
     /// Shoppers waiting in the line: the most who can pass one of them come from behind.
     pub waiting: u64,
 }
@@ -82,13 +104,14 @@ impl SaleOutlook {
         let units: u64 = stats.sold.values().chain(stats.reserved.values()).sum();
         Self {
             units_left: stats.units_left(),
+            skus: sku_outlooks(stats),
             unused_admissions: unused,
             units_per_order: ((units as f64 + 1.0) / (orders + 1.0)).max(1.0),
             buy_share,
             leave_per_second: 0.0,
             outflow_per_second: 0.0,
             admitted: stats.admitted,
-            overtaking: 0.0,
+            lags: None,
             waiting: stats.queue_length,
         }
     }
@@ -103,17 +126,34 @@ impl SaleOutlook {
         }
     }
 
-    /// The same outlook with the time from admission to checkout spread by `spread_seconds`
-    /// while the line moves at the outflow of [`Self::with_leaving`].
-    pub fn with_lag_spread(self, spread_seconds: f64) -> Self {
-        let overtaking = self.outflow_per_second * spread_seconds;
+    /// The same outlook with shoppers reaching the checkout in the times `lags`, while the line
+    /// moves at the outflow of [`Self::with_leaving`].
+    pub fn with_lags(self, lags: LagFigures) -> Self {
         Self {
-            overtaking: if overtaking.is_finite() {
-                overtaking.max(0.0)
-            } else {
-                0.0
-            },
+            lags: Some(lags),
             ..self
+        }
+    }
+
+    /// Places a shopper on `channel` is expected to lose on the way to the checkout (negative:
+    /// to gain), and their spread: the line's pace times the gap between the channel's mean time
+    /// and the crowd's, and times the channel's spread.
+    fn passing(&self, channel: Option<Channel>) -> Passing {
+        let (Some(lags), pace) = (self.lags, self.outflow_per_second) else {
+            return Passing::default();
+        };
+        if !pace.is_finite() || pace <= 0.0 {
+            return Passing::default();
+        }
+        let lag = lags.of(channel);
+        let passing = Passing {
+            mean: pace * (lag.mean - lags.crowd.mean),
+            spread: pace * lag.spread,
+        };
+        if passing.mean.is_finite() && passing.spread.is_finite() {
+            passing
+        } else {
+            Passing::default()
         }
     }
 
@@ -132,22 +172,33 @@ impl SaleOutlook {
         (1.0 - (1.0 - (-x).exp()) / x).clamp(0.0, 1.0)
     }
 
-    /// The chance at `position` when `admitted_now` shoppers of the event have been admitted and
-    /// `waiting_now` wait: those admitted since the counters were read stand ahead as unused
-    /// admissions.
-    pub fn chance_now(&self, position: u64, admitted_now: u64, waiting_now: u64) -> f64 {
+    /// The chance at `position`, told over `channel`, when `admitted_now` shoppers of the event
+    /// have been admitted and `waiting_now` wait: those admitted since the counters were read
+    /// stand ahead as unused admissions.
+    pub fn chance_now(
+        &self,
+        position: u64,
+        channel: Channel,
+        admitted_now: u64,
+        waiting_now: u64,
+    ) -> f64 {
         let passed = admitted_now.saturating_sub(self.admitted);
         Self {
             unused_admissions: self.unused_admissions.saturating_add(passed),
             waiting: waiting_now,
-            ..*self
+            ..self.clone()
         }
-        .chance_at(position)
+        .chance_over(position, Some(channel))
     }
 
     /// The chance, from 0 to 1 in hundredths, that a shopper waiting at `position` (1 = next)
-    /// can still buy when their turn comes.
+    /// can still buy when their turn comes, whichever way they hear of their admission.
     pub fn chance_at(&self, position: u64) -> f64 {
+        self.chance_over(position, None)
+    }
+
+    /// The same for a shopper who hears of their admission over `channel` (`None`: unknown).
+    pub fn chance_over(&self, position: u64, channel: Option<Channel>) -> f64 {
         if self.units_left == 0 {
             return 0.0;
         }
@@ -162,18 +213,59 @@ impl SaleOutlook {
         } else {
             expected_buyers / ahead as f64
         };
-        // Buyers the units left can serve before this shopper, leaving them at least one unit.
-        let servable = (self.units_left as f64 / self.units_per_order).ceil() as u64;
         let reach = Reach {
             ahead,
             // A count older than the position (read before the shopper's place moved) bounds
             // nothing.
             behind: self.waiting.checked_sub(position).unwrap_or(u64::MAX),
-            overtaking: self.overtaking,
+            passing: self.passing(channel),
         };
-        let chance = reach.buyers_first_at_most(share, servable.saturating_sub(1));
-        (chance * 100.0).round() / 100.0
+        // Buyers the units left can serve before this shopper, leaving them at least one unit.
+        let servable = |units_left: u64| (units_left as f64 / self.units_per_order).ceil() as u64;
+        let chance = if self.skus.len() <= 1 {
+            reach.buyers_first_at_most(share, servable(self.units_left).saturating_sub(1))
+        } else {
+            self.skus
+                .iter()
+                .filter(|sku| sku.units_left > 0)
+                .map(|sku| {
+                    let k = servable(sku.units_left).saturating_sub(1);
+                    sku.demand * reach.buyers_first_at_most(share * sku.demand, k)
+                })
+                .sum()
+        };
+        (chance.clamp(0.0, 1.0) * 100.0).round() / 100.0
     }
+}
+
+/// Each SKU's units left and demand: its share of the units taken (sold or held), counted from a
+/// prior of its share of the units offered worth [`PRIOR_WEIGHT`] units.
+fn sku_outlooks(stats: &EventStats) -> Arc<[SkuOutlook]> {
+    let taken = |sku| {
+        stats.sold.get(sku).copied().unwrap_or(0) + stats.reserved.get(sku).copied().unwrap_or(0)
+    };
+    let offered: u64 = stats
+        .stock_left
+        .iter()
+        .map(|(sku, left)| left + taken(sku))
+        .sum();
+    let taken_all: u64 = stats.stock_left.keys().map(taken).sum();
+    if offered == 0 {
+        return Arc::new([]);
+    }
+    let weight = |sku, left: u64| {
+        let offered_share = (left + taken(sku)) as f64 / offered as f64;
+        taken(sku) as f64 + PRIOR_WEIGHT * offered_share
+    };
+    let total = taken_all as f64 + PRIOR_WEIGHT;
+    stats
+        .stock_left
+        .iter()
+        .map(|(sku, left)| SkuOutlook {
+            units_left: *left,
+            demand: weight(sku, *left) / total,
+        })
+        .collect()
 }
 
 /// Shopper-seconds a prior of nobody leaving counts for: five shoppers waiting a minute.
@@ -218,59 +310,11 @@ impl Departures {
     }
 }
 
-/// The spread of the time from admission to checkout assumed before any is measured: a page
-/// that polls every 5 s hears of its admission 0–5 s late (a spread of 1.4 s), and shoppers
-/// take seconds more to choose; a cautious prior, as the share who buy is.
-pub const PRIOR_LAG_SPREAD_SECONDS: f64 = 2.0;
-/// How long an instance watches reservations before it trusts their times: at first it has seen
-/// only the quickest shoppers (the slow ones have not reached the checkout yet), which would
-/// make the spread look narrow.
-const LAG_WATCH: std::time::Duration = std::time::Duration::from_secs(10);
-/// Admission times are known to the second (the admission token's `iat`): a uniform error whose
-/// variance, (1 s)²/12, is taken back out of the measured spread.
-const ADMISSION_GRAIN_VARIANCE: f64 = 1.0 / 12.0;
-
-/// The time admitted shoppers take from admission to checkout, as one instance measures it from
-/// the reservations it serves (its spread, not its mean, moves the chance: everyone taking the
-/// same time reaches the checkout in the order admitted).
-#[derive(Debug, Clone, Default)]
-pub struct PurchaseLags {
-    /// When the first reservation was measured.
-    first: Option<Instant>,
-    /// Welford's running count, mean and sum of squared deviations, in seconds.
-    count: f64,
+/// Places a shopper is expected to lose (or gain) to others on the way to the checkout.
+#[derive(Debug, Clone, Copy, Default)]
+struct Passing {
     mean: f64,
-    squares: f64,
-}
-
-impl PurchaseLags {
-    /// A shopper reached the checkout at `at`, `lag_ms` after their admission.
-    pub fn record(&mut self, at: Instant, lag_ms: i64) {
-        let seconds = lag_ms as f64 / 1000.0;
-        if !seconds.is_finite() || seconds < -1.0 {
-            return;
-        }
-        self.first.get_or_insert(at);
-        self.count += 1.0;
-        let delta = seconds - self.mean;
-        self.mean += delta / self.count;
-        self.squares += delta * (seconds - self.mean);
-    }
-
-    /// The spread (standard deviation) in seconds: the prior until reservations have been
-    /// watched for [`LAG_WATCH`], then the measured spread with the prior counting for as many
-    /// reservations as the share who buy counts shoppers.
-    pub fn spread_seconds(&self, at: Instant) -> f64 {
-        let watched = self
-            .first
-            .is_some_and(|first| at.saturating_duration_since(first) >= LAG_WATCH);
-        if !watched {
-            return PRIOR_LAG_SPREAD_SECONDS;
-        }
-        let measured = (self.squares - self.count * ADMISSION_GRAIN_VARIANCE).max(0.0);
-        let prior = PRIOR_WEIGHT * PRIOR_LAG_SPREAD_SECONDS * PRIOR_LAG_SPREAD_SECONDS;
-        ((measured + prior) / (self.count + PRIOR_WEIGHT)).sqrt()
-    }
+    spread: f64,
 }
 
 /// Who may reach the checkout before a waiting shopper.
@@ -279,31 +323,34 @@ struct Reach {
     ahead: u64,
     /// Waiting shoppers behind.
     behind: u64,
-    /// How many places one standard deviation of the time to the checkout is worth.
-    overtaking: f64,
+    /// Places lost (or gained) on the way to the checkout.
+    passing: Passing,
 }
 
 impl Reach {
-    /// P(at most `k` buyers reach the checkout first), each of them buying with `q`. A shopper
-    /// `z` standard deviations slower than the rest is passed by `z · overtaking` shoppers from
-    /// behind (when quicker: passes as many ahead), with `z` normally distributed: the buyers
-    /// first are the binomial count of those ahead plus a normal shift, and the sum is taken as
-    /// normal (with continuity correction). Passing more than stand ahead changes nothing (the
-    /// shopper is first either way), so the one bound that counts is behind: when fewer than
-    /// `k + 1` shoppers stand ahead and behind together, nobody can take the last unit. Without
-    /// an overtaking worth half a buyer, the binomial alone.
+    /// P(at most `k` buyers reach the checkout first), each of them buying with `q`. The
+    /// shopper loses a normally spread number of places on the way (see [`Passing`]): the buyers
+    /// first are the binomial count of those ahead plus that many times `q`, and the sum is taken
+    /// as normal (with continuity correction). Nobody passes from behind who is not there, so
+    /// when fewer than `k + 1` shoppers stand ahead and behind together, nobody can take the last
+    /// unit, and no more places are lost on average than there are shoppers behind. Without a
+    /// shift worth half a buyer, the binomial alone.
     fn buyers_first_at_most(&self, q: f64, k: u64) -> f64 {
-        let shift = self.overtaking * q;
-        if shift.is_nan() || shift < 0.5 {
+        let q = q.clamp(0.0, 1.0);
+        let spread = self.passing.spread * q;
+        let mean = self.passing.mean.min(self.behind as f64) * q;
+        if spread < 0.5 && mean.abs() < 0.5 {
             return binomial_cdf(self.ahead, q, k);
         }
         if self.ahead.saturating_add(self.behind) <= k {
             return 1.0;
         }
-        let q = q.clamp(0.0, 1.0);
         let (n, k) = (self.ahead as f64, k as f64);
-        let variance = n * q * (1.0 - q) + shift * shift;
-        normal_cdf((k + 0.5 - n * q) / variance.sqrt())
+        let variance = n * q * (1.0 - q) + spread * spread;
+        if variance <= 0.0 {
+            return if n * q + mean <= k + 0.5 { 1.0 } else { 0.0 };
+        }
+        normal_cdf((k + 0.5 - n * q - mean) / variance.sqrt())
     }
 }
 
@@ -361,17 +408,19 @@ mod tests {
 
     use super::*;
     use crate::domain::Sku;
+    use crate::queue::checkout_lag::Lag;
 
     fn outlook(units_left: u64, buy_share: f64, leave_per_second: f64) -> SaleOutlook {
         SaleOutlook {
             units_left,
+            skus: Arc::new([]),
             unused_admissions: 0,
             units_per_order: 1.0,
             buy_share,
             leave_per_second,
             outflow_per_second: 10.0,
             admitted: 0,
-            overtaking: 0.0,
+            lags: None,
             waiting: 1_000_000,
         }
     }
@@ -382,12 +431,12 @@ mod tests {
             admitted: 500,
             ..outlook(100, 1.0, 0.0)
         };
-        assert_eq!(read.chance_now(100, 500, 1_000), 1.0);
+        assert_eq!(read.chance_now(100, Channel::Polling, 500, 1_000), 1.0);
         // Sixty admitted since the read will take sixty of the hundred units left.
-        assert_eq!(read.chance_now(40, 560, 1_000), 1.0);
-        assert_eq!(read.chance_now(41, 560, 1_000), 0.0);
+        assert_eq!(read.chance_now(40, Channel::Polling, 560, 1_000), 1.0);
+        assert_eq!(read.chance_now(41, Channel::Polling, 560, 1_000), 0.0);
         // A count behind the read (another instance's older snapshot) changes nothing.
-        assert_eq!(read.chance_now(100, 400, 1_000), 1.0);
+        assert_eq!(read.chance_now(100, Channel::Polling, 400, 1_000), 1.0);
     }
 
     #[test]
@@ -399,8 +448,8 @@ mod tests {
         assert_eq!(sale.chance_at(1_000), 1.0);
         // Times spread by 2 s: 400 shoppers pass or are passed, so place 600 is not sure, place
         // 1,000 is an even chance and place 1,400 (a slow one's hope) is small but not nothing.
-        let spread = sale.with_lag_spread(2.0);
-        assert!((spread.overtaking - 400.0).abs() < 1e-9);
+        let spread = sale.with_lags(LagFigures::alike(2.0));
+        assert!((spread.passing(None).spread - 400.0).abs() < 1e-9);
         let at = |place| spread.chance_at(place);
         assert!((0.80..0.88).contains(&at(600)), "{}", at(600));
         assert!((0.45..=0.55).contains(&at(1_000)), "{}", at(1_000));
@@ -409,7 +458,7 @@ mod tests {
         // The one next in line for the last unit can lose it to a quicker shopper behind.
         let last = outlook(1, 1.0, 0.0)
             .with_leaving(0.0, 200.0)
-            .with_lag_spread(2.0);
+            .with_lags(LagFigures::alike(2.0));
         assert!(
             (0.45..=0.55).contains(&last.chance_at(1)),
             "{}",
@@ -421,7 +470,7 @@ mod tests {
             waiting: 1,
             ..outlook(1, 1.0, 0.0)
                 .with_leaving(0.0, 10.0)
-                .with_lag_spread(2.0)
+                .with_lags(LagFigures::alike(2.0))
         };
         assert_eq!(short.chance_at(1), 1.0);
         let two = SaleOutlook {
@@ -437,7 +486,7 @@ mod tests {
         // Half the shoppers buying: half as many buyers pass.
         let half = outlook(1_000, 0.5, 0.0)
             .with_leaving(0.0, 200.0)
-            .with_lag_spread(2.0);
+            .with_lags(LagFigures::alike(2.0));
         assert!(
             (0.45..=0.55).contains(&half.chance_at(2_000)),
             "{}",
@@ -450,29 +499,100 @@ mod tests {
         );
     }
 
+    fn sku(name: &str) -> Sku {
+        Sku::parse(name).unwrap_or_else(|_| unreachable!())
+    }
+
     #[test]
-    fn the_lag_spread_is_the_prior_until_reservations_have_been_watched_a_while() {
-        let start = Instant::now();
-        let at = |ms: u64| start + std::time::Duration::from_millis(ms);
-        let mut lags = PurchaseLags::default();
-        assert_eq!(lags.spread_seconds(at(0)), PRIOR_LAG_SPREAD_SECONDS);
-        // The first seconds see only the quick: all alike, yet the prior stands.
-        for i in 0..500 {
-            lags.record(at(i), 300);
-        }
-        assert_eq!(lags.spread_seconds(at(9_999)), PRIOR_LAG_SPREAD_SECONDS);
-        // A thousand shoppers at 1 s and 3 s (a spread of 1 s) after ten seconds of watching.
-        let mut lags = PurchaseLags::default();
-        for i in 0..1_000 {
-            lags.record(at(i * 10), if i % 2 == 0 { 1_000 } else { 3_000 });
-        }
-        // Less the second's grain (1/12 s²), with the prior counting for five: √(936.7 / 1,005).
-        let spread = lags.spread_seconds(at(10_000));
-        let expected = ((1_000.0 - 1_000.0 / 12.0 + 20.0) / 1_005.0_f64).sqrt();
-        assert!((spread - expected).abs() < 1e-9, "{spread} vs {expected}");
-        // Nonsense is ignored.
-        lags.record(at(10_000), -5_000);
-        assert_eq!(lags.spread_seconds(at(10_000)), spread);
+    fn a_shopper_finds_something_only_if_the_sku_they_want_is_left() {
+        // Two SKUs taken alike so far (demand half and half); one is sold out.
+        let stats = EventStats {
+            sold: BTreeMap::from([(sku("CAP"), 100), (sku("TEE"), 60)]),
+            reserved: BTreeMap::from([(sku("TEE"), 40)]),
+            stock_left: BTreeMap::from([(sku("CAP"), 0), (sku("TEE"), 500)]),
+            ..EventStats::default()
+        };
+        let sale = SaleOutlook::of(&stats);
+        let demands: Vec<f64> = sale.skus.iter().map(|sku| sku.demand).collect();
+        // 100 of 200 units taken each, the prior of five split 100:600 by the units offered.
+        let cap = (100.0 + 5.0 * 100.0 / 700.0) / 205.0;
+        assert!((demands[0] - cap).abs() < 1e-9, "{demands:?}");
+        assert!((demands[0] + demands[1] - 1.0).abs() < 1e-9, "{demands:?}");
+        // The shopper at the head finds the tee only: about an even chance, not a sure one.
+        assert_eq!(sale.chance_at(1), ((1.0 - cap) * 100.0).round() / 100.0);
+
+        // Four SKUs of 250 with nothing taken: 900 buyers ahead would leave a hundred units
+        // pooled, but each SKU's share of them (225 on average) can exceed its 250.
+        let four = EventStats {
+            stock_left: ["A", "B", "C", "D"].map(|name| (sku(name), 250)).into(),
+            ..EventStats::default()
+        };
+        let sale = SaleOutlook::of(&four);
+        let chance = sale.chance_at(901);
+        assert!((0.90..1.0).contains(&chance), "{chance}");
+        // Pooled, the same place was sure.
+        let pooled = SaleOutlook {
+            skus: Arc::new([]),
+            ..sale.clone()
+        };
+        assert_eq!(pooled.chance_at(901), 1.0);
+        // At the thousandth place, an even chance that their SKU still has a unit; beyond the
+        // stock, some chance still that the SKU they want is one the others bought less of.
+        assert!(
+            (0.4..0.6).contains(&sale.chance_at(1_000)),
+            "{}",
+            sale.chance_at(1_000)
+        );
+        assert_eq!(pooled.chance_at(1_001), 0.0);
+        assert!(
+            (0.05..0.5).contains(&sale.chance_at(1_010)),
+            "{}",
+            sale.chance_at(1_010)
+        );
+        assert!(sale.chance_at(1_100) < 0.05, "{}", sale.chance_at(1_100));
+    }
+
+    #[test]
+    fn a_shopper_on_a_socket_is_quicker_to_the_checkout_than_one_who_polls() {
+        // 1,000 units at 200 a second; sockets reach the checkout in 0.5 s ± 0.2, polling pages
+        // in 8 s ± 4, and most of the crowd polls (its mean 7 s).
+        let lags = LagFigures {
+            socket: Lag {
+                mean: 0.5,
+                spread: 0.2,
+            },
+            polling: Lag {
+                mean: 8.0,
+                spread: 4.0,
+            },
+            crowd: Lag {
+                mean: 7.0,
+                spread: 4.5,
+            },
+        };
+        let sale = outlook(1_000, 1.0, 0.0)
+            .with_leaving(0.0, 200.0)
+            .with_lags(lags);
+        let socket = |place| sale.chance_over(place, Some(Channel::Socket));
+        let polling = |place| sale.chance_over(place, Some(Channel::Polling));
+        // The socket's shopper gains 1,300 places: sure well past the thousandth.
+        assert_eq!(socket(2_000), 1.0);
+        assert!(socket(2_450) < 0.05, "{}", socket(2_450));
+        // The polling one loses 200 on average, give or take 800.
+        assert!((0.55..0.75).contains(&polling(600)), "{}", polling(600));
+        assert!((0.40..0.50).contains(&polling(900)), "{}", polling(900));
+        // Told without knowing the channel: the crowd's spread, no gap.
+        assert!(
+            (0.45..=0.55).contains(&sale.chance_at(1_000)),
+            "{}",
+            sale.chance_at(1_000)
+        );
+        // Over a few shoppers, no more is lost than there are behind.
+        let short = SaleOutlook {
+            waiting: 3,
+            ..sale.clone()
+        };
+        assert_eq!(short.chance_over(2, Some(Channel::Polling)), 1.0);
     }
 
     #[test]
@@ -504,20 +624,42 @@ mod tests {
     fn the_chance_never_rises_further_back() {
         let sale = SaleOutlook {
             units_left: 40,
+            skus: Arc::new([]),
             unused_admissions: 7,
             units_per_order: 1.6,
             buy_share: 0.7,
             leave_per_second: 0.02,
             outflow_per_second: 5.0,
             admitted: 0,
-            overtaking: 0.0,
+            lags: None,
             waiting: 300,
         };
         // With and without shoppers passing one another on the way to the checkout.
-        for sale in [sale, sale.with_lag_spread(3.0)] {
+        let lags = LagFigures {
+            socket: Lag {
+                mean: 0.5,
+                spread: 1.0,
+            },
+            polling: Lag {
+                mean: 4.0,
+                spread: 3.0,
+            },
+            crowd: Lag {
+                mean: 3.0,
+                spread: 3.0,
+            },
+        };
+        let timed = sale.clone().with_lags(lags);
+        let sales = [
+            (sale, None),
+            (timed.clone(), None),
+            (timed.clone(), Some(Channel::Socket)),
+            (timed, Some(Channel::Polling)),
+        ];
+        for (sale, channel) in sales {
             let mut before = 1.0;
             for position in 1..400 {
-                let chance = sale.chance_at(position);
+                let chance = sale.chance_over(position, channel);
                 assert!((0.0..=1.0).contains(&chance));
                 assert!(chance <= before, "{chance} at {position} after {before}");
                 before = chance;

@@ -7,6 +7,8 @@
 //!
 //! * [`backoff`]: how the outflow backs off while the checkout is unhealthy and climbs back.
 //! * [`bucket`]: the leaky bucket of the outflow, in integer millionths of a shopper.
+//! * [`chance`]: the chance of success of a waiting shopper, from the sale's counters.
+//! * [`checkout_lag`]: how long admitted shoppers take to reach the checkout, by channel.
 //! * [`draw`]: the verifiable lottery that orders the pre-queue at the start.
 //! * [`eta`]: the honest wait estimate of a place in the queue.
 //! * [`outflow`]: how many more shoppers the caps allow, and when a waiting shopper (or the
@@ -17,6 +19,7 @@
 pub mod backoff;
 pub mod bucket;
 pub mod chance;
+pub mod checkout_lag;
 pub mod draw;
 pub mod eta;
 pub mod outflow;

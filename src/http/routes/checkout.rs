@@ -135,7 +135,8 @@ pub async fn checkout(
         // A first try at the checkout: how long it took from the admission tells the shoppers
         // still waiting how far the order of buying strays from the order of the line.
         let lag_ms = state.now().saturating_sub(admission.admitted_at);
-        state.outflow.reached_checkout(&event, lag_ms);
+        let channel = state.live.told_on_socket.channel(&event, &request.identity);
+        state.outflow.reached_checkout(&event, channel, lag_ms);
     }
     match outcome {
         ReserveOutcome::Reserved(order) | ReserveOutcome::Replayed(order) => {

@@ -1,0 +1,236 @@
+//! How long admitted shoppers take from admission to checkout, by how they heard of it.
+//!
+//! A page on a socket hears of its admission the moment a drain makes it; a page that polls
+//! hears of it at its next poll, seconds later, and later still when the crowd's polls queue up.
+//! Shoppers therefore reach the checkout out of the line's order, and which way a shopper is
+//! pushed depends on their channel: against a line moving at `r` shoppers a second, a shopper
+//! whose time is `d` seconds longer than the crowd's mean is passed by about `r·d` shoppers. Each
+//! instance measures the times of the reservations it serves, per channel, and
+//! [`crate::queue::chance`] turns them into places gained or lost.
+
+use std::time::{Duration, Instant};
+
+/// How a shopper hears of their admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Pushed on the queue page's socket.
+    Socket,
+    /// Read from the ticket view at the next poll.
+    Polling,
+}
+
+/// The time from admission to checkout, in seconds, of one channel or of the whole crowd.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lag {
+    pub mean: f64,
+    /// One standard deviation.
+    pub spread: f64,
+}
+
+/// The times of both channels and of the crowd they make together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LagFigures {
+    pub socket: Lag,
+    pub polling: Lag,
+    pub crowd: Lag,
+}
+
+impl LagFigures {
+    /// Every shopper alike: one spread, whatever the channel.
+    pub fn alike(spread: f64) -> Self {
+        let lag = Lag { mean: 0.0, spread };
+        Self {
+            socket: lag,
+            polling: lag,
+            crowd: lag,
+        }
+    }
+
+    /// The figures of a channel; the crowd's when it is not known.
+    pub fn of(&self, channel: Option<Channel>) -> Lag {
+        match channel {
+            Some(Channel::Socket) => self.socket,
+            Some(Channel::Polling) => self.polling,
+            None => self.crowd,
+        }
+    }
+}
+
+/// Before anything is measured: a socket's page hears at once and its shopper takes a second
+/// or so to choose; a polling page (the shipped one polls every 3 s, others every 5) hears 0–5 s
+/// late. Cautious priors, as the share who buy is: they spread the shoppers more than sockets
+/// alone would.
+const PRIOR_SOCKET: Lag = Lag {
+    mean: 1.0,
+    spread: 1.0,
+};
+const PRIOR_POLLING: Lag = Lag {
+    mean: 3.0,
+    spread: 2.0,
+};
+/// How many reservations each prior counts for.
+const PRIOR_WEIGHT: f64 = 5.0;
+/// How long an instance watches reservations before it trusts their times: at first it has seen
+/// only the quickest shoppers (the slow ones have not reached the checkout yet), which would
+/// make every time look short and alike.
+const LAG_WATCH: Duration = Duration::from_secs(10);
+/// Admission times are known to the second (the admission token's `iat`): a uniform error whose
+/// variance, (1 s)²/12, is taken back out of the measured spread.
+const ADMISSION_GRAIN_VARIANCE: f64 = 1.0 / 12.0;
+
+/// Welford's running count, mean and sum of squared deviations of one channel's times.
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    count: f64,
+    mean: f64,
+    squares: f64,
+}
+
+impl Moments {
+    fn add(&mut self, seconds: f64) {
+        self.count += 1.0;
+        let delta = seconds - self.mean;
+        self.mean += delta / self.count;
+        self.squares += delta * (seconds - self.mean);
+    }
+
+    /// These times with the prior's worth of reservations added: (count, mean, sum of squared
+    /// deviations).
+    fn with_prior(&self, prior: Lag) -> (f64, f64, f64) {
+        let count = self.count + PRIOR_WEIGHT;
+        let mean = (self.count * self.mean + PRIOR_WEIGHT * prior.mean) / count;
+        let measured = (self.squares - self.count * ADMISSION_GRAIN_VARIANCE).max(0.0);
+        let squares = measured
+            + PRIOR_WEIGHT * prior.spread * prior.spread
+            + self.count * (self.mean - mean).powi(2)
+            + PRIOR_WEIGHT * (prior.mean - mean).powi(2);
+        (count, mean, squares)
+    }
+}
+
+/// The reservations one instance has served in an event, timed from their admissions.
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseLags {
+    /// When the first was measured.
+    first: Option<Instant>,
+    socket: Moments,
+    polling: Moments,
+}
+
+impl PurchaseLags {
+    /// A shopper who heard of their admission over `channel` reached the checkout at `at`,
+    /// `lag_ms` after it.
+    pub fn record(&mut self, at: Instant, channel: Channel, lag_ms: i64) {
+        let seconds = lag_ms as f64 / 1000.0;
+        if !seconds.is_finite() || seconds < -1.0 {
+            return;
+        }
+        self.first.get_or_insert(at);
+        match channel {
+            Channel::Socket => self.socket.add(seconds),
+            Channel::Polling => self.polling.add(seconds),
+        }
+    }
+
+    /// The figures at `at`: the priors until reservations have been watched for [`LAG_WATCH`],
+    /// then each channel's measured times with its prior counting for a few reservations, and
+    /// the crowd as both channels together in the numbers measured.
+    pub fn figures(&self, at: Instant) -> LagFigures {
+        let watched = self
+            .first
+            .is_some_and(|first| at.saturating_duration_since(first) >= LAG_WATCH);
+        let (socket, polling) = if watched {
+            (self.socket, self.polling)
+        } else {
+            (Moments::default(), Moments::default())
+        };
+        let socket = socket.with_prior(PRIOR_SOCKET);
+        let polling = polling.with_prior(PRIOR_POLLING);
+        let lag = |(count, mean, squares): (f64, f64, f64)| Lag {
+            mean,
+            spread: (squares / count).sqrt(),
+        };
+        let count = socket.0 + polling.0;
+        let mean = (socket.0 * socket.1 + polling.0 * polling.1) / count;
+        let squares = socket.2
+            + polling.2
+            + socket.0 * (socket.1 - mean).powi(2)
+            + polling.0 * (polling.1 - mean).powi(2);
+        LagFigures {
+            socket: lag(socket),
+            polling: lag(polling),
+            crowd: lag((count, mean, squares)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn the_priors_stand_until_reservations_have_been_watched_a_while() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut lags = PurchaseLags::default();
+        let prior = lags.figures(at(0));
+        assert_eq!((prior.socket, prior.polling), (PRIOR_SOCKET, PRIOR_POLLING));
+        // Five of each: the crowd's mean is halfway, its spread both spreads and the gap.
+        assert!(close(prior.crowd.mean, 2.0), "{prior:?}");
+        assert!(
+            close(prior.crowd.spread, (2.5_f64 + 1.0).sqrt()),
+            "{prior:?}"
+        );
+        // The first seconds see only the quick: the priors stand.
+        for i in 0..500 {
+            lags.record(at(i), Channel::Socket, 300);
+        }
+        assert_eq!(lags.figures(at(9_999)), prior);
+    }
+
+    #[test]
+    fn each_channel_is_measured_on_its_own_and_the_crowd_is_both() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut lags = PurchaseLags::default();
+        // 100 socket shoppers at 0.5 s; 900 polling ones at 4 s and 8 s (a spread of 2 s).
+        for i in 0..1_000 {
+            let (channel, lag_ms) = match i {
+                0..100 => (Channel::Socket, 500),
+                _ if i % 2 == 0 => (Channel::Polling, 4_000),
+                _ => (Channel::Polling, 8_000),
+            };
+            lags.record(at(i * 10), channel, lag_ms);
+        }
+        let seen = lags.figures(at(10_000));
+        // Sockets: 100 alike (less the grain) and the prior's five at 1 s ± 1 s.
+        let socket_mean = (100.0 * 0.5 + 5.0) / 105.0;
+        assert!(close(seen.socket.mean, socket_mean), "{seen:?}");
+        let socket_squares =
+            5.0 + 100.0 * (0.5 - socket_mean).powi(2) + 5.0 * (1.0 - socket_mean).powi(2);
+        assert!(
+            close(seen.socket.spread, (socket_squares / 105.0).sqrt()),
+            "{seen:?}"
+        );
+        // Polling: 450 at 4 s and 450 at 8 s, and the prior's five at 3 s ± 2 s.
+        assert!(
+            (seen.polling.mean - (900.0 * 6.0 + 15.0) / 905.0).abs() < 1e-9,
+            "{seen:?}"
+        );
+        assert!((seen.polling.spread - 2.0).abs() < 0.05, "{seen:?}");
+        // The crowd: mostly polling, so its mean is near theirs and a socket shopper is far
+        // quicker than it.
+        assert!(
+            seen.crowd.mean > 5.0 && seen.crowd.mean < seen.polling.mean,
+            "{seen:?}"
+        );
+        assert!(seen.crowd.spread > seen.polling.spread, "{seen:?}");
+        // Nonsense is ignored.
+        lags.record(at(10_000), Channel::Polling, -5_000);
+        assert_eq!(lags.figures(at(10_000)), seen);
+    }
+}
