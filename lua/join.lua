@@ -2,14 +2,16 @@
 -- admitted. One call carries the joins an instance collected while its previous call was on the
 -- wire (group commit): each join gets exactly what it would get from a call of its own, in the
 -- order given, at the same `now`.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys (see the store's list), the ticket buckets of the identities,
+--   and inside an arrival window `win` and `wz:<window>` (asked for with WRKEYS when missing)
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2k], ARGV[2k+1] (k >= 1) an identity and its new ticket id (16 raw bytes), the id used
 --   only if a ticket is created
 -- Reply: one reply per join, in order: { 'no_event' } | { 'not_accepting', status } |
 --        { 'existing', ticket } | { 'created', ticket }, a ticket as in lib.lua's ticket_reply;
 --        or 'draw_pending' for the whole call (nothing changed: the store finishes the draw and
---        calls again).
+--        calls again); or the error WRKEYS naming the window's keys when they were not given
+--        (nothing changed).
 
 local now = now_ms(ARGV[1])
 local c = load_cfg()
@@ -19,6 +21,11 @@ if not c then
     replies[#replies + 1] = { 'no_event' }
   end
   return replies
+end
+-- The window a join falls in depends on `now` alone, the same for every join of the call.
+local window = window_keys(c, now)
+if window and not (declared(window[1]) and declared(window[2])) then
+  return need_keys(window)
 end
 -- The draw's state cannot change between the joins of one call (they share `now`).
 local st = redis.call('HMGET', K.st, 'drawn', 'nx')
@@ -54,6 +61,12 @@ local function join_one(identity, tid)
     return { 'not_accepting', status }
   end
 
+  -- An admission that ran out but that settling left for later calls (MOST_SETTLED_PER_CALL)
+  -- is settled now, before its ticket is replaced: `adm` holds only unused admissions.
+  if old and old.tag == 'a' and redis.call('ZREM', K.adm, identity) == 1 then
+    redis.call('HINCRBY', K.st, 'aexp', 1)
+    UNSETTLED.adm = math.max(0, UNSETTLED.adm - 1)
+  end
   -- A left or expired ticket is replaced by a new one at the tail.
   local t = new_ticket(identity, tid, now, seen)
   t.bucket = bucket

@@ -2,7 +2,7 @@
 -- One call carries the reads an instance collected while its previous call was on the wire
 -- (group commit): each read gets exactly what a call of its own would get, in the order given,
 -- at the same `now`.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys (settling's and q), then the ticket buckets of the identities
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2k], ARGV[2k+1] (k >= 1) an identity, and '1' to mark it as seen while waiting, '0' not to
 -- Reply: one reply per read, in order: a ticket as in lib.lua's ticket_reply, or nil when there

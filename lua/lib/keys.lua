@@ -6,9 +6,20 @@
 -- src/domain, src/queue or the memory store, src/store/memory), and the conformance suite proves
 -- the two stores agree; the other functions only read and write the Redis layout below.
 --
--- KEYS[1] of every script is the event's key prefix `wr:{<event>}:`: all keys of one event share
--- the hash tag and live in one slot (one Redis Cluster node), which is what lets a script touch
--- keys it computes (the ticket buckets) besides the ones it is given.
+-- KEYS of every script are all the keys it touches, named by the store in Rust
+-- (src/store/redis/keys.rs): the event's fixed keys the script needs, then the keys that depend on
+-- what it is asked (the ticket buckets of the identities named, an instance's heartbeat, a
+-- claim, an arrival window). No script builds a key name itself: in a Redis Cluster, a key it
+-- was not given could be on another node while the event's slot migrates, and the client can
+-- only follow ASK and MOVED for keys it knows. All keys of one event share the hash tag
+-- `wr:{<event>}:` and so one slot.
+--
+-- K maps each key's name (what follows the prefix: `st`, `tk:1a2b`, ...) to the key. Reading a
+-- name the caller did not declare raises WRUNDECLARED (a bug in the store, never a state of the
+-- data). A script that finds it needs a key it could not have been given beforehand (the window
+-- a join falls in, the buckets of the shoppers a drain pops) says so before touching it: with
+-- WRKEYS (nothing changed; the store calls again with those keys too) or, for the drain, in its
+-- reply after a partial step (see drain.lua).
 --
 --   cfg            string  the EventConfig as JSON, assembled from cfgf (read back by Rust)
 --   cfgf           hash    field name -> that field's JSON as Rust wrote it: a change rewrites
@@ -53,24 +64,30 @@
 --   hb:<instance>  string  the instance's latest heartbeat (ms), written by presence; it expires
 --                          an hour past the grace period after the instance's last report
 
-local PREFIX = KEYS[1]
-local K = {
-  cfg = PREFIX .. 'cfg',
-  cfgf = PREFIX .. 'cfgf',
-  inv = PREFIX .. 'inv',
-  shp = PREFIX .. 'shp',
-  cf = PREFIX .. 'cf',
-  st = PREFIX .. 'st',
-  q = PREFIX .. 'q',
-  dord = PREFIX .. 'dord',
-  adm = PREFIX .. 'adm',
-  resv = PREFIX .. 'resv',
-  ord = PREFIX .. 'ord',
-  ordt = PREFIX .. 'ordt',
-  stock = PREFIX .. 'stock',
-  sold = PREFIX .. 'sold',
-  held = PREFIX .. 'held',
-}
+local K = {}
+do
+  -- Every key starts with the same `wr:{<event>}:`, whose end is the first '}:'.
+  local _, tag_end = string.find(KEYS[1] or '', '}:', 1, true)
+  for i = 1, #KEYS do
+    K[string.sub(KEYS[i], tag_end + 1)] = KEYS[i]
+  end
+end
+setmetatable(K, {
+  __index = function(_, name)
+    error({ err = 'WRUNDECLARED the script was not given the key ' .. tostring(name) })
+  end,
+})
+
+-- Whether the key `name` was given (no error when it was not).
+local function declared(name)
+  return rawget(K, name) ~= nil
+end
+
+-- Ends the script asking for keys it was not given: nothing has been written (the caller checks
+-- before any write) and the store calls again with them. `names` are key names as in K.
+local function need_keys(names)
+  return redis.error_reply('WRKEYS ' .. table.concat(names, ' '))
+end
 
 -- One shopper in bucket tokens (millionths of a shopper).
 local SHOPPER = 1000000
