@@ -43,6 +43,21 @@ struct Told {
     paid: Mutex<Vec<(Identity, OrderId)>>,
     /// Calls that failed and were tried again.
     retries: AtomicU64,
+    /// Answers no healthy store gives in this sale (the event missing, an admission refused).
+    anomalies: Mutex<Vec<String>>,
+    /// The longest a call took (ms), retries inside the client included.
+    slowest_ms: AtomicU64,
+}
+
+impl Told {
+    fn anomaly(&self, what: String) {
+        self.anomalies.lock().unwrap().push(what);
+    }
+
+    fn timed(&self, began: Instant) {
+        let ms = began.elapsed().as_millis() as u64;
+        self.slowest_ms.fetch_max(ms, Ordering::Relaxed);
+    }
 }
 
 /// A sale running on a cluster until [`Sale::stop`].
@@ -78,7 +93,10 @@ impl Sale {
                     // The same join again after a failure: it answers the ticket if the first
                     // went through.
                     while running.load(Ordering::Relaxed) {
-                        match store.join(&event, &shopper, ticket).await {
+                        let began = Instant::now();
+                        let joined = store.join(&event, &shopper, ticket).await;
+                        told.timed(began);
+                        match joined {
                             Ok(JoinOutcome::Joined { ticket, .. }) => {
                                 told.joined
                                     .lock()
@@ -86,7 +104,11 @@ impl Sale {
                                     .insert(shopper.clone(), ticket.ticket_id);
                                 break;
                             }
-                            Ok(_) => break,
+                            Ok(JoinOutcome::NotAccepting(_)) => break,
+                            Ok(other) => {
+                                told.anomaly(format!("{shopper} joined: {other:?}"));
+                                break;
+                            }
                             Err(_) => {
                                 told.retries.fetch_add(1, Ordering::Relaxed);
                                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -103,14 +125,17 @@ impl Sale {
                 (store.clone(), event.clone(), told.clone(), running.clone());
             tasks.push(tokio::spawn(async move {
                 while running.load(Ordering::Relaxed) {
-                    match store.drain(&event).await {
+                    let began = Instant::now();
+                    let drained = store.drain(&event).await;
+                    told.timed(began);
+                    match drained {
                         Ok(Some(outcome)) => {
                             for shopper in outcome.admitted {
                                 told.admitted.lock().unwrap().push(shopper.identity.clone());
                                 let _ = admissions.send((shopper.identity, shopper.ticket_id));
                             }
                         }
-                        Ok(None) => panic!("the event is gone"),
+                        Ok(None) => told.anomaly("a drain found no event".into()),
                         Err(_) => {
                             told.retries.fetch_add(1, Ordering::Relaxed);
                         }
@@ -186,6 +211,8 @@ impl Sale {
         audit.told_admitted = told_admitted.len();
         audit.told_paid = self.told.paid.lock().unwrap().len();
         audit.retries = self.told.retries.load(Ordering::Relaxed);
+        audit.slowest_ms = self.told.slowest_ms.load(Ordering::Relaxed);
+        audit.anomalies = self.told.anomalies.lock().unwrap().clone();
         audit
     }
 }
@@ -214,9 +241,16 @@ async fn buy(
         if !running.load(Ordering::Relaxed) {
             return;
         }
-        match store.reserve(event, &request).await {
+        let began = Instant::now();
+        let reserved = store.reserve(event, &request).await;
+        told.timed(began);
+        match reserved {
             Ok(ReserveOutcome::Reserved(order) | ReserveOutcome::Replayed(order)) => break order,
-            Ok(_) => return,
+            Ok(ReserveOutcome::SoldOut(_)) => return,
+            Ok(other) => {
+                told.anomaly(format!("{shopper} reserved: {other:?}"));
+                return;
+            }
             Err(_) => {
                 told.retries.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -224,12 +258,18 @@ async fn buy(
         }
     };
     while running.load(Ordering::Relaxed) {
-        match store.pay(event, &shopper, order.order_id).await {
+        let began = Instant::now();
+        let paid = store.pay(event, &shopper, order.order_id).await;
+        told.timed(began);
+        match paid {
             Ok(PayOutcome::Paid(_) | PayOutcome::AlreadyPaid(_)) => {
                 told.paid.lock().unwrap().push((shopper, order.order_id));
                 return;
             }
-            Ok(_) => return,
+            Ok(other) => {
+                told.anomaly(format!("{shopper} paid: {other:?}"));
+                return;
+            }
             Err(_) => {
                 told.retries.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -262,6 +302,9 @@ struct Audit {
     told_admitted: usize,
     told_paid: usize,
     retries: u64,
+    slowest_ms: u64,
+    /// Answers no healthy store gives in this sale.
+    anomalies: Vec<String>,
     waiting: usize,
     /// Shoppers told they joined whose ticket is admitted now.
     admitted: Vec<Identity>,
@@ -300,6 +343,7 @@ impl Audit {
     /// What holds when no acknowledged write may be lost: nothing told was undone.
     fn assert_nothing_lost(&self) {
         self.assert_consistent();
+        assert!(self.anomalies.is_empty(), "anomalies: {self:#?}");
         assert!(self.lost_places.is_empty(), "lost places: {self:#?}");
         assert!(self.admitted_twice.is_empty(), "admitted twice: {self:#?}");
         assert_eq!(self.admissions_undone, 0, "{self:#?}");
@@ -312,8 +356,8 @@ impl Audit {
         let stats = self.stats.as_ref().unwrap();
         format!(
             "told joined {}, admitted {}, paid {}; store: joined {}, waiting {}, admitted {}, \
-             sold {:?}; retries {}; lost places {}, admitted twice {}, admissions undone {}, \
-             payments lost {}",
+             sold {:?}; retries {}, slowest call {} ms; anomalies {}, lost places {}, admitted \
+             twice {}, admissions undone {}, payments lost {}",
             self.told_joined,
             self.told_admitted,
             self.told_paid,
@@ -322,6 +366,8 @@ impl Audit {
             stats.admitted,
             stats.sold.get(&tshirt()),
             self.retries,
+            self.slowest_ms,
+            self.anomalies.len(),
             self.lost_places.len(),
             self.admitted_twice.len(),
             self.admissions_undone,
