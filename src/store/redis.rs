@@ -4,10 +4,12 @@
 //! [`scripts`](super::scripts)), so it is atomic with no locks and no read-modify-write races
 //! between instances. Every key of an event starts with `wr:{<event>}:` (see
 //! [`event_key_prefix`]), so one event lives in one cluster slot and different events spread
-//! over the cluster. The list of events is the set [`EVENTS_KEY`], in a slot of its own, touched
-//! by a separate command just before an event is created (a crash between them leaves an id
-//! without settings, which readers skip; never an event nobody can find). The events' activity
-//! numbers are the hash [`ACTIVITY_KEY`], in a slot of its own too (see the `activity` module).
+//! over the cluster. Each script is given every key it touches in `KEYS` (see the `keys`
+//! module), so that the client, not the script, deals with a slot moving between nodes. The list
+//! of events is the set [`EVENTS_KEY`], in a slot of its own, touched by a separate command just
+//! before an event is created (a crash between them leaves an id without settings, which readers
+//! skip; never an event nobody can find). The events' activity numbers are the hash
+//! [`ACTIVITY_KEY`], in a slot of its own too (see the `activity` module).
 //!
 //! Time comes from the Redis server (`TIME` inside each script), so instances never disagree
 //! about the outflow; a [`Clock`] may be injected instead (tests drive a manual one), and is
