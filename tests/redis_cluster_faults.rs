@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use support::events::{sale, tshirt};
 use support::redis_cluster::RedisCluster;
 use waitroom::domain::{
-    EventId, Identity, JoinOutcome, OrderId, OrderItem, PayOutcome, ReserveOutcome,
-    ReserveRequest, TicketId, TicketStatus,
+    EventId, Identity, JoinOutcome, OrderId, OrderItem, PayOutcome, ReserveOutcome, ReserveRequest,
+    TicketId, TicketStatus,
 };
 use waitroom::store::QueueStore;
 use waitroom::store::redis::{RedisStore, event_key_prefix};
@@ -289,7 +289,10 @@ where
         match call().await {
             Ok(value) => return value,
             Err(error) => {
-                assert!(Instant::now() < deadline, "the store stayed failing: {error}");
+                assert!(
+                    Instant::now() < deadline,
+                    "the store stayed failing: {error}"
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
@@ -414,7 +417,10 @@ async fn the_events_slot_moves_to_another_node_in_the_middle_of_a_sale() {
     assert_eq!(cluster.primary_of(slot).id, target.id);
     let audit = sale.audit().await;
     eprintln!("reshard in {batches} batches: {}", audit.summary());
-    assert!(batches > 10, "the migration was too short to overlap the sale");
+    assert!(
+        batches > 10,
+        "the migration was too short to overlap the sale"
+    );
     audit.assert_nothing_lost();
     assert!(audit.told_admitted > 0 && audit.told_paid > 0, "{audit:#?}");
 }
@@ -503,5 +509,8 @@ async fn scripts_flushed_from_every_node_in_the_middle_of_a_sale_are_loaded_agai
     let audit = sale.audit().await;
     eprintln!("scripts flushed: {}", audit.summary());
     audit.assert_nothing_lost();
-    assert_eq!(audit.retries, 0, "a flushed script failed a call: {audit:#?}");
+    assert_eq!(
+        audit.retries, 0,
+        "a flushed script failed a call: {audit:#?}"
+    );
 }

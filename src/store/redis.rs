@@ -418,7 +418,11 @@ impl QueueStore for RedisStore {
         ticket_id: TicketId,
     ) -> Result<Option<Ticket>, StoreError> {
         let mut invocation = self.prepare(&self.scripts.leave, event);
-        keys::declare_buckets(&mut invocation, &event_key_prefix(event), [identity.as_str()]);
+        keys::declare_buckets(
+            &mut invocation,
+            &event_key_prefix(event),
+            [identity.as_str()],
+        );
         invocation
             .arg(identity.as_str())
             .arg(ticket_id.0.as_bytes().as_slice());
@@ -468,7 +472,10 @@ impl QueueStore for RedisStore {
             keys::declare_buckets(
                 &mut invocation,
                 &prefix,
-                these_opened.iter().chain(these_closed).map(Identity::as_str),
+                these_opened
+                    .iter()
+                    .chain(these_closed)
+                    .map(Identity::as_str),
             );
             invocation
                 .arg(report.instance.as_str())

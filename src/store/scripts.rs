@@ -92,78 +92,24 @@ impl Scripts {
                 event_script!("update_event"),
                 &["cfg", "cfgf", "cf", "inv", "stock", "sold", "held"],
             ),
-            join: EventScript::new(
-                event_script!("window", "join"),
-                settling!("q"),
-            ),
-            ticket: EventScript::new(
-                event_script!("ticket"),
-                settling!("q"),
-            ),
-            leave: EventScript::new(
-                event_script!("leave"),
-                settling!("q"),
-            ),
-            touch: EventScript::new(
-                event_script!("touch"),
-                &["st"],
-            ),
-            presence: EventScript::new(
-                event_script!("presence"),
-                &["cf", "st"],
-            ),
-            draw: EventScript::new(
-                event_script!("draw"),
-                &["cf", "st"],
-            ),
-            draw_members: EventScript::new(
-                event_script!("draw_members"),
-                &["cf", "st", "q"],
-            ),
-            draw_tickets: EventScript::new(
-                event_script!("draw_tickets"),
-                &["cfg"],
-            ),
-            draw_place: EventScript::new(
-                event_script!("draw_place"),
-                &["cfg", "st", "q", "dord"],
-            ),
-            draw_page: EventScript::new(
-                event_script!("draw_page"),
-                &["cf", "st", "dord"],
-            ),
-            drain: EventScript::new(
-                event_script!("window", "drain"),
-                settling!("q"),
-            ),
-            reserve: EventScript::new(
-                event_script!("reserve"),
-                settling!("ordt"),
-            ),
-            pay: EventScript::new(
-                event_script!("pay"),
-                settling!(),
-            ),
-            stats: EventScript::new(
-                event_script!("stats"),
-                settling!("q"),
-            ),
-            order: EventScript::new(
-                event_script!("order"),
-                settling!(),
-            ),
-            claim: EventScript::new(
-                event_script!("claim"),
-                &["cfg"],
-            ),
-            followed: EventScript::new(
-                event_script!("followed"),
-                &["cfg", "st"],
-            ),
-            follow: EventScript::new(
-                event_script!("follow"),
-                &["cfg", "st"],
-            ),
+            join: EventScript::new(event_script!("window", "join"), settling!("q")),
+            ticket: EventScript::new(event_script!("ticket"), settling!("q")),
+            leave: EventScript::new(event_script!("leave"), settling!("q")),
+            touch: EventScript::new(event_script!("touch"), &["st"]),
+            presence: EventScript::new(event_script!("presence"), &["cf", "st"]),
+            draw: EventScript::new(event_script!("draw"), &["cf", "st"]),
+            draw_members: EventScript::new(event_script!("draw_members"), &["cf", "st", "q"]),
+            draw_tickets: EventScript::new(event_script!("draw_tickets"), &["cfg"]),
+            draw_place: EventScript::new(event_script!("draw_place"), &["cfg", "st", "q", "dord"]),
+            draw_page: EventScript::new(event_script!("draw_page"), &["cf", "st", "dord"]),
+            drain: EventScript::new(event_script!("window", "drain"), settling!("q")),
+            reserve: EventScript::new(event_script!("reserve"), settling!("ordt")),
+            pay: EventScript::new(event_script!("pay"), settling!()),
+            stats: EventScript::new(event_script!("stats"), settling!("q")),
+            order: EventScript::new(event_script!("order"), settling!()),
+            claim: EventScript::new(event_script!("claim"), &["cfg"]),
+            followed: EventScript::new(event_script!("followed"), &["cfg", "st"]),
+            follow: EventScript::new(event_script!("follow"), &["cfg", "st"]),
             // Touches one key it is given, so it needs nothing from the library.
             window_page: Script::new(lua!("window_page")),
         }

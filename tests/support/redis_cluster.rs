@@ -173,12 +173,20 @@ impl RedisCluster {
             .find(|node| node.primary && !node.failed && node.id != source.id)
             .expect("another primary");
         let slot_text = slot.to_string();
-        ok(self
-            .node(target.port)
-            .cli(&["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", &source.id]));
-        ok(self
-            .node(source.port)
-            .cli(&["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", &target.id]));
+        ok(self.node(target.port).cli(&[
+            "CLUSTER",
+            "SETSLOT",
+            &slot_text,
+            "IMPORTING",
+            &source.id,
+        ]));
+        ok(self.node(source.port).cli(&[
+            "CLUSTER",
+            "SETSLOT",
+            &slot_text,
+            "MIGRATING",
+            &target.id,
+        ]));
         (source, target)
     }
 
@@ -282,7 +290,9 @@ fn parse_node(line: &str) -> ClusterNode {
         id: fields[0].to_owned(),
         port,
         primary: flags.contains("master"),
-        failed: flags.split(',').any(|flag| flag == "fail" || flag == "fail?"),
+        failed: flags
+            .split(',')
+            .any(|flag| flag == "fail" || flag == "fail?"),
         replicates: fields[3].to_owned(),
         slots,
     }

@@ -96,7 +96,13 @@ impl GroupCommit {
     /// Starts the task that sends the `grouped` script's calls over `connection`.
     pub(super) fn start(grouped: Grouped, connection: Connection, scripts: Arc<Scripts>) -> Self {
         let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(commit(receiver, connection, scripts, grouped, Arc::default()));
+        tokio::spawn(commit(
+            receiver,
+            connection,
+            scripts,
+            grouped,
+            Arc::default(),
+        ));
         Self { sender }
     }
 
@@ -195,7 +201,9 @@ impl Call {
             keys::declare_buckets(
                 &mut invocation,
                 &self.prefix,
-                self.requests.iter().map(|request| request.identity.as_str()),
+                self.requests
+                    .iter()
+                    .map(|request| request.identity.as_str()),
             );
             invocation.arg(&self.now);
             for request in &self.requests {

@@ -107,7 +107,12 @@ impl DrainKeys {
             .heads
             .iter()
             .cloned()
-            .chain(known.holders.iter().map(|instance| format!("hb:{instance}")))
+            .chain(
+                known
+                    .holders
+                    .iter()
+                    .map(|instance| format!("hb:{instance}")),
+            )
             .collect()
     }
 
