@@ -200,7 +200,8 @@ impl Sale {
             .iter()
             .filter(|shopper| !audit.admitted.contains(shopper))
             .count();
-        for (shopper, order) in self.told.paid.lock().unwrap().clone() {
+        let paid = self.told.paid.lock().unwrap().clone();
+        for (shopper, order) in paid {
             let now = retry(|| self.store.order(&self.event, order)).await;
             if !now.is_some_and(|order| order.status == waitroom::domain::OrderStatus::Paid) {
                 audit.payments_lost.push(format!("{shopper}: {order}"));

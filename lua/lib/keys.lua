@@ -9,9 +9,11 @@
 -- KEYS of every script are all the keys it touches, named by the store in Rust
 -- (src/store/redis/keys.rs): the event's fixed keys the script needs, then the keys that depend on
 -- what it is asked (the ticket buckets of the identities named, an instance's heartbeat, a
--- claim, an arrival window). No script builds a key name itself: in a Redis Cluster, a key it
--- was not given could be on another node while the event's slot migrates, and the client can
--- only follow ASK and MOVED for keys it knows. All keys of one event share the hash tag
+-- claim, an arrival window). No script builds a key name itself. In a Redis Cluster the server
+-- checks a call's declared keys before the script runs: while the event's slot migrates it sends
+-- the call where they all are (ASK, MOVED, followed by the client) or refuses it while they are
+-- split (TRYAGAIN, retried by the client). A key a script computed itself would be read on
+-- whichever node the call landed on, moved or not. All keys of one event share the hash tag
 -- `wr:{<event>}:` and so one slot.
 --
 -- K maps each key's name (what follows the prefix: `st`, `tk:1a2b`, ...) to the key. Reading a
