@@ -2,8 +2,9 @@
 -- admitted. One call carries the joins an instance collected while its previous call was on the
 -- wire (group commit): each join gets exactly what it would get from a call of its own, in the
 -- order given, at the same `now`.
--- KEYS the event's fixed keys (see the store's list), the ticket buckets of the identities,
---   and inside an arrival window `win` and `wz:<window>` (asked for with WRKEYS when missing)
+-- KEYS the event's fixed keys (see the store's list), inside an arrival window `win` and
+--   `wz:<window>` (asked for with WRKEYS when missing), then the ticket bucket of each identity,
+--   in the order of the identities
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2k], ARGV[2k+1] (k >= 1) an identity and its new ticket id (16 raw bytes), the id used
 --   only if a ticket is created
@@ -36,11 +37,10 @@ end
 local drawn = state == 'drawn'
 settle(now, st[2])
 
-local function join_one(identity, tid)
+local function join_one(identity, tid, bucket)
   -- Settling again costs nothing: the next-expiry marker is cached and ahead of `now`.
   settle(now)
   local counts = redis.call('HMGET', K.st, 'last', 'joined')
-  local bucket = bucket_of(identity)
   local seen = presence_now(now)
 
   local old = get_ticket(identity, bucket)
@@ -103,6 +103,6 @@ local function join_one(identity, tid)
 end
 
 for i = 2, #ARGV, 2 do
-  replies[#replies + 1] = join_one(ARGV[i], ARGV[i + 1])
+  replies[#replies + 1] = join_one(ARGV[i], ARGV[i + 1], bucket_at(i / 2))
 end
 return replies

@@ -67,22 +67,54 @@
 --                          an hour past the grace period after the instance's last report
 
 local K = {}
-do
-  -- Every key starts with the same `wr:{<event>}:`, whose end is the first '}:'.
-  local _, tag_end = string.find(KEYS[1] or '', '}:', 1, true)
-  for i = 1, #KEYS do
-    K[string.sub(KEYS[i], tag_end + 1)] = KEYS[i]
+-- Where the first ticket bucket is in KEYS (#KEYS + 1 when none). The keys before it are named in
+-- K at once; the buckets only when a script first looks one up by name, since a grouped join or
+-- ticket read takes each identity's bucket by its position (see bucket_at) and never names them.
+local FIRST_BUCKET = #KEYS + 1
+-- Every key starts with the same `wr:{<event>}:`, whose end is the first '}:'.
+local TAG_END = select(2, string.find(KEYS[1] or '', '}:', 1, true))
+for i = 1, #KEYS do
+  local name = string.sub(KEYS[i], TAG_END + 1)
+  if string.sub(name, 1, 3) == 'tk:' then
+    FIRST_BUCKET = i
+    break
+  end
+  K[name] = KEYS[i]
+end
+local ALL_NAMED = FIRST_BUCKET > #KEYS
+
+-- Names the keys from the first bucket on in K.
+local function name_all()
+  ALL_NAMED = true
+  for i = FIRST_BUCKET, #KEYS do
+    rawset(K, string.sub(KEYS[i], TAG_END + 1), KEYS[i])
   end
 end
+
 setmetatable(K, {
   __index = function(_, name)
+    if not ALL_NAMED then
+      name_all()
+      local key = rawget(K, name)
+      if key then
+        return key
+      end
+    end
     error({ err = 'WRUNDECLARED the script was not given the key ' .. tostring(name) })
   end,
 })
 
 -- Whether the key `name` was given (no error when it was not).
 local function declared(name)
+  if rawget(K, name) == nil and not ALL_NAMED then
+    name_all()
+  end
   return rawget(K, name) ~= nil
+end
+
+-- The n-th ticket bucket given (from 1), for scripts given one bucket per identity, in order.
+local function bucket_at(n)
+  return KEYS[FIRST_BUCKET + n - 1]
 end
 
 -- Ends the script asking for keys it was not given: nothing has been written (the caller checks

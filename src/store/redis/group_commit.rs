@@ -198,12 +198,13 @@ impl Call {
             let mut invocation = script.script.prepare_invoke();
             keys::declare(&mut invocation, &self.prefix, script.keys);
             keys::declare(&mut invocation, &self.prefix, asked.get(&self.prefix));
-            keys::declare_buckets(
+            // One bucket a request, in their order: the script takes each by its position.
+            keys::declare(
                 &mut invocation,
                 &self.prefix,
                 self.requests
                     .iter()
-                    .map(|request| request.identity.as_str()),
+                    .map(|request| keys::bucket_name(&request.identity)),
             );
             invocation.arg(&self.now);
             for request in &self.requests {
