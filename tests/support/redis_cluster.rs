@@ -190,31 +190,35 @@ impl RedisCluster {
         (source, target)
     }
 
-    /// Moves at most `batch` keys of `slot` from `source` to `target` with one MIGRATE; how many
-    /// were left to move before it.
+    /// Moves at most `batch` keys of `slot` from `source` to `target` with one MIGRATE, those
+    /// for which `first` is true before the others; how many were left to move before it.
     pub fn migrate_some(
         &self,
         slot: u16,
         source: &ClusterNode,
         target: &ClusterNode,
         batch: usize,
+        first: impl Fn(&str) -> bool,
     ) -> usize {
         let keys = self.node(source.port).cli(&[
             "--raw",
             "CLUSTER",
             "GETKEYSINSLOT",
             &slot.to_string(),
-            &batch.to_string(),
+            "1000000",
         ]);
-        let keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
-        if keys.is_empty() {
+        let mut keys: Vec<&str> = keys.lines().filter(|key| !key.is_empty()).collect();
+        let left = keys.len();
+        if left == 0 {
             return 0;
         }
+        keys.sort_by_key(|key| !first(key));
+        keys.truncate(batch);
         let port = target.port.to_string();
         let mut command = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
         command.extend(keys.iter().copied());
         ok(self.node(source.port).cli(&command));
-        keys.len()
+        left
     }
 
     /// Ends a migration: every primary learns that `target` serves `slot`.
