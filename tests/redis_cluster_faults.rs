@@ -32,6 +32,9 @@ use waitroom::store::redis::{RedisStore, event_key_prefix};
 /// compete for the last units.
 const UNITS: u64 = 60;
 
+/// How long an admitted shopper takes before reserving, and a reservation before it is paid.
+const THINKING: Duration = Duration::from_millis(150);
+
 /// What the shoppers were told, gathered while the sale runs.
 #[derive(Default)]
 struct Told {
@@ -149,11 +152,22 @@ impl Sale {
             let (store, event, told, running) =
                 (store.clone(), event.clone(), told.clone(), running.clone());
             tasks.push(tokio::spawn(async move {
+                // Each admitted shopper buys on their own, taking a moment before reserving and
+                // before paying, so the event holds unused admissions and unpaid reservations
+                // all along, as a real sale does.
+                let mut buyers = Vec::new();
                 while let Some((shopper, ticket)) = to_buy.recv().await {
                     if !running.load(Ordering::Relaxed) {
                         break;
                     }
-                    buy(&store, &event, &told, &running, shopper, ticket).await;
+                    let (store, event, told, running) =
+                        (store.clone(), event.clone(), told.clone(), running.clone());
+                    buyers.push(tokio::spawn(async move {
+                        buy(&store, &event, &told, &running, shopper, ticket).await;
+                    }));
+                }
+                for buyer in buyers {
+                    buyer.await.unwrap();
                 }
             }));
         }
@@ -241,6 +255,7 @@ async fn buy(
             quantity: 1,
         }],
     };
+    tokio::time::sleep(THINKING).await;
     let order = loop {
         if !running.load(Ordering::Relaxed) {
             return;
@@ -261,6 +276,7 @@ async fn buy(
             }
         }
     };
+    tokio::time::sleep(THINKING).await;
     while running.load(Ordering::Relaxed) {
         let began = Instant::now();
         let paid = store.pay(event, &shopper, order.order_id).await;
