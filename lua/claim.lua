@@ -1,6 +1,6 @@
 -- claim: counts the holders of a single-use proof of work or a limited-use invitation
 -- (mirrors claim_step in src/domain/claim.rs).
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cfg, cl:<what is claimed>
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2] what is claimed (`pow:<id>`, `inv:<id>`)
 -- ARGV[3] the holder (an identity)
@@ -17,7 +17,7 @@ local until_ms = tonumber(ARGV[5])
 if until_ms <= now then
   return 3
 end
-local key = PREFIX .. 'cl:' .. ARGV[2]
+local key = K['cl:' .. ARGV[2]]
 -- The hash holds the holders as fields and its end under '#until': a claim whose end has come
 -- by the script's clock is over, even before Redis expires the key by its own.
 local ends = redis.call('HGET', key, '#until')

@@ -1,5 +1,5 @@
 -- create_event: creates an event with its inventory, unless the id exists.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys it writes: cfg, cfgf, cf, inv, stock, sold, held, st
 -- ARGV[1] now in ms, or '' (unused: every script takes the time first)
 -- ARGV[2..] the EventConfig's fields: name, the field's JSON, name, JSON, ...
 -- Reply: 1 if created, 0 if the event existed (nothing changes).

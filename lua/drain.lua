@@ -1,12 +1,21 @@
 -- drain: runs the leaky bucket once (mirrors src/queue/bucket.rs and outflow.rs). Any instance
 -- may call it at any time, as often as it likes: N instances admit exactly what one would.
 -- It drops at most MOST_DROPPED_PER_DRAIN departed shoppers, so it stays short.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys (see the store's list), then the ticket buckets of the shoppers it
+--   may pop and the heartbeats of instances that may hold them, as the store guessed them from
+--   the previous drain's reply. The drain stops before a shopper whose bucket (or, to judge
+--   abandonment, whose holder's heartbeat) it was not given, having popped only shoppers it
+--   could judge: a valid drain that admitted fewer, owed the rest (the bucket keeps the credit).
+--   It then names what it needs and the store calls again at once with those keys.
 -- ARGV[1] now in ms, or '' for the Redis server's time
+-- ARGV[2] how many shoppers the calls before this one of the same drain dropped ('' for none):
+--   one drain drops at most MOST_DROPPED_PER_DRAIN in all its calls
 -- Reply: nil when there is no such event, else
 --   { { identity, ticket_id, admitted_at, expires_at, ... }, abandoned, serving, queue_length,
---     status, active, admitted_total, last_score }, or 'draw_pending' (nothing changed: the store
---   finishes the draw and calls again).
+--     status, active, admitted_total, last_score, stopped (1 when it stopped for keys, else 0),
+--     { identity, ... } the shoppers now at the head of the queue (whose buckets the next call
+--     needs; empty when it did not look), { instance, ... } holders whose heartbeat it needs },
+--   or 'draw_pending' (nothing changed: the store finishes the draw and calls again).
 
 local now = now_ms(ARGV[1])
 local c = load_cfg()
@@ -22,6 +31,10 @@ local left = units_left()
 local status = event_status(c, left, now)
 
 local admitted, abandoned = {}, 0
+-- Set when the drain stopped before a shopper whose keys it was not given.
+local stopped, holders = false, {}
+-- How many shoppers at the head of the queue the reply names (0: none).
+local look = 0
 local bucket = redis.call('HMGET', K.st, 'tok', 'lt', 'srv', 'ow', 'fr')
 local tokens, last = tonumber(bucket[1]), tonumber(bucket[2])
 local serving = tonumber(bucket[3] or '0')
@@ -58,17 +71,31 @@ else
   -- are (counted once, not peeked at before every pop).
   local hold = window_hold(c, now)
   local poppable = hold and redis.call('ZCOUNT', K.q, '-inf', int(hold)) or math.huge
-  while admitted_count < allowed and abandoned < MOST_DROPPED_PER_DRAIN
+  local most_dropped = MOST_DROPPED_PER_DRAIN - (tonumber(ARGV[2] or '') or 0)
+  while admitted_count < allowed and abandoned < most_dropped
     and admitted_count + abandoned < poppable do
-    local head = redis.call('ZPOPMIN', K.q)
+    -- The head is read, judged, and only then popped: a shopper is never taken out of the queue
+    -- by a call that cannot write their record.
+    local head = redis.call('ZRANGE', K.q, 0, 0, 'WITHSCORES')
     if #head == 0 then
       break
     end
     local identity, score = head[1], tonumber(head[2])
-    local t = get_ticket(identity)
+    local name = bucket_name(identity)
+    if not declared(name) then
+      stopped = true
+      break
+    end
+    local t = get_ticket(identity, K[name])
     if not t then
       return error({ err = 'WRCORRUPT no ticket record for a queued identity' })
     end
+    if beat_undeclared(t, presence, c.abandon_after_seconds) then
+      stopped = true
+      holders[#holders + 1] = t.holder
+      break
+    end
+    redis.call('ZREM', K.q, identity)
     if is_gone(t, presence, c.abandon_after_seconds) then
       t.tag = 'x'
       put_ticket(t)
@@ -100,8 +127,20 @@ else
   if abandoned > 0 then
     redis.call('HINCRBY', K.st, 'aband', abandoned)
   end
+  -- The next call's shoppers: twice what this call popped (drains of other instances may pop
+  -- some meanwhile), and after a stop twice what is still owed too; at least 64, at most 1,000.
+  look = (admitted_count + abandoned) * 2
+  if stopped then
+    look = look + math.max(0, math.min(allowed, poppable) - admitted_count) * 2
+  end
+  look = math.min(1000, math.max(64, look))
+end
+
+local heads = {}
+if look > 0 then
+  heads = redis.call('ZRANGE', K.q, 0, look - 1)
 end
 
 local totals = redis.call('HMGET', K.st, 'admitted', 'last')
 return { admitted, abandoned, serving, redis.call('ZCARD', K.q), status, active_count(),
-  tonumber(totals[1]) or 0, tonumber(totals[2]) or 0 }
+  tonumber(totals[1]) or 0, tonumber(totals[2]) or 0, stopped and 1 or 0, heads, holders }

@@ -1,5 +1,5 @@
 -- draw: closes the pre-queue if the start has come and it has not been drawn.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cf, st
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- Reply: 'draw_pending' (the store gives the places: draw_entrants.lua, draw_place.lua) |
 --        { 'already_drawn' } | { 'too_early' } | { 'no_event' }

@@ -3,7 +3,7 @@
 -- (draw_tickets.lua then gives the ticket ids it has not read yet); at the close, to find the
 -- entrants it has not read. Every entrant scores 0 until the draw gives places, so identity
 -- order is the queue's own and a page is one ZRANGE BYLEX.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cf, st, q
 -- ARGV[1] now in ms, or '' for the Redis server's time (unused)
 -- ARGV[2] the last identity of the previous page, '' for the first page
 -- ARGV[3] how many identities at most

@@ -1,5 +1,5 @@
 -- draw_page: the draw's published state and one page of its entrants in draw order.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cf, st, dord
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2] the cursor: the last ticket id (hyphenated lowercase text) of the previous page, or ''
 -- ARGV[3] the most entrants to answer

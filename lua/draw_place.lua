@@ -1,7 +1,7 @@
 -- draw_place: gives places first .. first + n - 1 of a pending draw, in order, and publishes
 -- them. Batches must come in order; one that is not the next (another instance gave those
 -- places already, with the same result) changes nothing. The last batch ends the draw.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cfg, st, q, dord
 -- ARGV[1] now in ms, or '' for the Redis server's time (unused)
 -- ARGV[2] the number of entrants, ARGV[3] first place, ARGV[4] seed, ARGV[5] commitment,
 -- ARGV[6..] identity, ticket id (hyphenated lowercase text), ... in draw order

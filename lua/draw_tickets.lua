@@ -1,5 +1,5 @@
 -- draw_tickets: the ticket ids of pre-queue entrants, for the store to draw them.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cfg, then the ticket buckets of the identities
 -- ARGV[1] now in ms, or '' for the Redis server's time (unused)
 -- ARGV[2..] identities (the store sends DRAW_BATCH, 250, or fewer)
 -- Reply: { 'no_event' } | { 'tickets', { ticket id (16 raw bytes), or '' for an identity with

@@ -1,6 +1,6 @@
 -- follow: changes the outflow in force as the checkout's health asks, unless another instance
 -- changed it since the caller read it (so the cluster takes one step, not one per instance).
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cfg, st
 -- ARGV[1] now in ms, or '' for the Redis server's time (unused)
 -- ARGV[2] the change time the caller read ('' when it read none)
 -- ARGV[3] the new rate in thousandths of a shopper per second ('' for the set rate)

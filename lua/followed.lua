@@ -1,6 +1,6 @@
 -- followed: the outflow in force as the checkout's health set it (FollowedOutflow in
 -- src/queue/backoff.rs).
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cfg, st
 -- ARGV[1] now in ms, or '' for the Redis server's time (unused)
 -- Reply: nil when there is no such event; {} when the outflow was never changed; else
 --   { rate in thousandths of a shopper per second ('' for the set rate), changed_at in ms }

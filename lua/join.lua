@@ -2,14 +2,17 @@
 -- admitted. One call carries the joins an instance collected while its previous call was on the
 -- wire (group commit): each join gets exactly what it would get from a call of its own, in the
 -- order given, at the same `now`.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys (see the store's list), inside an arrival window `win` and
+--   `wz:<window>` (asked for with WRKEYS when missing), then the ticket bucket of each identity,
+--   in the order of the identities
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2k], ARGV[2k+1] (k >= 1) an identity and its new ticket id (16 raw bytes), the id used
 --   only if a ticket is created
 -- Reply: one reply per join, in order: { 'no_event' } | { 'not_accepting', status } |
 --        { 'existing', ticket } | { 'created', ticket }, a ticket as in lib.lua's ticket_reply;
 --        or 'draw_pending' for the whole call (nothing changed: the store finishes the draw and
---        calls again).
+--        calls again); or the error WRKEYS naming the window's keys when they were not given
+--        (nothing changed).
 
 local now = now_ms(ARGV[1])
 local c = load_cfg()
@@ -20,6 +23,11 @@ if not c then
   end
   return replies
 end
+-- The window a join falls in depends on `now` alone, the same for every join of the call.
+local window = window_keys(c, now)
+if window and not (declared(window[1]) and declared(window[2])) then
+  return need_keys(window)
+end
 -- The draw's state cannot change between the joins of one call (they share `now`).
 local st = redis.call('HMGET', K.st, 'drawn', 'nx')
 local state = draw_state(c, now, st[1])
@@ -29,11 +37,10 @@ end
 local drawn = state == 'drawn'
 settle(now, st[2])
 
-local function join_one(identity, tid)
+local function join_one(identity, tid, bucket)
   -- Settling again costs nothing: the next-expiry marker is cached and ahead of `now`.
   settle(now)
   local counts = redis.call('HMGET', K.st, 'last', 'joined')
-  local bucket = bucket_of(identity)
   local seen = presence_now(now)
 
   local old = get_ticket(identity, bucket)
@@ -54,6 +61,12 @@ local function join_one(identity, tid)
     return { 'not_accepting', status }
   end
 
+  -- An admission that ran out but that settling left for later calls (MOST_SETTLED_PER_CALL)
+  -- is settled now, before its ticket is replaced: `adm` holds only unused admissions.
+  if old and old.tag == 'a' and redis.call('ZREM', K.adm, identity) == 1 then
+    redis.call('HINCRBY', K.st, 'aexp', 1)
+    UNSETTLED.adm = math.max(0, UNSETTLED.adm - 1)
+  end
   -- A left or expired ticket is replaced by a new one at the tail.
   local t = new_ticket(identity, tid, now, seen)
   t.bucket = bucket
@@ -90,6 +103,6 @@ local function join_one(identity, tid)
 end
 
 for i = 2, #ARGV, 2 do
-  replies[#replies + 1] = join_one(ARGV[i], ARGV[i + 1])
+  replies[#replies + 1] = join_one(ARGV[i], ARGV[i + 1], bucket_at(i / 2))
 end
 return replies

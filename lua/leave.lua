@@ -1,5 +1,5 @@
 -- leave: leaves the queue, or gives up an admission.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys (settling's and q), then the identity's ticket bucket
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2] identity
 -- ARGV[3] the ticket id (16 raw bytes): it must be the identity's current ticket

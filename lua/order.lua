@@ -1,5 +1,5 @@
 -- order: an order as it stands now, whoever owns it (settles expiries first).
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys settling touches
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2] order id (hyphenated text)
 -- Reply: the order's JSON (as in reserve.lua), or nil when there is no such event or order.

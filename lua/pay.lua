@@ -1,5 +1,5 @@
 -- pay: pays a reserved order of an identity.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys settling touches
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2] identity
 -- ARGV[3] order id (hyphenated text)

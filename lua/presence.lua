@@ -2,7 +2,7 @@
 -- its heartbeat, the shoppers whose socket opened on it (held by it, seen now) and those whose
 -- last socket on it closed (released if it holds them, seen now). Only the shoppers named are
 -- read, so a report with nothing opened or closed is one SET whatever the number of sockets.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cf, st, hb:<instance>, then the ticket buckets of the identities
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2] the instance id
 -- ARGV[3] how many identities opened (n)

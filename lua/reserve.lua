@@ -1,5 +1,5 @@
 -- reserve: consumes an admission and reserves stock, all or nothing.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys (settling's and ordt), then the identity's ticket bucket
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2] identity
 -- ARGV[3] the admission's ticket id (16 raw bytes)

@@ -1,5 +1,5 @@
 -- stats: counters and stock of an event (settles expiries first).
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys (settling's and q)
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- Reply: nil when there is no such event, else
 --   { queue_length, serving, last_score, drawn, joined, admitted, active, left, abandoned,

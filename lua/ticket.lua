@@ -2,7 +2,8 @@
 -- One call carries the reads an instance collected while its previous call was on the wire
 -- (group commit): each read gets exactly what a call of its own would get, in the order given,
 -- at the same `now`.
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS the event's fixed keys (settling's and q), then the ticket bucket of each identity, in the
+--   order of the identities
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2k], ARGV[2k+1] (k >= 1) an identity, and '1' to mark it as seen while waiting, '0' not to
 -- Reply: one reply per read, in order: a ticket as in lib.lua's ticket_reply, or nil when there
@@ -25,8 +26,8 @@ end
 local drawn = state == 'drawn'
 settle(now)
 
-local function ticket_one(identity, touch)
-  local t = get_ticket(identity)
+local function ticket_one(identity, touch, bucket)
+  local t = get_ticket(identity, bucket)
   if not t then
     return false
   end
@@ -38,6 +39,6 @@ local function ticket_one(identity, touch)
 end
 
 for i = 2, #ARGV, 2 do
-  replies[#replies + 1] = ticket_one(ARGV[i], ARGV[i + 1])
+  replies[#replies + 1] = ticket_one(ARGV[i], ARGV[i + 1], bucket_at(i / 2))
 end
 return replies

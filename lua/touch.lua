@@ -1,5 +1,5 @@
 -- touch: marks waiting shoppers as seen (each instance batches the sockets it holds).
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS st, then the ticket buckets of the identities
 -- ARGV[1] now in ms, or '' for the Redis server's time
 -- ARGV[2..] identities
 -- Reply: how many waiting shoppers were marked.

@@ -1,6 +1,6 @@
 -- update_event: changes the named settings of an existing event, and only those, in one step on
 -- the settings in force (mirrors EventChange::apply, src/domain/event_change.rs).
--- KEYS[1] event prefix `wr:{<event>}:`
+-- KEYS cfg, cfgf, cf, inv, stock, sold, held
 -- ARGV[1] now in ms, or '' (unused: every script takes the time first)
 -- ARGV[2..] the changed fields: name, the field's JSON, name, JSON, ...
 -- Reply: the settings in force after the change (JSON), or nil if there is no such event.

@@ -42,12 +42,12 @@ local function window_join_score(c, now, tid, last)
     base = last
     redis.call('HSET', K.st, 'wi', int(index), 'wb', int(base), 'last', int(last + WINDOW_SLOTS))
   end
-  redis.call('HINCRBY', PREFIX .. 'win', int(index), 1)
+  redis.call('HINCRBY', K.win, int(index), 1)
   local seed = redis.sha1hex(c.win_seed .. ':' .. int(index))
   local slot = tonumber(string.sub(redis.sha1hex(seed .. ':' .. uuid_text(tid)), 1, 8), 16)
   -- The window's record for the draw's publication (window_page.lua reads it): the ticket id's
   -- 16 bytes by slot, so equal slots go by ticket id, as in the memory store.
-  redis.call('ZADD', PREFIX .. 'wz:' .. int(index), slot, tid)
+  redis.call('ZADD', K['wz:' .. int(index)], slot, tid)
   local score = base + 1 + slot
   while #redis.call('ZRANGEBYSCORE', K.q, int(score), int(score), 'LIMIT', 0, 1) > 0 do
     if score >= base + WINDOW_SLOTS then
@@ -57,6 +57,17 @@ local function window_join_score(c, now, tid, last)
     end
   end
   return score
+end
+
+-- The keys a join at `now` writes besides the event's fixed ones (nil outside every window):
+-- the window counts and the window's entrants. The store cannot know the window beforehand
+-- (it depends on the settings and the server's clock), so join.lua asks for them (WRKEYS).
+local function window_keys(c, now)
+  local index = arrival_window_at(c, now)
+  if index == nil then
+    return nil
+  end
+  return { 'win', 'wz:' .. int(index) }
 end
 
 -- Mirrors EventState::window_hold: the score above which the drain admits nobody yet, because

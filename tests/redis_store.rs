@@ -464,3 +464,47 @@ async fn an_event_stored_without_its_totals_still_takes_stock_and_follows_change
     assert_eq!(after_change[&tshirt()], 4 - 2);
     assert_eq!(store.event(&event).await.unwrap().unwrap(), config);
 }
+
+#[tokio::test]
+async fn a_drain_not_given_the_buckets_of_the_shoppers_it_pops_asks_for_them_and_admits_all_it_may()
+{
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let joiner = store_at(&server.url(), &clock).await;
+    // A fresh instance: it has never seen the head of the queue.
+    let drainer = store_at(&server.url(), &clock).await;
+    let event = EventId::parse("heads").unwrap();
+    joiner
+        .create_event(&sale("heads", START, 1, 300, 1_000))
+        .await
+        .unwrap();
+    for n in 0..400 {
+        joiner
+            .join(&event, &shopper(&format!("s{n:03}")), TicketId::random())
+            .await
+            .unwrap();
+    }
+    let names = |drained: &[waitroom::domain::Admitted]| -> Vec<String> {
+        drained.iter().map(|a| a.identity.to_string()).collect()
+    };
+
+    let before = server.script_calls();
+    let first = drainer.drain(&event).await.unwrap().unwrap();
+    let first_calls = server.script_calls() - before;
+    clock.advance_ms(10_000);
+    let before = server.script_calls();
+    let second = drainer.drain(&event).await.unwrap().unwrap();
+    let second_calls = server.script_calls() - before;
+
+    // The whole burst, in queue order, though the first call could pop nobody: it named the
+    // shoppers at the head and the next call had their buckets.
+    let expected: Vec<String> = (0..300).map(|n| format!("u:s{n:03}")).collect();
+    assert_eq!(names(&first.admitted), expected);
+    assert_eq!(first.queue_length, 100);
+    // Two calls (a third if the server had to load the script).
+    assert!((2..=3).contains(&first_calls), "{first_calls} calls");
+    // The first drain's reply named the next shoppers: one call.
+    let expected: Vec<String> = (300..310).map(|n| format!("u:s{n:03}")).collect();
+    assert_eq!(names(&second.admitted), expected);
+    assert_eq!(second_calls, 1);
+}

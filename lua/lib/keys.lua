@@ -6,9 +6,22 @@
 -- src/domain, src/queue or the memory store, src/store/memory), and the conformance suite proves
 -- the two stores agree; the other functions only read and write the Redis layout below.
 --
--- KEYS[1] of every script is the event's key prefix `wr:{<event>}:`: all keys of one event share
--- the hash tag and live in one slot (one Redis Cluster node), which is what lets a script touch
--- keys it computes (the ticket buckets) besides the ones it is given.
+-- KEYS of every script are all the keys it touches, named by the store in Rust
+-- (src/store/redis/keys.rs): the event's fixed keys the script needs, then the keys that depend on
+-- what it is asked (the ticket buckets of the identities named, an instance's heartbeat, a
+-- claim, an arrival window). No script builds a key name itself. In a Redis Cluster the server
+-- checks a call's declared keys before the script runs: while the event's slot migrates it sends
+-- the call where they all are (ASK, MOVED, followed by the client) or refuses it while they are
+-- split (TRYAGAIN, retried by the client). A key a script computed itself would be read on
+-- whichever node the call landed on, moved or not. All keys of one event share the hash tag
+-- `wr:{<event>}:` and so one slot.
+--
+-- K maps each key's name (what follows the prefix: `st`, `tk:1a2b`, ...) to the key. Reading a
+-- name the caller did not declare raises WRUNDECLARED (a bug in the store, never a state of the
+-- data). A script that finds it needs a key it could not have been given beforehand (the window
+-- a join falls in, the buckets of the shoppers a drain pops) says so before touching it: with
+-- WRKEYS (nothing changed; the store calls again with those keys too) or, for the drain, in its
+-- reply after a partial step (see drain.lua).
 --
 --   cfg            string  the EventConfig as JSON, assembled from cfgf (read back by Rust)
 --   cfgf           hash    field name -> that field's JSON as Rust wrote it: a change rewrites
@@ -53,24 +66,62 @@
 --   hb:<instance>  string  the instance's latest heartbeat (ms), written by presence; it expires
 --                          an hour past the grace period after the instance's last report
 
-local PREFIX = KEYS[1]
-local K = {
-  cfg = PREFIX .. 'cfg',
-  cfgf = PREFIX .. 'cfgf',
-  inv = PREFIX .. 'inv',
-  shp = PREFIX .. 'shp',
-  cf = PREFIX .. 'cf',
-  st = PREFIX .. 'st',
-  q = PREFIX .. 'q',
-  dord = PREFIX .. 'dord',
-  adm = PREFIX .. 'adm',
-  resv = PREFIX .. 'resv',
-  ord = PREFIX .. 'ord',
-  ordt = PREFIX .. 'ordt',
-  stock = PREFIX .. 'stock',
-  sold = PREFIX .. 'sold',
-  held = PREFIX .. 'held',
-}
+local K = {}
+-- Where the first ticket bucket is in KEYS (#KEYS + 1 when none). The keys before it are named in
+-- K at once; the buckets only when a script first looks one up by name, since a grouped join or
+-- ticket read takes each identity's bucket by its position (see bucket_at) and never names them.
+local FIRST_BUCKET = #KEYS + 1
+-- Every key starts with the same `wr:{<event>}:`, whose end is the first '}:'.
+local TAG_END = select(2, string.find(KEYS[1] or '', '}:', 1, true))
+for i = 1, #KEYS do
+  local name = string.sub(KEYS[i], TAG_END + 1)
+  if string.sub(name, 1, 3) == 'tk:' then
+    FIRST_BUCKET = i
+    break
+  end
+  K[name] = KEYS[i]
+end
+local ALL_NAMED = FIRST_BUCKET > #KEYS
+
+-- Names the keys from the first bucket on in K.
+local function name_all()
+  ALL_NAMED = true
+  for i = FIRST_BUCKET, #KEYS do
+    rawset(K, string.sub(KEYS[i], TAG_END + 1), KEYS[i])
+  end
+end
+
+setmetatable(K, {
+  __index = function(_, name)
+    if not ALL_NAMED then
+      name_all()
+      local key = rawget(K, name)
+      if key then
+        return key
+      end
+    end
+    error({ err = 'WRUNDECLARED the script was not given the key ' .. tostring(name) })
+  end,
+})
+
+-- Whether the key `name` was given (no error when it was not).
+local function declared(name)
+  if rawget(K, name) == nil and not ALL_NAMED then
+    name_all()
+  end
+  return rawget(K, name) ~= nil
+end
+
+-- The n-th ticket bucket given (from 1), for scripts given one bucket per identity, in order.
+local function bucket_at(n)
+  return KEYS[FIRST_BUCKET + n - 1]
+end
+
+-- Ends the script asking for keys it was not given: nothing has been written (the caller checks
+-- before any write) and the store calls again with them. `names` are key names as in K.
+local function need_keys(names)
+  return redis.error_reply('WRKEYS ' .. table.concat(names, ' '))
+end
 
 -- One shopper in bucket tokens (millionths of a shopper).
 local SHOPPER = 1000000

@@ -25,7 +25,13 @@ end
 local BEATS = {}
 
 local function beat_key(instance)
-  return PREFIX .. 'hb:' .. instance
+  return K['hb:' .. instance]
+end
+
+-- Whether judging `t` (see is_gone) would read a heartbeat the script was not given.
+local function beat_undeclared(t, now, abandon_after_seconds)
+  return t.holder ~= nil and BEATS[t.holder] == nil and not declared('hb:' .. t.holder)
+    and is_abandoned(t.seen or t.joined, now, abandon_after_seconds)
 end
 
 -- Mirrors last_seen (src/queue/outflow.rs): the later of the shopper's own seen time and their

@@ -4,12 +4,19 @@
 --   tag(1) ticket_id(16 raw bytes) joined_at(6, little endian ms) and then either
 --   seen(6) [holder]                          (never admitted: 29 bytes, more while held)
 --   admitted_at(6) expires_at(6) [order id]   (admitted: 35 bytes, more once used)
--- tags: w waiting, a admitted, x expired (admission ran out or place abandoned), l left.
+-- tags: w waiting, a admitted, x place abandoned, l left. An admission that ran out keeps its
+-- tag 'a' and reads as expired (ticket_status), so settling it touches no ticket bucket.
 -- An admitted record with an order id has used its admission. The holder (the instance id
 -- holding the shopper's open socket, see presence.lua) is kept only while waiting, so a record
 -- of any other tag is 29 bytes exactly when it was never admitted.
+-- The name of an identity's bucket (src/store/redis/keys.rs computes the same in Rust).
+local function bucket_name(identity)
+  return 'tk:' .. string.sub(redis.sha1hex(identity), 1, 4)
+end
+
+-- An identity's bucket, which the caller must have given.
 local function bucket_of(identity)
-  return PREFIX .. 'tk:' .. string.sub(redis.sha1hex(identity), 1, 4)
+  return K[bucket_name(identity)]
 end
 
 local function get_ticket(identity, bucket)

@@ -4,10 +4,12 @@
 //! [`scripts`](super::scripts)), so it is atomic with no locks and no read-modify-write races
 //! between instances. Every key of an event starts with `wr:{<event>}:` (see
 //! [`event_key_prefix`]), so one event lives in one cluster slot and different events spread
-//! over the cluster. The list of events is the set [`EVENTS_KEY`], in a slot of its own, touched
-//! by a separate command just before an event is created (a crash between them leaves an id
-//! without settings, which readers skip; never an event nobody can find). The events' activity
-//! numbers are the hash [`ACTIVITY_KEY`], in a slot of its own too (see the `activity` module).
+//! over the cluster. Each script is given every key it touches in `KEYS` (see the `keys`
+//! module), so that the client, not the script, deals with a slot moving between nodes. The list
+//! of events is the set [`EVENTS_KEY`], in a slot of its own, touched by a separate command just
+//! before an event is created (a crash between them leaves an id without settings, which readers
+//! skip; never an event nobody can find). The events' activity numbers are the hash
+//! [`ACTIVITY_KEY`], in a slot of its own too (see the `activity` module).
 //!
 //! Time comes from the Redis server (`TIME` inside each script), so instances never disagree
 //! about the outflow; a [`Clock`] may be injected instead (tests drive a manual one), and is
@@ -19,6 +21,7 @@ mod drain_notices;
 mod draw;
 mod entrants;
 mod group_commit;
+mod keys;
 mod replies;
 mod windows;
 
@@ -26,11 +29,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redis::{AsyncCommands, Script, ScriptInvocation, Value};
+use redis::{AsyncCommands, ScriptInvocation, Value};
 
 pub use self::activity::ACTIVITY_KEY;
 use self::group_commit::{GroupCommit, Grouped};
-use super::scripts::Scripts;
+use super::scripts::{EventScript, Scripts};
 use super::{CheckoutDurability, QueueStore, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
@@ -61,6 +64,10 @@ pub fn script_names() -> Vec<(String, &'static str)> {
     Scripts::new().names()
 }
 
+/// The most script calls one drain makes while each stops for keys it was not given (see
+/// `lua/drain.lua`): a drain that still owes shoppers after them leaves them to the next drain.
+const DRAIN_STEPS: usize = 8;
+
 /// How long a reservation or a payment waits for a replica to have it, under
 /// [`CheckoutDurability::Replica`].
 const REPLICA_WAIT_MS: u64 = 1_000;
@@ -87,6 +94,8 @@ pub struct RedisStore {
     activity: activity::Activity,
     /// Other instances' drains, heard over pub/sub.
     notices: Arc<drain_notices::DrainNotices>,
+    /// The keys this instance expects its next drains to touch.
+    drain_keys: Arc<keys::DrainKeys>,
 }
 
 impl RedisStore {
@@ -117,6 +126,7 @@ impl RedisStore {
             prepared: Arc::default(),
             activity: activity::Activity::default(),
             notices: Arc::new(drain_notices::DrainNotices::new(first_node)),
+            drain_keys: Arc::default(),
         };
         store.ping().await?;
         Ok(store)
@@ -189,9 +199,11 @@ impl RedisStore {
         Ok(reply)
     }
 
-    /// A script call on `event`'s keys, with the time argument every script takes first.
-    fn prepare<'a>(&self, script: &'a Script, event: &EventId) -> ScriptInvocation<'a> {
-        let mut invocation = script.key(event_key_prefix(event));
+    /// A script call on `event`'s fixed keys the script touches, with the time argument every
+    /// script takes first. The caller declares the keys that depend on the call.
+    fn prepare<'a>(&self, script: &'a EventScript, event: &EventId) -> ScriptInvocation<'a> {
+        let mut invocation = script.script.prepare_invoke();
+        keys::declare(&mut invocation, &event_key_prefix(event), script.keys);
         invocation.arg(self.now_argument());
         invocation
     }
@@ -406,6 +418,11 @@ impl QueueStore for RedisStore {
         ticket_id: TicketId,
     ) -> Result<Option<Ticket>, StoreError> {
         let mut invocation = self.prepare(&self.scripts.leave, event);
+        keys::declare_buckets(
+            &mut invocation,
+            &event_key_prefix(event),
+            [identity.as_str()],
+        );
         invocation
             .arg(identity.as_str())
             .arg(ticket_id.0.as_bytes().as_slice());
@@ -421,6 +438,11 @@ impl QueueStore for RedisStore {
     async fn touch(&self, event: &EventId, identities: &[Identity]) -> Result<(), StoreError> {
         for batch in identities.chunks(TOUCH_BATCH) {
             let mut invocation = self.prepare(&self.scripts.touch, event);
+            keys::declare_buckets(
+                &mut invocation,
+                &event_key_prefix(event),
+                batch.iter().map(Identity::as_str),
+            );
             for identity in batch {
                 invocation.arg(identity.as_str());
             }
@@ -441,6 +463,20 @@ impl QueueStore for RedisStore {
                 closed.next().unwrap_or_default(),
             );
             let mut invocation = self.prepare(&self.scripts.presence, event);
+            let prefix = event_key_prefix(event);
+            keys::declare(
+                &mut invocation,
+                &prefix,
+                [format!("hb:{}", report.instance.as_str())],
+            );
+            keys::declare_buckets(
+                &mut invocation,
+                &prefix,
+                these_opened
+                    .iter()
+                    .chain(these_closed)
+                    .map(Identity::as_str),
+            );
             invocation
                 .arg(report.instance.as_str())
                 .arg(these_opened.len());
@@ -479,13 +515,40 @@ impl QueueStore for RedisStore {
     }
 
     async fn drain(&self, event: &EventId) -> Result<Option<DrainOutcome>, StoreError> {
-        let invocation = self.prepare(&self.scripts.drain, event);
-        let outcome = match self.run_after_draw(event, &invocation).await? {
-            Value::Nil => return Ok(None),
-            reply => replies::drain(reply)?,
-        };
-        self.prepare_after_drain(event, outcome.status == Some(EventStatus::Prequeue));
-        Ok(Some(outcome))
+        let prefix = event_key_prefix(event);
+        let mut names = self.drain_keys.names(event);
+        let mut outcome: Option<DrainOutcome> = None;
+        for _ in 0..DRAIN_STEPS {
+            let mut invocation = self.prepare(&self.scripts.drain, event);
+            keys::declare(&mut invocation, &prefix, &names);
+            invocation.arg(outcome.as_ref().map_or(0, |so_far| so_far.abandoned));
+            let step = match self.run_after_draw(event, &invocation).await? {
+                Value::Nil => return Ok(outcome),
+                reply => replies::drain(reply)?,
+            };
+            self.drain_keys.learn(event, &step.heads, &step.holders);
+            // A drain that stopped for keys is a drain that admitted fewer: the next step goes
+            // on from where it stopped, as another drain at the same moment would.
+            outcome = Some(match outcome {
+                None => step.outcome,
+                Some(mut so_far) => {
+                    so_far.admitted.extend(step.outcome.admitted);
+                    DrainOutcome {
+                        admitted: so_far.admitted,
+                        abandoned: so_far.abandoned + step.outcome.abandoned,
+                        ..step.outcome
+                    }
+                }
+            });
+            if !step.stopped {
+                break;
+            }
+            names = self.drain_keys.names(event);
+        }
+        if let Some(outcome) = &outcome {
+            self.prepare_after_drain(event, outcome.status == Some(EventStatus::Prequeue));
+        }
+        Ok(outcome)
     }
 
     async fn announce_drain(&self, notice: &DrainNotice) -> Result<(), StoreError> {
@@ -508,6 +571,11 @@ impl QueueStore for RedisStore {
         request: &ReserveRequest,
     ) -> Result<ReserveOutcome, StoreError> {
         let mut invocation = self.prepare(&self.scripts.reserve, event);
+        keys::declare_buckets(
+            &mut invocation,
+            &event_key_prefix(event),
+            [request.identity.as_str()],
+        );
         invocation
             .arg(request.identity.as_str())
             .arg(request.ticket_id.0.as_bytes().as_slice())
@@ -591,6 +659,11 @@ impl QueueStore for RedisStore {
 
     async fn claim(&self, event: &EventId, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         let mut invocation = self.prepare(&self.scripts.claim, event);
+        keys::declare(
+            &mut invocation,
+            &event_key_prefix(event),
+            [format!("cl:{}", claim.name)],
+        );
         invocation
             .arg(&claim.name)
             .arg(&claim.holder)

@@ -6,6 +6,9 @@
 //! time by [`lua!`], so every script is self-contained on the server. They run with EVALSHA; a
 //! server that lost them (restart, `SCRIPT FLUSH`, a new cluster node) answers NOSCRIPT and the
 //! script is loaded again on the spot by [`redis::Script::invoke_async`].
+//!
+//! Each event script is listed with the event's fixed keys it touches, which the store declares
+//! in `KEYS` before the keys that depend on the call (see `src/store/redis/keys.rs`).
 
 use redis::Script;
 
@@ -28,54 +31,85 @@ macro_rules! event_script {
     };
 }
 
+/// An event script and the names of the event's fixed keys it touches (as `lua/lib/keys.lua`
+/// names them).
+pub(crate) struct EventScript {
+    pub(crate) script: Script,
+    pub(crate) keys: &'static [&'static str],
+}
+
+impl EventScript {
+    fn new(source: &str, keys: &'static [&'static str]) -> Self {
+        Self {
+            script: Script::new(source),
+            keys,
+        }
+    }
+}
+
+/// The keys every script that settles ended admissions and reservations touches (see
+/// `lua/lib/settle.lua`): the settings, the state, the admissions and reservations, the orders,
+/// the stock and its counts, the shoppers' holdings.
+macro_rules! settling {
+    ($($more:literal),*) => {
+        &["cfg", "cf", "st", "adm", "resv", "ord", "held", "sold", "shp", "stock", "inv" $(, $more)*]
+    };
+}
+
 /// Every script, with its SHA-1 computed once.
 pub(crate) struct Scripts {
-    pub(crate) create_event: Script,
-    pub(crate) update_event: Script,
-    pub(crate) join: Script,
-    pub(crate) ticket: Script,
-    pub(crate) leave: Script,
-    pub(crate) touch: Script,
-    pub(crate) presence: Script,
-    pub(crate) draw: Script,
-    pub(crate) draw_members: Script,
-    pub(crate) draw_tickets: Script,
-    pub(crate) draw_place: Script,
-    pub(crate) draw_page: Script,
-    pub(crate) drain: Script,
-    pub(crate) reserve: Script,
-    pub(crate) pay: Script,
-    pub(crate) stats: Script,
-    pub(crate) order: Script,
-    pub(crate) claim: Script,
-    pub(crate) followed: Script,
-    pub(crate) follow: Script,
+    pub(crate) create_event: EventScript,
+    pub(crate) update_event: EventScript,
+    pub(crate) join: EventScript,
+    pub(crate) ticket: EventScript,
+    pub(crate) leave: EventScript,
+    pub(crate) touch: EventScript,
+    pub(crate) presence: EventScript,
+    pub(crate) draw: EventScript,
+    pub(crate) draw_members: EventScript,
+    pub(crate) draw_tickets: EventScript,
+    pub(crate) draw_place: EventScript,
+    pub(crate) draw_page: EventScript,
+    pub(crate) drain: EventScript,
+    pub(crate) reserve: EventScript,
+    pub(crate) pay: EventScript,
+    pub(crate) stats: EventScript,
+    pub(crate) order: EventScript,
+    pub(crate) claim: EventScript,
+    pub(crate) followed: EventScript,
+    pub(crate) follow: EventScript,
     pub(crate) window_page: Script,
 }
 
 impl Scripts {
     pub(crate) fn new() -> Self {
         Self {
-            create_event: Script::new(event_script!("create_event")),
-            update_event: Script::new(event_script!("update_event")),
-            join: Script::new(event_script!("window", "join")),
-            ticket: Script::new(event_script!("ticket")),
-            leave: Script::new(event_script!("leave")),
-            touch: Script::new(event_script!("touch")),
-            presence: Script::new(event_script!("presence")),
-            draw: Script::new(event_script!("draw")),
-            draw_members: Script::new(event_script!("draw_members")),
-            draw_tickets: Script::new(event_script!("draw_tickets")),
-            draw_place: Script::new(event_script!("draw_place")),
-            draw_page: Script::new(event_script!("draw_page")),
-            drain: Script::new(event_script!("window", "drain")),
-            reserve: Script::new(event_script!("reserve")),
-            pay: Script::new(event_script!("pay")),
-            stats: Script::new(event_script!("stats")),
-            order: Script::new(event_script!("order")),
-            claim: Script::new(event_script!("claim")),
-            followed: Script::new(event_script!("followed")),
-            follow: Script::new(event_script!("follow")),
+            create_event: EventScript::new(
+                event_script!("create_event"),
+                &["cfg", "cfgf", "cf", "inv", "stock", "sold", "held", "st"],
+            ),
+            update_event: EventScript::new(
+                event_script!("update_event"),
+                &["cfg", "cfgf", "cf", "inv", "stock", "sold", "held"],
+            ),
+            join: EventScript::new(event_script!("window", "join"), settling!("q")),
+            ticket: EventScript::new(event_script!("ticket"), settling!("q")),
+            leave: EventScript::new(event_script!("leave"), settling!("q")),
+            touch: EventScript::new(event_script!("touch"), &["st"]),
+            presence: EventScript::new(event_script!("presence"), &["cf", "st"]),
+            draw: EventScript::new(event_script!("draw"), &["cf", "st"]),
+            draw_members: EventScript::new(event_script!("draw_members"), &["cf", "st", "q"]),
+            draw_tickets: EventScript::new(event_script!("draw_tickets"), &["cfg"]),
+            draw_place: EventScript::new(event_script!("draw_place"), &["cfg", "st", "q", "dord"]),
+            draw_page: EventScript::new(event_script!("draw_page"), &["cf", "st", "dord"]),
+            drain: EventScript::new(event_script!("window", "drain"), settling!("q")),
+            reserve: EventScript::new(event_script!("reserve"), settling!("ordt")),
+            pay: EventScript::new(event_script!("pay"), settling!()),
+            stats: EventScript::new(event_script!("stats"), settling!("q")),
+            order: EventScript::new(event_script!("order"), settling!()),
+            claim: EventScript::new(event_script!("claim"), &["cfg"]),
+            followed: EventScript::new(event_script!("followed"), &["cfg", "st"]),
+            follow: EventScript::new(event_script!("follow"), &["cfg", "st"]),
             // Touches one key it is given, so it needs nothing from the library.
             window_page: Script::new(lua!("window_page")),
         }
@@ -104,10 +138,10 @@ impl Scripts {
             (&self.claim, "claim"),
             (&self.followed, "followed"),
             (&self.follow, "follow"),
-            (&self.window_page, "window_page"),
         ];
         all.into_iter()
-            .map(|(script, name)| (script.get_hash().to_owned(), name))
+            .map(|(script, name)| (script.script.get_hash().to_owned(), name))
+            .chain([(self.window_page.get_hash().to_owned(), "window_page")])
             .collect()
     }
 }

@@ -1,5 +1,5 @@
-//! The limiter on a three-node Redis Cluster: one decision's keys share the client's hash tag,
-//! so scripts never touch two slots, and clients spread over the nodes.
+//! The limiter on a Redis Cluster (three primaries, a replica each): one decision's keys share
+//! the client's hash tag, so scripts never touch two slots, and clients spread over the nodes.
 
 use std::sync::Arc;
 use waitroom::ratelimit::scope::{BanScope, Liability};

@@ -64,10 +64,19 @@ impl Connection {
     }
 
     async fn cluster(nodes: &[&str]) -> Result<Self, StoreError> {
+        // The client follows MOVED and ASK itself, and waits and tries again on TRYAGAIN (a
+        // call whose keys are split between two nodes while their slot migrates), CLUSTERDOWN
+        // and MASTERDOWN (a failover under way). Its default first wait is 1.28 s; a migration
+        // step or a failover is often over sooner, so the waits here start at 10–50 ms and
+        // double, six tries at most (under 2 s in all) before the caller is told the store is
+        // unavailable.
         let client = ClusterClient::builder(nodes.iter().copied())
             .connection_timeout(TIMEOUT)
             .response_timeout(TIMEOUT)
-            .retries(2)
+            .retries(6)
+            .min_retry_wait(10)
+            .max_retry_wait(500)
+            .retry_wait_formula(25, 2)
             .build()
             .map_err(unavailable)?;
         let connection = client.get_async_connection().await.map_err(unavailable)?;

@@ -25,7 +25,7 @@ use std::time::Duration;
 use redis::Value;
 
 use super::draw::DRAW_BATCH;
-use super::{RedisStore, replies, unexpected};
+use super::{RedisStore, event_key_prefix, keys, replies, unexpected};
 use crate::domain::{EventId, TicketId};
 use crate::store::StoreError;
 
@@ -281,6 +281,11 @@ impl RedisStore {
         identities: &[String],
     ) -> Result<Vec<Option<TicketId>>, StoreError> {
         let mut invocation = self.prepare(&self.scripts.draw_tickets, event);
+        keys::declare_buckets(
+            &mut invocation,
+            &event_key_prefix(event),
+            identities.iter().map(String::as_str),
+        );
         for identity in identities {
             invocation.arg(identity.as_str());
         }

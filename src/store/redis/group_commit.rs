@@ -11,20 +11,42 @@
 //! exactly the outcome a call of its own would have had, so the store's semantics do not depend
 //! on how requests were grouped.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::future::join_all;
-use redis::{Script, Value};
+use redis::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::replies;
+use super::{keys, replies};
 use crate::ratelimit::redis_connection::{Connection, store_error};
 use crate::store::StoreError;
-use crate::store::scripts::Scripts;
+use crate::store::scripts::{EventScript, Scripts};
 
 /// The most requests one script call carries, so that no call holds the server for long (a
 /// join is a few dozen microseconds of script).
 const MOST_PER_CALL: usize = 256;
+
+/// How many times one call is made while the script asks for keys it was not given (once
+/// more than the arrival window's keys need).
+const ASKS: usize = 3;
+
+/// The keys each event's calls were last asked for (`WRKEYS`, see `lua/join.lua`), by key
+/// prefix: given to the event's next calls, so that a window costs one call asking for it.
+#[derive(Default)]
+struct AskedKeys(Mutex<HashMap<String, Vec<String>>>);
+
+impl AskedKeys {
+    fn get(&self, prefix: &str) -> Vec<String> {
+        let asked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        asked.get(prefix).cloned().unwrap_or_default()
+    }
+
+    fn set(&self, prefix: &str, names: Vec<String>) {
+        let mut asked = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        asked.insert(prefix.to_owned(), names);
+    }
+}
 
 /// Which script a [`GroupCommit`] calls: each request passes it two arguments.
 #[derive(Clone, Copy)]
@@ -36,7 +58,7 @@ pub(super) enum Grouped {
 }
 
 impl Grouped {
-    fn script(self, scripts: &Scripts) -> &Script {
+    fn script(self, scripts: &Scripts) -> &EventScript {
         match self {
             Self::Joins => &scripts.join,
             Self::TicketReads => &scripts.ticket,
@@ -74,7 +96,13 @@ impl GroupCommit {
     /// Starts the task that sends the `grouped` script's calls over `connection`.
     pub(super) fn start(grouped: Grouped, connection: Connection, scripts: Arc<Scripts>) -> Self {
         let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(commit(receiver, connection, scripts, grouped));
+        tokio::spawn(commit(
+            receiver,
+            connection,
+            scripts,
+            grouped,
+            Arc::default(),
+        ));
         Self { sender }
     }
 
@@ -111,6 +139,7 @@ async fn commit(
     connection: Connection,
     scripts: Arc<Scripts>,
     grouped: Grouped,
+    asked: Arc<AskedKeys>,
 ) {
     let mut arrived = Vec::with_capacity(MOST_PER_CALL);
     while receiver.recv_many(&mut arrived, MOST_PER_CALL).await > 0 {
@@ -119,9 +148,10 @@ async fn commit(
         // turn, keeping its requests in arrival order.
         join_all(by_event.into_iter().map(|calls| {
             let (connection, script) = (connection.clone(), grouped.script(&scripts));
+            let asked = &asked;
             async move {
                 for call in calls {
-                    call.run(connection.clone(), script).await;
+                    call.run(connection.clone(), script, asked).await;
                 }
             }
         }))
@@ -160,18 +190,43 @@ impl Call {
     }
 
     /// Runs the call and hands each request its reply (each the same error if it failed).
-    async fn run(self, mut connection: Connection, script: &Script) {
-        let mut invocation = script.key(&self.prefix);
-        invocation.arg(&self.now);
-        for request in &self.requests {
-            invocation
-                .arg(request.identity.as_str())
-                .arg(request.detail.as_slice());
+    async fn run(self, mut connection: Connection, script: &EventScript, asked: &AskedKeys) {
+        let mut reply = Err(StoreError::Corrupt(
+            "a grouped call kept asking for keys".into(),
+        ));
+        for _ in 0..ASKS {
+            let mut invocation = script.script.prepare_invoke();
+            keys::declare(&mut invocation, &self.prefix, script.keys);
+            keys::declare(&mut invocation, &self.prefix, asked.get(&self.prefix));
+            // One bucket a request, in their order: the script takes each by its position.
+            keys::declare(
+                &mut invocation,
+                &self.prefix,
+                self.requests
+                    .iter()
+                    .map(|request| keys::bucket_name(&request.identity)),
+            );
+            invocation.arg(&self.now);
+            for request in &self.requests {
+                invocation
+                    .arg(request.identity.as_str())
+                    .arg(request.detail.as_slice());
+            }
+            match invocation.invoke_async(&mut connection).await {
+                Ok(value) => {
+                    reply = Ok(value);
+                    break;
+                }
+                Err(error) => match keys::needed_keys(&error) {
+                    // Nothing changed: call again with the keys asked for (an arrival window's).
+                    Some(names) => asked.set(&self.prefix, names),
+                    None => {
+                        reply = Err(store_error(error));
+                        break;
+                    }
+                },
+            }
         }
-        let reply = invocation
-            .invoke_async(&mut connection)
-            .await
-            .map_err(store_error);
         let count = self.requests.len();
         let replies = match reply {
             Ok(reply) if replies::is_draw_pending(&reply) => Ok(vec![reply; count]),

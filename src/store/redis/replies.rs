@@ -134,7 +134,19 @@ pub(super) fn ticket(value: Value, identity: &Identity) -> Result<Ticket, StoreE
 }
 
 /// The reply of `drain.lua`.
-pub(super) fn drain(value: Value) -> Result<DrainOutcome, StoreError> {
+/// One drain call's reply: its outcome, and what the store needs for the next call (see
+/// `lua/drain.lua`).
+pub(super) struct DrainStep {
+    pub(super) outcome: DrainOutcome,
+    /// The drain stopped before a shopper whose keys it was not given.
+    pub(super) stopped: bool,
+    /// The identities at the head of the queue after the call (empty when it did not look).
+    pub(super) heads: Vec<String>,
+    /// Instances whose heartbeats the drain needs.
+    pub(super) holders: Vec<String>,
+}
+
+pub(super) fn drain(value: Value) -> Result<DrainStep, StoreError> {
     let [
         admitted,
         abandoned,
@@ -144,7 +156,13 @@ pub(super) fn drain(value: Value) -> Result<DrainOutcome, StoreError> {
         active,
         admitted_total,
         last_score,
+        stopped,
+        heads,
+        holders,
     ] = fixed(value)?;
+    let texts = |value: Value| -> Result<Vec<String>, StoreError> {
+        array(value)?.into_iter().map(text).collect()
+    };
     let mut shoppers = Vec::new();
     let mut flat = array(admitted)?.into_iter();
     while let Some(identity) = flat.next() {
@@ -157,15 +175,20 @@ pub(super) fn drain(value: Value) -> Result<DrainOutcome, StoreError> {
             expires_at: int(field()?)?,
         });
     }
-    Ok(DrainOutcome {
-        admitted: shoppers,
-        abandoned: count(abandoned)?,
-        serving: count(serving)?,
-        queue_length: count(queue_length)?,
-        status: Some(status(status_word)?),
-        active: count(active)?,
-        admitted_total: count(admitted_total)?,
-        last_score: count(last_score)?,
+    Ok(DrainStep {
+        outcome: DrainOutcome {
+            admitted: shoppers,
+            abandoned: count(abandoned)?,
+            serving: count(serving)?,
+            queue_length: count(queue_length)?,
+            status: Some(status(status_word)?),
+            active: count(active)?,
+            admitted_total: count(admitted_total)?,
+            last_score: count(last_score)?,
+        },
+        stopped: int(stopped)? != 0,
+        heads: texts(heads)?,
+        holders: texts(holders)?,
     })
 }
 
