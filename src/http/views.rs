@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::queue::chance::SaleOutlook;
-use crate::queue::checkout_lag::{Channel, PurchaseLags};
+use crate::queue::checkout_lag::{Channel, PurchaseLags, WaitingPages};
 use crate::queue::eta::{eta_seconds, expected_prequeue_position};
 
 /// A ticket as its owner sees it; `admission_token`, `admission_expires_at` and
@@ -132,7 +132,10 @@ async fn chance_of_success(
             Some(stats) => (
                 SaleOutlook::of(&stats)
                     .with_leaving(0.0, config.outflow_per_second())
-                    .with_lags(PurchaseLags::default().figures(std::time::Instant::now())),
+                    .with_lags(
+                        PurchaseLags::default()
+                            .figures(std::time::Instant::now(), WaitingPages::default()),
+                    ),
                 stats.admitted,
                 stats.queue_length,
             ),

@@ -18,11 +18,13 @@
 //! * [`socket`] is one queue page's loop, generic over a `Sink`/`Stream` of WebSocket messages so
 //!   it runs the same over a network and in tests; [`messages`] are what it says and hears, and
 //!   [`handover`] turns an admission into the message that hands over its token.
+//! * [`poll_watch`] follows how often the pages that poll come back.
 //! * [`told_on_socket`] remembers the admissions pushed on a socket here, so the checkout can
 //!   time socket and polling shoppers apart.
 
 mod handover;
 mod messages;
+mod poll_watch;
 mod presence;
 mod rate;
 mod registry;

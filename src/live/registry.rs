@@ -106,6 +106,13 @@ impl OutflowRegistry {
         }
     }
 
+    /// The page of a waiting `identity` read its ticket in the event here (a poll).
+    pub fn ticket_read(&self, event: &EventId, identity: &Identity) {
+        if let Some(feed) = self.running(event) {
+            feed.ticket_read(identity);
+        }
+    }
+
     /// Something happened to the event (its activity number moved): its ticker here wakes if it
     /// rests.
     pub fn stir(&self, event: &EventId) {

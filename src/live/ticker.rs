@@ -12,10 +12,13 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
+use super::poll_watch::PollWatch;
 use super::presence::Presence;
 use super::rate::ServingRate;
 use super::{OutflowSettings, OutflowSnapshot};
-use crate::domain::{DrainNotice, DrainOutcome, EventId, EventStatus, InstanceId, PresenceReport};
+use crate::domain::{
+    DrainNotice, DrainOutcome, EventId, EventStatus, Identity, InstanceId, PresenceReport,
+};
 use crate::queue::chance::{Departures, SaleOutlook};
 use crate::queue::checkout_lag::{Channel, LagFigures, PurchaseLags};
 use crate::store::{QueueStore, StoreError};
@@ -48,6 +51,8 @@ pub struct EventFeed {
     pub peer_drained: Notify,
     /// How long the shoppers who reserved here took from admission to checkout.
     pub purchase_lags: Mutex<PurchaseLags>,
+    /// How the pages that poll here come back.
+    pub poll_watch: Mutex<PollWatch>,
 }
 
 impl EventFeed {
@@ -64,6 +69,7 @@ impl EventFeed {
             operator_statuses: AtomicU64::new(0),
             peer_drained: Notify::new(),
             purchase_lags: Mutex::new(PurchaseLags::default()),
+            poll_watch: Mutex::new(PollWatch::default()),
         }
     }
 
@@ -75,12 +81,25 @@ impl EventFeed {
         }
     }
 
-    /// The times from admission to checkout measured here (see [`PurchaseLags`]).
+    /// The page of a waiting `identity` read its ticket here.
+    pub fn ticket_read(&self, identity: &Identity) {
+        if let Ok(mut watch) = self.poll_watch.lock() {
+            watch.read(identity, Instant::now().into_std());
+        }
+    }
+
+    /// The times from admission to checkout measured here (see [`PurchaseLags`]), from what the
+    /// waiting pages show until reservations are measured.
     fn lag_figures(&self) -> LagFigures {
         let now = Instant::now().into_std();
+        let sockets = self.presence.len();
+        let pages = match self.poll_watch.lock() {
+            Ok(watch) => watch.pages(now, sockets),
+            Err(poisoned) => poisoned.into_inner().pages(now, sockets),
+        };
         match self.purchase_lags.lock() {
-            Ok(lags) => lags.figures(now),
-            Err(poisoned) => poisoned.into_inner().figures(now),
+            Ok(lags) => lags.figures(now, pages),
+            Err(poisoned) => poisoned.into_inner().figures(now, pages),
         }
     }
 

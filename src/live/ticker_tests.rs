@@ -84,7 +84,7 @@ async fn the_chance_of_success_takes_the_times_to_the_checkout_measured_here() {
     let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
     sub.snapshots.changed().await.unwrap();
     let first = sub.snapshots.borrow_and_update().outlook.clone().unwrap();
-    let priors = PurchaseLags::default().figures(std::time::Instant::now());
+    let priors = PurchaseLags::default().figures(std::time::Instant::now(), Default::default());
     assert_eq!(first.lags, Some(priors), "nothing measured yet");
 
     // For 12 s, socket shoppers reach the checkout here 1 s after their admission and polling
@@ -105,7 +105,8 @@ async fn the_chance_of_success_takes_the_times_to_the_checkout_measured_here() {
     pass(Duration::from_millis(3_000)).await;
 
     let later = sub.snapshots.borrow_and_update().outlook.clone().unwrap();
-    let expected = measured.figures(start + Duration::from_secs(60));
+    // No page polls and none is on a socket here.
+    let expected = measured.figures(start + Duration::from_secs(60), Default::default());
     assert_eq!(later.lags, Some(expected));
     assert!(
         expected.polling.mean > expected.crowd.mean + 1.0,

@@ -6,7 +6,10 @@
 //! pushed depends on their channel: against a line moving at `r` shoppers a second, a shopper
 //! whose time is `d` seconds longer than the crowd's mean is passed by about `r·d` shoppers. Each
 //! instance measures the times of the reservations it serves, per channel, and
-//! [`crate::queue::chance`] turns them into places gained or lost.
+//! [`crate::queue::chance`] turns them into places gained or lost. Before the first reservations
+//! are measured (when a sale opens, and when an arrival window closes, the very moments a chance
+//! is first told), the pages waiting say what they can: how often the polling ones come back,
+//! and how many are on a socket.
 
 use std::time::{Duration, Instant};
 
@@ -56,10 +59,19 @@ impl LagFigures {
     }
 }
 
+/// What the pages waiting in an event show of their shoppers before any reaches the checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct WaitingPages {
+    /// The time between two polls of one page, in seconds, once any page has polled twice.
+    pub poll_gap: Option<Lag>,
+    /// The share of waiting pages on a socket, when known.
+    pub socket_share: Option<f64>,
+}
+
 /// Before anything is measured: a socket's page hears at once and its shopper takes a second
 /// or so to choose; a polling page (the shipped one polls every 3 s, others every 5) hears 0–5 s
 /// late. Cautious priors, as the share who buy is: they spread the shoppers more than sockets
-/// alone would.
+/// alone would. Measured poll gaps replace the polling prior's guess of them.
 const PRIOR_SOCKET: Lag = Lag {
     mean: 1.0,
     spread: 1.0,
@@ -94,16 +106,19 @@ impl Moments {
         self.squares += delta * (seconds - self.mean);
     }
 
-    /// These times with the prior's worth of reservations added: (count, mean, sum of squared
-    /// deviations).
-    fn with_prior(&self, prior: Lag) -> (f64, f64, f64) {
-        let count = self.count + PRIOR_WEIGHT;
-        let mean = (self.count * self.mean + PRIOR_WEIGHT * prior.mean) / count;
+    /// These times with `weight` reservations' worth of the prior added: (count, mean, sum of
+    /// squared deviations).
+    fn with_prior(&self, prior: Lag, weight: f64) -> (f64, f64, f64) {
+        let count = self.count + weight;
+        if count <= 0.0 {
+            return (0.0, prior.mean, 0.0);
+        }
+        let mean = (self.count * self.mean + weight * prior.mean) / count;
         let measured = (self.squares - self.count * ADMISSION_GRAIN_VARIANCE).max(0.0);
         let squares = measured
-            + PRIOR_WEIGHT * prior.spread * prior.spread
+            + weight * prior.spread * prior.spread
             + self.count * (self.mean - mean).powi(2)
-            + PRIOR_WEIGHT * (prior.mean - mean).powi(2);
+            + weight * (prior.mean - mean).powi(2);
         (count, mean, squares)
     }
 }
@@ -132,10 +147,11 @@ impl PurchaseLags {
         }
     }
 
-    /// The figures at `at`: the priors until reservations have been watched for [`LAG_WATCH`],
-    /// then each channel's measured times with its prior counting for a few reservations, and
-    /// the crowd as both channels together in the numbers measured.
-    pub fn figures(&self, at: Instant) -> LagFigures {
+    /// The figures at `at`: the priors (from what the waiting `pages` show) until reservations
+    /// have been watched for [`LAG_WATCH`], then each channel's measured times with its prior
+    /// counting for a few reservations, and the crowd as both channels together in the numbers
+    /// measured.
+    pub fn figures(&self, at: Instant, pages: WaitingPages) -> LagFigures {
         let watched = self
             .first
             .is_some_and(|first| at.saturating_duration_since(first) >= LAG_WATCH);
@@ -144,11 +160,33 @@ impl PurchaseLags {
         } else {
             (Moments::default(), Moments::default())
         };
-        let socket = socket.with_prior(PRIOR_SOCKET);
-        let polling = polling.with_prior(PRIOR_POLLING);
-        let lag = |(count, mean, squares): (f64, f64, f64)| Lag {
-            mean,
-            spread: (squares / count).sqrt(),
+        // A polling page hears of its admission, on average, half a gap late, more when the
+        // gaps vary (the time to the next poll from a moment picked at random).
+        let polling_prior = match pages.poll_gap {
+            Some(gap) if gap.mean > 0.0 && gap.mean.is_finite() && gap.spread.is_finite() => Lag {
+                mean: PRIOR_SOCKET.mean
+                    + (gap.mean.powi(2) + gap.spread.powi(2)) / (2.0 * gap.mean),
+                spread: (PRIOR_SOCKET.spread.powi(2) + gap.mean.powi(2) / 12.0).sqrt(),
+            },
+            _ => PRIOR_POLLING,
+        };
+        // The priors count for the crowd as the waiting pages are split between the channels.
+        let on_socket = pages
+            .socket_share
+            .filter(|share| share.is_finite())
+            .map_or(0.5, |share| share.clamp(0.0, 1.0));
+        let socket = socket.with_prior(PRIOR_SOCKET, 2.0 * PRIOR_WEIGHT * on_socket);
+        let polling = polling.with_prior(polling_prior, 2.0 * PRIOR_WEIGHT * (1.0 - on_socket));
+        // A channel nobody uses (no prior weight, nothing measured) keeps its prior.
+        let lag = |(count, mean, squares): (f64, f64, f64), prior: Lag| {
+            if count > 0.0 {
+                Lag {
+                    mean,
+                    spread: (squares / count).sqrt(),
+                }
+            } else {
+                prior
+            }
         };
         let count = socket.0 + polling.0;
         let mean = (socket.0 * socket.1 + polling.0 * polling.1) / count;
@@ -157,9 +195,9 @@ impl PurchaseLags {
             + socket.0 * (socket.1 - mean).powi(2)
             + polling.0 * (polling.1 - mean).powi(2);
         LagFigures {
-            socket: lag(socket),
-            polling: lag(polling),
-            crowd: lag((count, mean, squares)),
+            socket: lag(socket, PRIOR_SOCKET),
+            polling: lag(polling, polling_prior),
+            crowd: lag((count, mean, squares), PRIOR_POLLING),
         }
     }
 }
@@ -177,7 +215,7 @@ mod tests {
         let start = Instant::now();
         let at = |ms: u64| start + Duration::from_millis(ms);
         let mut lags = PurchaseLags::default();
-        let prior = lags.figures(at(0));
+        let prior = lags.figures(at(0), WaitingPages::default());
         assert_eq!((prior.socket, prior.polling), (PRIOR_SOCKET, PRIOR_POLLING));
         // Five of each: the crowd's mean is halfway, its spread both spreads and the gap.
         assert!(close(prior.crowd.mean, 2.0), "{prior:?}");
@@ -189,7 +227,41 @@ mod tests {
         for i in 0..500 {
             lags.record(at(i), Channel::Socket, 300);
         }
-        assert_eq!(lags.figures(at(9_999)), prior);
+        assert_eq!(lags.figures(at(9_999), WaitingPages::default()), prior);
+    }
+
+    #[test]
+    fn before_any_reservation_the_waiting_pages_set_the_priors() {
+        // Pages poll every 6 s ± 2; a tenth of them are on a socket.
+        let pages = WaitingPages {
+            poll_gap: Some(Lag {
+                mean: 6.0,
+                spread: 2.0,
+            }),
+            socket_share: Some(0.1),
+        };
+        let figures = PurchaseLags::default().figures(Instant::now(), pages);
+        assert_eq!(figures.socket, PRIOR_SOCKET);
+        // Half a gap and a little more (40 / 12 s) late, plus the socket's own second.
+        assert!(
+            close(figures.polling.mean, 1.0 + 40.0 / 12.0),
+            "{figures:?}"
+        );
+        assert!(close(figures.polling.spread, 4.0_f64.sqrt()), "{figures:?}");
+        // The crowd is nine parts polling.
+        let crowd_mean = 0.1 * 1.0 + 0.9 * figures.polling.mean;
+        assert!(close(figures.crowd.mean, crowd_mean), "{figures:?}");
+        // Nobody on a socket: the crowd is the polling pages.
+        let polling_only = WaitingPages {
+            socket_share: Some(0.0),
+            ..pages
+        };
+        let figures = PurchaseLags::default().figures(Instant::now(), polling_only);
+        assert!(
+            close(figures.crowd.mean, figures.polling.mean),
+            "{figures:?}"
+        );
+        assert_eq!(figures.socket, PRIOR_SOCKET);
     }
 
     #[test]
@@ -206,7 +278,7 @@ mod tests {
             };
             lags.record(at(i * 10), channel, lag_ms);
         }
-        let seen = lags.figures(at(10_000));
+        let seen = lags.figures(at(10_000), WaitingPages::default());
         // Sockets: 100 alike (less the grain) and the prior's five at 1 s ± 1 s.
         let socket_mean = (100.0 * 0.5 + 5.0) / 105.0;
         assert!(close(seen.socket.mean, socket_mean), "{seen:?}");
@@ -231,6 +303,6 @@ mod tests {
         assert!(seen.crowd.spread > seen.polling.spread, "{seen:?}");
         // Nonsense is ignored.
         lags.record(at(10_000), Channel::Polling, -5_000);
-        assert_eq!(lags.figures(at(10_000)), seen);
+        assert_eq!(lags.figures(at(10_000), WaitingPages::default()), seen);
     }
 }

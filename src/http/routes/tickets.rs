@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use crate::clock::UnixMillis;
-use crate::domain::{EventConfig, EventId, EventStatus, JoinOutcome, TicketId};
+use crate::domain::{EventConfig, EventId, EventStatus, JoinOutcome, TicketId, TicketStatus};
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::join_defences::{self, ProofBody};
@@ -173,6 +173,10 @@ pub async fn read(
         .await?
         .filter(|ticket| ticket.ticket_id == path.ticket)
         .ok_or_else(|| ApiError::not_found("no such ticket"))?;
+    if ticket.status == TicketStatus::Waiting {
+        // How often pages poll tells how late a polling shopper hears of their admission.
+        state.outflow.ticket_read(&path.event, &shopper.identity);
+    }
     // The view borrows the event's settings: it is written before they go.
     Ok(Json(ticket_view(&state, &config, &ticket).await?).into_response())
 }
