@@ -53,6 +53,12 @@ impl<const N: usize> ClientKey<N> {
         }
     }
 
+    /// Whether this is an address's key (`ip:…`), read from the bytes without [`ClientKey::as_str`]'s
+    /// UTF-8 check.
+    pub fn is_address(&self) -> bool {
+        self.as_bytes().starts_with(b"ip:")
+    }
+
     fn push_str(&mut self, text: &str) {
         self.push(text.as_bytes());
     }

@@ -259,6 +259,25 @@ impl MemoryRateLimitStore {
             .max()
     }
 
+    /// [`RateLimitStore::acquire`], synchronously.
+    pub fn acquire_now(&self, key: &BucketKey, limit: i64, lease_ms: i64) -> Option<Permit> {
+        let now_ms = self.clock.now_ms();
+        let id = rand::random::<u64>();
+        let taken = self.with_client(&key.client, now_ms, |client| {
+            let permits = client.cold().permits.entry(key.bucket.clone()).or_default();
+            permits.retain(|(_, expires)| *expires > now_ms);
+            if i64::try_from(permits.len()).unwrap_or(i64::MAX) >= limit {
+                return false;
+            }
+            permits.push((id, now_ms + lease_ms));
+            true
+        });
+        taken.then(|| Permit {
+            key: key.clone(),
+            id,
+        })
+    }
+
     /// Gives an in-flight slot back, synchronously.
     pub fn release_now(&self, permit: &Permit) {
         let now_ms = self.clock.now_ms();
@@ -313,21 +332,7 @@ impl RateLimitStore for MemoryRateLimitStore {
         limit: i64,
         lease_ms: i64,
     ) -> Result<Option<Permit>, StoreError> {
-        let now_ms = self.clock.now_ms();
-        let id = rand::random::<u64>();
-        let taken = self.with_client(&key.client, now_ms, |client| {
-            let permits = client.cold().permits.entry(key.bucket.clone()).or_default();
-            permits.retain(|(_, expires)| *expires > now_ms);
-            if i64::try_from(permits.len()).unwrap_or(i64::MAX) >= limit {
-                return false;
-            }
-            permits.push((id, now_ms + lease_ms));
-            true
-        });
-        Ok(taken.then(|| Permit {
-            key: key.clone(),
-            id,
-        }))
+        Ok(self.acquire_now(key, limit, lease_ms))
     }
 
     async fn release(&self, permit: &Permit) -> Result<(), StoreError> {
