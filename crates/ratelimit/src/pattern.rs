@@ -85,9 +85,9 @@ impl PathPattern {
         }
         self.segments
             .iter()
-            .zip(&path.parts)
-            .all(|(segment, part)| match segment {
-                Segment::Literal(literal) => literal.as_ref() == *part,
+            .enumerate()
+            .all(|(index, segment)| match segment {
+                Segment::Literal(literal) => literal.as_bytes() == path.part(index),
                 Segment::One | Segment::Rest => true,
             })
     }

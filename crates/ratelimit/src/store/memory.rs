@@ -176,7 +176,7 @@ impl MemoryRateLimitStore {
         }
     }
 
-    fn shard(&self, client: &str) -> MutexGuard<'_, Shard> {
+    fn shard(&self, client: &[u8]) -> MutexGuard<'_, Shard> {
         let index = self.hasher.hash_one(client) as usize % SHARDS;
         lock(&self.shards[index])
     }
@@ -184,19 +184,19 @@ impl MemoryRateLimitStore {
     /// Runs `f` on the client's state, creating it if needed, sweeping the shard when it grew.
     fn with_client<T>(
         &self,
-        client: &str,
+        client: &ClientKey,
         now_ms: i64,
         f: impl FnOnce(&mut ClientState) -> T,
     ) -> T {
-        let mut shard = self.shard(client);
-        if let Some(state) = shard.clients.get_mut(client) {
+        let mut shard = self.shard(client.as_bytes());
+        if let Some(state) = shard.clients.get_mut(client.as_bytes()) {
             return f(state);
         }
         if shard.clients.len() >= shard.sweep_at {
             shard.clients.retain(|_, state| !state.prune(now_ms));
             shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
         }
-        let state = shard.clients.entry(client.into()).or_default();
+        let state = shard.clients.entry(client.as_str().into()).or_default();
         f(state)
     }
 
@@ -250,8 +250,8 @@ impl MemoryRateLimitStore {
         clients
             .iter()
             .filter_map(|client| {
-                let shard = self.shard(client);
-                let state = shard.clients.get(client.as_str())?;
+                let shard = self.shard(client.as_bytes());
+                let state = shard.clients.get(client.as_bytes())?;
                 let penalty = state.penalty(now_ms);
                 let until = penalty.ban_until_ms;
                 (until > now_ms && liability.refused_by(penalty.ban_scope)).then_some(until)
@@ -370,7 +370,7 @@ impl RateLimitStore for MemoryRateLimitStore {
         scope: BanScope,
     ) -> Result<BanRecord, StoreError> {
         let now_ms = self.clock.now_ms();
-        Ok(self.with_client(client, now_ms, |state| {
+        Ok(self.with_client(&ClientKey::from(client), now_ms, |state| {
             let current = state.penalty(now_ms);
             let until = (now_ms + length_ms).max(current.ban_until_ms);
             let cold = state.cold();
@@ -395,7 +395,7 @@ impl RateLimitStore for MemoryRateLimitStore {
 
     async fn lift_ban(&self, client: &str) -> Result<bool, StoreError> {
         let now_ms = self.clock.now_ms();
-        Ok(self.with_client(client, now_ms, |state| {
+        Ok(self.with_client(&ClientKey::from(client), now_ms, |state| {
             let banned = state.banned(now_ms);
             if let Some(cold) = &mut state.cold {
                 cold.penalty.ban_until_ms = 0;
