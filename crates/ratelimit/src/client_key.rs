@@ -5,7 +5,6 @@
 //! machinery, which cost more than the rest of an in-process decision), anything else through
 //! `fmt::Write` into the same buffer. Keys longer than the buffer (long user ids) go to the heap.
 
-use std::borrow::Borrow;
 use std::fmt::{self, Write as _};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
@@ -197,13 +196,6 @@ impl<const N: usize> Deref for ClientKey<N> {
     }
 }
 
-/// Maps keyed by client keys are looked up by the key's bytes, which needs no UTF-8 check.
-impl<const N: usize> Borrow<[u8]> for ClientKey<N> {
-    fn borrow(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
 impl<const N: usize> AsRef<str> for ClientKey<N> {
     fn as_ref(&self) -> &str {
         self.as_str()
@@ -226,7 +218,7 @@ impl<const N: usize> From<String> for ClientKey<N> {
     }
 }
 
-// Hash and equality are the bytes', as `Borrow<[u8]>` requires (equal bytes, equal text).
+// Hash and equality are the bytes' (equal bytes, equal text), which need no UTF-8 check.
 impl<const N: usize> Hash for ClientKey<N> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_bytes().hash(state);

@@ -291,7 +291,10 @@ impl RateLimiter {
         if !rules.access.is_empty() && !operator {
             let user_id = client.user.as_ref().map(|u| u.id.as_str());
             match rules.access.judge(ip, user_id, sent_key) {
-                Access::Denied => return Err(count(None, Verdict::Denied)),
+                Access::Denied => {
+                    count(None, &Verdict::Denied);
+                    return Err(Verdict::Denied);
+                }
                 Access::Allowed => return Err(Verdict::Unlimited),
                 Access::Unlisted => {}
             }
@@ -335,12 +338,18 @@ impl RateLimiter {
             retry_after: millis(until_ms - self.clock.now_ms()),
         };
         self.limited.record(&charge.key.client, &charge.rule.name);
-        count(Some(charge.rule), verdict)
+        count(Some(charge.rule), &verdict);
+        verdict
     }
 
     /// What the store decides by: the rule's limit scaled by the client's tier, by adaptation
     /// (raising the alert when this request sees the rule tighten) and by sale relaxations.
-    fn input_of(&self, rules: &RuleSet, charge: &Charge<'_>, now_ms: i64) -> DecisionInput {
+    fn input_of<'r>(
+        &self,
+        rules: &'r RuleSet,
+        charge: &Charge<'_>,
+        now_ms: i64,
+    ) -> DecisionInput<'r> {
         let rule = charge.rule;
         let mut permille = rule.tier_permille[charge.tier as usize];
         if rule.adaptive && rules.adaptive.enabled && !charge.operator {
@@ -374,7 +383,7 @@ impl RateLimiter {
         DecisionInput {
             limit: rule.limit.scaled(permille.max(1)),
             cost: charge.cost,
-            penalty: rules.penalty.clone(),
+            penalty: &rules.penalty,
             liability: charge.liability,
             ban_scope: BanScope::earned_by(&charge.key.client),
         }
@@ -386,7 +395,7 @@ impl RateLimiter {
         &self,
         rules: &RuleSet,
         charge: &Charge<'_>,
-        input: &DecisionInput,
+        input: &DecisionInput<'_>,
         decision: Decision,
         now_ms: i64,
     ) -> Verdict {
@@ -618,7 +627,8 @@ fn counted(rule: &CompiledRule, verdict: Verdict) -> Verdict {
     if rule.adaptive && matches!(verdict, Verdict::Allowed { .. }) {
         rule.traffic.count_allowed();
     }
-    count(Some(rule), verdict)
+    count(Some(rule), &verdict);
+    verdict
 }
 
 /// What a request answers for on the key its rule charges (see [`Liability`]).

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 use async_trait::async_trait;
 
@@ -44,9 +45,11 @@ pub struct MemoryRateLimitStore {
     alert_claims: AlertClaims,
 }
 
+/// One shard's clients, found by the hash of their key's bytes (the store's hasher, computed
+/// once per request: part of it picks the shard, and the table takes it whole).
 #[derive(Default)]
 struct Shard {
-    clients: HashMap<ClientKey<STORED_INLINE>, ClientState, RandomState>,
+    clients: HashTable<(ClientKey<STORED_INLINE>, ClientState)>,
     sweep_at: usize,
 }
 
@@ -139,10 +142,7 @@ impl MemoryRateLimitStore {
         Self {
             shards: (0..SHARDS)
                 .map(|_| {
-                    Mutex::new(Shard {
-                        clients: HashMap::with_hasher(RandomState::default()),
-                        sweep_at: 0,
-                    })
+                    Mutex::new(Shard::default())
                 })
                 .collect(),
             latest_ban_ms: AtomicI64::new(0),
@@ -171,13 +171,19 @@ impl MemoryRateLimitStore {
         let now = self.clock.now_ms();
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
-            shard.clients.retain(|_, client| !client.prune(now));
+            shard.clients.retain(|(_, client)| !client.prune(now));
             shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
         }
     }
 
-    fn shard(&self, client: &[u8]) -> MutexGuard<'_, Shard> {
-        let index = self.hasher.hash_one(client) as usize % SHARDS;
+    fn hash<const N: usize>(&self, client: &ClientKey<N>) -> u64 {
+        self.hasher.hash_one(client.as_bytes())
+    }
+
+    /// The shard of a client's `hash`. Its table finds buckets by the hash's low bits and tells
+    /// entries apart by its top seven, so the shard is picked by bits of neither.
+    fn shard(&self, hash: u64) -> MutexGuard<'_, Shard> {
+        let index = (hash >> 32) as usize % SHARDS;
         lock(&self.shards[index])
     }
 
@@ -188,26 +194,32 @@ impl MemoryRateLimitStore {
         now_ms: i64,
         f: impl FnOnce(&mut ClientState) -> T,
     ) -> T {
-        let mut shard = self.shard(client.as_bytes());
-        if let Some(state) = shard.clients.get_mut(client.as_bytes()) {
+        let hash = self.hash(client);
+        let mut shard = self.shard(hash);
+        let same = |(own, _): &(ClientKey<STORED_INLINE>, ClientState)| {
+            own.as_bytes() == client.as_bytes()
+        };
+        if let Some((_, state)) = shard.clients.find_mut(hash, same) {
             return f(state);
         }
         if shard.clients.len() >= shard.sweep_at {
-            shard.clients.retain(|_, state| !state.prune(now_ms));
+            shard.clients.retain(|(_, state)| !state.prune(now_ms));
             shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
         }
-        let state = shard.clients.entry(client.as_str().into()).or_default();
+        let entry = (ClientKey::from(client.as_str()), ClientState::default());
+        let rehash = |(own, _): &(ClientKey<STORED_INLINE>, ClientState)| self.hash(own);
+        let (_, state) = shard.clients.insert_unique(hash, entry, rehash).into_mut();
         f(state)
     }
 
     /// The decision, synchronously: the memory store never waits.
-    pub fn decide_now(&self, key: &BucketKey, input: &DecisionInput) -> Decision {
+    pub fn decide_now(&self, key: &BucketKey, input: &DecisionInput<'_>) -> Decision {
         self.decide_at(key, input, self.clock.now_ms())
     }
 
     /// The decision at `now_ms` (the caller's reading of this store's clock, so that one
     /// request reads the clock once).
-    pub fn decide_at(&self, key: &BucketKey, input: &DecisionInput, now_ms: i64) -> Decision {
+    pub fn decide_at(&self, key: &BucketKey, input: &DecisionInput<'_>, now_ms: i64) -> Decision {
         self.with_client(&key.client, now_ms, |client| {
             let bucket = client
                 .bucket(&key.bucket)
@@ -250,8 +262,11 @@ impl MemoryRateLimitStore {
         clients
             .iter()
             .filter_map(|client| {
-                let shard = self.shard(client.as_bytes());
-                let state = shard.clients.get(client.as_bytes())?;
+                let hash = self.hash(client);
+                let shard = self.shard(hash);
+                let (_, state) = shard
+                    .clients
+                    .find(hash, |(own, _)| own.as_bytes() == client.as_bytes())?;
                 let penalty = state.penalty(now_ms);
                 let until = penalty.ban_until_ms;
                 (until > now_ms && liability.refused_by(penalty.ban_scope)).then_some(until)
@@ -322,7 +337,7 @@ fn ban_record(client: &str, state: &ClientState) -> BanRecord {
 
 #[async_trait]
 impl RateLimitStore for MemoryRateLimitStore {
-    async fn decide(&self, key: &BucketKey, input: &DecisionInput) -> Result<Decision, StoreError> {
+    async fn decide(&self, key: &BucketKey, input: &DecisionInput<'_>) -> Result<Decision, StoreError> {
         Ok(self.decide_now(key, input))
     }
 
