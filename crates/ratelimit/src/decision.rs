@@ -4,7 +4,6 @@
 //! script (`lua/ratelimit_penalty.lua` followed by the algorithm's script). The conformance suite
 //! drives both with a manual clock and expects the same answers.
 
-
 use super::gcra::{GcraLimit, gcra};
 use super::outcome::{Decision, Quota};
 use super::penalty::{PenaltyPolicy, PenaltyState};

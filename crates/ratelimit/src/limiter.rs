@@ -33,9 +33,9 @@ use super::store::{
     BanRecord, BucketKey, MemoryRateLimitStore, Permit, RateLimitStore, VIOLATIONS_REASON,
 };
 use crate::clock::Clock;
-use crate::tier::Tier;
 use crate::metric_names::RATELIMIT_STORE_ERRORS;
 use crate::store_error::StoreError;
+use crate::tier::Tier;
 
 /// What the limiter needs to know about a request.
 #[derive(Debug, Clone, Copy)]
@@ -201,7 +201,11 @@ impl RateLimiter {
     }
 
     /// [`RateLimiter::check`] on the in-process store.
-    fn check_in_process(&self, memory: &MemoryRateLimitStore, request: &RequestInfo<'_>) -> Verdict {
+    fn check_in_process(
+        &self,
+        memory: &MemoryRateLimitStore,
+        request: &RequestInfo<'_>,
+    ) -> Verdict {
         // A guard, not a clone of the `Arc`: nothing here outlives this call.
         let rules = self.rules.load();
         let now_ms = self.clock.now_ms();
@@ -617,7 +621,7 @@ fn holding(allowed: Verdict, acquired: Result<Option<PermitGuard>, Verdict>) -> 
 fn guarded(store: Arc<dyn RateLimitStore>, permit: Option<Permit>) -> Option<PermitGuard> {
     permit.map(|permit| PermitGuard {
         store,
-        permit: Some(permit),
+        permit: Some(Box::new(permit)),
     })
 }
 

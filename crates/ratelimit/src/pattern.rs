@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::http::Method;
 
+use super::short_bytes;
 use super::split_path::normalised;
 pub use super::split_path::{MAX_SEGMENTS, SplitPath};
 
@@ -87,7 +88,9 @@ impl PathPattern {
             .iter()
             .enumerate()
             .all(|(index, segment)| match segment {
-                Segment::Literal(literal) => literal.as_bytes() == path.part(index),
+                Segment::Literal(literal) => {
+                    short_bytes::equal(literal.as_bytes(), path.part(index))
+                }
                 Segment::One | Segment::Rest => true,
             })
     }

@@ -105,7 +105,10 @@ impl<'a> SplitPath<'a> {
     pub(super) fn part(&self, index: usize) -> &'a [u8] {
         let start = match index.checked_sub(1) {
             None => 0,
-            Some(before) => self.ends.get(before).map_or(usize::MAX, |end| *end as usize + 1),
+            Some(before) => self
+                .ends
+                .get(before)
+                .map_or(usize::MAX, |end| *end as usize + 1),
         };
         let end = self.ends.get(index).map_or(0, |end| *end as usize);
         self.rest.get(start..end).unwrap_or_default()

@@ -23,6 +23,7 @@ use crate::decision::{BucketState, DecisionInput, decide};
 use crate::outcome::Decision;
 use crate::penalty::PenaltyState;
 use crate::scope::{BanScope, Liability};
+use crate::short_bytes;
 use crate::store_error::StoreError;
 
 const SHARDS: usize = 64;
@@ -140,11 +141,7 @@ impl MemoryRateLimitStore {
     /// An empty store reading time from `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard::default())
-                })
-                .collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             latest_ban_ms: AtomicI64::new(0),
             hasher: RandomState::default(),
             clock,
@@ -197,7 +194,7 @@ impl MemoryRateLimitStore {
         let hash = self.hash(client);
         let mut shard = self.shard(hash);
         let same = |(own, _): &(ClientKey<STORED_INLINE>, ClientState)| {
-            own.as_bytes() == client.as_bytes()
+            short_bytes::equal(own.as_bytes(), client.as_bytes())
         };
         if let Some((_, state)) = shard.clients.find_mut(hash, same) {
             return f(state);
@@ -264,9 +261,9 @@ impl MemoryRateLimitStore {
             .filter_map(|client| {
                 let hash = self.hash(client);
                 let shard = self.shard(hash);
-                let (_, state) = shard
-                    .clients
-                    .find(hash, |(own, _)| own.as_bytes() == client.as_bytes())?;
+                let (_, state) = shard.clients.find(hash, |(own, _)| {
+                    short_bytes::equal(own.as_bytes(), client.as_bytes())
+                })?;
                 let penalty = state.penalty(now_ms);
                 let until = penalty.ban_until_ms;
                 (until > now_ms && liability.refused_by(penalty.ban_scope)).then_some(until)
@@ -337,7 +334,11 @@ fn ban_record(client: &str, state: &ClientState) -> BanRecord {
 
 #[async_trait]
 impl RateLimitStore for MemoryRateLimitStore {
-    async fn decide(&self, key: &BucketKey, input: &DecisionInput<'_>) -> Result<Decision, StoreError> {
+    async fn decide(
+        &self,
+        key: &BucketKey,
+        input: &DecisionInput<'_>,
+    ) -> Result<Decision, StoreError> {
         Ok(self.decide_now(key, input))
     }
 
