@@ -17,14 +17,15 @@ use waitroom::ratelimit::store::{
 const CLIENTS: u32 = 1_000_000;
 
 /// One request per `interval_s`, so a bucket lives `interval_s` after its request.
-fn input(interval_s: i64) -> DecisionInput {
+fn input(interval_s: i64) -> DecisionInput<'static> {
     DecisionInput {
         limit: Limit::Gcra(GcraLimit {
             interval_us: interval_s * 1_000_000,
             burst: 1,
         }),
         cost: 1,
-        penalty: Arc::new(PenaltyPolicy {
+        // Leaked: every decision of the test borrows it.
+        penalty: Box::leak(Box::new(PenaltyPolicy {
             decay_ms: 60_000,
             delay_after: 0,
             delay_step_ms: 0,
@@ -34,7 +35,7 @@ fn input(interval_s: i64) -> DecisionInput {
             ban_after: 0,
             ban_lengths_ms: vec![60_000],
             strike_memory_ms: 0,
-        }),
+        })),
         liability: waitroom::ratelimit::scope::Liability::Own,
         ban_scope: waitroom::ratelimit::scope::BanScope::Everyone,
     }

@@ -1,7 +1,6 @@
 //! The limiter on a Redis Cluster (three primaries, a replica each): one decision's keys share
 //! the client's hash tag, so scripts never touch two slots, and clients spread over the nodes.
 
-use std::sync::Arc;
 use waitroom::ratelimit::scope::{BanScope, Liability};
 
 use crate::support::redis_cluster::RedisCluster;
@@ -12,11 +11,12 @@ use waitroom::ratelimit::penalty::PenaltyPolicy;
 use waitroom::ratelimit::sliding_window::WindowLimit;
 use waitroom::ratelimit::store::{BucketKey, RateLimitStore, RedisRateLimitStore};
 
-fn input(limit: Limit) -> DecisionInput {
+fn input(limit: Limit) -> DecisionInput<'static> {
     DecisionInput {
         limit,
         cost: 1,
-        penalty: Arc::new(PenaltyPolicy {
+        // Leaked: every decision of the test borrows it.
+        penalty: Box::leak(Box::new(PenaltyPolicy {
             decay_ms: 60_000,
             delay_after: 0,
             delay_step_ms: 0,
@@ -26,7 +26,7 @@ fn input(limit: Limit) -> DecisionInput {
             ban_after: 3,
             ban_lengths_ms: vec![60_000],
             strike_memory_ms: 3_600_000,
-        }),
+        })),
         liability: Liability::Own,
         ban_scope: waitroom::ratelimit::scope::BanScope::Everyone,
     }

@@ -5,7 +5,6 @@
 //! machinery, which cost more than the rest of an in-process decision), anything else through
 //! `fmt::Write` into the same buffer. Keys longer than the buffer (long user ids) go to the heap.
 
-use std::borrow::Borrow;
 use std::fmt::{self, Write as _};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
@@ -51,6 +50,12 @@ impl<const N: usize> ClientKey<N> {
             Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
             Repr::Heap(text) => text.as_bytes(),
         }
+    }
+
+    /// Whether this is an address's key (`ip:…`), read from the bytes without [`ClientKey::as_str`]'s
+    /// UTF-8 check.
+    pub fn is_address(&self) -> bool {
+        self.as_bytes().starts_with(b"ip:")
     }
 
     fn push_str(&mut self, text: &str) {
@@ -104,36 +109,52 @@ impl ClientKey {
     /// `ip:` and the address (a network with `/prefix` when `prefix` is below the address's
     /// length), as `ipnet` writes them. `ip` must already be truncated to `prefix`.
     pub fn ip(ip: IpAddr, prefix: Option<u8>) -> Self {
-        let mut key = Self::empty();
-        key.push_str("ip:");
-        match ip {
-            IpAddr::V4(v4) => push_ipv4(&mut key, v4),
+        let mut key = match ip {
+            IpAddr::V4(v4) => Self::ipv4(v4),
             // IPv6 is rarer and its shortest form has rules of its own: the standard formatter,
             // into the buffer all the same.
             IpAddr::V6(v6) => {
-                let _ = write!(key, "{v6}");
+                let mut key = Self::empty();
+                let _ = write!(key, "ip:{v6}");
+                key
             }
-        }
+        };
         if let Some(prefix) = prefix {
             key.push_str("/");
             push_decimal(&mut key, prefix);
         }
         key
     }
-}
 
-/// The dotted quad written by hand into one small buffer, appended at once.
-fn push_ipv4<const N: usize>(key: &mut ClientKey<N>, ip: Ipv4Addr) {
-    let mut text = [0_u8; 15];
-    let mut len = 0;
-    for (i, octet) in ip.octets().into_iter().enumerate() {
-        if i > 0 {
-            text[len] = b'.';
+    /// `ip:` and the dotted quad, written digit by digit into the inline buffer: copying the
+    /// few bytes of each part as a slice calls `memcpy` (their length is known only at run
+    /// time), which cost more than writing the digits.
+    fn ipv4(ip: Ipv4Addr) -> Self {
+        let mut bytes = [0_u8; INLINE];
+        bytes[..3].copy_from_slice(b"ip:");
+        let mut len = 3;
+        for (i, octet) in ip.octets().into_iter().enumerate() {
+            if i > 0 {
+                bytes[len] = b'.';
+                len += 1;
+            }
+            if octet >= 100 {
+                bytes[len] = b'0' + octet / 100;
+                len += 1;
+            }
+            if octet >= 10 {
+                bytes[len] = b'0' + octet / 10 % 10;
+                len += 1;
+            }
+            bytes[len] = b'0' + octet % 10;
             len += 1;
         }
-        len += write_decimal(&mut text[len..], octet);
+        ClientKey(Repr::Inline {
+            // At most `ip:255.255.255.255`, 18 bytes.
+            len: u8::try_from(len).unwrap_or(u8::MAX),
+            bytes,
+        })
     }
-    key.push(&text[..len]);
 }
 
 fn push_decimal<const N: usize>(key: &mut ClientKey<N>, value: u8) {
@@ -175,12 +196,6 @@ impl<const N: usize> Deref for ClientKey<N> {
     }
 }
 
-impl<const N: usize> Borrow<str> for ClientKey<N> {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl<const N: usize> AsRef<str> for ClientKey<N> {
     fn as_ref(&self) -> &str {
         self.as_str()
@@ -203,16 +218,16 @@ impl<const N: usize> From<String> for ClientKey<N> {
     }
 }
 
-// Hash and equality are the string's, as `Borrow<str>` requires.
+// Hash and equality are the bytes' (equal bytes, equal text), which need no UTF-8 check.
 impl<const N: usize> Hash for ClientKey<N> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
+        self.as_bytes().hash(state);
     }
 }
 
 impl<const N: usize> PartialEq for ClientKey<N> {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -220,13 +235,13 @@ impl<const N: usize> Eq for ClientKey<N> {}
 
 impl<const N: usize> PartialEq<str> for ClientKey<N> {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl<const N: usize> PartialEq<&str> for ClientKey<N> {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.as_bytes() == other.as_bytes()
     }
 }
 

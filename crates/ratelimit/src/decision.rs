@@ -4,8 +4,6 @@
 //! script (`lua/ratelimit_penalty.lua` followed by the algorithm's script). The conformance suite
 //! drives both with a manual clock and expects the same answers.
 
-use std::sync::Arc;
-
 use super::gcra::{GcraLimit, gcra};
 use super::outcome::{Decision, Quota};
 use super::penalty::{PenaltyPolicy, PenaltyState};
@@ -53,13 +51,14 @@ pub enum BucketState {
 
 /// Everything one decision needs besides the stored state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecisionInput {
+pub struct DecisionInput<'a> {
     /// The bucket's limit (tiers, adaptation and relaxations already applied).
     pub limit: Limit,
     /// What this request costs.
     pub cost: i64,
-    /// How violations are punished.
-    pub penalty: Arc<PenaltyPolicy>,
+    /// How violations are punished (borrowed from the rule set: one decision is too short to
+    /// be worth counting a reference).
+    pub penalty: &'a PenaltyPolicy,
     /// What the request answers for on the charged key.
     pub liability: Liability,
     /// The scope of a ban this request's violation starts.
@@ -82,7 +81,7 @@ pub fn decide(
     bucket: Option<BucketState>,
     penalty: PenaltyState,
     now_us: i64,
-    input: &DecisionInput,
+    input: &DecisionInput<'_>,
 ) -> DecisionStep {
     let now_ms = now_us.div_euclid(1000);
     let policy = &input.penalty;

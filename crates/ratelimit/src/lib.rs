@@ -57,6 +57,7 @@ pub mod scope;
 mod script_source;
 mod sections;
 pub mod shared_rules;
+mod short_bytes;
 pub mod sliding_window;
 pub mod span;
 mod split_path;

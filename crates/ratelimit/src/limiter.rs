@@ -35,6 +35,7 @@ use super::store::{
 use crate::clock::Clock;
 use crate::metric_names::RATELIMIT_STORE_ERRORS;
 use crate::store_error::StoreError;
+use crate::tier::Tier;
 
 /// What the limiter needs to know about a request.
 #[derive(Debug, Clone, Copy)]
@@ -188,15 +189,99 @@ impl RateLimiter {
     }
 
     /// Decides one request.
+    ///
+    /// On the in-process store nothing waits: the whole decision runs synchronously and this
+    /// future stays a few words wide. The store-backed path is boxed, so that its timeouts and
+    /// store calls do not widen the future every request builds and moves.
     pub async fn check(&self, request: &RequestInfo<'_>) -> Verdict {
+        match self.store.in_process() {
+            Some(memory) => self.check_in_process(memory, request),
+            None => Box::pin(self.check_in_store(request)).await,
+        }
+    }
+
+    /// [`RateLimiter::check`] on the in-process store.
+    fn check_in_process(
+        &self,
+        memory: &MemoryRateLimitStore,
+        request: &RequestInfo<'_>,
+    ) -> Verdict {
+        // A guard, not a clone of the `Arc`: nothing here outlives this call.
+        let rules = self.rules.load();
+        let now_ms = self.clock.now_ms();
+        let charge = match self.charge_of(&rules, request, now_ms) {
+            Ok(charge) => charge,
+            Err(verdict) => return verdict,
+        };
+        if let Some(until_ms) = charge
+            .others()
+            .and_then(|others| memory.banned_until_at(others, Liability::Shared, now_ms))
+        {
+            return self.banned_elsewhere(&charge, until_ms);
+        }
+        let input = self.input_of(&rules, &charge, now_ms);
+        let decision = memory.decide_at(&charge.key, &input, now_ms);
+        let mut verdict = self.verdict_of(&rules, &charge, &input, decision, now_ms);
+        if let Some(limit) = charge.slot_wanted(&verdict) {
+            let permit = memory.acquire_now(&charge.key, limit, rules.concurrency_lease_ms);
+            verdict = holding(verdict, Ok(guarded(self.store.clone(), permit)));
+        }
+        counted(charge.rule, verdict)
+    }
+
+    /// [`RateLimiter::check`] on a store that may be slow or down (Redis): every call is timed
+    /// out, and a failure is handled as the rule's fail mode says.
+    async fn check_in_store(&self, request: &RequestInfo<'_>) -> Verdict {
         let rules = self.rules.load_full();
+        let now_ms = self.clock.now_ms();
+        let charge = match self.charge_of(&rules, request, now_ms) {
+            Ok(charge) => charge,
+            Err(verdict) => return verdict,
+        };
+        if let Some(others) = charge.others() {
+            // A store that does not answer leaves it to the decision, which meets the same store.
+            let banned = self
+                .in_time(&rules, self.store.banned_until(others, Liability::Shared))
+                .await
+                .ok()
+                .flatten();
+            if let Some(until_ms) = banned {
+                return self.banned_elsewhere(&charge, until_ms);
+            }
+        }
+        let input = self.input_of(&rules, &charge, now_ms);
+        let decided = self
+            .in_time(&rules, self.store.decide(&charge.key, &input))
+            .await;
+        let decision = match decided {
+            Ok(decision) => decision,
+            Err(error) => match self.store_down(charge.rule, &error) {
+                Some(verdict) => return counted(charge.rule, verdict),
+                None => self.fallback.decide_now(&charge.key, &input),
+            },
+        };
+        let mut verdict = self.verdict_of(&rules, &charge, &input, decision, now_ms);
+        if let Some(limit) = charge.slot_wanted(&verdict) {
+            let acquired = self.acquire(&rules, charge.rule, &charge.key, limit).await;
+            verdict = holding(verdict, acquired);
+        }
+        counted(charge.rule, verdict)
+    }
+
+    /// Who is asking and which rule charges them; `Err` holds the verdict of a request no store
+    /// is asked about (denied, allowed by the lists, matching no rule or an exempt one).
+    fn charge_of<'r>(
+        &self,
+        rules: &'r RuleSet,
+        request: &RequestInfo<'_>,
+        now_ms: i64,
+    ) -> Result<Charge<'r>, Verdict> {
         let ip = if self.trusted.is_empty() {
             request.peer.to_canonical()
         } else {
             let forwarded = forwarded_for(request.headers);
             client_ip(request.peer, forwarded.as_deref(), &self.trusted)
         };
-        let now_ms = self.clock.now_ms();
         let user = bearer_token(request.headers, request.query)
             .and_then(|token| self.verifier.verify(token, now_ms));
         let sent_key = request
@@ -210,35 +295,68 @@ impl RateLimiter {
         if !rules.access.is_empty() && !operator {
             let user_id = client.user.as_ref().map(|u| u.id.as_str());
             match rules.access.judge(ip, user_id, sent_key) {
-                Access::Denied => return count(None, Verdict::Denied),
-                Access::Allowed => return Verdict::Unlimited,
+                Access::Denied => {
+                    count(None, &Verdict::Denied);
+                    return Err(Verdict::Denied);
+                }
+                Access::Allowed => return Err(Verdict::Unlimited),
                 Access::Unlisted => {}
             }
         }
         let method = MethodBit::of(request.method);
         let path = SplitPath::new(request.path);
         let Some((index, rule, pattern)) = rules.rule_for(method, &path, request.group) else {
-            return Verdict::Unlimited;
+            return Err(Verdict::Unlimited);
         };
         if rule.exempt {
-            return Verdict::Unlimited;
+            return Err(Verdict::Unlimited);
         }
         let key = BucketKey {
             client: client.key(rule.key.identity, &rules.identity),
             bucket: bucket_name(rule, request, pattern),
         };
         let liability = liability_of(&client, rule, &key.client);
-        if !operator {
-            // A request's other identities are its user, its API key and its address; only a
-            // ban covering everyone at the address refuses a verified user behind it.
-            let others = client.other_keys(&key.client, &rules.identity);
-            if let Some(verdict) = self.banned_elsewhere(&rules, &others, now_ms).await {
-                self.limited.record(&key.client, &rule.name);
-                return count(Some(rule), verdict);
-            }
-        }
-        let mut permille = rule.tier_permille[client.tier() as usize];
-        if rule.adaptive && rules.adaptive.enabled && !operator {
+        // A request's other identities are its user, its API key and its address; only a ban
+        // covering everyone at the address refuses a verified user behind it. The operator's
+        // are not looked up: no ban refuses the operator.
+        let others = if operator {
+            Vec::new()
+        } else {
+            client.other_keys(&key.client, &rules.identity)
+        };
+        Ok(Charge {
+            index,
+            rule,
+            others,
+            liability,
+            operator,
+            tier: client.tier(),
+            cost: rule.cost_of(method, &path),
+            key,
+        })
+    }
+
+    /// The refusal of a request one of whose other identities is banned until `until_ms`.
+    fn banned_elsewhere(&self, charge: &Charge<'_>, until_ms: i64) -> Verdict {
+        let verdict = Verdict::Banned {
+            retry_after: millis(until_ms - self.clock.now_ms()),
+        };
+        self.limited.record(&charge.key.client, &charge.rule.name);
+        count(Some(charge.rule), &verdict);
+        verdict
+    }
+
+    /// What the store decides by: the rule's limit scaled by the client's tier, by adaptation
+    /// (raising the alert when this request sees the rule tighten) and by sale relaxations.
+    fn input_of<'r>(
+        &self,
+        rules: &'r RuleSet,
+        charge: &Charge<'_>,
+        now_ms: i64,
+    ) -> DecisionInput<'r> {
+        let rule = charge.rule;
+        let mut permille = rule.tier_permille[charge.tier as usize];
+        if rule.adaptive && rules.adaptive.enabled && !charge.operator {
             let before = rule.traffic.permille();
             let factor = rule.traffic.factor(now_ms, &rules.adaptive);
             // The request that sees the rule tighten raises the alert (two at the same instant may).
@@ -257,51 +375,38 @@ impl RateLimiter {
         if rules
             .relaxations
             .iter()
-            .any(|relax| relax.rules.contains(&index))
+            .any(|relax| relax.rules.contains(&charge.index))
         {
             let open = self.open_events.current();
             for relax in &rules.relaxations {
-                if relax.rules.contains(&index) && relax.applies(now_ms, &open) {
+                if relax.rules.contains(&charge.index) && relax.applies(now_ms, &open) {
                     permille = permille * relax.permille / 1000;
                 }
             }
         }
-        let input = DecisionInput {
+        DecisionInput {
             limit: rule.limit.scaled(permille.max(1)),
-            cost: rule.cost_of(method, &path),
-            penalty: rules.penalty.clone(),
-            liability,
-            ban_scope: BanScope::earned_by(&key.client),
-        };
-        let verdict = self.charge(&rules, rule, &key, &input, now_ms).await;
-        if rule.adaptive && matches!(verdict, Verdict::Allowed { .. }) {
-            rule.traffic.count_allowed();
+            cost: charge.cost,
+            penalty: &rules.penalty,
+            liability: charge.liability,
+            ban_scope: BanScope::earned_by(&charge.key.client),
         }
-        count(Some(rule), verdict)
     }
 
-    async fn charge(
+    /// The verdict of the store's decision, before any in-flight slot is taken: the penalty
+    /// stage it entered is counted, and a ban it started is alerted.
+    fn verdict_of(
         &self,
         rules: &RuleSet,
-        rule: &CompiledRule,
-        key: &BucketKey,
-        input: &DecisionInput,
+        charge: &Charge<'_>,
+        input: &DecisionInput<'_>,
+        decision: Decision,
         now_ms: i64,
     ) -> Verdict {
-        let decided = match self.store.in_process() {
-            Some(memory) => Ok(memory.decide_at(key, input, now_ms)),
-            None => self.in_time(rules, self.store.decide(key, input)).await,
-        };
+        let (rule, key) = (charge.rule, &charge.key);
         let policy = Policy {
             name: rule.name.clone(),
             window_s: (input.limit.window_ms() + 999).div_euclid(1000).max(1),
-        };
-        let decision = match decided {
-            Ok(decision) => decision,
-            Err(error) => match self.store_down(rule, &error) {
-                Some(verdict) => return verdict,
-                None => self.fallback.decide_now(key, input),
-            },
         };
         record_penalty(
             &decision,
@@ -311,31 +416,12 @@ impl RateLimiter {
             &self.limited,
         );
         match decision {
-            Decision::Allowed { quota, delay_ms } => {
-                let permit = match rule.concurrency {
-                    None => None,
-                    Some(limit) => match self.acquire(rules, rule, key, limit).await {
-                        Ok(Some(permit)) => Some(permit),
-                        Ok(None) => {
-                            return Verdict::Limited {
-                                quota: Quota {
-                                    remaining: 0,
-                                    ..quota
-                                },
-                                retry_after: Duration::from_secs(1),
-                                policy,
-                            };
-                        }
-                        Err(verdict) => return verdict,
-                    },
-                };
-                Verdict::Allowed {
-                    quota,
-                    policy,
-                    delay: millis(delay_ms),
-                    permit,
-                }
-            }
+            Decision::Allowed { quota, delay_ms } => Verdict::Allowed {
+                quota,
+                policy,
+                delay: millis(delay_ms),
+                permit: None,
+            },
             Decision::Limited {
                 quota,
                 retry_after_ms,
@@ -370,30 +456,6 @@ impl RateLimiter {
         }
     }
 
-    /// The verdict when one of the request's identities other than the charged one is banned.
-    /// A store that does not answer leaves it to the decision, which meets the same store.
-    async fn banned_elsewhere(
-        &self,
-        rules: &RuleSet,
-        others: &[ClientKey],
-        now_ms: i64,
-    ) -> Option<Verdict> {
-        if others.is_empty() {
-            return None;
-        }
-        let banned = match self.store.in_process() {
-            Some(memory) => memory.banned_until_at(others, Liability::Shared, now_ms),
-            None => self
-                .in_time(rules, self.store.banned_until(others, Liability::Shared))
-                .await
-                .ok()
-                .flatten(),
-        };
-        banned.map(|until_ms| Verdict::Banned {
-            retry_after: millis(until_ms - self.clock.now_ms()),
-        })
-    }
-
     /// Takes an in-flight slot; `Err` holds the verdict when the store is down and the rule
     /// does not fall back.
     async fn acquire(
@@ -404,29 +466,17 @@ impl RateLimiter {
         limit: i64,
     ) -> Result<Option<PermitGuard>, Verdict> {
         let lease = rules.concurrency_lease_ms;
-        let guard = |store: Arc<dyn RateLimitStore>, permit: Option<Permit>| {
-            permit.map(|permit| PermitGuard {
-                store,
-                permit: Some(permit),
-            })
-        };
         match self
             .in_time(rules, self.store.acquire(key, limit, lease))
             .await
         {
-            Ok(permit) => Ok(guard(self.store.clone(), permit)),
+            Ok(permit) => Ok(guarded(self.store.clone(), permit)),
             Err(error) => match self.store_down(rule, &error) {
                 Some(Verdict::Unlimited) => Ok(None),
                 Some(verdict) => Err(verdict),
                 None => {
-                    let fallback: Arc<dyn RateLimitStore> = self.fallback.clone();
-                    let permit = self
-                        .fallback
-                        .acquire(key, limit, lease)
-                        .await
-                        .ok()
-                        .flatten();
-                    Ok(guard(fallback, permit))
+                    let permit = self.fallback.acquire_now(key, limit, lease);
+                    Ok(guarded(self.fallback.clone(), permit))
                 }
             },
         }
@@ -508,11 +558,88 @@ impl RateLimiter {
     }
 }
 
+/// A request whose rule and client are known: what the store is asked to charge, and by whom.
+struct Charge<'r> {
+    /// The rule's index in its set (sale relaxations name rules by it).
+    index: usize,
+    rule: &'r CompiledRule,
+    key: BucketKey,
+    /// The request's other identities, whose bans refuse it too.
+    others: Vec<ClientKey>,
+    liability: Liability,
+    operator: bool,
+    tier: Tier,
+    cost: i64,
+}
+
+impl Charge<'_> {
+    /// The other identities to look up for bans, when there are any.
+    fn others(&self) -> Option<&[ClientKey]> {
+        (!self.others.is_empty()).then_some(self.others.as_slice())
+    }
+
+    /// The in-flight slots of the rule, when `verdict` lets the request in and must hold one.
+    fn slot_wanted(&self, verdict: &Verdict) -> Option<i64> {
+        self.rule
+            .concurrency
+            .filter(|_| matches!(verdict, Verdict::Allowed { .. }))
+    }
+}
+
+/// `allowed` (a [`Verdict::Allowed`]) holding the slot `acquired`: none left limits the request
+/// for a second; `Err` is the verdict of a store down.
+fn holding(allowed: Verdict, acquired: Result<Option<PermitGuard>, Verdict>) -> Verdict {
+    match (allowed, acquired) {
+        (_, Err(verdict)) => verdict,
+        (
+            Verdict::Allowed {
+                quota,
+                policy,
+                delay,
+                ..
+            },
+            Ok(permit @ Some(_)),
+        ) => Verdict::Allowed {
+            quota,
+            policy,
+            delay,
+            permit,
+        },
+        (Verdict::Allowed { quota, policy, .. }, Ok(None)) => Verdict::Limited {
+            quota: Quota {
+                remaining: 0,
+                ..quota
+            },
+            retry_after: Duration::from_secs(1),
+            policy,
+        },
+        (verdict, Ok(_)) => verdict,
+    }
+}
+
+/// `permit` as a guard giving it back to `store` when dropped.
+fn guarded(store: Arc<dyn RateLimitStore>, permit: Option<Permit>) -> Option<PermitGuard> {
+    permit.map(|permit| PermitGuard {
+        store,
+        permit: Some(Box::new(permit)),
+    })
+}
+
+/// Counts the verdict of a request `rule` charged; an allowed one counts towards the rule's
+/// traffic when it adapts.
+fn counted(rule: &CompiledRule, verdict: Verdict) -> Verdict {
+    if rule.adaptive && matches!(verdict, Verdict::Allowed { .. }) {
+        rule.traffic.count_allowed();
+    }
+    count(Some(rule), &verdict);
+    verdict
+}
+
 /// What a request answers for on the key its rule charges (see [`Liability`]).
 fn liability_of(client: &Client<'_>, rule: &CompiledRule, charged: &ClientKey) -> Liability {
     if client.is_operator() {
         Liability::Exempt
-    } else if !rule.penalties || (client.is_verified() && charged.starts_with("ip:")) {
+    } else if !rule.penalties || (client.is_verified() && charged.is_address()) {
         Liability::Shared
     } else {
         Liability::Own

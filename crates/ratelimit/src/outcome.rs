@@ -134,7 +134,9 @@ pub struct Policy {
 /// An in-flight slot; dropping it gives the slot back.
 pub struct PermitGuard {
     pub(super) store: Arc<dyn RateLimitStore>,
-    pub(super) permit: Option<Permit>,
+    /// Boxed: every verdict has room for a guard, and most requests hold none; inline, the
+    /// permit would make each verdict too large to copy in a few moves.
+    pub(super) permit: Option<Box<Permit>>,
 }
 
 impl std::fmt::Debug for PermitGuard {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::http::Method;
 
+use super::short_bytes;
 use super::split_path::normalised;
 pub use super::split_path::{MAX_SEGMENTS, SplitPath};
 
@@ -85,9 +86,11 @@ impl PathPattern {
         }
         self.segments
             .iter()
-            .zip(&path.parts)
-            .all(|(segment, part)| match segment {
-                Segment::Literal(literal) => literal.as_ref() == *part,
+            .enumerate()
+            .all(|(index, segment)| match segment {
+                Segment::Literal(literal) => {
+                    short_bytes::equal(literal.as_bytes(), path.part(index))
+                }
                 Segment::One | Segment::Rest => true,
             })
     }

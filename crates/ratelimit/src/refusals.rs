@@ -71,8 +71,9 @@ impl OutcomeCounters {
     }
 }
 
-/// Counts the verdict in `waitroom_ratelimit_decisions_total{rule, outcome}`.
-pub(super) fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
+/// Counts the verdict in `waitroom_ratelimit_decisions_total{rule, outcome}` (by reference: a
+/// verdict is large, and passing it through would copy it).
+pub(super) fn count(rule: Option<&CompiledRule>, verdict: &Verdict) {
     static ACCESS: std::sync::OnceLock<OutcomeCounters> = std::sync::OnceLock::new();
     let counters = match rule {
         Some(rule) => rule
@@ -80,8 +81,7 @@ pub(super) fn count(rule: Option<&CompiledRule>, verdict: Verdict) -> Verdict {
             .get_or_init(|| OutcomeCounters::new(&rule.name)),
         None => ACCESS.get_or_init(|| OutcomeCounters::new("access")),
     };
-    counters.count(&verdict);
-    verdict
+    counters.count(verdict);
 }
 /// Counts one client entering the penalty `stage` (`delay`, `reduced` or `ban`).
 fn count_penalty(stage: &'static str) {

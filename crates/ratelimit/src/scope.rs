@@ -28,7 +28,7 @@ impl BanScope {
     /// The scope of a ban the limiter starts on `client`: an address answers only for its
     /// anonymous traffic.
     pub fn earned_by(client: &ClientKey) -> BanScope {
-        if client.starts_with("ip:") {
+        if client.is_address() {
             BanScope::Anonymous
         } else {
             BanScope::Everyone

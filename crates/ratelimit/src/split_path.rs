@@ -43,13 +43,18 @@ fn for_each_slash(bytes: &[u8], mut found: impl FnMut(usize)) {
 }
 
 /// A request path split into its segments, once for all the patterns it is matched against.
+/// The segments are kept as where they end, not as slices: a split less than half the size to
+/// build and to pass around.
 #[derive(Debug, Clone, Copy)]
 pub struct SplitPath<'a> {
     path: &'a str,
+    /// The path as [`normalised`].
+    rest: &'a [u8],
     /// How many segments it has; `None` when it does not start with `/`.
     pub(super) count: Option<usize>,
-    /// The first [`MAX_SEGMENTS`] segments.
-    pub(super) parts: [&'a str; MAX_SEGMENTS],
+    /// Where each of the first [`MAX_SEGMENTS`] segments ends in `rest` (the next one starts
+    /// one byte later, after its `/`).
+    ends: [u32; MAX_SEGMENTS],
 }
 
 impl<'a> SplitPath<'a> {
@@ -57,27 +62,29 @@ impl<'a> SplitPath<'a> {
     pub fn new(path: &'a str) -> Self {
         let mut split = SplitPath {
             path,
+            rest: &[],
             count: None,
-            parts: [""; MAX_SEGMENTS],
+            ends: [0; MAX_SEGMENTS],
         };
         let Some(rest) = normalised(path) else {
             return split;
         };
+        split.rest = rest.as_bytes();
         if rest.is_empty() {
             split.count = Some(0);
             return split;
         }
+        // A path is far shorter than 4 GiB (servers refuse long ones well before).
+        let offset = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
         let mut count = 0;
-        let mut start = 0;
-        for_each_slash(rest.as_bytes(), |at| {
-            if let Some(slot) = split.parts.get_mut(count) {
-                *slot = rest.get(start..at).unwrap_or_default();
+        for_each_slash(split.rest, |at| {
+            if let Some(slot) = split.ends.get_mut(count) {
+                *slot = offset(at);
             }
             count += 1;
-            start = at + 1;
         });
-        if let Some(slot) = split.parts.get_mut(count) {
-            *slot = rest.get(start..).unwrap_or_default();
+        if let Some(slot) = split.ends.get_mut(count) {
+            *slot = offset(rest.len());
         }
         split.count = Some(count + 1);
         split
@@ -91,6 +98,20 @@ impl<'a> SplitPath<'a> {
     /// How many segments it has; `None` when it does not start with `/`.
     pub fn segments(&self) -> Option<usize> {
         self.count
+    }
+
+    /// Segment `index`'s bytes, for an index below [`MAX_SEGMENTS`] and the segment count
+    /// (empty otherwise).
+    pub(super) fn part(&self, index: usize) -> &'a [u8] {
+        let start = match index.checked_sub(1) {
+            None => 0,
+            Some(before) => self
+                .ends
+                .get(before)
+                .map_or(usize::MAX, |end| *end as usize + 1),
+        };
+        let end = self.ends.get(index).map_or(0, |end| *end as usize);
+        self.rest.get(start..end).unwrap_or_default()
     }
 }
 

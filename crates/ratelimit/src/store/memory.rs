@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 use async_trait::async_trait;
 
@@ -22,6 +23,7 @@ use crate::decision::{BucketState, DecisionInput, decide};
 use crate::outcome::Decision;
 use crate::penalty::PenaltyState;
 use crate::scope::{BanScope, Liability};
+use crate::short_bytes;
 use crate::store_error::StoreError;
 
 const SHARDS: usize = 64;
@@ -44,9 +46,11 @@ pub struct MemoryRateLimitStore {
     alert_claims: AlertClaims,
 }
 
+/// One shard's clients, found by the hash of their key's bytes (the store's hasher, computed
+/// once per request: part of it picks the shard, and the table takes it whole).
 #[derive(Default)]
 struct Shard {
-    clients: HashMap<ClientKey<STORED_INLINE>, ClientState, RandomState>,
+    clients: HashTable<(ClientKey<STORED_INLINE>, ClientState)>,
     sweep_at: usize,
 }
 
@@ -137,14 +141,7 @@ impl MemoryRateLimitStore {
     /// An empty store reading time from `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(Shard {
-                        clients: HashMap::with_hasher(RandomState::default()),
-                        sweep_at: 0,
-                    })
-                })
-                .collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             latest_ban_ms: AtomicI64::new(0),
             hasher: RandomState::default(),
             clock,
@@ -171,43 +168,55 @@ impl MemoryRateLimitStore {
         let now = self.clock.now_ms();
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
-            shard.clients.retain(|_, client| !client.prune(now));
+            shard.clients.retain(|(_, client)| !client.prune(now));
             shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
         }
     }
 
-    fn shard(&self, client: &str) -> MutexGuard<'_, Shard> {
-        let index = self.hasher.hash_one(client) as usize % SHARDS;
+    fn hash<const N: usize>(&self, client: &ClientKey<N>) -> u64 {
+        self.hasher.hash_one(client.as_bytes())
+    }
+
+    /// The shard of a client's `hash`. Its table finds buckets by the hash's low bits and tells
+    /// entries apart by its top seven, so the shard is picked by bits of neither.
+    fn shard(&self, hash: u64) -> MutexGuard<'_, Shard> {
+        let index = (hash >> 32) as usize % SHARDS;
         lock(&self.shards[index])
     }
 
     /// Runs `f` on the client's state, creating it if needed, sweeping the shard when it grew.
     fn with_client<T>(
         &self,
-        client: &str,
+        client: &ClientKey,
         now_ms: i64,
         f: impl FnOnce(&mut ClientState) -> T,
     ) -> T {
-        let mut shard = self.shard(client);
-        if let Some(state) = shard.clients.get_mut(client) {
+        let hash = self.hash(client);
+        let mut shard = self.shard(hash);
+        let same = |(own, _): &(ClientKey<STORED_INLINE>, ClientState)| {
+            short_bytes::equal(own.as_bytes(), client.as_bytes())
+        };
+        if let Some((_, state)) = shard.clients.find_mut(hash, same) {
             return f(state);
         }
         if shard.clients.len() >= shard.sweep_at {
-            shard.clients.retain(|_, state| !state.prune(now_ms));
+            shard.clients.retain(|(_, state)| !state.prune(now_ms));
             shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
         }
-        let state = shard.clients.entry(client.into()).or_default();
+        let entry = (ClientKey::from(client.as_str()), ClientState::default());
+        let rehash = |(own, _): &(ClientKey<STORED_INLINE>, ClientState)| self.hash(own);
+        let (_, state) = shard.clients.insert_unique(hash, entry, rehash).into_mut();
         f(state)
     }
 
     /// The decision, synchronously: the memory store never waits.
-    pub fn decide_now(&self, key: &BucketKey, input: &DecisionInput) -> Decision {
+    pub fn decide_now(&self, key: &BucketKey, input: &DecisionInput<'_>) -> Decision {
         self.decide_at(key, input, self.clock.now_ms())
     }
 
     /// The decision at `now_ms` (the caller's reading of this store's clock, so that one
     /// request reads the clock once).
-    pub fn decide_at(&self, key: &BucketKey, input: &DecisionInput, now_ms: i64) -> Decision {
+    pub fn decide_at(&self, key: &BucketKey, input: &DecisionInput<'_>, now_ms: i64) -> Decision {
         self.with_client(&key.client, now_ms, |client| {
             let bucket = client
                 .bucket(&key.bucket)
@@ -250,13 +259,35 @@ impl MemoryRateLimitStore {
         clients
             .iter()
             .filter_map(|client| {
-                let shard = self.shard(client);
-                let state = shard.clients.get(client.as_str())?;
+                let hash = self.hash(client);
+                let shard = self.shard(hash);
+                let (_, state) = shard.clients.find(hash, |(own, _)| {
+                    short_bytes::equal(own.as_bytes(), client.as_bytes())
+                })?;
                 let penalty = state.penalty(now_ms);
                 let until = penalty.ban_until_ms;
                 (until > now_ms && liability.refused_by(penalty.ban_scope)).then_some(until)
             })
             .max()
+    }
+
+    /// [`RateLimitStore::acquire`], synchronously.
+    pub fn acquire_now(&self, key: &BucketKey, limit: i64, lease_ms: i64) -> Option<Permit> {
+        let now_ms = self.clock.now_ms();
+        let id = rand::random::<u64>();
+        let taken = self.with_client(&key.client, now_ms, |client| {
+            let permits = client.cold().permits.entry(key.bucket.clone()).or_default();
+            permits.retain(|(_, expires)| *expires > now_ms);
+            if i64::try_from(permits.len()).unwrap_or(i64::MAX) >= limit {
+                return false;
+            }
+            permits.push((id, now_ms + lease_ms));
+            true
+        });
+        taken.then(|| Permit {
+            key: key.clone(),
+            id,
+        })
     }
 
     /// Gives an in-flight slot back, synchronously.
@@ -303,7 +334,11 @@ fn ban_record(client: &str, state: &ClientState) -> BanRecord {
 
 #[async_trait]
 impl RateLimitStore for MemoryRateLimitStore {
-    async fn decide(&self, key: &BucketKey, input: &DecisionInput) -> Result<Decision, StoreError> {
+    async fn decide(
+        &self,
+        key: &BucketKey,
+        input: &DecisionInput<'_>,
+    ) -> Result<Decision, StoreError> {
         Ok(self.decide_now(key, input))
     }
 
@@ -313,21 +348,7 @@ impl RateLimitStore for MemoryRateLimitStore {
         limit: i64,
         lease_ms: i64,
     ) -> Result<Option<Permit>, StoreError> {
-        let now_ms = self.clock.now_ms();
-        let id = rand::random::<u64>();
-        let taken = self.with_client(&key.client, now_ms, |client| {
-            let permits = client.cold().permits.entry(key.bucket.clone()).or_default();
-            permits.retain(|(_, expires)| *expires > now_ms);
-            if i64::try_from(permits.len()).unwrap_or(i64::MAX) >= limit {
-                return false;
-            }
-            permits.push((id, now_ms + lease_ms));
-            true
-        });
-        Ok(taken.then(|| Permit {
-            key: key.clone(),
-            id,
-        }))
+        Ok(self.acquire_now(key, limit, lease_ms))
     }
 
     async fn release(&self, permit: &Permit) -> Result<(), StoreError> {
@@ -365,7 +386,7 @@ impl RateLimitStore for MemoryRateLimitStore {
         scope: BanScope,
     ) -> Result<BanRecord, StoreError> {
         let now_ms = self.clock.now_ms();
-        Ok(self.with_client(client, now_ms, |state| {
+        Ok(self.with_client(&ClientKey::from(client), now_ms, |state| {
             let current = state.penalty(now_ms);
             let until = (now_ms + length_ms).max(current.ban_until_ms);
             let cold = state.cold();
@@ -390,7 +411,7 @@ impl RateLimitStore for MemoryRateLimitStore {
 
     async fn lift_ban(&self, client: &str) -> Result<bool, StoreError> {
         let now_ms = self.clock.now_ms();
-        Ok(self.with_client(client, now_ms, |state| {
+        Ok(self.with_client(&ClientKey::from(client), now_ms, |state| {
             let banned = state.banned(now_ms);
             if let Some(cold) = &mut state.cold {
                 cold.penalty.ban_until_ms = 0;

@@ -70,7 +70,11 @@ pub struct Permit {
 pub trait RateLimitStore: Send + Sync + 'static {
     /// Decides one request: the client's ban, its penalties, then the bucket's algorithm.
     /// A ban that the decision starts is recorded for [`RateLimitStore::bans`].
-    async fn decide(&self, key: &BucketKey, input: &DecisionInput) -> Result<Decision, StoreError>;
+    async fn decide(
+        &self,
+        key: &BucketKey,
+        input: &DecisionInput<'_>,
+    ) -> Result<Decision, StoreError>;
 
     /// Takes one of `limit` in-flight slots of the bucket, held at most `lease_ms` (so a crashed
     /// instance's slots come back); `None` when all are taken.

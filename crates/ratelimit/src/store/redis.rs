@@ -245,7 +245,11 @@ impl<C> RateLimitStore for RedisRateLimitStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    async fn decide(&self, key: &BucketKey, input: &DecisionInput) -> Result<Decision, StoreError> {
+    async fn decide(
+        &self,
+        key: &BucketKey,
+        input: &DecisionInput<'_>,
+    ) -> Result<Decision, StoreError> {
         let (script, a, b) = match input.limit {
             Limit::Gcra(limit) => (&self.scripts.gcra, limit.interval_us, limit.burst),
             Limit::SlidingWindow(limit) => (&self.scripts.window, limit.window_ms, limit.limit),
