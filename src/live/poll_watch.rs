@@ -7,7 +7,7 @@
 //! memory kept stays a fraction of the crowd's.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 use crate::domain::Identity;
@@ -37,9 +37,7 @@ pub struct PollWatch {
 impl PollWatch {
     /// The page of `identity` read its waiting ticket at `at`.
     pub fn read(&mut self, identity: &Identity, at: Instant) {
-        let mut hasher = self.sampler.build_hasher();
-        identity.hash(&mut hasher);
-        if hasher.finish() % SAMPLE_ONE_IN != 0 {
+        if !self.sampler.hash_one(identity).is_multiple_of(SAMPLE_ONE_IN) {
             return;
         }
         if self.last_read.len() >= PRUNE_ABOVE {
