@@ -37,7 +37,11 @@ pub struct PollWatch {
 impl PollWatch {
     /// The page of `identity` read its waiting ticket at `at`.
     pub fn read(&mut self, identity: &Identity, at: Instant) {
-        if !self.sampler.hash_one(identity).is_multiple_of(SAMPLE_ONE_IN) {
+        if !self
+            .sampler
+            .hash_one(identity)
+            .is_multiple_of(SAMPLE_ONE_IN)
+        {
             return;
         }
         if self.last_read.len() >= PRUNE_ABOVE {
