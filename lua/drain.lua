@@ -112,14 +112,16 @@ else
     end
   end
   -- Mirrors Bucket::after_drain: at most the burst is kept. Credit is owed only to shoppers who
-  -- may go through: those held in an open window are not, so it does not pile up for them.
+  -- may go through: those held in an open window are not, so it does not pile up for them. A
+  -- call that stopped for keys keeps it all: the call that follows at once spends it.
   local waiting
   if hold then
     waiting = admitted_count + abandoned < poppable
   else
     waiting = redis.call('ZCARD', K.q) > 0
   end
-  redis.call('HSET', K.st, 'tok', int(math.min(capacity, tokens)), 'lt', int(last),
+  local kept = stopped and tokens or math.min(capacity, tokens)
+  redis.call('HSET', K.st, 'tok', int(kept), 'lt', int(last),
     'srv', int(serving), 'ow', waiting and '1' or '0')
   if admitted_count > 0 then
     redis.call('HINCRBY', K.st, 'admitted', admitted_count)
