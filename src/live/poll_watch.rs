@@ -19,13 +19,15 @@ const SAMPLE_ONE_IN: u64 = 8;
 const LONGEST_GAP: Duration = Duration::from_secs(60);
 /// Reads closer than this are a page's retries or a reload, not its polls.
 const SHORTEST_GAP: Duration = Duration::from_millis(200);
-/// Past this many followed pages, those not seen for [`LONGEST_GAP`] are forgotten.
+/// Past this many followed pages (and past twice what the last pruning kept), those not seen for
+/// [`LONGEST_GAP`] are forgotten: once per doubling, not once per read, when most are live.
 const PRUNE_ABOVE: usize = 25_000;
 
 /// The followed pages and their gaps.
 #[derive(Debug, Default)]
 pub struct PollWatch {
     last_read: HashMap<Identity, Instant>,
+    kept_at_last_prune: usize,
     /// Welford's count, mean and sum of squared deviations of the gaps, in seconds.
     count: f64,
     mean: f64,
@@ -44,9 +46,10 @@ impl PollWatch {
         {
             return;
         }
-        if self.last_read.len() >= PRUNE_ABOVE {
+        if self.last_read.len() >= PRUNE_ABOVE.max(2 * self.kept_at_last_prune) {
             self.last_read
                 .retain(|_, last| at.saturating_duration_since(*last) < LONGEST_GAP);
+            self.kept_at_last_prune = self.last_read.len();
         }
         let Some(before) = self.last_read.insert(identity.clone(), at) else {
             return;

@@ -10,15 +10,22 @@ use std::time::{Duration, Instant};
 use crate::domain::{EventId, Identity};
 use crate::queue::checkout_lag::Channel;
 
-/// Past this many, pushes older than [`FORGOTTEN_AFTER`] are dropped: their shoppers have
-/// bought, or their admissions have run out.
+/// Past this many (and past twice what the last pruning kept), pushes older than
+/// [`FORGOTTEN_AFTER`] are dropped: their shoppers have bought, or their admissions have run out.
+/// Doubling keeps pruning to once per doubling when most entries are fresh, not once per push.
 const PRUNE_ABOVE: usize = 50_000;
 const FORGOTTEN_AFTER: Duration = Duration::from_secs(15 * 60);
 
 /// Admissions pushed on a socket here and not yet taken to the checkout.
 #[derive(Debug, Default)]
 pub struct ToldOnSocket {
-    pushed: Mutex<HashMap<(EventId, Identity), Instant>>,
+    pushed: Mutex<Pushed>,
+}
+
+#[derive(Debug, Default)]
+struct Pushed {
+    at: HashMap<(EventId, Identity), Instant>,
+    kept_at_last_prune: usize,
 }
 
 impl ToldOnSocket {
@@ -28,10 +35,13 @@ impl ToldOnSocket {
             return;
         };
         let now = Instant::now();
-        if pushed.len() >= PRUNE_ABOVE {
-            pushed.retain(|_, at| now.saturating_duration_since(*at) < FORGOTTEN_AFTER);
+        if pushed.at.len() >= PRUNE_ABOVE.max(2 * pushed.kept_at_last_prune) {
+            pushed
+                .at
+                .retain(|_, at| now.saturating_duration_since(*at) < FORGOTTEN_AFTER);
+            pushed.kept_at_last_prune = pushed.at.len();
         }
-        pushed.insert((event.clone(), identity.clone()), now);
+        pushed.at.insert((event.clone(), identity.clone()), now);
     }
 
     /// How `identity` heard of their admission in `event`; asked once, at the checkout.
@@ -40,7 +50,7 @@ impl ToldOnSocket {
         let pushed = self
             .pushed
             .lock()
-            .is_ok_and(|mut pushed| pushed.remove(&key).is_some());
+            .is_ok_and(|mut pushed| pushed.at.remove(&key).is_some());
         if pushed {
             Channel::Socket
         } else {

@@ -183,12 +183,8 @@ impl SaleOutlook {
         waiting_now: u64,
     ) -> f64 {
         let passed = admitted_now.saturating_sub(self.admitted);
-        Self {
-            unused_admissions: self.unused_admissions.saturating_add(passed),
-            waiting: waiting_now,
-            ..self.clone()
-        }
-        .chance_over(position, Some(channel))
+        let unused = self.unused_admissions.saturating_add(passed);
+        self.chance_of(position, Some(channel), unused, waiting_now)
     }
 
     /// The chance, from 0 to 1 in hundredths, that a shopper waiting at `position` (1 = next)
@@ -199,14 +195,20 @@ impl SaleOutlook {
 
     /// The same for a shopper who hears of their admission over `channel` (`None`: unknown).
     pub fn chance_over(&self, position: u64, channel: Option<Channel>) -> f64 {
+        self.chance_of(position, channel, self.unused_admissions, self.waiting)
+    }
+
+    /// The chance with `unused` admissions ahead of everyone and `waiting` shoppers in the line
+    /// (a socket asks at every frame: nothing is copied).
+    fn chance_of(&self, position: u64, channel: Option<Channel>, unused: u64, waiting: u64) -> f64 {
         if self.units_left == 0 {
             return 0.0;
         }
         let waiting_ahead = position.saturating_sub(1);
-        let ahead = self.unused_admissions.saturating_add(waiting_ahead);
+        let ahead = unused.saturating_add(waiting_ahead);
         let stays = 1.0 - self.leave_share_ahead(waiting_ahead);
-        let expected_buyers = self.unused_admissions as f64 * self.buy_share
-            + waiting_ahead as f64 * self.buy_share * stays;
+        let expected_buyers =
+            unused as f64 * self.buy_share + waiting_ahead as f64 * self.buy_share * stays;
         // Shoppers who pass this one from behind buy as the admitted do.
         let share = if ahead == 0 {
             self.buy_share
@@ -217,7 +219,7 @@ impl SaleOutlook {
             ahead,
             // A count older than the position (read before the shopper's place moved) bounds
             // nothing.
-            behind: self.waiting.checked_sub(position).unwrap_or(u64::MAX),
+            behind: waiting.checked_sub(position).unwrap_or(u64::MAX),
             passing: self.passing(channel),
         };
         // Buyers the units left can serve before this shopper, leaving them at least one unit.
