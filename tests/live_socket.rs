@@ -151,6 +151,110 @@ async fn positions_fall_and_the_admission_arrives_within_250_ms(backend: Backend
     );
 }
 
+/// The value of the `/metrics` series `name` whose labels include every one of `labels`.
+async fn metric(app: &TestApp, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let text = app
+        .http
+        .get(format!("http://{}/metrics", app.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter_map(|line| line.rsplit_once(' '))
+        .filter(|(series, _)| {
+            let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
+            series_name == name
+                && labels
+                    .iter()
+                    .all(|(label, value)| rest.contains(&format!("{label}=\"{value}\"")))
+        })
+        .map(|(_, value)| value.parse::<f64>().unwrap())
+        .sum()
+}
+
+/// A first try at the checkout is timed under the channel its shopper heard of the admission on:
+/// one shopper's page holds a socket, the other's polls its ticket.
+#[tokio::test]
+async fn the_time_to_the_checkout_is_counted_under_how_the_admission_was_heard() {
+    let app = TestApp::spawn(memory_store()).await;
+    let event = "reach";
+    let mut config = paused_sale(event);
+    config.outflow_milli_per_second = 100_000;
+    config.outflow_burst = 10;
+    app.create(&config).await;
+    let line = line_up(&app, event, 2).await;
+    let [
+        (socket_token, socket_ticket),
+        (polling_token, polling_ticket),
+    ] = &line[..]
+    else {
+        unreachable!("two joined")
+    };
+    let mut socket = app.socket(event, socket_ticket, socket_token).await;
+    next_of(&mut socket, "position", Duration::from_secs(5)).await;
+
+    config.operator_status = OperatorStatus::Auto;
+    assert!(app.state.store.update_event(&config).await.unwrap());
+    let admitted = next_of(&mut socket, "admitted", Duration::from_secs(10)).await;
+    let socket_admission = admitted["admission_token"].as_str().unwrap().to_owned();
+    let polling_admission = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let read: Value = app
+                .http
+                .get(format!(
+                    "http://{}/v1/events/{event}/tickets/{polling_ticket}",
+                    app.addr
+                ))
+                .bearer_auth(polling_token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if let Some(token) = read["admission_token"].as_str() {
+                return token.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the polling page read its admission");
+
+    let count = "waitroom_checkout_reach_seconds_count";
+    let socket_labels = [("event", event), ("channel", "socket")];
+    let polling_labels = [("event", event), ("channel", "polling")];
+    assert_eq!(metric(&app, count, &socket_labels).await, 0.0);
+    assert_eq!(metric(&app, count, &polling_labels).await, 0.0);
+    for (token, admission) in [
+        (socket_token, &socket_admission),
+        (polling_token, &polling_admission),
+    ] {
+        let reserved = app
+            .http
+            .post(format!("http://{}/v1/events/{event}/checkout", app.addr))
+            .bearer_auth(token)
+            .header("Admission-Token", admission)
+            .json(&serde_json::json!({ "items": [{ "sku": "TSHIRT", "quantity": 1 }] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reserved.status(), reqwest::StatusCode::CREATED);
+    }
+
+    assert_eq!(metric(&app, count, &socket_labels).await, 1.0);
+    assert_eq!(metric(&app, count, &polling_labels).await, 1.0);
+    // Both came within seconds of their admission.
+    let bucket = "waitroom_checkout_reach_seconds_bucket";
+    for labels in [socket_labels, polling_labels] {
+        let within = [labels[0], labels[1], ("le", "30")];
+        assert_eq!(metric(&app, bucket, &within).await, 1.0, "{labels:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admission_drained_by_another_instance_arrives_within_250_ms_on_redis() {
     let server = RedisServer::start();

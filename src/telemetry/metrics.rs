@@ -26,6 +26,9 @@ pub const HTTP_DURATION: &str = "waitroom_http_request_duration_seconds";
 /// Checkout and pay answers, by `step` (`checkout`, `pay`) and `outcome` (`reserved`, `paid`, or
 /// the problem code: `sold_out`, `admission_used`, `not_admitted`, …).
 pub const CHECKOUT_OUTCOMES: &str = "waitroom_checkout_outcomes_total";
+/// Histogram: from an admission to its shopper's first try at the checkout, by how the shopper
+/// heard of it (`channel`: `socket` or `polling`).
+pub const CHECKOUT_REACH: &str = "waitroom_checkout_reach_seconds";
 /// Shoppers waiting, by `event`.
 pub const QUEUE_LENGTH: &str = "waitroom_event_queue_length_shoppers";
 /// Joins so far, by `event`.
@@ -92,6 +95,13 @@ pub const ALL: &[(&str, Kind, Unit, &str)] = &[
         Kind::Counter,
         Unit::Count,
         "checkout and pay answers by step and outcome",
+    ),
+    (
+        CHECKOUT_REACH,
+        Kind::Histogram,
+        Unit::Seconds,
+        "time from an admission to the shopper's first try at the checkout, by event and \
+         by whether the admission was pushed on a socket or read by polling",
     ),
     (
         QUEUE_LENGTH,
@@ -257,6 +267,12 @@ const STORE_BUCKETS: &[f64] = &[
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
+/// Buckets of the time from an admission to the checkout: a socket's shopper takes a second or
+/// two, a polling page up to its poll gap and more in a crowd, a slow shopper minutes.
+const REACH_BUCKETS: &[f64] = &[
+    0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0, 120.0, 300.0,
+];
+
 /// How often recorded histogram samples are folded into their buckets. Until then each sample
 /// is kept, so without this a process nobody scrapes would grow by every request it serves.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
@@ -275,6 +291,10 @@ pub fn install() -> PrometheusHandle {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(STORE_DURATION.to_owned()), STORE_BUCKETS)
+                .and_then(|builder| {
+                    builder
+                        .set_buckets_for_metric(Matcher::Full(CHECKOUT_REACH.to_owned()), REACH_BUCKETS)
+                })
                 .and_then(|builder| {
                     builder.set_buckets_for_metric(
                         Matcher::Suffix("_seconds".to_owned()),

@@ -365,6 +365,10 @@ fn the_sale_moved_every_metric(
         &[("step", "pay"), ("outcome", "paid")],
         1.0,
     );
+    // The shopper heard of the admission on the socket, then went to the checkout.
+    let reach = format!("{}_count", m::CHECKOUT_REACH);
+    exactly(&reach, &[("event", "metered"), ("channel", "socket")], 1.0);
+    exactly(&reach, &[("event", "metered"), ("channel", "polling")], 0.0);
     // Create, pause, ban, the rules replaced.
     at_least(after, m::ADMIN_CHANGES, &[], 4.0);
     at_least(while_open, m::WS_CONNECTIONS, &[], 1.0);

@@ -45,6 +45,7 @@ pub async fn run_bot_identity(
         }
     };
     journey.join = Some(ticket.record);
+    journey.ticket_id = Some(ticket.id.clone());
     journey.waited_on = WaitedOn::Polling;
     Recorder::bump(&recorder.live.joined);
 

@@ -103,6 +103,9 @@ pub struct Journey {
     pub user_id: String,
     /// The successful join, if any.
     pub join: Option<JoinRecord>,
+    /// The ticket that join got: with the draw's public record, it gives the identity's place in
+    /// the draw.
+    pub ticket_id: Option<String>,
     /// The admission, if any.
     pub admission: Option<AdmissionRecord>,
     /// For a journey that ended waiting: the last moment it was known not to be admitted yet.
@@ -135,6 +138,7 @@ impl Journey {
             actor,
             user_id,
             join: None,
+            ticket_id: None,
             admission: None,
             waiting_seen_ms: None,
             waited_on: WaitedOn::Nothing,

@@ -60,6 +60,7 @@ pub async fn shop(sale: Arc<Sale>, who: Identity, choices: ShopperChoices) -> Jo
         }
     };
     journey.join = Some(ticket.record);
+    journey.ticket_id = Some(ticket.id.clone());
     journey.sku = Some(choices.sku.clone());
     let mut shown = ticket.chance_shown;
     Recorder::bump(&recorder.live.joined);

@@ -18,6 +18,8 @@ use crate::http::paths::{EventPath, OrderPath};
 use crate::http::state::AppState;
 use crate::http::views::{OrderView, order_view, paid_view, reservation_view};
 use crate::identity::Shopper;
+use crate::queue::checkout_lag::Channel;
+use crate::telemetry::metrics::CHECKOUT_REACH;
 
 /// The header whose value makes a retried checkout answer the first result again.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -137,6 +139,12 @@ pub async fn checkout(
         let lag_ms = state.now().saturating_sub(admission.admitted_at);
         let channel = state.live.told_on_socket.channel(&event, &request.identity);
         state.outflow.reached_checkout(&event, channel, lag_ms);
+        let heard = match channel {
+            Channel::Socket => "socket",
+            Channel::Polling => "polling",
+        };
+        metrics::histogram!(CHECKOUT_REACH, "event" => event.to_string(), "channel" => heard)
+            .record(lag_ms.max(0) as f64 / 1000.0);
     }
     match outcome {
         ReserveOutcome::Reserved(order) | ReserveOutcome::Replayed(order) => {

@@ -166,12 +166,38 @@ fn write_report(out: &mut String, r: &Report, plots: &[String]) -> std::fmt::Res
         writeln!(out, "## Bots\n")?;
         writeln!(
             out,
-            "Bots held {:.1}% of the tickets and got {:.1}% of the admissions ({} admitted, {} units paid).\n",
+            "Bots held {:.1}% of the tickets and got {:.2}% of the admissions ({} of {} admitted, \
+             {} units paid; 95% interval for a draw of this size {:.2}–{:.2}%).\n",
             b.share_of_crowd * 100.0,
             b.share_of_admissions * 100.0,
             b.admitted,
-            b.units_paid
+            b.admissions,
+            b.units_paid,
+            b.share_of_admissions_95.0 * 100.0,
+            b.share_of_admissions_95.1 * 100.0
         )?;
+        if let (Some(window_share), Some(after)) =
+            (b.share_of_opening_window, b.shoppers_after_opening_window)
+        {
+            writeln!(
+                out,
+                "Of the tickets answered within the opening window bots held {:.2}%; {} shoppers' \
+                 tickets came after it closed.\n",
+                window_share * 100.0,
+                after
+            )?;
+        }
+        if let Some(limit) = b.limit
+            && b.share_of_admissions > limit
+            && b.share_of_admissions_95.0 <= limit
+        {
+            writeln!(
+                out,
+                "Above the limit of {:.2}% by no more than chance explains: pool several runs \
+                 (`load/bots_share.py`) to tell.\n",
+                limit * 100.0
+            )?;
+        }
     }
 
     writeln!(out, "## Outcomes\n")?;

@@ -175,6 +175,24 @@ fn bots_shares_compare_tickets_and_admissions() {
     let bots = report.bots.unwrap();
     assert!((bots.share_of_crowd - 1.0 / 3.0).abs() < 1e-9);
     assert!((bots.share_of_admissions - 0.5).abs() < 1e-9);
+    assert_eq!((bots.admitted, bots.admissions), (1, 2));
+    let (low, high) = bots.share_of_admissions_95;
+    assert!(low < 0.5 && 0.5 < high, "{low}..{high}");
+}
+
+#[test]
+fn the_bots_interval_is_wilsons_and_narrows_with_the_draw() {
+    // Reference values of the Wilson score interval at 95%.
+    let (low, high) = wilson_95(23, 2300);
+    assert!((low - 0.006_67).abs() < 1e-4, "{low}");
+    assert!((high - 0.014_96).abs() < 1e-4, "{high}");
+    let (low, high) = wilson_95(230, 23_000);
+    assert!((low - 0.008_79).abs() < 1e-4, "{low}");
+    assert!((high - 0.011_38).abs() < 1e-4, "{high}");
+    assert_eq!(wilson_95(0, 0), (0.0, 1.0));
+    let (low, high) = wilson_95(0, 100);
+    assert!(low.abs() < 1e-12, "{low}");
+    assert!((high - 0.036_99).abs() < 1e-4, "{high}");
 }
 
 #[test]
@@ -257,36 +275,95 @@ fn an_outflow_that_follows_the_checkout_is_judged_at_the_rate_in_force_not_the_s
     );
 }
 
-/// A run where one of the three admitted is a bot.
-fn one_bot_in_three() -> RunData {
-    let mut bot = paid(0, 100);
-    bot.actor = Actor::Bot;
-    run(vec![bot, paid(50, 200), paid(100, 300)], 3, 0)
+/// A run of `admitted` shoppers admitted, `bots` of them bots.
+fn bots_among(bots: usize, admitted: usize) -> RunData {
+    let journeys = (0..admitted)
+        .map(|i| {
+            let mut journey = paid(i as i64, 100 + i as i64);
+            if i < bots {
+                journey.actor = Actor::Bot;
+            }
+            journey
+        })
+        .collect();
+    let mut data = run(journeys, admitted as u64, 0);
+    // All admitted in a burst at 0.1 s, at a rate that the 3 s run fills: within both outflow
+    // bounds.
+    data.scenario.event.outflow_per_second = admitted as f64 / 3.0;
+    data.scenario.event.outflow_burst = admitted as u32;
+    data.scenario.event.units = admitted as u64;
+    data.inventory = vec![("sku-1".to_owned(), admitted as u64)];
+    data.admin_final = Some(json!({"stats": {"sold": {"sku-1": admitted}, "admitted": admitted}}));
+    data
 }
 
 #[test]
-fn bots_above_the_scenarios_share_of_admissions_fail() {
-    let mut data = one_bot_in_three();
-    data.scenario.bots.max_share_of_admissions = Some(0.3);
+fn bots_above_the_scenarios_share_of_admissions_beyond_chance_fail() {
+    // 30 of 100: the 95% interval is 21.9–39.6%, wholly above a limit of 10%.
+    let mut data = bots_among(30, 100);
+    data.scenario.bots.max_share_of_admissions = Some(0.1);
 
     let report = Report::from_run(&data);
 
     assert!(!report.verdict.passed);
     assert_eq!(
         report.verdict.failures,
-        ["bots took 33.3% of the admissions, above the scenario's limit of 30.0%"]
+        [
+            "bots took 30.00% of the admissions (30 of 100), above the scenario's limit of 10.00% \
+             by more than chance explains (95% interval 21.89–39.58%)"
+        ]
+    );
+}
+
+#[test]
+fn bots_above_the_limit_by_no_more_than_chance_pass_and_say_so() {
+    // 2 of 100 is above 1.1%, but a fair draw of 100 at 1.1% gives 2 or more about one time in
+    // three: the interval, 0.55–7.0%, holds the limit.
+    let mut data = bots_among(2, 100);
+    data.scenario.bots.max_share_of_admissions = Some(0.011);
+
+    let report = Report::from_run(&data);
+
+    assert!(report.verdict.passed, "{:?}", report.verdict.failures);
+    let summary = markdown::render(&report, &[]);
+    assert!(
+        summary.contains("Above the limit of 1.10% by no more than chance explains"),
+        "{summary}"
     );
 }
 
 #[test]
 fn bots_within_the_scenarios_share_or_without_a_limit_pass() {
-    let mut data = one_bot_in_three();
+    let mut data = bots_among(1, 3);
     let unjudged = Report::from_run(&data);
     assert!(unjudged.verdict.passed, "{:?}", unjudged.verdict.failures);
 
     data.scenario.bots.max_share_of_admissions = Some(0.34);
     let within = Report::from_run(&data);
     assert!(within.verdict.passed, "{:?}", within.verdict.failures);
+    let summary = markdown::render(&within, &[]);
+    assert!(!summary.contains("Above the limit"), "{summary}");
+}
+
+#[test]
+fn with_an_opening_window_the_bots_share_of_its_tickets_is_told() {
+    // Two bots and two shoppers join within a 1 s opening window, four shoppers after it.
+    let mut data = bots_among(2, 8);
+    for (i, journey) in data.journeys.iter_mut().enumerate() {
+        let joined = if i < 4 { 100 } else { 1_500 };
+        journey.join = Some(JoinRecord {
+            sent_ms: START + joined,
+            done_ms: START + joined + 5,
+            prequeue: false,
+        });
+    }
+    data.scenario.event.opening_window_seconds = 1;
+
+    let bots = Report::from_run(&data).bots.unwrap();
+
+    assert_eq!(bots.share_of_opening_window, Some(0.5));
+    assert_eq!(bots.shoppers_after_opening_window, Some(4));
+    assert_eq!(bots.share_of_admissions, 0.25);
 }
 
 #[test]
