@@ -6,8 +6,9 @@
 #
 #   load/push_ab.sh ROUNDS SECONDS RATE SIM_BIN NAME=WAITROOM_BIN [NAME=WAITROOM_BIN …]
 #
-# Prints one CSV line per run:
-#   round,what,admitted,per_second,push_p50_ms,push_p90_ms,push_p99_ms,push_max_ms,server_errors
+# Prints one CSV line per run (sockets_peak: the most sockets open at once), and keeps each run's
+# report as load/results/tmp/push-ROUND-NAME.json:
+#   round,what,admitted,per_second,push_p50_ms,push_p90_ms,push_p99_ms,push_max_ms,server_errors,sockets_peak
 set -euo pipefail
 rounds=$1 seconds=$2 rate=$3 sim_bin=$4
 shift 4
@@ -76,13 +77,16 @@ import json, sys
 r = json.load(open(sys.argv[3]))
 p = r.get("admission_push_delay") or {}
 o = r.get("outflow") or {}
-print("%s,%s,%s,%s,%s,%s,%s,%s,%s" % (sys.argv[1], sys.argv[2], p.get("count"), o.get("actual_per_second"),
-      p.get("p50_ms"), p.get("p90_ms"), p.get("p99_ms"), p.get("max_ms"), r.get("server_errors")))' \
+print("%s,%s,%s,%s,%s,%s,%s,%s,%s,%s" % (sys.argv[1], sys.argv[2], p.get("count"), o.get("actual_per_second"),
+      p.get("p50_ms"), p.get("p90_ms"), p.get("p99_ms"), p.get("max_ms"), r.get("server_errors"),
+      (r.get("crowd") or {}).get("sockets_peak")))' \
     "${round}" "${name}" "${work}/out/report.json"
+  mkdir -p "${root}/load/results/tmp"
+  cp "${work}/out/report.json" "${root}/load/results/tmp/push-${round}-${name}.json" 2>/dev/null || true
   rm -rf "${work}/out"
 }
 
-echo "round,what,admitted,per_second,push_p50_ms,push_p90_ms,push_p99_ms,push_max_ms,server_errors"
+echo "round,what,admitted,per_second,push_p50_ms,push_p90_ms,push_p99_ms,push_max_ms,server_errors,sockets_peak"
 for round in $(seq 1 "${rounds}"); do
   for spec in "$@"; do run "${spec%%=*}" "${spec#*=}"; done
 done
