@@ -5,6 +5,11 @@
 //!
 //! One identity in [`SAMPLE_ONE_IN`] is followed, chosen by a hash of the identity, so the
 //! memory kept stays a fraction of the crowd's.
+//!
+//! The gap told is that of the latest reads, not of all since the start: a growing crowd's reads
+//! queue up and come back slower and slower (5 s pages read every 12–17 s once 90,000 of them
+//! poll on a busy machine), and the gap that decides how late a page hears of its admission is
+//! the one of the moment.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -19,19 +24,55 @@ const SAMPLE_ONE_IN: u64 = 8;
 const LONGEST_GAP: Duration = Duration::from_secs(60);
 /// Reads closer than this are a page's retries or a reload, not its polls.
 const SHORTEST_GAP: Duration = Duration::from_millis(200);
+/// Gaps are gathered in windows of this long; the last full window and the current one are told.
+const GAP_WINDOW: Duration = Duration::from_secs(15);
 /// Past this many followed pages (and past twice what the last pruning kept), those not seen for
 /// [`LONGEST_GAP`] are forgotten: once per doubling, not once per read, when most are live.
 const PRUNE_ABOVE: usize = 25_000;
+
+/// Welford's count, mean and sum of squared deviations of some gaps, in seconds.
+#[derive(Debug, Default, Clone, Copy)]
+struct Gaps {
+    count: f64,
+    mean: f64,
+    squares: f64,
+}
+
+impl Gaps {
+    fn add(&mut self, seconds: f64) {
+        self.count += 1.0;
+        let delta = seconds - self.mean;
+        self.mean += delta / self.count;
+        self.squares += delta * (seconds - self.mean);
+    }
+
+    /// These gaps and `other` together.
+    fn and(self, other: Self) -> Self {
+        let count = self.count + other.count;
+        if count <= 0.0 {
+            return Self::default();
+        }
+        let delta = other.mean - self.mean;
+        Self {
+            count,
+            mean: self.mean + delta * other.count / count,
+            squares: self.squares
+                + other.squares
+                + delta * delta * self.count * other.count / count,
+        }
+    }
+}
 
 /// The followed pages and their gaps.
 #[derive(Debug, Default)]
 pub struct PollWatch {
     last_read: HashMap<Identity, Instant>,
     kept_at_last_prune: usize,
-    /// Welford's count, mean and sum of squared deviations of the gaps, in seconds.
-    count: f64,
-    mean: f64,
-    squares: f64,
+    /// The gaps of the window under way, since it started.
+    current: Gaps,
+    current_from: Option<Instant>,
+    /// The gaps of the window before.
+    previous: Gaps,
     /// Picks the followed identities; fixed per instance.
     sampler: foldhash::fast::RandomState,
 }
@@ -56,21 +97,23 @@ impl PollWatch {
         };
         let gap = at.saturating_duration_since(before);
         if (SHORTEST_GAP..=LONGEST_GAP).contains(&gap) {
-            let seconds = gap.as_secs_f64();
-            self.count += 1.0;
-            let delta = seconds - self.mean;
-            self.mean += delta / self.count;
-            self.squares += delta * (seconds - self.mean);
+            let from = *self.current_from.get_or_insert(at);
+            if at.saturating_duration_since(from) >= GAP_WINDOW {
+                self.previous = std::mem::take(&mut self.current);
+                self.current_from = Some(at);
+            }
+            self.current.add(gap.as_secs_f64());
         }
     }
 
     /// What the waiting pages show at `at`, with `sockets` of them on a socket here: the gap
-    /// between polls, and the share on a socket among those on a socket and those that polled
+    /// between polls (over the last window or two), and the share on a socket among those on a socket and those that polled
     /// within two gaps.
     pub fn pages(&self, at: Instant, sockets: usize) -> WaitingPages {
-        let poll_gap = (self.count > 0.0).then(|| Lag {
-            mean: self.mean,
-            spread: (self.squares / self.count).sqrt(),
+        let gaps = self.previous.and(self.current);
+        let poll_gap = (gaps.count > 0.0).then(|| Lag {
+            mean: gaps.mean,
+            spread: (gaps.squares / gaps.count).sqrt(),
         });
         let recent = poll_gap.map_or(LONGEST_GAP, |gap| {
             Duration::from_secs_f64((2.0 * gap.mean).clamp(1.0, LONGEST_GAP.as_secs_f64()))
@@ -126,6 +169,40 @@ mod tests {
         assert_eq!(
             PollWatch::default().pages(at(0), 0),
             WaitingPages::default()
+        );
+    }
+
+    #[test]
+    fn the_gap_told_is_that_of_the_latest_reads() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut watch = PollWatch::default();
+        let shoppers: Vec<Identity> = (0..800)
+            .map(|n| Identity::user(&format!("page-{n}")).unwrap_or_else(|_| unreachable!()))
+            .collect();
+        // Each page reads every 5 s for a minute, then every 13 s as the crowd's reads queue up.
+        let mut reads: Vec<(u64, usize)> = Vec::new();
+        for n in 0..shoppers.len() {
+            let offset = (n as u64 * 37) % 5_000;
+            let mut read_at = offset;
+            while read_at < 60_000 {
+                reads.push((read_at, n));
+                read_at += 5_000;
+            }
+            while read_at < 100_000 {
+                reads.push((read_at, n));
+                read_at += 13_000;
+            }
+        }
+        reads.sort_unstable();
+        for (read_at, n) in reads {
+            watch.read(&shoppers[n], at(read_at));
+        }
+        let gap = watch.pages(at(100_000), 0).poll_gap.map(|gap| gap.mean);
+        // Over the whole watch, the gaps of 5 s outnumber those of 13 s; the last ones are 13 s.
+        assert!(
+            gap.is_some_and(|gap| (12.5..=13.0).contains(&gap)),
+            "{gap:?}"
         );
     }
 }

@@ -30,6 +30,13 @@
 //! shoppers at the head of a fast line were promised units that quicker shoppers behind them
 //! took, and a polling shopper was told the chance of one on a socket.
 //!
+//! A polling page hears of its admission only when it reads its ticket, and it is told its
+//! chance at a read too: its next read is a whole gap between reads away, not the half gap a
+//! page read at a random moment waits on average. A shopper admitted before then hears of it
+//! then, and a gap of many seconds (a crowd's reads queue up) loses them the places of everyone
+//! admitted meanwhile who hears sooner. So a polling shopper's race is run twice, at the polling
+//! time and at the next read, and they are told the lesser chance.
+//!
 //! A sale of several SKUs is several races: a shopper finds something to buy when the SKU they
 //! want is not gone before them, and the server does not know which they want. Each SKU's
 //! demand is the share of the units taken so far that were of it (from a prior of its share of
@@ -47,7 +54,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::checkout_lag::{Channel, LagFigures};
+use super::checkout_lag::{Channel, Lag, LagFigures};
 use crate::domain::EventStats;
 
 /// How many shoppers' worth the prior counts for against what is measured.
@@ -139,13 +146,20 @@ impl SaleOutlook {
     /// to gain), and their spread: the line's pace times the gap between the channel's mean time
     /// and the crowd's, and times the channel's spread.
     fn passing(&self, channel: Option<Channel>) -> Passing {
+        let Some(lags) = self.lags else {
+            return Passing::default();
+        };
+        self.passing_with(lags.of(channel))
+    }
+
+    /// Places lost (or gained) by a shopper whose time to the checkout is `lag`.
+    fn passing_with(&self, lag: Lag) -> Passing {
         let (Some(lags), pace) = (self.lags, self.outflow_per_second) else {
             return Passing::default();
         };
         if !pace.is_finite() || pace <= 0.0 {
             return Passing::default();
         }
-        let lag = lags.of(channel);
         let passing = Passing {
             mean: pace * (lag.mean - lags.crowd.mean),
             spread: pace * lag.spread,
@@ -155,6 +169,29 @@ impl SaleOutlook {
         } else {
             Passing::default()
         }
+    }
+
+    /// For a polling shopper told their chance at a read, `waiting_ahead` places from their
+    /// admission: the places lost by hearing of it no sooner than the next read. That read comes
+    /// a gap from now, `gap − wait` after the admission when the wait for it is shorter; what a
+    /// polling shopper takes beyond hearing of it (their mean time less the mean wait for the
+    /// next read from a random moment: the page's answer, the choosing, the checkout) comes on
+    /// top, spread as a socket's time is. `None` before any gap between reads is measured.
+    fn next_read(&self, waiting_ahead: u64) -> Option<Passing> {
+        let lags = self.lags?;
+        let gap = lags.poll_gap?;
+        let pace = self.outflow_per_second;
+        let measured = gap.mean > 0.0 && gap.mean.is_finite() && gap.spread.is_finite();
+        if !(measured && pace > 0.0 && pace.is_finite()) {
+            return None;
+        }
+        let wait = waiting_ahead as f64 / pace;
+        let to_next_read = (gap.mean.powi(2) + gap.spread.powi(2)) / (2.0 * gap.mean);
+        let after_hearing = (lags.polling.mean - to_next_read).max(0.0);
+        Some(self.passing_with(Lag {
+            mean: gap.mean - wait + after_hearing,
+            spread: lags.socket.spread,
+        }))
     }
 
     /// The mean chance that one of the `waiting_ahead` shoppers in front leaves before their own
@@ -215,24 +252,37 @@ impl SaleOutlook {
         } else {
             expected_buyers / ahead as f64
         };
-        let reach = Reach {
+        let reach = |passing| Reach {
             ahead,
             // A count older than the position (read before the shopper's place moved) bounds
             // nothing.
             behind: waiting.checked_sub(position).unwrap_or(u64::MAX),
-            passing: self.passing(channel),
+            passing,
+        };
+        let reaches = reach(self.passing(channel));
+        // A polling shopper wins the race only if they would both at the polling time and at
+        // their next read.
+        let next_read = match channel {
+            Some(Channel::Polling) => self.next_read(waiting_ahead).map(reach),
+            _ => None,
+        };
+        let race = |q: f64, k: u64| {
+            let chance = reaches.buyers_first_at_most(q, k);
+            next_read
+                .as_ref()
+                .map_or(chance, |next| chance.min(next.buyers_first_at_most(q, k)))
         };
         // Buyers the units left can serve before this shopper, leaving them at least one unit.
         let servable = |units_left: u64| (units_left as f64 / self.units_per_order).ceil() as u64;
         let chance = if self.skus.len() <= 1 {
-            reach.buyers_first_at_most(share, servable(self.units_left).saturating_sub(1))
+            race(share, servable(self.units_left).saturating_sub(1))
         } else {
             self.skus
                 .iter()
                 .filter(|sku| sku.units_left > 0)
                 .map(|sku| {
                     let k = servable(sku.units_left).saturating_sub(1);
-                    sku.demand * reach.buyers_first_at_most(share * sku.demand, k)
+                    sku.demand * race(share * sku.demand, k)
                 })
                 .sum()
         };
@@ -410,7 +460,6 @@ mod tests {
 
     use super::*;
     use crate::domain::Sku;
-    use crate::queue::checkout_lag::Lag;
 
     fn outlook(units_left: u64, buy_share: f64, leave_per_second: f64) -> SaleOutlook {
         SaleOutlook {
@@ -571,6 +620,7 @@ mod tests {
                 mean: 7.0,
                 spread: 4.5,
             },
+            poll_gap: None,
         };
         let sale = outlook(1_000, 1.0, 0.0)
             .with_leaving(0.0, 200.0)
@@ -595,6 +645,59 @@ mod tests {
             ..sale.clone()
         };
         assert_eq!(short.chance_over(2, Some(Channel::Polling)), 1.0);
+    }
+
+    /// A crowd of 5 s pages whose reads have slowed to one every 13 s ± 4, a tenth on sockets,
+    /// 1,000 units at 200 a second, as the flagship sale's window closes.
+    fn congested_crowd(poll_gap: Option<Lag>) -> SaleOutlook {
+        let lags = LagFigures {
+            socket: Lag {
+                mean: 1.0,
+                spread: 1.0,
+            },
+            polling: Lag {
+                mean: 8.1,
+                spread: 3.9,
+            },
+            crowd: Lag {
+                mean: 7.4,
+                spread: 4.2,
+            },
+            poll_gap,
+        };
+        outlook(1_000, 1.0, 0.0)
+            .with_leaving(0.0, 200.0)
+            .with_lags(lags)
+    }
+
+    #[test]
+    fn a_polling_shopper_told_at_a_read_hears_no_sooner_than_the_next_read() {
+        let gap = Some(Lag {
+            mean: 13.0,
+            spread: 4.0,
+        });
+        let told_at_read = congested_crowd(gap);
+        let anytime = congested_crowd(None);
+        let polling = |sale: &SaleOutlook, place| sale.chance_over(place, Some(Channel::Polling));
+        // At the 300th place, admitted in 1.5 s: a page read at a random moment would hear of it
+        // about 7 s later and be nearly sure; this one reads again in 13 s, by when some 2,000
+        // shoppers admitted after them have heard of theirs.
+        assert!(polling(&anytime, 300) > 0.7, "{}", polling(&anytime, 300));
+        assert!(
+            polling(&told_at_read, 300) < 0.1,
+            "{}",
+            polling(&told_at_read, 300)
+        );
+        // Admitted more than a gap from now, the next read tells them nothing more.
+        for place in [4_000, 5_000] {
+            let (read, random) = (polling(&told_at_read, place), polling(&anytime, place));
+            assert!((read - random).abs() <= 0.01, "{read} against {random}");
+        }
+        // A socket is told at once whatever the gap between reads.
+        assert_eq!(
+            told_at_read.chance_over(300, Some(Channel::Socket)),
+            anytime.chance_over(300, Some(Channel::Socket))
+        );
     }
 
     #[test]
@@ -650,6 +753,7 @@ mod tests {
                 mean: 3.0,
                 spread: 3.0,
             },
+            poll_gap: None,
         };
         let timed = sale.clone().with_lags(lags);
         let sales = [
@@ -657,10 +761,17 @@ mod tests {
             (timed.clone(), None),
             (timed.clone(), Some(Channel::Socket)),
             (timed, Some(Channel::Polling)),
+            (
+                congested_crowd(Some(Lag {
+                    mean: 13.0,
+                    spread: 4.0,
+                })),
+                Some(Channel::Polling),
+            ),
         ];
         for (sale, channel) in sales {
             let mut before = 1.0;
-            for position in 1..400 {
+            for position in (1..400).chain((400..6_000).step_by(7)) {
                 let chance = sale.chance_over(position, channel);
                 assert!((0.0..=1.0).contains(&chance));
                 assert!(chance <= before, "{chance} at {position} after {before}");

@@ -36,6 +36,9 @@ pub struct LagFigures {
     pub socket: Lag,
     pub polling: Lag,
     pub crowd: Lag,
+    /// The time between two reads of a polling page, once measured: a page told its chance at
+    /// a read reads again no sooner than that (see [`crate::queue::chance`]).
+    pub poll_gap: Option<Lag>,
 }
 
 impl LagFigures {
@@ -46,6 +49,7 @@ impl LagFigures {
             socket: lag,
             polling: lag,
             crowd: lag,
+            poll_gap: None,
         }
     }
 
@@ -162,8 +166,11 @@ impl PurchaseLags {
         };
         // A polling page hears of its admission, on average, half a gap late, more when the
         // gaps vary (the time to the next poll from a moment picked at random).
-        let polling_prior = match pages.poll_gap {
-            Some(gap) if gap.mean > 0.0 && gap.mean.is_finite() && gap.spread.is_finite() => Lag {
+        let poll_gap = pages
+            .poll_gap
+            .filter(|gap| gap.mean > 0.0 && gap.mean.is_finite() && gap.spread.is_finite());
+        let polling_prior = match poll_gap {
+            Some(gap) => Lag {
                 mean: PRIOR_SOCKET.mean
                     + (gap.mean.powi(2) + gap.spread.powi(2)) / (2.0 * gap.mean),
                 spread: (PRIOR_SOCKET.spread.powi(2) + gap.mean.powi(2) / 12.0).sqrt(),
@@ -198,6 +205,7 @@ impl PurchaseLags {
             socket: lag(socket, PRIOR_SOCKET),
             polling: lag(polling, polling_prior),
             crowd: lag((count, mean, squares), PRIOR_POLLING),
+            poll_gap,
         }
     }
 }
