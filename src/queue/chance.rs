@@ -701,6 +701,28 @@ mod tests {
     }
 
     #[test]
+    fn at_the_opening_the_chance_falls_over_a_few_seconds_of_the_line() {
+        // 2,000 units at 100 a second, told before any page has polled or anyone bought: the
+        // priors' times alone.
+        let lags = crate::queue::checkout_lag::PurchaseLags::default().figures(
+            Instant::now(),
+            crate::queue::checkout_lag::WaitingPages::default(),
+        );
+        let sale = outlook(2_000, 1.0, 0.0)
+            .with_leaving(0.0, 100.0)
+            .with_lags(lags);
+        let polling = |place| sale.chance_over(place, Some(Channel::Polling));
+        let from = (1..4_000).find(|&place| polling(place) < 0.9).unwrap_or(0);
+        let to = (1..4_000).find(|&place| polling(place) < 0.1).unwrap_or(0);
+        // From 90% to 10% over under 4 s of the line (a spread of 1.3 s a shopper), not the 5 s
+        // of a 2 s spread; centred a little before the 2,000th place (a polling shopper loses
+        // the places of sockets behind).
+        assert!(to - from < 400, "90% at {from}, 10% at {to}");
+        let middle = (1..4_000).find(|&place| polling(place) < 0.5).unwrap_or(0);
+        assert!((1_900..2_000).contains(&middle), "50% at {middle}");
+    }
+
+    #[test]
     fn with_every_shopper_buying_one_unit_the_first_units_left_places_are_sure() {
         let sure = outlook(100, 1.0, 0.0);
         assert_eq!(sure.chance_at(1), 1.0);
