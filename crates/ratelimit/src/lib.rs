@@ -41,6 +41,7 @@ pub mod gcra;
 pub mod identity;
 pub mod layer;
 pub mod limiter;
+mod literal;
 pub mod metric_names;
 pub mod outcome;
 pub mod pattern;

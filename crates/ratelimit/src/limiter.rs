@@ -6,6 +6,7 @@
 //! not answer in time is handled as the rule's fail mode says. The rules are read from an
 //! [`ArcSwap`]: replacing them never blocks a request.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -220,10 +221,10 @@ impl RateLimiter {
             return self.banned_elsewhere(&charge, until_ms);
         }
         let input = self.input_of(&rules, &charge, now_ms);
-        let decision = memory.decide_at(&charge.key, &input, now_ms);
+        let decision = memory.decide_on(&charge.client, &charge.bucket, &input, now_ms);
         let mut verdict = self.verdict_of(&rules, &charge, &input, decision, now_ms);
         if let Some(limit) = charge.slot_wanted(&verdict) {
-            let permit = memory.acquire_now(&charge.key, limit, rules.concurrency_lease_ms);
+            let permit = memory.acquire_now(&charge.key(), limit, rules.concurrency_lease_ms);
             verdict = holding(verdict, Ok(guarded(self.store.clone(), permit)));
         }
         counted(charge.rule, verdict)
@@ -250,19 +251,18 @@ impl RateLimiter {
             }
         }
         let input = self.input_of(&rules, &charge, now_ms);
-        let decided = self
-            .in_time(&rules, self.store.decide(&charge.key, &input))
-            .await;
+        let key = charge.key();
+        let decided = self.in_time(&rules, self.store.decide(&key, &input)).await;
         let decision = match decided {
             Ok(decision) => decision,
             Err(error) => match self.store_down(charge.rule, &error) {
                 Some(verdict) => return counted(charge.rule, verdict),
-                None => self.fallback.decide_now(&charge.key, &input),
+                None => self.fallback.decide_now(&key, &input),
             },
         };
         let mut verdict = self.verdict_of(&rules, &charge, &input, decision, now_ms);
         if let Some(limit) = charge.slot_wanted(&verdict) {
-            let acquired = self.acquire(&rules, charge.rule, &charge.key, limit).await;
+            let acquired = self.acquire(&rules, charge.rule, &key, limit).await;
             verdict = holding(verdict, acquired);
         }
         counted(charge.rule, verdict)
@@ -311,18 +311,15 @@ impl RateLimiter {
         if rule.exempt {
             return Err(Verdict::Unlimited);
         }
-        let key = BucketKey {
-            client: client.key(rule.key.identity, &rules.identity),
-            bucket: bucket_name(rule, request, pattern),
-        };
-        let liability = liability_of(&client, rule, &key.client);
+        let charged = client.key(rule.key.identity, &rules.identity);
+        let liability = liability_of(&client, rule, &charged);
         // A request's other identities are its user, its API key and its address; only a ban
         // covering everyone at the address refuses a verified user behind it. The operator's
         // are not looked up: no ban refuses the operator.
         let others = if operator {
             Vec::new()
         } else {
-            client.other_keys(&key.client, &rules.identity)
+            client.other_keys(&charged, &rules.identity)
         };
         Ok(Charge {
             index,
@@ -332,7 +329,8 @@ impl RateLimiter {
             operator,
             tier: client.tier(),
             cost: rule.cost_of(method, &path),
-            key,
+            client: charged,
+            bucket: bucket_name(rule, request, pattern),
         })
     }
 
@@ -341,7 +339,7 @@ impl RateLimiter {
         let verdict = Verdict::Banned {
             retry_after: millis(until_ms - self.clock.now_ms()),
         };
-        self.limited.record(&charge.key.client, &charge.rule.name);
+        self.limited.record(&charge.client, &charge.rule.name);
         count(Some(charge.rule), &verdict);
         verdict
     }
@@ -389,7 +387,7 @@ impl RateLimiter {
             cost: charge.cost,
             penalty: &rules.penalty,
             liability: charge.liability,
-            ban_scope: BanScope::earned_by(&charge.key.client),
+            ban_scope: BanScope::earned_by(&charge.client),
         }
     }
 
@@ -403,18 +401,12 @@ impl RateLimiter {
         decision: Decision,
         now_ms: i64,
     ) -> Verdict {
-        let (rule, key) = (charge.rule, &charge.key);
+        let (rule, client) = (charge.rule, &charge.client);
         let policy = Policy {
             name: rule.name.clone(),
             window_s: (input.limit.window_ms() + 999).div_euclid(1000).max(1),
         };
-        record_penalty(
-            &decision,
-            &key.client,
-            &rule.name,
-            &rules.penalty,
-            &self.limited,
-        );
+        record_penalty(&decision, client, &rule.name, &rules.penalty, &self.limited);
         match decision {
             Decision::Allowed { quota, delay_ms } => Verdict::Allowed {
                 quota,
@@ -431,7 +423,7 @@ impl RateLimiter {
                 Some(ban) => {
                     self.alerter.raise(
                         BanAlert::new(
-                            &key.client,
+                            client,
                             VIOLATIONS_REASON,
                             ban.strikes,
                             ban.until_ms,
@@ -563,7 +555,12 @@ struct Charge<'r> {
     /// The rule's index in its set (sale relaxations name rules by it).
     index: usize,
     rule: &'r CompiledRule,
-    key: BucketKey,
+    /// The client key the rule charges.
+    client: ClientKey,
+    /// The bucket inside the client's state: the rule's name, borrowed from the rule set (a
+    /// clone of its `Arc` would cost two atomic operations on every request), or a per-endpoint
+    /// rule's bucket of its own.
+    bucket: Cow<'r, Arc<str>>,
     /// The request's other identities, whose bans refuse it too.
     others: Vec<ClientKey>,
     liability: Liability,
@@ -573,6 +570,15 @@ struct Charge<'r> {
 }
 
 impl Charge<'_> {
+    /// The state the store is asked about, owned (the shared store's calls and in-flight
+    /// permits keep it).
+    fn key(&self) -> BucketKey {
+        BucketKey {
+            client: self.client.clone(),
+            bucket: Arc::clone(&self.bucket),
+        }
+    }
+
     /// The other identities to look up for bans, when there are any.
     fn others(&self) -> Option<&[ClientKey]> {
         (!self.others.is_empty()).then_some(self.others.as_slice())
@@ -651,15 +657,18 @@ fn millis(ms: i64) -> Duration {
 }
 
 /// The bucket a rule charges: the rule's own, or one per endpoint.
-fn bucket_name(
-    rule: &CompiledRule,
+fn bucket_name<'r>(
+    rule: &'r CompiledRule,
     request: &RequestInfo<'_>,
     pattern: Option<&Arc<str>>,
-) -> Arc<str> {
+) -> Cow<'r, Arc<str>> {
     if rule.key.per_endpoint {
         let endpoint = pattern.map_or(request.path, |p| p.as_ref());
-        Arc::from(format!("{}|{} {endpoint}", rule.name, request.method))
+        Cow::Owned(Arc::from(format!(
+            "{}|{} {endpoint}",
+            rule.name, request.method
+        )))
     } else {
-        rule.name.clone()
+        Cow::Borrowed(&rule.name)
     }
 }

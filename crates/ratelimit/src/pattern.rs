@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::http::Method;
 
-use super::short_bytes;
+use super::literal::Literal;
 use super::split_path::normalised;
 pub use super::split_path::{MAX_SEGMENTS, SplitPath};
 
@@ -26,6 +26,9 @@ pub struct PathPattern {
     /// Whether it ends in `**`.
     rest: bool,
     text: Arc<str>,
+    /// The literal segments alone, each with its index: all that a path of the right length
+    /// must match (a wildcard matches any segment).
+    literals: Box<[Literal]>,
 }
 
 impl PathPattern {
@@ -58,10 +61,19 @@ impl PathPattern {
         if rest {
             segments.pop();
         }
+        let literals = segments
+            .iter()
+            .enumerate()
+            .filter_map(|(index, segment)| match segment {
+                Segment::Literal(literal) => Some(Literal::new(index, literal)),
+                Segment::One | Segment::Rest => None,
+            })
+            .collect();
         Ok(PathPattern {
             segments: segments.into(),
             rest,
             text: text.into(),
+            literals,
         })
     }
 
@@ -84,18 +96,13 @@ impl PathPattern {
         if wanted > MAX_SEGMENTS {
             return self.matches_walking(path.as_str());
         }
-        self.segments
-            .iter()
-            .enumerate()
-            .all(|(index, segment)| match segment {
-                Segment::Literal(literal) => {
-                    short_bytes::equal(literal.as_bytes(), path.part(index))
-                }
-                Segment::One | Segment::Rest => true,
-            })
+        self.literals.iter().all(|literal| literal.matches(path))
     }
 
-    /// The walk for patterns longer than a split path holds.
+    /// The walk for patterns longer than a split path holds (rare: kept out of line, so that
+    /// its registers do not weigh on every match).
+    #[cold]
+    #[inline(never)]
     fn matches_walking(&self, path: &str) -> bool {
         let mut parts = normalised(path).unwrap_or_default().split('/');
         let all = self.segments.iter().all(|segment| match parts.next() {

@@ -43,8 +43,8 @@ fn for_each_slash(bytes: &[u8], mut found: impl FnMut(usize)) {
 }
 
 /// A request path split into its segments, once for all the patterns it is matched against.
-/// The segments are kept as where they end, not as slices: a split less than half the size to
-/// build and to pass around.
+/// The segments are kept as where they start and end, not as slices: a split less than half
+/// the size to build and to pass around.
 #[derive(Debug, Clone, Copy)]
 pub struct SplitPath<'a> {
     path: &'a str,
@@ -52,8 +52,9 @@ pub struct SplitPath<'a> {
     rest: &'a [u8],
     /// How many segments it has; `None` when it does not start with `/`.
     pub(super) count: Option<usize>,
-    /// Where each of the first [`MAX_SEGMENTS`] segments ends in `rest` (the next one starts
-    /// one byte later, after its `/`).
+    /// Where each of the first [`MAX_SEGMENTS`] segments starts in `rest`.
+    starts: [u32; MAX_SEGMENTS],
+    /// Where each of them ends (at its `/`, or at the end of `rest`).
     ends: [u32; MAX_SEGMENTS],
 }
 
@@ -64,6 +65,7 @@ impl<'a> SplitPath<'a> {
             path,
             rest: &[],
             count: None,
+            starts: [0; MAX_SEGMENTS],
             ends: [0; MAX_SEGMENTS],
         };
         let Some(rest) = normalised(path) else {
@@ -82,6 +84,9 @@ impl<'a> SplitPath<'a> {
                 *slot = offset(at);
             }
             count += 1;
+            if let Some(slot) = split.starts.get_mut(count) {
+                *slot = offset(at + 1);
+            }
         });
         if let Some(slot) = split.ends.get_mut(count) {
             *slot = offset(rest.len());
@@ -100,18 +105,25 @@ impl<'a> SplitPath<'a> {
         self.count
     }
 
-    /// Segment `index`'s bytes, for an index below [`MAX_SEGMENTS`] and the segment count
-    /// (empty otherwise).
-    pub(super) fn part(&self, index: usize) -> &'a [u8] {
-        let start = match index.checked_sub(1) {
-            None => 0,
-            Some(before) => self
-                .ends
-                .get(before)
-                .map_or(usize::MAX, |end| *end as usize + 1),
-        };
-        let end = self.ends.get(index).map_or(0, |end| *end as usize);
-        self.rest.get(start..end).unwrap_or_default()
+    /// Where segment `index` starts in the normalised path, and its length, for an index below
+    /// [`MAX_SEGMENTS`] and the segment count.
+    pub(super) fn span(&self, index: usize) -> (usize, usize) {
+        match (self.starts.get(index), self.ends.get(index)) {
+            (Some(start), Some(end)) => (*start as usize, end.saturating_sub(*start) as usize),
+            _ => (0, 0),
+        }
+    }
+
+    /// `len` bytes of the normalised path from `start` (empty when out of bounds).
+    pub(super) fn bytes(&self, start: usize, len: usize) -> &'a [u8] {
+        self.rest.get(start..start + len).unwrap_or_default()
+    }
+
+    /// The eight bytes of the normalised path from `start`, as a little-endian word; `None`
+    /// when fewer are left.
+    pub(super) fn word_at(&self, start: usize) -> Option<u64> {
+        let bytes = self.rest.get(start..start.checked_add(8)?)?;
+        Some(u64::from_le_bytes(bytes.try_into().ok()?))
     }
 }
 

@@ -217,17 +217,29 @@ impl MemoryRateLimitStore {
     /// The decision at `now_ms` (the caller's reading of this store's clock, so that one
     /// request reads the clock once).
     pub fn decide_at(&self, key: &BucketKey, input: &DecisionInput<'_>, now_ms: i64) -> Decision {
-        self.with_client(&key.client, now_ms, |client| {
+        self.decide_on(&key.client, &key.bucket, input, now_ms)
+    }
+
+    /// [`MemoryRateLimitStore::decide_at`] on a client's bucket given by reference: the limiter
+    /// borrows the rule's name, and the store clones it only into a bucket it creates.
+    pub fn decide_on(
+        &self,
+        client_key: &ClientKey,
+        bucket_name: &Arc<str>,
+        input: &DecisionInput<'_>,
+        now_ms: i64,
+    ) -> Decision {
+        self.with_client(client_key, now_ms, |client| {
             let bucket = client
-                .bucket(&key.bucket)
+                .bucket(bucket_name)
                 .filter(|(_, _, expires)| *expires > now_ms)
                 .map(|(_, state, _)| *state);
             let penalty = client.penalty(now_ms);
             let step = decide(bucket, penalty, now_ms * 1000, input);
             if let Some((state, expires)) = step.bucket {
-                match client.bucket(&key.bucket) {
+                match client.bucket(bucket_name) {
                     Some(slot) => (slot.1, slot.2) = (state, expires),
-                    None => client.add_bucket((key.bucket.clone(), state, expires)),
+                    None => client.add_bucket((bucket_name.clone(), state, expires)),
                 }
             }
             if let Some((state, expires)) = step.penalty {
