@@ -16,7 +16,7 @@ use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 use crate::domain::Identity;
-use crate::queue::checkout_lag::{Lag, WaitingPages};
+use crate::queue::checkout_lag::{Moments, WaitingPages};
 
 /// One identity in this many is followed.
 const SAMPLE_ONE_IN: u64 = 8;
@@ -30,49 +30,16 @@ const GAP_WINDOW: Duration = Duration::from_secs(15);
 /// [`LONGEST_GAP`] are forgotten: once per doubling, not once per read, when most are live.
 const PRUNE_ABOVE: usize = 25_000;
 
-/// Welford's count, mean and sum of squared deviations of some gaps, in seconds.
-#[derive(Debug, Default, Clone, Copy)]
-struct Gaps {
-    count: f64,
-    mean: f64,
-    squares: f64,
-}
-
-impl Gaps {
-    fn add(&mut self, seconds: f64) {
-        self.count += 1.0;
-        let delta = seconds - self.mean;
-        self.mean += delta / self.count;
-        self.squares += delta * (seconds - self.mean);
-    }
-
-    /// These gaps and `other` together.
-    fn and(self, other: Self) -> Self {
-        let count = self.count + other.count;
-        if count <= 0.0 {
-            return Self::default();
-        }
-        let delta = other.mean - self.mean;
-        Self {
-            count,
-            mean: self.mean + delta * other.count / count,
-            squares: self.squares
-                + other.squares
-                + delta * delta * self.count * other.count / count,
-        }
-    }
-}
-
 /// The followed pages and their gaps.
 #[derive(Debug, Default)]
 pub struct PollWatch {
     last_read: HashMap<Identity, Instant>,
     kept_at_last_prune: usize,
     /// The gaps of the window under way, since it started.
-    current: Gaps,
+    current: Moments,
     current_from: Option<Instant>,
     /// The gaps of the window before.
-    previous: Gaps,
+    previous: Moments,
     /// Picks the followed identities; fixed per instance.
     sampler: foldhash::fast::RandomState,
 }
@@ -110,11 +77,7 @@ impl PollWatch {
     /// between polls (over the last window or two), and the share on a socket among those on a socket and those that polled
     /// within two gaps.
     pub fn pages(&self, at: Instant, sockets: usize) -> WaitingPages {
-        let gaps = self.previous.and(self.current);
-        let poll_gap = (gaps.count > 0.0).then(|| Lag {
-            mean: gaps.mean,
-            spread: (gaps.squares / gaps.count).sqrt(),
-        });
+        let poll_gap = self.previous.and(self.current).lag();
         let recent = poll_gap.map_or(LONGEST_GAP, |gap| {
             Duration::from_secs_f64((2.0 * gap.mean).clamp(1.0, LONGEST_GAP.as_secs_f64()))
         });
@@ -135,6 +98,7 @@ impl PollWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queue::checkout_lag::Lag;
 
     #[test]
     fn the_gap_between_polls_and_the_share_on_sockets_are_measured_on_a_sample() {

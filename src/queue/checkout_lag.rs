@@ -110,36 +110,63 @@ const LAG_WATCH: Duration = Duration::from_secs(10);
 /// variance, (1 s)²/12, is taken back out of the measured spread.
 const ADMISSION_GRAIN_VARIANCE: f64 = 1.0 / 12.0;
 
-/// Welford's running count, mean and sum of squared deviations of one channel's times.
+/// Welford's running count, mean and sum of squared deviations of some times, in seconds: one
+/// channel's times to the checkout here, the gaps between a page's reads in
+/// [`crate::live::PollWatch`].
 #[derive(Debug, Clone, Copy, Default)]
-struct Moments {
+pub(crate) struct Moments {
     count: f64,
     mean: f64,
     squares: f64,
 }
 
 impl Moments {
-    fn add(&mut self, seconds: f64) {
+    pub(crate) fn add(&mut self, seconds: f64) {
         self.count += 1.0;
         let delta = seconds - self.mean;
         self.mean += delta / self.count;
         self.squares += delta * (seconds - self.mean);
     }
 
-    /// These times with `weight` reservations' worth of the prior added: (count, mean, sum of
-    /// squared deviations).
-    fn with_prior(&self, prior: Lag, weight: f64) -> (f64, f64, f64) {
-        let count = self.count + weight;
+    /// These times and `other` together (Chan's pooling of two sets' moments).
+    pub(crate) fn and(self, other: Self) -> Self {
+        let count = self.count + other.count;
         if count <= 0.0 {
-            return (0.0, prior.mean, 0.0);
+            return Self::default();
         }
-        let mean = (self.count * self.mean + weight * prior.mean) / count;
-        let measured = (self.squares - self.count * ADMISSION_GRAIN_VARIANCE).max(0.0);
-        let squares = measured
-            + weight * prior.spread * prior.spread
-            + self.count * (self.mean - mean).powi(2)
-            + weight * (prior.mean - mean).powi(2);
-        (count, mean, squares)
+        let delta = other.mean - self.mean;
+        Self {
+            count,
+            mean: self.mean + delta * other.count / count,
+            squares: self.squares
+                + other.squares
+                + delta * delta * self.count * other.count / count,
+        }
+    }
+
+    /// `weight` times' worth of `prior`: its mean and spread, as if measured.
+    fn of_prior(prior: Lag, weight: f64) -> Self {
+        Self {
+            count: weight,
+            mean: prior.mean,
+            squares: weight * prior.spread * prior.spread,
+        }
+    }
+
+    /// These times less the error of timing admissions to the second.
+    fn without_grain(self) -> Self {
+        Self {
+            squares: (self.squares - self.count * ADMISSION_GRAIN_VARIANCE).max(0.0),
+            ..self
+        }
+    }
+
+    /// Their mean and spread, once there is any.
+    pub(crate) fn lag(self) -> Option<Lag> {
+        (self.count > 0.0).then(|| Lag {
+            mean: self.mean,
+            spread: (self.squares / self.count).sqrt(),
+        })
     }
 }
 
@@ -190,29 +217,19 @@ impl PurchaseLags {
             .socket_share
             .filter(|share| share.is_finite())
             .map_or(0.5, |share| share.clamp(0.0, 1.0));
-        let socket = socket.with_prior(PRIOR_SOCKET, 2.0 * PRIOR_WEIGHT * on_socket);
-        let polling = polling.with_prior(polling_prior, 2.0 * PRIOR_WEIGHT * (1.0 - on_socket));
+        let socket = socket.without_grain().and(Moments::of_prior(
+            PRIOR_SOCKET,
+            2.0 * PRIOR_WEIGHT * on_socket,
+        ));
+        let polling = polling.without_grain().and(Moments::of_prior(
+            polling_prior,
+            2.0 * PRIOR_WEIGHT * (1.0 - on_socket),
+        ));
         // A channel nobody uses (no prior weight, nothing measured) keeps its prior.
-        let lag = |(count, mean, squares): (f64, f64, f64), prior: Lag| {
-            if count > 0.0 {
-                Lag {
-                    mean,
-                    spread: (squares / count).sqrt(),
-                }
-            } else {
-                prior
-            }
-        };
-        let count = socket.0 + polling.0;
-        let mean = (socket.0 * socket.1 + polling.0 * polling.1) / count;
-        let squares = socket.2
-            + polling.2
-            + socket.0 * (socket.1 - mean).powi(2)
-            + polling.0 * (polling.1 - mean).powi(2);
         LagFigures {
-            socket: lag(socket, PRIOR_SOCKET),
-            polling: lag(polling, polling_prior),
-            crowd: lag((count, mean, squares), polling_prior),
+            socket: socket.lag().unwrap_or(PRIOR_SOCKET),
+            polling: polling.lag().unwrap_or(polling_prior),
+            crowd: socket.and(polling).lag().unwrap_or(polling_prior),
             poll_gap,
         }
     }
