@@ -17,6 +17,27 @@ fn registry_over(store: &Arc<ScriptedStore>) -> Arc<OutflowRegistry> {
     OutflowRegistry::new(store.clone(), OutflowSettings::default())
 }
 
+/// A line of a thousand watched by one subscriber, one shopper admitted per drain of 150 ms (6.7
+/// a second against the 10 configured): the store, its registry, the subscription and the
+/// first outlook told.
+async fn a_line_moving_one_per_drain() -> (
+    Arc<ScriptedStore>,
+    Arc<OutflowRegistry>,
+    Subscription,
+    crate::queue::chance::SaleOutlook,
+) {
+    let store = Arc::new(ScriptedStore::with_event("sale"));
+    store.edit(|s| {
+        s.admit_per_drain = 1;
+        s.queue_length = 1_000;
+    });
+    let registry = registry_over(&store);
+    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
+    sub.snapshots.changed().await.unwrap();
+    let first = sub.snapshots.borrow_and_update().outlook.clone().unwrap();
+    (store, registry, sub, first)
+}
+
 /// Lets spawned tasks run up to `by` of paused time.
 async fn pass(by: Duration) {
     tokio::time::sleep(by).await;
@@ -49,15 +70,7 @@ async fn a_subscriber_sees_the_serving_number_move_with_each_drain() {
 #[tokio::test(start_paused = true)]
 async fn the_chance_of_success_counts_departures_over_the_pace_the_line_really_moves_at() {
     // Configured at 10 a second; one admitted per drain of 150 ms is 6.7 a second.
-    let store = Arc::new(ScriptedStore::with_event("sale"));
-    store.edit(|s| {
-        s.admit_per_drain = 1;
-        s.queue_length = 1_000;
-    });
-    let registry = registry_over(&store);
-    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
-    sub.snapshots.changed().await.unwrap();
-    let first = sub.snapshots.borrow_and_update().outlook.clone().unwrap();
+    let (_store, _registry, mut sub, first) = a_line_moving_one_per_drain().await;
     assert_eq!(first.outflow_per_second, 10.0, "nothing measured yet");
 
     pass(Duration::from_millis(8_000)).await;
@@ -74,16 +87,7 @@ async fn the_chance_of_success_counts_departures_over_the_pace_the_line_really_m
 #[tokio::test(start_paused = true)]
 async fn the_chance_of_success_takes_the_times_to_the_checkout_measured_here() {
     use crate::queue::checkout_lag::{Channel, PurchaseLags};
-    // One admitted per drain of 150 ms: the line moves at 6.7 a second.
-    let store = Arc::new(ScriptedStore::with_event("sale"));
-    store.edit(|s| {
-        s.admit_per_drain = 1;
-        s.queue_length = 1_000;
-    });
-    let registry = registry_over(&store);
-    let mut sub = registry.subscribe(&event("sale")).await.unwrap().unwrap();
-    sub.snapshots.changed().await.unwrap();
-    let first = sub.snapshots.borrow_and_update().outlook.clone().unwrap();
+    let (_store, registry, mut sub, first) = a_line_moving_one_per_drain().await;
     let priors = PurchaseLags::default().figures(std::time::Instant::now(), Default::default());
     assert_eq!(first.lags, Some(priors), "nothing measured yet");
 
