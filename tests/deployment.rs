@@ -18,6 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::processes::{Running, keygen_file, scratch_dir, wait_ready};
 use support::redis_server::{RedisServer, free_port};
+use support::scrape::Scrape;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use waitroom::clock::{Clock, SystemClock, to_rfc3339};
@@ -198,18 +199,9 @@ async fn frame_of(
 
 /// The sum of `waitroom_http_requests_total` an instance reports.
 async fn requests_served(http: &reqwest::Client, port: u16) -> f64 {
-    let text = http
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
+    Scrape::from(http, &format!("http://127.0.0.1:{port}"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|line| line.starts_with("waitroom_http_requests_total{"))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+        .value("waitroom_http_requests_total", &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,7 @@ use support::counting_store::{CountingStore, counting};
 use support::events::sale;
 use support::live_app::{SHOP_ORIGIN, Socket, TestApp};
 use support::redis_server::RedisServer;
+use support::scrape::Scrape;
 use support::stores::Backend;
 use tokio_tungstenite::tungstenite::Message;
 use waitroom::clock::{Clock, SystemClock};
@@ -151,30 +152,6 @@ async fn positions_fall_and_the_admission_arrives_within_250_ms(backend: Backend
     );
 }
 
-/// The value of the `/metrics` series `name` whose labels include every one of `labels`.
-async fn metric(app: &TestApp, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let text = app
-        .http
-        .get(format!("http://{}/metrics", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter_map(|line| line.rsplit_once(' '))
-        .filter(|(series, _)| {
-            let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
-            series_name == name
-                && labels
-                    .iter()
-                    .all(|(label, value)| rest.contains(&format!("{label}=\"{value}\"")))
-        })
-        .map(|(_, value)| value.parse::<f64>().unwrap())
-        .sum()
-}
-
 /// A first try at the checkout is timed under the channel its shopper heard of the admission on:
 /// one shopper's page holds a socket, the other's polls its ticket.
 #[tokio::test]
@@ -200,21 +177,10 @@ async fn the_time_to_the_checkout_is_counted_under_how_the_admission_was_heard()
     assert!(app.state.store.update_event(&config).await.unwrap());
     let admitted = next_of(&mut socket, "admitted", Duration::from_secs(10)).await;
     let socket_admission = admitted["admission_token"].as_str().unwrap().to_owned();
+    let polling_ticket = serde_json::json!({ "ticket_id": polling_ticket });
     let polling_admission = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
-            let read: Value = app
-                .http
-                .get(format!(
-                    "http://{}/v1/events/{event}/tickets/{polling_ticket}",
-                    app.addr
-                ))
-                .bearer_auth(polling_token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let read = app.ticket(event, &polling_ticket, polling_token).await;
             if let Some(token) = read["admission_token"].as_str() {
                 return token.to_owned();
             }
@@ -223,12 +189,23 @@ async fn the_time_to_the_checkout_is_counted_under_how_the_admission_was_heard()
     })
     .await
     .expect("the polling page read its admission");
+    let base = format!("http://{}", app.addr);
 
     let count = "waitroom_checkout_reach_seconds_count";
     let socket_labels = [("event", event), ("channel", "socket")];
     let polling_labels = [("event", event), ("channel", "polling")];
-    assert_eq!(metric(&app, count, &socket_labels).await, 0.0);
-    assert_eq!(metric(&app, count, &polling_labels).await, 0.0);
+    assert_eq!(
+        Scrape::from(&app.http, &base)
+            .await
+            .value(count, &socket_labels),
+        0.0
+    );
+    assert_eq!(
+        Scrape::from(&app.http, &base)
+            .await
+            .value(count, &polling_labels),
+        0.0
+    );
     for (token, admission) in [
         (socket_token, &socket_admission),
         (polling_token, &polling_admission),
@@ -245,13 +222,27 @@ async fn the_time_to_the_checkout_is_counted_under_how_the_admission_was_heard()
         assert_eq!(reserved.status(), reqwest::StatusCode::CREATED);
     }
 
-    assert_eq!(metric(&app, count, &socket_labels).await, 1.0);
-    assert_eq!(metric(&app, count, &polling_labels).await, 1.0);
+    assert_eq!(
+        Scrape::from(&app.http, &base)
+            .await
+            .value(count, &socket_labels),
+        1.0
+    );
+    assert_eq!(
+        Scrape::from(&app.http, &base)
+            .await
+            .value(count, &polling_labels),
+        1.0
+    );
     // Both came within seconds of their admission.
     let bucket = "waitroom_checkout_reach_seconds_bucket";
     for labels in [socket_labels, polling_labels] {
         let within = [labels[0], labels[1], ("le", "30")];
-        assert_eq!(metric(&app, bucket, &within).await, 1.0, "{labels:?}");
+        assert_eq!(
+            Scrape::from(&app.http, &base).await.value(bucket, &within),
+            1.0,
+            "{labels:?}"
+        );
     }
 }
 

@@ -19,6 +19,7 @@ use waitroom::telemetry::metrics::{self as m, ALL};
 
 use crate::admin_app::{TestApp, admin, get, open_sale};
 use crate::support::redis_server::RedisServer;
+use crate::support::scrape::Scrape;
 
 /// The `waitroom_*` metric names in `text`, with histogram series suffixes taken off.
 fn metric_names(text: &str) -> BTreeSet<String> {
@@ -63,40 +64,9 @@ fn referenced_metrics() -> BTreeSet<String> {
     expressions.iter().flat_map(|e| metric_names(e)).collect()
 }
 
-/// `/metrics` as series (name and labels, as written) and values.
-struct Scrape(Vec<(String, f64)>);
-
-impl Scrape {
-    fn parse(text: &str) -> Self {
-        Scrape(
-            text.lines()
-                .filter(|line| line.starts_with("waitroom_"))
-                .filter_map(|line| {
-                    let (series, value) = line.rsplit_once(' ')?;
-                    Some((series.to_owned(), value.parse().ok()?))
-                })
-                .collect(),
-        )
-    }
-
-    async fn of(app: &TestApp) -> Self {
-        Self::parse(&get(app, "/metrics").await.text().await.unwrap())
-    }
-
-    /// The sum of `name`'s series that carry every one of `labels`.
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.0
-            .iter()
-            .filter(|(series, _)| {
-                let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
-                series_name == name
-                    && labels
-                        .iter()
-                        .all(|(label, value)| rest.contains(&format!("{label}=\"{value}\"")))
-            })
-            .map(|(_, value)| value)
-            .sum()
-    }
+/// The app's `/metrics`.
+async fn scrape(app: &TestApp) -> Scrape {
+    Scrape::parse(&get(app, "/metrics").await.text().await.unwrap())
 }
 
 /// A short sale through every part of the app that counts something; `/metrics` while its
@@ -131,7 +101,7 @@ async fn run_a_sale(app: &TestApp) -> Scrape {
     let first = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
     assert!(matches!(first, Ok(Some(Ok(_)))), "the socket speaks");
 
-    let while_open = Scrape::of(app).await;
+    let while_open = scrape(app).await;
 
     let opened = admin(
         app,
@@ -260,15 +230,15 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported() {
     let mut redis = RedisServer::start();
     let store = Arc::new(RedisStore::connect(&redis.url(), None).await.unwrap());
     let app = TestApp::spawn(store).await;
-    let before = Scrape::of(&app).await;
+    let before = scrape(&app).await;
     let while_open = run_a_sale(&app).await;
-    let after_sale = Scrape::of(&app).await;
+    let after_sale = scrape(&app).await;
     redis.stop();
     assert_eq!(
         get(&app, "/readyz").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
-    let after_outage = Scrape::of(&app).await;
+    let after_outage = scrape(&app).await;
 
     the_sale_moved_every_metric(&before, &while_open, &after_sale, &after_outage);
 

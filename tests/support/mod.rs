@@ -10,5 +10,6 @@ pub mod processes;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod sale_words;
+pub mod scrape;
 pub mod slow_calls;
 pub mod stores;
