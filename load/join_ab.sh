@@ -24,9 +24,7 @@ source "${here}/processes.sh"
 scratch waitroom-join-ab
 start_redis
 
-admin_token="bench-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
-user_secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-python3 "${here}/tokens.py" "${user_secret}" 300000 >"${work}/tokens.txt"
+join_credentials 300000
 
 bare_port=$(free_port)
 "${bare_bin}" "127.0.0.1:${bare_port}" >"${work}/bare.log" 2>&1 &
@@ -40,28 +38,14 @@ for spec in "$@"; do
   name=${spec%%=*} bin=${spec#*=}
   names+=("${name}")
   for store in memory redis; do
-    port=$(free_port)
     store_env=()
     [ "${store}" = redis ] && store_env=(WAITROOM_REDIS_URL="redis://127.0.0.1:${redis_port}")
-    env -u WAITROOM_CONFIG -u WAITROOM_REDIS_URL \
-      WAITROOM_LISTEN="127.0.0.1:${port}" WAITROOM_ADMIN_TOKEN="${admin_token}" \
-      WAITROOM_USER_JWT_SECRET="${user_secret}" WAITROOM_TRUSTED_PROXIES=127.0.0.0/8 \
-      WAITROOM_LOG_FORMAT=json RUST_LOG=warn "${store_env[@]}" \
-      "${bin}" serve >"${work}/${name}-${store}.log" 2>&1 &
-    started+=($!)
-    pid["${name}-${store}"]=$!
-    url["${name}-${store}"]="http://127.0.0.1:${port}"
-    wait_http "http://127.0.0.1:${port}/healthz"
+    start_join_server "${name}-${store}" "${bin}" "${store_env[@]}"
+    pid["${name}-${store}"]=${server_pid}
+    url["${name}-${store}"]=${server_url}
   done
 done
 
-create_event() { # URL ID
-  local starts
-  starts=$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)
-  curl -fs -o /dev/null -X POST "$1/v1/admin/events" -H "Authorization: Bearer ${admin_token}" \
-    -H 'Content-Type: application/json' \
-    -d "{\"id\":\"$2\",\"name\":\"bench\",\"starts_at\":\"${starts}\",\"outflow_per_second\":1,\"outflow_burst\":1,\"admission_ttl_seconds\":120,\"allow_anonymous\":false,\"inventory\":{\"sku-1\":1000},\"mode\":\"queue\",\"abandon_after_seconds\":600}"
-}
 # cpu_ticks PID: user + system clock ticks the process has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 wrk_csv() { # WHAT PID SCRIPT URL [ENV…]
@@ -85,7 +69,7 @@ print("%s,%s,%.1f,%.3f,%.3f,%d,%.1f,%.1f" % (sys.argv[1], sys.argv[2], r["per_se
 event_n=0
 join() { # NAME-STORE
   event_n=$((event_n + 1))
-  create_event "${url[$1]}" "ab-${event_n}"
+  create_join_event "${url[$1]}" "ab-${event_n}"
   wrk_csv "join_$1" "${pid[$1]}" "${here}/join.lua" "${url[$1]}" TOKENS="${work}/tokens.txt" JOIN_PATH="/v1/events/ab-${event_n}/tickets"
 }
 

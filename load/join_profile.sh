@@ -23,27 +23,13 @@ source "${here}/processes.sh"
 scratch waitroom-join-profile
 start_redis
 
-admin_token="bench-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
-user_secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-python3 "${here}/tokens.py" "${user_secret}" 300000 >"${work}/tokens.txt"
-
-port=$(free_port)
+join_credentials 300000
 store_env=()
 [ "${store}" = redis ] && store_env=(WAITROOM_REDIS_URL="redis://127.0.0.1:${redis_port}")
-env -u WAITROOM_CONFIG -u WAITROOM_REDIS_URL \
-  WAITROOM_LISTEN="127.0.0.1:${port}" WAITROOM_ADMIN_TOKEN="${admin_token}" \
-  WAITROOM_USER_JWT_SECRET="${user_secret}" WAITROOM_TRUSTED_PROXIES=127.0.0.0/8 \
-  WAITROOM_LOG_FORMAT=json RUST_LOG=warn "${store_env[@]}" \
-  "${bin}" serve >"${work}/server.log" 2>&1 &
-started+=($!)
-server=$!
-url="http://127.0.0.1:${port}"
-wait_http "${url}/healthz"
-
-starts=$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%SZ)
-curl -fs -o /dev/null -X POST "${url}/v1/admin/events" -H "Authorization: Bearer ${admin_token}" \
-  -H 'Content-Type: application/json' \
-  -d "{\"id\":\"profiled\",\"name\":\"bench\",\"starts_at\":\"${starts}\",\"outflow_per_second\":1,\"outflow_burst\":1,\"admission_ttl_seconds\":120,\"allow_anonymous\":false,\"inventory\":{\"sku-1\":1000},\"mode\":\"queue\",\"abandon_after_seconds\":600}"
+start_join_server server "${bin}" "${store_env[@]}"
+server=${server_pid}
+url=${server_url}
+create_join_event "${url}" profiled
 
 # A second of joins first, so the profile sees the steady state, not the first connections.
 TOKENS="${work}/tokens.txt" JOIN_PATH="/v1/events/profiled/tickets" "${pin[@]}" \
