@@ -9,6 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts_dir="$(cd "${1:-k6}" && pwd)"
+# One check at a time: `npm ci` empties node_modules before it fills it, so a second check
+# running meanwhile (the suite runs two at once) would find no compiler.
+exec 9>.check-k6.lock
+flock 9
 if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 else
