@@ -35,8 +35,9 @@ pub struct TicketView<'a> {
     /// While waiting after the draw: how likely (0 to 1) the shopper is to find something left
     /// to buy at their turn, from their position, the units left, the units per order so far and
     /// the measured shares of admitted shoppers who buy and of waiting ones who leave, and how
-    /// far the order of reaching the checkout strays from the order of the line; `null`
-    /// while unknown (before the draw) and once the ticket is not waiting.
+    /// far the order of reaching the checkout strays from the order of the line (a ticket read
+    /// is told as to a polling page, a join's answer as to the crowd); `null` while unknown
+    /// (before the draw) and once the ticket is not waiting.
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub chance_of_success: Option<f64>,
     /// Seconds until admission at the current outflow; `null` when unknown or not waiting.
@@ -54,11 +55,15 @@ pub struct TicketView<'a> {
     pub visitor_token: Option<String>,
 }
 
-/// A ticket as its owner sees it (see [`TicketView`]).
+/// A ticket as its owner sees it (see [`TicketView`]), its chance of success told to a page that
+/// hears of its admission over `channel`: a page reading its ticket polls, while the join's
+/// answer does not know yet whether its page will open a socket or poll, and tells the crowd's
+/// chance.
 pub async fn ticket_view<'a>(
     state: &AppState,
     config: &'a EventConfig,
     ticket: &Ticket,
+    channel: Option<Channel>,
 ) -> Result<TicketView<'a>, ApiError> {
     let now = state.now();
     let rate = config.outflow_per_second();
@@ -87,7 +92,7 @@ pub async fn ticket_view<'a>(
         // Held in an open arrival window: the place is drawn when it closes.
         (TicketStatus::Waiting, _) if config.held_in_window(ticket.joined_at, now) => None,
         (TicketStatus::Waiting, Some(position)) => {
-            chance_of_success(state, config, position, now).await?
+            chance_of_success(state, config, position, channel, now).await?
         }
         _ => None,
     };
@@ -119,6 +124,7 @@ async fn chance_of_success(
     state: &AppState,
     config: &EventConfig,
     position: u64,
+    channel: Option<Channel>,
     now: UnixMillis,
 ) -> Result<Option<f64>, ApiError> {
     let snapshot = state.outflow.snapshot(&config.id);
@@ -145,7 +151,7 @@ async fn chance_of_success(
     let status = event_status(config, outlook.units_left, now);
     Ok(Some(match status {
         EventStatus::SoldOut | EventStatus::Closed => 0.0,
-        _ => outlook.chance_now(position, Channel::Polling, admitted, waiting),
+        _ => outlook.chance_now(position, channel, admitted, waiting),
     }))
 }
 

@@ -134,7 +134,7 @@ impl OutflowSnapshot {
             Some(EventStatus::SoldOut | EventStatus::Closed) => Some(0.0),
             _ => Some(outlook.chance_now(
                 position,
-                Channel::Socket,
+                Some(Channel::Socket),
                 self.admitted_total,
                 self.queue_length,
             )),

@@ -209,19 +209,19 @@ impl SaleOutlook {
         (1.0 - (1.0 - (-x).exp()) / x).clamp(0.0, 1.0)
     }
 
-    /// The chance at `position`, told over `channel`, when `admitted_now` shoppers of the event
-    /// have been admitted and `waiting_now` wait: those admitted since the counters were read
-    /// stand ahead as unused admissions.
+    /// The chance at `position`, told over `channel` (`None`: not known yet), when
+    /// `admitted_now` shoppers of the event have been admitted and `waiting_now` wait: those
+    /// admitted since the counters were read stand ahead as unused admissions.
     pub fn chance_now(
         &self,
         position: u64,
-        channel: Channel,
+        channel: Option<Channel>,
         admitted_now: u64,
         waiting_now: u64,
     ) -> f64 {
         let passed = admitted_now.saturating_sub(self.admitted);
         let unused = self.unused_admissions.saturating_add(passed);
-        self.chance_of(position, Some(channel), unused, waiting_now)
+        self.chance_of(position, channel, unused, waiting_now)
     }
 
     /// The chance, from 0 to 1 in hundredths, that a shopper waiting at `position` (1 = next)
@@ -482,12 +482,18 @@ mod tests {
             admitted: 500,
             ..outlook(100, 1.0, 0.0)
         };
-        assert_eq!(read.chance_now(100, Channel::Polling, 500, 1_000), 1.0);
+        assert_eq!(
+            read.chance_now(100, Some(Channel::Polling), 500, 1_000),
+            1.0
+        );
         // Sixty admitted since the read will take sixty of the hundred units left.
-        assert_eq!(read.chance_now(40, Channel::Polling, 560, 1_000), 1.0);
-        assert_eq!(read.chance_now(41, Channel::Polling, 560, 1_000), 0.0);
+        assert_eq!(read.chance_now(40, Some(Channel::Polling), 560, 1_000), 1.0);
+        assert_eq!(read.chance_now(41, Some(Channel::Polling), 560, 1_000), 0.0);
         // A count behind the read (another instance's older snapshot) changes nothing.
-        assert_eq!(read.chance_now(100, Channel::Polling, 400, 1_000), 1.0);
+        assert_eq!(
+            read.chance_now(100, Some(Channel::Polling), 400, 1_000),
+            1.0
+        );
     }
 
     #[test]

@@ -104,6 +104,24 @@ crate::on_both_stores! {
         // has the best chance, under even, and it falls with every place.
         assert!(chances[0] < 0.5 && chances[3] > 0.0, "{waiting:?}");
         assert!(chances.windows(2).all(|pair| pair[0] > pair[1]), "{waiting:?}");
+
+        // Joining again answers with the same ticket, but a join's answer does not know yet
+        // whether its page will poll or open a socket: it tells the crowd's chance, better than
+        // a polling page's at the same place, and a read after it is told the polling one again.
+        let first = &waiting[0];
+        let (token, _) = line
+            .iter()
+            .find(|(_, ticket)| first["ticket_id"] == ticket.as_str())
+            .unwrap();
+        let joined = app.join("scarce", Some(token)).await;
+        assert_eq!(joined.status(), StatusCode::OK);
+        let joined: Value = joined.json().await.unwrap();
+        assert_eq!(joined["position"], first["position"], "{joined}");
+        let told_on_joining = joined["chance_of_success"].as_f64().unwrap();
+        assert!(told_on_joining > chances[0], "{joined} against {first}");
+        let read_again = app.ticket("scarce", first["ticket_id"].as_str().unwrap(), token).await;
+        let read_again: Value = read_again.json().await.unwrap();
+        assert_eq!(read_again["chance_of_success"], first["chance_of_success"]);
     }
 
     async fn a_first_join_creates_a_ticket_and_a_second_returns_the_same() {

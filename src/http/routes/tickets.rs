@@ -22,6 +22,7 @@ use crate::http::state::AppState;
 use crate::http::views::{TicketView, ticket_view};
 use crate::http::visitor_cookie::{came_over_https, visitor_cookie};
 use crate::identity::Shopper;
+use crate::queue::checkout_lag::Channel;
 
 /// The body of a join: `{}`, or what the event's defences ask for.
 #[derive(Debug, Default, Deserialize, garde::Validate, utoipa::ToSchema)]
@@ -87,7 +88,7 @@ pub async fn join(
     if created {
         state.surge.record_new_identity(&event, now);
     }
-    let mut view = ticket_view(&state, &config, &ticket).await?;
+    let mut view = ticket_view(&state, &config, &ticket, None).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -178,7 +179,7 @@ pub async fn read(
         state.outflow.ticket_read(&path.event, &shopper.identity);
     }
     // The view borrows the event's settings: it is written before they go.
-    Ok(Json(ticket_view(&state, &config, &ticket).await?).into_response())
+    Ok(Json(ticket_view(&state, &config, &ticket, Some(Channel::Polling)).await?).into_response())
 }
 
 /// `DELETE /v1/events/{event}/tickets/{ticket}`: leave the queue (`204`). Leaving is idempotent:
