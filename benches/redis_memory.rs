@@ -2,7 +2,9 @@
 //! and compares Redis `INFO memory` `used_memory` before and after, every key counted.
 //!
 //! `cargo bench --bench redis_memory` (N = 1,000,000; `WAITROOM_MEMORY_SHOPPERS=N` to change it).
-//! Identities are `v:` and 22 characters, the size of a 128-bit visitor id in base64url.
+//! Identities are `v:` and 22 characters, the size of a 128-bit visitor id in base64url; with
+//! `WAITROOM_MEMORY_IDS=uuid`, signed-in users whose ids are UUIDs (36 characters), as most shops'
+//! are.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/redis_server.rs"]
@@ -33,6 +35,24 @@ fn used_memory(server: &RedisServer) -> u64 {
 
 fn visitor(n: u64) -> Identity {
     Identity::visitor(&format!("{n:0>22}")).unwrap()
+}
+
+/// The `n`-th shopper: a visitor, or a user with a UUID-shaped id (see the module's note).
+fn shopper(n: u64, uuids: bool) -> Identity {
+    if uuids {
+        let digits = format!("{n:032x}");
+        let uuid = format!(
+            "{}-{}-{}-{}-{}",
+            &digits[..8],
+            &digits[8..12],
+            &digits[12..16],
+            &digits[16..20],
+            &digits[20..]
+        );
+        Identity::user(&uuid).unwrap()
+    } else {
+        visitor(n)
+    }
 }
 
 fn open_event(now: i64) -> EventConfig {
@@ -70,6 +90,7 @@ async fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
+    let uuids = std::env::var("WAITROOM_MEMORY_IDS").is_ok_and(|ids| ids == "uuid");
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url(), None).await.unwrap();
     let event = EventId::parse("memory").unwrap();
@@ -97,7 +118,11 @@ async fn main() {
                         break;
                     }
                     let joined = store
-                        .join(&event, &visitor(n), waitroom::domain::TicketId::random())
+                        .join(
+                            &event,
+                            &shopper(n, uuids),
+                            waitroom::domain::TicketId::random(),
+                        )
                         .await
                         .unwrap();
                     assert!(matches!(joined, JoinOutcome::Joined { created: true, .. }));
@@ -117,7 +142,7 @@ async fn main() {
     println!("shoppers waiting        {}", stats.queue_length);
     println!(
         "identity length         {} bytes",
-        visitor(0).as_str().len()
+        shopper(0, uuids).as_str().len()
     );
     println!("redis keys              {}", keys.trim());
     println!("used_memory before      {before}");
