@@ -50,40 +50,20 @@ pub struct MemoryRateLimitStore {
 /// once per request: part of it picks the shard, and the table takes it whole).
 #[derive(Default)]
 struct Shard {
-    clients: HashTable<Entry>,
+    clients: HashTable<(ClientKey<STORED_INLINE>, ClientState)>,
     sweep_at: usize,
 }
 
-/// A client in its shard's table: its key and state in one cache line. A decision's lookup
-/// reads the key and then the first bucket; when both share one aligned line, that is one miss
-/// on a client not seen lately instead of two (an entry of 88 bytes straddled two lines).
-#[repr(align(64))]
-struct Entry {
-    key: ClientKey<STORED_INLINE>,
-    state: ClientState,
-}
-
-// The reason for `Entry`'s layout: a key and state that outgrow one line cost a second miss.
-const _: () = assert!(std::mem::size_of::<Entry>() == 64);
-
 type Bucket = (Arc<str>, BucketState, i64);
 
-/// One client's state, kept small so that many fit in the cache: its first GCRA bucket sits in
-/// the entry itself; penalties, sliding windows (three words of counters, which would push the
-/// entry past a cache line), further buckets (a client charges a handful, one per rule or
-/// endpoint, faster to scan than to hash) and permits, which most clients never have, sit behind
-/// one pointer.
+/// One client's state, kept small so that many fit in the cache: the first bucket it charges
+/// sits in the entry itself; penalties, further buckets (a client charges a handful, one per rule
+/// or endpoint, faster to scan than to hash) and permits, which most clients never have, sit
+/// behind one pointer.
 #[derive(Default)]
 struct ClientState {
-    first: Option<FirstBucket>,
+    first: Option<Bucket>,
     cold: Option<Box<Cold>>,
-}
-
-/// A GCRA bucket kept in the entry: its name, theoretical arrival time (µs) and expiry (ms).
-struct FirstBucket {
-    name: Arc<str>,
-    tat_us: i64,
-    expires_ms: i64,
 }
 
 #[derive(Default)]
@@ -96,49 +76,18 @@ struct Cold {
 }
 
 impl ClientState {
-    /// The bucket `name`'s state and expiry, wherever it is kept.
-    fn bucket(&self, name: &Arc<str>) -> Option<(BucketState, i64)> {
-        if let Some(first) = self.first.as_ref().filter(|first| same(&first.name, name)) {
-            return Some((BucketState::Gcra(first.tat_us), first.expires_ms));
-        }
-        let cold = self.cold.as_ref()?;
-        cold.buckets
-            .iter()
-            .find(|(own, _, _)| same(own, name))
-            .map(|(_, state, expires)| (*state, *expires))
+    fn bucket(&mut self, name: &Arc<str>) -> Option<&mut Bucket> {
+        let more = self.cold.as_mut().map(|cold| cold.buckets.iter_mut());
+        self.first
+            .iter_mut()
+            .chain(more.into_iter().flatten())
+            .find(|(own, _, _)| Arc::ptr_eq(own, name) || **own == **name)
     }
 
-    /// Stores the bucket `name`'s new state, where it already is or else in the entry when it
-    /// is a GCRA bucket and the entry has room.
-    fn set_bucket(&mut self, name: &Arc<str>, state: BucketState, expires_ms: i64) {
-        if let Some(first) = self.first.as_mut().filter(|first| same(&first.name, name)) {
-            match state {
-                BucketState::Gcra(tat_us) => {
-                    (first.tat_us, first.expires_ms) = (tat_us, expires_ms);
-                    return;
-                }
-                // A rule reloaded as a sliding window under the same name: its counters do not
-                // fit in the entry, so the bucket moves out (one bucket per name stays true).
-                BucketState::Window(_) => self.first = None,
-            }
-        }
-        if let Some(slot) = self
-            .cold
-            .as_mut()
-            .and_then(|cold| cold.buckets.iter_mut().find(|(own, _, _)| same(own, name)))
-        {
-            (slot.1, slot.2) = (state, expires_ms);
-            return;
-        }
-        match (state, &self.first) {
-            (BucketState::Gcra(tat_us), None) => {
-                self.first = Some(FirstBucket {
-                    name: name.clone(),
-                    tat_us,
-                    expires_ms,
-                });
-            }
-            _ => self.cold().buckets.push((name.clone(), state, expires_ms)),
+    fn add_bucket(&mut self, bucket: Bucket) {
+        match self.first {
+            None => self.first = Some(bucket),
+            Some(_) => self.cold().buckets.push(bucket),
         }
     }
 
@@ -174,9 +123,9 @@ impl ClientState {
         if self
             .first
             .as_ref()
-            .is_some_and(|first| first.expires_ms <= now_ms)
+            .is_some_and(|(_, _, expires)| *expires <= now_ms)
         {
-            self.first = self.cold.as_mut().and_then(|cold| cold.take_gcra());
+            self.first = self.cold.as_mut().and_then(|cold| cold.buckets.pop());
         }
         let cold_empty = self.cold.as_ref().is_none_or(|cold| {
             cold.buckets.is_empty() && cold.permits.is_empty() && cold.penalty_expires_ms <= now_ms
@@ -186,32 +135,6 @@ impl ClientState {
         }
         self.first.is_none() && cold_empty
     }
-}
-
-impl Cold {
-    /// Takes out a GCRA bucket, to move into the entry when its place there is free.
-    fn take_gcra(&mut self) -> Option<FirstBucket> {
-        let (at, tat_us) = self
-            .buckets
-            .iter()
-            .enumerate()
-            .find_map(|(at, (_, state, _))| match state {
-                BucketState::Gcra(tat_us) => Some((at, *tat_us)),
-                BucketState::Window(_) => None,
-            })?;
-        let (name, _, expires_ms) = self.buckets.swap_remove(at);
-        Some(FirstBucket {
-            name,
-            tat_us,
-            expires_ms,
-        })
-    }
-}
-
-/// Whether two bucket names are the same: the limiter passes the rule's own `Arc`, so the
-/// pointers usually answer without reading the text.
-fn same(own: &Arc<str>, name: &Arc<str>) -> bool {
-    Arc::ptr_eq(own, name) || **own == **name
 }
 
 impl MemoryRateLimitStore {
@@ -245,7 +168,7 @@ impl MemoryRateLimitStore {
         let now = self.clock.now_ms();
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
-            shard.clients.retain(|entry| !entry.state.prune(now));
+            shard.clients.retain(|(_, client)| !client.prune(now));
             shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
         }
     }
@@ -270,21 +193,20 @@ impl MemoryRateLimitStore {
     ) -> T {
         let hash = self.hash(client);
         let mut shard = self.shard(hash);
-        let own = |entry: &Entry| short_bytes::equal(entry.key.as_bytes(), client.as_bytes());
-        if let Some(entry) = shard.clients.find_mut(hash, own) {
-            return f(&mut entry.state);
+        let same = |(own, _): &(ClientKey<STORED_INLINE>, ClientState)| {
+            short_bytes::equal(own.as_bytes(), client.as_bytes())
+        };
+        if let Some((_, state)) = shard.clients.find_mut(hash, same) {
+            return f(state);
         }
         if shard.clients.len() >= shard.sweep_at {
-            shard.clients.retain(|entry| !entry.state.prune(now_ms));
+            shard.clients.retain(|(_, state)| !state.prune(now_ms));
             shard.sweep_at = (shard.clients.len() * 2).max(MIN_SWEEP_SIZE);
         }
-        let entry = Entry {
-            key: ClientKey::from(client.as_str()),
-            state: ClientState::default(),
-        };
-        let rehash = |entry: &Entry| self.hash(&entry.key);
-        let entry = shard.clients.insert_unique(hash, entry, rehash).into_mut();
-        f(&mut entry.state)
+        let entry = (ClientKey::from(client.as_str()), ClientState::default());
+        let rehash = |(own, _): &(ClientKey<STORED_INLINE>, ClientState)| self.hash(own);
+        let (_, state) = shard.clients.insert_unique(hash, entry, rehash).into_mut();
+        f(state)
     }
 
     /// The decision, synchronously: the memory store never waits.
@@ -310,12 +232,15 @@ impl MemoryRateLimitStore {
         self.with_client(client_key, now_ms, |client| {
             let bucket = client
                 .bucket(bucket_name)
-                .filter(|(_, expires)| *expires > now_ms)
-                .map(|(state, _)| state);
+                .filter(|(_, _, expires)| *expires > now_ms)
+                .map(|(_, state, _)| *state);
             let penalty = client.penalty(now_ms);
             let step = decide(bucket, penalty, now_ms * 1000, input);
             if let Some((state, expires)) = step.bucket {
-                client.set_bucket(bucket_name, state, expires);
+                match client.bucket(bucket_name) {
+                    Some(slot) => (slot.1, slot.2) = (state, expires),
+                    None => client.add_bucket((bucket_name.clone(), state, expires)),
+                }
             }
             if let Some((state, expires)) = step.penalty {
                 let cold = client.cold();
@@ -348,10 +273,10 @@ impl MemoryRateLimitStore {
             .filter_map(|client| {
                 let hash = self.hash(client);
                 let shard = self.shard(hash);
-                let entry = shard.clients.find(hash, |entry| {
-                    short_bytes::equal(entry.key.as_bytes(), client.as_bytes())
+                let (_, state) = shard.clients.find(hash, |(own, _)| {
+                    short_bytes::equal(own.as_bytes(), client.as_bytes())
                 })?;
-                let penalty = entry.state.penalty(now_ms);
+                let penalty = state.penalty(now_ms);
                 let until = penalty.ban_until_ms;
                 (until > now_ms && liability.refused_by(penalty.ban_scope)).then_some(until)
             })
@@ -517,8 +442,8 @@ impl RateLimitStore for MemoryRateLimitStore {
                 lock(shard)
                     .clients
                     .iter()
-                    .filter(|entry| entry.state.banned(now_ms))
-                    .map(|entry| ban_record(entry.key.as_str(), &entry.state))
+                    .filter(|(_, state)| state.banned(now_ms))
+                    .map(|(client, state)| ban_record(client.as_str(), state))
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -540,66 +465,5 @@ impl RateLimitStore for MemoryRateLimitStore {
 
     fn in_process(&self) -> Option<&MemoryRateLimitStore> {
         Some(self)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sliding_window::WindowState;
-
-    fn window(current: i64) -> BucketState {
-        BucketState::Window(WindowState {
-            start_ms: 0,
-            current,
-            previous: 0,
-        })
-    }
-
-    #[test]
-    fn a_bucket_keeps_one_place_whatever_its_algorithm_becomes() {
-        let (name, other): (Arc<str>, Arc<str>) = (Arc::from("reads"), Arc::from("writes"));
-        let mut client = ClientState::default();
-        client.set_bucket(&name, BucketState::Gcra(5), 10);
-        assert!(
-            client.cold.is_none(),
-            "a first GCRA bucket stays in the entry"
-        );
-        assert_eq!(client.bucket(&name), Some((BucketState::Gcra(5), 10)));
-
-        // The same name reloaded as a sliding window, then as GCRA again: one bucket throughout.
-        client.set_bucket(&name, window(3), 20);
-        assert!(client.first.is_none());
-        assert_eq!(client.bucket(&name), Some((window(3), 20)));
-        client.set_bucket(&name, BucketState::Gcra(7), 30);
-        assert_eq!(client.bucket(&name), Some((BucketState::Gcra(7), 30)));
-        let cold = client.cold.as_ref().map_or(0, |cold| cold.buckets.len());
-        assert_eq!(cold, 1);
-
-        // A name given as another `Arc` of the same text finds the same bucket.
-        client.set_bucket(&Arc::from("reads"), BucketState::Gcra(8), 40);
-        assert_eq!(client.bucket(&name), Some((BucketState::Gcra(8), 40)));
-        client.set_bucket(&other, window(1), 50);
-        assert_eq!(client.bucket(&other), Some((window(1), 50)));
-        assert_eq!(client.bucket(&Arc::from("none")), None);
-    }
-
-    #[test]
-    fn pruning_moves_a_live_gcra_bucket_into_the_entry_and_keeps_windows_out() {
-        let names: [Arc<str>; 3] = [Arc::from("a"), Arc::from("b"), Arc::from("c")];
-        let mut client = ClientState::default();
-        client.set_bucket(&names[0], BucketState::Gcra(1), 100);
-        client.set_bucket(&names[1], window(2), 300);
-        client.set_bucket(&names[2], BucketState::Gcra(3), 300);
-        assert!(!client.prune(200));
-        assert_eq!(client.bucket(&names[0]), None);
-        let first = client.first.as_ref().map(|first| first.name.clone());
-        assert_eq!(first.as_deref(), Some("c"));
-        assert_eq!(client.bucket(&names[1]), Some((window(2), 300)));
-        assert_eq!(client.bucket(&names[2]), Some((BucketState::Gcra(3), 300)));
-        assert!(
-            client.prune(300),
-            "nothing is left once every bucket expired"
-        );
     }
 }
