@@ -124,6 +124,7 @@ def figures(runs):
                      "push_delay": sale.get("admission_push_delay"), "joins": sale.get("joins"),
                      "errors": sale.get("errors")}
     f["redis_memory"] = last(runs, "redis_memory")
+    f["redis_memory_uuid"] = last(runs, "redis_memory_uuid")
     f["redis_draw"] = last(runs, "redis_draw")
     f["ratelimit_in_process"] = last(runs, "ratelimit_in_process")
     return f
@@ -219,6 +220,12 @@ def table(f):
     row("Redis memory per waiting shopper", f"{fmt(bps, 1)} bytes (queue {fmt(mem.get('queue_share'), 1)})",
         f"{fmt(mem.get('shoppers'))} shoppers waiting", "—", "≤ 200 bytes", None if bps is None else bps <= 200,
         "cargo bench --bench redis_memory (INFO memory, all keys)")
+    uuid = f.get("redis_memory_uuid") or {}
+    bps = uuid.get("bytes_per_shopper")
+    row("Redis memory per waiting shopper, UUID user ids", f"{fmt(bps, 1)} bytes (queue "
+        f"{fmt(uuid.get('queue_share'), 1)})", f"{fmt(uuid.get('shoppers'))} shoppers waiting", "—",
+        "≤ 160 bytes", None if bps is None else bps <= 160,
+        "the same, WAITROOM_MEMORY_IDS=uuid (user ids of 36 characters)")
 
     d = f.get("redis_draw") or {}
     longest = max((d.get(k) or 0 for k in ("longest_draw_us", "longest_drain_us")), default=0)
