@@ -101,6 +101,12 @@ where
             },
             changed = subscription.snapshots.changed(), if watching => match changed {
                 Ok(()) => ControlFlow::Continue(()),
+                // A ticker stopped by the instance's shutdown ends its feed too, and this socket
+                // may hear of that first: it is going away, not an event that closed.
+                Err(_) if *subscription.stopping.borrow() => {
+                    socket.close(GOING_AWAY, "server restarting").await;
+                    ControlFlow::Break(SocketEnd::ShuttingDown)
+                }
                 Err(_) => ControlFlow::Break(socket.feed_closed(&subscription.snapshots).await),
             },
             frame = stream.next() => socket.answer(frame).await,
