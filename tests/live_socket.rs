@@ -194,18 +194,9 @@ async fn the_time_to_the_checkout_is_counted_under_how_the_admission_was_heard()
     let count = "waitroom_checkout_reach_seconds_count";
     let socket_labels = [("event", event), ("channel", "socket")];
     let polling_labels = [("event", event), ("channel", "polling")];
-    assert_eq!(
-        Scrape::from(&app.http, &base)
-            .await
-            .value(count, &socket_labels),
-        0.0
-    );
-    assert_eq!(
-        Scrape::from(&app.http, &base)
-            .await
-            .value(count, &polling_labels),
-        0.0
-    );
+    let before = Scrape::from(&app.http, &base).await;
+    assert_eq!(before.value(count, &socket_labels), 0.0);
+    assert_eq!(before.value(count, &polling_labels), 0.0);
     for (token, admission) in [
         (socket_token, &socket_admission),
         (polling_token, &polling_admission),
@@ -222,27 +213,14 @@ async fn the_time_to_the_checkout_is_counted_under_how_the_admission_was_heard()
         assert_eq!(reserved.status(), reqwest::StatusCode::CREATED);
     }
 
-    assert_eq!(
-        Scrape::from(&app.http, &base)
-            .await
-            .value(count, &socket_labels),
-        1.0
-    );
-    assert_eq!(
-        Scrape::from(&app.http, &base)
-            .await
-            .value(count, &polling_labels),
-        1.0
-    );
+    let after = Scrape::from(&app.http, &base).await;
+    assert_eq!(after.value(count, &socket_labels), 1.0);
+    assert_eq!(after.value(count, &polling_labels), 1.0);
     // Both came within seconds of their admission.
     let bucket = "waitroom_checkout_reach_seconds_bucket";
     for labels in [socket_labels, polling_labels] {
         let within = [labels[0], labels[1], ("le", "30")];
-        assert_eq!(
-            Scrape::from(&app.http, &base).await.value(bucket, &within),
-            1.0,
-            "{labels:?}"
-        );
+        assert_eq!(after.value(bucket, &within), 1.0, "{labels:?}");
     }
 }
 

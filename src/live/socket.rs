@@ -84,8 +84,7 @@ where
     }
     loop {
         if *subscription.stopping.borrow() {
-            socket.close(GOING_AWAY, "server restarting").await;
-            return SocketEnd::ShuttingDown;
+            return socket.going_away().await;
         }
         let watching = socket.watches(&subscription.snapshots.borrow());
         let wake = socket.next_wake(watching);
@@ -94,18 +93,14 @@ where
             stopping = subscription.stopping.changed() => match stopping {
                 Ok(()) => ControlFlow::Continue(()),
                 // The registry itself is gone: nothing will feed this socket again.
-                Err(_) => {
-                    socket.close(GOING_AWAY, "server restarting").await;
-                    ControlFlow::Break(SocketEnd::ShuttingDown)
-                }
+                Err(_) => ControlFlow::Break(socket.going_away().await),
             },
             changed = subscription.snapshots.changed(), if watching => match changed {
                 Ok(()) => ControlFlow::Continue(()),
                 // A ticker stopped by the instance's shutdown ends its feed too, and this socket
                 // may hear of that first: it is going away, not an event that closed.
                 Err(_) if *subscription.stopping.borrow() => {
-                    socket.close(GOING_AWAY, "server restarting").await;
-                    ControlFlow::Break(SocketEnd::ShuttingDown)
+                    ControlFlow::Break(socket.going_away().await)
                 }
                 Err(_) => ControlFlow::Break(socket.feed_closed(&subscription.snapshots).await),
             },
@@ -305,6 +300,12 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         .await?;
         self.last_position_at = Some(now);
         ControlFlow::Continue(())
+    }
+
+    /// The instance shuts down: the page is told to reconnect elsewhere.
+    async fn going_away(&mut self) -> SocketEnd {
+        self.close(GOING_AWAY, "server restarting").await;
+        SocketEnd::ShuttingDown
     }
 
     /// The event's ticker stopped: the event closed, or went away.
