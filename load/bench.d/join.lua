@@ -19,9 +19,9 @@ end
 done = function(summary, latency, requests)
   local seconds = summary.duration / 1e6
   io.write(string.format(
-    'RESULT {"requests":%d,"seconds":%.3f,"per_second":%.1f,"p50_ms":%.3f,"p99_ms":%.3f,"non_2xx":%d,"socket_errors":%d,"tokens":%d}\n',
+    'RESULT {"requests":%d,"seconds":%.3f,"per_second":%.1f,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,"non_2xx":%d,"socket_errors":%d,"tokens":%d}\n',
     summary.requests, seconds, summary.requests / seconds,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     #tokens))

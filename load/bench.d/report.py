@@ -79,7 +79,10 @@ def figures(runs):
     f["join_redis"]["non_2xx"] = sum(r.get("non_2xx", 0) for r in runs.get("join_redis", []))
     f["join_memory"] = {k: median(runs, "join_memory", k) for k in ("per_second", "p50_ms", "p99_ms")}
     f["join_memory"]["non_2xx"] = sum(r.get("non_2xx", 0) for r in runs.get("join_memory", []))
-    for key in ("zadd", "join_script", "evalsha_minimal", "bare_route", "limited_redis"):
+    # The longest answer of any round: a stall shows in one round, and a median would hide it.
+    f["join_memory"]["max_ms"] = max((r["max_ms"] for r in runs.get("join_memory", [])
+                                      if isinstance(r, dict) and r.get("max_ms") is not None), default=None)
+    for key in ("zadd", "join_script", "evalsha_minimal", "bare_route", "limited_redis", "peer_join"):
         f[key] = {k: median(runs, key, k) for k in ("per_second", "p50_ms", "p99_ms")}
     f["limited_headers"] = last(runs, "limited_headers")
     f["join_script_reply"] = last(runs, "join_script_reply")
@@ -123,6 +126,15 @@ def figures(runs):
                      "server_errors": sale["server_errors"], "verdict": sale["verdict"],
                      "push_delay": sale.get("admission_push_delay"), "joins": sale.get("joins"),
                      "errors": sale.get("errors")}
+    push = [r for r in runs.get("push_cross", []) if isinstance(r, dict)]
+    if push:
+        f["push_cross"] = {k: median(runs, "push_cross", k) for k in
+                           ("admitted", "per_second", "p50_ms", "p99_ms", "max_ms", "sockets_peak")}
+        f["push_cross"]["rounds"] = len(push)
+        f["push_cross"]["fewest_sockets"] = min((r.get("sockets_peak") or 0) for r in push)
+        f["push_cross"]["server_errors"] = sum((r.get("server_errors") or 0) for r in push)
+    f["idle_events"] = last(runs, "idle_events")
+    f["memory_store"] = last(runs, "memory_store")
     f["redis_memory"] = last(runs, "redis_memory")
     f["redis_memory_uuid"] = last(runs, "redis_memory_uuid")
     f["redis_draw"] = last(runs, "redis_draw")
@@ -153,6 +165,25 @@ def table(f):
     row("joins/s, memory store", f"{fmt(m['per_second'])}/s, p99 {fmt(m['p99_ms'], 2)} ms",
         f"bare axum route {fmt(b['per_second'])}/s (p99 {fmt(b['p99_ms'], 2)} ms)", fmt(r, 2),
         "≥ 0.70 of the bare route", None if r is None else r >= 0.7, "wrk -t1 -c50, both")
+
+    p = f["peer_join"]
+    r = ratio(m["per_second"], p["per_second"])
+    row("joins/s, memory store, against the in-process peer", f"{fmt(m['per_second'])}/s",
+        f"the peer's join (a ticket in a BTreeMap behind a mutex, a signed cookie; no identity, no limiter, "
+        f"no durability) {fmt(p['per_second'])}/s (p99 {fmt(p['p99_ms'], 2)} ms)", fmt(r, 2), "≥ 1.0 of the peer",
+        None if r is None else r >= 1.0, "wrk -t1 -c50, both; examples/peer_route.rs")
+
+    ok = None if m["p99_ms"] is None or m["max_ms"] is None else (m["p99_ms"] <= 5 and m["max_ms"] <= 20)
+    row("memory-store joins' latency at 50 connections", f"p99 {fmt(m['p99_ms'], 2)} ms (median of the rounds); "
+        f"longest {fmt(m['max_ms'], 1)} ms (all rounds)", f"bare route p99 {fmt(b['p99_ms'], 2)} ms", "—",
+        "p99 ≤ 5 ms, no answer over 20 ms", ok, "wrk -t1 -c50 (latency percentiles and maximum)")
+
+    ms = f.get("memory_store") or {}
+    bps = ms.get("bytes_per_shopper")
+    row("server memory per waiting shopper, memory store", f"{fmt(bps, 1)} bytes counted, "
+        f"{fmt(ms.get('rss_per_shopper'), 1)} RSS; longest join {fmt(ms.get('longest_join_ms'), 1)} ms, "
+        f"{fmt(ms.get('joins_over_20ms'))} over 20 ms", "UUID user ids, one join at a time", "—", "≤ 250 bytes",
+        None if bps is None else bps <= 250, "cargo bench --bench memory_store (a counting allocator; VmRSS)")
 
     lr, e = f["limited_redis"], f["evalsha_minimal"]
     r = ratio(lr["per_second"], e["per_second"])
@@ -207,6 +238,24 @@ def table(f):
         f"sale: p99 {fmt(sale_pd.get('p99_ms'))} ms)", "—", "—", "p99 ≤ 250 ms",
         None if pd.get("p99_ms") is None else pd["p99_ms"] <= 250,
         "waitroom-sim, server admission time to the `admitted` message")
+
+    pc = f.get("push_cross") or {}
+    ok = None
+    if pc:
+        ok = pc["p99_ms"] is not None and pc["p99_ms"] <= 250 and pc["fewest_sockets"] >= 15000
+    row("admission push across instances", f"p99 {fmt(pc.get('p99_ms'))} ms, p50 {fmt(pc.get('p50_ms'))} ms, "
+        f"longest {fmt(pc.get('max_ms'))} ms ({fmt(pc.get('admitted'))} admissions a round; "
+        f"{fmt(pc.get('server_errors'))} 5xx)", f"{fmt(pc.get('sockets_peak'))} sockets open at the peak "
+        f"(fewest in a round {fmt(pc.get('fewest_sockets'))}), {fmt(pc.get('rounds'))} rounds", "—",
+        "p99 ≤ 250 ms at 15,000 sockets", ok,
+        "load/push_ab.sh: 3 instances on one Redis, every socket on the third")
+
+    idle = f.get("idle_events") or {}
+    pe = idle.get("per_event_per_second")
+    row("idle events", f"{fmt(pe, 2)} Redis commands a second per event ({fmt(idle.get('per_second'), 1)}/s in all)",
+        f"{fmt(idle.get('events'))} open events nobody is in, {fmt(idle.get('seconds'))} s", "—",
+        "≤ 1 command/s per idle event", None if pe is None else pe <= 1,
+        "load/idle_events.sh: Redis INFO commandstats, scripts' commands included")
 
     acc = o.get("accuracy")
     ok = None if acc is None else (abs(acc - 1) <= 0.01 and not o.get("exceeded"))
@@ -272,7 +321,7 @@ def main():
         out.write(table(f) + "\n")
         out.write("\n## Each run of the alternated pairs\n\n| figure | runs (per second; p99 ms) |\n| --- | --- |\n")
         for key in ("join_redis", "zadd", "join_script", "evalsha_minimal", "limited_redis", "join_memory",
-                    "bare_route"):
+                    "bare_route", "peer_join"):
             cells = ", ".join(f"{r['per_second']:,.0f} ({r['p99_ms']:.2f})" for r in runs.get(key, [])
                               if isinstance(r, dict) and r.get("per_second") is not None)
             out.write(f"| {key} | {cells or 'n/a'} |\n")
