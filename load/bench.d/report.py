@@ -73,6 +73,19 @@ def endpoint(report, name):
     return report.get("endpoints", {}).get(name)
 
 
+def server_gaps(buckets):
+    """The server's own count of position gaps (cumulative buckets): how many, how many over 2 s,
+    and the bound of the longest (the smallest bucket holding them all)."""
+    if not isinstance(buckets, dict) or "+Inf" not in buckets:
+        return None
+    total = buckets["+Inf"]
+    bounds = sorted((float(le), count) for le, count in buckets.items() if le != "+Inf")
+    within_2s = next((count for le, count in bounds if le == 2.0), None)
+    longest_within = next((le for le, count in bounds if count >= total), None)
+    return {"count": total, "over_2s": None if within_2s is None else total - within_2s,
+            "longest_within_s": longest_within}
+
+
 def figures(runs):
     f = {}
     f["join_redis"] = {k: median(runs, "join_redis", k) for k in ("per_second", "p50_ms", "p99_ms")}
@@ -104,6 +117,7 @@ def figures(runs):
             "longest_gap_ms": gap["max_ms"] if gap else None,
             "gap_p99_ms": gap["p99_ms"] if gap else None,
             "server_errors": (large_report or {}).get("server_errors"),
+            "server_gaps": server_gaps(last(runs, "ws_large_server_gaps")),
         }
     f["store_work"] = {"small": per_second_of_window(ws_small), "large": per_second_of_window(ws_large),
                        "sockets_small": (ws_small or {}).get("open_fds"),
@@ -209,9 +223,12 @@ def table(f):
     if ws:
         ok = (ws["open_on_server"] >= 0.97 * ws["target"] and per_socket is not None and per_socket <= 16384
               and gap is not None and gap <= 2000)
+    sg = ws.get("server_gaps") or {}
+    server_side = (f"; the server's own: {fmt(sg.get('over_2s'))} of {fmt(sg.get('count'))} position gaps over 2 s, "
+                   f"the longest under {fmt(sg.get('longest_within_s'), 2)} s") if sg else ""
     row("WebSockets held by one instance", f"{fmt(ws.get('open_on_server'))} open on the server "
         f"(client peak {fmt(ws.get('peak_on_client'))}); {fmt(per_socket / 1024 if per_socket else None, 1)} KB RSS"
-        f" per socket; longest gap between messages {fmt(gap)} ms (queue nearly still); with the queue moving "
+        f" per socket; longest gap between messages {fmt(gap)} ms (queue nearly still){server_side}; with the queue moving "
         f"(outflow run, {fmt((f.get('outflow') or {}).get('sockets_peak'))} sockets) p99 gap "
         f"{fmt(((f.get('outflow') or {}).get('ws_gap') or {}).get('p99_ms'))} ms, longest "
         f"{fmt(((f.get('outflow') or {}).get('ws_gap') or {}).get('max_ms'))} ms",

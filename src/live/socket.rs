@@ -271,6 +271,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         let silent_too_long = now >= self.last_position() + settings.keepalive;
         self.position_held_back = changed && !interval_passed;
         if (changed && interval_passed) || silent_too_long {
+            self.record_gap(now);
             self.send(ServerMessage::Position {
                 position,
                 eta_seconds: view.eta,
@@ -291,6 +292,7 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         }
         let serving = self.position_told.map_or(0, |(_, serving)| serving);
         let position = self.score.map(|score| score.saturating_sub(serving).max(1));
+        self.record_gap(now);
         self.send(ServerMessage::Position {
             position,
             eta_seconds: None,
@@ -300,6 +302,14 @@ impl<W: Sink<Message> + Unpin> LiveSocket<'_, W> {
         .await?;
         self.last_position_at = Some(now);
         ControlFlow::Continue(())
+    }
+
+    /// Counts the time since the previous position frame: how late this instance keeps its
+    /// promise of a position every keepalive, seen from the server (the first frame has none).
+    fn record_gap(&self, now: Instant) {
+        if let Some(at) = self.last_position_at {
+            crate::telemetry::metrics::ws_position_gap(now.saturating_duration_since(at));
+        }
     }
 
     /// The instance shuts down: the page is told to reconnect elsewhere.

@@ -65,6 +65,9 @@ pub const WS_CONNECTIONS: &str = "waitroom_ws_connections";
 pub const WS_MESSAGES_SENT: &str = "waitroom_ws_messages_sent_total";
 /// Frames received on position sockets.
 pub const WS_MESSAGES_RECEIVED: &str = "waitroom_ws_messages_received_total";
+/// Histogram: the time between two position frames on one socket. A still queue sends one per
+/// keepalive (1.5 s); above that, the instance woke the socket late.
+pub const WS_POSITION_GAP: &str = "waitroom_ws_position_gap_seconds";
 /// Admissions handed over on a socket.
 pub const WS_ADMISSIONS_PUSHED: &str = "waitroom_ws_admissions_pushed_total";
 /// Queue store call latency, by `operation`.
@@ -197,6 +200,13 @@ pub const ALL: &[(&str, Kind, Unit, &str)] = &[
         "frames received on position sockets",
     ),
     (
+        WS_POSITION_GAP,
+        Kind::Histogram,
+        Unit::Seconds,
+        "time between two position frames on one socket: the keepalive in a still queue, more \
+         when the instance woke the socket late",
+    ),
+    (
         WS_ADMISSIONS_PUSHED,
         Kind::Counter,
         Unit::Count,
@@ -273,6 +283,10 @@ const REACH_BUCKETS: &[f64] = &[
     0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0, 120.0, 300.0,
 ];
 
+/// Buckets of the gap between a socket's position frames: fine around the 1.5 s keepalive and
+/// the 2 s every page is promised, coarse beyond.
+const GAP_BUCKETS: &[f64] = &[0.5, 1.0, 1.5, 1.6, 1.75, 2.0, 2.5, 3.0, 5.0, 10.0];
+
 /// How often recorded histogram samples are folded into their buckets. Until then each sample
 /// is kept, so without this a process nobody scrapes would grow by every request it serves.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
@@ -294,6 +308,9 @@ pub fn install() -> PrometheusHandle {
                 .and_then(|builder| {
                     builder
                         .set_buckets_for_metric(Matcher::Full(CHECKOUT_REACH.to_owned()), REACH_BUCKETS)
+                })
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(Matcher::Full(WS_POSITION_GAP.to_owned()), GAP_BUCKETS)
                 })
                 .and_then(|builder| {
                     builder.set_buckets_for_metric(
@@ -364,6 +381,11 @@ pub fn ws_sent(kind: &'static str) {
 /// Counts one frame received on a position socket.
 pub fn ws_received() {
     metrics::counter!(WS_MESSAGES_RECEIVED).increment(1);
+}
+
+/// Records the time since the socket's previous position frame.
+pub fn ws_position_gap(gap: Duration) {
+    metrics::histogram!(WS_POSITION_GAP).record(gap.as_secs_f64());
 }
 
 /// Holds one open position socket in the connections gauge while it lives.

@@ -98,8 +98,27 @@ async fn run_a_sale(app: &TestApp) -> Scrape {
         .send(Message::text(r#"{"type":"ping"}"#))
         .await
         .unwrap();
-    let first = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
-    assert!(matches!(first, Ok(Some(Ok(_)))), "the socket speaks");
+    // The paused queue is still: the second position is the keepalive's, 1.5 s after the first.
+    let positions = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut positions = 0;
+        while let Some(Ok(message)) = socket.next().await {
+            if message
+                .to_text()
+                .is_ok_and(|text| text.contains("\"position\""))
+            {
+                positions += 1;
+                if positions == 2 {
+                    break;
+                }
+            }
+        }
+        positions
+    })
+    .await;
+    assert!(
+        matches!(positions, Ok(2)),
+        "the socket told its position twice: {positions:?}"
+    );
 
     let while_open = scrape(app).await;
 
@@ -345,6 +364,14 @@ fn the_sale_moved_every_metric(
     at_least(after, m::WS_MESSAGES_RECEIVED, &[], 1.0);
     at_least(after, m::WS_MESSAGES_SENT, &[], 2.0);
     at_least(after, m::WS_ADMISSIONS_PUSHED, &[], 1.0);
+    // The gap between the two positions told while the sale was paused: one keepalive.
+    at_least(
+        while_open,
+        &format!("{}_count", m::WS_POSITION_GAP),
+        &[],
+        1.0,
+    );
+    at_least(while_open, &format!("{}_sum", m::WS_POSITION_GAP), &[], 1.4);
     at_least(
         after,
         &format!("{}_count", m::STORE_DURATION),
