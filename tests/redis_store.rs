@@ -508,3 +508,51 @@ async fn a_drain_not_given_the_buckets_of_the_shoppers_it_pops_asks_for_them_and
     assert_eq!(names(&second.admitted), expected);
     assert_eq!(second_calls, 1);
 }
+
+/// A bump of the activity number that fails (Redis went away between a join and its bump) is
+/// sent again until Redis is back: the other instances' resting tickers learn of the join then,
+/// not at the end of their rest.
+#[tokio::test]
+async fn an_activity_bump_lost_to_an_outage_lands_when_redis_is_back() {
+    let mut server = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let store = RedisStore::connect(&server.url(), None).await.unwrap();
+    let event = EventId::parse("bumped").unwrap();
+    let open_since = waitroom::clock::SystemClock.now_ms() - 1_000;
+    store
+        .create_event(&sale("bumped", open_since, 1, 1, 5))
+        .await
+        .unwrap();
+    // The creation's bump is out and its spell over.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let created = store.activity().await.unwrap()[&event];
+
+    // The first join's bump goes out at once; the second's is due at the spell's end, a quarter
+    // of a second on, when Redis is already gone.
+    for name in ["first", "second"] {
+        let joined = store.join(&event, &shopper(name), TicketId::random()).await;
+        assert!(matches!(
+            joined,
+            Ok(JoinOutcome::Joined { created: true, .. })
+        ));
+    }
+    server.stop();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.restart();
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut number = 0;
+    while Instant::now() < deadline {
+        if let Ok(numbers) = store.activity().await {
+            number = numbers.get(&event).copied().unwrap_or(0);
+            if number >= created + 2 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        number,
+        created + 2,
+        "both joins' bumps counted once Redis is back (the second was due while it was away)"
+    );
+}

@@ -61,8 +61,9 @@ pub struct OutflowSettings {
     /// Between drains of an event at rest: nobody waits, watches or is admitted. Nothing there
     /// changes without a join or an operator's change: an operator's change on this instance
     /// wakes the ticker at once, a join on any instance within
-    /// [`activity_poll`](Self::activity_poll) (as soon as the idle tick did); the long look is
-    /// only a safety net.
+    /// [`activity_poll`](Self::activity_poll) (as soon as the idle tick did; a bump that failed
+    /// is sent again until it lands), and a waiting shopper's ticket read here at once. The
+    /// long look is only a safety net, so an event nobody touches costs next to nothing.
     pub rest: Duration,
     /// Between reads of the store's activity numbers (one read for every event).
     pub activity_poll: Duration,
@@ -83,7 +84,7 @@ impl Default for OutflowSettings {
         Self {
             tick: Duration::from_millis(150),
             idle_tick: Duration::from_secs(1),
-            rest: Duration::from_secs(60),
+            rest: Duration::from_secs(600),
             activity_poll: Duration::from_secs(1),
             refresh: Duration::from_secs(2),
             discover: Duration::from_secs(5),

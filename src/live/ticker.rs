@@ -81,11 +81,14 @@ impl EventFeed {
         }
     }
 
-    /// The page of a waiting `identity` read its ticket here.
+    /// The page of a waiting `identity` read its ticket here. A resting ticker wakes: someone
+    /// waits whose join it was never told of (an instance that stopped before it bumped the
+    /// event's activity number).
     pub fn ticket_read(&self, identity: &Identity) {
         if let Ok(mut watch) = self.poll_watch.lock() {
             watch.read(identity, Instant::now().into_std());
         }
+        self.stir();
     }
 
     /// The times from admission to checkout measured here (see [`PurchaseLags`]), from what the

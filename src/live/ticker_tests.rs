@@ -340,11 +340,38 @@ async fn an_event_nobody_waits_in_watches_or_is_admitted_to_rests_until_stirred(
     pass(Duration::from_millis(10)).await;
     assert_eq!(store.edit(|s| s.drains), 2, "a stir wakes it at once");
 
-    // The rest is a safety net: a look a minute after the last drain.
+    // The rest is a safety net: a look one rest (ten minutes) after the last drain.
     pass(OutflowSettings::default().rest - Duration::from_millis(20)).await;
     assert_eq!(store.edit(|s| s.drains), 2);
     pass(Duration::from_millis(20)).await;
     assert_eq!(store.edit(|s| s.drains), 3);
+}
+
+/// A join the ticker was never told of (its instance stopped before bumping the activity
+/// number): the first ticket read of a waiting page here wakes the resting ticker at once.
+#[tokio::test(start_paused = true)]
+async fn a_waiting_pages_ticket_read_wakes_a_resting_ticker() {
+    let store = Arc::new(ScriptedStore::with_event("quiet"));
+    let registry = registry_over(&store);
+    registry.discover().await.unwrap();
+    pass(Duration::from_millis(5_000)).await;
+    assert_eq!(store.edit(|s| s.drains), 1, "at rest");
+
+    store.edit(|s| {
+        s.queue_length = 1;
+        s.admit_per_drain = 1;
+    });
+    pass(Duration::from_secs(30)).await;
+    assert_eq!(store.edit(|s| s.drains), 1, "nothing told: still at rest");
+
+    registry.ticket_read(&event("quiet"), &Identity::user("untold").unwrap());
+    pass(Duration::from_millis(10)).await;
+    assert_eq!(store.edit(|s| s.drains), 2, "the read woke it");
+    pass(Duration::from_millis(500)).await;
+    assert!(
+        store.edit(|s| s.serving) >= 1,
+        "and the shopper was admitted"
+    );
 }
 
 /// A join whose activity bump never arrived (here the store tells no activity at all) while the

@@ -5,8 +5,10 @@
 //!
 //! One instance bumps an event at most every [`SPACING`]; a change inside that spell is told by
 //! one bump at its end, so a crowd's joins cost a few commands a second and the last change of a
-//! burst is never left untold. Bumps go out on tasks of their own, off the caller's path; a
-//! lost bump (Redis away) only delays a resting reader until its next look of its own.
+//! burst is never left untold. Bumps go out on tasks of their own, off the caller's path; a bump
+//! that fails (the hash's node away while the event's answered) is sent again until it lands,
+//! so a resting reader learns of the change once the hash is back, not at its next look of its
+//! own (which may be many minutes off).
 //!
 //! The loops of one instance that follow events (the tickers' registry, the live statistics, the
 //! checkout follower, the limiter's open events) each look about once a second; they share one
@@ -29,6 +31,10 @@ pub const ACTIVITY_KEY: &str = "wr:activity";
 
 /// Shortest gap between two bumps of one event from one instance.
 const SPACING: Duration = Duration::from_millis(250);
+
+/// The first wait before a failed bump is sent again; it doubles up to [`LONGEST_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const LONGEST_RETRY: Duration = Duration::from_secs(5);
 
 /// Longest a read of the hash is shared with later readers on the instance.
 const SHARED_FOR: Duration = Duration::from_millis(500);
@@ -80,20 +86,34 @@ impl Activity {
         tokio::spawn(async move {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
-                this.last
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(event.clone(), LastBump::Sent(Instant::now()));
+                this.mark(&event, LastBump::Sent(Instant::now()));
             }
-            let sent: Result<i64, _> = connection.hincr(ACTIVITY_KEY, event.as_str(), 1).await;
-            if let Err(error) = sent {
-                tracing::debug!(%event, %error, "activity not told; resting readers look on their own");
+            let (mut retry, mut failed) = (FIRST_RETRY, false);
+            loop {
+                let sent: Result<i64, _> = connection.hincr(ACTIVITY_KEY, event.as_str(), 1).await;
+                let Err(error) = sent else { break };
+                tracing::debug!(%event, %error, ?retry, "activity not told; telling it again");
+                // Until this bump lands, later changes ride on it.
+                this.mark(&event, LastBump::Due);
+                failed = true;
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(LONGEST_RETRY);
+            }
+            if failed {
+                this.mark(&event, LastBump::Sent(Instant::now()));
             }
         });
     }
 }
 
 impl Activity {
+    fn mark(&self, event: &EventId, bump: LastBump) {
+        self.last
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(event.clone(), bump);
+    }
+
     /// Every event's activity number, as read at most [`SHARED_FOR`] ago by this instance.
     pub(super) async fn numbers(
         &self,
