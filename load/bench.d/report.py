@@ -140,6 +140,11 @@ def figures(runs):
                      "server_errors": sale["server_errors"], "verdict": sale["verdict"],
                      "push_delay": sale.get("admission_push_delay"), "joins": sale.get("joins"),
                      "errors": sale.get("errors")}
+    crowd = last(runs, "one_address")
+    if isinstance(crowd, dict):
+        f["one_address"] = {"shoppers": crowd["crowd"]["shoppers"], "refusals": crowd.get("shopper_refusals"),
+                            "server_errors": crowd.get("server_errors"), "passed": crowd["verdict"]["passed"],
+                            "failures": crowd["verdict"].get("failures")}
     push = [r for r in runs.get("push_cross", []) if isinstance(r, dict)]
     if push:
         f["push_cross"] = {k: median(runs, "push_cross", k) for k in
@@ -299,6 +304,14 @@ def table(f):
         f"{fmt(d.get('draw_seconds'), 1)} s, order verifies: {d.get('verified', 'n/a')}",
         f"{fmt(d.get('entrants'))} entrants; {fmt(d.get('departed'))} absent drained", "—", "< 50 ms",
         d.get("bound_kept") if d else None, "cargo bench --bench redis_draw (SLOWLOG, LATENCY LATEST)")
+
+    c = f.get("one_address") or {}
+    ok = None if not c else (c["refusals"] == 0 and c["passed"])
+    row("a crowd behind one address", f"{fmt(c.get('refusals'))} answers refusing a shopper (403 or 429); "
+        f"{fmt(c.get('server_errors'))} 5xx; simulator's verdict "
+        f"{'passed' if c.get('passed') else ('failed: ' + '; '.join(c.get('failures') or [])) if c else 'n/a'}",
+        f"{fmt(c.get('shoppers'))} signed-in shoppers from one address", "—", "every one joins and waits; zero refused",
+        ok, "waitroom-sim one-address.toml, shipped rules, Redis store")
 
     s = f.get("sale") or {}
     stock = s.get("stock") or {}
