@@ -5,7 +5,8 @@
 //! per instance for every event someone waits in or is admitted to, whatever the number of
 //! shoppers or of dashboards open. An event at rest (nobody waiting or admitted) is read again
 //! only when its activity number moves (a join, a leave, an operator's change, on any instance)
-//! or after [`KEEP_MS`](crate::store::known_settings::KEEP_MS).
+//! or after [`KEEP_MS`](crate::store::known_settings::KEEP_MS) (a closed event after
+//! [`CLOSED_KEEP_MS`](crate::store::known_settings::CLOSED_KEEP_MS)).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,7 @@ use crate::admission::checkout_health::{CheckoutHealthMeter, HealthReading};
 use crate::clock::{Clock, UnixMillis, to_rfc3339};
 use crate::domain::{EventConfig, EventId, EventStats, OperatorStatus, Sku, event_status};
 use crate::queue::backoff::effective_per_second;
-use crate::store::known_settings::KeptByActivity;
+use crate::store::known_settings::{KeptByActivity, is_closed};
 use crate::store::{QueueStore, StoreError};
 use crate::telemetry::metrics as m;
 
@@ -178,7 +179,10 @@ impl LiveStats {
         activity: Option<u64>,
     ) -> Result<Option<(EventConfig, EventStats)>, StoreError> {
         let now = self.clock.now_ms();
-        if let Some(kept) = self.at_rest.get(id, activity, now) {
+        if let Some(kept) = self
+            .at_rest
+            .get(id, activity, now, |(config, _)| is_closed(config))
+        {
             return Ok(Some(kept));
         }
         let (Some(config), Some(stats)) =

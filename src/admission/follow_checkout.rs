@@ -21,7 +21,7 @@ use crate::queue::backoff::{OutflowStep, Verdict, back_to_set, next_step};
 use crate::ratelimit::RateLimiter;
 use crate::ratelimit::alerts::Alert;
 use crate::store::audit::{AuditEntry, AuditLog};
-use crate::store::known_settings::KnownSettings;
+use crate::store::known_settings::{KnownSettings, is_closed};
 use crate::store::{QueueStore, StoreError};
 use crate::telemetry::metrics::OUTFLOW_FOLLOW_CHANGES;
 
@@ -112,6 +112,10 @@ impl OutflowFollower {
             .all(self.store.as_ref(), self.clock.now_ms())
             .await?;
         for config in configs {
+            // A closed event admits nobody again: its outflow no longer matters.
+            if is_closed(&config) {
+                continue;
+            }
             if config.checkout_target.is_some() || unfollowed_too {
                 changes.extend(self.follow_config(&config).await?);
             }

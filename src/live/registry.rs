@@ -1,8 +1,9 @@
 //! The tickers of one instance: one per event that is not closed, found by reading the store's
 //! event list now and then and started at once when a socket asks for an event not running yet.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
@@ -11,6 +12,7 @@ use super::ticker::{EventFeed, Ticker, run_ticker};
 use super::{OutflowSettings, OutflowSnapshot};
 use crate::domain::{DrainNotice, EventId, EventStatus, Identity, InstanceId, OperatorStatus};
 use crate::queue::checkout_lag::Channel;
+use crate::store::known_settings::CLOSED_KEEP_MS;
 use crate::store::{QueueStore, StoreError};
 
 /// Every event's ticker on this instance. Every instance runs one registry; the store makes that
@@ -24,6 +26,10 @@ pub struct OutflowRegistry {
     stopping: watch::Sender<bool>,
     /// This instance in the store's presence records; new with every process.
     instance: InstanceId,
+    /// Events found closed: their activity number then, and when. Discovery reads such an event
+    /// again only when its number moved (an operator reopened it) or after
+    /// [`CLOSED_KEEP_MS`].
+    closed: Mutex<HashMap<EventId, (u64, tokio::time::Instant)>>,
 }
 
 /// What a socket holds of its event's ticker.
@@ -52,6 +58,7 @@ impl OutflowRegistry {
             feeds: Mutex::new(HashMap::new()),
             stopping: watch::Sender::new(false),
             instance: InstanceId::random(),
+            closed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -135,22 +142,47 @@ impl OutflowRegistry {
     }
 
     /// Reads the store's events once and starts a ticker for each one that is neither closed nor
-    /// running; returns how many it started.
+    /// running; returns how many it started. An event found closed is not read again until its
+    /// activity number moves or [`CLOSED_KEEP_MS`] has passed: old sales cost nothing.
     pub async fn discover(self: &Arc<Self>) -> Result<usize, StoreError> {
+        // Without the numbers every event is read, as before any was found closed.
+        let numbers = self.store.activity().await.unwrap_or_default();
+        let ids = self.store.event_ids().await?;
+        let now = tokio::time::Instant::now();
+        let recheck = Duration::from_millis(CLOSED_KEEP_MS.unsigned_abs());
         let mut started = 0;
-        for event in self.store.event_ids().await? {
-            if self.running(&event).is_some() {
+        for event in &ids {
+            let number = numbers.get(event).copied();
+            let known_closed = self
+                .closed_lock()
+                .get(event)
+                .is_some_and(|&(at_number, seen)| {
+                    Some(at_number) == number && now.duration_since(seen) < recheck
+                });
+            if known_closed || self.running(event).is_some() {
                 continue;
             }
-            let Some(config) = self.store.event(&event).await? else {
+            let Some(config) = self.store.event(event).await? else {
                 continue;
             };
-            if config.operator_status != OperatorStatus::Closed {
-                self.start(&event);
+            if config.operator_status == OperatorStatus::Closed {
+                if let Some(number) = number {
+                    self.closed_lock().insert(event.clone(), (number, now));
+                }
+            } else {
+                self.closed_lock().remove(event);
+                self.start(event);
                 started += 1;
             }
         }
+        let listed: HashSet<&EventId> = ids.iter().collect();
+        self.closed_lock().retain(|event, _| listed.contains(event));
         Ok(started)
+    }
+
+    fn closed_lock(&self) -> MutexGuard<'_, HashMap<EventId, (u64, tokio::time::Instant)>> {
+        // Each change is one insert, remove or retain: consistent even after a panic.
+        self.closed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Discovers events every `settings.discover` until [`shutdown`](Self::shutdown), then lets

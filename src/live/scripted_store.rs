@@ -39,6 +39,10 @@ pub struct Script {
     pub ticket_reads: u64,
     /// How long a drain takes to answer after it has read the event (a busy store).
     pub drain_time: std::time::Duration,
+    /// The events' activity numbers (none by default).
+    pub activity: HashMap<EventId, u64>,
+    /// Reads of an event's settings.
+    pub event_reads: u64,
 }
 
 /// A [`QueueStore`] that plays a [`Script`].
@@ -143,11 +147,14 @@ impl QueueStore for ScriptedStore {
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {
-        Ok(self.edit(|s| s.events.get(event).cloned()))
+        Ok(self.edit(|s| {
+            s.event_reads += 1;
+            s.events.get(event).cloned()
+        }))
     }
 
     async fn activity(&self) -> Result<HashMap<EventId, u64>, StoreError> {
-        Ok(HashMap::new())
+        Ok(self.edit(|s| s.activity.clone()))
     }
 
     async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {

@@ -23,6 +23,10 @@ use crate::queue::chance::{Departures, SaleOutlook};
 use crate::queue::checkout_lag::{Channel, LagFigures, PurchaseLags};
 use crate::store::{QueueStore, StoreError};
 
+/// How long a ticker rests before a waiting page's ticket read counts as news of a join it was
+/// never told: longer than the activity number's poll and the first retries of a bump.
+pub const UNTOLD_AFTER: Duration = Duration::from_secs(5);
+
 /// The channel an event's snapshots go out on, and the sockets it serves on this instance.
 #[derive(Debug)]
 pub struct EventFeed {
@@ -40,6 +44,8 @@ pub struct EventFeed {
     pub wake: Notify,
     /// True while the ticker rests (see [`OutflowSettings::rest`]).
     pub resting: AtomicBool,
+    /// When the current rest began (`None` while the ticker is busy).
+    pub rest_began: Mutex<Option<Instant>>,
     /// Something happened since the ticker last chose to rest.
     pub stirred: AtomicBool,
     /// How many statuses operators' changes have published here (see
@@ -65,6 +71,7 @@ impl EventFeed {
             instance,
             wake: Notify::new(),
             resting: AtomicBool::new(false),
+            rest_began: Mutex::new(None),
             stirred: AtomicBool::new(false),
             operator_statuses: AtomicU64::new(0),
             peer_drained: Notify::new(),
@@ -81,14 +88,22 @@ impl EventFeed {
         }
     }
 
-    /// The page of a waiting `identity` read its ticket here. A resting ticker wakes: someone
-    /// waits whose join it was never told of (an instance that stopped before it bumped the
-    /// event's activity number).
+    /// The page of a waiting `identity` read its ticket here. A ticker resting for longer than
+    /// [`UNTOLD_AFTER`] wakes: someone waits whose join it was never told of (an instance that
+    /// stopped before it bumped the event's activity number). A join told by its bump wakes the
+    /// ticker sooner on its own, so a read just after a rest began changes nothing.
     pub fn ticket_read(&self, identity: &Identity) {
+        let now = Instant::now();
         if let Ok(mut watch) = self.poll_watch.lock() {
-            watch.read(identity, Instant::now().into_std());
+            watch.read(identity, now.into_std());
         }
-        self.stir();
+        let untold = match self.rest_began.lock() {
+            Ok(began) => began.is_some_and(|began| now.duration_since(began) >= UNTOLD_AFTER),
+            Err(_) => true,
+        };
+        if untold {
+            self.stir();
+        }
     }
 
     /// The times from admission to checkout measured here (see [`PurchaseLags`]), from what the
@@ -394,6 +409,9 @@ pub async fn run_ticker(mut ticker: Ticker, mut stop: watch::Receiver<bool>) {
         let feed = Arc::clone(&ticker.feed);
         let mut delay = ticker.delay();
         if delay >= ticker.settings.rest {
+            if let Ok(mut began) = feed.rest_began.lock() {
+                began.get_or_insert(started);
+            }
             feed.resting.store(true, Ordering::SeqCst);
             if feed.stirred.swap(false, Ordering::SeqCst) {
                 // Stirred since the drain: look again soon instead.
@@ -408,6 +426,9 @@ pub async fn run_ticker(mut ticker: Ticker, mut stop: watch::Receiver<bool>) {
         }
         feed.resting.store(false, Ordering::SeqCst);
         feed.stirred.store(false, Ordering::SeqCst);
+        if let Ok(mut began) = feed.rest_began.lock() {
+            *began = None;
+        }
     }
 }
 

@@ -347,20 +347,62 @@ async fn an_event_nobody_waits_in_watches_or_is_admitted_to_rests_until_stirred(
     assert_eq!(store.edit(|s| s.drains), 3);
 }
 
+/// Discovery reads an event an operator closed once, then again only when its activity number
+/// moves (reopening it is a change) or the closed event's keep has passed: old sales cost nothing.
+#[tokio::test(start_paused = true)]
+async fn discovery_reads_a_closed_event_again_only_when_its_number_moves_or_after_long() {
+    let store = Arc::new(ScriptedStore::default());
+    store.add_event("old", OperatorStatus::Closed);
+    store.edit(|s| s.activity.insert(event("old"), 1));
+    let registry = registry_over(&store);
+    for _ in 0..10 {
+        assert_eq!(registry.discover().await.unwrap(), 0);
+    }
+    assert_eq!(store.edit(|s| s.event_reads), 1, "read once");
+
+    let keep = Duration::from_millis(crate::store::known_settings::CLOSED_KEEP_MS.unsigned_abs());
+    pass(keep).await;
+    registry.discover().await.unwrap();
+    assert_eq!(
+        store.edit(|s| s.event_reads),
+        2,
+        "read again after the keep"
+    );
+
+    store.edit(|s| {
+        s.events.insert(
+            event("old"),
+            super::scripted_store::event_config("old", OperatorStatus::Auto),
+        );
+        s.activity.insert(event("old"), 2);
+    });
+    assert_eq!(registry.discover().await.unwrap(), 1, "reopened: started");
+    assert_eq!(registry.running_events(), [event("old")]);
+}
+
 /// A join the ticker was never told of (its instance stopped before bumping the activity
-/// number): the first ticket read of a waiting page here wakes the resting ticker at once.
+/// number): the first ticket read of a waiting page here wakes the resting ticker at once, once
+/// it has rested long enough that a bump would have told it. A read just after the rest began
+/// leaves it be: a join's own bump is on its way.
 #[tokio::test(start_paused = true)]
 async fn a_waiting_pages_ticket_read_wakes_a_resting_ticker() {
     let store = Arc::new(ScriptedStore::with_event("quiet"));
     let registry = registry_over(&store);
     registry.discover().await.unwrap();
-    pass(Duration::from_millis(5_000)).await;
+    pass(Duration::from_millis(100)).await;
     assert_eq!(store.edit(|s| s.drains), 1, "at rest");
 
     store.edit(|s| {
         s.queue_length = 1;
         s.admit_per_drain = 1;
     });
+    registry.ticket_read(&event("quiet"), &Identity::user("untold").unwrap());
+    pass(Duration::from_millis(10)).await;
+    assert_eq!(
+        store.edit(|s| s.drains),
+        1,
+        "a read just after the rest began"
+    );
     pass(Duration::from_secs(30)).await;
     assert_eq!(store.edit(|s| s.drains), 1, "nothing told: still at rest");
 

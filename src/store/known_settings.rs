@@ -2,17 +2,23 @@
 //! activity number stands still: an event's settings change only through
 //! [`QueueStore::change_event`], and its counters only through joins, leaves and drains, all of
 //! which move the number or leave shoppers waiting or admitted. A value read longer than
-//! [`KEEP_MS`] ago is read again (a bump lost while the store was away).
+//! [`KEEP_MS`] ago is read again (a bump lost with an instance that stopped between a change and
+//! its bump); a closed event's, only after [`CLOSED_KEEP_MS`]: nothing happens in it, and a shop
+//! that has run hundreds of sales should not pay a read a minute for each.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{QueueStore, StoreError};
 use crate::clock::UnixMillis;
-use crate::domain::{EventConfig, EventId};
+use crate::domain::{EventConfig, EventId, OperatorStatus};
 
 /// Longest a value is kept without a read.
 pub const KEEP_MS: i64 = 60_000;
+
+/// Longest the settings of an event an operator closed are kept without a read (reopening it is
+/// a change, which moves its number).
+pub const CLOSED_KEEP_MS: i64 = 600_000;
 
 /// One event's value as last read.
 struct Kept<T> {
@@ -35,11 +41,26 @@ impl<T> Default for KeptByActivity<T> {
 }
 
 impl<T: Clone> KeptByActivity<T> {
-    /// The value kept for `event`, if its number is still `activity` and it is fresh at `now`.
-    pub fn get(&self, event: &EventId, activity: Option<u64>, now: UnixMillis) -> Option<T> {
+    /// The value kept for `event`, if its number is still `activity` and it is fresh at `now`:
+    /// read less than [`KEEP_MS`] ago, or [`CLOSED_KEEP_MS`] where `closed` says the value is
+    /// a closed event's.
+    pub fn get(
+        &self,
+        event: &EventId,
+        activity: Option<u64>,
+        now: UnixMillis,
+        closed: impl Fn(&T) -> bool,
+    ) -> Option<T> {
         self.lock()
             .get(event)
-            .filter(|k| Some(k.activity) == activity && now - k.read_at < KEEP_MS)
+            .filter(|k| {
+                let keep_ms = if closed(&k.value) {
+                    CLOSED_KEEP_MS
+                } else {
+                    KEEP_MS
+                };
+                Some(k.activity) == activity && now - k.read_at < keep_ms
+            })
             .map(|k| k.value.clone())
     }
 
@@ -90,7 +111,7 @@ impl KnownSettings {
         let mut configs = Vec::with_capacity(ids.len());
         for id in &ids {
             let number = activity.get(id).copied();
-            if let Some(config) = self.kept.get(id, number, now) {
+            if let Some(config) = self.kept.get(id, number, now, is_closed) {
                 configs.push(config);
             } else if let Some(config) = store.event(id).await? {
                 self.kept.keep(id, number, now, config.clone());
@@ -100,4 +121,9 @@ impl KnownSettings {
         self.kept.retain(&ids);
         Ok(configs)
     }
+}
+
+/// Whether an operator closed the event.
+pub fn is_closed(config: &EventConfig) -> bool {
+    config.operator_status == OperatorStatus::Closed
 }
