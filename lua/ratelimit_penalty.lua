@@ -1,9 +1,12 @@
 -- The clock and the client's penalties, shared by the decision scripts.
 -- Mirrors crates/ratelimit/src/penalty.rs; the algorithm script that follows it in the same
--- script text calls these functions. It is not run on its own.
+-- script text defines `decide`, and lua/ratelimit_each.lua calls it for every decision the call
+-- carries. It is not run on its own.
 --
--- KEYS[2]  the client's penalty hash (fields s score_milli, u updated, k strikes,
---          ku strikes_until, b ban_until, r reason, sc ban scope: 'a' anonymous only, else everyone)
+-- KEYS     pairs, one a decision, all under the same ARGV: the bucket (see the algorithm's
+--          script), then the client's penalty hash (fields s score_milli, u updated,
+--          k strikes, ku strikes_until, b ban_until, r reason, sc ban scope: 'a' anonymous
+--          only, else everyone)
 -- ARGV[1]  now in ms, or '' to use the server's TIME
 -- ARGV[2]  cost of the request
 -- ARGV[3]  decay_ms        ARGV[4]  delay_after     ARGV[5]  delay_step_ms
@@ -36,9 +39,12 @@ local ban_after = tonumber(ARGV[9])
 local strike_memory = tonumber(ARGV[10])
 local liability = tonumber(ARGV[14]) or 0
 
+-- The penalty hash of the decision being made (set by lua/ratelimit_each.lua).
+local PKEY = KEYS[2]
+
 -- The penalty state as it stands at now_ms: decayed, strikes forgotten, ended ban cleared.
 local function penalty_at(now_ms)
-  local f = redis.call('HMGET', KEYS[2], 's', 'u', 'k', 'ku', 'b', 'sc')
+  local f = redis.call('HMGET', PKEY, 's', 'u', 'k', 'ku', 'b', 'sc')
   local s = tonumber(f[1]) or 0
   local u = tonumber(f[2]) or 0
   local k = tonumber(f[3]) or 0
@@ -93,14 +99,14 @@ local function limited(p, now_ms, limit, remaining, reset_ms, retry_ms)
     p.b = ban_until
     s = 0
     retry_ms = ban_until - now_ms
-    redis.call('HSET', KEYS[2], 'r', 'rate limit violations', 'sc', ARGV[15])
+    redis.call('HSET', PKEY, 'r', 'rate limit violations', 'sc', ARGV[15])
   end
   p.s = s
-  redis.call('HSET', KEYS[2], 's', p.s, 'u', now_ms, 'k', p.k, 'ku', p.ku, 'b', p.b)
+  redis.call('HSET', PKEY, 's', p.s, 'u', now_ms, 'k', p.k, 'ku', p.ku, 'b', p.b)
   local expires = now_ms + math.floor(p.s * decay_ms / 1000)
   if p.k > 0 then expires = math.max(expires, p.ku) end
   expires = math.max(expires, p.b)
-  redis.call('PEXPIRE', KEYS[2], math.max(1, expires - now_ms))
+  redis.call('PEXPIRE', PKEY, math.max(1, expires - now_ms))
   return {0, limit, remaining, reset_ms, retry_ms, ban_until, strikes, math.floor((p.s + 999) / 1000)}
 end
 

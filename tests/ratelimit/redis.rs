@@ -49,6 +49,42 @@ async fn sixty_four_tasks_hammering_one_key_get_exactly_the_sliding_window_budge
     assert_eq!(hammer("sliding_window").await, 100);
 }
 
+/// Decisions made together go to Redis as few script calls, and each is still what a call of its
+/// own would decide: 200 clients asking five times each at once, of a budget of three, get three
+/// each, in fewer calls than decisions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn decisions_made_together_share_calls_and_each_client_keeps_its_own_budget() {
+    let server = RedisServer::start();
+    let store = RedisRateLimitStore::connect(&server.url()).await.unwrap();
+    let toml = format!("{QUIET}\n[[rules]]\nname = \"api\"\nlimit = 3\nperiod = \"1h\"");
+    let limiter = Arc::new(RateLimiter::new(
+        rules(&toml),
+        Arc::new(store),
+        Arc::new(SystemClock),
+    ));
+    let before = server.script_calls();
+    let tasks: Vec<_> = (0..1000)
+        .map(|n| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                let client = format!("198.51.{}.{}", n % 200 / 100, n % 100);
+                let req = request(Method::POST, "/v1/x", &client);
+                (client, allowed_of(&limiter, 1, &req).await)
+            })
+        })
+        .collect();
+    let mut allowed = std::collections::HashMap::<String, usize>::new();
+    for task in tasks {
+        let (client, passed) = task.await.unwrap();
+        *allowed.entry(client).or_default() += passed;
+    }
+    let calls = server.script_calls() - before;
+
+    assert_eq!(allowed.len(), 200);
+    assert!(allowed.values().all(|&n| n == 3), "{allowed:?}");
+    assert!(calls < 1000, "{calls} script calls for 1,000 decisions");
+}
+
 const FAIL_MODES: &str = r#"
 [defaults]
 store_timeout = "200ms"

@@ -13,6 +13,7 @@
 //! (`wr:rl:{<client>}:…`): one decision touches one cluster slot, and clients spread over the
 //! cluster.
 
+mod grouped_decisions;
 mod memory;
 mod redis;
 mod stored_rules;

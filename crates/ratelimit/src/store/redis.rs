@@ -1,8 +1,9 @@
 //! Rate-limit state in Redis, shared by every instance: one Lua script per decision.
 //!
-//! A decision is one EVALSHA of `lua/ratelimit_penalty.lua` followed by the algorithm's script,
-//! touching the bucket and the client's penalty hash, both under the client's hash tag
-//! (`wr:rl:{<client>}:…`), so it is one round trip, atomic, and cluster-safe. Every key is
+//! A decision is `lua/ratelimit_penalty.lua` followed by the algorithm's script, touching the
+//! bucket and the client's penalty hash, both under the client's hash tag
+//! (`wr:rl:{<client>}:…`), so it is one round trip, atomic, and cluster-safe. Decisions made
+//! together go as one call ([`GroupedDecisions`]). Every key is
 //! written with a TTL. Time comes from the Redis server (`TIME` inside the script), so instances
 //! never disagree, unless a clock is injected (the conformance suite drives a manual one).
 
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 use redis::aio::ConnectionLike;
 use redis::{Script, ScriptInvocation};
 
+use super::grouped_decisions::{Algorithm, DecisionScripts, GroupedDecisions, Shape};
 use super::{BanRecord, BucketKey, Permit, RateLimitStore, StoredRules, VIOLATIONS_REASON};
 use crate::client_key::ClientKey;
 use crate::clock::{Clock, UnixMillis};
@@ -38,8 +40,6 @@ const BAN_INDEX_KEY: &str = "wr:rl:bans";
 const EVERYONE_BAN_INDEX_KEY: &str = "{wr:rl:bans}:everyone";
 
 struct Scripts {
-    gcra: Script,
-    window: Script,
     acquire: Script,
     ban: Script,
     lift: Script,
@@ -55,6 +55,9 @@ pub struct RedisRateLimitStore<C = Connection> {
     clock: Option<Arc<dyn Clock>>,
     /// Whether any ban may be in force, so identities are looked up only then.
     horizon: Arc<BanHorizon>,
+    grouped: GroupedDecisions,
+    /// Whether one call may carry several clients' decisions (one Redis, not a cluster).
+    one_node: bool,
 }
 
 impl RedisRateLimitStore<Connection> {
@@ -62,7 +65,11 @@ impl RedisRateLimitStore<Connection> {
     /// exactly as the queue's store does. How long a request may wait is the limiter's business
     /// (its `store_timeout` and fail modes); the connection's own timeouts are only a backstop.
     pub async fn connect(urls: &str) -> Result<Self, StoreError> {
-        Ok(Self::new(Connection::open(urls).await?))
+        let connection = Connection::open(urls).await?;
+        let one_node = matches!(connection, Connection::Single(_));
+        let mut store = Self::new(connection);
+        store.one_node = one_node;
+        Ok(store)
     }
 
     /// Connects to a Redis Cluster through any of its `nodes`.
@@ -75,19 +82,31 @@ impl<C> RedisRateLimitStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    /// A store over an open connection, taking time from the Redis server.
+    /// A store over an open connection, taking time from the Redis server; each call carries one
+    /// client's decisions (safe on a cluster). Inside a Tokio runtime: it starts the task that
+    /// sends the decisions.
     pub fn new(connection: C) -> Self {
         // A decision is the penalty script followed by the algorithm's; every script that reads
         // the time starts with the one clock of `lua/lib/time.lua`.
+        let decisions = Arc::new(DecisionScripts {
+            gcra: Script::new(lua!(
+                "lib/time",
+                "ratelimit_penalty",
+                "ratelimit_gcra",
+                "ratelimit_each"
+            )),
+            window: Script::new(lua!(
+                "lib/time",
+                "ratelimit_penalty",
+                "ratelimit_sliding_window",
+                "ratelimit_each"
+            )),
+        });
         Self {
+            grouped: GroupedDecisions::start(connection.clone(), decisions),
+            one_node: false,
             connection,
             scripts: Arc::new(Scripts {
-                gcra: Script::new(lua!("lib/time", "ratelimit_penalty", "ratelimit_gcra")),
-                window: Script::new(lua!(
-                    "lib/time",
-                    "ratelimit_penalty",
-                    "ratelimit_sliding_window"
-                )),
                 acquire: Script::new(lua!("lib/time", "ratelimit_acquire")),
                 ban: Script::new(lua!("lib/time", "ratelimit_ban")),
                 lift: Script::new(lua!("lib/time", "ratelimit_lift")),
@@ -250,9 +269,9 @@ where
         key: &BucketKey,
         input: &DecisionInput<'_>,
     ) -> Result<Decision, StoreError> {
-        let (script, a, b) = match input.limit {
-            Limit::Gcra(limit) => (&self.scripts.gcra, limit.interval_us, limit.burst),
-            Limit::SlidingWindow(limit) => (&self.scripts.window, limit.window_ms, limit.limit),
+        let (algorithm, a, b) = match input.limit {
+            Limit::Gcra(limit) => (Algorithm::Gcra, limit.interval_us, limit.burst),
+            Limit::SlidingWindow(limit) => (Algorithm::SlidingWindow, limit.window_ms, limit.limit),
         };
         let policy = &input.penalty;
         let lengths = policy
@@ -261,25 +280,29 @@ where
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let mut invocation = script.key(bucket_key(key));
-        invocation
-            .key(penalty_key(&key.client))
-            .arg(self.now_arg())
-            .arg(input.cost)
-            .arg(policy.decay_ms)
-            .arg(policy.delay_after)
-            .arg(policy.delay_step_ms)
-            .arg(policy.max_delay_ms)
-            .arg(policy.reduce_after)
-            .arg(policy.reduce_permille)
-            .arg(policy.ban_after)
-            .arg(policy.strike_memory_ms)
-            .arg(lengths)
-            .arg(a)
-            .arg(b)
-            .arg(input.liability.code())
-            .arg(input.ban_scope.code());
-        let reply: Vec<i64> = self.run(&invocation).await?;
+        let penalty = penalty_key(&key.client);
+        let shape = Shape {
+            algorithm,
+            args: vec![
+                self.now_arg(),
+                input.cost.to_string(),
+                policy.decay_ms.to_string(),
+                policy.delay_after.to_string(),
+                policy.delay_step_ms.to_string(),
+                policy.max_delay_ms.to_string(),
+                policy.reduce_after.to_string(),
+                policy.reduce_permille.to_string(),
+                policy.ban_after.to_string(),
+                policy.strike_memory_ms.to_string(),
+                lengths,
+                a.to_string(),
+                b.to_string(),
+                input.liability.code().to_string(),
+                input.ban_scope.code().to_string(),
+            ],
+            only_client: (!self.one_node).then(|| penalty.clone()),
+        };
+        let reply = self.grouped.decide(shape, bucket_key(key), penalty).await?;
         let decision = decision_from_reply(&reply)?;
         if let Decision::Limited { ban: Some(ban), .. } = &decision {
             self.index_ban(&key.client, ban.until_ms, input.ban_scope)
