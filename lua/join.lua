@@ -37,11 +37,37 @@ end
 local drawn = state == 'drawn'
 settle(now, st[2])
 
+-- What the joins of one call would each read the same, read once: the units left (until
+-- settling changes a SKU's stock) and the line's length (which only the joins' own ZADDs change
+-- here).
+local LEFT, LEFT_AT = nil, nil
+local function left_now()
+  if LEFT_AT ~= STOCK_CHANGES then
+    LEFT, LEFT_AT = units_left(), STOCK_CHANGES
+  end
+  return LEFT
+end
+
+local QUEUED = nil
+local function queued_now()
+  if QUEUED == nil then
+    QUEUED = redis.call('ZCARD', K.q)
+  end
+  return QUEUED
+end
+
+local function enqueue(score, identity)
+  local added = redis.call('ZADD', K.q, score, identity)
+  if QUEUED ~= nil then
+    QUEUED = QUEUED + added
+  end
+end
+
 local function join_one(identity, tid, bucket)
   -- Settling again costs nothing: the next-expiry marker is cached and ahead of `now`.
   settle(now)
   local counts = redis.call('HMGET', K.st, 'last', 'joined')
-  local seen = presence_now(now)
+  local seen = presence_once(now)
 
   local old = get_ticket(identity, bucket)
   if old then
@@ -55,7 +81,7 @@ local function join_one(identity, tid, bucket)
     end
   end
 
-  local left = units_left()
+  local left = left_now()
   local status = event_status(c, left, now)
   if not accepts_joins(status) then
     return { 'not_accepting', status }
@@ -74,11 +100,11 @@ local function join_one(identity, tid, bucket)
   local last = tonumber(counts[1] or '0')
   if not drawn then
     redis.call('HSET', K.st, 'joined', int(joined))
-    redis.call('ZADD', K.q, 0, identity)
+    enqueue(0, identity)
     put_ticket(t)
     return { 'created', ticket_reply(t, now, drawn) }
   end
-  local queued = redis.call('ZCARD', K.q)
+  local queued = queued_now()
   if c.mode == 'safety_net' and status == 'open' and queued == 0 and free_places(c, left) > 0 then
     redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1), 'srv', int(last + 1))
     redis.call('HINCRBY', K.st, 'admitted', 1)
@@ -89,13 +115,13 @@ local function join_one(identity, tid, bucket)
   local windowed = window_join_score(c, now, t.tid, last)
   if windowed then
     redis.call('HSET', K.st, 'joined', int(joined))
-    redis.call('ZADD', K.q, int(windowed), identity)
+    enqueue(int(windowed), identity)
     put_ticket(t)
     return { 'created', ticket_reply(t, now, true, windowed) }
   end
   -- The tail's score is above every other, so its place is the queue's new length.
   redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1))
-  redis.call('ZADD', K.q, int(last + 1), identity)
+  enqueue(int(last + 1), identity)
   put_ticket(t)
   local reply = ticket_reply(t, now, false)
   reply[3], reply[4] = queued + 1, last + 1

@@ -32,7 +32,7 @@ local function ticket_one(identity, touch, bucket)
     return false
   end
   if touch == '1' and t.tag == 'w' then
-    t.seen = presence_now(now)
+    t.seen = presence_once(now)
     put_ticket(t)
   end
   return ticket_reply(t, now, drawn)

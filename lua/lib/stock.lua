@@ -21,9 +21,14 @@ local function ensure_totals()
   end
 end
 
+-- How many times this script has rewritten a SKU's stock (a join's call reads the units left
+-- again only after one).
+local STOCK_CHANGES = 0
+
 -- Mirrors left_in_stock (src/domain/purchase.rs): an offered SKU's stock is its total less what
 -- is sold and held, never below zero; a SKU not offered has no stock field.
 local function refresh_stock(sku)
+  STOCK_CHANGES = STOCK_CHANGES + 1
   ensure_totals()
   local total = redis.call('HGET', K.inv, sku)
   if not total then
