@@ -1,18 +1,17 @@
 //! The tickers of one instance: one per event that is not closed, found by reading the store's
 //! event list now and then and started at once when a socket asks for an event not running yet.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{broadcast, watch};
 
 use super::presence::{Presence, PresenceGuard};
 use super::ticker::{EventFeed, Ticker, run_ticker};
 use super::{OutflowSettings, OutflowSnapshot};
-use crate::domain::{DrainNotice, EventId, EventStatus, Identity, InstanceId, OperatorStatus};
+use crate::domain::{DrainNotice, EventId, EventStatus, Identity, InstanceId};
 use crate::queue::checkout_lag::Channel;
-use crate::store::known_settings::CLOSED_KEEP_MS;
+use crate::store::known_settings::{KeptByActivity, is_closed};
 use crate::store::{QueueStore, StoreError};
 
 /// Every event's ticker on this instance. Every instance runs one registry; the store makes that
@@ -26,10 +25,12 @@ pub struct OutflowRegistry {
     stopping: watch::Sender<bool>,
     /// This instance in the store's presence records; new with every process.
     instance: InstanceId,
-    /// Events found closed: their activity number then, and when. Discovery reads such an event
+    /// Events found closed, kept with their activity number then: discovery reads such an event
     /// again only when its number moved (an operator reopened it) or after
-    /// [`CLOSED_KEEP_MS`].
-    closed: Mutex<HashMap<EventId, (u64, tokio::time::Instant)>>,
+    /// [`CLOSED_KEEP_MS`](crate::store::known_settings::CLOSED_KEEP_MS).
+    closed: KeptByActivity<()>,
+    /// The zero of the times `closed` is kept by (the runtime's clock, which tests pause).
+    epoch: tokio::time::Instant,
 }
 
 /// What a socket holds of its event's ticker.
@@ -58,7 +59,8 @@ impl OutflowRegistry {
             feeds: Mutex::new(HashMap::new()),
             stopping: watch::Sender::new(false),
             instance: InstanceId::random(),
-            closed: Mutex::new(HashMap::new()),
+            closed: KeptByActivity::default(),
+            epoch: tokio::time::Instant::now(),
         })
     }
 
@@ -143,46 +145,32 @@ impl OutflowRegistry {
 
     /// Reads the store's events once and starts a ticker for each one that is neither closed nor
     /// running; returns how many it started. An event found closed is not read again until its
-    /// activity number moves or [`CLOSED_KEEP_MS`] has passed: old sales cost nothing.
+    /// activity number moves or [`CLOSED_KEEP_MS`](crate::store::known_settings::CLOSED_KEEP_MS) has passed: old sales cost nothing.
     pub async fn discover(self: &Arc<Self>) -> Result<usize, StoreError> {
         // Without the numbers every event is read, as before any was found closed.
         let numbers = self.store.activity().await.unwrap_or_default();
         let ids = self.store.event_ids().await?;
-        let now = tokio::time::Instant::now();
-        let recheck = Duration::from_millis(CLOSED_KEEP_MS.unsigned_abs());
+        let now = i64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(i64::MAX);
         let mut started = 0;
         for event in &ids {
             let number = numbers.get(event).copied();
-            let known_closed = self
-                .closed_lock()
-                .get(event)
-                .is_some_and(|&(at_number, seen)| {
-                    Some(at_number) == number && now.duration_since(seen) < recheck
-                });
+            let known_closed = self.closed.get(event, number, now, |_| true).is_some();
             if known_closed || self.running(event).is_some() {
                 continue;
             }
             let Some(config) = self.store.event(event).await? else {
                 continue;
             };
-            if config.operator_status == OperatorStatus::Closed {
-                if let Some(number) = number {
-                    self.closed_lock().insert(event.clone(), (number, now));
-                }
+            if is_closed(&config) {
+                self.closed.keep(event, number, now, ());
             } else {
-                self.closed_lock().remove(event);
+                self.closed.forget(event);
                 self.start(event);
                 started += 1;
             }
         }
-        let listed: HashSet<&EventId> = ids.iter().collect();
-        self.closed_lock().retain(|event, _| listed.contains(event));
+        self.closed.retain(&ids);
         Ok(started)
-    }
-
-    fn closed_lock(&self) -> MutexGuard<'_, HashMap<EventId, (u64, tokio::time::Instant)>> {
-        // Each change is one insert, remove or retain: consistent even after a panic.
-        self.closed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Discovers events every `settings.discover` until [`shutdown`](Self::shutdown), then lets

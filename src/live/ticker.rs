@@ -6,7 +6,7 @@
 //! admit exactly what one would. A failing store is logged and retried on the next tick.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -42,9 +42,8 @@ pub struct EventFeed {
     /// ticker re-reads its settings and drains at once, so no socket opened meanwhile is told an
     /// old status and no shopper waits for the end of a rest.
     pub wake: Notify,
-    /// True while the ticker rests (see [`OutflowSettings::rest`]).
-    pub resting: AtomicBool,
-    /// When the current rest began (`None` while the ticker is busy).
+    /// When the current rest began (see [`OutflowSettings::rest`]); `None` while the ticker is
+    /// busy.
     pub rest_began: Mutex<Option<Instant>>,
     /// Something happened since the ticker last chose to rest.
     pub stirred: AtomicBool,
@@ -70,7 +69,6 @@ impl EventFeed {
             presence: Arc::new(Presence::default()),
             instance,
             wake: Notify::new(),
-            resting: AtomicBool::new(false),
             rest_began: Mutex::new(None),
             stirred: AtomicBool::new(false),
             operator_statuses: AtomicU64::new(0),
@@ -97,13 +95,26 @@ impl EventFeed {
         if let Ok(mut watch) = self.poll_watch.lock() {
             watch.read(identity, now.into_std());
         }
-        let untold = match self.rest_began.lock() {
-            Ok(began) => began.is_some_and(|began| now.duration_since(began) >= UNTOLD_AFTER),
-            Err(_) => true,
-        };
-        if untold {
+        if self
+            .rest_began()
+            .is_some_and(|began| now.duration_since(began) >= UNTOLD_AFTER)
+        {
             self.stir();
         }
+    }
+
+    fn rest_began(&self) -> Option<Instant> {
+        *self
+            .rest_began
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set_rest_began(&self, began: Option<Instant>) {
+        *self
+            .rest_began
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = began;
     }
 
     /// The times from admission to checkout measured here (see [`PurchaseLags`]), from what the
@@ -139,10 +150,11 @@ impl EventFeed {
 
     /// Wakes the ticker if it rests; a busy ticker looks soon enough on its own.
     pub fn stir(&self) {
-        // Paired with `run_ticker`: either it sees `stirred` before resting, or this sees
-        // `resting` and wakes it (both sequentially consistent).
+        // Paired with `run_ticker`, which marks its rest under the lock before it looks at
+        // `stirred`: the lock orders the two marks, so either it sees `stirred`, or this sees the
+        // rest and wakes it.
         self.stirred.store(true, Ordering::SeqCst);
-        if self.resting.load(Ordering::SeqCst) {
+        if self.rest_began().is_some() {
             self.wake.notify_one();
         }
     }
@@ -409,10 +421,7 @@ pub async fn run_ticker(mut ticker: Ticker, mut stop: watch::Receiver<bool>) {
         let feed = Arc::clone(&ticker.feed);
         let mut delay = ticker.delay();
         if delay >= ticker.settings.rest {
-            if let Ok(mut began) = feed.rest_began.lock() {
-                began.get_or_insert(started);
-            }
-            feed.resting.store(true, Ordering::SeqCst);
+            feed.set_rest_began(Some(started));
             if feed.stirred.swap(false, Ordering::SeqCst) {
                 // Stirred since the drain: look again soon instead.
                 delay = ticker.settings.tick;
@@ -424,11 +433,8 @@ pub async fn run_ticker(mut ticker: Ticker, mut stop: watch::Receiver<bool>) {
             () = feed.peer_drained.notified() => ticker.answering_peer = true,
             _ = stop.wait_for(|stopping| *stopping) => return,
         }
-        feed.resting.store(false, Ordering::SeqCst);
+        feed.set_rest_began(None);
         feed.stirred.store(false, Ordering::SeqCst);
-        if let Ok(mut began) = feed.rest_began.lock() {
-            *began = None;
-        }
     }
 }
 

@@ -389,7 +389,7 @@ async fn a_waiting_pages_ticket_read_wakes_a_resting_ticker() {
     let store = Arc::new(ScriptedStore::with_event("quiet"));
     let registry = registry_over(&store);
     registry.discover().await.unwrap();
-    pass(Duration::from_millis(100)).await;
+    pass(super::ticker::UNTOLD_AFTER - Duration::from_millis(20)).await;
     assert_eq!(store.edit(|s| s.drains), 1, "at rest");
 
     store.edit(|s| {

@@ -127,3 +127,41 @@ impl KnownSettings {
 pub fn is_closed(config: &EventConfig) -> bool {
     config.operator_status == OperatorStatus::Closed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str) -> EventId {
+        EventId::parse(id).unwrap()
+    }
+
+    /// An open event's value is kept up to [`KEEP_MS`] while its number stands still, a closed
+    /// one's up to [`CLOSED_KEEP_MS`]; a moved number is read again at once.
+    #[test]
+    fn values_are_kept_while_the_number_stands_still_closed_ones_longer() {
+        let kept = KeptByActivity::<bool>::default();
+        let (open, closed) = (event("open"), event("closed"));
+        kept.keep(&open, Some(1), 0, false);
+        kept.keep(&closed, Some(1), 0, true);
+        let get = |id: &EventId, number, now| kept.get(id, Some(number), now, |&c| c);
+
+        assert_eq!(get(&open, 1, KEEP_MS - 1), Some(false));
+        assert_eq!(get(&open, 1, KEEP_MS), None);
+        assert_eq!(get(&closed, 1, CLOSED_KEEP_MS - 1), Some(true));
+        assert_eq!(get(&closed, 1, CLOSED_KEEP_MS), None);
+        assert_eq!(get(&closed, 2, 1), None, "the number moved");
+        assert_eq!(kept.get(&closed, None, 1, |&c| c), None, "no number");
+
+        kept.keep(&open, None, 0, false);
+        assert_eq!(
+            get(&open, 1, 1),
+            Some(false),
+            "a read without a number keeps nothing"
+        );
+        kept.retain(std::slice::from_ref(&closed));
+        assert_eq!(get(&open, 1, 1), None, "gone from the list");
+        kept.forget(&closed);
+        assert_eq!(get(&closed, 1, 1), None);
+    }
+}
