@@ -38,6 +38,7 @@ pub mod compile;
 pub mod decision;
 pub mod file_watch;
 pub mod gcra;
+pub mod group_commit;
 pub mod identity;
 pub mod layer;
 pub mod limiter;
