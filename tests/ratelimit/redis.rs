@@ -146,3 +146,48 @@ async fn with_redis_down_each_rule_does_as_its_fail_mode_says() {
         "decisions come back to Redis once it is up again"
     );
 }
+
+/// Redis hanging (not gone) for longer than the connection's 2 s reply timeout: every decision
+/// meanwhile is answered by its rule's fail mode within the rule's store timeout, none waits
+/// behind the hung call, and decisions return to Redis once it answers again.
+#[tokio::test]
+async fn with_redis_hanging_past_every_timeout_decisions_keep_their_fail_modes_and_come_back() {
+    let mut h = Harness::start(Backend::Redis, &format!("{QUIET}\n{FAIL_MODES}")).await;
+    let client = "203.0.113.8";
+    let closed = request(Method::GET, "/closed", client);
+    assert!(passed(&h.check(&closed).await));
+
+    h.redis.as_ref().unwrap().pause();
+    let hanging = std::time::Instant::now();
+    let mut slowest = std::time::Duration::ZERO;
+    let mut checks = 0;
+    while hanging.elapsed() < std::time::Duration::from_secs(3) {
+        let started = std::time::Instant::now();
+        assert!(matches!(h.check(&closed).await, Verdict::Unavailable));
+        slowest = slowest.max(started.elapsed());
+        checks += 1;
+    }
+    let local = request(Method::GET, "/local", client);
+    assert_eq!(
+        h.allowed_of(5, &local).await,
+        2,
+        "limited in memory meanwhile"
+    );
+    h.redis.as_ref().unwrap().resume();
+
+    assert!(checks >= 5, "{checks} checks in 3 s");
+    assert!(
+        slowest < std::time::Duration::from_secs(1),
+        "a decision waited {slowest:?} (store timeout 200 ms)"
+    );
+    let back = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if !matches!(h.check(&closed).await, Verdict::Unavailable) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(back.is_ok(), "decisions come back to Redis once it answers");
+}
