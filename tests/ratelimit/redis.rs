@@ -152,7 +152,7 @@ async fn with_redis_down_each_rule_does_as_its_fail_mode_says() {
 /// behind the hung call, and decisions return to Redis once it answers again.
 #[tokio::test]
 async fn with_redis_hanging_past_every_timeout_decisions_keep_their_fail_modes_and_come_back() {
-    let mut h = Harness::start(Backend::Redis, &format!("{QUIET}\n{FAIL_MODES}")).await;
+    let h = Harness::start(Backend::Redis, &format!("{QUIET}\n{FAIL_MODES}")).await;
     let client = "203.0.113.8";
     let closed = request(Method::GET, "/closed", client);
     assert!(passed(&h.check(&closed).await));
