@@ -56,6 +56,24 @@ local function queued_now()
   return QUEUED
 end
 
+-- The event's join count and highest score handed out (`st.joined`, `st.last`): only joins
+-- change them, so a call reads them once, keeps them here as its joins move them, and writes
+-- them once at its end (write_counts).
+local COUNTS = nil
+local function counts_now()
+  if COUNTS == nil then
+    local v = redis.call('HMGET', K.st, 'last', 'joined')
+    COUNTS = { last = tonumber(v[1] or '0'), joined = tonumber(v[2] or '0'), moved = false }
+  end
+  return COUNTS
+end
+
+local function write_counts()
+  if COUNTS and COUNTS.moved then
+    redis.call('HSET', K.st, 'joined', int(COUNTS.joined), 'last', int(COUNTS.last))
+  end
+end
+
 local function enqueue(score, identity)
   local added = redis.call('ZADD', K.q, score, identity)
   if QUEUED ~= nil then
@@ -66,7 +84,6 @@ end
 local function join_one(identity, tid, bucket)
   -- Settling again costs nothing: the next-expiry marker is cached and ahead of `now`.
   settle(now)
-  local counts = redis.call('HMGET', K.st, 'last', 'joined')
   local seen = presence_once(now)
 
   local old = get_ticket(identity, bucket)
@@ -96,31 +113,32 @@ local function join_one(identity, tid, bucket)
   -- A left or expired ticket is replaced by a new one at the tail.
   local t = new_ticket(identity, tid, now, seen)
   t.bucket = bucket
-  local joined = tonumber(counts[2] or '0') + 1
-  local last = tonumber(counts[1] or '0')
+  local counts = counts_now()
+  counts.joined, counts.moved = counts.joined + 1, true
+  local last = counts.last
   if not drawn then
-    redis.call('HSET', K.st, 'joined', int(joined))
     enqueue(0, identity)
     put_ticket(t)
     return { 'created', ticket_reply(t, now, drawn) }
   end
   local queued = queued_now()
   if c.mode == 'safety_net' and status == 'open' and queued == 0 and free_places(c, left) > 0 then
-    redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1), 'srv', int(last + 1))
+    counts.last = last + 1
+    redis.call('HSET', K.st, 'srv', int(last + 1))
     redis.call('HINCRBY', K.st, 'admitted', 1)
     admit(c, t, now)
     return { 'created', ticket_reply(t, now, drawn) }
   end
   -- Inside an arrival window the score comes from the window's draw (window.lua).
-  local windowed = window_join_score(c, now, t.tid, last)
+  local windowed, reserved = window_join_score(c, now, t.tid, last)
   if windowed then
-    redis.call('HSET', K.st, 'joined', int(joined))
+    counts.last = reserved
     enqueue(int(windowed), identity)
     put_ticket(t)
     return { 'created', ticket_reply(t, now, true, windowed) }
   end
   -- The tail's score is above every other, so its place is the queue's new length.
-  redis.call('HSET', K.st, 'joined', int(joined), 'last', int(last + 1))
+  counts.last = last + 1
   enqueue(int(last + 1), identity)
   put_ticket(t)
   local reply = ticket_reply(t, now, false)
@@ -131,4 +149,5 @@ end
 for i = 2, #ARGV, 2 do
   replies[#replies + 1] = join_one(ARGV[i], ARGV[i + 1], bucket_at(i / 2))
 end
+write_counts()
 return replies

@@ -29,8 +29,9 @@ end
 
 -- Mirrors window_score, window_slot and next_free_candidate, and the memory store's
 -- EventState::window_score: the score of a join at `now` in a window (nil outside every window),
--- counting the entrant and reserving the window's range at its first join. `last` is the highest
--- score handed out before this join (a new range moves `st.last` above it).
+-- counting the entrant and reserving the window's range at its first join, and the highest score
+-- reserved after it, which the caller keeps as `st.last`. `last` is the highest score handed out
+-- before this join (a new range is reserved above it).
 local function window_join_score(c, now, tid, last)
   local index = arrival_window_at(c, now)
   if index == nil then
@@ -40,7 +41,8 @@ local function window_join_score(c, now, tid, last)
   local base = tonumber(st[2] or '')
   if st[1] ~= int(index) or base == nil then
     base = last
-    redis.call('HSET', K.st, 'wi', int(index), 'wb', int(base), 'last', int(last + WINDOW_SLOTS))
+    last = last + WINDOW_SLOTS
+    redis.call('HSET', K.st, 'wi', int(index), 'wb', int(base))
   end
   redis.call('HINCRBY', K.win, int(index), 1)
   local seed = redis.sha1hex(c.win_seed .. ':' .. int(index))
@@ -56,7 +58,7 @@ local function window_join_score(c, now, tid, last)
       score = score + 1
     end
   end
-  return score
+  return score, last
 end
 
 -- The keys a join at `now` writes besides the event's fixed ones (nil outside every window):
