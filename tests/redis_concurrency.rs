@@ -120,6 +120,84 @@ async fn joins_that_arrive_together_go_as_one_script_call_in_arrival_order() {
     assert_eq!(server.script_calls(), 1);
 }
 
+// One thread, as above: the joins of each batch go to Redis together. A call keeps the event's
+// join count and highest score as its joins move them and writes them once at its end, so the
+// first batch (the opening window's first joins: the first reserves the window's range of
+// scores) must leave the count and the range where one call a join would, and the second batch
+// (after the window, first in first out) must queue behind every window entrant.
+#[tokio::test]
+async fn joins_of_one_call_count_and_score_as_one_call_a_join_would_through_a_window() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START - 1_000);
+    let store = store_at(&server, &clock).await;
+    let config = waitroom::domain::EventConfig {
+        arrival_windows: waitroom::queue::ArrivalWindows::new(60, 0),
+        ..sale("rush", START, 1, 1, 10)
+    };
+    store.create_event(&config).await.unwrap();
+    let event = EventId::parse("rush").unwrap();
+    clock.set(START + 1_000);
+
+    let in_window: Vec<Identity> = (1..=30).map(shopper).collect();
+    let outcomes = futures_util::future::join_all(
+        in_window
+            .iter()
+            .map(|identity| store.join(&event, identity, TicketId::random())),
+    )
+    .await;
+    let window_scores: BTreeSet<u64> = outcomes
+        .into_iter()
+        .map(|outcome| match outcome.unwrap() {
+            JoinOutcome::Joined {
+                ticket,
+                created: true,
+            } => ticket.score.unwrap(),
+            other => panic!("join refused: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        window_scores.len(),
+        30,
+        "every window join has its own score"
+    );
+    let stats = store.stats(&event).await.unwrap().unwrap();
+    assert_eq!((stats.queue_length, stats.joined), (30, 30));
+    let highest = *window_scores.last().unwrap();
+    assert!(
+        stats.last_score >= highest,
+        "the window's range is kept: last score {} below a window score {highest}",
+        stats.last_score
+    );
+
+    clock.set(START + 61_000);
+    server.cli(&["CONFIG", "RESETSTAT"]);
+    let after: Vec<Identity> = (31..=40).map(shopper).collect();
+    let outcomes = futures_util::future::join_all(
+        after
+            .iter()
+            .map(|identity| store.join(&event, identity, TicketId::random())),
+    )
+    .await;
+    assert_eq!(server.script_calls(), 1);
+    let late: Vec<(u64, u64)> = outcomes
+        .into_iter()
+        .map(|outcome| match outcome.unwrap() {
+            JoinOutcome::Joined {
+                ticket,
+                created: true,
+            } => (ticket.position.unwrap(), ticket.score.unwrap()),
+            other => panic!("join refused: {other:?}"),
+        })
+        .collect();
+    let expected: Vec<(u64, u64)> = (1..=10).map(|n| (30 + n, stats.last_score + n)).collect();
+    assert_eq!(late, expected);
+    let stats = store.stats(&event).await.unwrap().unwrap();
+    assert_eq!(
+        (stats.queue_length, stats.joined, stats.last_score),
+        (40, 40, expected[9].1)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_reservations_for_a_hundred_units_reserve_exactly_a_hundred() {
     let server = RedisServer::start();
