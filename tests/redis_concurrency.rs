@@ -52,15 +52,20 @@ async fn rush_on(server: &RedisServer) -> (RedisStore, EventId) {
     (store, EventId::parse("rush").unwrap())
 }
 
-/// The position a join that created its ticket was given.
-fn new_position(outcome: JoinOutcome) -> u64 {
+/// The ticket a join created.
+fn new_ticket(outcome: JoinOutcome) -> waitroom::domain::Ticket {
     match outcome {
         JoinOutcome::Joined { ticket, created } => {
             assert!(created);
-            ticket.position.unwrap()
+            ticket
         }
         other => panic!("join refused: {other:?}"),
     }
+}
+
+/// The position a join that created its ticket was given.
+fn new_position(outcome: JoinOutcome) -> u64 {
+    new_ticket(outcome).position.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,13 +152,7 @@ async fn joins_of_one_call_count_and_score_as_one_call_a_join_would_through_a_wi
     .await;
     let window_scores: BTreeSet<u64> = outcomes
         .into_iter()
-        .map(|outcome| match outcome.unwrap() {
-            JoinOutcome::Joined {
-                ticket,
-                created: true,
-            } => ticket.score.unwrap(),
-            other => panic!("join refused: {other:?}"),
-        })
+        .map(|outcome| new_ticket(outcome.unwrap()).score.unwrap())
         .collect();
     assert_eq!(
         window_scores.len(),
@@ -181,12 +180,9 @@ async fn joins_of_one_call_count_and_score_as_one_call_a_join_would_through_a_wi
     assert_eq!(server.script_calls(), 1);
     let late: Vec<(u64, u64)> = outcomes
         .into_iter()
-        .map(|outcome| match outcome.unwrap() {
-            JoinOutcome::Joined {
-                ticket,
-                created: true,
-            } => (ticket.position.unwrap(), ticket.score.unwrap()),
-            other => panic!("join refused: {other:?}"),
+        .map(|outcome| {
+            let ticket = new_ticket(outcome.unwrap());
+            (ticket.position.unwrap(), ticket.score.unwrap())
         })
         .collect();
     let expected: Vec<(u64, u64)> = (1..=10).map(|n| (30 + n, stats.last_score + n)).collect();
