@@ -57,19 +57,19 @@ local function queued_now()
 end
 
 -- The event's join count and highest score handed out (`st.joined`, `st.last`): only joins
--- change them, so a call reads them once, keeps them here as its joins move them, and writes
--- them once at its end (write_counts).
+-- change them, so a call reads them once (its first created ticket), keeps them here as its
+-- joins move them, and writes them once at its end (write_counts; nothing read, nothing moved).
 local COUNTS = nil
 local function counts_now()
   if COUNTS == nil then
     local v = redis.call('HMGET', K.st, 'last', 'joined')
-    COUNTS = { last = tonumber(v[1] or '0'), joined = tonumber(v[2] or '0'), moved = false }
+    COUNTS = { last = tonumber(v[1] or '0'), joined = tonumber(v[2] or '0') }
   end
   return COUNTS
 end
 
 local function write_counts()
-  if COUNTS and COUNTS.moved then
+  if COUNTS then
     redis.call('HSET', K.st, 'joined', int(COUNTS.joined), 'last', int(COUNTS.last))
   end
 end
@@ -114,7 +114,7 @@ local function join_one(identity, tid, bucket)
   local t = new_ticket(identity, tid, now, seen)
   t.bucket = bucket
   local counts = counts_now()
-  counts.joined, counts.moved = counts.joined + 1, true
+  counts.joined = counts.joined + 1
   local last = counts.last
   if not drawn then
     enqueue(0, identity)
