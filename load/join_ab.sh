@@ -48,8 +48,6 @@ for spec in "$@"; do
   done
 done
 
-# cpu_ticks PID: user + system clock ticks the process has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # load_cpu: sets `load_cpu` to the user + system seconds of this shell's finished children (the
 # load generators); `times` runs in this shell itself, since a subshell starts from nothing.
 load_cpu() {

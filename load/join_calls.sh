@@ -33,7 +33,6 @@ print(json.dumps(rules))')
     -H 'Content-Type: application/json' --data "${rules}" "${server_url}/v1/admin/ratelimit"
 fi
 create_join_event "${server_url}" calls
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 redis-cli -p "${redis_port}" CONFIG RESETSTAT >/dev/null
 redis_before=$(cpu_ticks "${redis_pid}") server_before=$(cpu_ticks "${server_pid}")
 TOKENS="${work}/tokens.txt" JOIN_PATH=/v1/events/calls/tickets \

@@ -18,6 +18,9 @@ scratch() { work=$(mktemp -d "/tmp/$1.XXXXXX"); }
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# cpu_ticks PID: user + system clock ticks the process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 # Waits until `curl -fs ARGS` answers (30 s at most).
 wait_http() {
   for _ in $(seq 1 300); do
