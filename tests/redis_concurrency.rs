@@ -63,6 +63,24 @@ fn new_ticket(outcome: JoinOutcome) -> waitroom::domain::Ticket {
     }
 }
 
+/// The tickets `shoppers` created, joining `event` all at once (awaited together: on one thread
+/// every join is handed to the store before its task runs, so they go in one call).
+async fn join_together(
+    store: &RedisStore,
+    event: &EventId,
+    shoppers: std::ops::RangeInclusive<usize>,
+) -> Vec<waitroom::domain::Ticket> {
+    let identities: Vec<Identity> = shoppers.map(shopper).collect();
+    let joins = identities
+        .iter()
+        .map(|identity| store.join(event, identity, TicketId::random()));
+    futures_util::future::join_all(joins)
+        .await
+        .into_iter()
+        .map(|outcome| new_ticket(outcome.unwrap()))
+        .collect()
+}
+
 /// The position a join that created its ticket was given.
 fn new_position(outcome: JoinOutcome) -> u64 {
     new_ticket(outcome).position.unwrap()
@@ -111,15 +129,10 @@ async fn joins_that_arrive_together_go_as_one_script_call_in_arrival_order() {
         .unwrap();
     server.cli(&["CONFIG", "RESETSTAT"]);
 
-    let shoppers: Vec<Identity> = (1..=30).map(shopper).collect();
-    let joins = shoppers
-        .iter()
-        .map(|identity| store.join(&event, identity, TicketId::random()));
-    let outcomes = futures_util::future::join_all(joins).await;
-
-    let positions: Vec<u64> = outcomes
+    let positions: Vec<u64> = join_together(&store, &event, 1..=30)
+        .await
         .into_iter()
-        .map(|outcome| new_position(outcome.unwrap()))
+        .map(|ticket| ticket.position.unwrap())
         .collect();
     assert_eq!(positions, (2..=31).collect::<Vec<u64>>());
     assert_eq!(server.script_calls(), 1);
@@ -143,16 +156,10 @@ async fn joins_of_one_call_count_and_score_as_one_call_a_join_would_through_a_wi
     let event = EventId::parse("rush").unwrap();
     clock.set(START + 1_000);
 
-    let in_window: Vec<Identity> = (1..=30).map(shopper).collect();
-    let outcomes = futures_util::future::join_all(
-        in_window
-            .iter()
-            .map(|identity| store.join(&event, identity, TicketId::random())),
-    )
-    .await;
-    let window_scores: BTreeSet<u64> = outcomes
+    let window_scores: BTreeSet<u64> = join_together(&store, &event, 1..=30)
+        .await
         .into_iter()
-        .map(|outcome| new_ticket(outcome.unwrap()).score.unwrap())
+        .map(|ticket| ticket.score.unwrap())
         .collect();
     assert_eq!(
         window_scores.len(),
@@ -170,21 +177,12 @@ async fn joins_of_one_call_count_and_score_as_one_call_a_join_would_through_a_wi
 
     clock.set(START + 61_000);
     server.cli(&["CONFIG", "RESETSTAT"]);
-    let after: Vec<Identity> = (31..=40).map(shopper).collect();
-    let outcomes = futures_util::future::join_all(
-        after
-            .iter()
-            .map(|identity| store.join(&event, identity, TicketId::random())),
-    )
-    .await;
-    assert_eq!(server.script_calls(), 1);
-    let late: Vec<(u64, u64)> = outcomes
+    let late: Vec<(u64, u64)> = join_together(&store, &event, 31..=40)
+        .await
         .into_iter()
-        .map(|outcome| {
-            let ticket = new_ticket(outcome.unwrap());
-            (ticket.position.unwrap(), ticket.score.unwrap())
-        })
+        .map(|ticket| (ticket.position.unwrap(), ticket.score.unwrap()))
         .collect();
+    assert_eq!(server.script_calls(), 1);
     let expected: Vec<(u64, u64)> = (1..=10).map(|n| (30 + n, stats.last_score + n)).collect();
     assert_eq!(late, expected);
     let stats = store.stats(&event).await.unwrap().unwrap();

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::harness::{Harness, QUIET, allowed_of, passed, request, rules};
+use crate::harness::{Harness, QUIET, Req, allowed_of, passed, request, rules};
 use crate::support::redis_server::RedisServer;
 use crate::support::stores::Backend;
 use axum::http::Method;
@@ -132,19 +132,20 @@ async fn with_redis_down_each_rule_does_as_its_fail_mode_says() {
     );
 
     h.redis.as_mut().unwrap().restart();
-    let back = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        loop {
-            if !matches!(h.check(&closed).await, Verdict::Unavailable) {
-                return;
-            }
+    let back = decides_on_redis_again(&h, &closed).await;
+    assert!(back, "decisions come back to Redis once it is up again");
+}
+
+/// Whether decisions under the `closed` fail mode (`Unavailable` while Redis is away) come back
+/// to Redis within 10 s.
+async fn decides_on_redis_again(h: &Harness, closed: &Req) -> bool {
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while matches!(h.check(closed).await, Verdict::Unavailable) {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     })
-    .await;
-    assert!(
-        back.is_ok(),
-        "decisions come back to Redis once it is up again"
-    );
+    .await
+    .is_ok()
 }
 
 /// Redis hanging (not gone) for longer than the connection's 2 s reply timeout: every decision
@@ -180,14 +181,6 @@ async fn with_redis_hanging_past_every_timeout_decisions_keep_their_fail_modes_a
         slowest < std::time::Duration::from_secs(1),
         "a decision waited {slowest:?} (store timeout 200 ms)"
     );
-    let back = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        loop {
-            if !matches!(h.check(&closed).await, Verdict::Unavailable) {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(back.is_ok(), "decisions come back to Redis once it answers");
+    let back = decides_on_redis_again(&h, &closed).await;
+    assert!(back, "decisions come back to Redis once it answers");
 }
