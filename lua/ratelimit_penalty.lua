@@ -44,6 +44,11 @@ local PKEY = KEYS[2]
 
 -- The penalty state as it stands at now_ms: decayed, strikes forgotten, ended ban cleared.
 local function penalty_at(now_ms)
+  -- Most clients never had a violation, so they have no hash: asking whether it exists costs
+  -- Redis a fifth of a decision less than reading its six fields as nils.
+  if redis.call('EXISTS', PKEY) == 0 then
+    return {s = 0, u = now_ms, k = 0, ku = 0, b = 0, anonymous = false}
+  end
   local f = redis.call('HMGET', PKEY, 's', 'u', 'k', 'ku', 'b', 'sc')
   local s = tonumber(f[1]) or 0
   local u = tonumber(f[2]) or 0
