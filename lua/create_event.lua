@@ -1,11 +1,12 @@
--- create_event: creates an event with its inventory, unless the id exists.
--- KEYS the event's fixed keys it writes: cfg, cfgf, cf, inv, stock, sold, held, st
+-- create_event: creates an event with its inventory, unless the id exists or the removal of an
+-- event of that id is under way (remove_event.lua).
+-- KEYS the event's fixed keys it writes: cfg, cfgf, cf, inv, stock, sold, held, st; then rm
 -- ARGV[1] now in ms, or '' (unused: every script takes the time first)
 -- ARGV[2..] the EventConfig's fields: name, the field's JSON, name, JSON, ...
--- Reply: 1 if created, 0 if the event existed (nothing changes).
+-- Reply: 1 if created, 0 if the event existed or is being removed (nothing changes).
 -- (Rust lists the id in `wr:events`, another slot, with its own command just before.)
 
-if redis.call('EXISTS', K.cfg) == 1 then
+if redis.call('EXISTS', K.cfg, K.rm) > 0 then
   return 0
 end
 local c = write_cfg_fields(ARGV, 2)

@@ -18,7 +18,7 @@ use waitroom::domain::{
 };
 use waitroom::queue::draw_order;
 use waitroom::store::redis::{ACTIVITY_KEY, EVENTS_KEY, RedisStore, event_key_prefix};
-use waitroom::store::{QueueStore, StoreError};
+use waitroom::store::{QueueStore, Removal, StoreError};
 
 const START: i64 = 1_800_000_000_000;
 
@@ -200,6 +200,96 @@ async fn scripts_flushed_from_the_server_are_loaded_again_transparently() {
     };
     assert!(created);
     assert_eq!(ticket.position, Some(2));
+}
+
+/// The keys of `event` on `server` that would stay for ever (no expiry of their own).
+fn lasting_keys(server: &RedisServer, event: &EventId) -> Vec<String> {
+    let pattern = format!("{}*", event_key_prefix(event));
+    let keys = server.cli(&["--raw", "KEYS", &pattern]);
+    keys.lines()
+        .filter(|key| !key.is_empty())
+        .filter(|key| server.cli(&["PTTL", key]).trim() == "-1")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn removing_a_closed_event_deletes_every_key_that_would_last_and_finishes_a_cut_short_one() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let (old, kept) = (
+        EventId::parse("old").unwrap(),
+        EventId::parse("kept").unwrap(),
+    );
+    let windowed = EventId::parse("windowed").unwrap();
+    for id in ["old", "kept"] {
+        store
+            .create_event(&sale(id, START, 10, 10, 5))
+            .await
+            .unwrap();
+    }
+    // Arrivals in an opening window: their window's own keys.
+    let opening = waitroom::domain::EventConfig {
+        arrival_windows: waitroom::queue::ArrivalWindows::new(60, 0),
+        ..sale("windowed", START, 10, 10, 5)
+    };
+    store.create_event(&opening).await.unwrap();
+    for event in [&old, &kept] {
+        run_a_small_sale(&store, event, &shopper("buyer"), &shopper("leaver")).await;
+    }
+    for event in [&old, &kept, &windowed] {
+        for n in 0..200 {
+            let who = shopper(&format!("waiting-{n}"));
+            store.join(event, &who, TicketId::random()).await.unwrap();
+        }
+    }
+    let old_keys = lasting_keys(&server, &old);
+    assert!(old_keys.len() > 100, "{} keys", old_keys.len());
+    let window_keys = lasting_keys(&server, &windowed);
+    assert!(
+        window_keys.iter().any(|key| key.contains(":wz:")),
+        "{window_keys:?}"
+    );
+    let kept_keys = lasting_keys(&server, &kept);
+    for event in [&old, &windowed] {
+        let mut closed = store.event(event).await.unwrap().unwrap();
+        closed.operator_status = waitroom::domain::OperatorStatus::Closed;
+        store.update_event(&closed).await.unwrap();
+    }
+    assert_eq!(
+        store.remove_event(&windowed).await.unwrap(),
+        Removal::Removed
+    );
+    assert_eq!(lasting_keys(&server, &windowed), Vec::<String>::new());
+
+    let removal = store.remove_event(&old).await.unwrap();
+
+    assert_eq!(removal, Removal::Removed);
+    assert_eq!(lasting_keys(&server, &old), Vec::<String>::new());
+    assert_eq!(server.cli(&["SISMEMBER", EVENTS_KEY, "old"]).trim(), "0");
+    assert_eq!(server.cli(&["HEXISTS", ACTIVITY_KEY, "old"]).trim(), "0");
+    assert_eq!(lasting_keys(&server, &kept), kept_keys);
+    let stats = store.stats(&kept).await.unwrap().unwrap();
+    assert_eq!(
+        (stats.queue_length, stats.sold.get(&tshirt())),
+        (200, Some(&2))
+    );
+
+    // A removal cut short after its first step: the mark, and keys not yet deleted.
+    let prefix = event_key_prefix(&old);
+    server.cli(&["SET", &format!("{prefix}rm"), "1"]);
+    server.cli(&["HSET", &format!("{prefix}tk:00ff"), "u:someone", "w"]);
+    server.cli(&["ZADD", &format!("{prefix}q"), "1", "u:someone"]);
+    let again = sale("old", START, 10, 10, 5);
+    assert!(!store.create_event(&again).await.unwrap());
+    assert_eq!(store.event(&old).await.unwrap(), None);
+
+    let finished = store.remove_event(&old).await.unwrap();
+
+    assert_eq!(finished, Removal::Removed);
+    assert_eq!(lasting_keys(&server, &old), Vec::<String>::new());
+    assert!(store.create_event(&again).await.unwrap());
 }
 
 #[tokio::test]

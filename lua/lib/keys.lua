@@ -65,6 +65,8 @@
 --                          and identity "\n" -> the same in all SKUs (purchase limits)
 --   hb:<instance>  string  the instance's latest heartbeat (ms), written by presence; it expires
 --                          an hour past the grace period after the instance's last report
+--   rm             string  '1' while the event is being removed (remove_event.lua); claims and
+--                          heartbeats are left to expire by themselves
 
 local K = {}
 -- Where the first ticket bucket is in KEYS (#KEYS + 1 when none). The keys before it are named in

@@ -44,6 +44,9 @@ impl Subject {
             ("PATCH", "/v1/admin/events/{event}") => EventId::parse(last)
                 .ok()
                 .map(|event| ("event.change", Subject::Event(event))),
+            ("DELETE", "/v1/admin/events/{event}") => EventId::parse(last)
+                .ok()
+                .map(|event| ("event.remove", Subject::Event(event))),
             ("PUT", "/v1/admin/ratelimit") => Some(("ratelimit.replace", Subject::Rules)),
             ("DELETE", "/v1/admin/ratelimit") => Some(("ratelimit.delete", Subject::Rules)),
             ("POST", "/v1/admin/bans") => Some(("ban.create", Subject::NewBan)),

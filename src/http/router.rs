@@ -105,7 +105,14 @@ pub fn router(state: AppState) -> Router {
 
     let operators = OpenApiRouter::new()
         .routes(routes!(admin_events::create, admin_events::list).layer(admin("admin")))
-        .routes(routes!(admin_events::detail, admin_events::change).layer(admin("admin")))
+        .routes(
+            routes!(
+                admin_events::detail,
+                admin_events::change,
+                admin_events::remove
+            )
+            .layer(admin("admin")),
+        )
         // The limiter's own rules and bans: `GET`/`PUT /v1/admin/ratelimit`, `/v1/admin/bans`.
         .merge(admin_routes(state.ratelimit.clone()).layer(admin("admin")))
         .routes(routes!(invitations::issue).layer(admin("admin")))

@@ -15,7 +15,7 @@ use crate::domain::{
     OperatorStatus, Order, OrderId, PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest,
     Ticket, TicketId,
 };
-use crate::store::{QueueStore, StoreError};
+use crate::store::{QueueStore, Removal, StoreError};
 
 /// What the scripted store holds and has seen.
 #[derive(Debug, Default)]
@@ -135,6 +135,10 @@ impl QueueStore for ScriptedStore {
     }
 
     async fn create_event(&self, _config: &EventConfig) -> Result<bool, StoreError> {
+        Err(not_scripted())
+    }
+
+    async fn remove_event(&self, _event: &EventId) -> Result<Removal, StoreError> {
         Err(not_scripted())
     }
 

@@ -24,12 +24,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use async_trait::async_trait;
 
 use self::state::EventState;
-use super::{QueueStore, StoreError};
+use super::{QueueStore, Removal, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
     Claim, ClaimOutcome, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest, EventChange,
-    EventConfig, EventId, EventStats, Identity, JoinOutcome, Order, OrderId, PayOutcome,
-    PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
+    EventConfig, EventId, EventStats, Identity, JoinOutcome, OperatorStatus, Order, OrderId,
+    PayOutcome, PresenceReport, ReserveOutcome, ReserveRequest, Ticket, TicketId, WindowPage,
 };
 use crate::queue::backoff::FollowedOutflow;
 
@@ -116,6 +116,24 @@ impl QueueStore for MemoryStore {
         changed
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    async fn remove_event(&self, event: &EventId) -> Result<Removal, StoreError> {
+        let mut events = self.events.write().map_err(|_| poisoned())?;
+        let Some(shared) = events.get(event) else {
+            return Ok(Removal::NoEvent);
+        };
+        let closed = shared
+            .lock()
+            .map_err(|_| poisoned())?
+            .config
+            .operator_status
+            == OperatorStatus::Closed;
+        if !closed {
+            return Ok(Removal::NotClosed);
+        }
+        events.remove(event);
+        Ok(Removal::Removed)
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {

@@ -118,6 +118,17 @@ pub enum CheckoutDurability {
 
 pub use crate::ratelimit::store_error::StoreError;
 
+/// What [`QueueStore::remove_event`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The event and everything kept for it are gone.
+    Removed,
+    /// The event is not closed: nothing changed.
+    NotClosed,
+    /// There is no such event (nor one being removed).
+    NoEvent,
+}
+
 /// The queue engine's storage: events, the queue, the outflow, admissions and inventory.
 #[async_trait]
 pub trait QueueStore: Send + Sync + 'static {
@@ -145,6 +156,13 @@ pub trait QueueStore: Send + Sync + 'static {
         let change = EventChange::all_of(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(self.change_event(&config.id, &change).await?.is_some())
     }
+
+    /// Removes a closed event and everything kept for it (its line, tickets, admissions,
+    /// orders and stock), so a shop pays nothing for the sales it has ended. Refuses, changing
+    /// nothing, an event that is not closed by its operator. Once removal has begun the event
+    /// is gone for every reader, and its id cannot be created again until removal ends; a
+    /// removal cut short is finished by calling again.
+    async fn remove_event(&self, event: &EventId) -> Result<Removal, StoreError>;
 
     /// An event's settings.
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError>;

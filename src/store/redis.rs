@@ -34,7 +34,7 @@ use redis::{AsyncCommands, ScriptInvocation, Value};
 pub use self::activity::ACTIVITY_KEY;
 use self::group_commit::{GroupCommit, Grouped};
 use super::scripts::{EventScript, Scripts};
-use super::{CheckoutDurability, QueueStore, StoreError};
+use super::{CheckoutDurability, QueueStore, Removal, StoreError};
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{
     Claim, ClaimOutcome, DrainNotice, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest,
@@ -48,6 +48,18 @@ use crate::ratelimit::redis_connection::store_error;
 
 /// The set of every event id.
 pub const EVENTS_KEY: &str = "wr:events";
+
+/// How many keys one `UNLINK` of an event's removal deletes: 16 commands for the 65,536 ticket
+/// buckets, each short (a bucket is a small listpack; a big line or order hash is freed in the
+/// background by `UNLINK` itself).
+const REMOVAL_BATCH: usize = 4_096;
+
+/// The event's fixed keys a removal deletes after its buckets and windows (`lua/lib/keys.lua`),
+/// the removal's mark `rm` among them; its settings went first (`lua/remove_event.lua`).
+const REMOVED_LAST: [&str; 14] = [
+    "inv", "st", "win", "q", "dord", "adm", "resv", "ord", "ordt", "stock", "sold", "held", "shp",
+    "rm",
+];
 
 /// How many identities one `touch` or `presence` script handles at most (bigger batches are
 /// split), so that no script holds the server for long.
@@ -318,6 +330,60 @@ impl QueueStore for RedisStore {
         };
         self.activity.bump(&self.connection, event);
         Ok(Some(changed))
+    }
+
+    async fn remove_event(&self, event: &EventId) -> Result<Removal, StoreError> {
+        let invocation = self.prepare(&self.scripts.remove_event, event);
+        let windows = match self.run(&invocation).await? {
+            reply @ Value::Array(_) => {
+                let (kind, windows) = replies::tagged(reply)?;
+                if kind != "removing" {
+                    return Err(unexpected(&kind, "remove_event"));
+                }
+                windows
+                    .into_iter()
+                    .map(replies::text)
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            reply => {
+                return match replies::text(reply)?.as_str() {
+                    "no_event" => Ok(Removal::NoEvent),
+                    "open" => Ok(Removal::NotClosed),
+                    other => Err(unexpected(other, "remove_event")),
+                };
+            }
+        };
+        // The event is gone for every reader now: take it off the lists, then delete what is
+        // left of it. Every step deletes only keys (deleting twice is harmless), so a removal
+        // cut short is finished by the next call, which finds the mark `rm`.
+        let mut connection = self.connection();
+        let _: i64 = connection
+            .srem(EVENTS_KEY, event.as_str())
+            .await
+            .map_err(store_error)?;
+        let _: i64 = connection
+            .hdel(ACTIVITY_KEY, event.as_str())
+            .await
+            .map_err(store_error)?;
+        let prefix = event_key_prefix(event);
+        let buckets = (0..=u16::MAX).map(|bucket| format!("{prefix}tk:{bucket:04x}"));
+        let windows = windows.iter().map(|window| format!("{prefix}wz:{window}"));
+        let keys: Vec<String> = buckets.chain(windows).collect();
+        for batch in keys.chunks(REMOVAL_BATCH) {
+            let _: i64 = redis::cmd("UNLINK")
+                .arg(batch)
+                .query_async(&mut connection)
+                .await
+                .map_err(store_error)?;
+        }
+        // The mark goes last, with the keys every script of the event reads first.
+        let last = REMOVED_LAST.iter().map(|name| format!("{prefix}{name}"));
+        let _: i64 = redis::cmd("UNLINK")
+            .arg(last.collect::<Vec<_>>())
+            .query_async(&mut connection)
+            .await
+            .map_err(store_error)?;
+        Ok(Removal::Removed)
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {

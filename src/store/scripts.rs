@@ -60,6 +60,7 @@ macro_rules! settling {
 pub(crate) struct Scripts {
     pub(crate) create_event: EventScript,
     pub(crate) update_event: EventScript,
+    pub(crate) remove_event: EventScript,
     pub(crate) join: EventScript,
     pub(crate) ticket: EventScript,
     pub(crate) leave: EventScript,
@@ -86,7 +87,13 @@ impl Scripts {
         Self {
             create_event: EventScript::new(
                 event_script!("create_event"),
-                &["cfg", "cfgf", "cf", "inv", "stock", "sold", "held", "st"],
+                &[
+                    "cfg", "cfgf", "cf", "inv", "stock", "sold", "held", "st", "rm",
+                ],
+            ),
+            remove_event: EventScript::new(
+                event_script!("remove_event"),
+                &["cfg", "cfgf", "cf", "rm", "win"],
             ),
             update_event: EventScript::new(
                 event_script!("update_event"),
@@ -120,6 +127,7 @@ impl Scripts {
         let all = [
             (&self.create_event, "create_event"),
             (&self.update_event, "update_event"),
+            (&self.remove_event, "remove_event"),
             (&self.join, "join"),
             (&self.ticket, "ticket"),
             (&self.leave, "leave"),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{QueueStore, StoreError};
+use super::{QueueStore, Removal, StoreError};
 use crate::clock::UnixMillis;
 use crate::domain::{
     Claim, ClaimOutcome, DrainNotice, DrainOutcome, DrawOutcome, DrawPageOutcome, DrawPageRequest,
@@ -81,6 +81,12 @@ impl<A: AroundCall> QueueStore for Wrapped<A> {
     ) -> Result<Option<EventConfig>, StoreError> {
         let call = self.inner.change_event(event, change);
         self.around.around("change_event", 1, call).await
+    }
+
+    async fn remove_event(&self, event: &EventId) -> Result<Removal, StoreError> {
+        self.around
+            .around("remove_event", 1, self.inner.remove_event(event))
+            .await
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {

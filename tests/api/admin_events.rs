@@ -68,6 +68,45 @@ crate::on_both_stores! {
         assert_eq!(list["events"][0]["id"], "spring");
     }
 
+    async fn only_a_closed_event_is_removed_with_all_it_kept_and_its_id_is_free_again() {
+        let app = spawn_app().await;
+        app.open_event("sale", 5).await;
+        let token = app.login("ann").await;
+        let ticket = app.join_ok("sale", &token).await;
+        let path = "/v1/admin/events/sale";
+
+        let open = app.admin(Method::DELETE, path).send().await.unwrap();
+        assert_problem(open, StatusCode::CONFLICT, "event_not_closed").await;
+        let kept = app.ticket("sale", &ticket, &token).await;
+        assert_eq!(kept.status(), StatusCode::OK);
+        let closing = json!({ "status": "closed" });
+        app.admin_json(Method::PATCH, path, Some(&closing)).await;
+
+        let removed = app.admin(Method::DELETE, path).send().await.unwrap();
+
+        assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.get("/v1/events/sale").await.status(), StatusCode::NOT_FOUND);
+        let gone = app.ticket("sale", &ticket, &token).await;
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+        let list: Value = app.admin_json(Method::GET, "/v1/admin/events", None).await;
+        assert_eq!(list["events"], json!([]));
+        let twice = app.admin(Method::DELETE, path).send().await.unwrap();
+        assert_problem(twice, StatusCode::NOT_FOUND, "not_found").await;
+        let audit: Value = app.admin_json(Method::GET, "/v1/admin/audit", None).await;
+        let entry = &audit["entries"][0];
+        assert_eq!((&entry["action"], &entry["target"]), (&json!("event.remove"), &json!("sale")));
+        assert_eq!(entry["before"]["operator_status"], "closed");
+        assert_eq!(entry["after"], Value::Null);
+
+        let again = app.create_event(&event_body("sale", START, 1)).await;
+        assert_eq!(again.status(), StatusCode::CREATED);
+        let fresh = app.join("sale", Some(&token)).await;
+        assert_eq!(fresh.status(), StatusCode::CREATED);
+        let fresh: Value = fresh.json().await.unwrap();
+        assert_ne!(fresh["ticket_id"], json!(ticket));
+        assert_eq!(fresh["position"], 1);
+    }
+
     async fn creating_an_event_twice_is_a_conflict() {
         let app = spawn_app().await;
         app.open_event("sale", 1).await;

@@ -9,6 +9,7 @@ use waitroom::domain::{
 };
 
 use crate::harness::{Harness, START, T0, item, open_sale, sale, shopper, sku};
+use waitroom::store::Removal;
 
 pub async fn creating_an_event_stores_its_settings(h: &Harness) {
     let config = sale("spring");
@@ -103,6 +104,69 @@ pub async fn an_unknown_event_answers_nothing_everywhere(h: &Harness) {
         h.store.order(&ghost, OrderId::random()).await.unwrap(),
         None
     );
+}
+
+pub async fn an_event_that_is_not_closed_cannot_be_removed(h: &Harness) {
+    let event = h.create(open_sale("spring")).await;
+    h.join_all(&event, 1..=3).await;
+    h.set_operator_status(&event, OperatorStatus::Paused).await;
+
+    let removal = h.store.remove_event(&event).await.unwrap();
+
+    assert_eq!(removal, Removal::NotClosed);
+    assert_eq!(h.stats(&event).await.queue_length, 3);
+    assert_eq!(h.ticket(&event, &shopper(3)).await.position, Some(3));
+    assert_eq!(h.store.event_ids().await.unwrap(), [event]);
+}
+
+pub async fn removing_a_closed_event_leaves_nothing_of_it_and_nothing_else_moves(h: &Harness) {
+    let event = h.create(open_sale("spring")).await;
+    let other = h.create(open_sale("summer")).await;
+    let buyer = h.admit(&event, &shopper(1)).await;
+    let order = h.reserve_ok(&event, &buyer, vec![item("TEE", 2)]).await;
+    h.join_all(&event, 2..=3).await;
+    h.join_all(&other, 1..=3).await;
+    h.set_operator_status(&event, OperatorStatus::Closed).await;
+    let other_before = h.stats(&other).await;
+
+    let removal = h.store.remove_event(&event).await.unwrap();
+
+    assert_eq!(removal, Removal::Removed);
+    assert_eq!(h.store.event(&event).await.unwrap(), None);
+    assert_eq!(h.store.stats(&event).await.unwrap(), None);
+    assert_eq!(
+        h.store.event_ids().await.unwrap(),
+        std::slice::from_ref(&other)
+    );
+    assert_eq!(h.try_join(&event, &shopper(9)).await, JoinOutcome::NoEvent);
+    let ticket = h.store.ticket(&event, &shopper(2), false).await.unwrap();
+    assert_eq!(ticket, None);
+    assert_eq!(h.store.order(&event, order).await.unwrap(), None);
+    let removed_again = h.store.remove_event(&event).await.unwrap();
+    assert_eq!(removed_again, Removal::NoEvent);
+    assert_eq!(h.stats(&other).await, other_before);
+    assert_eq!(h.ticket(&other, &shopper(2)).await.position, Some(2));
+}
+
+pub async fn a_removed_events_id_starts_afresh(h: &Harness) {
+    let event = h.create(open_sale("spring")).await;
+    let buyer = h.admit(&event, &shopper(1)).await;
+    h.reserve_ok(&event, &buyer, vec![item("TEE", 3)]).await;
+    h.join_all(&event, 2..=4).await;
+    h.set_operator_status(&event, OperatorStatus::Closed).await;
+    h.store.remove_event(&event).await.unwrap();
+
+    h.create(open_sale("spring")).await;
+    let ticket = h.join(&event, &shopper(4)).await;
+
+    assert_eq!(ticket.position, Some(1));
+    let stats = h.stats(&event).await;
+    assert_eq!(
+        (stats.queue_length, stats.joined, stats.admitted),
+        (1, 1, 0)
+    );
+    assert_eq!(stats.stock_left.get(&sku("TEE")), Some(&10));
+    assert_eq!(stats.orders_reserved, 0);
 }
 
 pub async fn the_store_answers_pings_and_tells_its_time(h: &Harness) {

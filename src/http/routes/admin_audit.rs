@@ -33,8 +33,8 @@ pub struct AuditEntryView {
     pub at: String,
     /// `admin:` and a fingerprint of the admin token; `waitroom` for the server's own changes.
     pub actor: String,
-    /// `event.create`, `event.change`, `ratelimit.replace`, `ratelimit.delete`, `ban.create`,
-    /// `ban.lift`, or
+    /// `event.create`, `event.change`, `event.remove`, `ratelimit.replace`, `ratelimit.delete`,
+    /// `ban.create`, `ban.lift`, or
     /// `outflow.follow_checkout` (the outflow moved after the checkout's health; `after` holds
     /// the `reason` and the `checkout_health` judged).
     pub action: String,

@@ -20,6 +20,7 @@ use crate::http::json::ValidJson;
 use crate::http::paths::EventPath;
 use crate::http::state::AppState;
 use crate::queue::backoff::effective_per_second;
+use crate::store::Removal;
 
 /// An event as operators see it: its settings, its live status and its figures.
 #[derive(Debug, Serialize, ToSchema)]
@@ -133,8 +134,12 @@ pub async fn create(
     let config = body.into_config(state.now())?;
     if !state.store.create_event(&config).await? {
         return Err(
-            ApiError::new(StatusCode::CONFLICT, "event_exists", "The event exists")
-                .detail(format!("an event {} exists already", config.id)),
+            ApiError::new(StatusCode::CONFLICT, "event_exists", "The event exists").detail(
+                format!(
+                    "an event {} exists already (or is being removed)",
+                    config.id
+                ),
+            ),
         );
     }
     tracing::info!(event = %config.id, "event created");
@@ -243,6 +248,42 @@ pub async fn change(
     }
     tracing::info!(%event, "event changed");
     Ok(Json(detail_view(&state, &event).await?))
+}
+
+/// `DELETE /v1/admin/events/{event}`: removes a closed event and everything kept for it.
+#[utoipa::path(delete, path = "/v1/admin/events/{event}", tag = "operators",
+    summary = "Remove a closed event and all it keeps (line, tickets, admissions, orders, stock); its id may be used again",
+    description = "Only an event its operator has closed (`PATCH` with `{\"status\":\"closed\"}`) can be removed, so a live sale is never removed by a slip. Its orders go with it: read them first if the shop keeps no copy.",
+    params(EventPath),
+    security(("adminToken" = [])),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 404, description = "no such event"),
+        (status = 409, description = "event_not_closed: close it first"),
+        (status = 503, description = "the store is unavailable (Retry-After)"),
+    ))]
+pub async fn remove(
+    State(state): State<AppState>,
+    EventPath(event): EventPath,
+) -> Result<StatusCode, ApiError> {
+    let removal = state.store.remove_event(&event).await;
+    state.event_settings.forget(&event);
+    state.public_snapshots.forget(&event);
+    match removal? {
+        Removal::Removed => {
+            tracing::info!(%event, "event removed");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Removal::NoEvent => Err(ApiError::not_found(format!("no event {event}"))),
+        Removal::NotClosed => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "event_not_closed",
+            "The event is not closed",
+        )
+        .detail(format!(
+            "only a closed event can be removed: close {event} first with PATCH {{\"status\":\"closed\"}}"
+        ))),
+    }
 }
 
 async fn detail_view(state: &AppState, event: &EventId) -> Result<AdminEventView, ApiError> {

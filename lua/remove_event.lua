@@ -1,0 +1,24 @@
+-- remove_event: begins, or takes up again, the removal of a closed event. This call makes the
+-- event gone for every script and reader at once (its settings are deleted) and marks the
+-- removal under way (`rm`), which create_event.lua refuses to create over; the store then
+-- deletes the event's other keys in batches of plain UNLINKs, the mark last. A removal cut
+-- short (the instance stopped between batches) leaves the mark, and the next call goes on.
+-- KEYS cfg, cfgf, cf, rm, win
+-- ARGV[1] now (unused)
+-- Reply: 'no_event' | 'open' (not closed: nothing changed) | { 'removing', window... }, the
+--        arrival windows whose `wz:<window>` keys the store must delete too.
+
+if redis.call('EXISTS', K.cfg) == 1 then
+  if redis.call('HGET', K.cf, 'operator_status') ~= 'closed' then
+    return 'open'
+  end
+  redis.call('SET', K.rm, '1')
+  redis.call('UNLINK', K.cfg, K.cfgf, K.cf)
+elseif redis.call('EXISTS', K.rm) == 0 then
+  return 'no_event'
+end
+local reply = { 'removing' }
+for _, window in ipairs(redis.call('HKEYS', K.win)) do
+  reply[#reply + 1] = window
+end
+return reply
