@@ -287,7 +287,7 @@ async fn removing_a_closed_event_deletes_every_key_that_would_last_and_finishes_
 
     let finished = store.remove_event(&old).await.unwrap();
 
-    assert_eq!(finished, Removal::Removed);
+    assert_eq!(finished, Removal::Finished);
     assert_eq!(lasting_keys(&server, &old), Vec::<String>::new());
     assert!(store.create_event(&again).await.unwrap());
 }

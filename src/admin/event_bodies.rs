@@ -8,8 +8,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::clock::{UnixMillis, parse_rfc3339};
 use crate::domain::{
-    CheckoutTarget, EventConfig, EventId, JoinDefences, Mode, OperatorStatus, PageBranding, Sku,
-    UnitLimit,
+    CheckoutTarget, EventConfig, EventId, JoinDefences, Mode, OperatorStatus, PageBranding,
+    Retention, Sku, UnitLimit,
 };
 use crate::error::{ApiError, FieldError};
 
@@ -110,6 +110,13 @@ pub struct CreateEventBody {
     /// Absent (the default): the outflow stays at its set rate.
     #[garde(inner(custom(valid_target)))]
     pub checkout_target: Option<CheckoutTarget>,
+    /// Once the event is closed, it is removed this many seconds later with everything kept for
+    /// it (line, tickets, admissions, orders, stock), as `DELETE /v1/admin/events/{event}`
+    /// would; the count starts when an operator closes it and stops if it is opened again.
+    /// Absent (the default): kept until an operator removes it.
+    #[garde(inner(range(max = MOST_RETENTION_SECONDS)))]
+    #[schema(minimum = 0, maximum = 315_360_000)]
+    pub retention_seconds: Option<u32>,
 }
 
 /// What `PATCH` may set on the operator status.
@@ -222,7 +229,18 @@ pub struct PatchEventBody {
     #[garde(inner(inner(custom(valid_target))))]
     #[schema(value_type = Option<CheckoutTarget>)]
     pub checkout_target: Option<Option<CheckoutTarget>>,
+    /// Once the event is closed, it is removed this many seconds later with everything kept for
+    /// it (line, tickets, admissions, orders, stock), as `DELETE /v1/admin/events/{event}`
+    /// would; the count starts when an operator closes it and stops if it is opened again.
+    /// `null`: kept until an operator removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[garde(inner(inner(range(max = MOST_RETENTION_SECONDS))))]
+    #[schema(value_type = Option<u32>, minimum = 0, maximum = 315_360_000)]
+    pub retention_seconds: Option<Option<u32>>,
 }
+
+/// The longest retention of a closed event: ten years.
+const MOST_RETENTION_SECONDS: u32 = 315_360_000;
 
 /// A field that is present (even as `null`) is `Some`; an absent one stays `None` (`default`).
 fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
@@ -335,6 +353,10 @@ impl CreateEventBody {
                 self.opening_window_seconds.unwrap_or(0),
                 self.arrival_window_seconds.unwrap_or(0),
             ),
+            retention: Retention {
+                after_closed_seconds: self.retention_seconds,
+                closed_at: None,
+            },
         };
         check_config(&config)?;
         Ok(config)
@@ -400,6 +422,9 @@ impl PatchEventBody {
         }
         if let Some(target) = self.checkout_target {
             config.checkout_target = target;
+        }
+        if let Some(seconds) = self.retention_seconds {
+            config.retention.after_closed_seconds = seconds;
         }
         if let Some(status) = self.status {
             config.operator_status = match status {

@@ -109,6 +109,7 @@ pub async fn apply_events(
                 );
                 config.created_at = current.created_at;
                 config.operator_status = current.operator_status;
+                config.retention.closed_at = current.retention.closed_at;
                 if let Some(field) = current.fixed_window_setting(&config, now) {
                     // As through the API: the sale has started, its windows stay.
                     tracing::warn!(event = %id, field, "the events file moves the arrival windows of a started sale: kept as they are");

@@ -7,10 +7,12 @@
 //! * [`live_stats`]: one store poll a second per instance feeding the gauges, the admin API's
 //!   rates and the dashboard's stream.
 //! * [`events_file`]: events kept in a file, applied at start and on every save.
+//! * [`retention`]: closed events removed once their retention has run out.
 //! * [`webhook`]: alerts posted to the operator's webhook, signed and retried (the rate
 //!   limiter's, whose alerts the service raises too).
 
 pub mod event_bodies;
 pub mod events_file;
 pub mod live_stats;
+pub mod retention;
 pub use crate::ratelimit::webhook;

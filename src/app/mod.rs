@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::admin::events_file::{EventsFileCount, EventsFileWatcher, follow_events_file};
 use crate::admin::live_stats::LiveStats;
+use crate::admin::retention::RetentionSweeper;
 use crate::admission::checkout_health::CheckoutHealthMeter;
 use crate::admission::follow_checkout::OutflowFollower;
 use crate::admission::{AdmissionVerifier, KeyError, SigningKeys};
@@ -46,6 +47,10 @@ const LIVE_STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// How often each event's outflow is judged against its checkout's health (a step needs 5 s).
 const FOLLOW_CHECKOUT_EVERY: Duration = Duration::from_secs(1);
+
+/// How often each instance looks for closed events whose retention ran out: a removal comes at
+/// most this late, and a closed event's settings are read rarely anyway (`KnownSettings`).
+const RETENTION_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Why the application could not be built. The message is one line.
 #[derive(Debug, thiserror::Error)]
@@ -272,6 +277,15 @@ pub async fn run(
             .outflow_follower
             .clone()
             .run(FOLLOW_CHECKOUT_EVERY, state.shutdown.clone()),
+    );
+    // Closed events whose retention ran out are removed; every instance looks, one removes.
+    tokio::spawn(
+        RetentionSweeper::new(
+            state.store.clone(),
+            state.audit.clone(),
+            state.clock.clone(),
+        )
+        .run(RETENTION_SWEEP_EVERY, state.shutdown.clone()),
     );
     // The dashboard shows every instance's refusals: each publishes its own.
     tokio::spawn(

@@ -39,5 +39,6 @@ pub fn demo_event(now: UnixMillis) -> Option<EventConfig> {
         page: None,
         checkout_target: None,
         arrival_windows: Default::default(),
+        retention: Default::default(),
     })
 }

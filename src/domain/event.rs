@@ -129,6 +129,47 @@ pub struct EventConfig {
     /// Arrival windows, inside which arrivals are ordered by a seeded hash (off when absent).
     #[serde(default)]
     pub arrival_windows: ArrivalWindows,
+    /// How long the event is kept once closed, and since when it is closed.
+    #[serde(default)]
+    pub retention: Retention,
+}
+
+/// How long a closed event is kept before it is removed with everything kept for it, so a
+/// shop that has run hundreds of sales pays nothing for the old ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Retention {
+    /// Seconds from the close to the removal (`None`: kept until an operator removes it).
+    pub after_closed_seconds: Option<u32>,
+    /// When the operator closed the event (`None` while it is not closed). Kept by the server:
+    /// a close sets it, reopening or pausing clears it.
+    pub closed_at: Option<UnixMillis>,
+}
+
+impl Retention {
+    /// When an event with these settings and `status` is due for removal, if it is.
+    pub fn removal_due(&self, status: OperatorStatus) -> Option<UnixMillis> {
+        if status != OperatorStatus::Closed {
+            return None;
+        }
+        let after = i64::from(self.after_closed_seconds?) * 1_000;
+        Some(self.closed_at?.saturating_add(after))
+    }
+
+    /// The retention once an operator's change moved the event from `before` to `after` at
+    /// `now`: a close starts the count, any other status stops it.
+    pub fn after_change(
+        self,
+        before: OperatorStatus,
+        after: OperatorStatus,
+        now: UnixMillis,
+    ) -> Self {
+        let closed_at = match (before, after) {
+            (_, status) if status != OperatorStatus::Closed => None,
+            (OperatorStatus::Closed, _) => self.closed_at.or(Some(now)),
+            _ => Some(now),
+        };
+        Self { closed_at, ..self }
+    }
 }
 
 /// The health an operator asks of the checkout: while it is worse, the outflow backs off.
@@ -224,4 +265,63 @@ pub fn event_status(config: &EventConfig, units_left: u64, now: UnixMillis) -> E
         return EventStatus::Paused;
     }
     EventStatus::Open
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OperatorStatus, Retention};
+
+    const HOUR: u32 = 3_600;
+
+    fn closed_at(at: i64, after: Option<u32>) -> Retention {
+        Retention {
+            after_closed_seconds: after,
+            closed_at: Some(at),
+        }
+    }
+
+    #[test]
+    fn only_a_closed_event_with_a_retention_and_a_close_time_is_due() {
+        let due = closed_at(1_000, Some(HOUR)).removal_due(OperatorStatus::Closed);
+        assert_eq!(due, Some(1_000 + 3_600_000));
+        for status in [OperatorStatus::Auto, OperatorStatus::Paused] {
+            assert_eq!(closed_at(1_000, Some(HOUR)).removal_due(status), None);
+        }
+        let kept = closed_at(1_000, None).removal_due(OperatorStatus::Closed);
+        assert_eq!(kept, None);
+        let never_closed = Retention {
+            after_closed_seconds: Some(HOUR),
+            closed_at: None,
+        };
+        assert_eq!(never_closed.removal_due(OperatorStatus::Closed), None);
+        let zero = closed_at(1_000, Some(0)).removal_due(OperatorStatus::Closed);
+        assert_eq!(zero, Some(1_000));
+    }
+
+    #[test]
+    fn a_close_starts_the_count_a_later_change_keeps_it_and_a_reopen_stops_it() {
+        let open = Retention {
+            after_closed_seconds: Some(HOUR),
+            closed_at: None,
+        };
+        let (auto, paused, closed) = (
+            OperatorStatus::Auto,
+            OperatorStatus::Paused,
+            OperatorStatus::Closed,
+        );
+
+        let just_closed = open.after_change(auto, closed, 5_000);
+        let changed_again = just_closed.after_change(closed, closed, 9_000);
+        let reopened = changed_again.after_change(closed, auto, 12_000);
+        let paused_after = changed_again.after_change(closed, paused, 12_000);
+
+        assert_eq!(just_closed.closed_at, Some(5_000));
+        assert_eq!(changed_again.closed_at, Some(5_000));
+        assert_eq!(reopened.closed_at, None);
+        assert_eq!(paused_after.closed_at, None);
+        assert_eq!(reopened.after_closed_seconds, Some(HOUR));
+        // A closed event from before close times were kept starts its count at its next change.
+        let legacy = open.after_change(closed, closed, 7_000);
+        assert_eq!(legacy.closed_at, Some(7_000));
+    }
 }

@@ -20,7 +20,8 @@ pub use claim::{Claim, ClaimOutcome, claim_step};
 pub use color::{Rgb, contrast_ratio, readable_ink};
 pub use draw_record::{DrawPage, DrawPageOutcome, DrawPageRequest, WindowPage};
 pub use event::{
-    CheckoutTarget, EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, event_status,
+    CheckoutTarget, EventConfig, EventStatus, JoinDefences, Mode, OperatorStatus, Retention,
+    event_status,
 };
 pub use event_change::{ChangeError, EventChange};
 pub use ids::{EventId, Identity, InvalidId, OrderId, Sku, TicketId};

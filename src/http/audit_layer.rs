@@ -12,6 +12,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::admin::retention::REMOVE_ACTION;
 use crate::domain::EventId;
 use crate::http::auth::bearer_token;
 use crate::http::state::AppState;
@@ -46,7 +47,7 @@ impl Subject {
                 .map(|event| ("event.change", Subject::Event(event))),
             ("DELETE", "/v1/admin/events/{event}") => EventId::parse(last)
                 .ok()
-                .map(|event| ("event.remove", Subject::Event(event))),
+                .map(|event| (REMOVE_ACTION, Subject::Event(event))),
             ("PUT", "/v1/admin/ratelimit") => Some(("ratelimit.replace", Subject::Rules)),
             ("DELETE", "/v1/admin/ratelimit") => Some(("ratelimit.delete", Subject::Rules)),
             ("POST", "/v1/admin/bans") => Some(("ban.create", Subject::NewBan)),

@@ -144,6 +144,7 @@ mod tests {
             page: None,
             checkout_target: None,
             arrival_windows: Default::default(),
+            retention: Default::default(),
         }
     }
 

@@ -123,6 +123,8 @@ pub use crate::ratelimit::store_error::StoreError;
 pub enum Removal {
     /// The event and everything kept for it are gone.
     Removed,
+    /// A removal begun earlier and cut short (an instance stopped midway) is finished.
+    Finished,
     /// The event is not closed: nothing changed.
     NotClosed,
     /// There is no such event (nor one being removed).

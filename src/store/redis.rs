@@ -334,16 +334,19 @@ impl QueueStore for RedisStore {
 
     async fn remove_event(&self, event: &EventId) -> Result<Removal, StoreError> {
         let invocation = self.prepare(&self.scripts.remove_event, event);
-        let windows = match self.run(&invocation).await? {
+        let (removal, windows) = match self.run(&invocation).await? {
             reply @ Value::Array(_) => {
                 let (kind, windows) = replies::tagged(reply)?;
-                if kind != "removing" {
-                    return Err(unexpected(&kind, "remove_event"));
-                }
-                windows
+                let removal = match kind.as_str() {
+                    "removing" => Removal::Removed,
+                    "resuming" => Removal::Finished,
+                    other => return Err(unexpected(other, "remove_event")),
+                };
+                let windows = windows
                     .into_iter()
                     .map(replies::text)
-                    .collect::<Result<Vec<_>, _>>()?
+                    .collect::<Result<Vec<_>, _>>()?;
+                (removal, windows)
             }
             reply => {
                 return match replies::text(reply)?.as_str() {
@@ -383,7 +386,7 @@ impl QueueStore for RedisStore {
             .query_async(&mut connection)
             .await
             .map_err(store_error)?;
-        Ok(Removal::Removed)
+        Ok(removal)
     }
 
     async fn event(&self, event: &EventId) -> Result<Option<EventConfig>, StoreError> {

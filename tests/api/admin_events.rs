@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use waitroom::config::Settings;
 
 use crate::test_app::{
-    START, assert_problem, event_body, spawn_app, spawn_app_with, test_settings,
+    START, assert_field_error, assert_problem, event_body, spawn_app, spawn_app_with, test_settings,
 };
 
 crate::on_both_stores! {
@@ -105,6 +105,45 @@ crate::on_both_stores! {
         let fresh: Value = fresh.json().await.unwrap();
         assert_ne!(fresh["ticket_id"], json!(ticket));
         assert_eq!(fresh["position"], 1);
+    }
+
+    async fn a_close_starts_the_retention_and_a_reopen_stops_it() {
+        let app = spawn_app().await;
+        let mut body = event_body("sale", START, 1);
+        body["retention_seconds"] = json!(3_600);
+        let created: Value = app.create_event(&body).await.json().await.unwrap();
+        assert_eq!(created["retention_seconds"], 3_600);
+        assert_eq!((&created["closed_at"], &created["removed_at"]), (&Value::Null, &Value::Null));
+        let path = "/v1/admin/events/sale";
+        let now = app.now();
+
+        let closing = json!({ "status": "closed" });
+        let closed: Value = app.admin_json(Method::PATCH, path, Some(&closing)).await;
+        app.clock.advance_ms(5_000);
+        let renamed: Value =
+            app.admin_json(Method::PATCH, path, Some(&json!({ "name": "Old sale" }))).await;
+        let reopened: Value =
+            app.admin_json(Method::PATCH, path, Some(&json!({ "status": "open" }))).await;
+        let kept: Value =
+            app.admin_json(Method::PATCH, path, Some(&json!({ "retention_seconds": null }))).await;
+
+        let at = |ms: i64| json!(waitroom::clock::to_rfc3339(ms));
+        assert_eq!(closed["closed_at"], at(now));
+        assert_eq!(closed["removed_at"], at(now + 3_600_000));
+        assert_eq!(renamed["closed_at"], at(now), "a later change keeps the close's time");
+        assert_eq!((&reopened["closed_at"], &reopened["removed_at"]), (&Value::Null, &Value::Null));
+        assert_eq!(kept["retention_seconds"], Value::Null);
+        for wrong in [json!(-1), json!(315_360_001), json!("a day")] {
+            let refused = app
+                .admin(Method::PATCH, path)
+                .json(&json!({ "retention_seconds": wrong }))
+                .send()
+                .await
+                .unwrap();
+            assert_field_error(refused, "retention_seconds").await;
+        }
+        let unchanged: Value = app.admin_json(Method::GET, path, None).await;
+        assert_eq!(unchanged["retention_seconds"], Value::Null);
     }
 
     async fn creating_an_event_twice_is_a_conflict() {

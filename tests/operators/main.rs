@@ -13,6 +13,7 @@ mod logs;
 mod metric_labels;
 mod metrics_exported;
 mod openapi_routes;
+mod retention;
 mod shared_rules;
 mod stream;
 mod webhook;

@@ -39,6 +39,7 @@ pub fn sale(
         page: None,
         checkout_target: None,
         arrival_windows: Default::default(),
+        retention: Default::default(),
     }
 }
 

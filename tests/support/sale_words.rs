@@ -62,5 +62,6 @@ pub fn sale(id: &str) -> EventConfig {
         page: None,
         checkout_target: None,
         arrival_windows: Default::default(),
+        retention: Default::default(),
     }
 }

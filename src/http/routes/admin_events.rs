@@ -76,6 +76,15 @@ pub struct AdminEventView {
     pub seed: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// Seconds a closed event is kept before it is removed (`null`: until an operator removes
+    /// it).
+    pub retention_seconds: Option<u32>,
+    /// When the operator closed the event (`null` while it is not closed).
+    #[schema(format = DateTime)]
+    pub closed_at: Option<String>,
+    /// When the event will be removed (`null`: not scheduled).
+    #[schema(format = DateTime)]
+    pub removed_at: Option<String>,
     /// The counters and stock of the event.
     pub stats: EventStats,
     pub outflow: OutflowView,
@@ -213,7 +222,12 @@ pub async fn change(
         .ok_or_else(|| ApiError::not_found(format!("no event {event}")))?;
     // The body is checked against the settings as read; the store then writes only the
     // settings it changes, so a change made meanwhile through another instance stays.
-    let changed = body.apply(current.clone())?;
+    let mut changed = body.apply(current.clone())?;
+    changed.retention = changed.retention.after_change(
+        current.operator_status,
+        changed.operator_status,
+        state.now(),
+    );
     if let Some(field) = current.fixed_window_setting(&changed, state.now()) {
         return Err(ApiError::invalid_field(
             field,
@@ -270,7 +284,7 @@ pub async fn remove(
     state.event_settings.forget(&event);
     state.public_snapshots.forget(&event);
     match removal? {
-        Removal::Removed => {
+        Removal::Removed | Removal::Finished => {
             tracing::info!(%event, "event removed");
             Ok(StatusCode::NO_CONTENT)
         }
@@ -348,6 +362,12 @@ fn admin_view(
         // The seed stays secret until the draw, from operators' dashboards too.
         seed: stats.drawn.then(|| config.seed.clone()),
         created_at: to_rfc3339(config.created_at),
+        retention_seconds: config.retention.after_closed_seconds,
+        closed_at: config.retention.closed_at.map(to_rfc3339),
+        removed_at: config
+            .retention
+            .removal_due(config.operator_status)
+            .map(to_rfc3339),
         outflow: OutflowView {
             set_per_second: config.outflow_per_second(),
             actual_per_second: actual_outflow,
