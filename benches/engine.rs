@@ -64,6 +64,7 @@ fn open_event(id: &str, now: i64, per_second: u64, burst: u32) -> EventConfig {
         page: None,
         checkout_target: None,
         arrival_windows: Default::default(),
+        retention: Default::default(),
     }
 }
 

@@ -81,6 +81,7 @@ fn open_event(now: i64) -> EventConfig {
         page: None,
         checkout_target: None,
         arrival_windows: Default::default(),
+        retention: Default::default(),
     }
 }
 
