@@ -346,8 +346,8 @@ def main():
         out.write(f"`{meta['command']}` ({a.mode} mode) on {a.nproc} cores (`nproc`), Redis {a.redis}; "
                   f"{a.connections} connections; load generators pinned to one core with `taskset`; "
                   f"pairs run in alternation, {a.reps} rounds, medians quoted. Raw numbers: "
-                  f"`{a.out.split('/')[-1]}.json`. The work on the join path itself is reported in "
-                  f"`perf-2026-11-23.md`.\n\n")
+                  f"`{a.out.split('/')[-1]}.json`. Where a join's time goes (profiles of the server, "
+                  f"Redis's commands) is in `join-profile-2026-12-07.md`.\n\n")
         out.write(table(f) + "\n")
         out.write("\n## Each run of the alternated pairs\n\n| figure | runs (per second; p99 ms) |\n| --- | --- |\n")
         for key in ("join_redis", "zadd", "join_script", "evalsha_minimal", "limited_redis", "join_memory",

@@ -379,7 +379,7 @@ impl QueueStore for RedisStore {
                 .await
                 .map_err(store_error)?;
         }
-        // The mark goes last, with the keys every script of the event reads first.
+        // The mark goes last: a removal cut short before this is taken up by the next call.
         let last = REMOVED_LAST.iter().map(|name| format!("{prefix}{name}"));
         let _: i64 = redis::cmd("UNLINK")
             .arg(last.collect::<Vec<_>>())
