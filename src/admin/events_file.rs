@@ -17,7 +17,7 @@ use crate::admin::event_bodies::CreateEventBody;
 use crate::clock::{Clock, UnixMillis};
 use crate::config::watch::{FileWatcher, watch_file};
 use crate::domain::{EventChange, EventConfig};
-use crate::store::audit::{AuditEntry, AuditLog};
+use crate::store::audit::{AuditEntry, AuditLog, settings_for_audit};
 use crate::store::{QueueStore, StoreError};
 
 /// The file's shape.
@@ -138,27 +138,12 @@ pub async fn apply_events(
             status: 200,
             before: before
                 .as_ref()
-                .map_or(serde_json::Value::Null, without_seed),
-            after: without_seed(&config),
+                .map_or(serde_json::Value::Null, settings_for_audit),
+            after: settings_for_audit(&config),
         };
         audit.append_audit(&entry).await?;
     }
     Ok(applied)
-}
-
-/// The settings as JSON, without the secret seed.
-fn without_seed(config: &EventConfig) -> serde_json::Value {
-    let mut view = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
-    if let Some(fields) = view.as_object_mut() {
-        fields.remove("seed");
-        if let Some(windows) = fields
-            .get_mut("arrival_windows")
-            .and_then(|w| w.as_object_mut())
-        {
-            windows.remove("seed");
-        }
-    }
-    view
 }
 
 /// Reads, validates and applies the file once; the error is one line naming every mistake.

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use crate::clock::{Clock, UnixMillis};
 use crate::domain::{EventConfig, EventId};
-use crate::store::audit::{AuditEntry, AuditLog};
+use crate::store::audit::{AuditEntry, AuditLog, settings_for_audit};
 use crate::store::known_settings::KnownSettings;
 use crate::store::{QueueStore, Removal, StoreError};
 
@@ -89,11 +89,6 @@ impl RetentionSweeper {
 
     /// Writes the removal of `config`'s event to the audit log.
     async fn record(&self, config: &EventConfig, now: UnixMillis) {
-        let mut before = serde_json::to_value(config).unwrap_or(Value::Null);
-        if let Some(fields) = before.as_object_mut() {
-            // The seed stays out of the audit log, as for an operator's change.
-            fields.remove("seed");
-        }
         let entry = AuditEntry {
             at_ms: now,
             actor: RETENTION_ACTOR.to_owned(),
@@ -101,7 +96,7 @@ impl RetentionSweeper {
             target: config.id.to_string(),
             request_id: String::new(),
             status: 204,
-            before,
+            before: settings_for_audit(config),
             after: Value::Null,
         };
         if let Err(error) = self.audit.append_audit(&entry).await {

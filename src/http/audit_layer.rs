@@ -16,7 +16,7 @@ use crate::admin::retention::REMOVE_ACTION;
 use crate::domain::EventId;
 use crate::http::auth::bearer_token;
 use crate::http::state::AppState;
-use crate::store::audit::AuditEntry;
+use crate::store::audit::{AuditEntry, settings_for_audit};
 use crate::telemetry::metrics::admin_change;
 
 /// Largest answer read back to learn what a change created.
@@ -141,19 +141,13 @@ pub async fn record_change(
     response
 }
 
-/// The state `subject` has now, as JSON (`null` when there is none). The draw's seed is left
-/// out: it stays secret until the draw, from the audit log too.
+/// The state `subject` has now, as JSON (`null` when there is none); an event's secrets are
+/// left out ([`settings_for_audit`]).
 async fn snapshot(state: &AppState, subject: &Subject) -> Value {
     match subject {
         Subject::NewEvent | Subject::NewBan => Value::Null,
         Subject::Event(event) => match state.store.event(event).await {
-            Ok(Some(config)) => {
-                let mut view = serde_json::to_value(&config).unwrap_or(Value::Null);
-                if let Some(fields) = view.as_object_mut() {
-                    fields.remove("seed");
-                }
-                view
-            }
+            Ok(Some(config)) => settings_for_audit(&config),
             _ => Value::Null,
         },
         Subject::Rules => {

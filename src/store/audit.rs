@@ -13,6 +13,23 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::clock::UnixMillis;
+use crate::domain::EventConfig;
+
+/// An event's settings as the audit log keeps them: without the draw's seed and the arrival
+/// windows' secret, which stay secret until the draw and the windows close, from the log too.
+pub fn settings_for_audit(config: &EventConfig) -> serde_json::Value {
+    let mut view = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
+    if let Some(fields) = view.as_object_mut() {
+        fields.remove("seed");
+        if let Some(windows) = fields
+            .get_mut("arrival_windows")
+            .and_then(|w| w.as_object_mut())
+        {
+            windows.remove("seed");
+        }
+    }
+    view
+}
 
 /// Most entries kept.
 pub const AUDIT_CAPACITY: usize = 10_000;
@@ -24,8 +41,8 @@ pub struct AuditEntry {
     pub at_ms: UnixMillis,
     /// Who: `admin:` and the first hex digits of the admin token's SHA-256.
     pub actor: String,
-    /// What kind of change: `event.create`, `event.change`, `ratelimit.replace`, `ban.create`,
-    /// `ban.lift`, `outflow.follow_checkout`.
+    /// What kind of change: `event.create`, `event.change`, `event.remove`, `ratelimit.replace`,
+    /// `ban.create`, `ban.lift`, `outflow.follow_checkout`.
     pub action: String,
     /// What it changed: an event id, a client key, `rules`.
     pub target: String,

@@ -61,6 +61,51 @@ async fn event_changes_are_recorded_newest_first_with_the_state_before_and_after
 }
 
 #[tokio::test]
+async fn the_secrets_of_an_event_stay_out_of_its_entries() {
+    let app = spawn_on_memory().await;
+    let mut sale = open_sale("windowed", app.state.now());
+    sale["opening_window_seconds"] = json!(60);
+    let created = admin(&app, Method::POST, "/v1/admin/events", Some(sale)).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let path = "/v1/admin/events/windowed";
+    for change in [json!({ "name": "Renamed" }), json!({ "status": "closed" })] {
+        let changed = admin(&app, Method::PATCH, path, Some(change)).await;
+        assert_eq!(changed.status(), StatusCode::OK);
+    }
+    let removed = admin(&app, Method::DELETE, path, None).await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+
+    let entries = entries(&app).await;
+
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "event.remove",
+            "event.change",
+            "event.change",
+            "event.create"
+        ]
+    );
+    let states = entries.iter().flat_map(|e| [&e["before"], &e["after"]]);
+    let settings: Vec<&Value> = states.filter(|state| !state.is_null()).collect();
+    assert_eq!(settings.len(), 6, "{settings:?}");
+    for state in settings {
+        assert!(state.get("seed").is_none(), "the draw's seed: {state}");
+        let windows = &state["arrival_windows"];
+        assert_eq!(windows["opening_seconds"], 60);
+        assert!(windows["seed_hash"].is_string(), "{windows}");
+        assert!(
+            windows.get("seed").is_none(),
+            "the windows' secret: {windows}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn bans_and_rules_changes_are_recorded_and_refused_changes_are_not() {
     let app = spawn_on_memory().await;
     let rules: Value = admin(&app, Method::GET, "/v1/admin/ratelimit", None)

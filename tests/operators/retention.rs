@@ -6,6 +6,7 @@ use std::sync::Arc;
 use waitroom::admin::retention::RetentionSweeper;
 use waitroom::clock::{Clock, ManualClock};
 use waitroom::domain::{EventConfig, EventId, OperatorStatus, Retention, TicketId};
+use waitroom::queue::ArrivalWindows;
 use waitroom::store::audit::{AuditLog, MemoryAuditLog};
 use waitroom::store::memory::MemoryStore;
 use waitroom::store::redis::RedisStore;
@@ -40,10 +41,11 @@ async fn closed_events_go_when_their_retention_runs_out(
     let clock_handle: Arc<dyn Clock> = Arc::new(clock.clone());
     let sweeper = RetentionSweeper::new(store.clone(), audit.clone(), clock_handle);
     let day = 86_400;
-    store
-        .create_event(&closed("ended", Some(day), T0))
-        .await
-        .unwrap();
+    let ended_windowed = EventConfig {
+        arrival_windows: ArrivalWindows::new(60, 0),
+        ..closed("ended", Some(day), T0)
+    };
+    store.create_event(&ended_windowed).await.unwrap();
     store.create_event(&closed("kept", None, T0)).await.unwrap();
     let mut paused = closed("paused", Some(60), T0);
     paused.operator_status = OperatorStatus::Paused;
@@ -81,6 +83,12 @@ async fn closed_events_go_when_their_retention_runs_out(
     );
     assert_eq!(entry.before["retention"]["after_closed_seconds"], day);
     assert!(entry.before.get("seed").is_none(), "the seed stays secret");
+    let windows = &entry.before["arrival_windows"];
+    assert!(windows["seed_hash"].is_string(), "{windows}");
+    assert!(
+        windows.get("seed").is_none(),
+        "the windows' secret stays: {windows}"
+    );
 }
 
 #[tokio::test]
