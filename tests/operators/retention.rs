@@ -1,5 +1,6 @@
 //! Closed events removed once their retention has run out, on both stores: not a millisecond
-//! early, not while open or paused, never without a retention, and told in the audit log once.
+//! early, not while open or paused, never without a retention, told in the audit log once, and
+//! removed after a Redis frozen past its timeout is back.
 
 use std::sync::Arc;
 
@@ -107,4 +108,39 @@ async fn closed_events_go_when_their_retention_runs_out_on_redis() {
         .await
         .unwrap();
     closed_events_go_when_their_retention_runs_out(Arc::new(store), clock).await;
+}
+
+#[tokio::test]
+async fn a_sweep_through_a_redis_frozen_past_its_timeout_removes_the_event_once_it_is_back() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(T0);
+    let handle: Arc<dyn Clock> = Arc::new(clock.clone());
+    let store: Arc<dyn QueueStore> = Arc::new(
+        RedisStore::connect(&server.url(), Some(handle.clone()))
+            .await
+            .unwrap(),
+    );
+    let audit = Arc::new(MemoryAuditLog::default());
+    let sweeper = RetentionSweeper::new(store.clone(), audit.clone(), handle);
+    store
+        .create_event(&closed("ended", Some(60), T0))
+        .await
+        .unwrap();
+    clock.set(T0 + 60_000);
+
+    // Frozen for about 3 s: the sweep's 2 s wait for a reply (the store's timeout), then a
+    // second more.
+    server.pause();
+    let frozen = sweeper.sweep().await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    server.resume();
+    let ended = EventId::parse("ended").unwrap();
+    let kept_meanwhile = store.event(&ended).await.unwrap().is_some();
+    let back = sweeper.sweep().await.unwrap();
+
+    assert!(frozen.is_err(), "{frozen:?}");
+    assert!(kept_meanwhile);
+    assert_eq!(back, std::slice::from_ref(&ended));
+    assert_eq!(store.event(&ended).await.unwrap(), None);
+    assert_eq!(audit.audit_entries(10).await.unwrap().len(), 1);
 }
