@@ -293,6 +293,56 @@ async fn removing_a_closed_event_deletes_every_key_that_would_last_and_finishes_
 }
 
 #[tokio::test]
+async fn a_removal_under_a_crowds_reads_and_touches_leaves_no_key_behind() {
+    let server = RedisServer::start();
+    let clock = ManualClock::new(START + 1);
+    let store = store_at(&server.url(), &clock).await;
+    let event = EventId::parse("crowded").unwrap();
+    let mut config = sale("crowded", START, 10, 10, 5);
+    store.create_event(&config).await.unwrap();
+    let crowd = 3_000;
+    support::crowd::join_crowd(&store, &event, 0, crowd).await;
+    config.operator_status = waitroom::domain::OperatorStatus::Closed;
+    store.update_event(&config).await.unwrap();
+
+    // Every page of the crowd keeps polling and reporting until the event is gone, and once
+    // more after.
+    let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pages: Vec<_> = (0..crowd)
+        .step_by(100)
+        .map(|from| {
+            let (store, event, gone) = (store.clone(), event.clone(), gone.clone());
+            tokio::spawn(async move {
+                let shoppers: Vec<Identity> =
+                    (from..from + 100).map(support::crowd::shopper).collect();
+                loop {
+                    let last = gone.load(std::sync::atomic::Ordering::SeqCst);
+                    store.touch(&event, &shoppers).await.unwrap();
+                    for who in shoppers.iter().step_by(10) {
+                        store.ticket(&event, who, true).await.unwrap();
+                    }
+                    if last {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let removal = store.remove_event(&event).await.unwrap();
+    gone.store(true, std::sync::atomic::Ordering::SeqCst);
+    for page in pages {
+        page.await.unwrap();
+    }
+
+    assert_eq!(removal, Removal::Removed);
+    assert_eq!(lasting_keys(&server, &event), Vec::<String>::new());
+    assert_eq!(store.event(&event).await.unwrap(), None);
+    let who = support::crowd::shopper(7);
+    assert_eq!(store.ticket(&event, &who, true).await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn every_key_of_an_event_carries_the_event_hash_tag() {
     let server = RedisServer::start();
     let clock = ManualClock::new(START + 1);
