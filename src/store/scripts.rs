@@ -102,7 +102,7 @@ impl Scripts {
             join: EventScript::new(event_script!("window", "join"), settling!("q")),
             ticket: EventScript::new(event_script!("ticket"), settling!("q")),
             leave: EventScript::new(event_script!("leave"), settling!("q")),
-            touch: EventScript::new(event_script!("touch"), &["st"]),
+            touch: EventScript::new(event_script!("touch"), &["cfg", "st"]),
             presence: EventScript::new(event_script!("presence"), &["cf", "st"]),
             draw: EventScript::new(event_script!("draw"), &["cf", "st"]),
             draw_members: EventScript::new(event_script!("draw_members"), &["cf", "st", "q"]),
